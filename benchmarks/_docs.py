@@ -1,0 +1,44 @@
+"""Shared by the benchmark scripts: machine description and section-wise updates of docs pages.
+
+Each benchmark owns one section of a docs page, delimited by ``<!-- BEGIN name -->`` and
+``<!-- END name -->``; rerunning a benchmark replaces only its own section (written atomically).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from graphvae._validation import atomic_write  # noqa: E402
+
+
+def machine() -> str:
+    """One line: CPU model, cores, torch version and threads."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads)")
+
+
+def update_section(page: str | os.PathLike, name: str, markdown: str, title: str = "Benchmarks") -> Path:
+    """Replace (or append) the section ``name`` of ``docs/<page>`` with ``markdown``."""
+    path = ROOT / "docs" / page
+    text = path.read_text() if path.exists() else f"# {title}\n\n"
+    block = f"<!-- BEGIN {name} -->\n{markdown.rstrip()}\n<!-- END {name} -->"
+    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+    return path

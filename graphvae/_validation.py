@@ -1,0 +1,51 @@
+"""Input validation shared by every reader and estimator.
+
+Every problem with user input is raised as :class:`InputError` (a ``ValueError``) carrying a
+single line that the command-line interface prints verbatim before exiting non-zero.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class InputError(ValueError):
+    """Bad user input: a one-line, human-readable message."""
+
+
+def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} not found: {p}")
+    if not p.is_file():
+        raise InputError(f"{what} is not a regular file: {p}")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{what} is not readable: {p}")
+    return p
+
+
+def check_finite(array: np.ndarray, what: str) -> None:
+    """Raise :class:`InputError` naming the first row that holds NaN or inf."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise InputError(f"{what} contain NaN or inf (first at row {row})")
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
+
+    A crash half-way leaves any previous file at ``path`` untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,1 @@
+"""Subcommands of the ``graphvae`` command line (see :mod:`graphvae.cli`)."""

@@ -1,0 +1,251 @@
+"""Graphs in: the bundled Planetoid datasets and a user's own graph (edge-list files, networkx, scipy, PyG).
+
+Every graph comes out as a :class:`torch_geometric.data.Data` with
+
+- ``x``: node features, a float32 tensor, sparse CSR where the input was sparse (identity if none given);
+- ``edge_index``: ``[2, 2E]``, every undirected edge once in each direction, no self-loops, no duplicates;
+- ``node_ids``: the user's id of each node (row ``i`` of ``x`` is node ``node_ids[i]``);
+- ``cleaning``: how many self-loops, duplicate and one-way (directed) edges the input held.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch_geometric.data import Data
+
+from .operator import to_torch_csr
+from ._validation import InputError, check_finite, readable_file
+
+DATASETS = {"cora": ("Cora", "cora"), "citeseer": ("CiteSeer", "citeseer")}
+_HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
+                 "id1", "id2", "source_id", "target_id", "node", "id", "node_id"}
+
+
+def datasets_dir() -> Path:
+    """Where the bundled datasets live: ``$GRAPHVAE_DATA`` or the repository's ``datasets/``."""
+    return Path(os.environ.get("GRAPHVAE_DATA", Path(__file__).resolve().parent.parent / "datasets"))
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None) -> Data:
+    """Load Cora or CiteSeer from the bundled raw Planetoid files (read with PyG's Planetoid reader, offline)."""
+    from torch_geometric.io import read_planetoid_data
+
+    key = str(name).lower()
+    if key not in DATASETS:
+        raise InputError(f"unknown dataset '{name}' (choose from: {', '.join(DATASETS)})")
+    folder, prefix = DATASETS[key]
+    raw = Path(root) if root is not None else datasets_dir() / "planetoid" / folder / "raw"
+    if not (raw / f"ind.{prefix}.graph").is_file():
+        raise InputError(f"dataset '{key}' not found: no ind.{prefix}.* files in {raw}")
+    data = read_planetoid_data(str(raw), prefix)
+    graph = build_graph(data.edge_index[0].numpy(), data.edge_index[1].numpy(), data.num_nodes,
+                        x=sp.csr_matrix(data.x.numpy()))
+    graph.y = data.y
+    graph.name = key
+    return graph
+
+
+def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
+                node_ids: Sequence | None = None) -> Data:
+    """Clean an edge list (symmetrize, drop self-loops and duplicates) and attach validated features."""
+    src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+    if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_nodes):
+        raise InputError(f"edge endpoints must lie in 0..{num_nodes - 1}")
+    loops = src == dst
+    src, dst = src[~loops], dst[~loops]
+    directed_keys = np.unique(src * num_nodes + dst)
+    duplicates = src.size - directed_keys.size
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    undirected = np.unique(lo * num_nodes + hi)
+    # an undirected edge is one-way if only one of its two directions was listed
+    one_way = 2 * undirected.size - directed_keys.size
+    u, v = undirected // num_nodes, undirected % num_nodes
+    edge_index = torch.from_numpy(np.stack([np.concatenate([u, v]), np.concatenate([v, u])]))
+    graph = Data(x=_features(x, num_nodes), edge_index=edge_index, num_nodes=num_nodes)
+    graph.node_ids = list(range(num_nodes)) if node_ids is None else list(node_ids)
+    graph.cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
+                          undirected_edges=int(undirected.size))
+    return graph
+
+
+def _features(x: Any, num_nodes: int) -> torch.Tensor:
+    """Validate features into a float32 tensor (CSR if sparse); ``None`` gives sparse identity features."""
+    if x is None:
+        return to_torch_csr(sp.identity(num_nodes, dtype=np.float32, format="csr"))
+    if isinstance(x, torch.Tensor):
+        x = x.to_dense().numpy() if x.layout != torch.strided else x.detach().cpu().numpy()
+    if sp.issparse(x):
+        x = sp.csr_matrix(x, dtype=np.float32)
+        check_finite(x.data, "node features")
+        values = x
+    else:
+        values = np.asarray(x, dtype=np.float32)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise InputError(f"node features must be a 2-D matrix, got shape {values.shape}")
+        check_finite(values, "node features")
+    if values.shape[0] != num_nodes:
+        raise InputError(f"node features have {values.shape[0]} rows but the graph has {num_nodes} nodes")
+    return to_torch_csr(values) if sp.issparse(values) else torch.from_numpy(np.ascontiguousarray(values))
+
+
+# --------------------------------------------------------------------------- user files
+
+def read_edge_list(path: str | os.PathLike, header: bool | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Read a two-column edge list (CSV, TSV or whitespace; ``#`` comments; ids may be strings).
+
+    ``header=None`` detects a header row (known column names, or a non-numeric first row above
+    numeric rows). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``:
+    integer ids sorted numerically when every id is an integer, else in order of first appearance.
+    """
+    p = readable_file(path, "edge-list file")
+    try:
+        lines = p.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not a text edge list (cannot decode as UTF-8)") from None
+    rows = [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    if header is None:
+        header = bool(rows) and _looks_like_header(rows)
+    if header:
+        rows = rows[1:]
+    if not rows:
+        raise InputError(f"{p}: no edges")
+    for n, fields in rows:
+        if len(fields) != 2 or not all(fields):
+            raise InputError(f"{p}, line {n}: expected 2 columns (source, target), got {len(fields)}: {lines[n - 1].strip()!r}")
+    ends = np.array([f for _, f in rows], dtype=object)
+    ids, index = _index_ids(ends.ravel())
+    index = index.reshape(-1, 2)
+    return index[:, 0], index[:, 1], ids
+
+
+def _split(line: str) -> list[str]:
+    for sep in (",", "\t"):
+        if sep in line:
+            return [f.strip() for f in next(csv.reader([line], delimiter=sep))]
+    return line.split()
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _looks_like_header(rows: list) -> bool:
+    first = rows[0][1]
+    if all(f.strip().lower() in _HEADER_WORDS for f in first):
+        return True
+    return len(rows) > 1 and not any(map(_is_number, first)) and all(map(_is_number, rows[1][1]))
+
+
+def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
+    """Map raw string ids to 0..N-1 (numeric order for integer ids, else first appearance)."""
+    try:
+        as_int = np.array([int(s) for s in raw], dtype=np.int64)
+    except ValueError:
+        as_int = None
+    if as_int is not None:
+        ids, index = np.unique(as_int, return_inverse=True)
+        return ids.tolist(), index.astype(np.int64)
+    uniq, first, index = np.unique(raw.astype(str), return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return uniq[order].tolist(), rank[index].astype(np.int64)
+
+
+def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
+    """Node features from ``.npy`` (row ``i`` = node ``node_ids[i]``) or CSV/TSV keyed by node id (first column)."""
+    p = readable_file(path, "feature file")
+    if p.suffix == ".npy":
+        try:
+            x = np.load(p, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise InputError(f"{p}: not a readable .npy array ({e})") from None
+        if not np.issubdtype(x.dtype, np.number):
+            raise InputError(f"{p}: features must be numeric, got dtype {x.dtype}")
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[0] != len(node_ids):
+            raise InputError(f"{p}: feature matrix has shape {x.shape} but the graph has {len(node_ids)} nodes "
+                             f"(expected {len(node_ids)} rows)")
+        check_finite(x, f"{p}: features")
+        return x
+    lines = p.read_text().splitlines()
+    rows = [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    if rows and not all(map(_is_number, rows[0][1][1:])):
+        rows = rows[1:]  # header
+    if not rows:
+        raise InputError(f"{p}: no feature rows")
+    width = len(rows[0][1]) - 1
+    position = {str(i): k for k, i in enumerate(node_ids)}
+    x = np.full((len(node_ids), width), np.nan, dtype=np.float32)
+    seen = np.zeros(len(node_ids), dtype=bool)
+    for n, fields in rows:
+        if len(fields) - 1 != width or width < 1:
+            raise InputError(f"{p}, line {n}: expected a node id and {width} feature values, got {len(fields)} fields")
+        k = position.get(fields[0])
+        if k is None:
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph")
+        if seen[k]:
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second feature row")
+        try:
+            x[k] = [float(v) for v in fields[1:]]
+        except ValueError:
+            raise InputError(f"{p}, line {n}: non-numeric feature value") from None
+        if not np.isfinite(x[k]).all():
+            raise InputError(f"{p}, line {n}: features contain NaN or inf")
+        seen[k] = True
+    if not seen.all():
+        missing = [node_ids[i] for i in np.flatnonzero(~seen)[:3]]
+        raise InputError(f"{p}: {int((~seen).sum())} graph nodes have no feature row (e.g. {missing})")
+    return x
+
+
+def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,
+               header: bool | None = None) -> Data:
+    """A user's graph from an edge-list file and an optional feature file (see :func:`read_edge_list`)."""
+    src, dst, ids = read_edge_list(edges, header)
+    x = read_features(features, ids) if features is not None else None
+    return build_graph(src, dst, len(ids), x=x, node_ids=ids)
+
+
+# --------------------------------------------------------------------------- Python objects
+
+def as_graph(obj: Any, features: Any = None) -> Data:
+    """Convert a networkx graph, a scipy sparse adjacency matrix or a PyG ``Data`` into a cleaned graph."""
+    if isinstance(obj, Data):
+        if obj.edge_index is None or obj.num_nodes is None:
+            raise InputError("PyG Data needs edge_index and num_nodes")
+        ei = obj.edge_index.numpy()
+        x = features if features is not None else obj.x
+        graph = build_graph(ei[0], ei[1], int(obj.num_nodes), x=x, node_ids=getattr(obj, "node_ids", None))
+        if getattr(obj, "y", None) is not None:
+            graph.y = obj.y
+        return graph
+    if sp.issparse(obj):
+        if obj.shape[0] != obj.shape[1]:
+            raise InputError(f"an adjacency matrix must be square, got shape {obj.shape}")
+        coo = sp.coo_matrix(obj)
+        nz = coo.data != 0
+        return build_graph(coo.row[nz], coo.col[nz], obj.shape[0], x=features)
+    try:
+        import networkx as nx
+    except ImportError:  # pragma: no cover
+        nx = None
+    if nx is not None and isinstance(obj, nx.Graph):
+        ids = list(obj.nodes)
+        position = {node: k for k, node in enumerate(ids)}
+        edges = np.array([(position[u], position[v]) for u, v in obj.edges()], dtype=np.int64).reshape(-1, 2)
+        return build_graph(edges[:, 0], edges[:, 1], len(ids), x=features, node_ids=ids)
+    raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
+                    "adjacency matrix or a torch_geometric Data")

@@ -1,0 +1,123 @@
+r"""GCN layers and the encoder (Kipf & Welling, "Variational Graph Auto-Encoders", 2016).
+
+A GCN layer computes :math:`H' = f(\hat A H W + b)`. The encoder is a stack of them; its last
+layer is the *head*: for the VGAE two GCN outputs :math:`\mu = \hat A H W_\mu` and
+:math:`\log\sigma = \hat A H W_\sigma` (fused into one layer of width ``2d``), for the GAE one
+output :math:`z = \hat A H W_z`. On a graph with no edges :math:`\hat A = I` and every layer is a
+dense layer, which makes the same encoder the MLP encoder of an image VAE.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from .latent import Posterior
+from .operator import SparseOperator
+
+Features = torch.Tensor | SparseOperator
+
+
+@dataclass(frozen=True)
+class EncoderInput:
+    """What the encoder sees: node features, the operator ``adj`` and whether ``features`` is already ``adj @ X``.
+
+    ``Â X`` does not change between epochs, so :func:`encoder_input` computes it once; the first
+    layer then only multiplies by its weight.
+    """
+
+    features: Features
+    adj: SparseOperator
+    propagated: bool = False
+
+    @property
+    def num_nodes(self) -> int:
+        return self.adj.shape[0]
+
+
+def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator) -> EncoderInput:
+    """Prepare constant features for the encoder, folding the first ``Â`` into them when that is cheaper.
+
+    ``x`` is a dense tensor, a torch sparse tensor or a scipy sparse matrix; sparse features stay sparse.
+    """
+    if adj.is_identity:
+        return EncoderInput(_as_features(x), adj, propagated=True)
+    if isinstance(x, torch.Tensor) and not x.is_sparse and x.layout == torch.strided:
+        return EncoderInput(adj @ x.detach(), adj, propagated=True)
+    a = sp.csr_matrix((adj.csr.values().numpy(), adj.csr.col_indices().numpy(), adj.csr.crow_indices().numpy()),
+                      shape=adj.shape)
+    return EncoderInput(SparseOperator(a @ _as_scipy(x)), adj, propagated=True)
+
+
+def _as_scipy(x) -> sp.csr_matrix:
+    if sp.issparse(x):
+        return sp.csr_matrix(x, dtype="float32")
+    x = x.coalesce() if x.layout == torch.sparse_coo else x.to_sparse_coo().coalesce()
+    i = x.indices().numpy()
+    return sp.csr_matrix((x.values().float().numpy(), (i[0], i[1])), shape=tuple(x.shape))
+
+
+def _as_features(x) -> Features:
+    if isinstance(x, SparseOperator) or (isinstance(x, torch.Tensor) and x.layout == torch.strided):
+        return x
+    return SparseOperator(_as_scipy(x))
+
+
+class GCNLayer(nn.Module):
+    r"""One graph convolution :math:`\hat A H W + b` (Glorot-initialized ``W``, no activation)."""
+
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_dim, out_dim))
+        self.bias = nn.Parameter(torch.zeros(out_dim)) if bias else None
+        nn.init.xavier_uniform_(self.weight)
+
+    def forward(self, h: Features, adj: SparseOperator, propagated: bool = False) -> torch.Tensor:
+        out = h @ self.weight
+        if not propagated:
+            out = adj @ out
+        return out if self.bias is None else out + self.bias
+
+
+class GCNEncoder(nn.Module):
+    r"""Stacked GCN layers with ``activation`` between them and a variational or deterministic head.
+
+    Args:
+        in_dim: number of input features.
+        hidden: widths of the hidden GCN layers (the paper: ``(32,)``).
+        latent: latent dimension ``d`` (the paper: 16).
+        variational: ``True`` gives :math:`(\mu, \log\sigma)` (VGAE/VAE), ``False`` a point ``z`` (GAE/AE).
+        activation: nonlinearity after each hidden layer.
+        bias: add a bias to every layer.
+        max_logstd: :math:`\log\sigma` is clamped above at this value for numerical safety.
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int] = (32,), latent: int = 16, variational: bool = True,
+                 activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu, bias: bool = True,
+                 max_logstd: float = 10.0):
+        super().__init__()
+        widths = [in_dim, *hidden]
+        self.layers = nn.ModuleList(GCNLayer(a, b, bias) for a, b in zip(widths[:-1], widths[1:]))
+        self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias)
+        self.activation = activation
+        self.variational = variational
+        self.latent = latent
+        self.max_logstd = max_logstd
+
+    def forward(self, inp: EncoderInput, return_hidden: bool = False):
+        """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations."""
+        h, propagated, hidden = inp.features, inp.propagated, []
+        for layer in self.layers:
+            h = self.activation(layer(h, inp.adj, propagated))
+            propagated = False
+            hidden.append(h)
+        out = self.head(h, inp.adj, propagated)
+        if self.variational:
+            mu, logstd = out.split(self.latent, dim=-1)
+            posterior = Posterior(mu, logstd.clamp(max=self.max_logstd))
+        else:
+            posterior = Posterior(out)
+        return (posterior, hidden) if return_hidden else posterior

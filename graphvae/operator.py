@@ -1,0 +1,112 @@
+r"""Graph operators: the normalized adjacency and constant sparse matrices with cached transposes.
+
+The GCN propagation matrix (Kipf & Welling, ICLR 2017) is
+
+.. math::  \hat A = \tilde D^{-1/2} (A + I) \tilde D^{-1/2}, \qquad \tilde D_{ii} = 1 + \sum_j A_{ij}.
+
+It depends only on the graph, so it is built once and cached as a CSR tensor. With no edges
+(``A = 0``) it is exactly the identity: :class:`SparseOperator` then skips the product, so a GCN
+layer on an edgeless graph *is* a dense layer -- the image VAE of :mod:`graphvae.images`.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+class SparseOperator:
+    """A constant sparse matrix ``M`` (no gradient flows into it) with ``M`` and ``M^T`` cached as CSR.
+
+    ``op @ dense`` is differentiable in ``dense``; its backward is one CSR product with the cached
+    transpose, instead of the scatter that autograd through a sparse COO product would do.
+    ``M = None`` stands for the identity of size ``n``.
+    """
+
+    def __init__(self, matrix: sp.spmatrix | None, n: int | None = None, symmetric: bool = False,
+                 dtype: torch.dtype = torch.float32):
+        if matrix is None:
+            if n is None:
+                raise ValueError("an identity operator needs its size n")
+            self.shape = (n, n)
+            self.csr = self.csr_t = None
+            return
+        matrix = sp.csr_matrix(matrix)
+        self.shape = matrix.shape
+        self.csr = to_torch_csr(matrix, dtype)
+        self.csr_t = self.csr if symmetric else to_torch_csr(matrix.T.tocsr(), dtype)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.csr is None
+
+    @property
+    def nnz(self) -> int:
+        return self.shape[0] if self.csr is None else int(self.csr.values().numel())
+
+    def __matmul__(self, dense: torch.Tensor) -> torch.Tensor:
+        if self.csr is None:
+            return dense
+        return _ConstantSpMM.apply(dense, self.csr, self.csr_t)
+
+    def to(self, device: torch.device | str) -> "SparseOperator":
+        out = SparseOperator.__new__(SparseOperator)
+        out.shape = self.shape
+        out.csr = None if self.csr is None else self.csr.to(device)
+        out.csr_t = None if self.csr_t is None else (out.csr if self.csr_t is self.csr else self.csr_t.to(device))
+        return out
+
+
+class _ConstantSpMM(torch.autograd.Function):
+    """``M @ X`` for a constant CSR ``M``; the backward is ``M^T @ grad`` with the cached transpose."""
+
+    @staticmethod
+    def forward(ctx, dense, csr, csr_t):
+        ctx.csr_t = csr_t
+        return torch.sparse.mm(csr, dense)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.sparse.mm(ctx.csr_t, grad.contiguous()), None, None
+
+
+def to_torch_csr(matrix: sp.spmatrix | np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A scipy sparse (or dense numpy) matrix as a torch CSR tensor with sorted column indices."""
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(matrix.indptr.astype(np.int64)),
+            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(np.asarray(matrix.data)).to(dtype),
+            size=matrix.shape, check_invariants=False,
+        )
+
+
+def adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
+    """The symmetric 0/1 adjacency (no self-loops) of an edge list ``[2, E]`` given in either or both directions."""
+    ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
+    keep = ei[0] != ei[1]
+    row, col = ei[0, keep], ei[1, keep]
+    a = sp.coo_matrix((np.ones(row.size, np.float32), (row, col)), shape=(num_nodes, num_nodes)).tocsr()
+    a = a + a.T
+    a.data[:] = 1.0
+    return a.tocsr()
+
+
+def normalized_adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
+    r"""The scipy CSR matrix :math:`\tilde D^{-1/2}(A+I)\tilde D^{-1/2}` (input self-loops are replaced by one)."""
+    a = adjacency_matrix(edge_index, num_nodes) + sp.identity(num_nodes, dtype=np.float32, format="csr")
+    d_inv_sqrt = 1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel())
+    scale = sp.diags(d_inv_sqrt.astype(np.float32))
+    return (scale @ a @ scale).tocsr().astype(np.float32)
+
+
+def normalized_adjacency(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> SparseOperator:
+    r"""The GCN operator :math:`\hat A` as a :class:`SparseOperator` (the identity when there are no edges)."""
+    if np.asarray(edge_index).size == 0:
+        return SparseOperator(None, n=num_nodes)
+    return SparseOperator(normalized_adjacency_matrix(edge_index, num_nodes), symmetric=True)

@@ -1,0 +1,47 @@
+"""The trainer: Adam on ``ELBOTerms.loss`` over whatever batches a model provides (full graph or image mini-batches)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import torch
+from tqdm.auto import tqdm
+
+from .elbo import ELBO
+from .encoder import EncoderInput
+
+Batch = tuple[EncoderInput, Any]
+
+
+def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epochs: int, lr: float,
+               generator: torch.Generator, progress: bool = False,
+               on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training") -> list[dict]:
+    """Maximize the ELBO with Adam and return the per-epoch history.
+
+    ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
+    epoch's mean ``loss`` and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
+    over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    optimizer = torch.optim.Adam(objective.parameters(), lr=lr)
+    history = []
+    objective.train()
+    for epoch in tqdm(range(epochs), desc=desc, disable=not progress, leave=False):
+        sums = dict(loss=0.0, elbo=0.0, log_likelihood=0.0, kl=0.0, penalty=0.0)
+        count = 0
+        for inp, target in batches(epoch):
+            optimizer.zero_grad(set_to_none=True)
+            terms = objective(inp, target, generator)
+            loss = terms.loss
+            loss.backward()
+            optimizer.step()
+            count += 1
+            sums["loss"] += float(loss.detach())
+            for key in ("elbo", "log_likelihood", "kl", "penalty"):
+                sums[key] += float(getattr(terms, key).detach())
+        sums["loss"] /= max(count, 1)
+        history.append(dict(epoch=epoch, **sums))
+        if on_epoch is not None and on_epoch(epoch, history[-1]):
+            break
+    objective.eval()
+    return history
