@@ -1,0 +1,201 @@
+r"""The lecture's VAE figures, written as PNG files (matplotlib, Agg backend).
+
+- :func:`plot_latent_map`: data in a 2-D latent space coloured by label (PCA or t-SNE for ``d > 2``).
+- :func:`plot_latent_grid`: images decoded over the latent plane at Gaussian quantiles
+  :math:`z_j = \Phi^{-1}(p_j)`, so that equal areas of prior mass get equal space.
+- :func:`plot_reconstructions`: originals beside their reconstructions.
+- :func:`plot_images`: any set of images as tiles (samples from the prior, first-layer features).
+- :func:`plot_training_curves`: ELBO, reconstruction term and KL per epoch.
+
+Every figure has a fixed size (``figsize`` inches times ``dpi``, no tight cropping), so the PNG's
+pixel size is known in advance, and is written atomically. :func:`image_grid` is the tiling helper
+the figures share.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ._validation import InputError, atomic_write  # noqa: E402
+
+DPI = 100
+
+
+def image_grid(images: np.ndarray, shape: tuple[int, int], ncols: int | None = None, pad: int = 1,
+               normalize: str = "none", fill: float = 0.5) -> np.ndarray:
+    """Tile ``[n, h*w]`` (or ``[n, h, w]``) images into one 2-D array, row by row.
+
+    Args:
+        images: the images, flattened or not.
+        shape: ``(h, w)`` of one image.
+        ncols: tiles per row (default: ``ceil(sqrt(n))``).
+        pad: pixels of ``fill`` between tiles.
+        normalize: ``"none"`` keeps the values; ``"each"`` rescales every tile to [0, 1] (for weight
+            images such as first-layer features, whose scale is arbitrary).
+        fill: value of the padding and of empty tiles (0.5: a grey frame in either colour map).
+    """
+    h, w = shape
+    images = np.asarray(images, dtype=np.float64).reshape(-1, h, w)
+    n = images.shape[0]
+    if n == 0:
+        raise InputError("image_grid needs at least one image")
+    if normalize == "each":
+        lo = images.min(axis=(1, 2), keepdims=True)
+        span = images.max(axis=(1, 2), keepdims=True) - lo
+        images = (images - lo) / np.where(span > 0, span, 1.0)
+    elif normalize != "none":
+        raise InputError(f"normalize must be 'none' or 'each', got {normalize!r}")
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else max(1, int(ncols))
+    nrows = int(np.ceil(n / ncols))
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), fill, dtype=np.float64)
+    for i, img in enumerate(images):
+        r, c = divmod(i, ncols)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top:top + h, left:left + w] = img
+    return grid
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Save ``fig`` as PNG at :data:`DPI` atomically and close it; the size is exactly ``figsize * DPI``."""
+    path = Path(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _show_grid(ax, grid: np.ndarray, title: str, cmap: str = "gray_r", vmin: float = 0.0, vmax: float = 1.0) -> None:
+    ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+
+
+def plot_images(images: np.ndarray, shape: tuple[int, int], path: str | os.PathLike, title: str = "",
+                ncols: int | None = None, normalize: str = "none", figsize: tuple[float, float] = (6.0, 6.0),
+                cmap: str = "gray_r") -> Path:
+    """Images as one grid of tiles: e.g. 64 samples from the prior, or first-layer weights with ``normalize="each"``."""
+    fig = plt.figure(figsize=figsize)
+    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols, normalize=normalize, fill=0.5), title, cmap)
+    return save_figure(fig, path)
+
+
+def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, shape: tuple[int, int],
+                         path: str | os.PathLike, title: str = "originals (left) and reconstructions (right)",
+                         n: int = 16, figsize: tuple[float, float] = (8.0, 4.5)) -> Path:
+    """The first ``n`` originals beside their reconstructions: column pairs (original, reconstruction)."""
+    originals, reconstructions = np.asarray(originals), np.asarray(reconstructions)
+    if originals.shape != reconstructions.shape:
+        raise InputError(f"originals {originals.shape} and reconstructions {reconstructions.shape} differ in shape")
+    n = min(n, len(originals))
+    pairs = np.stack([originals[:n], reconstructions[:n]], axis=1).reshape(2 * n, -1)
+    cols = 2 * int(np.ceil(np.sqrt(n)))
+    fig = plt.figure(figsize=figsize)
+    _show_grid(fig.add_subplot(), image_grid(pairs, shape, ncols=cols, fill=0.5), title)
+    return save_figure(fig, path)
+
+
+def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0) -> tuple[np.ndarray, str]:
+    """``(points [n, 2], description)``: ``z`` itself if 2-D, else its PCA or t-SNE projection."""
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] < 1:
+        raise InputError(f"latent codes must be a [n, d] array, got shape {z.shape}")
+    if z.shape[1] == 1:
+        return np.column_stack([z[:, 0], np.zeros(len(z))]), "1-D latent"
+    if z.shape[1] == 2:
+        return z, "latent space"
+    if method == "pca":
+        from sklearn.decomposition import PCA
+        pca = PCA(n_components=2, random_state=random_state).fit(z)
+        explained = 100 * pca.explained_variance_ratio_.sum()
+        return pca.transform(z), f"PCA of the {z.shape[1]}-D latent means ({explained:.0f}% of variance)"
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(z)
+        return points, f"t-SNE of the {z.shape[1]}-D latent means"
+    raise InputError(f"projection must be 'pca' or 'tsne', got {method!r}")
+
+
+def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.PathLike, title: str = "",
+                    method: str = "pca", random_state: int = 0, figsize: tuple[float, float] = (6.0, 5.0)) -> Path:
+    """Latent codes (e.g. posterior means of the test set) as points coloured by label.
+
+    For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the title.
+    """
+    points, how = project_2d(z, method, random_state)
+    fig = plt.figure(figsize=figsize)
+    ax = fig.add_subplot()
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
+    else:
+        labels = np.asarray(labels)
+        classes = np.unique(labels)
+        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for i, c in enumerate(classes):
+            m = labels == c
+            ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=cmap(i % cmap.N), label=str(c))
+        ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(classes) > 5 else 1)
+    ax.set_title(f"{title}: {how}" if title else how, fontsize=10)
+    return save_figure(fig, path)
+
+
+def latent_quantile_grid(n: int = 15, latent: int = 2, low: float = 0.05, high: float = 0.95) -> np.ndarray:
+    r"""``[n*n, latent]`` points: the first two coordinates at Gaussian quantiles :math:`\Phi^{-1}(p)`, the rest 0.
+
+    Rows run from high to low :math:`z_2` (top of the figure = large :math:`z_2`), columns from low to high :math:`z_1`.
+    """
+    from scipy.stats import norm
+
+    if latent < 2:
+        raise InputError(f"a latent grid needs at least 2 latent dimensions, got {latent}")
+    q = norm.ppf(np.linspace(low, high, n))
+    z1, z2 = np.meshgrid(q, q[::-1])
+    grid = np.zeros((n * n, latent))
+    grid[:, 0], grid[:, 1] = z1.ravel(), z2.ravel()
+    return grid
+
+
+def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, shape: tuple[int, int],
+                     path: str | os.PathLike, n: int = 15, title: str = "",
+                     figsize: tuple[float, float] = (6.0, 6.0)) -> Path:
+    """Decoded images over the latent plane at Gaussian quantiles (``decode: [m, latent] -> [m, pixels]``).
+
+    For ``latent > 2`` the plane is spanned by the first two latent coordinates with the others at
+    the prior mean 0, which the title says.
+    """
+    images = decode(latent_quantile_grid(n, latent))
+    how = "decoded at Gaussian quantiles of z1, z2" + (f" (z3..z{latent} = 0)" if latent > 2 else "")
+    fig = plt.figure(figsize=figsize)
+    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n, pad=0), f"{title}: {how}" if title else how)
+    return save_figure(fig, path)
+
+
+def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: float = 1.0,
+                         keys: Sequence[tuple[str, str]] = (("elbo", "ELBO"), ("log_likelihood", "reconstruction log p(x|z)"),
+                                                            ("kl", "KL(q || p)")),
+                         title: str = "", unit: str = "nats per image",
+                         figsize: tuple[float, float] = (10.0, 3.2)) -> Path:
+    """One panel per history key (default: ELBO, reconstruction term, KL) against the epoch, divided by ``per``."""
+    if len(history) == 0:
+        raise InputError("no training history to plot")
+    epochs = [h["epoch"] + 1 for h in history]
+    fig, axes = plt.subplots(1, len(keys), figsize=figsize)
+    for ax, (key, label) in zip(np.atleast_1d(axes), keys):
+        ax.plot(epochs, [h[key] / per for h in history], lw=1.2)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(unit, fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82 if title else 0.88, wspace=0.35)
+    return save_figure(fig, path)
