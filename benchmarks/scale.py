@@ -1,0 +1,313 @@
+"""Scale benchmark: the VGAE on synthetic degree-corrected SBM graphs of 10k, 100k and 1M nodes.
+
+One size (in this process)::
+
+    python benchmarks/scale.py --nodes 100000 --json /tmp/scale-100k.json [--profile]
+
+generates a seeded DC-SBM (:func:`graphvae.synthetic.degree_corrected_sbm`, about 10 undirected
+edges per node, 32 dense features), splits it (:func:`graphvae.split.split_edges`), trains
+``VGAE(epochs=...)`` full-batch and scores the test pairs, and writes ``nodes``, ``edges``,
+``seconds_per_epoch``, ``peak_rss_gb`` and ``test_auc`` (plus the time of every stage). With
+``--profile`` it also times and measures each stage of the training path separately (normalized
+adjacency, link target, encoder input, forward, backward, optimizer step) and lists the top
+operators of one epoch under ``torch.profiler``.
+
+All sizes, each seed in a fresh subprocess (so that peak memory is per run)::
+
+    python benchmarks/scale.py --all
+
+writes ``benchmarks/results/scale.json`` (runs, mean ± std per size, 100k -> 1M ratios), the
+plot ``docs/figures/scale.png`` and the ``scale`` section of ``docs/benchmarks.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _docs import ROOT, machine, update_section  # noqa: E402
+
+from graphvae._validation import atomic_write  # noqa: E402
+from graphvae.commands._common import mean_std, write_json  # noqa: E402
+from graphvae.models import VGAE  # noqa: E402
+from graphvae.split import split_edges  # noqa: E402
+from graphvae.synthetic import degree_corrected_sbm  # noqa: E402
+
+SIZES = (10_000, 100_000, 1_000_000)
+RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
+FIGURE = ROOT / "docs" / "figures" / "scale.png"
+TARGETS = {"seconds_per_epoch": 10.0, "peak_rss_gb": 8.0}
+
+
+# --------------------------------------------------------------------------- memory
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory so far (``ru_maxrss``, kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _status_gb(field: str) -> float | None:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's high-water mark ``VmHWM`` to the current RSS (Linux); ``False`` if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def stage(name: str, record: dict):
+    """Time a stage (wall and process CPU) and record its peak resident memory (``VmHWM`` after a reset) and the RSS it leaves."""
+    exact = _reset_peak()
+    start, cpu = time.perf_counter(), time.process_time()
+    yield
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = _status_gb("VmHWM") if exact else None
+    record[name] = {"seconds": round(seconds, 4), "cpu_seconds": round(cpu, 4),
+                    "peak_rss_gb": None if peak is None else round(peak, 3),
+                    "rss_after_gb": _status_gb("VmRSS")}
+
+
+# --------------------------------------------------------------------------- one size
+
+def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool) -> dict:
+    """Generate, split, fit, score one graph; every stage timed."""
+    stages: dict = {}
+    load_before = os.getloadavg()[0]
+    with stage("generate", stages):
+        graph = degree_corrected_sbm(nodes, num_features=features, seed=seed)
+    with stage("split", stages):
+        split = split_edges(graph, seed=seed)
+    model = VGAE(epochs=epochs, random_state=seed)
+    with stage("fit", stages):
+        model.fit(split)
+    with stage("evaluate", stages):
+        scores = model.score(split.test_pos, split.test_neg)
+    result = {
+        "nodes": nodes, "edges": int(graph.cleaning["undirected_edges"]),
+        "train_edges": int(split.train_edge_index.shape[1] // 2), "features": features, "epochs": epochs,
+        "seed": seed, "seconds_per_epoch": model.train_seconds_ / epochs,
+        "peak_rss_gb": peak_rss_gb(), "test_auc": scores["auc"], "test_ap": scores["ap"],
+        "setup_seconds": stages["fit"]["seconds"] - model.train_seconds_, "stages": stages,
+        "final_loss": model.history_[-1]["loss"], "machine": machine(),
+        # other processes on the machine inflate wall times: the 1-minute load average before and after
+        "load_average": [load_before, os.getloadavg()[0]],
+    }
+    if profile:
+        del model
+        result["profile"] = profile_epoch(split, seed)
+        result["peak_rss_gb"] = peak_rss_gb()
+    return result
+
+
+def profile_epoch(split, seed: int) -> dict:
+    """The VGAE's training path stage by stage (the steps ``VGAE.fit`` takes), then one epoch under torch.profiler."""
+    from graphvae.elbo import ELBO
+    from graphvae.encoder import GCNEncoder, encoder_input
+    from graphvae.likelihood import LinkLikelihood, LinkTarget
+    from graphvae.operator import normalized_adjacency
+
+    graph, n, out = split.train_graph, split.num_nodes, {}
+    with stage("normalized_adjacency", out):
+        adj = normalized_adjacency(graph.edge_index.numpy(), n)
+    with stage("link_target", out):
+        target = LinkTarget.from_edges(graph.edge_index, n)
+    with stage("encoder_input", out):
+        inp = encoder_input(graph.x, adj)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    objective = ELBO(GCNEncoder(int(graph.x.shape[1])), LinkLikelihood())
+    optimizer = torch.optim.Adam(objective.parameters(), lr=0.01)
+    for epoch in range(2):  # the first epoch warms up allocator and kernels
+        with stage(f"forward_{epoch}", out):
+            terms = objective(inp, target, generator)
+        with stage(f"backward_{epoch}", out):
+            terms.loss.backward()
+        with stage(f"step_{epoch}", out):
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        del terms
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        terms = objective(inp, target, generator)
+        terms.loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:15]
+    out["top_ops"] = [{"op": e.key, "self_cpu_s": round(e.self_cpu_time_total / 1e6, 4), "calls": e.count,
+                       "self_cpu_memory_gb": round(e.self_cpu_memory_usage / 2**30, 3)} for e in ops]
+    return out
+
+
+# --------------------------------------------------------------------------- all sizes
+
+def run_all(sizes, seeds, epochs: int, features: int, json_path: Path, timeout: float) -> dict:
+    runs = []
+    for nodes in sizes:
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "run.json"
+                cmd = [sys.executable, __file__, "--nodes", str(nodes), "--seed", str(seed), "--epochs", str(epochs),
+                       "--features", str(features), "--json", str(path)]
+                print(f"[scale] {nodes:,} nodes, seed {seed} ...", flush=True)
+                proc = subprocess.run(cmd, timeout=timeout)
+                if proc.returncode != 0:
+                    raise SystemExit(f"scale run for {nodes} nodes (seed {seed}) failed with exit code {proc.returncode}")
+                runs.append(json.loads(path.read_text()))
+    summary = summarize(runs)
+    report = {"command": " ".join(["python benchmarks/scale.py --all", *_argv_tail()]), "machine": machine(),
+              "targets_at_1m": TARGETS, "runs": runs, **summary}
+    write_json(json_path, report)
+    plot(summary["sizes"], FIGURE)
+    update_section("benchmarks.md", "scale", markdown(report))
+    return report
+
+
+def _argv_tail() -> list[str]:
+    return [a for a in sys.argv[1:] if a != "--all"]
+
+
+def summarize(runs: list[dict]) -> dict:
+    sizes = []
+    for nodes in sorted({r["nodes"] for r in runs}):
+        rs = [r for r in runs if r["nodes"] == nodes]
+        entry = {"nodes": nodes, "seeds": len(rs)}
+        for key in ("edges", "seconds_per_epoch", "peak_rss_gb", "test_auc", "setup_seconds"):
+            entry[key] = mean_std([r[key] for r in rs])
+        for name in ("generate", "split", "evaluate"):
+            entry[f"{name}_seconds"] = mean_std([r["stages"][name]["seconds"] for r in rs])
+        sizes.append(entry)
+    ratios = {}
+    by_nodes = {s["nodes"]: s for s in sizes}
+    if 100_000 in by_nodes and 1_000_000 in by_nodes:
+        small, big = by_nodes[100_000], by_nodes[1_000_000]
+        ratios = {key: big[key]["mean"] / small[key]["mean"]
+                  for key in ("edges", "seconds_per_epoch", "peak_rss_gb", "setup_seconds")}
+    return {"sizes": sizes, "ratios_100k_to_1m": ratios}
+
+
+def plot(sizes: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    edges = [s["edges"]["mean"] for s in sizes]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, key, label, target in ((axes[0], "seconds_per_epoch", "seconds per training epoch", 10.0),
+                                   (axes[1], "peak_rss_gb", "peak resident memory (GB)", 8.0)):
+        ax.errorbar(edges, [s[key]["mean"] for s in sizes], yerr=[s[key]["std"] for s in sizes], marker="o",
+                    label="graphvae VGAE")
+        ref = sizes[0][key]["mean"] / edges[0]
+        ax.plot(edges, [ref * e for e in edges], ":", color="gray", label="linear in edges")
+        ax.axhline(target, color="red", lw=0.8, ls="--", label="1M-node target")
+        ax.set(xscale="log", yscale="log", xlabel="undirected edges", ylabel=label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("VGAE on degree-corrected SBM graphs (10k, 100k, 1M nodes)", fontsize=10)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    plt.close(fig)
+
+
+def markdown(report: dict) -> str:
+    rows = ["| nodes | undirected edges | s / epoch | peak RSS (GB) | test AUC | setup s (in fit) | generate s | split s |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    f = lambda d, p=2: f"{d['mean']:.{p}f} ± {d['std']:.{p}f}"
+    for s in report["sizes"]:
+        rows.append(f"| {s['nodes']:,} | {s['edges']['mean']:,.0f} | {f(s['seconds_per_epoch'])} | "
+                    f"{f(s['peak_rss_gb'])} | {f(s['test_auc'], 3)} | {f(s['setup_seconds'])} | "
+                    f"{f(s['generate_seconds'])} | {f(s['split_seconds'])} |")
+    r = report["ratios_100k_to_1m"]
+    ratio_line = (f"From 100k to 1M nodes the edges grow {r['edges']:.2f}×, the time per epoch "
+                  f"{r['seconds_per_epoch']:.2f}×, the peak memory {r['peak_rss_gb']:.2f}× and the training setup "
+                  f"(normalized adjacency, link target, encoder input) {r['setup_seconds']:.2f}×." if r else "")
+    runs = report["runs"]
+    epochs, features, seeds = runs[0]["epochs"], runs[0]["features"], sorted({x["seed"] for x in runs})
+    big = next((s for s in report["sizes"] if s["nodes"] == 1_000_000), None)
+    verdict = ""
+    if big is not None:
+        t, m, auc = big["seconds_per_epoch"]["mean"], big["peak_rss_gb"]["mean"], big["test_auc"]["mean"]
+        verdict = (f"Targets at 1M nodes: ≤ 10 s per epoch — **{'met' if t <= 10 else 'missed'}** ({t:.1f} s); "
+                   f"≤ 8 GB peak memory — **{'met' if m <= 8 else 'missed'}** ({m:.1f} GB); "
+                   f"test AUC clearly above chance — **{'met' if auc > 0.6 else 'missed'}** ({auc:.3f}).")
+    return "\n".join([
+        "## Scale",
+        "",
+        "```",
+        report["command"],
+        "```",
+        "",
+        f"Machine: {report['machine']}.",
+        "",
+        f"Graphs: seeded degree-corrected stochastic block models (`graphvae.synthetic.degree_corrected_sbm`: "
+        f"10 planted blocks, 20% of edges ignoring the blocks, power-law degrees with exponent 2.5, about 10 "
+        f"undirected edges per node, {features} dense features = block centroid + Gaussian noise). Each run: "
+        f"`split_edges` (10% test, 5% validation edges with as many sampled non-edges), `VGAE(epochs={epochs})` "
+        f"with its defaults (32 hidden, 16 latent, one sampled negative per positive), full batch, then "
+        f"`model.score` on the test pairs. Mean ± std over seeds {seeds}, each run in a fresh process; "
+        f"peak RSS is the process's `ru_maxrss` (generation and split included). Seconds per epoch is the "
+        f"training time divided by the epochs; setup is the rest of `fit`.",
+        "",
+        *rows,
+        "",
+        ratio_line,
+        "",
+        verdict,
+        "",
+        "![time and memory against edges](figures/scale.png)",
+        "",
+        f"Raw numbers: `benchmarks/results/scale.json`.",
+    ])
+
+
+# --------------------------------------------------------------------------- command line
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--nodes", type=int, help="run one size in this process")
+    p.add_argument("--json", type=Path, help="where to write the JSON result")
+    p.add_argument("--all", action="store_true", help="run every size in subprocesses and update the docs")
+    p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--features", type=int, default=32)
+    p.add_argument("--profile", action="store_true", help="also time every stage of the training path")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds allowed per subprocess run")
+    args = p.parse_args(argv)
+    if args.all:
+        report = run_all(args.sizes, args.seeds, args.epochs, args.features, args.json or RESULTS, args.timeout)
+        print(json.dumps({"sizes": report["sizes"], "ratios_100k_to_1m": report["ratios_100k_to_1m"]}, indent=1))
+        return 0
+    if args.nodes is None:
+        p.error("give --nodes N (one size) or --all")
+    result = run_one(args.nodes, args.epochs, args.seed, args.features, args.profile)
+    if args.json is not None:
+        write_json(args.json, result)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("machine",)}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
