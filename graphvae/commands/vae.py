@@ -1,0 +1,150 @@
+"""``graphvae vae``: an image VAE (the no-edge VGAE) on digits or MNIST-style files: test ELBO, IWAE, Fréchet distance, figures."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from .._validation import InputError
+from ..frechet import default_cache_dir, feature_classifier
+from ..image_files import DATASETS, ImageDataset, load_image_dataset
+from ..image_vae import ACTIVATIONS, ImageVAE
+from ..plots import plot_images, plot_latent_grid, plot_latent_map, plot_reconstructions, plot_training_curves
+from ._common import mean_std, positive_float, positive_int, write_json
+
+#: the numbers reported per seed and summarized as {"mean", "std"}
+METRICS = ("test_elbo", "test_reconstruction", "test_kl", "test_iwae", "frechet", "frechet_real", "train_seconds")
+
+
+def widths(text: str) -> tuple[int, ...]:
+    """``"512,256"`` -> ``(512, 256)``: positive layer widths."""
+    try:
+        values = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
+    return values
+
+
+def register(sub) -> None:
+    p = sub.add_parser("vae", help="image VAE (a VGAE on a graph without edges): ELBO, IWAE, Fréchet distance, figures",
+                       description="Train an image VAE, report test ELBO and IWAE bound (nats per image) and a "
+                                   "Fréchet distance in a small classifier's features (not Inception FID), "
+                                   "and write the lecture's figures.")
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", choices=DATASETS, help="digits (bundled, default), mnist or fashion-mnist")
+    data.add_argument("--mnist", metavar="PATH", help="MNIST: a directory of IDX files (.gz or not) or a Keras mnist.npz")
+    data.add_argument("--fashion-mnist", metavar="PATH", help="Fashion-MNIST, in the same formats as --mnist")
+    data.add_argument("--no-binarize", action="store_true",
+                      help="keep pixels in [0, 1] instead of thresholding at half range (digits: > 8 of 16)")
+    data.add_argument("--test-size", type=positive_float, default=0.2,
+                      help="digits test fraction, stratified, split with random_state=seed (default: 0.2)")
+    model = p.add_argument_group("model")
+    model.add_argument("--latent", type=positive_int, default=2, help="latent dimension (default: 2)")
+    model.add_argument("--hidden", type=widths, default=(256,),
+                       help="encoder hidden widths, comma-separated; the decoder mirrors them (default: 256)")
+    model.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="(default: relu)")
+    model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="(default: bernoulli)")
+    model.add_argument("--sigma", type=positive_float, default=1.0, help="Gaussian pixel std (default: 1)")
+    model.add_argument("--learn-sigma", action="store_true", help="learn the Gaussian pixel std per pixel")
+    model.add_argument("--beta", type=float, default=1.0, help="KL weight (default: 1)")
+    train = p.add_argument_group("training and evaluation")
+    train.add_argument("--epochs", type=positive_int, default=300, help="(default: 300)")
+    train.add_argument("--batch-size", type=positive_int, default=100, help="(default: 100)")
+    train.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: 0.001)")
+    train.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    train.add_argument("--iwae-k", type=positive_int, default=1000, help="IWAE importance samples k (default: 1000)")
+    train.add_argument("--elbo-samples", type=positive_int, default=10,
+                       help="posterior samples averaged in the test ELBO (default: 10)")
+    train.add_argument("--threads", type=positive_int, default=1,
+                       help="torch CPU threads; small MLPs run fastest on one (default: 1)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="write the figures (PNG) of the first seed into DIR")
+    out.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    out.add_argument("--projection", choices=["pca", "tsne"], default="pca",
+                     help="2-D projection of the latent map when --latent > 2 (default: pca)")
+    out.add_argument("--cache-dir", metavar="DIR",
+                     help=f"cache of the Fréchet feature classifier (default: {default_cache_dir()})")
+    out.add_argument("--no-cache", action="store_true", help="do not cache the feature classifier on disk")
+    out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def dataset_from_args(args: argparse.Namespace, seed: int) -> ImageDataset:
+    paths = {name: path for name, path in (("mnist", args.mnist), ("fashion-mnist", args.fashion_mnist)) if path}
+    if len(paths) > 1:
+        raise InputError("give only one of --mnist and --fashion-mnist")
+    name = args.dataset or next(iter(paths), "digits")
+    if paths and name not in paths:
+        raise InputError(f"--dataset {name} does not match the path given with --{next(iter(paths))}")
+    if name != "digits" and name not in paths:
+        raise InputError(f"{name} is not bundled: give its files with --{name} PATH")
+    return load_image_dataset(name, paths.get(name), binarize=not args.no_binarize, seed=seed, test_size=args.test_size)
+
+
+def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: str, seed: int) -> list[str]:
+    """The lecture's five figures for a fitted model; returns the file names."""
+    name = data.name
+    z = model.transform(data.x_test)
+    files = [
+        plot_latent_map(z, data.y_test, out / "latent_map.png", f"{name} test set", method=projection, random_state=seed),
+        plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name),
+        plot_reconstructions(data.x_test[:32], model.reconstruct(data.x_test[:32]), data.shape,
+                             out / "reconstructions.png", f"{name} test images (left) and reconstructions (right)", n=32),
+        plot_images(model.sample(64, random_state=seed), data.shape, out / "prior_samples.png",
+                    "64 samples from the prior (mean images)", ncols=8),
+        plot_training_curves(model.history_per_image(), out / "training_curves.png",
+                             title=f"{name}, latent {model.latent}: per-epoch training averages"),
+    ]
+    return [f.name for f in files]
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.test_size < 1:
+        raise InputError(f"--test-size must be below 1, got {args.test_size}")
+    torch.set_num_threads(args.threads)
+    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    results, figures, start = [], [], time.perf_counter()
+    for seed in range(args.seeds):
+        data = dataset_from_args(args, seed)
+        model = ImageVAE(latent=args.latent, hidden=args.hidden, likelihood=args.likelihood, sigma=args.sigma,
+                         learn_sigma=args.learn_sigma, beta=args.beta, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, activation=args.activation, random_state=seed,
+                         progress=not args.no_progress).fit(data.x_train)
+        terms = model.elbo(data.x_test, num_samples=args.elbo_samples, random_state=seed)
+        clf = feature_classifier(data.x_train, data.y_train, random_state=0, x_test=data.x_test, y_test=data.y_test,
+                                 cache_dir=cache_dir)
+        n_test = len(data.x_test)
+        r = {"seed": seed, "test_elbo": terms["elbo"], "test_reconstruction": terms["log_likelihood"],
+             "test_kl": terms["kl"], "test_iwae": model.iwae(data.x_test, args.iwae_k, random_state=seed),
+             "frechet": clf.frechet(data.x_test, model.sample(n_test, random_state=seed)),
+             "frechet_real": clf.frechet(data.x_test, data.x_train[:n_test]),
+             "classifier_accuracy": clf.accuracy, "train_seconds": model.train_seconds_}
+        results.append(r)
+        print(f"seed {seed}: test ELBO {r['test_elbo']:.3f}  IWAE(k={args.iwae_k}) {r['test_iwae']:.3f} nats/image  "
+              f"Fréchet {r['frechet']:.3f} (real vs real {r['frechet_real']:.3f})  training {r['train_seconds']:.1f} s",
+              flush=True)
+        if args.out and seed == 0:
+            figures = write_figures(model, data, Path(args.out), args.projection, seed)
+    summary = {k: mean_std([r[k] for r in results]) for k in METRICS}
+    s = summary
+    print(f"{data.name}, latent {args.latent}, {args.seeds} seed(s): test ELBO {s['test_elbo']['mean']:.3f} ± "
+          f"{s['test_elbo']['std']:.3f}  IWAE {s['test_iwae']['mean']:.3f} ± {s['test_iwae']['std']:.3f}  "
+          f"Fréchet {s['frechet']['mean']:.3f} ± {s['frechet']['std']:.3f}")
+    if args.out:
+        print(f"figures: {', '.join(figures)} in {args.out}")
+    if args.json:
+        write_json(args.json, {
+            "dataset": data.name, "binarized": data.binarized, "shape": list(data.shape),
+            "n_train": int(len(data.x_train)), "n_test": int(len(data.x_test)), "iwae_k": args.iwae_k,
+            **{k: v["mean"] for k, v in summary.items()}, "mean_std": summary, "seeds": results,
+            "frechet_note": "Fréchet distance in the last hidden layer of a small MLP classifier trained on this "
+                            "dataset; not Inception FID, not comparable with published FIDs",
+            "figures": figures, "total_seconds": time.perf_counter() - start,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()
+                       if k not in ("func", "command", "json", "out", "no_progress", "cache_dir", "no_cache")},
+        })
+    return 0
