@@ -1,7 +1,7 @@
 r"""The lecture's VAE figures, written as PNG files (matplotlib, Agg backend).
 
 - :func:`plot_latent_map`: data in a 2-D latent space coloured by label (PCA or t-SNE for ``d > 2``).
-- :func:`plot_latent_grid`: images decoded over the latent plane at Gaussian quantiles
+- :func:`plot_latent_grid`: images decoded over a latent plane at Gaussian quantiles
   :math:`z_j = \Phi^{-1}(p_j)`, so that equal areas of prior mass get equal space.
 - :func:`plot_reconstructions`: originals beside their reconstructions.
 - :func:`plot_images`: any set of images as tiles (samples from the prior, first-layer features).
@@ -148,32 +148,49 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     return save_figure(fig, path)
 
 
-def latent_quantile_grid(n: int = 15, latent: int = 2, low: float = 0.05, high: float = 0.95) -> np.ndarray:
-    r"""``[n*n, latent]`` points: the first two coordinates at Gaussian quantiles :math:`\Phi^{-1}(p)`, the rest 0.
+def latent_quantile_grid(n: int = 15, latent: int = 2, basis: np.ndarray | None = None, low: float = 0.05,
+                         high: float = 0.95) -> np.ndarray:
+    r"""``[n*n, latent]`` points :math:`z = \Phi^{-1}(p_1)\, b_1 + \Phi^{-1}(p_2)\, b_2` on a plane of the latent space.
 
-    Rows run from high to low :math:`z_2` (top of the figure = large :math:`z_2`), columns from low to high :math:`z_1`.
+    ``basis`` holds two orthonormal rows :math:`b_1, b_2` (default: the first two coordinate axes).
+    The projection of :math:`\mathcal N(0, I)` on a unit vector is :math:`\mathcal N(0, 1)`, so the
+    quantiles split the prior mass along each direction evenly. Rows run from high to low
+    :math:`p_2` (top of the figure = large), columns from low to high :math:`p_1`.
     """
     from scipy.stats import norm
 
     if latent < 2:
         raise InputError(f"a latent grid needs at least 2 latent dimensions, got {latent}")
+    basis = np.eye(2, latent) if basis is None else np.asarray(basis, dtype=np.float64)
+    if basis.shape != (2, latent):
+        raise InputError(f"the grid basis must have shape (2, {latent}), got {basis.shape}")
     q = norm.ppf(np.linspace(low, high, n))
-    z1, z2 = np.meshgrid(q, q[::-1])
-    grid = np.zeros((n * n, latent))
-    grid[:, 0], grid[:, 1] = z1.ravel(), z2.ravel()
-    return grid
+    q1, q2 = np.meshgrid(q, q[::-1])
+    return np.column_stack([q1.ravel(), q2.ravel()]) @ basis
+
+
+def principal_directions(z: np.ndarray) -> np.ndarray:
+    """The two leading principal directions (orthonormal rows, ``[2, d]``) of latent codes ``z``."""
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2).fit(np.asarray(z, dtype=np.float64)).components_
 
 
 def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, shape: tuple[int, int],
-                     path: str | os.PathLike, n: int = 15, title: str = "",
+                     path: str | os.PathLike, n: int = 15, title: str = "", codes: np.ndarray | None = None,
                      figsize: tuple[float, float] = (6.0, 6.0)) -> Path:
-    """Decoded images over the latent plane at Gaussian quantiles (``decode: [m, latent] -> [m, pixels]``).
+    """Decoded images over a latent plane at Gaussian quantiles (``decode: [m, latent] -> [m, pixels]``).
 
-    For ``latent > 2`` the plane is spanned by the first two latent coordinates with the others at
-    the prior mean 0, which the title says.
+    For ``latent == 2`` the plane is the latent space itself. For ``latent > 2`` it is spanned by the
+    two leading principal directions of ``codes`` (e.g. the test set's posterior means) if given, else
+    by the first two coordinates; the title says which.
     """
-    images = decode(latent_quantile_grid(n, latent))
-    how = "decoded at Gaussian quantiles of z1, z2" + (f" (z3..z{latent} = 0)" if latent > 2 else "")
+    basis, how = None, "decoded at Gaussian quantiles of z1, z2"
+    if latent > 2 and codes is not None:
+        basis, how = principal_directions(codes), f"Gaussian quantiles along 2 PCA directions of the {latent}-D means"
+    elif latent > 2:
+        how += f" (z3..z{latent} = 0)"
+    images = decode(latent_quantile_grid(n, latent, basis))
     fig = plt.figure(figsize=figsize)
     _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n, pad=0), f"{title}: {how}" if title else how)
     return save_figure(fig, path)

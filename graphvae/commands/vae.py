@@ -91,7 +91,7 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
     z = model.transform(data.x_test)
     files = [
         plot_latent_map(z, data.y_test, out / "latent_map.png", f"{name} test set", method=projection, random_state=seed),
-        plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name),
+        plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name, codes=z),
         plot_reconstructions(data.x_test[:32], model.reconstruct(data.x_test[:32]), data.shape,
                              out / "reconstructions.png", f"{name} test images (left) and reconstructions (right)", n=32),
         plot_images(model.sample(64, random_state=seed), data.shape, out / "prior_samples.png",
