@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+import torch
+
+
+def random_graph(n: int, p: float, seed: int = 0) -> np.ndarray:
+    """A random undirected graph as an edge list ``[2, E]`` in both directions (no self-loops)."""
+    rng = np.random.default_rng(seed)
+    a = np.triu(rng.random((n, n)) < p, 1)
+    u, v = np.nonzero(a)
+    return np.stack([np.concatenate([u, v]), np.concatenate([v, u])])
+
+
+@pytest.fixture(scope="session")
+def cora():
+    import graphvae as gv
+    return gv.load_dataset("cora")
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
