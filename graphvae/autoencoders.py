@@ -233,7 +233,7 @@ def mask_features(x: torch.Tensor, fraction: float, generator: torch.Generator |
     if x.layout != torch.sparse_csr:
         x = x.to_sparse_csr()
     values = corrupt(x.values(), "masking", fraction, generator)
-    return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, size=x.shape)
+    return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, size=x.shape, check_invariants=False)
 
 
 def denoising_graph_batches(graph: Data, hidden_edges: float, feature_mask: float,
