@@ -32,7 +32,7 @@ from .data import build_graph
 
 def power_law_propensities(num_nodes: int, exponent: float, max_ratio: float,
                            rng: np.random.Generator) -> np.ndarray:
-    r"""Propensities :math:`\theta_i = U_i^{-1/(\gamma-1)}` (Pareto, minimum 1), capped at ``max_ratio`` times their mean.
+    r"""Propensities :math:`\theta_i = U_i^{-1/(\gamma-1)}` (Pareto, minimum 1), capped at ``max_ratio`` times the mean of the draws.
 
     The tail :math:`P(\theta > t) = t^{-(\gamma-1)}` gives degrees with density :math:`\propto d^{-\gamma}`.
     The cap plays the role of the structural cut-off that keeps hubs from needing more distinct
