@@ -620,10 +620,14 @@ class StackedAutoencoder:
         """Classification accuracy."""
         return float((self.predict(X) == np.asarray(y)).mean())
 
-    def transform(self, X) -> np.ndarray:
-        """The last hidden layer's codes ``[n, hidden[-1]]``."""
+    def hidden_activations(self, X) -> list[np.ndarray]:
+        """Every hidden layer's activations ``[n, width]`` (after fine-tuning)."""
         if not hasattr(self, "objective_"):
             raise RuntimeError("this StackedAutoencoder is not fitted yet: call fit() first")
         with torch.no_grad():
             _, hidden = self.objective_.encoder(edgeless_input(_as_images(X)), return_hidden=True)
-        return hidden[-1].numpy()
+        return [h.numpy() for h in hidden]
+
+    def transform(self, X) -> np.ndarray:
+        """The last hidden layer's codes ``[n, hidden[-1]]``."""
+        return self.hidden_activations(X)[-1]

@@ -12,7 +12,7 @@ import sys
 from ._validation import InputError
 
 #: subcommand modules, each with ``register(subparsers)`` that sets ``func(args) -> int``
-COMMANDS = ["linkpred", "embed", "vae"]
+COMMANDS = ["linkpred", "embed", "vae", "ae"]
 
 
 def build_parser() -> argparse.ArgumentParser:
