@@ -390,7 +390,7 @@ class Autoencoder:
         x = _as_images(X)
         if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
             raise InputError("Bernoulli pixels must lie in [0, 1] (rescale the images or use likelihood='gaussian')")
-        self.graph_ = None
+        self.graph_, self.n_pixels_ = None, x.shape[1]
         encoder = GCNEncoder(x.shape[1], hidden, self.latent, variational=False,
                              activation=ACTIVATIONS[self.activation])
         self.objective_ = ELBO(encoder, self._pixel_likelihood(hidden, x.shape[1]), beta=0.0,
@@ -446,7 +446,10 @@ class Autoencoder:
             return self._graph_input(graph)
         if self.graph_ is not None:
             raise InputError("this autoencoder was fitted on a graph: pass a graph (or None)")
-        return edgeless_input(_as_images(X))
+        x = _as_images(X)
+        if x.shape[1] != self.n_pixels_:
+            raise InputError(f"images have {x.shape[1]} pixels, the model was fitted on {self.n_pixels_}")
+        return edgeless_input(x)
 
     def transform(self, X=None) -> np.ndarray:
         """The codes :math:`z = f(x)`: ``[n, latent]`` for images, node embeddings for a graph (``None``: the fitted one)."""

@@ -260,6 +260,28 @@ def test_bad_input_is_one_line_input_error(digits):
         ae.StackedAutoencoder().fit(x, digits[1][:5])
     with pytest.raises(RuntimeError, match="not fitted"):
         ae.Autoencoder().transform(x)
+    fitted = ae.Autoencoder(hidden=4, latent=2, epochs=1).fit(x[:32])
+    with pytest.raises(InputError, match="pixels"):
+        fitted.transform(np.zeros((2, 10)))
+
+
+def test_cli_writes_json_and_figures_and_reports_bad_input(tmp_path, capsys):
+    from graphvae.cli import main
+    out, path = tmp_path / "figs", tmp_path / "r.json"
+    assert main(["ae", "--kind", "contractive", "--epochs", "2", "--hidden", "16", "--out", str(out),
+                 "--json", str(path), "--no-progress"]) == 0
+    result = json.loads(path.read_text())
+    for key in ("reconstruction_error", "probe_accuracy", "jacobian_norm", "hidden_activation"):
+        assert np.isfinite(result[key])
+    assert sorted(p.name for p in out.iterdir()) == ["features.png", "latent_map.png", "reconstructions.png"]
+    assert main(["ae", "--kind", "stacked", "--epochs", "1", "--hidden", "8,4", "--json", str(path),
+                 "--no-progress"]) == 0
+    result = json.loads(path.read_text())
+    assert 0 <= result["scratch_accuracy"] <= 1 and 0 <= result["finetuned_accuracy"] <= 1
+    capsys.readouterr()
+    assert main(["ae", "--kind", "contractive", "--dataset", "cora", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "for images" in err
 
 
 def test_linear_probe_is_logistic_regression_accuracy():
