@@ -192,7 +192,7 @@ def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, sh
         how += f" (z3..z{latent} = 0)"
     images = decode(latent_quantile_grid(n, latent, basis))
     fig = plt.figure(figsize=figsize)
-    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n, pad=0), f"{title}: {how}" if title else how)
+    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
     return save_figure(fig, path)
 
 
