@@ -41,15 +41,20 @@ class EncoderInput:
 def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator) -> EncoderInput:
     """Prepare constant features for the encoder, folding the first ``Â`` into them when that is cheaper.
 
-    ``x`` is a dense tensor, a torch sparse tensor or a scipy sparse matrix; sparse features stay sparse.
+    ``x`` is a dense tensor, a torch sparse tensor or a scipy sparse matrix; sparse features stay
+    sparse. For dense ``x``, ``Â X`` is computed once. For sparse ``x``, ``Â X`` is usually much denser
+    than ``X`` (bag-of-words rows mix over neighbours: 3.7x the non-zeros on Cora), so it is used only
+    if ``nnz(Â X) <= nnz(X) + nnz(Â)``; otherwise the first layer computes ``Â (X W)``.
     """
     if adj.is_identity:
         return EncoderInput(_as_features(x), adj, propagated=True)
-    if isinstance(x, torch.Tensor) and not x.is_sparse and x.layout == torch.strided:
+    if isinstance(x, torch.Tensor) and x.layout == torch.strided:
         return EncoderInput(adj @ x.detach(), adj, propagated=True)
-    a = sp.csr_matrix((adj.csr.values().numpy(), adj.csr.col_indices().numpy(), adj.csr.crow_indices().numpy()),
-                      shape=adj.shape)
-    return EncoderInput(SparseOperator(a @ _as_scipy(x)), adj, propagated=True)
+    x = _as_scipy(x)
+    ax = adj.to_scipy() @ x
+    if ax.nnz <= x.nnz + adj.nnz:
+        return EncoderInput(SparseOperator(ax), adj, propagated=True)
+    return EncoderInput(SparseOperator(x), adj, propagated=False)
 
 
 def _as_scipy(x) -> sp.csr_matrix:

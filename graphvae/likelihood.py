@@ -3,13 +3,15 @@ r"""Likelihood terms :math:`\log p(\text{data} \mid z)` of the ELBO.
 A likelihood is a module ``lik(z, target, generator) -> scalar`` returning the (estimated) total
 log-likelihood, and ``lik.scale(target)``: the number of units the training loss averages over.
 The graph case is :class:`LinkLikelihood`; the pixel likelihoods of the image VAE live in
-:mod:`graphvae.images` and plug into the same :class:`graphvae.elbo.ELBO`.
+:mod:`graphvae.pixel_likelihood` and plug into the same :class:`graphvae.elbo.ELBO`.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,34 +27,54 @@ class Likelihood(nn.Module):
 
 
 @dataclass(frozen=True)
-class LinkTarget:
-    """The observed (training) graph as the likelihood sees it, built once per graph.
+class PairPattern:
+    """A set of ordered node pairs in CSR order (``crow``, ``col``) with the CSR of its transpose.
 
-    ``crow``/``col``/``row`` describe the positive ordered pairs in CSR order: every training edge in
-    both directions plus, if ``self_loops``, the diagonal (as in the paper's reconstruction target
-    ``A + I``). ``keys = row * N + col`` is sorted, for O(log E) membership tests of sampled pairs.
+    Entry ``e`` of the transpose, ``(col_t[e]'s row, col_t[e])``, is entry ``transpose[e]`` of the
+    pattern, so a gradient ``g`` on the pairs gives ``G^T`` as ``CSR(crow_t, col_t, g[transpose])``
+    without any sorting.
     """
 
     num_nodes: int
     crow: torch.Tensor
     col: torch.Tensor
-    row: torch.Tensor
+    crow_t: torch.Tensor
+    col_t: torch.Tensor
+    transpose: torch.Tensor
+
+    def rows(self) -> torch.Tensor:
+        return torch.repeat_interleave(torch.arange(self.num_nodes, device=self.crow.device), self.crow.diff())
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """The observed (training) graph as the likelihood sees it, built once per graph.
+
+    ``positives`` holds the positive ordered pairs: every training edge in both directions plus, if
+    ``self_loops``, the diagonal (the paper's reconstruction target ``A + I``). ``keys = row * N + col``
+    is sorted, for O(log E) membership tests of sampled pairs.
+    """
+
+    num_nodes: int
+    positives: PairPattern
     keys: torch.Tensor
 
     @classmethod
     def from_edges(cls, edge_index: torch.Tensor | np.ndarray, num_nodes: int, self_loops: bool = True) -> "LinkTarget":
         a = adjacency_matrix(edge_index, num_nodes)
         if self_loops:
-            a = (a + _identity(num_nodes)).tocsr()
+            a = (a + sp.identity(num_nodes, dtype=np.float32, format="csr")).tocsr()
         a.sort_indices()
         crow = torch.from_numpy(a.indptr.astype(np.int64))
         col = torch.from_numpy(a.indices.astype(np.int64))
         row = torch.repeat_interleave(torch.arange(num_nodes), crow.diff())
-        return cls(num_nodes, crow, col, row, row * num_nodes + col)
+        keys = row * num_nodes + col
+        transpose = torch.searchsorted(keys, col * num_nodes + row)  # symmetric: (j, i) is also a positive
+        return cls(num_nodes, PairPattern(num_nodes, crow, col, crow, col, transpose), keys)
 
     @property
     def num_positive(self) -> int:
-        return int(self.col.numel())
+        return int(self.keys.numel())
 
     @property
     def num_negative(self) -> int:
@@ -63,11 +85,6 @@ class LinkTarget:
         keys = row * self.num_nodes + col
         pos = torch.searchsorted(self.keys, keys).clamp(max=self.keys.numel() - 1)
         return self.keys[pos] == keys
-
-
-def _identity(n: int):
-    import scipy.sparse as sp
-    return sp.identity(n, dtype=np.float32, format="csr")
 
 
 class LinkLikelihood(Likelihood):
@@ -82,15 +99,20 @@ class LinkLikelihood(Likelihood):
 
     and ``balanced=False`` gives the plain sum :math:`\sum_{\mathcal P}\log\sigma(s)+\sum_{\mathcal N}\log\sigma(-s)`.
     The positive sum is exact (O(E)). The sum over the :math:`O(N^2)` non-edges is estimated without
-    bias: for every node :math:`i`, ``k`` columns :math:`j` are drawn uniformly from all :math:`N`
-    nodes, pairs that are positives are masked out, and the sum is weighted by :math:`N/k`, so its
-    expectation is exactly the full sum. ``k = ceil(negatives_per_positive * |P| / N)``. Memory and
-    time are O(E); no :math:`N\times N` tensor is formed.
+    bias: every node :math:`i` gets ``k`` partners :math:`\pi_t(i)`, ``t < k``, each uniform over all
+    :math:`N` nodes, pairs that are positives are masked out and the sum is weighted by :math:`N/k`,
+    so its expectation is exactly the full sum. ``k = ceil(negatives_per_positive * |P| / N)``.
+
+    The partners come from random permutations :math:`\pi_t(i) = p[(p^{-1}[i] + o_t) \bmod N]` (one
+    random relabelling ``p`` per call, one uniform offset :math:`o_t` per slot), so the sampled pairs
+    have exactly ``k`` entries in every row *and* every column: both the pair matrix and its transpose
+    are CSR matrices built without a sort, and the decoder's backward pass is two sparse-dense products
+    (:class:`_PairScores`). Memory and time are O(E); no :math:`N\times N` tensor is formed.
     """
 
     def __init__(self, negatives_per_positive: float = 1.0, balanced: bool = True):
         super().__init__()
-        if negatives_per_positive <= 0:
+        if not negatives_per_positive > 0:
             raise ValueError(f"negatives_per_positive must be positive, got {negatives_per_positive}")
         self.negatives_per_positive = negatives_per_positive
         self.balanced = balanced
@@ -101,22 +123,63 @@ class LinkLikelihood(Likelihood):
     def negatives_per_node(self, target: LinkTarget) -> int:
         return max(1, int(np.ceil(self.negatives_per_positive * target.num_positive / target.num_nodes)))
 
-    def sample_pairs(self, target: LinkTarget, generator: torch.Generator | None = None):
-        """``(row, col, keep)``: ``k`` uniform columns for every row, and the mask of non-positive pairs."""
+    def sample_pairs(self, target: LinkTarget, generator: torch.Generator | None = None) -> tuple[PairPattern, torch.Tensor]:
+        """The sampled pairs (``k`` per row and per column) and the mask of those that are not positives."""
         n, k = target.num_nodes, self.negatives_per_node(target)
-        col = torch.randint(n, (n * k,), generator=generator, device=target.col.device)
-        row = torch.arange(n, device=col.device).repeat_interleave(k)
-        return row, col, ~target.is_positive(row, col)
+        device = target.keys.device
+        p = torch.randperm(n, generator=generator, device=device)
+        p_inv = torch.empty_like(p)
+        p_inv[p] = torch.arange(n, device=device)
+        offsets = torch.randint(n, (k,), generator=generator, device=device)
+        col = p[(p_inv[:, None] + offsets) % n]      # [n, k]: pi_t(i)
+        col_t = p[(p_inv[:, None] - offsets) % n]    # [n, k]: pi_t^{-1}(j), the row of the pair (., j) in slot t
+        crow = torch.arange(0, n * k + 1, k, device=device)
+        transpose = (col_t * k + torch.arange(k, device=device)).ravel()
+        pairs = PairPattern(n, crow, col.ravel(), crow, col_t.ravel(), transpose)
+        rows = torch.arange(n, device=device).repeat_interleave(k)
+        return pairs, ~target.is_positive(rows, pairs.col)
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator: torch.Generator | None = None) -> torch.Tensor:
         n = target.num_nodes
-        pos = F.logsigmoid(pair_scores(z, target.row, target.col)).sum()
-        row, col, keep = self.sample_pairs(target, generator)
-        k = row.numel() // n
-        neg = (F.logsigmoid(-pair_scores(z, row, col)) * keep).sum() * (n / k)
+        pos = F.logsigmoid(pattern_scores(z, target.positives)).sum()
+        pairs, keep = self.sample_pairs(target, generator)
+        k = pairs.col.numel() // n
+        neg = (F.logsigmoid(-pattern_scores(z, pairs)) * keep).sum() * (n / k)
         if not self.balanced:
             return pos + neg
         return 0.5 * n * n * (pos / target.num_positive + neg / target.num_negative)
+
+
+def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, col, values, size=(n, n), check_invariants=False)
+
+
+class _PairScores(torch.autograd.Function):
+    r"""Scores :math:`s_e = z_{i_e}^\top z_{j_e}` of a :class:`PairPattern`, as one sampled dense-dense product.
+
+    Backward: :math:`\partial L/\partial Z = G Z + G^\top Z` with :math:`G_{i_e j_e} = \partial L/\partial s_e`:
+    two CSR products (the transpose from the pattern's precomputed permutation), no scatter.
+    """
+
+    @staticmethod
+    def forward(ctx, z, crow, col, crow_t, col_t, transpose):
+        ctx.save_for_backward(z, crow, col, crow_t, col_t, transpose)
+        ones = torch.ones(col.numel(), dtype=z.dtype, device=z.device)
+        return torch.sparse.sampled_addmm(_csr(crow, col, ones, z.shape[0]), z, z.T, beta=0.0).values()
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, crow, col, crow_t, col_t, transpose = ctx.saved_tensors
+        n = z.shape[0]
+        grad_z = torch.sparse.mm(_csr(crow, col, grad, n), z) + torch.sparse.mm(_csr(crow_t, col_t, grad[transpose], n), z)
+        return grad_z, None, None, None, None, None
+
+
+def pattern_scores(z: torch.Tensor, pairs: PairPattern) -> torch.Tensor:
+    """Inner-product decoder logits for every pair of ``pairs``, in CSR order (differentiable in ``z``)."""
+    return _PairScores.apply(z, pairs.crow, pairs.col, pairs.crow_t, pairs.col_t, pairs.transpose)
 
 
 def pair_scores(z: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:

@@ -46,6 +46,13 @@ class SparseOperator:
     def nnz(self) -> int:
         return self.shape[0] if self.csr is None else int(self.csr.values().numel())
 
+    def to_scipy(self) -> sp.csr_matrix:
+        """The matrix as scipy CSR (the identity included)."""
+        if self.csr is None:
+            return sp.identity(self.shape[0], dtype=np.float32, format="csr")
+        c = self.csr
+        return sp.csr_matrix((c.values().numpy(), c.col_indices().numpy(), c.crow_indices().numpy()), shape=self.shape)
+
     def __matmul__(self, dense: torch.Tensor) -> torch.Tensor:
         if self.csr is None:
             return dense

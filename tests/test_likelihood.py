@@ -70,5 +70,37 @@ def test_no_dense_pair_matrix_on_sampled_path():
     n = 2000
     ei = random_graph(n, 0.002, seed=3)
     target = LinkTarget.from_edges(ei, n)
-    row, col, keep = LinkLikelihood(1.0).sample_pairs(target)
-    assert row.numel() < 3 * target.num_positive < n * n / 50
+    pairs, keep = LinkLikelihood(1.0).sample_pairs(target)
+    assert pairs.col.numel() < 3 * target.num_positive < n * n / 50
+
+
+def test_sampled_pairs_have_k_per_row_and_column_and_a_valid_transpose():
+    n = 40
+    target = LinkTarget.from_edges(random_graph(n, 0.1, seed=4), n)
+    lik = LinkLikelihood(2.0)
+    k = lik.negatives_per_node(target)
+    pairs, keep = lik.sample_pairs(target, torch.Generator().manual_seed(0))
+    rows = pairs.rows()
+    assert torch.equal(torch.bincount(rows, minlength=n), torch.full((n,), k))
+    assert torch.equal(torch.bincount(pairs.col, minlength=n), torch.full((n,), k))
+    # entry e of the transpose is the pair (rows_t[e], col_t[e]) = (col, row) of entry transpose[e]
+    rows_t = torch.repeat_interleave(torch.arange(n), pairs.crow_t.diff())
+    assert torch.equal(rows_t, pairs.col[pairs.transpose]) and torch.equal(pairs.col_t, rows[pairs.transpose])
+    assert torch.equal(keep, ~target.is_positive(rows, pairs.col))
+
+
+def test_pattern_scores_and_gradient_match_autograd_gather():
+    from graphvae.likelihood import pair_scores, pattern_scores
+    n = 30
+    target = LinkTarget.from_edges(random_graph(n, 0.2, seed=5), n)
+    pairs, _ = LinkLikelihood(3.0).sample_pairs(target, torch.Generator().manual_seed(1))
+    for pattern in (target.positives, pairs):
+        w = torch.randn(pattern.col.numel())
+        z1 = torch.randn(n, 4, requires_grad=True)
+        z2 = z1.detach().clone().requires_grad_(True)
+        s1 = pattern_scores(z1, pattern)
+        s2 = pair_scores(z2, pattern.rows(), pattern.col)
+        assert torch.allclose(s1, s2, atol=1e-5)
+        (s1 * w).sum().backward()
+        (s2 * w).sum().backward()
+        assert torch.allclose(z1.grad, z2.grad, atol=1e-4)
