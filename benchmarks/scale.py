@@ -52,9 +52,13 @@ TARGETS = {"seconds_per_epoch": 10.0, "peak_rss_gb": 8.0}
 
 # --------------------------------------------------------------------------- memory
 
-def peak_rss_gb() -> float:
-    """This process's peak resident memory so far (``ru_maxrss``, kB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def peak_rss_gb(stages: dict | None = None) -> float:
+    """This process's peak resident memory: ``ru_maxrss`` (kB on Linux) and the peak of every recorded stage.
+
+    Resetting ``VmHWM`` (see :func:`stage`) also resets ``ru_maxrss``, so the stage peaks are needed too.
+    """
+    peaks = [v["peak_rss_gb"] for v in (stages or {}).values() if isinstance(v, dict) and v.get("peak_rss_gb")]
+    return max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, *peaks])
 
 
 def _status_gb(field: str) -> float | None:
@@ -80,6 +84,7 @@ def _reset_peak() -> bool:
 @contextmanager
 def stage(name: str, record: dict):
     """Time a stage (wall and process CPU) and record its peak resident memory (``VmHWM`` after a reset) and the RSS it leaves."""
+    print(f"[scale]   {name} ...", file=sys.stderr, flush=True)
     exact = _reset_peak()
     start, cpu = time.perf_counter(), time.process_time()
     yield
@@ -92,10 +97,22 @@ def stage(name: str, record: dict):
 
 # --------------------------------------------------------------------------- one size
 
+def code_version() -> dict:
+    """The commit and a hash of the library's sources as run (the working tree may hold uncommitted edits)."""
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "graphvae").rglob("*.py")):
+        digest.update(path.read_bytes())
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "graphvae"], cwd=ROOT, capture_output=True, text=True)
+    return {"commit": head.stdout.strip() or None, "graphvae_sources_sha256": digest.hexdigest()[:16],
+            "uncommitted_library_changes": bool(dirty.stdout.strip())}
+
+
 def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool) -> dict:
     """Generate, split, fit, score one graph; every stage timed."""
     stages: dict = {}
-    load_before = os.getloadavg()[0]
+    load_before, baseline = os.getloadavg()[0], _status_gb("VmRSS")  # the interpreter with torch imported
     with stage("generate", stages):
         graph = degree_corrected_sbm(nodes, num_features=features, seed=seed)
     with stage("split", stages):
@@ -109,16 +126,16 @@ def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool) ->
         "nodes": nodes, "edges": int(graph.cleaning["undirected_edges"]),
         "train_edges": int(split.train_edge_index.shape[1] // 2), "features": features, "epochs": epochs,
         "seed": seed, "seconds_per_epoch": model.train_seconds_ / epochs,
-        "peak_rss_gb": peak_rss_gb(), "test_auc": scores["auc"], "test_ap": scores["ap"],
+        "peak_rss_gb": peak_rss_gb(stages), "baseline_rss_gb": baseline, "test_auc": scores["auc"], "test_ap": scores["ap"],
         "setup_seconds": stages["fit"]["seconds"] - model.train_seconds_, "stages": stages,
         "final_loss": model.history_[-1]["loss"], "machine": machine(),
         # other processes on the machine inflate wall times: the 1-minute load average before and after
-        "load_average": [load_before, os.getloadavg()[0]],
+        "load_average": [load_before, os.getloadavg()[0]], "code": code_version(),
     }
     if profile:
         del model
         result["profile"] = profile_epoch(split, seed)
-        result["peak_rss_gb"] = peak_rss_gb()
+        result["peak_rss_gb"] = peak_rss_gb({**stages, **result["profile"]})
     return result
 
 
@@ -162,10 +179,10 @@ def profile_epoch(split, seed: int) -> dict:
 
 # --------------------------------------------------------------------------- all sizes
 
-def run_all(sizes, seeds, epochs: int, features: int, json_path: Path, timeout: float) -> dict:
+def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Path, timeout: float) -> dict:
     runs = []
     for nodes in sizes:
-        for seed in seeds:
+        for seed in (large_seeds if nodes >= 1_000_000 else seeds):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "run.json"
                 cmd = [sys.executable, __file__, "--nodes", str(nodes), "--seed", str(seed), "--epochs", str(epochs),
@@ -195,6 +212,7 @@ def summarize(runs: list[dict]) -> dict:
         entry = {"nodes": nodes, "seeds": len(rs)}
         for key in ("edges", "seconds_per_epoch", "peak_rss_gb", "test_auc", "setup_seconds"):
             entry[key] = mean_std([r[key] for r in rs])
+        entry["peak_above_baseline_gb"] = mean_std([r["peak_rss_gb"] - r["baseline_rss_gb"] for r in rs])
         for name in ("generate", "split", "evaluate"):
             entry[f"{name}_seconds"] = mean_std([r["stages"][name]["seconds"] for r in rs])
         sizes.append(entry)
@@ -203,7 +221,7 @@ def summarize(runs: list[dict]) -> dict:
     if 100_000 in by_nodes and 1_000_000 in by_nodes:
         small, big = by_nodes[100_000], by_nodes[1_000_000]
         ratios = {key: big[key]["mean"] / small[key]["mean"]
-                  for key in ("edges", "seconds_per_epoch", "peak_rss_gb", "setup_seconds")}
+                  for key in ("edges", "seconds_per_epoch", "peak_rss_gb", "peak_above_baseline_gb", "setup_seconds")}
     return {"sizes": sizes, "ratios_100k_to_1m": ratios}
 
 
@@ -240,10 +258,12 @@ def markdown(report: dict) -> str:
                     f"{f(s['generate_seconds'])} | {f(s['split_seconds'])} |")
     r = report["ratios_100k_to_1m"]
     ratio_line = (f"From 100k to 1M nodes the edges grow {r['edges']:.2f}×, the time per epoch "
-                  f"{r['seconds_per_epoch']:.2f}×, the peak memory {r['peak_rss_gb']:.2f}× and the training setup "
+                  f"{r['seconds_per_epoch']:.2f}×, the peak memory {r['peak_rss_gb']:.2f}× ({r['peak_above_baseline_gb']:.2f}× "
+                  f"above the {np.mean([x['baseline_rss_gb'] for x in report['runs']]):.2f} GB of the interpreter with torch loaded) and the training setup "
                   f"(normalized adjacency, link target, encoder input) {r['setup_seconds']:.2f}×." if r else "")
     runs = report["runs"]
-    epochs, features, seeds = runs[0]["epochs"], runs[0]["features"], sorted({x["seed"] for x in runs})
+    epochs, features = runs[0]["epochs"], runs[0]["features"]
+    seeds = "; ".join(f"{s['nodes']:,} nodes: {s['seeds']}" for s in report["sizes"])
     big = next((s for s in report["sizes"] if s["nodes"] == 1_000_000), None)
     verdict = ""
     if big is not None:
@@ -251,6 +271,12 @@ def markdown(report: dict) -> str:
         verdict = (f"Targets at 1M nodes: ≤ 10 s per epoch — **{'met' if t <= 10 else 'missed'}** ({t:.1f} s); "
                    f"≤ 8 GB peak memory — **{'met' if m <= 8 else 'missed'}** ({m:.1f} GB); "
                    f"test AUC clearly above chance — **{'met' if auc > 0.6 else 'missed'}** ({auc:.3f}).")
+    loads = [x for r in runs for x in r["load_average"]]
+    load_line = (f"The machine was shared while these ran: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} "
+                 f"on {os.cpu_count()} cores, so wall times include waiting for the CPU (each run's process CPU "
+                 f"time per stage is in the JSON).")
+    codes = {(r["code"]["commit"], r["code"]["uncommitted_library_changes"]) for r in runs if "code" in r}
+    code_line = "; ".join(f"commit {c}" + (" plus uncommitted library edits" if dirty else "") for c, dirty in sorted(codes))
     return "\n".join([
         "## Scale",
         "",
@@ -258,18 +284,20 @@ def markdown(report: dict) -> str:
         report["command"],
         "```",
         "",
-        f"Machine: {report['machine']}.",
+        f"Machine: {report['machine']}." + (f" Library: {code_line}." if code_line else ""),
         "",
         f"Graphs: seeded degree-corrected stochastic block models (`graphvae.synthetic.degree_corrected_sbm`: "
         f"10 planted blocks, 20% of edges ignoring the blocks, power-law degrees with exponent 2.5, about 10 "
         f"undirected edges per node, {features} dense features = block centroid + Gaussian noise). Each run: "
         f"`split_edges` (10% test, 5% validation edges with as many sampled non-edges), `VGAE(epochs={epochs})` "
         f"with its defaults (32 hidden, 16 latent, one sampled negative per positive), full batch, then "
-        f"`model.score` on the test pairs. Mean ± std over seeds {seeds}, each run in a fresh process; "
+        f"`model.score` on the test pairs. Mean ± std over seeds (number of seeds per size: {seeds}), each run in a fresh process; "
         f"peak RSS is the process's `ru_maxrss` (generation and split included). Seconds per epoch is the "
         f"training time divided by the epochs; setup is the rest of `fit`.",
         "",
         *rows,
+        "",
+        load_line,
         "",
         ratio_line,
         "",
@@ -290,14 +318,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="run every size in subprocesses and update the docs")
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--large-seeds", type=int, nargs="+", default=[0], help="seeds for sizes of 1M nodes and more")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--features", type=int, default=32)
     p.add_argument("--profile", action="store_true", help="also time every stage of the training path")
     p.add_argument("--timeout", type=float, default=3600, help="seconds allowed per subprocess run")
     args = p.parse_args(argv)
     if args.all:
-        report = run_all(args.sizes, args.seeds, args.epochs, args.features, args.json or RESULTS, args.timeout)
+        report = run_all(args.sizes, args.seeds, args.large_seeds, args.epochs, args.features, args.json or RESULTS, args.timeout)
         print(json.dumps({"sizes": report["sizes"], "ratios_100k_to_1m": report["ratios_100k_to_1m"]}, indent=1))
         return 0
     if args.nodes is None:
