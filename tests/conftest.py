@@ -17,6 +17,15 @@ def cora():
     return gv.load_dataset("cora")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    """The test models are tiny: one thread is faster and does not oversubscribe a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -25,15 +25,6 @@ from graphvae.pixel_likelihood import BernoulliPixels, GaussianPixels
 from graphvae import plots
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny MLPs: one thread avoids oversubscribing a shared machine (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     x, y, shape = load_digits()
