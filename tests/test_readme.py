@@ -1,0 +1,24 @@
+"""The README's Python example runs as written, and its quick start matches .ci/run."""
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["z"].shape == (34, 16)
+    assert 0.5 < scope["model"].score(scope["split"].test_pos, scope["split"].test_neg)["auc"] <= 1
+    assert len((tmp_path / "karate.csv").read_text().splitlines()) == 35
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = 'pip install -e ".[test]" && python -m pytest -q'
+    assert command in readme and command in (ROOT / ".ci" / "run").read_text()
