@@ -46,6 +46,7 @@ from graphvae.synthetic import degree_corrected_sbm  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
+PROFILE = ROOT / "benchmarks" / "results" / "scale_profile_1m.json"  # written by --nodes 1000000 --profile --json
 FIGURE = ROOT / "docs" / "figures" / "scale.png"
 TARGETS = {"seconds_per_epoch": 10.0, "peak_rss_gb": 8.0}
 
@@ -309,8 +310,38 @@ def markdown(report: dict) -> str:
         "",
         "![time and memory against edges](figures/scale.png)",
         "",
+        *profile_markdown(PROFILE),
+        "",
         f"Raw numbers: `benchmarks/results/scale.json`.",
     ])
+
+
+def profile_markdown(path: Path) -> list[str]:
+    """The stage-by-stage table of a ``--profile`` run, if one was saved at ``path``."""
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    stages = {**r["stages"], **{k: v for k, v in r["profile"].items() if k != "top_ops"}}
+    rows = ["| stage | wall s | CPU s | peak RSS (GB) |", "|---|---:|---:|---:|"]
+    rows += [f"| {name} | {v['seconds']:.2f} | {v['cpu_seconds']:.2f} | {v['peak_rss_gb']:.2f} |"
+             for name, v in stages.items()]
+    ops = ", ".join(f"`{o['op']}` {o['self_cpu_s']:.2f} s" for o in r["profile"]["top_ops"][:6])
+    return [
+        f"### Where the time and memory go at {r['nodes']:,} nodes",
+        "",
+        "```",
+        f"python benchmarks/scale.py --nodes {r['nodes']} --profile --json "
+        f"{path.relative_to(ROOT).as_posix()}",
+        "```",
+        "",
+        f"One run (seed {r['seed']}, commit {r.get('code', {}).get('commit')}, load average "
+        f"{r['load_average'][0]:.1f}): the stages of the run, then the steps of `VGAE.fit` one by one "
+        f"(`forward_0`/`backward_0` is a warm-up epoch). Peak RSS is the process's high-water mark within the stage.",
+        "",
+        *rows,
+        "",
+        f"Top operators of one training epoch by self CPU time (torch.profiler): {ops}.",
+    ]
 
 
 # --------------------------------------------------------------------------- command line
