@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
+from ._keys import unique_inverse, unique_sorted
 from .operator import to_torch_csr
 from ._validation import InputError, check_finite, readable_file
 
@@ -59,10 +60,10 @@ def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
         raise InputError(f"edge endpoints must lie in 0..{num_nodes - 1}")
     loops = src == dst
     src, dst = src[~loops], dst[~loops]
-    directed_keys = np.unique(src * num_nodes + dst)
+    directed_keys = unique_sorted(src * num_nodes + dst)
     duplicates = src.size - directed_keys.size
     lo, hi = np.minimum(src, dst), np.maximum(src, dst)
-    undirected = np.unique(lo * num_nodes + hi)
+    undirected = unique_sorted(lo * num_nodes + hi)
     # an undirected edge is one-way if only one of its two directions was listed
     one_way = 2 * undirected.size - directed_keys.size
     u, v = undirected // num_nodes, undirected % num_nodes
@@ -155,7 +156,7 @@ def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
     except ValueError:
         as_int = None
     if as_int is not None:
-        ids, index = np.unique(as_int, return_inverse=True)
+        ids, index = unique_inverse(as_int)
         return ids.tolist(), index.astype(np.int64)
     uniq, first, index = np.unique(raw.astype(str), return_index=True, return_inverse=True)
     order = np.argsort(first)

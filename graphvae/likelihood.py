@@ -60,17 +60,21 @@ class LinkTarget:
     keys: torch.Tensor
 
     @classmethod
-    def from_edges(cls, edge_index: torch.Tensor | np.ndarray, num_nodes: int, self_loops: bool = True) -> "LinkTarget":
-        a = adjacency_matrix(edge_index, num_nodes)
+    def from_edges(cls, edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
+                   self_loops: bool = True) -> "LinkTarget":
+        """Build from an edge list ``[2, E]`` or the 0/1 adjacency of :func:`graphvae.operator.adjacency_matrix`."""
+        a = edge_index if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
         if self_loops:
-            a = (a + sp.identity(num_nodes, dtype=np.float32, format="csr")).tocsr()
+            a = a + sp.identity(num_nodes, dtype=np.float32, format="csr")
+        a = sp.csr_matrix(a)
         a.sort_indices()
         crow = torch.from_numpy(a.indptr.astype(np.int64))
         col = torch.from_numpy(a.indices.astype(np.int64))
         row = torch.repeat_interleave(torch.arange(num_nodes), crow.diff())
-        keys = row * num_nodes + col
-        transpose = torch.searchsorted(keys, col * num_nodes + row)  # symmetric: (j, i) is also a positive
-        return cls(num_nodes, PairPattern(num_nodes, crow, col, crow, col, transpose), keys)
+        # position of the pair (j, i) for each pair (i, j): the CSR entry order of the transpose
+        order = sp.csr_matrix((np.arange(1, a.nnz + 1, dtype=np.int64), a.indices, a.indptr), shape=a.shape)
+        transpose = torch.from_numpy(order.T.tocsr().data - 1)
+        return cls(num_nodes, PairPattern(num_nodes, crow, col, crow, col, transpose), row * num_nodes + col)
 
     @property
     def num_positive(self) -> int:
@@ -131,8 +135,11 @@ class LinkLikelihood(Likelihood):
         p_inv = torch.empty_like(p)
         p_inv[p] = torch.arange(n, device=device)
         offsets = torch.randint(n, (k,), generator=generator, device=device)
-        col = p[(p_inv[:, None] + offsets) % n]      # [n, k]: pi_t(i)
-        col_t = p[(p_inv[:, None] - offsets) % n]    # [n, k]: pi_t^{-1}(j), the row of the pair (., j) in slot t
+        forward, backward = p_inv[:, None] + offsets, p_inv[:, None] - offsets
+        forward -= n * (forward >= n)                # (a + o) mod n without a division
+        backward += n * (backward < 0)
+        col = p[forward]                             # [n, k]: pi_t(i)
+        col_t = p[backward]                          # [n, k]: pi_t^{-1}(j), the row of the pair (., j) in slot t
         crow = torch.arange(0, n * k + 1, k, device=device)
         transpose = (col_t * k + torch.arange(k, device=device)).ravel()
         pairs = PairPattern(n, crow, col.ravel(), crow, col_t.ravel(), transpose)

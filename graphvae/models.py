@@ -14,7 +14,7 @@ from .elbo import ELBO
 from .encoder import EncoderInput, GCNEncoder, encoder_input
 from .likelihood import LinkLikelihood, LinkTarget
 from .metrics import link_auc_ap, link_probabilities
-from .operator import normalized_adjacency
+from .operator import adjacency_matrix, normalized_adjacency
 from .split import LinkSplit
 from .train import train_elbo
 
@@ -77,8 +77,9 @@ class VGAE:
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
-        self.input_ = self._encoder_input(graph)
-        target = LinkTarget.from_edges(graph.edge_index, n)
+        adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
+        self.input_ = encoder_input(graph.x, normalized_adjacency(adjacency, n))
+        target = LinkTarget.from_edges(adjacency, n)
         torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
         encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational)

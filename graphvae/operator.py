@@ -98,22 +98,32 @@ def adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> s
     ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
     keep = ei[0] != ei[1]
     row, col = ei[0, keep], ei[1, keep]
-    a = sp.coo_matrix((np.ones(row.size, np.float32), (row, col)), shape=(num_nodes, num_nodes)).tocsr()
-    a = a + a.T
+    both = (np.concatenate([row, col]), np.concatenate([col, row]))
+    a = sp.csr_matrix((np.ones(2 * row.size, np.float32), both), shape=(num_nodes, num_nodes))  # sums duplicates
     a.data[:] = 1.0
-    return a.tocsr()
+    return a
+
+
+def gcn_normalize(adjacency: sp.csr_matrix) -> sp.csr_matrix:
+    r""":math:`\tilde D^{-1/2}(A+I)\tilde D^{-1/2}` of a symmetric 0/1 adjacency without self-loops."""
+    a = (adjacency + sp.identity(adjacency.shape[0], dtype=np.float32, format="csr")).tocsr()
+    d_inv_sqrt = (1.0 / np.sqrt(np.diff(a.indptr).astype(np.float64))).astype(np.float32)
+    rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+    a.data = d_inv_sqrt[rows] * d_inv_sqrt[a.indices]  # binary A + I: the degree is the row length
+    return a
 
 
 def normalized_adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
     r"""The scipy CSR matrix :math:`\tilde D^{-1/2}(A+I)\tilde D^{-1/2}` (input self-loops are replaced by one)."""
-    a = adjacency_matrix(edge_index, num_nodes) + sp.identity(num_nodes, dtype=np.float32, format="csr")
-    d_inv_sqrt = 1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel())
-    scale = sp.diags(d_inv_sqrt.astype(np.float32))
-    return (scale @ a @ scale).tocsr().astype(np.float32)
+    return gcn_normalize(adjacency_matrix(edge_index, num_nodes))
 
 
-def normalized_adjacency(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> SparseOperator:
-    r"""The GCN operator :math:`\hat A` as a :class:`SparseOperator` (the identity when there are no edges)."""
-    if np.asarray(edge_index).size == 0:
+def normalized_adjacency(edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int) -> SparseOperator:
+    r"""The GCN operator :math:`\hat A` as a :class:`SparseOperator` (the identity when there are no edges).
+
+    ``edge_index`` may also be the 0/1 adjacency from :func:`adjacency_matrix`, to build it only once.
+    """
+    a = edge_index if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
+    if a.nnz == 0:
         return SparseOperator(None, n=num_nodes)
-    return SparseOperator(normalized_adjacency_matrix(edge_index, num_nodes), symmetric=True)
+    return SparseOperator(gcn_normalize(a), symmetric=True)

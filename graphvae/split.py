@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from ._keys import first_occurrences, is_member
 from ._validation import InputError
 
 
@@ -79,16 +80,8 @@ def sample_non_edges(edges: np.ndarray, num_nodes: int, count: int, rng: np.rand
         u, v = rng.integers(0, n, m), rng.integers(0, n, m)
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         keys = (lo * n + hi)[lo != hi]
-        keys = keys[~_member(keys, edge_keys)]
-        keys = keys[~_member(keys, np.sort(chosen))]
-        _, first = np.unique(keys, return_index=True)  # drop repeats, keep sampling order
-        chosen = np.concatenate([chosen, keys[np.sort(first)]])
+        keys = keys[~is_member(keys, edge_keys)]
+        keys = keys[~is_member(keys, np.sort(chosen))]
+        chosen = np.concatenate([chosen, keys[first_occurrences(keys)]])  # drop repeats, keep sampling order
     chosen = chosen[:count]
     return np.stack([chosen // n, chosen % n])
-
-
-def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    if sorted_keys.size == 0:
-        return np.zeros(keys.shape, dtype=bool)
-    pos = np.clip(np.searchsorted(sorted_keys, keys), 0, sorted_keys.size - 1)
-    return sorted_keys[pos] == keys

@@ -1,6 +1,7 @@
 """The trainer: Adam on ``ELBOTerms.loss`` over whatever batches a model provides (full graph or image mini-batches)."""
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Iterable
 
 import torch
@@ -18,7 +19,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     """Maximize the ELBO with Adam and return the per-epoch history.
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
-    epoch's mean ``loss`` and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
+    epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
     over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
     """
     if epochs < 1:
@@ -27,6 +28,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     history = []
     objective.train()
     for epoch in tqdm(range(epochs), desc=desc, disable=not progress, leave=False):
+        start = time.perf_counter()
         sums = dict(loss=0.0, elbo=0.0, log_likelihood=0.0, kl=0.0, penalty=0.0)
         count = 0
         for inp, target in batches(epoch):
@@ -40,7 +42,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
             for key in ("elbo", "log_likelihood", "kl", "penalty"):
                 sums[key] += float(getattr(terms, key).detach())
         sums["loss"] /= max(count, 1)
-        history.append(dict(epoch=epoch, **sums))
+        history.append(dict(epoch=epoch, seconds=time.perf_counter() - start, **sums))
         if on_epoch is not None and on_epoch(epoch, history[-1]):
             break
     objective.eval()

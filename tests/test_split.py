@@ -40,3 +40,15 @@ def test_too_few_edges_is_a_clear_error():
     g = gv.build_graph(np.arange(5), np.arange(1, 6), 6)
     with pytest.raises(ValueError, match="too few to split"):
         gv.split_edges(g)
+
+
+def test_key_helpers_match_numpy():
+    from graphvae._keys import first_occurrences, is_member, unique_inverse, unique_sorted
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 50, 200)
+    assert np.array_equal(unique_sorted(keys), np.unique(keys))
+    u, inv = unique_inverse(keys)
+    assert np.array_equal(u, np.unique(keys)) and np.array_equal(u[inv], keys)
+    assert np.array_equal(first_occurrences(keys), np.sort(np.unique(keys, return_index=True)[1]))
+    table = np.unique(rng.integers(0, 50, 20))
+    assert np.array_equal(is_member(keys, table), np.isin(keys, table))
