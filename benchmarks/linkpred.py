@@ -1,0 +1,76 @@
+"""Reproduce the link-prediction table of Kipf & Welling (2016): GAE/VGAE x Cora/CiteSeer, mean ± std over seeds.
+
+    python benchmarks/linkpred.py [--seeds 10] [--negatives 1]
+
+Runs ``graphvae linkpred`` for each cell (paper defaults: 200 epochs, Adam 0.01, 32-16, no early
+stopping, test metrics of the final model), writes ``benchmarks/results/linkpred_<dataset>_<model>.json``
+and the ``linkpred`` section of ``docs/benchmarks.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+
+from _docs import ROOT, machine, update_section
+
+# Kipf & Welling (2016), Table 1 (test AUC / AP)
+PAPER = {("cora", "gae"): (0.910, 0.920), ("cora", "vgae"): (0.914, 0.926),
+         ("citeseer", "gae"): (0.895, 0.899), ("citeseer", "vgae"): (0.908, 0.920)}
+# the targets of the issue (which also quote the paper's dense-loss protocol re-run over 5 seeds)
+TARGET = {("cora", "gae"): (0.910, 0.920), ("cora", "vgae"): (0.914, 0.926),
+          ("citeseer", "gae"): (0.885, 0.890), ("citeseer", "vgae"): (0.905, 0.917)}
+DENSE_RERUN = {("cora", "gae"): (0.916, 0.926), ("cora", "vgae"): (0.922, 0.932),
+               ("citeseer", "gae"): (0.883, 0.887), ("citeseer", "vgae"): (0.906, 0.919)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--negatives", type=float, default=None, help="override --negatives of graphvae linkpred")
+    args = parser.parse_args()
+    out_dir = ROOT / "benchmarks" / "results"
+    rows, commands, start = [], [], time.perf_counter()
+    for dataset in ("cora", "citeseer"):
+        for model in ("gae", "vgae"):
+            path = out_dir / f"linkpred_{dataset}_{model}.json"
+            cmd = ["graphvae", "linkpred", "--dataset", dataset, "--model", model, "--seeds", str(args.seeds),
+                   "--no-progress", "--json", str(path.relative_to(ROOT))]
+            if args.negatives is not None:
+                cmd += ["--negatives", str(args.negatives)]
+            commands.append(" ".join(cmd))
+            print(commands[-1], flush=True)
+            subprocess.run(cmd, check=True, cwd=ROOT)
+            r = json.loads(path.read_text())
+            rows.append((dataset, model, r))
+    lines = [
+        "## Link prediction (Kipf & Welling 2016, Table 1)", "",
+        "```", f"python benchmarks/linkpred.py --seeds {args.seeds}"
+        + (f" --negatives {args.negatives}" if args.negatives is not None else ""), "```", "",
+        f"Machine: {machine()}. Total wall time {(time.perf_counter() - start) / 60:.1f} min.", "",
+        "Protocol as in the paper: 85/5/10 edge split with as many sampled non-edges in validation and test, "
+        "Adam lr 0.01, 200 epochs, 32-16 GCN, no dropout, raw bag-of-words features, test AUC/AP of the final "
+        f"model (scikit-learn's definitions); seeds 0..{args.seeds - 1} (split and model), mean ± std "
+        "(population). Ours uses the sampled, unbiased estimate of the paper's reweighted full-graph "
+        "likelihood (`graphvae.LinkLikelihood`), never an N×N tensor.", "",
+        "| dataset | model | AUC (ours) | AP (ours) | paper AUC / AP | dense re-run (5 seeds) | target | met? | train s / seed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset, model, r in rows:
+        key = (dataset, model)
+        auc, ap = r["auc"], r["ap"]
+        met = auc["mean"] >= TARGET[key][0] and ap["mean"] >= TARGET[key][1]
+        lines.append(f"| {dataset} | {model.upper()} | {auc['mean']:.3f} ± {auc['std']:.3f} | "
+                     f"{ap['mean']:.3f} ± {ap['std']:.3f} | {PAPER[key][0]:.3f} / {PAPER[key][1]:.3f} | "
+                     f"{DENSE_RERUN[key][0]:.3f} / {DENSE_RERUN[key][1]:.3f} | "
+                     f"≥ {TARGET[key][0]:.3f} / ≥ {TARGET[key][1]:.3f} | {'yes' if met else '**no**'} | "
+                     f"{r['train_seconds'] / len(r['seeds']):.2f} |")
+    lines += ["", "Commands run:", "", "```", *commands, "```", "",
+              "Raw per-seed numbers: `benchmarks/results/linkpred_*.json`."]
+    update_section("benchmarks.md", "linkpred", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

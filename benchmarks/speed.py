@@ -1,0 +1,132 @@
+"""graphvae's VGAE against PyTorch Geometric's, in one process, on the same split and hyperparameters.
+
+    python benchmarks/speed.py [--epochs 200] [--seeds 3] [--threads N]
+
+PyG is used as its documentation and example use it: ``torch_geometric.nn.VGAE`` over ``GCNConv``
+layers (32 hidden, 16 latent), loss ``recon_loss + kl_loss / N``, Adam 0.01. Both train 200 epochs
+on the same split and features; per-epoch times are wall-clock milliseconds of a full training step
+(forward, backward, optimizer), the median over the epochs after 10 warm-up epochs. The test AUC
+is that of the final model. Also times the whole ``graphvae linkpred --dataset cora --model vgae
+--seeds 10`` command. Writes ``benchmarks/results/speed.json`` and the ``speed`` section of
+``docs/benchmarks.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from _docs import ROOT, machine, update_section
+
+import graphvae as gv
+
+WARMUP = 10
+
+
+def time_graphvae(split, epochs: int, seed: int) -> tuple[float, float]:
+    model = gv.VGAE(epochs=epochs, random_state=seed).fit(split)
+    ms = [1e3 * h["seconds"] for h in model.history_][WARMUP:]
+    return statistics.median(ms), model.score(split.test_pos, split.test_neg)["auc"]
+
+
+def time_pyg(split, epochs: int, seed: int) -> tuple[float, float]:
+    from torch_geometric.nn import GCNConv, VGAE
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, in_channels: int, hidden: int = 32, latent: int = 16):
+            super().__init__()
+            self.conv1 = GCNConv(in_channels, hidden)
+            self.conv_mu = GCNConv(hidden, latent)
+            self.conv_logstd = GCNConv(hidden, latent)
+
+        def forward(self, x, edge_index):
+            h = self.conv1(x, edge_index).relu()
+            return self.conv_mu(h, edge_index), self.conv_logstd(h, edge_index)
+
+    torch.manual_seed(seed)
+    x = split.graph.x.to_dense()
+    edge_index = split.train_edge_index
+    n = x.shape[0]
+    model = VGAE(Encoder(x.shape[1]))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    ms = []
+    model.train()
+    for _ in range(epochs):
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        z = model.encode(x, edge_index)
+        loss = model.recon_loss(z, edge_index) + model.kl_loss() / n
+        loss.backward()
+        optimizer.step()
+        ms.append(1e3 * (time.perf_counter() - start))
+    model.eval()
+    with torch.no_grad():
+        z = model.encode(x, edge_index)
+        auc, _ = model.test(z, split.test_pos, split.test_neg)
+    return statistics.median(ms[WARMUP:]), float(auc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    results = []
+    for dataset in ("cora", "citeseer"):
+        graph = gv.load_dataset(dataset)
+        runs = []
+        for seed in range(args.seeds):
+            split = gv.split_edges(graph, seed=seed)
+            ours = time_graphvae(split, args.epochs, seed)
+            pyg = time_pyg(split, args.epochs, seed)
+            runs.append((ours, pyg))
+            print(f"{dataset} seed {seed}: graphvae {ours[0]:.2f} ms AUC {ours[1]:.4f} | "
+                  f"PyG {pyg[0]:.2f} ms AUC {pyg[1]:.4f}", flush=True)
+        med = lambda values: statistics.median(values)
+        mean = lambda values: sum(values) / len(values)
+        g_ms, p_ms = med([o[0] for o, _ in runs]), med([p[0] for _, p in runs])
+        results.append({"dataset": dataset, "graphvae_ms": g_ms, "pyg_ms": p_ms, "ratio": p_ms / g_ms,
+                        "graphvae_auc": mean([o[1] for o, _ in runs]), "pyg_auc": mean([p[1] for _, p in runs]),
+                        "seeds": args.seeds, "epochs": args.epochs})
+    start = time.perf_counter()
+    subprocess.run(["graphvae", "linkpred", "--dataset", "cora", "--model", "vgae", "--seeds", "10", "--no-progress"],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    linkpred_seconds = time.perf_counter() - start
+    out = {"machine": machine(), "threads": torch.get_num_threads(), "datasets": results,
+           "linkpred_cora_vgae_10_seeds_seconds": linkpred_seconds}
+    path = ROOT / "benchmarks" / "results" / "speed.json"
+    gv._validation.atomic_write(path, lambda tmp: open(tmp, "w").write(json.dumps(out, indent=2) + "\n"))
+    lines = ["## Speed against PyTorch Geometric", "", "```",
+             " ".join(["python", "benchmarks/speed.py", *sys.argv[1:]]), "```", "",
+             f"Machine: {machine()}.", "",
+             f"Same process, same split, same hyperparameters (32-16, Adam 0.01, {args.epochs} epochs, raw features); "
+             "PyG as documented: `torch_geometric.nn.VGAE` over `GCNConv`, `recon_loss + kl_loss / N` "
+             "(one negative per positive), dense features as its example uses them. Milliseconds per training "
+             f"epoch: median over epochs after {WARMUP} warm-up epochs, then median over seeds 0..{args.seeds - 1}; "
+             "AUC: test AUC of the final model, mean over the seeds.", "",
+             "| dataset | graphvae ms / epoch | PyG ms / epoch | speed-up | graphvae test AUC | PyG test AUC |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['dataset']} | {r['graphvae_ms']:.2f} | {r['pyg_ms']:.2f} | {r['ratio']:.1f}x | "
+                     f"{r['graphvae_auc']:.3f} | {r['pyg_auc']:.3f} |")
+    lines += ["", f"Whole `graphvae linkpred --dataset cora --model vgae --seeds 10` (start to finish, "
+              f"including imports, data loading, splitting and evaluation): **{linkpred_seconds:.1f} s**.", "",
+              "Where graphvae's time goes and why it is fast: Â is built once as CSR with its transpose cached; "
+              "the first layer multiplies the sparse features directly (`Â (X W)`, cheaper than a precomputed "
+              "`(Â X) W` on bag-of-words features); the decoder's logits are one `torch.sparse.sampled_addmm` "
+              "over the pair pattern and its backward is two CSR products (negatives are sampled k per row and "
+              "k per column, so the transposed pattern needs no sort); no gather/scatter of node pairs.", "",
+              "Raw numbers: `benchmarks/results/speed.json`."]
+    update_section("benchmarks.md", "speed", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
