@@ -107,6 +107,9 @@ class GCNEncoder(nn.Module):
         widths = [in_dim, *hidden]
         self.layers = nn.ModuleList(GCNLayer(a, b, bias) for a, b in zip(widths[:-1], widths[1:]))
         self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias)
+        if variational:  # Glorot-initialize mu and log sigma as the two separate layers of the paper
+            for half in self.head.weight.data.split(latent, dim=1):
+                nn.init.xavier_uniform_(half)
         self.activation = activation
         self.variational = variational
         self.latent = latent

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .operator import adjacency_matrix
+from .operator import adjacency_matrix, index_dtype
 
 
 class Likelihood(nn.Module):
@@ -43,7 +43,8 @@ class PairPattern:
     transpose: torch.Tensor
 
     def rows(self) -> torch.Tensor:
-        return torch.repeat_interleave(torch.arange(self.num_nodes, device=self.crow.device), self.crow.diff())
+        """The row of every pair (int64)."""
+        return torch.repeat_interleave(torch.arange(self.num_nodes, device=self.crow.device), self.crow.diff().long())
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class LinkTarget:
     num_nodes: int
     positives: PairPattern
     keys: torch.Tensor
+    num_edges: int  # directed training edges: the positives off the diagonal
 
     @classmethod
     def from_edges(cls, edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
@@ -74,7 +76,9 @@ class LinkTarget:
         # position of the pair (j, i) for each pair (i, j): the CSR entry order of the transpose
         order = sp.csr_matrix((np.arange(1, a.nnz + 1, dtype=np.int64), a.indices, a.indptr), shape=a.shape)
         transpose = torch.from_numpy(order.T.tocsr().data - 1)
-        return cls(num_nodes, PairPattern(num_nodes, crow, col, crow, col, transpose), row * num_nodes + col)
+        crow, col = _compact(crow, num_nodes), _compact(col, num_nodes)
+        pattern = PairPattern(num_nodes, crow, col, crow, col, transpose)
+        return cls(num_nodes, pattern, row * num_nodes + col, int((row != col).sum()))
 
     @property
     def num_positive(self) -> int:
@@ -94,14 +98,16 @@ class LinkTarget:
 class LinkLikelihood(Likelihood):
     r"""Bernoulli likelihood of the adjacency under the inner-product decoder :math:`p(A_{ij}=1)=\sigma(z_i^\top z_j)`.
 
-    Over all :math:`N^2` ordered pairs, with :math:`\mathcal P` the positives and :math:`\mathcal N`
-    the other pairs, the paper's reweighted objective (``balanced=True``; Kipf & Welling weight the
-    rare positives by :math:`|\mathcal N|/|\mathcal P|` and normalize) is
+    The reconstruction target is :math:`A + I` over all :math:`N^2` ordered pairs: :math:`\mathcal P` the
+    positives (training edges both ways and the diagonal), :math:`\mathcal N` the other pairs. With
+    ``reweight=True`` (the default) it is the objective of Kipf & Welling's reference implementation,
+    which weights the rare positives by :math:`w = (N^2 - 2E)/2E` (:math:`2E` the directed training
+    edges) and normalizes by :math:`c = N^2 / (2(N^2 - 2E))`:
 
-    .. math:: \log p(A\mid Z) = \frac{N^2}{2}\Big(\frac{1}{|\mathcal P|}\sum_{\mathcal P}\log\sigma(s_{ij})
-              + \frac{1}{|\mathcal N|}\sum_{\mathcal N}\log\sigma(-s_{ij})\Big),
+    .. math:: \log p(A\mid Z) = c\Big(w\sum_{\mathcal P}\log\sigma(s_{ij}) + \sum_{\mathcal N}\log\sigma(-s_{ij})\Big),
 
-    and ``balanced=False`` gives the plain sum :math:`\sum_{\mathcal P}\log\sigma(s)+\sum_{\mathcal N}\log\sigma(-s)`.
+    so that ``-log p / N^2`` is exactly their ``norm * mean(weighted_cross_entropy)``; ``reweight=False``
+    gives the plain Bernoulli log-likelihood (:math:`w = c = 1`).
     The positive sum is exact (O(E)). The sum over the :math:`O(N^2)` non-edges is estimated without
     bias: every node :math:`i` gets ``k`` partners :math:`\pi_t(i)`, ``t < k``, each uniform over all
     :math:`N` nodes, pairs that are positives are masked out and the sum is weighted by :math:`N/k`,
@@ -114,12 +120,12 @@ class LinkLikelihood(Likelihood):
     (:class:`_PairScores`). Memory and time are O(E); no :math:`N\times N` tensor is formed.
     """
 
-    def __init__(self, negatives_per_positive: float = 1.0, balanced: bool = True):
+    def __init__(self, negatives_per_positive: float = 1.0, reweight: bool = True):
         super().__init__()
         if not negatives_per_positive > 0:
             raise ValueError(f"negatives_per_positive must be positive, got {negatives_per_positive}")
         self.negatives_per_positive = negatives_per_positive
-        self.balanced = balanced
+        self.reweight = reweight
 
     def scale(self, target: LinkTarget) -> float:
         return float(target.num_nodes) ** 2
@@ -142,9 +148,11 @@ class LinkLikelihood(Likelihood):
         col_t = p[backward]                          # [n, k]: pi_t^{-1}(j), the row of the pair (., j) in slot t
         crow = torch.arange(0, n * k + 1, k, device=device)
         transpose = (col_t * k + torch.arange(k, device=device)).ravel()
-        pairs = PairPattern(n, crow, col.ravel(), crow, col_t.ravel(), transpose)
         rows = torch.arange(n, device=device).repeat_interleave(k)
-        return pairs, ~target.is_positive(rows, pairs.col)
+        keep = ~target.is_positive(rows, col.ravel())
+        crow = _compact(crow, n)
+        pairs = PairPattern(n, crow, _compact(col.ravel(), n), crow, _compact(col_t.ravel(), n), transpose)
+        return pairs, keep
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator: torch.Generator | None = None) -> torch.Tensor:
         n = target.num_nodes
@@ -152,9 +160,16 @@ class LinkLikelihood(Likelihood):
         pairs, keep = self.sample_pairs(target, generator)
         k = pairs.col.numel() // n
         neg = (F.logsigmoid(-pattern_scores(z, pairs)) * keep).sum() * (n / k)
-        if not self.balanced:
+        if not self.reweight:
             return pos + neg
-        return 0.5 * n * n * (pos / target.num_positive + neg / target.num_negative)
+        pairs_total, edges = float(n) ** 2, float(target.num_edges)
+        weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
+        return norm * (weight * pos + neg)
+
+
+def _compact(index: torch.Tensor, n: int) -> torch.Tensor:
+    """CSR index tensors as int32 where they fit: the sparse kernels then skip a conversion per call."""
+    return index.to(torch.int32) if index_dtype(index.numel(), n) == np.int32 else index
 
 
 def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:

@@ -37,6 +37,7 @@ class VGAE:
             :class:`LinkSplit`); stop after ``patience`` epochs without improvement.
         random_state: seed for initialization and sampling.
         progress: show a progress bar.
+        bias: add a bias to the GCN layers (the paper's layers have none).
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_``,
     ``best_epoch_`` and ``best_val_auc_`` (with early stopping).
@@ -44,7 +45,8 @@ class VGAE:
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, variational: bool = True,
                  epochs: int = 200, lr: float = 0.01, beta: float = 1.0, negatives_per_positive: float = 1.0,
-                 early_stopping: bool = False, patience: int = 50, random_state: int = 0, progress: bool = False):
+                 early_stopping: bool = False, patience: int = 50, random_state: int = 0, progress: bool = False,
+                 bias: bool = False):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -56,6 +58,7 @@ class VGAE:
         self.patience = patience
         self.random_state = random_state
         self.progress = progress
+        self.bias = bias
 
     def _check_params(self) -> tuple[int, ...]:
         hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
@@ -82,7 +85,7 @@ class VGAE:
         target = LinkTarget.from_edges(adjacency, n)
         torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
-        encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational)
+        encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational, bias=self.bias)
         self.objective_ = ELBO(encoder, LinkLikelihood(self.negatives_per_positive), beta=self.beta)
 
         best = {"auc": -1.0, "epoch": -1, "state": None}
@@ -138,6 +141,6 @@ class GAE(VGAE):
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, epochs: int = 200, lr: float = 0.01,
                  negatives_per_positive: float = 1.0, early_stopping: bool = False, patience: int = 50,
-                 random_state: int = 0, progress: bool = False):
+                 random_state: int = 0, progress: bool = False, bias: bool = False):
         super().__init__(hidden, latent, False, epochs, lr, 1.0, negatives_per_positive, early_stopping, patience,
-                         random_state, progress)
+                         random_state, progress, bias)

@@ -79,15 +79,21 @@ class _ConstantSpMM(torch.autograd.Function):
         return torch.sparse.mm(ctx.csr_t, grad.contiguous()), None, None
 
 
+def index_dtype(nnz: int, size: int) -> type:
+    """int32 CSR indices where they fit (sparse kernels skip a conversion per call), else int64."""
+    return np.int32 if max(nnz, size) < 2**31 - 1 else np.int64
+
+
 def to_torch_csr(matrix: sp.spmatrix | np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A scipy sparse (or dense numpy) matrix as a torch CSR tensor with sorted column indices."""
     matrix = sp.csr_matrix(matrix)
     matrix.sort_indices()
+    index = index_dtype(matrix.nnz, max(matrix.shape))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return torch.sparse_csr_tensor(
-            torch.from_numpy(matrix.indptr.astype(np.int64)),
-            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.indptr.astype(index)),
+            torch.from_numpy(matrix.indices.astype(index)),
             torch.from_numpy(np.asarray(matrix.data)).to(dtype),
             size=matrix.shape, check_invariants=False,
         )
