@@ -26,6 +26,7 @@ from .models import GAE, VGAE
 from .operator import SparseOperator, normalized_adjacency
 from .pixel_likelihood import BernoulliPixels, GaussianPixels
 from .split import LinkSplit, split_edges
+from .synthetic import degree_corrected_sbm
 from .train import train_elbo
 
 __version__ = "0.1.0"
