@@ -83,9 +83,11 @@ class VGAE:
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = encoder_input(graph.x, normalized_adjacency(adjacency, n))
         target = LinkTarget.from_edges(adjacency, n)
-        torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
-        encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational, bias=self.bias)
+        with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
+            torch.manual_seed(self.random_state)
+            encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
+                                 bias=self.bias)
         self.objective_ = ELBO(encoder, LinkLikelihood(self.negatives_per_positive), beta=self.beta)
 
         best = {"auc": -1.0, "epoch": -1, "state": None}
