@@ -16,7 +16,9 @@ COMMANDS = ["linkpred", "embed", "vae", "ae"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="graphvae", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="graphvae", description="Variational graph auto-encoders, and image VAEs and autoencoders as their "
+                                     "no-edge case: link prediction, node embeddings, figures.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"graphvae.commands.{name}").register(sub)
