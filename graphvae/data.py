@@ -107,11 +107,7 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None) -> tuple
     integer ids sorted numerically when every id is an integer, else in order of first appearance.
     """
     p = readable_file(path, "edge-list file")
-    try:
-        lines = p.read_text().splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not a text edge list (cannot decode as UTF-8)") from None
-    rows = [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    lines, rows = _read_rows(p, "edge list")
     if header is None:
         header = bool(rows) and _looks_like_header(rows)
     if header:
@@ -125,6 +121,15 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None) -> tuple
     ids, index = _index_ids(ends.ravel())
     index = index.reshape(-1, 2)
     return index[:, 0], index[:, 1], ids
+
+
+def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The file's lines and its data rows ``(line number, fields)``, skipping blank and ``#`` lines."""
+    try:
+        lines = p.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)") from None
+    return lines, [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _split(line: str) -> list[str]:
@@ -181,8 +186,7 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
                              f"(expected {len(node_ids)} rows)")
         check_finite(x, f"{p}: features")
         return x
-    lines = p.read_text().splitlines()
-    rows = [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    _, rows = _read_rows(p, "feature file")
     if rows and not all(map(_is_number, rows[0][1][1:])):
         rows = rows[1:]  # header
     if not rows:

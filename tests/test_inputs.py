@@ -121,3 +121,11 @@ def test_linkpred_json_schema(tmp_path):
     aucs = [s["auc"] for s in r["seeds"]]
     assert abs(r["auc"]["mean"] - np.mean(aucs)) < 1e-12 and abs(r["auc"]["std"] - np.std(aucs)) < 1e-12
     assert 0 <= r["ap"]["mean"] <= 1 and r["train_seconds"] > 0
+
+
+def test_binary_feature_file_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "e.csv", ring())
+    (tmp_path / "x.csv").write_bytes(b"\xff\xfe\x00binary")
+    assert main(["embed", "--edges", "e.csv", "--features", "x.csv", "--out", "z.npy", "--no-progress"]) == 2
+    assert "cannot decode as UTF-8" in capsys.readouterr().err

@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from .._validation import InputError
 from ..data import load_dataset, load_graph
 from ..models import VGAE
 from ..split import split_edges
@@ -40,10 +41,8 @@ def graph_from_args(args: argparse.Namespace):
               f"symmetrized {c['one_way']} one-way edges)", file=sys.stderr)
         return graph, str(args.edges)
     if args.dataset is None:
-        from .._validation import InputError
         raise InputError("give --dataset NAME or --edges FILE")
     if args.features:
-        from .._validation import InputError
         raise InputError("--features goes with --edges, not with a bundled --dataset")
     return load_dataset(args.dataset), args.dataset.lower()
 
