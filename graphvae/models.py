@@ -81,7 +81,7 @@ class VGAE:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
-        self.input_ = encoder_input(graph.x, normalized_adjacency(adjacency, n))
+        self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
         generator = torch.Generator().manual_seed(self.random_state)
         with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
@@ -111,9 +111,12 @@ class VGAE:
         return self
 
     @staticmethod
-    def _encoder_input(graph: Data) -> EncoderInput:
+    def _encoder_input(graph: Data, adjacency=None) -> EncoderInput:
+        """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
-        return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n))
+        if adjacency is None:
+            adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
+        return encoder_input(graph.x, normalized_adjacency(adjacency, n))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "objective_"):
