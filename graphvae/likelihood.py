@@ -111,27 +111,43 @@ class LinkLikelihood(Likelihood):
     The positive sum is exact (O(E)). The sum over the :math:`O(N^2)` non-edges is estimated without
     bias: every node :math:`i` gets ``k`` partners :math:`\pi_t(i)`, ``t < k``, each uniform over all
     :math:`N` nodes, pairs that are positives are masked out and the sum is weighted by :math:`N/k`,
-    so its expectation is exactly the full sum. ``k = ceil(negatives_per_positive * |P| / N)``.
+    so its expectation is exactly the full sum. ``k = max(2, ceil(negatives_per_positive * |P| / N))``.
+
+    **Control variate** (``control_variate=True``, the default). A few uniform partners per node give a
+    noisy estimate of the global repulsion :math:`\sum_j \sigma(s_{ij}) z_j` that the non-edges exert on
+    :math:`z_i`; on CiteSeer that noise alone costs about one AUC point. So the non-edge term
+    :math:`f(s) = \log\sigma(-s)` is split into a quadratic :math:`g(s) = a + bs + cs^2` and the
+    residual :math:`f - g`. The quadratic sums over all pairs in closed form,
+
+    .. math:: \sum_{i,j} 1 = N^2,\qquad \sum_{i,j} s_{ij} = \lVert Z^\top \mathbf 1\rVert^2,\qquad
+              \sum_{i,j} s_{ij}^2 = \lVert Z^\top Z\rVert_F^2,
+
+    minus the same sums over the positives (O(Nd^2 + E)), and only the small residual is sampled.
+    The coefficients of slot ``t`` are a least-squares fit of :math:`g'` to :math:`f' = -\sigma` (and of
+    :math:`a` to the mean residual) on the sampled pairs of the *other* slots, held constant: they do
+    not depend on slot ``t``'s draw, so the estimate and its gradient stay exactly unbiased for any
+    :math:`Z`; the fit only lowers the variance.
 
     The partners come from random permutations :math:`\pi_t(i) = p[(p^{-1}[i] + o_t) \bmod N]` (one
     random relabelling ``p`` per call, one uniform offset :math:`o_t` per slot), so the sampled pairs
     have exactly ``k`` entries in every row *and* every column: both the pair matrix and its transpose
     are CSR matrices built without a sort, and the decoder's backward pass is two sparse-dense products
-    (:class:`_PairScores`). Memory and time are O(E); no :math:`N\times N` tensor is formed.
+    (:class:`_PairScores`). Memory and time are O(E + Nd^2); no :math:`N\times N` tensor is formed.
     """
 
-    def __init__(self, negatives_per_positive: float = 1.0, reweight: bool = True):
+    def __init__(self, negatives_per_positive: float = 1.0, reweight: bool = True, control_variate: bool = True):
         super().__init__()
         if not negatives_per_positive > 0:
             raise ValueError(f"negatives_per_positive must be positive, got {negatives_per_positive}")
         self.negatives_per_positive = negatives_per_positive
         self.reweight = reweight
+        self.control_variate = control_variate
 
     def scale(self, target: LinkTarget) -> float:
         return float(target.num_nodes) ** 2
 
     def negatives_per_node(self, target: LinkTarget) -> int:
-        return max(1, int(np.ceil(self.negatives_per_positive * target.num_positive / target.num_nodes)))
+        return max(2, int(np.ceil(self.negatives_per_positive * target.num_positive / target.num_nodes)))
 
     def sample_pairs(self, target: LinkTarget, generator: torch.Generator | None = None) -> tuple[PairPattern, torch.Tensor]:
         """The sampled pairs (``k`` per row and per column) and the mask of those that are not positives."""
@@ -156,15 +172,80 @@ class LinkLikelihood(Likelihood):
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator: torch.Generator | None = None) -> torch.Tensor:
         n = target.num_nodes
-        pos = F.logsigmoid(pattern_scores(z, target.positives)).sum()
+        pos_scores = pattern_scores(z, target.positives)
+        pos = F.logsigmoid(pos_scores).sum()
         pairs, keep = self.sample_pairs(target, generator)
-        k = pairs.col.numel() // n
-        neg = (F.logsigmoid(-pattern_scores(z, pairs)) * keep).sum() * (n / k)
+        scores = pattern_scores(z, pairs)
+        if self.control_variate:
+            neg = _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
+        else:
+            neg = (F.logsigmoid(-scores) * keep).sum() * (n / (scores.numel() // n))
         if not self.reweight:
             return pos + neg
         pairs_total, edges = float(n) ** 2, float(target.num_edges)
         weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
         return norm * (weight * pos + neg)
+
+
+def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor, scores: torch.Tensor,
+                                       keep: torch.Tensor, target: LinkTarget) -> torch.Tensor:
+    r"""Unbiased estimate of :math:`\sum_{\mathcal N}\log\sigma(-s_{ij})`: exact quadratic part plus sampled residual.
+
+    ``scores``/``keep`` are in CSR order of :meth:`LinkLikelihood.sample_pairs`: row ``i``, slot ``t`` at
+    ``i * k + t``. See :class:`LinkLikelihood` for the estimator.
+    """
+    n = target.num_nodes
+    k = scores.numel() // n
+    s, mask = scores.view(n, k), keep.view(n, k).to(scores.dtype)
+    fit_rows = slice(0, _FIT_ROWS)  # the coefficients need a rough fit only: at most this many rows per slot
+    a, b, c = _leave_one_slot_out_fit(s.detach()[fit_rows], mask[fit_rows])   # [k] each, constants
+    residual = _SampledResidual.apply(s, mask, a, b, c) * (n / k)
+    column_sum = z.sum(0)
+    count = float(n) ** 2 - pos_scores.numel()                                  # number of non-positive pairs
+    sum_s = column_sum @ column_sum - pos_scores.sum()
+    sum_s2 = (z.T @ z).square().sum() - pos_scores.square().sum()
+    return a.mean() * count + b.mean() * sum_s + c.mean() * sum_s2 + residual
+
+
+_FIT_ROWS = 8192
+
+
+class _SampledResidual(torch.autograd.Function):
+    """``sum(mask * (logsigmoid(-s) - a - b s - c s^2))`` over ``[n, k]`` scores, per-slot ``a, b, c`` held
+    constant; one fused pass each way (the large-graph path touches every sampled pair only here)."""
+
+    @staticmethod
+    def forward(ctx, s, mask, a, b, c):
+        ctx.save_for_backward(s, mask, b, c)
+        quadratic = (c * s).add_(b).mul_(s).add_(a)
+        return F.logsigmoid(-s).sub_(quadratic).mul_(mask).sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, mask, b, c = ctx.saved_tensors
+        # d/ds [logsigmoid(-s) - a - b s - c s^2] = -sigmoid(s) - b - 2 c s
+        grad_s = (2 * c * s).add_(b).add_(torch.sigmoid(s)).mul_(mask).mul_(-grad)
+        return grad_s, None, None, None, None
+
+
+@torch.no_grad()
+def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per slot ``t`` (columns of the ``[rows, k]`` inputs): ``a + b s + c s^2`` fitted on the other slots' kept pairs.
+
+    ``b + 2 c s`` is the least-squares line through ``-sigmoid(s)`` (the derivative of ``f = logsigmoid(-s)``),
+    ``a`` the mean of what remains of ``f``. Degenerate fits (no pairs, constant scores) give zeros.
+    """
+    sig, ws = torch.sigmoid(s), mask * s
+    columns = (mask, ws, ws * s, mask * sig, ws * sig, mask * F.logsigmoid(-s))
+    slot_sums = torch.stack([t.sum(0) for t in columns]).double()             # [6, k]
+    m, s1, s2, y, sy, fsum = slot_sums.sum(1, keepdim=True) - slot_sums        # [k] each: leave slot t out
+    count = m.clamp(min=1)
+    mean_s, mean_s2, mean_y = s1 / count, s2 / count, -y / count
+    var = mean_s2 - mean_s ** 2
+    slope = torch.where(var > 1e-12, (-sy / count - mean_s * mean_y) / var.clamp(min=1e-12), 0.0)
+    b, c = mean_y - slope * mean_s, slope / 2
+    a = fsum / count - b * mean_s - c * mean_s2
+    return a.to(s.dtype), b.to(s.dtype), c.to(s.dtype)
 
 
 def _compact(index: torch.Tensor, n: int) -> torch.Tensor:

@@ -23,7 +23,7 @@ class VGAE:
     """Variational graph auto-encoder (Kipf & Welling 2016) for link prediction and node embeddings.
 
     A GCN encoder over :math:`\\hat A` gives :math:`q(Z\\mid X, A)`, the inner-product decoder gives
-    :math:`p(A\\mid Z)`, and training maximizes the ELBO with a sampled, unbiased estimate of the
+    :math:`p(A\\mid Z)`, and training maximizes the ELBO with an unbiased, low-variance estimate of the
     full-graph link likelihood (:class:`graphvae.likelihood.LinkLikelihood`).
 
     Args:
@@ -32,7 +32,8 @@ class VGAE:
         variational: ``False`` gives the GAE (no KL, a point embedding).
         epochs, lr: Adam training (paper: 200 epochs, lr 0.01).
         beta: KL weight.
-        negatives_per_positive: sampled pairs per positive pair each epoch.
+        negatives_per_positive: sampled pairs per positive pair each epoch (at least 2 per node); the
+            non-edge sum is estimated with a control variate (:class:`graphvae.likelihood.LinkLikelihood`).
         early_stopping: keep the parameters of the epoch with the best validation AUC (needs a
             :class:`LinkSplit`); stop after ``patience`` epochs without improvement.
         random_state: seed for initialization and sampling.
@@ -88,7 +89,7 @@ class VGAE:
             torch.manual_seed(self.random_state)
             encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
                                  bias=self.bias)
-        self.objective_ = ELBO(encoder, LinkLikelihood(self.negatives_per_positive), beta=self.beta)
+        self.objective_ = ELBO(encoder, self._likelihood(), beta=self.beta)
 
         best = {"auc": -1.0, "epoch": -1, "state": None}
 
@@ -109,6 +110,10 @@ class VGAE:
             encoder.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
         return self
+
+    def _likelihood(self) -> LinkLikelihood:
+        """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
+        return LinkLikelihood(self.negatives_per_positive)
 
     @staticmethod
     def _encoder_input(graph: Data, adjacency=None) -> EncoderInput:

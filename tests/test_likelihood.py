@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -23,14 +24,15 @@ def exact_log_likelihood(z, edge_index, n, reweight):
     return n * n * norm * (pos_weight * pos + neg) / (n * n)
 
 
-def test_sampled_link_likelihood_is_unbiased_for_the_full_sum():
+@pytest.mark.parametrize("control_variate", [True, False])
+def test_sampled_link_likelihood_is_unbiased_for_the_full_sum(control_variate):
     n = 25
     ei = random_graph(n, 0.15, seed=0)
     target = LinkTarget.from_edges(ei, n)
     z = torch.randn(n, 3)
     gen = torch.Generator().manual_seed(0)
     for reweight in (True, False):
-        lik = LinkLikelihood(negatives_per_positive=1.0, reweight=reweight)
+        lik = LinkLikelihood(negatives_per_positive=1.0, reweight=reweight, control_variate=control_variate)
         draws = torch.stack([lik(z, target, gen) for _ in range(4000)])
         exact = exact_log_likelihood(z, torch.from_numpy(ei), n, reweight)
         stderr = draws.std() / np.sqrt(len(draws))
@@ -39,7 +41,8 @@ def test_sampled_link_likelihood_is_unbiased_for_the_full_sum():
         assert draws.std() > 0
 
 
-def test_sampled_gradient_is_unbiased():
+@pytest.mark.parametrize("control_variate", [True, False])
+def test_sampled_gradient_is_unbiased(control_variate):
     n = 20
     ei = random_graph(n, 0.2, seed=1)
     target = LinkTarget.from_edges(ei, n)
@@ -47,7 +50,7 @@ def test_sampled_gradient_is_unbiased():
     z = z0.clone().requires_grad_(True)
     exact_log_likelihood(z, torch.from_numpy(ei), n, True).backward()
     exact_grad = z.grad.clone()
-    lik, gen, grads = LinkLikelihood(2.0), torch.Generator().manual_seed(1), []
+    lik, gen, grads = LinkLikelihood(2.0, control_variate=control_variate), torch.Generator().manual_seed(1), []
     for _ in range(3000):
         z = z0.clone().requires_grad_(True)
         lik(z, target, gen).backward()
@@ -55,6 +58,51 @@ def test_sampled_gradient_is_unbiased():
     grads = torch.stack(grads)
     stderr = grads.std(0) / np.sqrt(len(grads))
     assert ((grads.mean(0) - exact_grad).abs() <= 5 * stderr + 1e-3).all()
+
+
+def test_control_variate_lowers_the_variance_of_the_estimate_and_its_gradient():
+    # scores of the size a trained model produces (|s| up to ~5), on a sparse graph
+    n = 60
+    ei = random_graph(n, 0.05, seed=2)
+    target = LinkTarget.from_edges(ei, n)
+    z0 = 0.8 * torch.randn(n, 4)
+
+    def draws(control_variate):
+        lik, gen, values, grads = LinkLikelihood(1.0, control_variate=control_variate), torch.Generator().manual_seed(3), [], []
+        for _ in range(300):
+            z = z0.clone().requires_grad_(True)
+            value = lik(z, target, gen)
+            value.backward()
+            values.append(value.detach())
+            grads.append(z.grad)
+        return torch.stack(values), torch.stack(grads)
+
+    plain_values, plain_grads = draws(False)
+    cv_values, cv_grads = draws(True)
+    assert cv_values.var() < 0.25 * plain_values.var()
+    assert cv_grads.var(0).sum() < 0.25 * plain_grads.var(0).sum()
+
+
+def test_control_variate_fit_is_exact_for_a_quadratic_and_leaves_each_slot_out():
+    from graphvae.likelihood import _leave_one_slot_out_fit
+    gen = torch.Generator().manual_seed(0)
+    s = torch.randn(50, 3, generator=gen)
+    mask = torch.ones(50, 3)
+    # on the pairs of the other slots, the fitted derivative b + 2cs is the least-squares line through -sigmoid(s)
+    a, b, c = _leave_one_slot_out_fit(s, mask)
+    for t in range(3):
+        others = s[:, [u for u in range(3) if u != t]].ravel().double()
+        x = torch.stack([torch.ones_like(others), 2 * others], 1)
+        coef = torch.linalg.lstsq(x, -torch.sigmoid(others)[:, None]).solution.ravel()
+        assert torch.allclose(torch.tensor([b[t], c[t]], dtype=torch.float64), coef, atol=1e-5)
+        intercept = (F.logsigmoid(-others) - coef[0] * others - coef[1] * others ** 2).mean()
+        assert abs(float(a[t]) - float(intercept)) < 1e-5
+    # changing one slot's scores leaves that slot's coefficients unchanged (they come from the other slots)
+    s2 = s.clone()
+    s2[:, 1] = 5 * torch.randn(50, generator=gen)
+    a2, b2, c2 = _leave_one_slot_out_fit(s2, mask)
+    assert torch.allclose(torch.stack([a2[1], b2[1], c2[1]]), torch.stack([a[1], b[1], c[1]]))
+    assert not torch.allclose(b2[0], b[0])
 
 
 def test_positive_membership_and_counts():
