@@ -124,9 +124,9 @@ class LinkLikelihood(Likelihood):
 
     minus the same sums over the positives (O(Nd^2 + E)), and only the small residual is sampled.
     The coefficients of slot ``t`` are a least-squares fit of :math:`g'` to :math:`f' = -\sigma` (and of
-    :math:`a` to the mean residual) on the sampled pairs of the *other* slots, held constant: they do
-    not depend on slot ``t``'s draw, so the estimate and its gradient stay exactly unbiased for any
-    :math:`Z`; the fit only lowers the variance.
+    :math:`a` to the mean residual) on the sampled pairs of the *other* slots (their first 8192 rows),
+    held constant. Given them, slot ``t``'s offset is still uniform and independent, so the estimate and
+    its gradient stay exactly unbiased for any :math:`Z`; the fit only lowers the variance.
 
     The partners come from random permutations :math:`\pi_t(i) = p[(p^{-1}[i] + o_t) \bmod N]` (one
     random relabelling ``p`` per call, one uniform offset :math:`o_t` per slot), so the sampled pairs
