@@ -1,10 +1,11 @@
 """Reproduce the link-prediction table of Kipf & Welling (2016): GAE/VGAE x Cora/CiteSeer, mean ± std over seeds.
 
-    python benchmarks/linkpred.py [--seeds 10] [--negatives 1]
+    python benchmarks/linkpred.py [--seeds 10] [--more-seeds 50] [--negatives 1]
 
 Runs ``graphvae linkpred`` for each cell (paper defaults: 200 epochs, Adam 0.01, 32-16, no early
 stopping, test metrics of the final model), writes ``benchmarks/results/linkpred_<dataset>_<model>.json``
-and the ``linkpred`` section of ``docs/benchmarks.md``.
+and the ``linkpred`` section of ``docs/benchmarks.md``; then the same with early stopping, and the
+paper protocol again over ``--more-seeds`` splits (a tighter estimate of the mean than 10 splits give).
 """
 from __future__ import annotations
 
@@ -25,28 +26,36 @@ DENSE_RERUN = {("cora", "gae"): (0.916, 0.926), ("cora", "vgae"): (0.922, 0.932)
                ("citeseer", "gae"): (0.883, 0.887), ("citeseer", "vgae"): (0.906, 0.919)}
 
 
+def met(key: tuple[str, str], result: dict) -> str:
+    ok = result["auc"]["mean"] >= TARGET[key][0] and result["ap"]["mean"] >= TARGET[key][1]
+    return "yes" if ok else "**no**"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--more-seeds", type=int, default=50, help="seeds of the extra run (0 skips it)")
     parser.add_argument("--negatives", type=float, default=None, help="override --negatives of graphvae linkpred")
     args = parser.parse_args()
     out_dir = ROOT / "benchmarks" / "results"
-    rows, early, commands, start = [], [], [], time.perf_counter()
-    for dataset in ("cora", "citeseer"):
-        for model in ("gae", "vgae"):
-            for stopping in (False, True):
-                suffix = "_early_stopping" if stopping else ""
+    runs = {"paper": [], "early": [], "more": []}
+    commands, start = [], time.perf_counter()
+    variants = [("paper", args.seeds, ""), ("early", args.seeds, "_early_stopping")]
+    variants += [("more", args.more_seeds, f"_{args.more_seeds}_seeds")] if args.more_seeds > 0 else []
+    for variant, seeds, suffix in variants:
+        for dataset in ("cora", "citeseer"):
+            for model in ("gae", "vgae"):
                 path = out_dir / f"linkpred_{dataset}_{model}{suffix}.json"
-                cmd = ["graphvae", "linkpred", "--dataset", dataset, "--model", model, "--seeds", str(args.seeds),
+                cmd = ["graphvae", "linkpred", "--dataset", dataset, "--model", model, "--seeds", str(seeds),
                        "--no-progress", "--json", str(path.relative_to(ROOT))]
                 if args.negatives is not None:
                     cmd += ["--negatives", str(args.negatives)]
-                if stopping:
+                if variant == "early":
                     cmd += ["--early-stopping"]
                 commands.append(" ".join(cmd))
                 print(commands[-1], flush=True)
                 subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-                (early if stopping else rows).append((dataset, model, json.loads(path.read_text())))
+                runs[variant].append((dataset, model, json.loads(path.read_text())))
     lines = [
         "## Link prediction (Kipf & Welling 2016, Table 1)", "",
         "```", f"python benchmarks/linkpred.py --seeds {args.seeds}"
@@ -55,26 +64,39 @@ def main() -> None:
         "Protocol as in the paper: 85/5/10 edge split with as many sampled non-edges in validation and test, "
         "Adam lr 0.01, 200 epochs, 32-16 GCN, no dropout, raw bag-of-words features, test AUC/AP of the final "
         f"model (scikit-learn's definitions); seeds 0..{args.seeds - 1} (split and model), mean ± std "
-        "(population). Ours uses the sampled, unbiased estimate of the paper's reweighted full-graph "
-        "likelihood (`graphvae.LinkLikelihood`), never an N×N tensor.", "",
+        "(population). Ours uses an unbiased estimate of the paper's reweighted full-graph likelihood "
+        "(`graphvae.LinkLikelihood`: the positives exactly; for the non-edges, the closed-form sum of a fitted "
+        "quadratic plus a sampled residual), never an N×N tensor. The estimate matches the exact dense sum's "
+        "accuracy: see the next section.", "",
         "| dataset | model | AUC (ours) | AP (ours) | paper AUC / AP | dense re-run (5 seeds) | target | met? | train s / seed |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for dataset, model, r in rows:
+    for dataset, model, r in runs["paper"]:
         key = (dataset, model)
         auc, ap = r["auc"], r["ap"]
-        met = auc["mean"] >= TARGET[key][0] and ap["mean"] >= TARGET[key][1]
         lines.append(f"| {dataset} | {model.upper()} | {auc['mean']:.3f} ± {auc['std']:.3f} | "
                      f"{ap['mean']:.3f} ± {ap['std']:.3f} | {PAPER[key][0]:.3f} / {PAPER[key][1]:.3f} | "
                      f"{DENSE_RERUN[key][0]:.3f} / {DENSE_RERUN[key][1]:.3f} | "
-                     f"≥ {TARGET[key][0]:.3f} / ≥ {TARGET[key][1]:.3f} | {'yes' if met else '**no**'} | "
+                     f"≥ {TARGET[key][0]:.3f} / ≥ {TARGET[key][1]:.3f} | {met(key, r)} | "
                      f"{r['train_seconds'] / len(r['seeds']):.2f} |")
     lines += ["", "Not the paper's protocol, for reference: the same runs with `--early-stopping` (keep the epoch "
               "with the best validation AUC, patience 50 epochs, at most 200 epochs):", "",
               "| dataset | model | AUC | AP | train s / seed |", "|---|---|---|---|---|"]
-    for dataset, model, r in early:
+    for dataset, model, r in runs["early"]:
         lines.append(f"| {dataset} | {model.upper()} | {r['auc']['mean']:.3f} ± {r['auc']['std']:.3f} | "
                      f"{r['ap']['mean']:.3f} ± {r['ap']['std']:.3f} | {r['train_seconds'] / len(r['seeds']):.2f} |")
+    if runs["more"]:
+        lines += ["", f"The paper protocol again over {args.more_seeds} splits (seeds 0..{args.more_seeds - 1}): "
+                  "the per-seed std of AP is about 0.01, mostly from the split, so the mean of 10 splits is only "
+                  "known to about ±0.004 (std ÷ √seeds); over more splits:", "",
+                  "| dataset | model | AUC | AP | std error of the mean (AUC / AP) | target | met? |",
+                  "|---|---|---|---|---|---|---|"]
+        for dataset, model, r in runs["more"]:
+            key, n = (dataset, model), len(r["seeds"])
+            lines.append(f"| {dataset} | {model.upper()} | {r['auc']['mean']:.3f} ± {r['auc']['std']:.3f} | "
+                         f"{r['ap']['mean']:.3f} ± {r['ap']['std']:.3f} | {r['auc']['std'] / n ** 0.5:.4f} / "
+                         f"{r['ap']['std'] / n ** 0.5:.4f} | ≥ {TARGET[key][0]:.3f} / ≥ {TARGET[key][1]:.3f} | "
+                         f"{met(key, r)} |")
     lines += ["", "Commands run:", "", "```", *commands, "```", "",
               "Raw per-seed numbers: `benchmarks/results/linkpred_*.json`."]
     update_section("benchmarks.md", "linkpred", "\n".join(lines))

@@ -122,7 +122,9 @@ def main() -> None:
               "the first layer multiplies the sparse features directly (`Â (X W)`, cheaper than a precomputed "
               "`(Â X) W` on bag-of-words features); the decoder's logits are one `torch.sparse.sampled_addmm` "
               "over the pair pattern and its backward is two CSR products (negatives are sampled k per row and "
-              "k per column, so the transposed pattern needs no sort); no gather/scatter of node pairs.", "",
+              "k per column, so the transposed pattern needs no sort); no gather/scatter of node pairs. The "
+              "control variate of the non-edge sum costs one `Zᵀ Z` (O(N d²)) and one fused pass over the "
+              "sampled scores each way.", "",
               "Raw numbers: `benchmarks/results/speed.json`."]
     update_section("benchmarks.md", "speed", "\n".join(lines))
     print("\n".join(lines))
