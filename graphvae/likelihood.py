@@ -171,20 +171,27 @@ class LinkLikelihood(Likelihood):
         return pairs, keep
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator: torch.Generator | None = None) -> torch.Tensor:
-        n = target.num_nodes
         pos_scores = pattern_scores(z, target.positives)
         pos = F.logsigmoid(pos_scores).sum()
+        neg = self.negative_sum(z, pos_scores, target, generator)
+        if not self.reweight:
+            return pos + neg
+        pairs_total, edges = float(target.num_nodes) ** 2, float(target.num_edges)
+        weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
+        return norm * (weight * pos + neg)
+
+    def negative_sum(self, z: torch.Tensor, pos_scores: torch.Tensor, target: LinkTarget,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        r"""Unbiased estimate of :math:`\sum_{\mathcal N}\log\sigma(-s_{ij})` (``pos_scores``: the positives' logits)."""
+        n = target.num_nodes
         pairs, keep = self.sample_pairs(target, generator)
         scores = pattern_scores(z, pairs)
         if self.control_variate:
-            neg = _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
-        else:
-            neg = (F.logsigmoid(-scores) * keep).sum() * (n / (scores.numel() // n))
-        if not self.reweight:
-            return pos + neg
-        pairs_total, edges = float(n) ** 2, float(target.num_edges)
-        weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
-        return norm * (weight * pos + neg)
+            return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
+        return (F.logsigmoid(-scores) * keep).sum() * (n / (scores.numel() // n))
+
+
+_FIT_ROWS = 8192  # the control variate's coefficients need a rough fit only: at most this many rows per slot
 
 
 def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor, scores: torch.Tensor,
@@ -197,17 +204,13 @@ def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor
     n = target.num_nodes
     k = scores.numel() // n
     s, mask = scores.view(n, k), keep.view(n, k).to(scores.dtype)
-    fit_rows = slice(0, _FIT_ROWS)  # the coefficients need a rough fit only: at most this many rows per slot
-    a, b, c = _leave_one_slot_out_fit(s.detach()[fit_rows], mask[fit_rows])   # [k] each, constants
+    a, b, c = _leave_one_slot_out_fit(s.detach()[:_FIT_ROWS], mask[:_FIT_ROWS])  # [k] each, constants
     residual = _SampledResidual.apply(s, mask, a, b, c) * (n / k)
     column_sum = z.sum(0)
     count = float(n) ** 2 - pos_scores.numel()                                  # number of non-positive pairs
     sum_s = column_sum @ column_sum - pos_scores.sum()
     sum_s2 = (z.T @ z).square().sum() - pos_scores.square().sum()
     return a.mean() * count + b.mean() * sum_s + c.mean() * sum_s2 + residual
-
-
-_FIT_ROWS = 8192
 
 
 class _SampledResidual(torch.autograd.Function):
