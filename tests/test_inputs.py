@@ -129,3 +129,20 @@ def test_binary_feature_file_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     (tmp_path / "x.csv").write_bytes(b"\xff\xfe\x00binary")
     assert main(["embed", "--edges", "e.csv", "--features", "x.csv", "--out", "z.npy", "--no-progress"]) == 2
     assert "cannot decode as UTF-8" in capsys.readouterr().err
+
+
+def test_closed_output_pipe_stops_quietly(tmp_path):
+    # `graphvae ... | head -1`: the reader exits early; the command stops with 141 and no error message
+    edges = tmp_path / "e.csv"
+    edges.write_text("".join(f"{i},{i + 1}\n" for i in range(30)))
+    code = ("import sys, graphvae.commands.embed as e; from graphvae.cli import main\n"
+            "def flood(args):\n    while True:\n        print('x' * 1000)\n"
+            "e.run = flood\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, "embed", "--edges", str(edges), "--out", str(tmp_path / "z.npy")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141
+    assert b"Traceback" not in err and b"error" not in err
