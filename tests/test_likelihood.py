@@ -24,6 +24,18 @@ def exact_log_likelihood(z, edge_index, n, reweight):
     return n * n * norm * (pos_weight * pos + neg) / (n * n)
 
 
+def draws(lik, z0, target, seed, times):
+    """``times`` independent estimates of the likelihood at ``z0`` and of its gradient."""
+    gen, values, grads = torch.Generator().manual_seed(seed), [], []
+    for _ in range(times):
+        z = z0.clone().requires_grad_(True)
+        value = lik(z, target, gen)
+        value.backward()
+        values.append(value.detach())
+        grads.append(z.grad)
+    return torch.stack(values), torch.stack(grads)
+
+
 @pytest.mark.parametrize("control_variate", [True, False])
 def test_sampled_link_likelihood_is_unbiased_for_the_full_sum(control_variate):
     n = 25
@@ -50,12 +62,7 @@ def test_sampled_gradient_is_unbiased(control_variate):
     z = z0.clone().requires_grad_(True)
     exact_log_likelihood(z, torch.from_numpy(ei), n, True).backward()
     exact_grad = z.grad.clone()
-    lik, gen, grads = LinkLikelihood(2.0, control_variate=control_variate), torch.Generator().manual_seed(1), []
-    for _ in range(3000):
-        z = z0.clone().requires_grad_(True)
-        lik(z, target, gen).backward()
-        grads.append(z.grad)
-    grads = torch.stack(grads)
+    _, grads = draws(LinkLikelihood(2.0, control_variate=control_variate), z0, target, seed=1, times=3000)
     stderr = grads.std(0) / np.sqrt(len(grads))
     assert ((grads.mean(0) - exact_grad).abs() <= 5 * stderr + 1e-3).all()
 
@@ -67,18 +74,8 @@ def test_control_variate_lowers_the_variance_of_the_estimate_and_its_gradient():
     target = LinkTarget.from_edges(ei, n)
     z0 = 0.8 * torch.randn(n, 4)
 
-    def draws(control_variate):
-        lik, gen, values, grads = LinkLikelihood(1.0, control_variate=control_variate), torch.Generator().manual_seed(3), [], []
-        for _ in range(300):
-            z = z0.clone().requires_grad_(True)
-            value = lik(z, target, gen)
-            value.backward()
-            values.append(value.detach())
-            grads.append(z.grad)
-        return torch.stack(values), torch.stack(grads)
-
-    plain_values, plain_grads = draws(False)
-    cv_values, cv_grads = draws(True)
+    plain_values, plain_grads = draws(LinkLikelihood(1.0, control_variate=False), z0, target, seed=3, times=300)
+    cv_values, cv_grads = draws(LinkLikelihood(1.0, control_variate=True), z0, target, seed=3, times=300)
     assert cv_values.var() < 0.25 * plain_values.var()
     assert cv_grads.var(0).sum() < 0.25 * plain_grads.var(0).sum()
 
