@@ -53,13 +53,15 @@ class LinkTarget:
 
     ``positives`` holds the positive ordered pairs: every training edge in both directions plus, if
     ``self_loops``, the diagonal (the paper's reconstruction target ``A + I``). ``keys = row * N + col``
-    is sorted, for O(log E) membership tests of sampled pairs.
+    is sorted, for O(log E) membership tests of sampled pairs; ``key_filter`` is a hashed occupancy table
+    of the keys (a one-hash Bloom filter, ~4 slots per key) that rules out most non-positives in O(1).
     """
 
     num_nodes: int
     positives: PairPattern
     keys: torch.Tensor
     num_edges: int  # directed training edges: the positives off the diagonal
+    key_filter: torch.Tensor
 
     @classmethod
     def from_edges(cls, edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
@@ -78,7 +80,10 @@ class LinkTarget:
         transpose = torch.from_numpy(order.T.tocsr().data - 1)
         crow, col = _compact(crow, num_nodes), _compact(col, num_nodes)
         pattern = PairPattern(num_nodes, crow, col, crow, col, transpose)
-        return cls(num_nodes, pattern, row * num_nodes + col, int((row != col).sum()))
+        keys = row * num_nodes + col
+        key_filter = torch.zeros(1 << max(4, int(np.ceil(np.log2(4 * max(keys.numel(), 1))))), dtype=torch.bool)
+        key_filter[_hash(keys, key_filter.numel())] = True
+        return cls(num_nodes, pattern, keys, int((row != col).sum()), key_filter)
 
     @property
     def num_positive(self) -> int:
@@ -89,10 +94,26 @@ class LinkTarget:
         return self.num_nodes ** 2 - self.num_positive
 
     def is_positive(self, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-        """Boolean mask: which ordered pairs ``(row, col)`` are positives."""
+        """Boolean mask: which ordered pairs ``(row, col)`` are positives.
+
+        Pairs whose hash slot is empty are not positives; only the rest (the positives and ~1/4 of
+        the others, fewer on sparse graphs) are looked up by binary search in the sorted keys.
+        """
         keys = row * self.num_nodes + col
-        pos = torch.searchsorted(self.keys, keys).clamp(max=self.keys.numel() - 1)
-        return self.keys[pos] == keys
+        candidate = self.key_filter[_hash(keys, self.key_filter.numel())]
+        index = candidate.nonzero().squeeze(1)
+        found = keys[index]
+        pos = torch.searchsorted(self.keys, found).clamp(max=self.keys.numel() - 1)
+        return candidate.index_put_((index,), self.keys[pos] == found)
+
+
+_HASH_MULTIPLIER = 0x9E3779B97F4A7C15 - (1 << 64)  # Fibonacci hashing: 2^64 / golden ratio, as a signed int64
+
+
+def _hash(keys: torch.Tensor, size: int) -> torch.Tensor:
+    """Multiplicative hash of int64 ``keys`` into ``[0, size)`` (``size`` a power of two); the product wraps."""
+    bits = size.bit_length() - 1
+    return ((keys * _HASH_MULTIPLIER) >> (64 - bits)) & (size - 1)
 
 
 class LinkLikelihood(Likelihood):

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graphvae.likelihood import LinkLikelihood, LinkTarget
+from graphvae.likelihood import LinkLikelihood, LinkTarget, _hash
 from conftest import random_graph
 
 
@@ -112,6 +112,23 @@ def test_positive_membership_and_counts():
     a = torch.eye(n, dtype=torch.bool)
     a[ei[0], ei[1]] = True
     assert torch.equal(mask, a)
+
+
+def test_membership_with_the_hashed_prefilter_matches_a_set_lookup():
+    # many queries share a hash slot with a positive (the filter has ~4-8 slots per key): the exact
+    # lookup behind the filter must still sort them out; queries include every positive
+    n = 3000
+    rng = np.random.default_rng(4)
+    ei = np.unique(rng.integers(0, n, (2, 20000)), axis=1)
+    ei = ei[:, ei[0] != ei[1]]
+    target = LinkTarget.from_edges(np.concatenate([ei, ei[::-1]], 1), n)
+    positives = set((target.keys).tolist())
+    rows = torch.cat([torch.from_numpy(rng.integers(0, n, 200000)), target.keys // n])
+    cols = torch.cat([torch.from_numpy(rng.integers(0, n, 200000)), target.keys % n])
+    expected = torch.tensor([int(k) in positives for k in (rows * n + cols).tolist()])
+    candidates = target.key_filter[_hash(rows * n + cols, target.key_filter.numel())]
+    assert candidates.sum() > expected.sum()  # the filter alone would give false positives
+    assert torch.equal(target.is_positive(rows, cols), expected)
 
 
 def test_no_dense_pair_matrix_on_sampled_path():
