@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from _docs import ROOT, machine, update_section
 
 import graphvae as gv
-from graphvae.commands._common import write_json
+from graphvae.commands._common import mean_std, write_json
 from graphvae.likelihood import LinkLikelihood, LinkTarget
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -54,10 +54,6 @@ def model_with(estimator: str, variational: bool, seed: int) -> gv.VGAE:
     return Model(variational=variational, random_state=seed)
 
 
-def summary(values) -> dict[str, float]:
-    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -77,7 +73,7 @@ def main() -> None:
                     ms = 1e3 * float(np.median([h["seconds"] for h in fitted.history_[10:]]))
                     runs.append({"seed": seed, **scores, "ms_per_epoch": ms})
                 row = {"dataset": dataset, "model": model, "estimator": estimator, "seeds": runs,
-                       **{key: summary([r[key] for r in runs]) for key in ("auc", "ap", "ms_per_epoch")}}
+                       **{key: mean_std([r[key] for r in runs]) for key in ("auc", "ap", "ms_per_epoch")}}
                 results.append(row)
                 print(f"{dataset} {model} {estimator}: AUC {row['auc']['mean']:.4f} AP {row['ap']['mean']:.4f} "
                       f"{row['ms_per_epoch']['mean']:.1f} ms/epoch", flush=True)

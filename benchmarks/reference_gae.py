@@ -20,7 +20,7 @@ from _docs import ROOT  # noqa: F401  (puts the repository on sys.path)
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import graphvae as gv
-from graphvae.commands._common import write_json
+from graphvae.commands._common import mean_std, write_json
 
 
 def glorot(rows: int, cols: int) -> torch.nn.Parameter:
@@ -72,8 +72,7 @@ def main() -> None:
     auc, ap = np.array(runs).T
     out = {"dataset": args.dataset, "model": args.model, "implementation": "dense reference port",
            "seeds": [{"seed": i, "auc": a, "ap": p} for i, (a, p) in enumerate(runs)],
-           "auc": {"mean": float(auc.mean()), "std": float(auc.std())},
-           "ap": {"mean": float(ap.mean()), "std": float(ap.std())}}
+           "auc": mean_std(auc), "ap": mean_std(ap)}
     print(f"{args.model.upper()} on {args.dataset}, dense reference port, {args.seeds} seeds: "
           f"AUC {auc.mean():.4f} ± {auc.std():.4f}  AP {ap.mean():.4f} ± {ap.std():.4f}")
     if args.json:

@@ -54,7 +54,7 @@ class LinkTarget:
     ``positives`` holds the positive ordered pairs: every training edge in both directions plus, if
     ``self_loops``, the diagonal (the paper's reconstruction target ``A + I``). ``keys = row * N + col``
     is sorted, for O(log E) membership tests of sampled pairs; ``key_filter`` is a hashed occupancy table
-    of the keys (a one-hash Bloom filter, ~4 slots per key) that rules out most non-positives in O(1).
+    of the keys (a one-hash Bloom filter, 4-8 slots per key) that rules out most non-positives in O(1).
     """
 
     num_nodes: int
