@@ -7,18 +7,19 @@ import time
 
 from .._validation import InputError
 from ..data import load_dataset, load_graph
-from ..models import VGAE
 from ..split import split_edges
+from ..zoo import NAMES, model_config
 from ._common import mean_std, positive_float, positive_int, write_json
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["vgae", "gae"], default="vgae", help="VGAE or GAE (default: vgae)")
-    p.add_argument("--epochs", type=positive_int, default=200, help="training epochs (default: 200)")
-    p.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
-    p.add_argument("--hidden", type=positive_int, default=32, help="hidden GCN width (default: 32)")
-    p.add_argument("--latent", type=positive_int, default=16, help="latent dimension (default: 16)")
-    p.add_argument("--negatives", type=positive_float, default=1.0,
+    p.add_argument("--model", choices=NAMES, default="vgae", metavar="NAME",
+                   help=f"one of {', '.join(NAMES)} (default: vgae, the paper's model; best: see docs/models.md)")
+    p.add_argument("--epochs", type=positive_int, help="training epochs (default: the model's; paper: 200)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: the model's; paper: 0.01)")
+    p.add_argument("--hidden", type=positive_int, help="hidden GCN width (default: the model's; paper: 32)")
+    p.add_argument("--latent", type=positive_int, help="latent dimension (default: the model's; paper: 16)")
+    p.add_argument("--negatives", type=positive_float,
                    help="sampled pairs per positive pair and epoch (default: 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -47,10 +48,16 @@ def graph_from_args(args: argparse.Namespace):
     return load_dataset(args.dataset), args.dataset.lower()
 
 
-def model_from_args(args: argparse.Namespace, seed: int, **extra) -> VGAE:
-    return VGAE(hidden=args.hidden, latent=args.latent, variational=args.model == "vgae", epochs=args.epochs,
-                lr=args.lr, negatives_per_positive=args.negatives, random_state=seed,
-                progress=not args.no_progress, **extra)
+def model_from_args(args: argparse.Namespace, seed: int, **extra):
+    """The named model's :class:`graphvae.VGAE` with the options given on the command line overriding its config."""
+    from ..models import VGAE
+
+    config = model_config(args.model)
+    given = {"hidden": args.hidden, "latent": args.latent, "epochs": args.epochs, "lr": args.lr,
+             "negatives_per_positive": args.negatives}
+    config.update({k: v for k, v in given.items() if v is not None})
+    config.update({k: v for k, v in extra.items() if v is not None})
+    return VGAE(**config, random_state=seed, progress=not args.no_progress)
 
 
 def register(sub) -> None:
@@ -58,9 +65,12 @@ def register(sub) -> None:
                        description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.")
     add_graph_arguments(p, dataset_default="cora")
     add_model_arguments(p)
-    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
-    p.add_argument("--early-stopping", action="store_true", help="keep the epoch with the best validation AUC")
-    p.add_argument("--patience", type=positive_int, default=50, help="early-stopping patience in epochs")
+    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds K..K+N-1 (default: 1)")
+    p.add_argument("--first-seed", type=int, default=0, help="first seed K (default: 0)")
+    p.add_argument("--early-stopping", action="store_true", default=None,
+                   help="keep the epoch with the best validation AUC (on by default for all but gae/vgae)")
+    p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: 50; 100 "
+                                                          "for the models beyond gae/vgae)")
     p.add_argument("--json", help="write the results as JSON to this path")
     p.set_defaults(func=run)
 
@@ -69,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
     graph, name = graph_from_args(args)
     results, train_seconds = [], 0.0
     start = time.perf_counter()
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         split = split_edges(graph, seed=seed)
         model = model_from_args(args, seed, early_stopping=args.early_stopping, patience=args.patience).fit(split)
         train_seconds += model.train_seconds_
         scores = model.score(split.test_pos, split.test_neg)
-        results.append({"seed": seed, **scores})
+        results.append({"seed": seed, **scores, "train_seconds": model.train_seconds_,
+                        **({"best_epoch": model.best_epoch_, "val_auc": model.best_val_auc_}
+                           if model.early_stopping else {})})
         print(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
     print(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
@@ -83,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, {
             "dataset": name, "model": args.model, "seeds": results, "auc": auc, "ap": ap,
             "train_seconds": train_seconds, "total_seconds": time.perf_counter() - start,
-            "config": {k: getattr(args, k) for k in ("epochs", "lr", "hidden", "latent", "negatives", "early_stopping")},
+            "config": {k: v for k, v in model.get_params().items() if k not in ("random_state", "progress")},
         })
     return 0
