@@ -11,10 +11,11 @@ Both pieces plug into the shared machinery, not a second loop:
 
 - :class:`AdversarialPenalty` is a :class:`graphvae.elbo.Penalty` of the one ELBO module. The link
   likelihood totals over the :math:`N^2` pairs and the trainer divides the loss by :math:`N^2`, so the
-  penalty is :math:`\lambda N^2\,\Omega` and adds :math:`\lambda\,\Omega` to the loss (PyG's ARGA adds
-  :math:`\Omega` to the mean reconstruction loss: :math:`\lambda = 1`).
+  penalty is :math:`\lambda N^2\,\Omega` and adds :math:`\lambda\,\Omega` to the loss. That loss is the
+  class-balanced mean :math:`\tfrac12(\text{positives' mean BCE} + \text{non-edges' mean BCE})`, half of
+  PyTorch Geometric's ``recon_loss``, to which its ARGA adds :math:`\Omega`: :math:`\lambda = 0.5` matches it.
 - :class:`DiscriminatorStep` is the trainer's auxiliary step (``train_elbo(..., aux_step=...)``): after
-  each encoder update it takes ``steps`` Adam steps on :math:`\mathcal L_D` with its own optimizer, on the
+  each encoder update it takes ``steps`` (5, as in PyG's example) Adam steps on :math:`\mathcal L_D` with its own optimizer, on the
   embeddings of that step (detached) and fresh prior samples from the trainer's generator.
 
 The discriminator is kept out of the ELBO module's parameters (the penalty holds it unregistered), so
@@ -72,7 +73,7 @@ class AdversarialPenalty(Penalty):
 class DiscriminatorStep:
     """The trainer's auxiliary step: ``steps`` Adam updates of the discriminator on the step's embeddings."""
 
-    def __init__(self, discriminator: Discriminator, lr: float = 0.001, steps: int = 1):
+    def __init__(self, discriminator: Discriminator, lr: float = 0.001, steps: int = 5):
         self.discriminator = discriminator
         self.optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr)
         self.steps = steps
