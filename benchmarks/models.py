@@ -3,7 +3,7 @@
     python benchmarks/models.py [--seeds 10] [--jobs 2] [--only cora:gnae,citeseer:vgnae] [--no-ablation]
 
 Protocol for every number: the 85/5/10 split of :func:`graphvae.split_edges` with seed ``s`` and the
-model initialized with ``random_state=s``, seeds 0..9; the epoch (for all but ``gae``/``vgae``, which keep
+model initialized with ``random_state=s``, seeds 0..9; the epoch (for all but ``gae``, ``vgae``, ``arga``, ``argva``, which keep
 the paper's final epoch) is chosen on the validation edges only; mean ± std (population) of test AUC
 and AP. Each (dataset, model, seed) is one task in a pool of ``--jobs`` worker processes with one torch
 thread each; the s/seed column is the training time measured inside the worker.
@@ -127,7 +127,7 @@ def write_docs(variants: dict, args, wall: float) -> None:
              f"(each seed ran in one of {args.jobs} worker processes with one torch thread). "
              f"Last full run: {wall:.0f} min wall.", "",
              "Protocol: 85/5/10 split (`graphvae.split_edges`, seed s) and initialization `random_state=s`, "
-             f"seeds 0..{args.seeds - 1}; all models but `gae`/`vgae` keep the epoch with the best validation "
+             f"seeds 0..{args.seeds - 1}; all models but `gae`, `vgae`, `arga`, `argva` keep the epoch with the best validation "
              "AUC; mean ± std of test AUC/AP. `val AUC` is the selection criterion (Cora and CiteSeer mean).", "",
              "| model | Cora AUC | Cora AP | Cora s/seed | CiteSeer AUC | CiteSeer AP | CiteSeer s/seed | val AUC |",
              "|---|---|---|---|---|---|---|---|"]

@@ -13,9 +13,11 @@ chosen by mean *validation* AUC over seeds 0-9 on Cora and CiteSeer (``benchmark
 - ``masked-gnae``: ``gnae`` with edge masking (MaskGAE's corruption) and the inner-product decoder.
 - ``maskgae``: Li et al. (2023): edge masking, a two-layer GCN, the MLP decoder on :math:`z_i\\odot z_j`
   and the degree decoder.
-- ``arga``, ``argva``: Pan et al. (2018): the paper's GAE/VGAE with the adversarial regularizer.
+- ``arga``, ``argva``: Pan et al. (2018): the paper's GAE/VGAE and training with the adversarial regularizer,
+  weight 0.001 (chosen on validation AUC; 0.01 and more lowered it, see ``docs/models.md``).
 
-All but ``gae``/``vgae`` select the epoch with the best validation AUC (``early_stopping``).
+``gae``, ``vgae``, ``arga`` and ``argva`` train the paper's 200 epochs and keep the last; the others keep
+the epoch with the best validation AUC (``early_stopping``, patience 100).
 """
 from __future__ import annotations
 

@@ -267,3 +267,28 @@ def test_best_beats_gae_on_a_planted_partition_graph():
         best.append(make_model("best", epochs=60, random_state=seed).fit(split).score(split.test_pos, split.test_neg)["auc"])
         gae.append(make_model("gae", epochs=60, random_state=seed).fit(split).score(split.test_pos, split.test_neg)["auc"])
     assert np.mean(best) > np.mean(gae) + 0.04, (best, gae)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def test_cli_linkpred_and_embed_take_every_model_name(tmp_path, capsys):
+    import json
+
+    from graphvae.cli import main
+
+    graph = _planted_partition_with_word_features(n=80, degree=4.0)
+    edges = tmp_path / "e.csv"
+    e = graph.edge_index.numpy()
+    edges.write_text("".join(f"{u},{v}\n" for u, v in e.T if u < v))
+    out = tmp_path / "r.json"
+    assert main(["linkpred", "--edges", str(edges), "--model", "best", "--epochs", "2", "--first-seed", "3",
+                 "--seeds", "2", "--no-progress", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [r["seed"] for r in result["seeds"]] == [3, 4] and result["config"]["normalize"] == 1.8
+    for name in ("maskgae", "argva", "gae"):
+        z = tmp_path / f"{name}.npy"
+        assert main(["embed", "--edges", str(edges), "--model", name, "--epochs", "2", "--no-progress",
+                     "--out", str(z)]) == 0
+        assert np.load(z).shape == (len(np.unique(e)), make_model(name).latent)  # nodes with an edge
+    with pytest.raises(SystemExit) as exc:
+        main(["linkpred", "--edges", str(edges), "--model", "nope"])
+    assert exc.value.code == 2
