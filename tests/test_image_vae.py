@@ -15,6 +15,7 @@ from graphvae._validation import InputError
 from graphvae.cli import main
 from graphvae.elbo import ELBO
 from graphvae.encoder import GCNEncoder
+from graphvae.frechet import feature_classifier
 from graphvae.image_files import write_idx
 from graphvae.image_vae import ImageVAE
 from graphvae.images import edgeless_input, load_digits
@@ -225,12 +226,11 @@ def test_image_grid_and_projection_helpers():
 
 def small_classifier(*args, **kwargs):
     """The Fréchet feature classifier, shrunk for CLI tests (it has its own tests in test_frechet.py)."""
-    from graphvae.frechet import feature_classifier
     return feature_classifier(*args, **{**kwargs, "hidden": (16,), "max_iter": 20})
 
 
 def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphvae.commands.vae.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
     out, js = tmp_path / "figs", tmp_path / "r.json"
     rc = main(["vae", "--epochs", "2", "--latent", "3", "--hidden", "16", "--iwae-k", "5", "--elbo-samples", "2",
                "--seeds", "2", "--out", str(out), "--json", str(js), "--no-progress", "--no-cache"])
@@ -240,12 +240,12 @@ def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
         assert len(r["seeds"]) == 2 and set(r["mean_std"][key]) == {"mean", "std"}
         assert r[key] == pytest.approx(np.mean([s[key] for s in r["seeds"]]))
     assert r["iwae_k"] == 5 and r["n_test"] == 360 and r["dataset"] == "digits"
-    assert sorted(p.name for p in out.iterdir()) == sorted(r["figures"]) and len(r["figures"]) == 5
+    assert sorted(p.name for p in out.iterdir()) == sorted(r["figures"]) and len(r["figures"]) == 6
     assert "seed 1" in capsys.readouterr().out
 
 
 def test_cli_mnist_files_and_errors(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphvae.commands.vae.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
     rng = np.random.default_rng(0)
     d = tmp_path / "mnist"
     write_idx(d / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (40, 28, 28)).astype(np.uint8))
