@@ -3,6 +3,7 @@ import io
 import json
 import math
 import pickle
+import struct
 import tarfile
 
 import numpy as np
@@ -48,6 +49,27 @@ def batch_bytes(x: np.ndarray, y: np.ndarray, str_keys: bool = False, **override
     return pickle.dumps(batch, protocol=2)
 
 
+def py2_batch_bytes(x: np.ndarray, y) -> bytes:
+    """A batch as the distributed files are: pickled by Python 2 and numpy 1.x, opcode by opcode.
+
+    Keys and the array bytes are Python 2 ``str`` (SHORT_BINSTRING / BINSTRING, read back as ``bytes``),
+    and the array is rebuilt through ``numpy.core.multiarray._reconstruct``.
+    """
+    def short(b: bytes) -> bytes:
+        return b"U" + bytes([len(b)]) + b
+
+    data = x.reshape(len(x), -1)
+    raw = data.tobytes()
+    array = (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + b"K\x00\x85" + short(b"b") + b"\x87R"
+             + b"(K\x01" + b"J" + struct.pack("<i", data.shape[0]) + b"J" + struct.pack("<i", data.shape[1]) + b"\x86"
+             + b"cnumpy\ndtype\n" + short(b"u1") + b"K\x00K\x01\x87R"
+             + b"(K\x03" + short(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+             + b"\x89" + b"T" + struct.pack("<I", len(raw)) + raw + b"tb")
+    labels = b"](" + b"".join(b"K" + bytes([int(v)]) for v in y) + b"e"
+    return (b"\x80\x02}(" + short(b"data") + array + short(b"labels") + labels + short(b"batch_label")
+            + short(b"training batch") + b"u.")
+
+
 def write_cifar_folder(folder, x_train, y_train, x_test, y_test, str_keys=False):
     folder.mkdir(parents=True, exist_ok=True)
     for name, idx in zip(TRAIN, np.array_split(np.arange(len(x_train)), 5)):
@@ -85,6 +107,13 @@ def test_batches_folder_parent_and_tar_read_channel_major(colour, tmp_path):
     # str keys (a re-pickled copy) read the same
     assert_same(read_cifar10(write_cifar_folder(tmp_path / "str", *(colour[k] for k in
                                                 ("x_train", "y_train", "x_test", "y_test")), str_keys=True)), colour)
+    # Python 2 pickles (the distributed files) read the same
+    py2 = write_cifar_folder(tmp_path / "py2", *(colour[k] for k in ("x_train", "y_train", "x_test", "y_test")))
+    for name, idx in zip(TRAIN, np.array_split(np.arange(48), 5)):
+        (py2 / name).write_bytes(py2_batch_bytes(colour["x_train"][idx], colour["y_train"][idx]))
+    assert pickle.loads((py2 / "data_batch_1").read_bytes(), encoding="bytes").keys() == {b"data", b"labels",
+                                                                                          b"batch_label"}
+    assert_same(read_cifar10(py2), colour)
     # the layout by hand: row r of a batch holds 1024 red, then 1024 green, then 1024 blue values, row-major
     x = read_cifar10(colour["folder"])[0]
     row = pickle.loads((colour["folder"] / "data_batch_1").read_bytes(), encoding="bytes")[b"data"][3]
