@@ -333,3 +333,17 @@ def test_cli_cifar_end_to_end(colour, tmp_path, capsys, monkeypatch):
     saturation = img.max(-1) - img.min(-1)
     assert saturation.max() > 0.5
     assert "bits/dim" in capsys.readouterr().out
+
+
+def test_benchmark_says_when_the_cifar_files_are_absent(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "image_vae.md").read_text()
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "image_vae.py"), "--cifar", str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "CIFAR-10 files not found" in done.stderr and "nothing was run" in done.stderr
+    assert (root / "docs" / "image_vae.md").read_text() == page
