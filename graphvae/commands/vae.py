@@ -4,29 +4,21 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from ._common import (add_image_arguments, check_image_arguments, check_output_dir, image_dataset_from_args, mean_std,
+                      positive_float, positive_int, widths, write_json)
 
-from .._validation import InputError
-from ..frechet import default_cache_dir, feature_classifier
-from ..image_files import DATASETS, ImageDataset, load_image_dataset
-from ..image_vae import ACTIVATIONS, ImageVAE
-from ..plots import plot_images, plot_latent_grid, plot_latent_map, plot_reconstructions, plot_training_curves
-from ._common import mean_std, positive_float, positive_int, write_json
+if TYPE_CHECKING:  # pragma: no cover
+    from ..image_files import ImageDataset
+    from ..image_vae import ImageVAE
+
+#: choices of the command line (tests check them against the library's ``DATASETS`` and ``ACTIVATIONS``)
+IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
+VAE_ACTIVATIONS = ("relu", "tanh", "elu")
 
 #: the numbers reported per seed and summarized as {"mean", "std"}
 METRICS = ("test_elbo", "test_reconstruction", "test_kl", "test_iwae", "frechet", "frechet_real", "train_seconds")
-
-
-def widths(text: str) -> tuple[int, ...]:
-    """``"512,256"`` -> ``(512, 256)``: positive layer widths."""
-    try:
-        values = tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
-    return values
 
 
 def register(sub) -> None:
@@ -35,9 +27,8 @@ def register(sub) -> None:
                                    "Fréchet distance in a small classifier's features (not Inception FID), "
                                    "and write the lecture's figures.")
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", choices=DATASETS, help="digits (bundled, default), mnist or fashion-mnist")
-    data.add_argument("--mnist", metavar="PATH", help="MNIST: a directory of IDX files (.gz or not) or a Keras mnist.npz")
-    data.add_argument("--fashion-mnist", metavar="PATH", help="Fashion-MNIST, in the same formats as --mnist")
+    data.add_argument("--dataset", choices=IMAGE_DATASETS, help="digits (bundled, default), mnist or fashion-mnist")
+    add_image_arguments(data)
     data.add_argument("--no-binarize", action="store_true",
                       help="keep pixels in [0, 1] instead of thresholding at half range (digits: > 8 of 16)")
     data.add_argument("--test-size", type=positive_float, default=0.2,
@@ -46,7 +37,7 @@ def register(sub) -> None:
     model.add_argument("--latent", type=positive_int, default=2, help="latent dimension (default: 2)")
     model.add_argument("--hidden", type=widths, default=(256,),
                        help="encoder hidden widths, comma-separated; the decoder mirrors them (default: 256)")
-    model.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="(default: relu)")
+    model.add_argument("--activation", choices=VAE_ACTIVATIONS, default="relu", help="(default: relu)")
     model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="(default: bernoulli)")
     model.add_argument("--sigma", type=positive_float, default=1.0, help="Gaussian pixel std (default: 1)")
     model.add_argument("--learn-sigma", action="store_true", help="learn the Gaussian pixel std per pixel")
@@ -67,26 +58,17 @@ def register(sub) -> None:
     out.add_argument("--projection", choices=["pca", "tsne"], default="pca",
                      help="2-D projection of the latent map when --latent > 2 (default: pca)")
     out.add_argument("--cache-dir", metavar="DIR",
-                     help=f"cache of the Fréchet feature classifier (default: {default_cache_dir()})")
+                     help="cache of the Fréchet feature classifier (default: frechet/ in graphvae's cache folder, "
+                          "$XDG_CACHE_HOME/graphvae or ~/.cache/graphvae)")
     out.add_argument("--no-cache", action="store_true", help="do not cache the feature classifier on disk")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
-def dataset_from_args(args: argparse.Namespace, seed: int) -> ImageDataset:
-    paths = {name: path for name, path in (("mnist", args.mnist), ("fashion-mnist", args.fashion_mnist)) if path}
-    if len(paths) > 1:
-        raise InputError("give only one of --mnist and --fashion-mnist")
-    name = args.dataset or next(iter(paths), "digits")
-    if paths and name not in paths:
-        raise InputError(f"--dataset {name} does not match the path given with --{next(iter(paths))}")
-    if name != "digits" and name not in paths:
-        raise InputError(f"{name} is not bundled: give its files with --{name} PATH")
-    return load_image_dataset(name, paths.get(name), binarize=not args.no_binarize, seed=seed, test_size=args.test_size)
-
-
 def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: str, seed: int) -> list[str]:
     """The lecture's five figures for a fitted model; returns the file names."""
+    from ..plots import plot_images, plot_latent_grid, plot_latent_map, plot_reconstructions, plot_training_curves
+
     name = data.name
     z = model.transform(data.x_test)
     files = [
@@ -103,13 +85,18 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.test_size < 1:
-        raise InputError(f"--test-size must be below 1, got {args.test_size}")
+    check_image_arguments(args)
+    check_output_dir(args.json, "JSON file")
+    import torch
+
+    from ..frechet import default_cache_dir, feature_classifier
+    from ..image_vae import ImageVAE
+
     torch.set_num_threads(args.threads)
     cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
     results, figures, start = [], [], time.perf_counter()
     for seed in range(args.seeds):
-        data = dataset_from_args(args, seed)
+        data = image_dataset_from_args(args, seed)
         model = ImageVAE(latent=args.latent, hidden=args.hidden, likelihood=args.likelihood, sigma=args.sigma,
                          learn_sigma=args.learn_sigma, beta=args.beta, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, activation=args.activation, random_state=seed,
