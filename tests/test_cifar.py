@@ -192,6 +192,8 @@ def test_bad_files_are_one_line_errors_and_exit_2(colour, tmp_path, capsys):
         assert main(["vae", "--cifar", str(path), "--epochs", "1", "--no-progress"]) == 2, name
         captured = capsys.readouterr()
         err = captured.err.strip()
+        if name == "missing path":  # the command checks paths before importing anything heavy
+            expected = "no such file or folder"
         assert err.startswith("graphvae vae: error:") and "\n" not in err and expected in err, (name, err)
         assert "pwned" not in captured.out
 
@@ -347,3 +349,14 @@ def test_benchmark_says_when_the_cifar_files_are_absent(tmp_path):
     assert done.returncode == 2
     assert "CIFAR-10 files not found" in done.stderr and "nothing was run" in done.stderr
     assert (root / "docs" / "image_vae.md").read_text() == page
+
+
+def test_a_missing_cifar_path_is_reported_before_anything_heavy_is_imported(tmp_path):
+    import subprocess
+    import sys
+
+    probe = (f"import sys\nfrom graphvae.cli import main\nrc = main(['vae', '--cifar', {str(tmp_path / 'none')!r}])\n"
+             "print(rc, sorted(m for m in ('torch', 'matplotlib', 'sklearn', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "[]"], done.stdout + done.stderr
+    assert "--cifar: no such file or folder" in done.stderr

@@ -15,7 +15,6 @@ from graphvae._validation import InputError
 from graphvae.cli import main
 from graphvae.elbo import ELBO
 from graphvae.encoder import GCNEncoder
-from graphvae.frechet import feature_classifier
 from graphvae.image_files import write_idx
 from graphvae.image_vae import ImageVAE
 from graphvae.images import edgeless_input, load_digits
@@ -224,9 +223,12 @@ def test_image_grid_and_projection_helpers():
         plots.project_2d(z, "umap")
 
 
+from graphvae.frechet import feature_classifier as _feature_classifier  # noqa: E402
+
+
 def small_classifier(*args, **kwargs):
     """The Fréchet feature classifier, shrunk for CLI tests (it has its own tests in test_frechet.py)."""
-    return feature_classifier(*args, **{**kwargs, "hidden": (16,), "max_iter": 20})
+    return _feature_classifier(*args, **{**kwargs, "hidden": (16,), "max_iter": 20})
 
 
 def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):

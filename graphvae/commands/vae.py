@@ -9,16 +9,25 @@ import argparse
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .._validation import InputError
-from ._common import mean_std, positive_float, positive_int, write_json
+from ._common import (add_image_arguments, check_image_arguments, check_output_dir, image_dataset_from_args, mean_std,
+                      positive_float, positive_int, widths, write_json)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..image_files import ImageDataset
+    from ..image_vae import ImageVAE
+
+#: choices of the command line (tests check them against the library's ``DATASETS`` and ``ACTIVATIONS``)
+IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
+COLOUR_DATASETS = ("cifar10",)
+VAE_ACTIVATIONS = ("relu", "tanh", "elu")
 
 #: the numbers reported per seed and summarized as {"mean", "std"}
 METRICS = ("test_elbo", "test_reconstruction", "test_kl", "test_iwae", "frechet", "frechet_real", "train_seconds")
 #: added for dequantized 8-bit data (CIFAR-10)
 BITS_METRICS = ("test_elbo_bits_per_dim", "test_iwae_bits_per_dim")
-#: dataset names and activations (kept here as literals so that --help needs no torch)
-DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
-ACTIVATIONS = ("relu", "tanh", "elu")
 #: the starting std of the learned Gaussian pixels for CIFAR-10 (natural images' pixel std is about 0.25)
 CIFAR_SIGMA = 0.1
 #: the CIFAR-10 class names, label 0..9
@@ -30,26 +39,15 @@ DEQUANTIZATION_NOTE = ("8-bit pixels k are modelled as y = (k + u)/256, u ~ U[0,
                        "per image on y, bits/dim = (-L/3072 + ln 256)/ln 2")
 
 
-def widths(text: str) -> tuple[int, ...]:
-    """``"512,256"`` -> ``(512, 256)``: positive layer widths."""
-    try:
-        values = tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
-    return values
-
-
 def register(sub) -> None:
     p = sub.add_parser("vae", help="image VAE (a VGAE on a graph without edges): ELBO, IWAE, Fréchet distance, figures",
                        description="Train an image VAE, report test ELBO and IWAE bound (nats per image) and a "
                                    "Fréchet distance in a small classifier's features (not Inception FID), "
                                    "and write the lecture's figures.")
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", choices=DATASETS, help="digits (bundled, default), mnist, fashion-mnist or cifar10")
-    data.add_argument("--mnist", metavar="PATH", help="MNIST: a directory of IDX files (.gz or not) or a Keras mnist.npz")
-    data.add_argument("--fashion-mnist", metavar="PATH", help="Fashion-MNIST, in the same formats as --mnist")
+    data.add_argument("--dataset", choices=IMAGE_DATASETS + COLOUR_DATASETS,
+                      help="digits (bundled, default), mnist, fashion-mnist or cifar10")
+    add_image_arguments(data)
     data.add_argument("--cifar", metavar="PATH",
                       help="CIFAR-10: the python-version folder (data_batch_1..5, test_batch) or "
                            "cifar-10-python.tar.gz, or a Keras-style .npz; 3x32x32 colour pixels in [0, 1], "
@@ -62,7 +60,7 @@ def register(sub) -> None:
     model.add_argument("--latent", type=positive_int, default=2, help="latent dimension (default: 2)")
     model.add_argument("--hidden", type=widths, default=(256,),
                        help="encoder hidden widths, comma-separated; the decoder mirrors them (default: 256)")
-    model.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="(default: relu)")
+    model.add_argument("--activation", choices=VAE_ACTIVATIONS, default="relu", help="(default: relu)")
     model.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
                        help="pixel likelihood (default: bernoulli; gaussian with --cifar, the only one allowed there)")
     model.add_argument("--sigma", type=positive_float,
@@ -88,23 +86,11 @@ def register(sub) -> None:
     out.add_argument("--projection", choices=["pca", "tsne"], default="pca",
                      help="2-D projection of the latent map when --latent > 2 (default: pca)")
     out.add_argument("--cache-dir", metavar="DIR",
-                     help="cache of the Fréchet feature classifier (default: $GRAPHVAE_CACHE, else "
+                     help="cache of the Fréchet feature classifier (default: frechet/ in graphvae's cache folder, "
                           "$XDG_CACHE_HOME/graphvae or ~/.cache/graphvae)")
     out.add_argument("--no-cache", action="store_true", help="do not cache the feature classifier on disk")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
-
-
-def _data_paths(args: argparse.Namespace) -> dict[str, str]:
-    """The dataset files given on the command line, checked to exist (before any heavy import)."""
-    given = (("mnist", args.mnist), ("fashion-mnist", args.fashion_mnist), ("cifar10", getattr(args, "cifar", None)))
-    paths = {name: path for name, path in given if path}
-    if len(paths) > 1:
-        raise InputError("give only one of --mnist, --fashion-mnist and --cifar")
-    for name, path in paths.items():
-        if not Path(path).exists():
-            raise InputError(f"{_flag(name)}: path not found: {path}")
-    return paths
 
 
 def _flag(name: str) -> str:
@@ -112,10 +98,14 @@ def _flag(name: str) -> str:
 
 
 def dataset_choice(args: argparse.Namespace) -> tuple[str, str | None]:
-    """``(dataset name, path or None)`` from ``--dataset`` and the path options, checked for consistency."""
-    if not args.test_size < 1:
-        raise InputError(f"--test-size must be below 1, got {args.test_size}")
-    paths = _data_paths(args)
+    """``(dataset name, path or None)`` from ``--dataset`` and the path options, checked before any heavy import."""
+    check_image_arguments(args)
+    given = (("mnist", args.mnist), ("fashion-mnist", args.fashion_mnist), ("cifar10", args.cifar))
+    paths = {name: path for name, path in given if path}
+    if len(paths) > 1:
+        raise InputError("give only one of --mnist, --fashion-mnist and --cifar")
+    if args.cifar is not None and not Path(args.cifar).exists():
+        raise InputError(f"--cifar: no such file or folder: {args.cifar}")
     name = args.dataset or next(iter(paths), "digits")
     if paths and name not in paths:
         raise InputError(f"--dataset {name} does not match the path given with {_flag(next(iter(paths)))}")
@@ -124,28 +114,28 @@ def dataset_choice(args: argparse.Namespace) -> tuple[str, str | None]:
     return name, paths.get(name)
 
 
-def dataset_from_args(args: argparse.Namespace, seed: int):
-    """The :class:`graphvae.image_files.ImageDataset` the options name (also used by ``graphvae ae``)."""
-    from ..image_files import load_image_dataset
-
-    name, path = dataset_choice(args)
-    binarize = False if name == "cifar10" else not args.no_binarize
-    return load_image_dataset(name, path, binarize=binarize, seed=seed, test_size=args.test_size)
-
-
 def check_args(args: argparse.Namespace) -> dict:
-    """Validate the combination of options; returns the pixel-model settings."""
-    name, _ = dataset_choice(args)
-    colour = name == "cifar10"
+    """Validate the combination of options; returns the dataset and the pixel-model settings."""
+    name, path = dataset_choice(args)
+    colour = name in COLOUR_DATASETS
     if colour and args.likelihood == "bernoulli":
         raise InputError("--cifar uses the Gaussian pixel likelihood on [0, 1] pixels; --likelihood bernoulli is not allowed")
-    return {"likelihood": "gaussian" if colour else (args.likelihood or "bernoulli"),
+    return {"name": name, "path": path, "likelihood": "gaussian" if colour else (args.likelihood or "bernoulli"),
             "sigma": args.sigma if args.sigma is not None else (CIFAR_SIGMA if colour else 1.0),
             "learn_sigma": args.learn_sigma or (colour and args.sigma is None),
             "iwae_k": args.iwae_k or (100 if colour else 1000)}
 
 
-def write_figures(model, data, out: Path, projection: str, seed: int) -> list[str]:
+def load_data(args: argparse.Namespace, setup: dict, seed: int) -> ImageDataset:
+    """CIFAR-10 (never binarized) or the grey dataset the shared image options name."""
+    if setup["name"] in COLOUR_DATASETS:
+        from ..image_files import load_image_dataset
+
+        return load_image_dataset(setup["name"], setup["path"], binarize=False)
+    return image_dataset_from_args(args, seed)
+
+
+def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: str, seed: int) -> list[str]:
     """The lecture's figures for a fitted model; returns the file names."""
     from ..plots import plot_images, plot_latent_grid, plot_latent_map, plot_reconstructions, plot_training_curves
 
@@ -170,6 +160,7 @@ def write_figures(model, data, out: Path, projection: str, seed: int) -> list[st
 
 def run(args: argparse.Namespace) -> int:
     setup = check_args(args)
+    check_output_dir(args.json, "JSON file")
     import torch
 
     from ..frechet import default_cache_dir, feature_classifier
@@ -182,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     results, figures, start, data = [], [], time.perf_counter(), None
     for seed in range(args.seeds):
         if data is None or data.name == "digits":  # files keep their own split: read them once
-            data = dataset_from_args(args, seed)
+            data = load_data(args, setup, seed)
         model = ImageVAE(latent=args.latent, hidden=args.hidden, likelihood=setup["likelihood"], sigma=setup["sigma"],
                          learn_sigma=setup["learn_sigma"], beta=args.beta, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, activation=args.activation, random_state=seed,
