@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from .._validation import InputError, atomic_write, readable_file
@@ -160,4 +161,4 @@ def image_dataset_from_args(args: argparse.Namespace, seed: int):
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=2) + "\n"
-    atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
