@@ -292,3 +292,10 @@ def test_cli_linkpred_and_embed_take_every_model_name(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["linkpred", "--edges", str(edges), "--model", "nope"])
     assert exc.value.code == 2
+
+
+def test_weight_decay_penalty_is_half_lambda_scale_squared_weights():
+    enc = gv.GCNEncoder(5, (4,), 3, variational=False, bias=True)
+    penalty = gv.WeightDecay(0.01, scale=100.0)
+    by_hand = sum(float((layer.weight.detach() ** 2).sum()) for layer in [*enc.layers, enc.head])
+    assert float(penalty(None, None, [], enc).detach()) == pytest.approx(0.5 * 0.01 * 100.0 * by_hand, rel=1e-6)
