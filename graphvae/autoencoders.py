@@ -33,7 +33,7 @@ is divided by the batch size) the loss is per image: reconstruction + :math:`\la
 """
 from __future__ import annotations
 
-import time
+from numbers import Integral, Real
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -42,7 +42,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Bernoulli, kl_divergence
 
+from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ._validation import InputError, check_finite
+from .base import Estimator, widths
 from .data import Graph
 from .decoder import MLPDecoder
 from .elbo import ELBO, Penalty
@@ -286,7 +290,7 @@ def _as_images(x, what: str = "images") -> torch.Tensor:
     return torch.from_numpy(a)
 
 
-class Autoencoder:
+class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
     r"""A deterministic autoencoder of kind vanilla, denoising, sparse or contractive (scikit-learn style).
 
     ``fit(X)`` trains on images (an array ``[n, pixels]``, a graph without edges) or on a graph
@@ -338,27 +342,34 @@ class Autoencoder:
         self.random_state = random_state
         self.progress = progress
 
+    _parameter_constraints = {
+        "kind": [StrOptions(set(KINDS))],
+        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "latent": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
+        "noise": [StrOptions(set(NOISES))],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "hidden_edges": [Interval(Real, 0, 1, closed="left")],
+        "sparsity": [Interval(Real, 0, 1, closed="neither")],
+        "sparse_penalty": [StrOptions({"kl", "l1"})],
+        "weight": [Interval(Real, 0, None, closed="left"), None],
+        "jacobian": [StrOptions({"exact", "autograd", "hutchinson"})],
+        "num_probes": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "progress": ["boolean"],
+    }
+
     # -- construction ---------------------------------------------------------------------------------
     def _check_params(self) -> tuple[int, ...]:
-        if self.kind not in KINDS:
-            raise InputError(f"unknown autoencoder kind '{self.kind}' (choose from: {', '.join(KINDS)})")
-        if self.activation not in ACTIVATIONS:
-            raise InputError(f"unknown activation '{self.activation}' (choose from: {', '.join(ACTIVATIONS)})")
-        if self.likelihood not in ("bernoulli", "gaussian"):
-            raise InputError(f"unknown likelihood '{self.likelihood}' (choose from: bernoulli, gaussian)")
-        if self.sparse_penalty not in ("kl", "l1"):
-            raise InputError(f"unknown sparse penalty '{self.sparse_penalty}' (choose from: kl, l1)")
         if self.kind == "sparse" and self.sparse_penalty == "kl" and self.activation != "sigmoid":
             raise InputError("the KL sparsity penalty needs sigmoid hidden units (use --activation sigmoid or L1)")
-        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        if any(h < 1 for h in hidden) or self.latent < 1:
-            raise InputError(f"layer widths must be positive, got hidden={self.hidden} latent={self.latent}")
+        hidden = widths(self.hidden)
         if self.kind == "sparse" and not hidden:
             raise InputError("a sparse autoencoder needs at least one hidden layer")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise InputError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
-        if not self.lr > 0:
-            raise InputError(f"lr must be positive, got {self.lr}")
         return hidden
 
     def _penalties(self, rows_per_unit: float = 1.0) -> list[Penalty]:
@@ -379,10 +390,9 @@ class Autoencoder:
         return GaussianPixels(decoder, pixels, sigma=1.0)
 
     # -- training -------------------------------------------------------------------------------------
-    def fit(self, X, y=None) -> "Autoencoder":
+    def _fit(self, X, y=None) -> None:
         """Train on images ``X [n, pixels]`` or on a graph (``Graph`` or ``LinkSplit``); ``y`` is ignored."""
         hidden = self._check_params()
-        torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
         if isinstance(X, (Graph, LinkSplit)):
             return self._fit_graph(X, hidden, generator)
@@ -424,12 +434,9 @@ class Autoencoder:
                 return clean
         return self._train(batches, generator)
 
-    def _train(self, batches, generator: torch.Generator) -> "Autoencoder":
-        start = time.perf_counter()
+    def _train(self, batches, generator: torch.Generator) -> None:
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
                                    desc=f"{self.kind} autoencoder")
-        self.train_seconds_ = time.perf_counter() - start
-        return self
 
     # -- inference ------------------------------------------------------------------------------------
     @staticmethod
@@ -437,8 +444,7 @@ class Autoencoder:
         return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), int(graph.num_nodes)))
 
     def _input(self, X) -> EncoderInput:
-        if not hasattr(self, "objective_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() first")
+        self._check_fitted()
         if X is None or isinstance(X, (Graph, LinkSplit)):
             if self.graph_ is None:
                 raise InputError("this autoencoder was fitted on images: pass images")
@@ -516,7 +522,7 @@ class ActivatedDecoder(nn.Module):
         return self.decoder(self.activation(z))
 
 
-class StackedAutoencoder:
+class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
     r"""Greedy layer-wise pretraining then supervised fine-tuning (scikit-learn style classifier).
 
     The network is ``GCNEncoder(pixels, hidden, n_classes, variational=False)`` on an edgeless
@@ -548,23 +554,29 @@ class StackedAutoencoder:
         self.random_state = random_state
         self.progress = progress
 
-    def _check_params(self) -> tuple[int, ...]:
-        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        if not hidden or any(h < 1 for h in hidden):
-            raise InputError(f"a stacked autoencoder needs positive hidden widths, got {self.hidden}")
-        if self.activation not in ACTIVATIONS:
-            raise InputError(f"unknown activation '{self.activation}' (choose from: {', '.join(ACTIVATIONS)})")
-        if self.likelihood not in ("bernoulli", "gaussian"):
-            raise InputError(f"unknown likelihood '{self.likelihood}' (choose from: bernoulli, gaussian)")
-        if min(self.pretrain_epochs, self.finetune_epochs, self.batch_size) < 1:
-            raise InputError("pretrain_epochs, finetune_epochs and batch_size must be at least 1")
-        if not self.lr > 0 or (self.finetune_lr is not None and not self.finetune_lr > 0):
-            raise InputError("learning rates must be positive")
-        return hidden
+    _parameter_constraints = {
+        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
+        "pretrain": ["boolean"],
+        "pretrain_epochs": [Interval(Integral, 1, None, closed="left")],
+        "finetune_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "finetune_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "progress": ["boolean"],
+    }
 
     def fit(self, X, y) -> "StackedAutoencoder":
         """Pretrain (if ``pretrain``) on ``X [n, pixels]``, then fine-tune on the labels ``y [n]``."""
-        hidden = self._check_params()
+        return super().fit(X, y)
+
+    def _histories(self) -> list[list[dict]]:
+        return [*self.pretrain_history_, self.history_]
+
+    def _fit(self, X, y) -> None:
+        hidden = widths(self.hidden, allow_empty=False)
         x = _as_images(X)
         y_np = np.asarray(y)
         if y_np.ndim != 1 or y_np.shape[0] != x.shape[0]:
@@ -572,11 +584,9 @@ class StackedAutoencoder:
         self.classes_, labels = np.unique(y_np, return_inverse=True)
         if self.classes_.size < 2:
             raise InputError("y must hold at least two classes")
-        torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
         act = ACTIVATIONS[self.activation]
         network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act)
-        start = time.perf_counter()
         self.pretrain_history_ = self._pretrain(network, x, generator) if self.pretrain else []
         self.objective_ = ELBO(network, CategoricalLikelihood(), beta=0.0)
         target = torch.from_numpy(labels.astype(np.int64))
@@ -588,8 +598,6 @@ class StackedAutoencoder:
                 yield edgeless_input(x[idx]), target[idx]
         self.history_ = train_elbo(self.objective_, batches, self.finetune_epochs, self.finetune_lr or self.lr,
                                    generator, self.progress, desc="fine-tuning")
-        self.train_seconds_ = time.perf_counter() - start
-        return self
 
     def _pretrain(self, network: GCNEncoder, x: torch.Tensor, generator: torch.Generator) -> list[list[dict]]:
         histories, codes = [], x
@@ -608,8 +616,7 @@ class StackedAutoencoder:
         return histories
 
     def _logits(self, X) -> torch.Tensor:
-        if not hasattr(self, "objective_"):
-            raise RuntimeError("this StackedAutoencoder is not fitted yet: call fit() first")
+        self._check_fitted()
         with torch.no_grad():
             return self.objective_.encoder(edgeless_input(_as_images(X))).mu
 
@@ -625,8 +632,7 @@ class StackedAutoencoder:
 
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every hidden layer's activations ``[n, width]`` (after fine-tuning)."""
-        if not hasattr(self, "objective_"):
-            raise RuntimeError("this StackedAutoencoder is not fitted yet: call fit() first")
+        self._check_fitted()
         with torch.no_grad():
             _, hidden = self.objective_.encoder(edgeless_input(_as_images(X)), return_hidden=True)
         return [h.numpy() for h in hidden]

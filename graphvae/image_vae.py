@@ -27,13 +27,17 @@ convert to bits per dimension by :func:`graphvae.pixel_likelihood.bits_per_dim`.
 from __future__ import annotations
 
 import math
-import time
+from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from sklearn.base import TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ._validation import InputError, check_finite
+from .base import Estimator, widths
 from .decoder import MLPDecoder
 from .elbo import ELBO
 from .encoder import GCNEncoder
@@ -48,7 +52,7 @@ ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functiona
 _IWAE_CHUNK = 2 ** 22
 
 
-class ImageVAE:
+class ImageVAE(TransformerMixin, Estimator):
     """Variational autoencoder for images: encoder and decoder are GCN stacks on the edgeless graph.
 
     Args:
@@ -90,25 +94,29 @@ class ImageVAE:
         self.progress = progress
         self.dequantize = dequantize
 
+    _parameter_constraints = {
+        "latent": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "learn_sigma": ["boolean"],
+        "variational": ["boolean"],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "progress": ["boolean"],
+        "dequantize": [Interval(Integral, 2, None, closed="left"), None],
+    }
+
     # ------------------------------------------------------------------ building and training
     def _check_params(self) -> tuple[int, ...]:
-        hidden = (self.hidden,) if isinstance(self.hidden, (int, np.integer)) else tuple(self.hidden)
-        if any(int(h) < 1 for h in hidden) or self.latent < 1:
-            raise InputError(f"layer widths must be positive, got hidden={self.hidden} latent={self.latent}")
-        if self.likelihood not in ("bernoulli", "gaussian"):
-            raise InputError(f"likelihood must be 'bernoulli' or 'gaussian', got {self.likelihood!r}")
-        if self.activation not in ACTIVATIONS:
-            raise InputError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.dequantize is not None and (int(self.dequantize) != self.dequantize or self.dequantize < 2
-                                            or self.likelihood != "gaussian"):
+        if self.dequantize is not None and self.likelihood != "gaussian":
             raise InputError(f"dequantize needs an integer number of levels >= 2 and the Gaussian likelihood, "
                              f"got dequantize={self.dequantize} likelihood={self.likelihood!r}")
-        if not self.lr > 0 or not self.sigma > 0 or self.beta < 0:
-            raise InputError(f"need lr > 0, sigma > 0 and beta >= 0, got lr={self.lr} sigma={self.sigma} beta={self.beta}")
-        return tuple(int(h) for h in hidden)
+        return widths(self.hidden)
 
     def _tensor(self, x, what: str = "images") -> torch.Tensor:
         if isinstance(x, torch.Tensor):
@@ -148,34 +156,23 @@ class ImageVAE:
             pixels = GaussianPixels(decoder, n_pixels, self.sigma, self.learn_sigma)
         return ELBO(encoder, pixels, beta=self.beta)
 
-    def fit(self, x, y=None) -> "ImageVAE":
+    def _fit(self, x, y=None) -> None:
         """Train on images ``x`` (``[n, pixels]``; ``y`` is ignored)."""
         hidden = self._check_params()
-        for attr in ("n_pixels_", "objective_"):
-            self.__dict__.pop(attr, None)
         xt = self._tensor(x)
         self.n_pixels_ = xt.shape[1]
         observed = self._observed(xt)
         generator = torch.Generator().manual_seed(self.random_state)
-        with torch.random.fork_rng(devices=[]):  # initialization from random_state, the global RNG left alone
-            torch.manual_seed(self.random_state)
-            objective = self._build(self.n_pixels_, hidden)
+        objective = self._build(self.n_pixels_, hidden)  # initialization: the global RNG, seeded by Estimator.fit
 
         def batches(epoch: int):
             for _, xb in image_batches(observed, self.batch_size, generator):
                 xb = self._noisy(xb, generator)
                 yield edgeless_input(xb), xb
 
-        start = time.perf_counter()
         history = train_elbo(objective, batches, self.epochs, self.lr, generator, self.progress,
                              desc="VAE" if self.variational else "AE")
-        self.train_seconds_ = time.perf_counter() - start
         self.objective_, self.history_, self.n_train_ = objective, history, xt.shape[0]
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "objective_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() first")
 
     def history_per_image(self) -> list[dict]:
         """``history_`` with the ELBO, reconstruction, KL and penalty totals divided by the training-set size."""

@@ -10,13 +10,16 @@ edge masking (``mask_rate``, :mod:`graphvae.masking`), a learned edge decoder an
 from __future__ import annotations
 
 import copy
-import time
+from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ._validation import InputError
+from .base import Estimator, widths
 from .data import Graph, as_graph
 from .elbo import ELBO, WeightDecay
 from .encoder import EncoderInput, GCNEncoder, encoder_input
@@ -27,7 +30,7 @@ from .split import LinkSplit
 from .train import train_elbo
 
 
-class VGAE:
+class VGAE(Estimator):
     r"""Variational graph auto-encoder (Kipf & Welling 2016) for link prediction and node embeddings.
 
     A GCN encoder over :math:`\\hat A` gives :math:`q(Z\\mid X, A)`, the inner-product decoder gives
@@ -58,8 +61,9 @@ class VGAE:
         discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
         weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.elbo.WeightDecay`).
 
-    Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_``,
-    ``best_epoch_`` and ``best_val_auc_`` (with early stopping).
+    Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
+    training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
+    (with early stopping only: a refit forgets every fitted attribute, :class:`graphvae.base.Estimator`).
     """
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, variational: bool = True,
@@ -90,36 +94,35 @@ class VGAE:
         self.discriminator_lr = discriminator_lr
         self.weight_decay = weight_decay
 
-    def get_params(self) -> dict:
-        """The constructor's parameters and their values (scikit-learn's convention)."""
-        import inspect
+    _parameter_constraints = {
+        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "latent": [Interval(Integral, 1, None, closed="left")],
+        "variational": ["boolean"],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "negatives_per_positive": [Interval(Real, 0, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "progress": ["boolean"],
+        "bias": ["boolean"],
+        "normalize": [Interval(Real, 0, None, closed="neither"), None],
+        "mask_rate": [Interval(Real, 0, 1, closed="left")],
+        "decoder": [StrOptions({"inner", "mlp"})],
+        "decoder_hidden": [Interval(Integral, 1, None, closed="left")],
+        "decoder_dropout": [Interval(Real, 0, 1, closed="left")],
+        "degree_weight": [Interval(Real, 0, None, closed="left")],
+        "adversarial": [Interval(Real, 0, None, closed="left")],
+        "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
 
-        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters
-                if name != "self"}
-
-    def _check_params(self) -> tuple[int, ...]:
-        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        if any(h < 1 for h in hidden) or self.latent < 1:
-            raise InputError(f"layer widths must be positive, got hidden={self.hidden} latent={self.latent}")
-        if self.epochs < 1:
-            raise InputError(f"epochs must be at least 1, got {self.epochs}")
-        if not self.lr > 0:
-            raise InputError(f"lr must be positive, got {self.lr}")
-        if self.decoder not in ("inner", "mlp"):
-            raise InputError(f"decoder must be 'inner' or 'mlp', got {self.decoder!r}")
-        if not 0 <= self.mask_rate < 1:
-            raise InputError(f"mask_rate must be in [0, 1), got {self.mask_rate}")
+    def _fit(self, data: Graph | LinkSplit, y=None) -> None:
+        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
+        hidden = widths(self.hidden)
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
-        if self.normalize is not None and not self.normalize > 0:
-            raise InputError(f"normalize must be positive, got {self.normalize}")
-        if self.adversarial < 0 or self.degree_weight < 0 or self.weight_decay < 0:
-            raise InputError("adversarial, degree_weight and weight_decay must be non-negative")
-        return hidden
-
-    def fit(self, data: Graph | LinkSplit) -> "VGAE":
-        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
-        hidden = self._check_params()
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
@@ -130,19 +133,18 @@ class VGAE:
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
         generator = torch.Generator().manual_seed(self.random_state)
-        with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
-            torch.manual_seed(self.random_state)
-            encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                                 bias=self.bias, normalize=self.normalize)
-            likelihood = self._likelihood()
-            penalties, aux_step = [], None
-            if self.weight_decay > 0:
-                penalties.append(WeightDecay(self.weight_decay, likelihood.scale(target)))
-            if self.adversarial > 0:
-                from .adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
-                discriminator = Discriminator(self.latent)
-                penalties.append(AdversarialPenalty(discriminator, self.adversarial))
-                aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
+        # the global torch RNG is seeded from random_state by Estimator.fit (inside fork_rng)
+        encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
+                             bias=self.bias, normalize=self.normalize)
+        likelihood = self._likelihood()
+        penalties, aux_step = [], None
+        if self.weight_decay > 0:
+            penalties.append(WeightDecay(self.weight_decay, likelihood.scale(target)))
+        if self.adversarial > 0:
+            from .adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
+            discriminator = Discriminator(self.latent)
+            penalties.append(AdversarialPenalty(discriminator, self.adversarial))
+            aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
         self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
         if self.mask_rate > 0:
             from .masking import masked_batches
@@ -161,15 +163,12 @@ class VGAE:
                 best.update(auc=entry["val_auc"], epoch=epoch, state=copy.deepcopy(self.objective_.state_dict()))
             return epoch - best["epoch"] >= self.patience
 
-        start = time.perf_counter()
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
                                    validate if self.early_stopping else None,
                                    desc="VGAE" if self.variational else "GAE", aux_step=aux_step)
-        self.train_seconds_ = time.perf_counter() - start
         if self.early_stopping:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
-        return self
 
     def _likelihood(self) -> LinkLikelihood:
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
@@ -190,10 +189,6 @@ class VGAE:
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self.normalize is None)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "objective_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() first")
 
     def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
@@ -228,10 +223,33 @@ class VGAE:
 
 
 class GAE(VGAE):
-    """Graph auto-encoder: the :class:`VGAE` without the variational head (no KL term)."""
+    """Graph auto-encoder: the :class:`VGAE` without the variational head (no KL term); the same options."""
+
+    variational = False  # not a parameter of the GAE (its KL term is 0, so it has no beta either)
+    beta = 1.0
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, epochs: int = 200, lr: float = 0.01,
                  negatives_per_positive: float = 1.0, early_stopping: bool = False, patience: int = 50,
-                 random_state: int = 0, progress: bool = False, bias: bool = False):
-        super().__init__(hidden, latent, False, epochs, lr, 1.0, negatives_per_positive, early_stopping, patience,
-                         random_state, progress, bias)
+                 random_state: int = 0, progress: bool = False, bias: bool = False, *, normalize: float | None = None,
+                 mask_rate: float = 0.0, decoder: str = "inner", decoder_hidden: int = 64,
+                 decoder_dropout: float = 0.0, degree_weight: float = 0.0, adversarial: float = 0.0,
+                 discriminator_lr: float = 0.001, weight_decay: float = 0.0):
+        self.hidden = hidden
+        self.latent = latent
+        self.epochs = epochs
+        self.lr = lr
+        self.negatives_per_positive = negatives_per_positive
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.random_state = random_state
+        self.progress = progress
+        self.bias = bias
+        self.normalize = normalize
+        self.mask_rate = mask_rate
+        self.decoder = decoder
+        self.decoder_hidden = decoder_hidden
+        self.decoder_dropout = decoder_dropout
+        self.degree_weight = degree_weight
+        self.adversarial = adversarial
+        self.discriminator_lr = discriminator_lr
+        self.weight_decay = weight_decay
