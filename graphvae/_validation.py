@@ -13,6 +13,10 @@ class InputError(ValueError):
     """Bad user input: a one-line, human-readable message."""
 
 
+class InputTypeError(InputError, TypeError):
+    """Bad user input of the wrong type (e.g. a non-numeric array): an :class:`InputError` that is also a ``TypeError``."""
+
+
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
     p = Path(path)

@@ -36,7 +36,7 @@ import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._validation import InputError, check_finite
+from ._validation import InputError, InputTypeError, check_finite
 from .base import Estimator, widths
 from .decoder import MLPDecoder
 from .elbo import ELBO
@@ -111,6 +111,13 @@ class ImageVAE(TransformerMixin, Estimator):
         "dequantize": [Interval(Integral, 2, None, closed="left"), None],
     }
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False  # the same random_state gives the same fit (tested)
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
+        return tags
+
     # ------------------------------------------------------------------ building and training
     def _check_params(self) -> tuple[int, ...]:
         if self.dequantize is not None and self.likelihood != "gaussian":
@@ -119,18 +126,25 @@ class ImageVAE(TransformerMixin, Estimator):
         return widths(self.hidden)
 
     def _tensor(self, x, what: str = "images") -> torch.Tensor:
+        """``x`` checked by scikit-learn's ``check_array`` (2-d, numeric, dense, not complex) and ours, as float32."""
+        from sklearn.utils.validation import check_array
+
         if isinstance(x, torch.Tensor):
             x = x.detach().cpu().numpy()
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[0] == 0:
-            raise InputError(f"{what} must be a non-empty [n, pixels] array, got shape {x.shape}")
-        if not np.issubdtype(x.dtype, np.number):
-            raise InputError(f"{what} must be numeric, got dtype {x.dtype}")
+        try:
+            x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
+        except (TypeError, ValueError) as error:
+            kind = InputTypeError if isinstance(error, TypeError) else InputError
+            raise kind(f"{what}: {' '.join(str(error).split())}") from None
         check_finite(x, what)
-        if hasattr(self, "n_pixels_") and x.shape[1] != self.n_pixels_:
-            raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {self.n_pixels_}")
+        if hasattr(self, "n_features_in_") and x.shape[1] != self.n_features_in_:
+            raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {self.n_features_in_} "
+                             f"(X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input)")
         if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
             raise InputError(f"Bernoulli pixels must lie in [0, 1], {what} range over [{x.min():g}, {x.max():g}]")
+        if not x.flags.writeable:
+            x = x.copy()
         return torch.as_tensor(x, dtype=torch.float32)
 
     def _observed(self, xt: torch.Tensor) -> torch.Tensor:
@@ -160,7 +174,7 @@ class ImageVAE(TransformerMixin, Estimator):
         """Train on images ``x`` (``[n, pixels]``; ``y`` is ignored)."""
         hidden = self._check_params()
         xt = self._tensor(x)
-        self.n_pixels_ = xt.shape[1]
+        self.n_pixels_ = self.n_features_in_ = xt.shape[1]
         observed = self._observed(xt)
         generator = torch.Generator().manual_seed(self.random_state)
         objective = self._build(self.n_pixels_, hidden)  # initialization: the global RNG, seeded by Estimator.fit
