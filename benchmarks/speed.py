@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import statistics
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def main() -> None:
     out = {"machine": machine(), "threads": torch.get_num_threads(), "datasets": results,
            "linkpred_cora_vgae_10_seeds_seconds": linkpred_seconds}
     path = ROOT / "benchmarks" / "results" / "speed.json"
-    gv._validation.atomic_write(path, lambda tmp: open(tmp, "w").write(json.dumps(out, indent=2) + "\n"))
+    gv._validation.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(out, indent=2) + "\n"))
     lines = ["## Speed against PyTorch Geometric", "", "```",
              " ".join(["python", "benchmarks/speed.py", *sys.argv[1:]]), "```", "",
              f"Machine: {machine()}.", "",

@@ -56,7 +56,7 @@ from .latent import Posterior
 from .likelihood import Likelihood, LinkLikelihood, LinkTarget
 from .masking import mask_edges
 from .metrics import link_auc_ap
-from .operator import normalized_adjacency
+from .operator import csr_tensor, normalized_adjacency
 from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood
 from .split import LinkSplit
 from .train import train_elbo
@@ -236,7 +236,7 @@ def mask_features(x: torch.Tensor, fraction: float, generator: torch.Generator |
     if x.layout != torch.sparse_csr:
         x = x.to_sparse_csr()
     values = corrupt(x.values(), "masking", fraction, generator)
-    return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, size=x.shape, check_invariants=False)
+    return csr_tensor(x.crow_indices(), x.col_indices(), values, tuple(x.shape))
 
 
 def denoising_graph_batches(graph: Graph, hidden_edges: float, feature_mask: float,

@@ -17,7 +17,10 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
     if len(node_ids) != len(embeddings):
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
     if path.suffix == ".npy":
-        atomic_write(path, lambda tmp: np.save(open(tmp, "wb"), np.asarray(embeddings, dtype=np.float32)))
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.save(f, np.asarray(embeddings, dtype=np.float32))
+        atomic_write(path, write)
     elif path.suffix == ".csv":
         def write(tmp):
             with open(tmp, "w", newline="") as f:

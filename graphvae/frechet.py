@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -90,7 +91,16 @@ class FeatureClassifier:
         return frechet_distance_samples(self.features(real), self.features(generated))
 
 
-_MEMORY_CACHE: dict[str, FeatureClassifier] = {}
+#: the most recently used classifiers, least recently used first (at most :data:`_MEMORY_CACHE_SIZE`)
+_MEMORY_CACHE: "OrderedDict[str, FeatureClassifier]" = OrderedDict()
+_MEMORY_CACHE_SIZE = 4
+
+
+def _remember(key: str, clf: FeatureClassifier) -> None:
+    _MEMORY_CACHE[key] = clf
+    _MEMORY_CACHE.move_to_end(key)
+    while len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
+        _MEMORY_CACHE.popitem(last=False)
 
 
 def default_cache_dir() -> Path:
@@ -127,6 +137,8 @@ def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (12
         raise InputError(f"need [n, pixels] images and n labels, got {x.shape} and {y.shape}")
     key = _cache_key(x, y, hidden, random_state, max_iter)
     clf = _MEMORY_CACHE.get(key)
+    if clf is not None:
+        _MEMORY_CACHE.move_to_end(key)
     path = Path(cache_dir) / f"frechet-classifier-{key}.npz" if cache_dir is not None else None
     if clf is None and path is not None and path.is_file():
         clf = _load(path)
@@ -134,13 +146,15 @@ def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (12
         # early stopping on a 10% hold-out stops small sets far too soon: only for MNIST-sized data
         model = MLPClassifier(hidden_layer_sizes=tuple(hidden), max_iter=max_iter, early_stopping=len(x) >= 10000,
                               n_iter_no_change=10, random_state=random_state)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter is a budget, not an error
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():  # once per classifier, not per epoch: max_iter is a budget, not an error
+            warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(x, y)
         clf = FeatureClassifier(tuple(model.coefs_), tuple(model.intercepts_))
         if path is not None:
             _save(path, clf)
-    _MEMORY_CACHE[key] = clf
+    _remember(key, clf)
     if x_test is not None and y_test is not None:
         clf = FeatureClassifier(clf.weights, clf.biases, float(np.mean(clf.predict(x_test) == np.asarray(y_test))))
     return clf

@@ -104,7 +104,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
            + np.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes())
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    atomic_write(path, lambda tmp: opener(tmp, "wb").write(raw))
+    def write(tmp: Path) -> None:
+        with opener(tmp, "wb") as f:  # closed (the gzip trailer written) before the rename
+            f.write(raw)
+
+    atomic_write(path, write)
     return path
 
 

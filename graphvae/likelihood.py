@@ -7,7 +7,6 @@ The graph case is :class:`LinkLikelihood`; the pixel likelihoods of the image VA
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .operator import adjacency_matrix, index_dtype
+from .operator import adjacency_matrix, csr_tensor, index_dtype
 
 
 class Likelihood(nn.Module):
@@ -278,9 +277,7 @@ def _compact(index: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def _csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, col, values, size=(n, n), check_invariants=False)
+    return csr_tensor(crow, col, values, (n, n))
 
 
 class _PairScores(torch.autograd.Function):

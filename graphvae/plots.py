@@ -30,14 +30,18 @@ if TYPE_CHECKING:  # pragma: no cover
 DPI = 100
 
 
-def _pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend (imported here so that ``import graphvae`` stays light)."""
+def _figure(figsize) -> "Figure":
+    """A new matplotlib ``Figure`` outside pyplot: no backend is chosen and no global figure registry is touched
+    (``savefig`` renders PNG with Agg), and matplotlib is imported here so that ``import graphvae`` stays light."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _colormap(name: str):
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib.colormaps[name]
 
 
 def _tiles(images: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -89,12 +93,9 @@ def image_grid(images: np.ndarray, shape: Sequence[int], ncols: int | None = Non
 
 
 def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
-    """Save ``fig`` as PNG at :data:`DPI` atomically and close it; the size is exactly ``figsize * DPI``."""
+    """Save ``fig`` as PNG at :data:`DPI` atomically; the size is exactly ``figsize * DPI``."""
     path = Path(path)
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
-    finally:
-        _pyplot().close(fig)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
     return path
 
 
@@ -111,8 +112,7 @@ def plot_images(images: np.ndarray, shape: Sequence[int], path: str | os.PathLik
                 ncols: int | None = None, normalize: str = "none", figsize: tuple[float, float] = (6.0, 6.0),
                 cmap: str = "gray_r") -> Path:
     """Images as one grid of tiles: e.g. 64 samples from the prior, or first-layer weights with ``normalize="each"``."""
-    plt = _pyplot()
-    fig = plt.figure(figsize=figsize)
+    fig = _figure(figsize)
     _show_grid(fig.add_subplot(), image_grid(images, shape, ncols, normalize=normalize, fill=0.5), title, cmap)
     return save_figure(fig, path)
 
@@ -127,7 +127,7 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, sha
     n = min(n, len(originals))
     pairs = np.stack([originals[:n], reconstructions[:n]], axis=1).reshape(2 * n, -1)
     cols = 2 * int(np.ceil(np.sqrt(n)))
-    fig = _pyplot().figure(figsize=figsize)
+    fig = _figure(figsize)
     _show_grid(fig.add_subplot(), image_grid(pairs, shape, ncols=cols, fill=0.5), title)
     return save_figure(fig, path)
 
@@ -161,15 +161,14 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the title.
     """
     points, how = project_2d(z, method, random_state)
-    plt = _pyplot()
-    fig = plt.figure(figsize=figsize)
+    fig = _figure(figsize)
     ax = fig.add_subplot()
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
     else:
         labels = np.asarray(labels)
         classes = np.unique(labels)
-        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        cmap = _colormap("tab10" if len(classes) <= 10 else "tab20")
         for i, c in enumerate(classes):
             m = labels == c
             ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=cmap(i % cmap.N), label=str(c))
@@ -221,7 +220,7 @@ def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, sh
     elif latent > 2:
         how += f" (z3..z{latent} = 0)"
     images = decode(latent_quantile_grid(n, latent, basis))
-    fig = _pyplot().figure(figsize=figsize)
+    fig = _figure(figsize)
     _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
     return save_figure(fig, path)
 
@@ -235,7 +234,8 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
     if len(history) == 0:
         raise InputError("no training history to plot")
     epochs = [h["epoch"] + 1 for h in history]
-    fig, axes = _pyplot().subplots(1, len(keys), figsize=figsize)
+    fig = _figure(figsize)
+    axes = fig.subplots(1, len(keys))
     for ax, (key, label) in zip(np.atleast_1d(axes), keys):
         ax.plot(epochs, [h[key] / per for h in history], lw=1.2)
         ax.set_title(label, fontsize=10)

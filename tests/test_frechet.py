@@ -1,4 +1,5 @@
 """The Fréchet distance against closed forms and an independent sqrtm reference; the cached feature classifier."""
+from collections import OrderedDict
 import numpy as np
 import pytest
 import scipy.linalg
@@ -86,7 +87,7 @@ def test_feature_classifier_is_cached_in_memory_and_on_disk(tmp_path, monkeypatc
 
     x, y, _ = load_digits()
     x, y = x[:600], y[:600]
-    monkeypatch.setattr(fr, "_MEMORY_CACHE", {})
+    monkeypatch.setattr(fr, "_MEMORY_CACHE", OrderedDict())
     clf = feature_classifier(x[:500], y[:500], hidden=(32, 16), max_iter=100, x_test=x[500:], y_test=y[500:],
                              cache_dir=tmp_path)
     assert clf.features(x[:7]).shape == (7, 16)
@@ -97,7 +98,7 @@ def test_feature_classifier_is_cached_in_memory_and_on_disk(tmp_path, monkeypatc
     again = feature_classifier(x[:500], y[:500], hidden=(32, 16), max_iter=100)
     assert again.weights is clf.weights
     # disk hit in a fresh process (empty memory cache): identical features
-    monkeypatch.setattr(fr, "_MEMORY_CACHE", {})
+    monkeypatch.setattr(fr, "_MEMORY_CACHE", OrderedDict())
     from_disk = feature_classifier(x[:500], y[:500], hidden=(32, 16), max_iter=100, cache_dir=tmp_path)
     np.testing.assert_array_equal(from_disk.features(x[500:]), clf.features(x[500:]))
     # real vs real is closer than real vs noise in this feature space
@@ -105,3 +106,11 @@ def test_feature_classifier_is_cached_in_memory_and_on_disk(tmp_path, monkeypatc
     assert clf.frechet(x[500:], x[:100]) < clf.frechet(x[500:], noise)
     with pytest.raises(InputError):
         clf.features(np.zeros((3, 10)))
+
+
+def test_memory_cache_is_bounded_and_least_recently_used_goes_first(monkeypatch):
+    monkeypatch.setattr(fr, "_MEMORY_CACHE", OrderedDict())
+    for i in range(fr._MEMORY_CACHE_SIZE + 2):
+        fr._remember(f"k{i}", object())
+    assert len(fr._MEMORY_CACHE) == fr._MEMORY_CACHE_SIZE
+    assert list(fr._MEMORY_CACHE)[0] == "k2"
