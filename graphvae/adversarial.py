@@ -55,7 +55,10 @@ def regularizer_loss(discriminator: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 
 class AdversarialPenalty(Penalty):
-    r"""``weight * N^2 * Omega(mu)``: the adversarial regularizer as a penalty of the ELBO module."""
+    r"""``weight * c * Omega(mu)``: the adversarial regularizer (a mean over nodes) as a per-unit penalty of the
+    ELBO module, :math:`c` being the link likelihood's normaliser :math:`N^2`."""
+
+    normaliser = "unit"
 
     def __init__(self, discriminator: Discriminator, weight: float = 1.0):
         super().__init__()
@@ -64,10 +67,9 @@ class AdversarialPenalty(Penalty):
         object.__setattr__(self, "discriminator", discriminator)  # unregistered: not an ELBO parameter
         self.weight = weight
 
-    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-                encoder: GCNEncoder) -> torch.Tensor:
-        n = posterior.mu.shape[0]
-        return self.weight * float(n) ** 2 * regularizer_loss(self.discriminator, posterior.mu)
+    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+              encoder: GCNEncoder) -> torch.Tensor:
+        return regularizer_loss(self.discriminator, posterior.mu)
 
 
 class DiscriminatorStep:

@@ -95,14 +95,14 @@ class SparsityKL(Penalty):
         self.rho = rho
         self.weight = weight
 
-    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-                encoder: GCNEncoder) -> torch.Tensor:
+    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+              encoder: GCNEncoder) -> torch.Tensor:
         total = posterior.mu.new_zeros(())
         for h in hidden:
             rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6)
             rho = torch.full_like(rho_hat, self.rho)
             total = total + h.shape[0] * kl_divergence(Bernoulli(probs=rho), Bernoulli(probs=rho_hat)).sum()
-        return self.weight * total
+        return total
 
 
 class ActivationL1(Penalty):
@@ -113,9 +113,9 @@ class ActivationL1(Penalty):
         _check_weight(weight)
         self.weight = weight
 
-    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-                encoder: GCNEncoder) -> torch.Tensor:
-        return self.weight * sum((h.abs().sum() for h in hidden), posterior.mu.new_zeros(()))
+    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+              encoder: GCNEncoder) -> torch.Tensor:
+        return sum((h.abs().sum() for h in hidden), posterior.mu.new_zeros(()))
 
 
 class ContractivePenalty(Penalty):
@@ -134,10 +134,10 @@ class ContractivePenalty(Penalty):
         self.method = method
         self.num_probes = num_probes
 
-    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-                encoder: GCNEncoder) -> torch.Tensor:
+    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+              encoder: GCNEncoder) -> torch.Tensor:
         sq = jacobian_sq_norm(encoder, inp, self.method, self.num_probes, hidden=hidden, create_graph=True)
-        return self.weight * sq.sum()
+        return sq.sum()
 
 
 def _check_weight(weight: float) -> None:
@@ -309,7 +309,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         hidden_edges: denoising on graphs, the fraction of edges hidden from the encoder each epoch.
         sparsity: the target mean activation :math:`\rho`; ``sparse_penalty`` ``"kl"`` or ``"l1"``.
         weight: :math:`\lambda` of the penalty (default: 1 for KL sparsity, 1e-3 for L1, 0.1 for contractive).
-            On a graph the loss is per node pair, so the per-node penalty is multiplied by ``N``.
+            Penalties are row totals scaled by the likelihood's normaliser (:class:`graphvae.elbo.Penalty`): per image or per node.
         jacobian: ``"exact"`` (closed form) or ``"hutchinson"`` (``num_probes`` probes) for the contractive penalty.
         epochs, batch_size, lr: Adam training (the graph is one batch).
         random_state: seed of initialization, batching and noise.
@@ -372,15 +372,16 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
             raise InputError("a sparse autoencoder needs at least one hidden layer")
         return hidden
 
-    def _penalties(self, rows_per_unit: float = 1.0) -> list[Penalty]:
+    def _penalties(self) -> list[Penalty]:
+        """The kind's penalty: row totals, which the ELBO scales by the likelihood's normaliser (see :class:`Penalty`)."""
         if self.kind == "sparse" and self.sparse_penalty == "kl":
             weight = 1.0 if self.weight is None else self.weight
-            return [SparsityKL(self.sparsity, weight * rows_per_unit)]
+            return [SparsityKL(self.sparsity, weight)]
         if self.kind == "sparse":
-            return [ActivationL1((1e-3 if self.weight is None else self.weight) * rows_per_unit)]
+            return [ActivationL1(1e-3 if self.weight is None else self.weight)]
         if self.kind == "contractive":
             weight = 0.1 if self.weight is None else self.weight
-            return [ContractivePenalty(weight * rows_per_unit, self.jacobian, self.num_probes)]
+            return [ContractivePenalty(weight, self.jacobian, self.num_probes)]
         return []
 
     def _pixel_likelihood(self, hidden: tuple[int, ...], pixels: int) -> PixelLikelihood:
@@ -423,8 +424,8 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         self.graph_ = graph
         encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=False,
                              activation=ACTIVATIONS[self.activation])
-        # the link loss is divided by N^2 pairs, a per-node penalty by N rows: rescale so lambda means the same
-        self.objective_ = ELBO(encoder, LinkLikelihood(), beta=0.0, penalties=self._penalties(rows_per_unit=n))
+        # the ELBO scales the per-node penalty by the link likelihood's normaliser (N^2 pairs / N rows)
+        self.objective_ = ELBO(encoder, LinkLikelihood(), beta=0.0, penalties=self._penalties())
         if self.kind == "denoising":
             batches = denoising_graph_batches(graph, self.hidden_edges, self.noise_level, generator)
         else:

@@ -3,12 +3,19 @@ r"""The one ELBO module shared by the VGAE, the GAE, the image VAE and the autoe
 .. math:: \mathcal L = \log p(\text{data} \mid z) - \beta\, \mathrm{KL}\big(q(z\mid x)\,\|\,\mathcal N(0, I)\big)
           - \textstyle\sum_r \Omega_r, \qquad z = \mu + \sigma\odot\varepsilon,
 
-with the likelihood a pluggable term (links: :class:`graphvae.likelihood.LinkLikelihood`; pixels:
+and beside it the importance-weighted bound of Burda et al. (2016), :meth:`ELBO.iwae`,
+
+.. math:: \mathcal L_k(x) = \log \frac1k \sum_{i=1}^k \frac{p(x\mid z_i)\,p(z_i)}{q(z_i\mid x)},
+          \qquad z_i \sim q(z\mid x),
+
+whose expectation equals the ELBO for :math:`k = 1` and rises to :math:`\log p(x)`; it works for any
+likelihood that gives per-row log-probabilities (``Likelihood.log_prob_rows``). With the likelihood a pluggable term (links: :class:`graphvae.likelihood.LinkLikelihood`; pixels:
 :mod:`graphvae.images`) and optional penalties :math:`\Omega_r` (the sparse and contractive
 autoencoders). A deterministic encoder has KL 0, which turns the ELBO into an autoencoder loss.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -16,7 +23,7 @@ import torch
 from torch import nn
 
 from .encoder import EncoderInput, GCNEncoder
-from .latent import Posterior
+from .latent import Posterior, normal_log_prob
 from .likelihood import Likelihood
 
 
@@ -42,32 +49,61 @@ class ELBOTerms:
 
 
 class Penalty(nn.Module):
-    """A regularizer :math:`\\Omega(x)` subtracted from the ELBO: ``forward(inp, posterior, hidden, encoder)``."""
+    r"""A regularizer :math:`\lambda\,\Omega` subtracted from the ELBO, in the likelihood's own units.
 
-    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-                encoder: GCNEncoder) -> torch.Tensor:  # pragma: no cover - interface
+    The trainer minimizes ``(penalty - ELBO) / c`` with :math:`c` the likelihood's normaliser
+    (``likelihood.scale(target)``: the batch size for pixels, :math:`N^2` node pairs for links). A penalty
+    says what its :meth:`omega` is, and the ELBO scales it so that :math:`\lambda` means the same on
+    every kind of data:
+
+    - ``normaliser = "row"``: :math:`\Omega` is a total over the encoder's :math:`n` rows (images, nodes);
+      it enters as :math:`\lambda\,\tfrac{c}{n}\,\Omega`, so the loss gains :math:`\lambda` times the
+      mean over rows (for images :math:`c = n`: per image, as in the papers);
+    - ``normaliser = "unit"``: :math:`\Omega` is already per unit of the loss (a mean, or a
+      parameter norm); it enters as :math:`\lambda\,c\,\Omega`, so the loss gains :math:`\lambda\,\Omega`.
+    """
+
+    normaliser = "row"
+    weight: float
+
+    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+              encoder: GCNEncoder) -> torch.Tensor:  # pragma: no cover - interface
+        r"""The unweighted :math:`\Omega` (see ``normaliser``)."""
         raise NotImplementedError
+
+    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor], encoder: GCNEncoder,
+                units: float | None = None) -> torch.Tensor:
+        r""":math:`\lambda\,\Omega` times the factor of ``normaliser`` for a likelihood of ``units`` (``None``: factor 1
+        for a row penalty, i.e. the images' per-row totals)."""
+        if self.normaliser == "row":
+            factor = 1.0 if units is None else units / posterior.mu.shape[0]
+        elif units is None:
+            raise ValueError(f"{type(self).__name__} is per likelihood unit: pass the likelihood's units")
+        else:
+            factor = units
+        return (self.weight * factor) * self.omega(inp, posterior, hidden, encoder)
 
 
 class WeightDecay(Penalty):
-    r"""L2 regularization of the encoder's weights, :math:`\Omega = \tfrac{\lambda}{2}\,c\,\sum_W \lVert W\rVert_F^2`.
+    r"""L2 regularization of the encoder's weights, :math:`\Omega = \tfrac12\sum_W \lVert W\rVert_F^2` per unit.
 
-    The trainer divides the loss by the likelihood's ``scale`` :math:`c` (``scale`` here), so the loss gains
-    :math:`\tfrac{\lambda}{2}\sum\lVert W\rVert^2`: the gradient is Adam's coupled ``weight_decay=λ``.
-    Biases are not decayed.
+    The ELBO multiplies it by the likelihood's normaliser :math:`c` and the trainer divides the loss by
+    :math:`c`, so the loss gains :math:`\tfrac{\lambda}{2}\sum\lVert W\rVert^2`: the gradient is Adam's
+    coupled ``weight_decay=λ``. Biases are not decayed.
     """
 
-    def __init__(self, weight: float, scale: float):
+    normaliser = "unit"
+
+    def __init__(self, weight: float):
         super().__init__()
         if not weight >= 0:
             raise ValueError(f"weight decay must be non-negative, got {weight}")
         self.weight = weight
-        self.scale = scale
 
-    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-                encoder: GCNEncoder) -> torch.Tensor:
+    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+              encoder: GCNEncoder) -> torch.Tensor:
         squares = sum(p.square().sum() for name, p in encoder.named_parameters() if name.endswith("weight"))
-        return 0.5 * self.weight * self.scale * squares
+        return 0.5 * squares
 
 
 class ELBO(nn.Module):
@@ -88,5 +124,26 @@ class ELBO(nn.Module):
         z = posterior.rsample(generator=generator)
         log_lik = self.likelihood(z, target, generator)
         kl = posterior.kl_to_standard_normal().sum()
-        penalty = sum((p(inp, posterior, hidden, self.encoder) for p in self.penalties), log_lik.new_zeros(()))
-        return ELBOTerms(log_lik, kl, penalty, self.beta, self.likelihood.scale(target), posterior)
+        units = self.likelihood.scale(target)
+        penalty = sum((p(inp, posterior, hidden, self.encoder, units) for p in self.penalties), log_lik.new_zeros(()))
+        return ELBOTerms(log_lik, kl, penalty, self.beta, units, posterior)
+
+    @staticmethod
+    def log_prior(z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p(z)` of the standard normal prior (the one the KL term is taken against), per row."""
+        return normal_log_prob(z)
+
+    def iwae(self, inp: EncoderInput, target: Any, k: int, generator: torch.Generator | None = None,
+             samples_per_chunk: int | None = None) -> torch.Tensor:
+        """One draw of the ``k``-sample importance-weighted bound per row (``[n]``, nats), in chunks of samples."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        posterior = self.encoder(inp)
+        if posterior.is_deterministic:
+            raise ValueError("the importance-weighted bound needs a variational encoder")
+        chunk = k if samples_per_chunk is None else max(1, min(k, samples_per_chunk))
+        log_w = []
+        for s in range(0, k, chunk):
+            z = posterior.rsample(min(chunk, k - s), generator)  # [s, n, d]
+            log_w.append(self.likelihood.log_prob_rows(z, target) + self.log_prior(z) - posterior.log_prob(z))
+        return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)

@@ -26,7 +26,6 @@ convert to bits per dimension by :func:`graphvae.pixel_likelihood.bits_per_dim`.
 """
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 from typing import Sequence
 
@@ -42,7 +41,6 @@ from .decoder import MLPDecoder
 from .elbo import ELBO
 from .encoder import GCNEncoder
 from .images import edgeless_input, image_batches
-from .latent import normal_log_prob
 from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood, dequantize
 from .train import train_elbo
 
@@ -223,19 +221,13 @@ class ImageVAE(TransformerMixin, Estimator):
             raise InputError(f"k must be at least 1, got {k}")
         xt = self._observed(self._tensor(x))
         generator = torch.Generator().manual_seed(random_state)
-        encoder, pixels = self.objective_.encoder, self.objective_.likelihood
         images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
         samples = max(1, min(k, _IWAE_CHUNK // xt.shape[1]))
         out = []
         with torch.no_grad():
             for start in range(0, xt.shape[0], images):
                 xb = self._noisy(xt[start:start + images], generator)
-                posterior = encoder(edgeless_input(xb))
-                log_w = []
-                for s in range(0, k, samples):
-                    z = posterior.rsample(min(samples, k - s), generator)  # [s, b, d]
-                    log_w.append(pixels.log_prob(pixels.decoder(z), xb) + normal_log_prob(z) - posterior.log_prob(z))
-                out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k))
+                out.append(self.objective_.iwae(edgeless_input(xb), xb, k, generator, samples_per_chunk=samples))
         return torch.cat(out).double().numpy()
 
     def iwae(self, x, k: int = 1000, random_state: int = 0) -> float:
@@ -255,9 +247,8 @@ class ImageVAE(TransformerMixin, Estimator):
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent:
             raise InputError(f"latent codes must have shape [m, {self.latent}], got {z.shape}")
-        pixels = self.objective_.likelihood
         with torch.no_grad():
-            return pixels.mean(pixels.decoder(torch.from_numpy(z))).numpy()
+            return self.objective_.likelihood.decode_mean(torch.from_numpy(z)).numpy()
 
     def reconstruct(self, x) -> np.ndarray:
         """Mean images decoded from the posterior means of ``x``."""

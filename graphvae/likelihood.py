@@ -19,10 +19,26 @@ from .operator import adjacency_matrix, csr_tensor, index_dtype
 
 
 class Likelihood(nn.Module):
-    """Base class: ``forward(z, target, generator)`` gives log p(target | z) summed over the data."""
+    r"""The contract of :math:`\log p(\text{data}\mid z)` in the one ELBO module.
+
+    - ``forward(z, target, generator)``: the (estimated) total log-likelihood over the data, what the ELBO uses;
+    - ``scale(target)``: the likelihood's normaliser :math:`c`, the number of units the training loss
+      averages over (images in a batch, :math:`N^2` node pairs); penalties are expressed in it
+      (:class:`graphvae.elbo.Penalty`);
+    - ``log_prob_rows(z, target)``: the exact :math:`\log p(x_m\mid z_m)` of every row ``m`` (image), ``z``
+      possibly with leading sample dimensions: what the importance-weighted bound needs
+      (:meth:`graphvae.elbo.ELBO.iwae`); only for likelihoods that factorize over rows;
+    - ``decode_mean(z)``: the mean of :math:`p(x\mid z)` (the decoder's mean image).
+    """
 
     def scale(self, target) -> float:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def log_prob_rows(self, z: torch.Tensor, target) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not factorize over rows: no per-row log-likelihood")
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no mean decoder")
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ class VGAE(Estimator):
         likelihood = self._likelihood()
         penalties, aux_step = [], None
         if self.weight_decay > 0:
-            penalties.append(WeightDecay(self.weight_decay, likelihood.scale(target)))
+            penalties.append(WeightDecay(self.weight_decay))
         if self.adversarial > 0:
             from .adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
             discriminator = Discriminator(self.latent)

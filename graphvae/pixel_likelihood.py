@@ -58,6 +58,13 @@ class PixelLikelihood(Likelihood):
     def forward(self, z: torch.Tensor, target: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.log_prob(self.decoder(z), target).sum()
 
+    def log_prob_rows(self, z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) per image, ``z`` of shape ``[..., batch, latent]``."""
+        return self.log_prob(self.decoder(z), target)
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        return self.mean(self.decoder(z))
+
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x | decoder output) per image (summed over pixels); broadcasts over sample dimensions."""
         raise NotImplementedError  # pragma: no cover

@@ -52,3 +52,33 @@ def test_elbo_is_likelihood_minus_beta_kl_and_loss_is_scaled():
     assert torch.allclose(terms.kl, kl)
     assert torch.allclose(terms.elbo, 7.0 - 0.5 * kl)
     assert torch.allclose(terms.loss, -(7.0 - 0.5 * kl) / 2.0)
+
+
+def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
+    """A row penalty enters the loss as lambda x its mean over rows, on graphs (c = N^2) and images (c = B) alike."""
+    import numpy as np
+    import pytest
+    from graphvae.autoencoders import ActivationL1
+    from graphvae.elbo import ELBO
+    from graphvae.decoder import MLPDecoder
+    from graphvae.encoder import GCNEncoder, encoder_input
+    from graphvae.images import edgeless_input
+    from graphvae.likelihood import LinkLikelihood, LinkTarget
+    from graphvae.operator import normalized_adjacency
+    from graphvae.pixel_likelihood import BernoulliPixels
+
+    edges = np.array([[0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3]])
+    n, weight = 5, 0.3
+    encoder = GCNEncoder(3, (4,), 2, variational=False)
+    graph_inp = encoder_input(torch.randn(n, 3), normalized_adjacency(edges, n))
+    image_inp = edgeless_input(torch.rand(7, 3))
+    cases = [(ELBO(encoder, LinkLikelihood(), 0.0, [ActivationL1(weight)]), graph_inp, LinkTarget.from_edges(edges, n)),
+             (ELBO(encoder, BernoulliPixels(MLPDecoder(2, (4,), 3)), 0.0, [ActivationL1(weight)]), image_inp,
+              (image_inp.features > 0.5).float())]
+    for model, inp, target in cases:
+        terms = model(inp, target, torch.Generator().manual_seed(0))
+        _, hidden = encoder(inp, return_hidden=True)
+        rows = hidden[0].shape[0]
+        per_row_mean = float(sum(h.abs().sum() for h in hidden)) / rows
+        assert float(terms.penalty) / terms.scale == pytest.approx(weight * per_row_mean, rel=1e-5)
+

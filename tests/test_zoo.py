@@ -198,7 +198,7 @@ def test_arga_losses_equal_a_hand_computation():
     penalty = AdversarialPenalty(disc, weight=0.5)
     assert not list(penalty.parameters())  # the discriminator is not an ELBO parameter
     post = gv.Posterior(t(z))
-    assert float(penalty(None, post, [], None).detach()) == pytest.approx(0.5 * 9 * expected_reg, rel=1e-5)
+    assert float(penalty(None, post, [], None, units=9.0).detach()) == pytest.approx(0.5 * 9 * expected_reg, rel=1e-5)
 
 
 def test_discriminator_step_lowers_its_loss_and_only_touches_the_discriminator():
@@ -296,6 +296,6 @@ def test_cli_linkpred_and_embed_take_every_model_name(tmp_path, capsys):
 
 def test_weight_decay_penalty_is_half_lambda_scale_squared_weights():
     enc = gv.GCNEncoder(5, (4,), 3, variational=False, bias=True)
-    penalty = gv.WeightDecay(0.01, scale=100.0)
+    penalty = gv.WeightDecay(0.01)
     by_hand = sum(float((layer.weight.detach() ** 2).sum()) for layer in [*enc.layers, enc.head])
-    assert float(penalty(None, None, [], enc).detach()) == pytest.approx(0.5 * 0.01 * 100.0 * by_hand, rel=1e-6)
+    assert float(penalty(None, None, [], enc, units=100.0).detach()) == pytest.approx(0.5 * 0.01 * 100.0 * by_hand, rel=1e-6)
