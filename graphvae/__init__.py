@@ -22,9 +22,9 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "autoencoders": ["ActivationL1", "Autoencoder", "CategoricalLikelihood", "ContractivePenalty", "SparsityKL",
-                     "StackedAutoencoder", "corrupt", "hide_edges", "jacobian_sq_norm", "linear_probe_accuracy",
-                     "mask_features"],
+    "autoencoders": ["Autoencoder", "CategoricalLikelihood", "StackedAutoencoder", "linear_probe_accuracy"],
+    "corruption": ["corrupt", "hide_edges", "mask_features"],
+    "penalties": ["ActivationL1", "ContractivePenalty", "SparsityKL", "jacobian_sq_norm"],
     "data": ["Graph", "as_graph", "build_graph", "load_graph"],
     "datasets": ["load_dataset", "dataset_names", "cache_dir"],
     "decoder": ["MLPDecoder"],
@@ -67,9 +67,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .autoencoders import (ActivationL1, Autoencoder, CategoricalLikelihood, ContractivePenalty, SparsityKL,
-                               StackedAutoencoder, corrupt, hide_edges, jacobian_sq_norm, linear_probe_accuracy,
-                               mask_features)
+    from .autoencoders import Autoencoder, CategoricalLikelihood, StackedAutoencoder, linear_probe_accuracy
+    from .corruption import corrupt, hide_edges, mask_features
+    from .penalties import ActivationL1, ContractivePenalty, SparsityKL, jacobian_sq_norm
     from .data import Graph, as_graph, build_graph, load_graph
     from .datasets import cache_dir, dataset_names, load_dataset
     from .decoder import MLPDecoder

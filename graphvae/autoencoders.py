@@ -28,19 +28,23 @@ pixels, the inner product for links), :math:`\tilde x` the input the encoder see
   classifier head is fine-tuned on labels (the labels' likelihood :class:`CategoricalLikelihood`
   in the same ELBO module) and compared with the same network trained from scratch.
 
+There is no second pipeline: on images a kind is a preset of :class:`graphvae.ImageVAE` (deterministic
+encoder, the kind's corruption of :mod:`graphvae.corruption` or penalty of :mod:`graphvae.penalties`,
+:meth:`Autoencoder.image_model`), on graphs a set of options of :class:`graphvae.GAE`
+(:meth:`Autoencoder.graph_model`); :class:`Autoencoder` only maps the kind to those options.
+
 Penalties are totals over the rows of a batch, like the log-likelihood, so for images (whose loss
 is divided by the batch size) the loss is per image: reconstruction + :math:`\lambda\,\Omega`.
 """
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributions import Bernoulli, kl_divergence
 
 from sklearn.base import ClassifierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -49,221 +53,22 @@ from ._validation import InputError, check_finite
 from .base import Estimator, widths
 from .data import Graph
 from .decoder import MLPDecoder
-from .elbo import ELBO, Penalty
+# re-exported: the corruptions and penalties that used to live here
+from .corruption import (NOISES, corrupt, denoising_graph_batches, denoising_image_batches, hide_edges,  # noqa: F401
+                         mask_features)
+from .elbo import ELBO
 from .encoder import EncoderInput, GCNEncoder, encoder_input
 from .images import edgeless_input, image_batches
-from .latent import Posterior
-from .likelihood import Likelihood, LinkLikelihood, LinkTarget
-from .masking import mask_edges
+from .penalties import ACTIVATIONS, ActivationL1, ContractivePenalty, SparsityKL, jacobian_sq_norm  # noqa: F401
+from .likelihood import Likelihood
 from .metrics import link_auc_ap
-from .operator import csr_tensor, normalized_adjacency
-from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood
+from .operator import normalized_adjacency
+from .pixel_likelihood import BernoulliPixels, GaussianPixels
 from .split import LinkSplit
 from .train import train_elbo
 
 KINDS = ("vanilla", "denoising", "sparse", "contractive")
 GRAPH_KINDS = ("vanilla", "denoising", "sparse")
-NOISES = ("masking", "gaussian", "salt_pepper")
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
-
-# derivative of each activation written in terms of its output h = act(a)
-_DERIVATIVE_FROM_OUTPUT: dict[Callable, Callable[[torch.Tensor], torch.Tensor]] = {
-    torch.sigmoid: lambda h: h * (1 - h),
-    torch.tanh: lambda h: 1 - h.square(),
-    torch.relu: lambda h: (h > 0).to(h.dtype),
-}
-
-
-# --------------------------------------------------------------------------------------------- penalties
-class SparsityKL(Penalty):
-    r"""Sparsity penalty :math:`\lambda\, n \sum_j \mathrm{KL}(\rho\,\|\,\hat\rho_j)` on sigmoid hidden units.
-
-    :math:`\hat\rho_j = \frac1n \sum_{m=1}^n h_{mj}` is the mean activation of unit :math:`j` over the
-    ``n`` rows of the batch and the KL is between Bernoulli variables,
-    :math:`\rho\log\frac{\rho}{\hat\rho_j} + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}` (computed by
-    :func:`torch.distributions.kl_divergence`). The factor ``n`` makes it a total over the batch,
-    so the per-row loss is reconstruction :math:`+\ \lambda\sum_j\mathrm{KL}`. Applies to every
-    hidden layer of the encoder; activations must lie in [0, 1] (sigmoid).
-    """
-
-    def __init__(self, rho: float = 0.05, weight: float = 1.0):
-        super().__init__()
-        if not 0 < rho < 1:
-            raise InputError(f"sparsity target rho must be in (0, 1), got {rho}")
-        _check_weight(weight)
-        self.rho = rho
-        self.weight = weight
-
-    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
-        total = posterior.mu.new_zeros(())
-        for h in hidden:
-            rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6)
-            rho = torch.full_like(rho_hat, self.rho)
-            total = total + h.shape[0] * kl_divergence(Bernoulli(probs=rho), Bernoulli(probs=rho_hat)).sum()
-        return total
-
-
-class ActivationL1(Penalty):
-    r"""The L1 alternative for ReLU units: :math:`\lambda \sum_m \sum_j |h_{mj}|` over every hidden layer."""
-
-    def __init__(self, weight: float = 1e-3):
-        super().__init__()
-        _check_weight(weight)
-        self.weight = weight
-
-    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
-        return sum((h.abs().sum() for h in hidden), posterior.mu.new_zeros(()))
-
-
-class ContractivePenalty(Penalty):
-    r"""Contractive penalty :math:`\lambda \sum_m \lVert J_f(x_m) \rVert_F^2` of the encoder :math:`f: x \mapsto z`.
-
-    ``method="exact"`` uses the closed form of :func:`jacobian_sq_norm` (no autograd loop), falling
-    back to exact autograd for an activation without a known derivative; ``"hutchinson"`` uses
-    ``num_probes`` random probes (cheaper for a wide code). Images only (edgeless input).
-    """
-
-    def __init__(self, weight: float = 0.1, method: str = "exact", num_probes: int = 1):
-        super().__init__()
-        _check_weight(weight)
-        _check_method(method, num_probes)
-        self.weight = weight
-        self.method = method
-        self.num_probes = num_probes
-
-    def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
-        sq = jacobian_sq_norm(encoder, inp, self.method, self.num_probes, hidden=hidden, create_graph=True)
-        return sq.sum()
-
-
-def _check_weight(weight: float) -> None:
-    if not weight >= 0:
-        raise InputError(f"penalty weight must be non-negative, got {weight}")
-
-
-def _check_method(method: str, num_probes: int) -> None:
-    if method not in ("exact", "autograd", "hutchinson"):
-        raise InputError(f"unknown Jacobian method '{method}' (choose from: exact, autograd, hutchinson)")
-    if num_probes < 1:
-        raise InputError(f"num_probes must be at least 1, got {num_probes}")
-
-
-# ------------------------------------------------------------------------------------------- Jacobians
-def jacobian_sq_norm(encoder: GCNEncoder, inp: EncoderInput, method: str = "exact", num_probes: int = 1,
-                     hidden: list[torch.Tensor] | None = None, create_graph: bool = False) -> torch.Tensor:
-    r"""Per row :math:`\lVert J_f(x_m) \rVert_F^2`, :math:`J_f = \partial z_m / \partial x_m`, for an edgeless input.
-
-    - ``"exact"``: the closed form. With :math:`W_l` of shape ``[in, out]`` and :math:`D_l` the
-      diagonal of the activation's derivative at layer :math:`l` (for a sigmoid
-      :math:`h(1-h)`, read off the layer's output),
-      :math:`J^\top = W_1 D_1 W_2 D_2 \cdots D_L W_{\text{head}}`, built from the code side in
-      :math:`O(n\, d \sum_l w_l w_{l-1})`. For one sigmoid layer :math:`h = \sigma(xW + b)` this is the
-      familiar :math:`\sum_j (h_j(1-h_j))^2 \sum_i W_{ij}^2`. ``hidden`` (the encoder's activations for
-      ``inp``) saves the forward pass. Falls back to ``"autograd"`` for other activations.
-    - ``"autograd"``: exact, one vector-Jacobian product per code dimension, :math:`\sum_k \lVert J^\top e_k\rVert^2`.
-    - ``"hutchinson"``: unbiased estimate :math:`\frac1P \sum_p \lVert J^\top v_p \rVert^2`,
-      :math:`v_p \sim \mathcal N(0, I)` (uses the global torch generator).
-    """
-    _check_method(method, num_probes)
-    if not inp.adj.is_identity or not isinstance(inp.features, torch.Tensor) or inp.features.layout != torch.strided:
-        raise InputError("the encoder Jacobian is defined here for dense inputs on an edgeless graph (images)")
-    derivative = _DERIVATIVE_FROM_OUTPUT.get(encoder.activation)
-    if method == "exact" and derivative is not None and not encoder.variational:
-        if hidden is None:
-            _, hidden = encoder(inp, return_hidden=True)
-        m = encoder.head.weight.T.expand(inp.num_nodes, -1, -1)  # [n, d, w_L]
-        for layer, h in zip(reversed(encoder.layers), reversed(hidden)):
-            m = (m * derivative(h).unsqueeze(1)) @ layer.weight.T
-        return m.square().sum((1, 2))
-    return _vjp_sq_norm(encoder, inp, None if method in ("exact", "autograd") else num_probes, create_graph)
-
-
-def _vjp_sq_norm(encoder: GCNEncoder, inp: EncoderInput, num_probes: int | None, create_graph: bool) -> torch.Tensor:
-    """``sum_k |J^T e_k|^2`` (``num_probes=None``) or the Hutchinson mean over Gaussian probes."""
-    x = inp.features.detach().requires_grad_(True)
-    with torch.enable_grad():
-        z = encoder(EncoderInput(x, inp.adj, inp.propagated)).mu
-        d = z.shape[1]
-        probes = torch.eye(d, dtype=z.dtype).unsqueeze(1).expand(d, *z.shape) if num_probes is None \
-            else torch.randn(num_probes, *z.shape, dtype=z.dtype)
-        total = x.new_zeros(x.shape[0])
-        for v in probes:
-            (g,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=create_graph, retain_graph=True)
-            total = total + g.square().sum(1)
-    return total if num_probes is None else total / num_probes
-
-
-# ------------------------------------------------------------------------------------------ corruption
-def corrupt(x: torch.Tensor, noise: str = "masking", level: float = 0.3,
-            generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""A corrupted copy :math:`\tilde x` of a batch of images ``x`` (values in [0, 1]).
-
-    - ``"masking"``: each input unit is set to 0 with probability ``level`` (dropout on the input).
-    - ``"gaussian"``: :math:`\tilde x = x + \text{level}\cdot\varepsilon`, :math:`\varepsilon\sim\mathcal N(0, I)`.
-    - ``"salt_pepper"``: each unit is, with probability ``level``, replaced by 0 or 1 (equally likely).
-    """
-    if noise not in NOISES:
-        raise InputError(f"unknown noise '{noise}' (choose from: {', '.join(NOISES)})")
-    if not (level >= 0 and (noise == "gaussian" or level <= 1)):
-        raise InputError(f"noise level must be in [0, 1] ({noise}), got {level}")
-    if noise == "gaussian":
-        return x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype)
-    hit = torch.rand(x.shape, generator=generator) < level
-    if noise == "masking":
-        return x.masked_fill(hit, 0.0)
-    salt = (torch.rand(x.shape, generator=generator) < 0.5).to(x.dtype)
-    return torch.where(hit, salt, x)
-
-
-def hide_edges(edge_index: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Drop each undirected edge (both directions together) with probability ``fraction``: the visible
-    part of :func:`graphvae.masking.mask_edges`."""
-    if not 0 <= fraction < 1:
-        raise InputError(f"the fraction of hidden edges must be in [0, 1), got {fraction}")
-    return mask_edges(edge_index, fraction, generator)[0]
-
-
-def mask_features(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Masking noise on node features: each stored entry (dense, or sparse CSR/COO) is zeroed with probability ``fraction``."""
-    if not 0 <= fraction <= 1:
-        raise InputError(f"the fraction of masked features must be in [0, 1], got {fraction}")
-    if x.layout == torch.strided:
-        return corrupt(x, "masking", fraction, generator)
-    if x.layout != torch.sparse_csr:
-        x = x.to_sparse_csr()
-    values = corrupt(x.values(), "masking", fraction, generator)
-    return csr_tensor(x.crow_indices(), x.col_indices(), values, tuple(x.shape))
-
-
-def denoising_graph_batches(graph: Graph, hidden_edges: float, feature_mask: float,
-                            generator: torch.Generator) -> Callable[[int], list]:
-    """``batches(epoch)`` for :func:`graphvae.train.train_elbo`: a corrupted view of ``graph`` to encode, the whole graph as target.
-
-    Each epoch the encoder gets :math:`\\hat A` of a random subset of the edges (a fraction
-    ``hidden_edges`` hidden) and masked features, while :class:`LinkTarget` holds every edge of ``graph``.
-    """
-    n = int(graph.num_nodes)
-    target = LinkTarget.from_edges(graph.edge_index, n)
-
-    def batches(epoch: int) -> list:
-        edges = hide_edges(graph.edge_index, hidden_edges, generator) if hidden_edges > 0 else graph.edge_index
-        x = mask_features(graph.x, feature_mask, generator) if feature_mask > 0 else graph.x
-        return [(encoder_input(x, normalized_adjacency(edges.numpy(), n)), target)]
-
-    return batches
-
-
-def denoising_image_batches(x: torch.Tensor, batch_size: int, noise: str, level: float,
-                            generator: torch.Generator) -> Iterable[tuple[EncoderInput, torch.Tensor]]:
-    """Mini-batches whose encoder input is :func:`corrupt`-ed and whose target is the clean batch."""
-    for _, clean in image_batches(x, batch_size, generator):
-        yield edgeless_input(corrupt(clean, noise, level, generator)), clean
-
-
 # ---------------------------------------------------------------------------------------- probes
 def linear_probe_accuracy(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,
                           y_test: np.ndarray, random_state: int = 0) -> float:
@@ -372,72 +177,53 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
             raise InputError("a sparse autoencoder needs at least one hidden layer")
         return hidden
 
-    def _penalties(self) -> list[Penalty]:
-        """The kind's penalty: row totals, which the ELBO scales by the likelihood's normaliser (see :class:`Penalty`)."""
-        if self.kind == "sparse" and self.sparse_penalty == "kl":
-            weight = 1.0 if self.weight is None else self.weight
-            return [SparsityKL(self.sparsity, weight)]
-        if self.kind == "sparse":
-            return [ActivationL1(1e-3 if self.weight is None else self.weight)]
-        if self.kind == "contractive":
-            weight = 0.1 if self.weight is None else self.weight
-            return [ContractivePenalty(weight, self.jacobian, self.num_probes)]
-        return []
+    # -- the one pipeline per data type: the kind is a set of options ------------------------------------
+    def graph_model(self):
+        """The :class:`graphvae.GAE` this autoencoder is on a graph: the kind as options of the one graph pipeline
+        (sigmoid/tanh/relu GCN layers with biases, denoising corruptions, sparsity penalties)."""
+        from .models import GAE
 
-    def _pixel_likelihood(self, hidden: tuple[int, ...], pixels: int) -> PixelLikelihood:
-        decoder = MLPDecoder(self.latent, hidden[::-1], pixels, ACTIVATIONS[self.activation])
-        if self.likelihood == "bernoulli":
-            return BernoulliPixels(decoder)
-        return GaussianPixels(decoder, pixels, sigma=1.0)
+        options = dict(hidden=self.hidden, latent=self.latent, epochs=self.epochs, lr=self.lr, bias=True,
+                       activation=self.activation, random_state=self.random_state, progress=self.progress)
+        if self.kind == "denoising":
+            options.update(hidden_edges=self.hidden_edges, feature_noise=self.noise_level)
+        elif self.kind == "sparse" and self.sparse_penalty == "kl":
+            options.update(sparsity=self.sparsity, sparsity_weight=1.0 if self.weight is None else self.weight)
+        elif self.kind == "sparse":
+            options.update(activation_l1=1e-3 if self.weight is None else self.weight)
+        return GAE(**options)
 
-    # -- training -------------------------------------------------------------------------------------
+    def image_model(self):
+        """The :class:`graphvae.ImageVAE` this autoencoder is on images: the kind as a preset of the image model
+        (deterministic encoder, the kind's corruption or penalty)."""
+        from .image_vae import ImageVAE
+
+        options = dict(latent=self.latent, hidden=self.hidden, likelihood=self.likelihood, sigma=1.0,
+                       variational=False, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                       activation=self.activation, random_state=self.random_state, progress=self.progress)
+        if self.kind == "denoising":
+            options.update(noise=self.noise, noise_level=self.noise_level)
+        elif self.kind == "sparse" and self.sparse_penalty == "kl":
+            options.update(sparsity=self.sparsity, sparsity_weight=1.0 if self.weight is None else self.weight)
+        elif self.kind == "sparse":
+            options.update(activation_l1=1e-3 if self.weight is None else self.weight)
+        elif self.kind == "contractive":
+            options.update(contractive=0.1 if self.weight is None else self.weight, jacobian=self.jacobian,
+                           num_probes=self.num_probes)
+        return ImageVAE(**options)
+
     def _fit(self, X, y=None) -> None:
-        """Train on images ``X [n, pixels]`` or on a graph (``Graph`` or ``LinkSplit``); ``y`` is ignored."""
-        hidden = self._check_params()
-        generator = torch.Generator().manual_seed(self.random_state)
-        if isinstance(X, (Graph, LinkSplit)):
-            return self._fit_graph(X, hidden, generator)
-        x = _as_images(X)
-        if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
-            raise InputError("Bernoulli pixels must lie in [0, 1] (rescale the images or use likelihood='gaussian')")
-        self.graph_, self.n_pixels_ = None, x.shape[1]
-        encoder = GCNEncoder(x.shape[1], hidden, self.latent, variational=False,
-                             activation=ACTIVATIONS[self.activation])
-        self.objective_ = ELBO(encoder, self._pixel_likelihood(hidden, x.shape[1]), beta=0.0,
-                               penalties=self._penalties())
-        if self.kind == "denoising":
-            corrupt(x[:1], self.noise, self.noise_level)  # validate the noise settings before training
-
-            def batches(epoch):
-                return denoising_image_batches(x, self.batch_size, self.noise, self.noise_level, generator)
+        """Train on images ``X [n, pixels]`` (the image model) or on a graph (``Graph`` or ``LinkSplit``: the GAE)."""
+        self._check_params()
+        if isinstance(X, LinkSplit) or hasattr(X, "edge_index"):
+            if self.kind not in GRAPH_KINDS:
+                raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
+            model = self.graph_model().fit(X)
+            self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
         else:
-            def batches(epoch):
-                return image_batches(x, self.batch_size, generator)
-        return self._train(batches, generator)
-
-    def _fit_graph(self, data: Graph | LinkSplit, hidden: tuple[int, ...], generator: torch.Generator) -> "Autoencoder":
-        if self.kind not in GRAPH_KINDS:
-            raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
-        graph = data.train_graph if isinstance(data, LinkSplit) else data
-        graph.check_trainable(self.latent)
-        n = int(graph.num_nodes)
-        self.graph_ = graph
-        encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=False,
-                             activation=ACTIVATIONS[self.activation])
-        # the ELBO scales the per-node penalty by the link likelihood's normaliser (N^2 pairs / N rows)
-        self.objective_ = ELBO(encoder, LinkLikelihood(), beta=0.0, penalties=self._penalties())
-        if self.kind == "denoising":
-            batches = denoising_graph_batches(graph, self.hidden_edges, self.noise_level, generator)
-        else:
-            clean = [(self._graph_input(graph), LinkTarget.from_edges(graph.edge_index, n))]
-
-            def batches(epoch):
-                return clean
-        return self._train(batches, generator)
-
-    def _train(self, batches, generator: torch.Generator) -> None:
-        self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
-                                   desc=f"{self.kind} autoencoder")
+            model = self.image_model().fit(_as_images(X).numpy())
+            self.graph_, self.n_pixels_ = None, model.n_pixels_
+        self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
 
     # -- inference ------------------------------------------------------------------------------------
     @staticmethod
@@ -475,9 +261,8 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         inp = self._input(X)
         if self.graph_ is not None:
             raise InputError("reconstruct is for images; score held-out links of a graph with score()")
-        lik = self.objective_.likelihood
         with torch.no_grad():
-            return lik.mean(lik.decoder(self.objective_.encoder(inp).mu)).numpy()
+            return self.objective_.likelihood.decode_mean(self.objective_.encoder(inp).mu).numpy()
 
     def reconstruction_error(self, X, clean=None) -> float:
         """Mean squared error per pixel between the reconstruction of ``X`` and ``clean`` (default: ``X``)."""

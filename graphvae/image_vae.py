@@ -40,11 +40,13 @@ from .base import Estimator, widths
 from .decoder import MLPDecoder
 from .elbo import ELBO
 from .encoder import GCNEncoder
+from .corruption import NOISES, corrupt
 from .images import edgeless_input, image_batches
+from .penalties import ActivationL1, ContractivePenalty, SparsityKL
 from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood, dequantize
 from .train import train_elbo
 
-ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functional.elu}
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functional.elu, "sigmoid": torch.sigmoid}
 
 #: elements (samples x images x pixels) evaluated at once by :meth:`ImageVAE.iwae`
 _IWAE_CHUNK = 2 ** 22
@@ -66,6 +68,12 @@ class ImageVAE(TransformerMixin, Estimator):
         epochs, batch_size, lr: Adam on mini-batches of images.
         activation: ``"relu"``, ``"tanh"`` or ``"elu"`` between layers.
         random_state: seed for initialization, batching and sampling.
+        noise, noise_level: denoising (:func:`graphvae.corruption.corrupt`): the encoder sees corrupted
+            images, the clean ones are reconstructed; ``None``: off.
+        sparsity, sparsity_weight, activation_l1, contractive, jacobian, num_probes: the autoencoder
+            penalties of :mod:`graphvae.penalties` (KL sparsity of sigmoid units, L1 of activations, the
+            contractive Jacobian norm), each off at weight 0. The :class:`graphvae.Autoencoder` kinds are
+            presets of these options with ``variational=False``.
         progress: show a progress bar.
 
     Attributes after ``fit``: ``objective_`` (the :class:`graphvae.elbo.ELBO`), ``history_`` (per-epoch
@@ -76,7 +84,10 @@ class ImageVAE(TransformerMixin, Estimator):
     def __init__(self, latent: int = 2, hidden: int | Sequence[int] = (256,), likelihood: str = "bernoulli",
                  sigma: float = 1.0, learn_sigma: bool = False, variational: bool = True, beta: float = 1.0,
                  epochs: int = 300, batch_size: int = 100, lr: float = 1e-3, activation: str = "relu",
-                 random_state: int = 0, progress: bool = False, dequantize: int | None = None):
+                 random_state: int = 0, progress: bool = False, dequantize: int | None = None,
+                 noise: str | None = None, noise_level: float = 0.3, sparsity: float = 0.05,
+                 sparsity_weight: float = 0.0, activation_l1: float = 0.0, contractive: float = 0.0,
+                 jacobian: str = "exact", num_probes: int = 1):
         self.latent = latent
         self.hidden = hidden
         self.likelihood = likelihood
@@ -91,6 +102,14 @@ class ImageVAE(TransformerMixin, Estimator):
         self.random_state = random_state
         self.progress = progress
         self.dequantize = dequantize
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.activation_l1 = activation_l1
+        self.contractive = contractive
+        self.jacobian = jacobian
+        self.num_probes = num_probes
 
     _parameter_constraints = {
         "latent": [Interval(Integral, 1, None, closed="left")],
@@ -107,6 +126,14 @@ class ImageVAE(TransformerMixin, Estimator):
         "random_state": [Interval(Integral, 0, None, closed="left")],
         "progress": ["boolean"],
         "dequantize": [Interval(Integral, 2, None, closed="left"), None],
+        "noise": [StrOptions(set(NOISES)), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "sparsity": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "activation_l1": [Interval(Real, 0, None, closed="left")],
+        "contractive": [Interval(Real, 0, None, closed="left")],
+        "jacobian": [StrOptions({"exact", "autograd", "hutchinson"})],
+        "num_probes": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __sklearn_tags__(self):
@@ -121,7 +148,25 @@ class ImageVAE(TransformerMixin, Estimator):
         if self.dequantize is not None and self.likelihood != "gaussian":
             raise InputError(f"dequantize needs an integer number of levels >= 2 and the Gaussian likelihood, "
                              f"got dequantize={self.dequantize} likelihood={self.likelihood!r}")
-        return widths(self.hidden)
+        if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
+            raise InputError(f"noise level must be in [0, 1] ({self.noise}), got {self.noise_level}")
+        if self.sparsity_weight > 0 and self.activation != "sigmoid":
+            raise InputError("the KL sparsity penalty needs sigmoid hidden units (use --activation sigmoid or L1)")
+        hidden = widths(self.hidden)
+        if (self.sparsity_weight > 0 or self.activation_l1 > 0) and not hidden:
+            raise InputError("a sparse autoencoder needs at least one hidden layer")
+        return hidden
+
+    def _penalties(self) -> list:
+        """The autoencoder penalties (:mod:`graphvae.penalties`) switched on by their weights."""
+        penalties = []
+        if self.sparsity_weight > 0:
+            penalties.append(SparsityKL(self.sparsity, self.sparsity_weight))
+        if self.activation_l1 > 0:
+            penalties.append(ActivationL1(self.activation_l1))
+        if self.contractive > 0:
+            penalties.append(ContractivePenalty(self.contractive, self.jacobian, self.num_probes))
+        return penalties
 
     def _tensor(self, x, what: str = "images") -> torch.Tensor:
         """``x`` checked by scikit-learn's ``check_array`` (2-d, numeric, dense, not complex) and ours, as float32."""
@@ -166,7 +211,7 @@ class ImageVAE(TransformerMixin, Estimator):
             pixels: PixelLikelihood = BernoulliPixels(decoder)
         else:
             pixels = GaussianPixels(decoder, n_pixels, self.sigma, self.learn_sigma)
-        return ELBO(encoder, pixels, beta=self.beta)
+        return ELBO(encoder, pixels, beta=self.beta, penalties=self._penalties())
 
     def _fit(self, x, y=None) -> None:
         """Train on images ``x`` (``[n, pixels]``; ``y`` is ignored)."""
@@ -180,7 +225,8 @@ class ImageVAE(TransformerMixin, Estimator):
         def batches(epoch: int):
             for _, xb in image_batches(observed, self.batch_size, generator):
                 xb = self._noisy(xb, generator)
-                yield edgeless_input(xb), xb
+                seen = xb if self.noise is None else corrupt(xb, self.noise, self.noise_level, generator)
+                yield edgeless_input(seen), xb
 
         history = train_elbo(objective, batches, self.epochs, self.lr, generator, self.progress,
                              desc="VAE" if self.variational else "AE")

@@ -26,6 +26,7 @@ from .encoder import EncoderInput, GCNEncoder, encoder_input
 from .likelihood import LinkLikelihood, LinkTarget, pair_scores
 from .metrics import auc_ap
 from .operator import adjacency_matrix, normalized_adjacency
+from .penalties import ACTIVATIONS, ActivationL1, SparsityKL
 from .split import LinkSplit
 from .train import train_elbo
 
@@ -60,6 +61,13 @@ class VGAE(Estimator):
         adversarial: weight of ARGA's adversarial regularizer (:mod:`graphvae.adversarial`); 0: off.
         discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
         weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.elbo.WeightDecay`).
+        activation: the GCN layers' activation, ``"relu"`` (paper), ``"sigmoid"`` or ``"tanh"``.
+        sparsity, sparsity_weight: the sparse autoencoder's KL penalty towards a mean activation ``sparsity``
+            (sigmoid units; :class:`graphvae.penalties.SparsityKL`), with weight ``sparsity_weight``; 0: off.
+        activation_l1: weight of the L1 penalty on hidden activations (:class:`graphvae.penalties.ActivationL1`).
+        hidden_edges, feature_noise: denoising (:mod:`graphvae.corruption`): each epoch the encoder sees the
+            graph with this fraction of edges hidden and of feature entries masked, and the whole training graph
+            is reconstructed; 0: off. The graph :class:`graphvae.Autoencoder` kinds are these options of the GAE.
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
@@ -71,7 +79,9 @@ class VGAE(Estimator):
                  early_stopping: bool = False, patience: int = 50, random_state: int = 0, progress: bool = False,
                  bias: bool = False, normalize: float | None = None, mask_rate: float = 0.0, decoder: str = "inner",
                  decoder_hidden: int = 64, decoder_dropout: float = 0.0, degree_weight: float = 0.0,
-                 adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0):
+                 adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0,
+                 activation: str = "relu", sparsity: float = 0.05, sparsity_weight: float = 0.0,
+                 activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -93,6 +103,12 @@ class VGAE(Estimator):
         self.adversarial = adversarial
         self.discriminator_lr = discriminator_lr
         self.weight_decay = weight_decay
+        self.activation = activation
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.activation_l1 = activation_l1
+        self.hidden_edges = hidden_edges
+        self.feature_noise = feature_noise
 
     _parameter_constraints = {
         "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
@@ -116,6 +132,12 @@ class VGAE(Estimator):
         "adversarial": [Interval(Real, 0, None, closed="left")],
         "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "sparsity": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "activation_l1": [Interval(Real, 0, None, closed="left")],
+        "hidden_edges": [Interval(Real, 0, 1, closed="left")],
+        "feature_noise": [Interval(Real, 0, 1, closed="both")],
     }
 
     def _fit(self, data: Graph | LinkSplit, y=None) -> None:
@@ -123,6 +145,13 @@ class VGAE(Estimator):
         hidden = widths(self.hidden)
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
+        denoising = self.hidden_edges > 0 or self.feature_noise > 0
+        if denoising and self.mask_rate > 0:
+            raise InputError("choose edge masking (mask_rate) or denoising (hidden_edges, feature_noise), not both")
+        if self.sparsity_weight > 0 and self.activation != "sigmoid":
+            raise InputError("the KL sparsity penalty needs sigmoid hidden units (activation='sigmoid')")
+        if (self.sparsity_weight > 0 or self.activation_l1 > 0) and not hidden:
+            raise InputError("a sparsity penalty needs at least one hidden layer")
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
@@ -135,7 +164,7 @@ class VGAE(Estimator):
         generator = torch.Generator().manual_seed(self.random_state)
         # the global torch RNG is seeded from random_state by Estimator.fit (inside fork_rng)
         encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                             bias=self.bias, normalize=self.normalize)
+                             activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize)
         likelihood = self._likelihood()
         penalties, aux_step = [], None
         if self.weight_decay > 0:
@@ -145,11 +174,18 @@ class VGAE(Estimator):
             discriminator = Discriminator(self.latent)
             penalties.append(AdversarialPenalty(discriminator, self.adversarial))
             aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
+        if self.sparsity_weight > 0:
+            penalties.append(SparsityKL(self.sparsity, self.sparsity_weight))
+        if self.activation_l1 > 0:
+            penalties.append(ActivationL1(self.activation_l1))
         self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
         if self.mask_rate > 0:
             from .masking import masked_batches
             batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator,
                                      fold=self.normalize is None, base=target)
+        elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
+            from .corruption import denoising_graph_batches
+            batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator)
         else:
             batches = lambda epoch: [(self.input_, target)]
 
@@ -233,7 +269,9 @@ class GAE(VGAE):
                  random_state: int = 0, progress: bool = False, bias: bool = False, *, normalize: float | None = None,
                  mask_rate: float = 0.0, decoder: str = "inner", decoder_hidden: int = 64,
                  decoder_dropout: float = 0.0, degree_weight: float = 0.0, adversarial: float = 0.0,
-                 discriminator_lr: float = 0.001, weight_decay: float = 0.0):
+                 discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
+                 sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
+                 hidden_edges: float = 0.0, feature_noise: float = 0.0):
         self.hidden = hidden
         self.latent = latent
         self.epochs = epochs
@@ -253,3 +291,9 @@ class GAE(VGAE):
         self.adversarial = adversarial
         self.discriminator_lr = discriminator_lr
         self.weight_decay = weight_decay
+        self.activation = activation
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.activation_l1 = activation_l1
+        self.hidden_edges = hidden_edges
+        self.feature_noise = feature_noise

@@ -102,3 +102,25 @@ def test_bad_parameters_raise_one_line_input_errors(model):
     with pytest.raises(gv.InputError) as info:
         model.fit(data, LABELS) if isinstance(model, gv.StackedAutoencoder) else model.fit(data)
     assert "\n" not in str(info.value) and type(model).__name__ in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "denoising", "sparse"])
+def test_graph_autoencoder_is_a_gae_with_options(kind):
+    split = _graph()
+    model = gv.Autoencoder(kind=kind, hidden=6, latent=3, epochs=3, random_state=4).fit(split)
+    options = {"denoising": dict(hidden_edges=0.2, feature_noise=0.3),
+               "sparse": dict(sparsity=0.05, sparsity_weight=1.0)}.get(kind, {})
+    gae = gv.GAE(hidden=6, latent=3, epochs=3, lr=0.005, bias=True, activation="sigmoid", random_state=4,
+                 **options).fit(split)
+    assert isinstance(model.model_, gv.GAE)
+    np.testing.assert_array_equal(model.transform(), gae.embed())
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "denoising", "sparse", "contractive"])
+def test_image_autoencoder_is_a_preset_of_the_image_model(kind):
+    model = gv.Autoencoder(kind=kind, hidden=5, latent=2, epochs=2, batch_size=8, random_state=4).fit(IMAGES)
+    options = {"denoising": dict(noise="masking", noise_level=0.3), "sparse": dict(sparsity_weight=1.0),
+               "contractive": dict(contractive=0.1)}.get(kind, {})
+    vae = gv.ImageVAE(variational=False, hidden=5, latent=2, epochs=2, batch_size=8, lr=0.005, activation="sigmoid",
+                      random_state=4, **options).fit(IMAGES)
+    np.testing.assert_array_equal(model.transform(IMAGES), vae.transform(IMAGES))
