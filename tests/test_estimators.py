@@ -124,3 +124,33 @@ def test_image_autoencoder_is_a_preset_of_the_image_model(kind):
     vae = gv.ImageVAE(variational=False, hidden=5, latent=2, epochs=2, batch_size=8, lr=0.005, activation="sigmoid",
                       random_state=4, **options).fit(IMAGES)
     np.testing.assert_array_equal(model.transform(IMAGES), vae.transform(IMAGES))
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_every_estimator_trains_through_the_shared_trainer_and_elbo(name, monkeypatch):
+    import graphvae.autoencoders
+    import graphvae.elbo
+    import graphvae.image_vae
+    import graphvae.models
+    import graphvae.train
+
+    calls = {"train": 0, "elbo": 0}
+    original_train, original_forward = graphvae.train.train_elbo, graphvae.elbo.ELBO.forward
+
+    def train_spy(*args, **kwargs):
+        calls["train"] += 1
+        return original_train(*args, **kwargs)
+
+    def forward_spy(self, *args, **kwargs):
+        calls["elbo"] += 1
+        return original_forward(self, *args, **kwargs)
+
+    for module in (graphvae.models, graphvae.image_vae, graphvae.autoencoders):
+        monkeypatch.setattr(module, "train_elbo", train_spy, raising=False)
+    monkeypatch.setattr(graphvae.elbo.ELBO, "forward", forward_spy)
+    make, fit = ESTIMATORS[name]
+    model = fit(make())
+    assert isinstance(model.objective_, graphvae.elbo.ELBO)
+    runs = model._histories()
+    assert calls["train"] == len(runs)
+    assert calls["elbo"] >= sum(len(run) for run in runs)
