@@ -38,7 +38,6 @@ is divided by the batch size) the loss is per image: reconstruction + :math:`\la
 """
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Callable, Sequence
 
 import numpy as np
@@ -47,10 +46,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from sklearn.base import ClassifierMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._validation import InputError, check_finite
-from .base import Estimator, widths
+from .base import (BOOLEAN, FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, PROBABILITY, SEED, WIDTHS, Estimator,
+                   options, widths)
 from .data import Graph
 from .decoder import MLPDecoder
 # re-exported: the corruptions and penalties that used to live here
@@ -148,24 +147,24 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         self.progress = progress
 
     _parameter_constraints = {
-        "kind": [StrOptions(set(KINDS))],
-        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "latent": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
-        "noise": [StrOptions(set(NOISES))],
-        "noise_level": [Interval(Real, 0, None, closed="left")],
-        "hidden_edges": [Interval(Real, 0, 1, closed="left")],
-        "sparsity": [Interval(Real, 0, 1, closed="neither")],
-        "sparse_penalty": [StrOptions({"kl", "l1"})],
-        "weight": [Interval(Real, 0, None, closed="left"), None],
-        "jacobian": [StrOptions({"exact", "autograd", "hutchinson"})],
-        "num_probes": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "progress": ["boolean"],
+        "kind": options(*KINDS),
+        "hidden": WIDTHS,
+        "latent": POSITIVE_INT,
+        "activation": options(*ACTIVATIONS),
+        "likelihood": options("bernoulli", "gaussian"),
+        "noise": options(*NOISES),
+        "noise_level": NON_NEGATIVE,
+        "hidden_edges": FRACTION,
+        "sparsity": PROBABILITY,
+        "sparse_penalty": options("kl", "l1"),
+        "weight": [*NON_NEGATIVE, None],
+        "jacobian": options("exact", "autograd", "hutchinson"),
+        "num_probes": POSITIVE_INT,
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "random_state": SEED,
+        "progress": BOOLEAN,
     }
 
     # -- construction ---------------------------------------------------------------------------------
@@ -178,19 +177,27 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         return hidden
 
     # -- the one pipeline per data type: the kind is a set of options ------------------------------------
+    def _kind_options(self) -> dict:
+        """The kind's penalty as options shared by the graph and the image model (the weights' defaults per kind)."""
+        if self.kind == "sparse" and self.sparse_penalty == "kl":
+            return dict(sparsity=self.sparsity, sparsity_weight=1.0 if self.weight is None else self.weight)
+        if self.kind == "sparse":
+            return dict(activation_l1=1e-3 if self.weight is None else self.weight)
+        if self.kind == "contractive":
+            return dict(contractive=0.1 if self.weight is None else self.weight, jacobian=self.jacobian,
+                        num_probes=self.num_probes)
+        return {}
+
     def graph_model(self):
         """The :class:`graphvae.GAE` this autoencoder is on a graph: the kind as options of the one graph pipeline
         (sigmoid/tanh/relu GCN layers with biases, denoising corruptions, sparsity penalties)."""
         from .models import GAE
 
         options = dict(hidden=self.hidden, latent=self.latent, epochs=self.epochs, lr=self.lr, bias=True,
-                       activation=self.activation, random_state=self.random_state, progress=self.progress)
+                       activation=self.activation, random_state=self.random_state, progress=self.progress,
+                       **self._kind_options())
         if self.kind == "denoising":
             options.update(hidden_edges=self.hidden_edges, feature_noise=self.noise_level)
-        elif self.kind == "sparse" and self.sparse_penalty == "kl":
-            options.update(sparsity=self.sparsity, sparsity_weight=1.0 if self.weight is None else self.weight)
-        elif self.kind == "sparse":
-            options.update(activation_l1=1e-3 if self.weight is None else self.weight)
         return GAE(**options)
 
     def image_model(self):
@@ -200,16 +207,10 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
 
         options = dict(latent=self.latent, hidden=self.hidden, likelihood=self.likelihood, sigma=1.0,
                        variational=False, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                       activation=self.activation, random_state=self.random_state, progress=self.progress)
+                       activation=self.activation, random_state=self.random_state, progress=self.progress,
+                       **self._kind_options())
         if self.kind == "denoising":
             options.update(noise=self.noise, noise_level=self.noise_level)
-        elif self.kind == "sparse" and self.sparse_penalty == "kl":
-            options.update(sparsity=self.sparsity, sparsity_weight=1.0 if self.weight is None else self.weight)
-        elif self.kind == "sparse":
-            options.update(activation_l1=1e-3 if self.weight is None else self.weight)
-        elif self.kind == "contractive":
-            options.update(contractive=0.1 if self.weight is None else self.weight, jacobian=self.jacobian,
-                           num_probes=self.num_probes)
         return ImageVAE(**options)
 
     def _fit(self, X, y=None) -> None:
@@ -341,17 +342,17 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         self.progress = progress
 
     _parameter_constraints = {
-        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
-        "pretrain": ["boolean"],
-        "pretrain_epochs": [Interval(Integral, 1, None, closed="left")],
-        "finetune_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "finetune_lr": [Interval(Real, 0, None, closed="neither"), None],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "progress": ["boolean"],
+        "hidden": WIDTHS,
+        "activation": options(*ACTIVATIONS),
+        "likelihood": options("bernoulli", "gaussian"),
+        "pretrain": BOOLEAN,
+        "pretrain_epochs": POSITIVE_INT,
+        "finetune_epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "finetune_lr": [*POSITIVE, None],
+        "random_state": SEED,
+        "progress": BOOLEAN,
     }
 
     def fit(self, X, y) -> "StackedAutoencoder":

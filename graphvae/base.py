@@ -17,16 +17,35 @@ Subclasses fill in ``_fit(X, y)`` (build the :class:`graphvae.elbo.ELBO`, call t
 """
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as _SklearnNotFitted
-from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+from sklearn.utils._param_validation import (Interval, InvalidParameterError, StrOptions,  # noqa: F401
+                                             validate_parameter_constraints)
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import InputError
+
+
+# the constraints the estimators' ``_parameter_constraints`` tables are written in (scikit-learn's language)
+POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
+WIDTHS = [*POSITIVE_INT, list, tuple]  # one width or a sequence of widths (checked by :func:`widths`)
+POSITIVE = [Interval(Real, 0, None, closed="neither")]
+NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
+PROBABILITY = [Interval(Real, 0, 1, closed="neither")]  # (0, 1)
+UNIT_INTERVAL = [Interval(Real, 0, 1, closed="both")]  # [0, 1]
+SEED = [Interval(Integral, 0, None, closed="left")]
+BOOLEAN = ["boolean"]
+
+
+def options(*names: str) -> list:
+    """The constraint "one of these strings"."""
+    return [StrOptions(set(names))]
 
 
 class NotFittedError(_SklearnNotFitted, RuntimeError):

@@ -26,17 +26,16 @@ convert to bits per dimension by :func:`graphvae.pixel_likelihood.bits_per_dim`.
 """
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._validation import InputError, InputTypeError, check_finite
-from .base import Estimator, widths
+from .base import (BOOLEAN, NON_NEGATIVE, POSITIVE, POSITIVE_INT, PROBABILITY, SEED, WIDTHS, Estimator, Integral,
+                   Interval, options, widths)
 from .decoder import MLPDecoder
 from .elbo import ELBO
 from .encoder import GCNEncoder
@@ -112,28 +111,28 @@ class ImageVAE(TransformerMixin, Estimator):
         self.num_probes = num_probes
 
     _parameter_constraints = {
-        "latent": [Interval(Integral, 1, None, closed="left")],
-        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "likelihood": [StrOptions({"bernoulli", "gaussian"})],
-        "sigma": [Interval(Real, 0, None, closed="neither")],
-        "learn_sigma": ["boolean"],
-        "variational": ["boolean"],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "progress": ["boolean"],
-        "dequantize": [Interval(Integral, 2, None, closed="left"), None],
-        "noise": [StrOptions(set(NOISES)), None],
-        "noise_level": [Interval(Real, 0, None, closed="left")],
-        "sparsity": [Interval(Real, 0, 1, closed="neither")],
-        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
-        "activation_l1": [Interval(Real, 0, None, closed="left")],
-        "contractive": [Interval(Real, 0, None, closed="left")],
-        "jacobian": [StrOptions({"exact", "autograd", "hutchinson"})],
-        "num_probes": [Interval(Integral, 1, None, closed="left")],
+        "latent": POSITIVE_INT,
+        "hidden": WIDTHS,
+        "likelihood": options("bernoulli", "gaussian"),
+        "sigma": POSITIVE,
+        "learn_sigma": BOOLEAN,
+        "variational": BOOLEAN,
+        "beta": NON_NEGATIVE,
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "activation": options(*ACTIVATIONS),
+        "random_state": SEED,
+        "progress": BOOLEAN,
+        "dequantize": [Interval(Integral, 2, None, closed="left"), None],  # levels
+        "noise": [*options(*NOISES), None],
+        "noise_level": NON_NEGATIVE,
+        "sparsity": PROBABILITY,
+        "sparsity_weight": NON_NEGATIVE,
+        "activation_l1": NON_NEGATIVE,
+        "contractive": NON_NEGATIVE,
+        "jacobian": options("exact", "autograd", "hutchinson"),
+        "num_probes": POSITIVE_INT,
     }
 
     def __sklearn_tags__(self):

@@ -10,16 +10,15 @@ edge masking (``mask_rate``, :mod:`graphvae.masking`), a learned edge decoder an
 from __future__ import annotations
 
 import copy
-from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._validation import InputError
-from .base import Estimator, widths
+from .base import (BOOLEAN, FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, PROBABILITY, SEED, UNIT_INTERVAL, WIDTHS,
+                   Estimator, options, widths)
 from .data import Graph, as_graph
 from .elbo import ELBO, WeightDecay
 from .encoder import EncoderInput, GCNEncoder, encoder_input
@@ -111,33 +110,33 @@ class VGAE(Estimator):
         self.feature_noise = feature_noise
 
     _parameter_constraints = {
-        "hidden": [Interval(Integral, 1, None, closed="left"), list, tuple],
-        "latent": [Interval(Integral, 1, None, closed="left")],
-        "variational": ["boolean"],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "negatives_per_positive": [Interval(Real, 0, None, closed="neither")],
-        "early_stopping": ["boolean"],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "progress": ["boolean"],
-        "bias": ["boolean"],
-        "normalize": [Interval(Real, 0, None, closed="neither"), None],
-        "mask_rate": [Interval(Real, 0, 1, closed="left")],
-        "decoder": [StrOptions({"inner", "mlp"})],
-        "decoder_hidden": [Interval(Integral, 1, None, closed="left")],
-        "decoder_dropout": [Interval(Real, 0, 1, closed="left")],
-        "degree_weight": [Interval(Real, 0, None, closed="left")],
-        "adversarial": [Interval(Real, 0, None, closed="left")],
-        "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "sparsity": [Interval(Real, 0, 1, closed="neither")],
-        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
-        "activation_l1": [Interval(Real, 0, None, closed="left")],
-        "hidden_edges": [Interval(Real, 0, 1, closed="left")],
-        "feature_noise": [Interval(Real, 0, 1, closed="both")],
+        "hidden": WIDTHS,
+        "latent": POSITIVE_INT,
+        "variational": BOOLEAN,
+        "epochs": POSITIVE_INT,
+        "lr": POSITIVE,
+        "beta": NON_NEGATIVE,
+        "negatives_per_positive": POSITIVE,
+        "early_stopping": BOOLEAN,
+        "patience": POSITIVE_INT,
+        "random_state": SEED,
+        "progress": BOOLEAN,
+        "bias": BOOLEAN,
+        "normalize": [*POSITIVE, None],
+        "mask_rate": FRACTION,
+        "decoder": options("inner", "mlp"),
+        "decoder_hidden": POSITIVE_INT,
+        "decoder_dropout": FRACTION,
+        "degree_weight": NON_NEGATIVE,
+        "adversarial": NON_NEGATIVE,
+        "discriminator_lr": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "activation": options(*ACTIVATIONS),
+        "sparsity": PROBABILITY,
+        "sparsity_weight": NON_NEGATIVE,
+        "activation_l1": NON_NEGATIVE,
+        "hidden_edges": FRACTION,
+        "feature_noise": UNIT_INTERVAL,
     }
 
     def _fit(self, data: Graph | LinkSplit, y=None) -> None:
@@ -261,9 +260,6 @@ class VGAE(Estimator):
 class GAE(VGAE):
     """Graph auto-encoder: the :class:`VGAE` without the variational head (no KL term); the same options."""
 
-    variational = False  # not a parameter of the GAE (its KL term is 0, so it has no beta either)
-    beta = 1.0
-
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, epochs: int = 200, lr: float = 0.01,
                  negatives_per_positive: float = 1.0, early_stopping: bool = False, patience: int = 50,
                  random_state: int = 0, progress: bool = False, bias: bool = False, *, normalize: float | None = None,
@@ -272,28 +268,5 @@ class GAE(VGAE):
                  discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
                  sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
                  hidden_edges: float = 0.0, feature_noise: float = 0.0):
-        self.hidden = hidden
-        self.latent = latent
-        self.epochs = epochs
-        self.lr = lr
-        self.negatives_per_positive = negatives_per_positive
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.random_state = random_state
-        self.progress = progress
-        self.bias = bias
-        self.normalize = normalize
-        self.mask_rate = mask_rate
-        self.decoder = decoder
-        self.decoder_hidden = decoder_hidden
-        self.decoder_dropout = decoder_dropout
-        self.degree_weight = degree_weight
-        self.adversarial = adversarial
-        self.discriminator_lr = discriminator_lr
-        self.weight_decay = weight_decay
-        self.activation = activation
-        self.sparsity = sparsity
-        self.sparsity_weight = sparsity_weight
-        self.activation_l1 = activation_l1
-        self.hidden_edges = hidden_edges
-        self.feature_noise = feature_noise
+        # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
+        super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)
