@@ -68,7 +68,7 @@ class AdversarialPenalty(Penalty):
         self.weight = weight
 
     def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
+              encoder: GCNEncoder, generator: torch.Generator | None = None) -> torch.Tensor:
         return regularizer_loss(self.discriminator, posterior.mu)
 
 

@@ -270,10 +270,12 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         target = _as_images(X if clean is None else clean)
         return float(((torch.from_numpy(self.reconstruct(X)) - target) ** 2).mean())
 
-    def jacobian_norm(self, X, method: str = "exact", num_probes: int = 1) -> np.ndarray:
-        r"""Per image :math:`\lVert J_f(x) \rVert_F` of the encoder (see :func:`jacobian_sq_norm`)."""
+    def jacobian_norm(self, X, method: str = "exact", num_probes: int = 1, random_state: int = 0) -> np.ndarray:
+        r"""Per image :math:`\lVert J_f(x) \rVert_F` of the encoder (see :func:`jacobian_sq_norm`; Hutchinson
+        probes drawn from ``random_state``)."""
         inp = self._input(X)
-        sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes)
+        sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes,
+                              generator=torch.Generator().manual_seed(random_state))
         return sq.detach().sqrt().numpy()
 
     def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:

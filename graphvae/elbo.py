@@ -67,12 +67,12 @@ class Penalty(nn.Module):
     weight: float
 
     def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:  # pragma: no cover - interface
+              encoder: GCNEncoder, generator: torch.Generator | None = None) -> torch.Tensor:  # pragma: no cover - interface
         r"""The unweighted :math:`\Omega` (see ``normaliser``)."""
         raise NotImplementedError
 
     def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor], encoder: GCNEncoder,
-                units: float | None = None) -> torch.Tensor:
+                units: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         r""":math:`\lambda\,\Omega` times the factor of ``normaliser`` for a likelihood of ``units`` (``None``: factor 1
         for a row penalty, i.e. the images' per-row totals)."""
         if self.normaliser == "row":
@@ -81,7 +81,7 @@ class Penalty(nn.Module):
             raise ValueError(f"{type(self).__name__} is per likelihood unit: pass the likelihood's units")
         else:
             factor = units
-        return (self.weight * factor) * self.omega(inp, posterior, hidden, encoder)
+        return (self.weight * factor) * self.omega(inp, posterior, hidden, encoder, generator)
 
 
 class WeightDecay(Penalty):
@@ -101,7 +101,7 @@ class WeightDecay(Penalty):
         self.weight = weight
 
     def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
+              encoder: GCNEncoder, generator: torch.Generator | None = None) -> torch.Tensor:
         squares = sum(p.square().sum() for name, p in encoder.named_parameters() if name.endswith("weight"))
         return 0.5 * squares
 
@@ -125,7 +125,8 @@ class ELBO(nn.Module):
         log_lik = self.likelihood(z, target, generator)
         kl = posterior.kl_to_standard_normal().sum()
         units = self.likelihood.scale(target)
-        penalty = sum((p(inp, posterior, hidden, self.encoder, units) for p in self.penalties), log_lik.new_zeros(()))
+        penalty = sum((p(inp, posterior, hidden, self.encoder, units, generator) for p in self.penalties),
+                      log_lik.new_zeros(()))
         return ELBOTerms(log_lik, kl, penalty, self.beta, units, posterior)
 
     @staticmethod

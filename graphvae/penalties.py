@@ -47,7 +47,7 @@ class SparsityKL(Penalty):
         self.weight = weight
 
     def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
+              encoder: GCNEncoder, generator: torch.Generator | None = None) -> torch.Tensor:
         total = posterior.mu.new_zeros(())
         for h in hidden:
             rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6)
@@ -65,7 +65,7 @@ class ActivationL1(Penalty):
         self.weight = weight
 
     def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
+              encoder: GCNEncoder, generator: torch.Generator | None = None) -> torch.Tensor:
         return sum((h.abs().sum() for h in hidden), posterior.mu.new_zeros(()))
 
 
@@ -86,8 +86,9 @@ class ContractivePenalty(Penalty):
         self.num_probes = num_probes
 
     def omega(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
-              encoder: GCNEncoder) -> torch.Tensor:
-        sq = jacobian_sq_norm(encoder, inp, self.method, self.num_probes, hidden=hidden, create_graph=True)
+              encoder: GCNEncoder, generator: torch.Generator | None = None) -> torch.Tensor:
+        sq = jacobian_sq_norm(encoder, inp, self.method, self.num_probes, hidden=hidden, create_graph=True,
+                              generator=generator)
         return sq.sum()
 
 
@@ -105,7 +106,8 @@ def _check_method(method: str, num_probes: int) -> None:
 
 # ------------------------------------------------------------------------------------------- Jacobians
 def jacobian_sq_norm(encoder: GCNEncoder, inp: EncoderInput, method: str = "exact", num_probes: int = 1,
-                     hidden: list[torch.Tensor] | None = None, create_graph: bool = False) -> torch.Tensor:
+                     hidden: list[torch.Tensor] | None = None, create_graph: bool = False,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Per row :math:`\lVert J_f(x_m) \rVert_F^2`, :math:`J_f = \partial z_m / \partial x_m`, for an edgeless input.
 
     - ``"exact"``: the closed form. With :math:`W_l` of shape ``[in, out]`` and :math:`D_l` the
@@ -117,7 +119,7 @@ def jacobian_sq_norm(encoder: GCNEncoder, inp: EncoderInput, method: str = "exac
       ``inp``) saves the forward pass. Falls back to ``"autograd"`` for other activations.
     - ``"autograd"``: exact, one vector-Jacobian product per code dimension, :math:`\sum_k \lVert J^\top e_k\rVert^2`.
     - ``"hutchinson"``: unbiased estimate :math:`\frac1P \sum_p \lVert J^\top v_p \rVert^2`,
-      :math:`v_p \sim \mathcal N(0, I)` (uses the global torch generator).
+      :math:`v_p \sim \mathcal N(0, I)` drawn from ``generator`` (the estimator's, in training).
     """
     _check_method(method, num_probes)
     if not inp.adj.is_identity or not isinstance(inp.features, torch.Tensor) or inp.features.layout != torch.strided:
@@ -130,17 +132,18 @@ def jacobian_sq_norm(encoder: GCNEncoder, inp: EncoderInput, method: str = "exac
         for layer, h in zip(reversed(encoder.layers), reversed(hidden)):
             m = (m * derivative(h).unsqueeze(1)) @ layer.weight.T
         return m.square().sum((1, 2))
-    return _vjp_sq_norm(encoder, inp, None if method in ("exact", "autograd") else num_probes, create_graph)
+    return _vjp_sq_norm(encoder, inp, None if method in ("exact", "autograd") else num_probes, create_graph, generator)
 
 
-def _vjp_sq_norm(encoder: GCNEncoder, inp: EncoderInput, num_probes: int | None, create_graph: bool) -> torch.Tensor:
+def _vjp_sq_norm(encoder: GCNEncoder, inp: EncoderInput, num_probes: int | None, create_graph: bool,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
     """``sum_k |J^T e_k|^2`` (``num_probes=None``) or the Hutchinson mean over Gaussian probes."""
     x = inp.features.detach().requires_grad_(True)
     with torch.enable_grad():
         z = encoder(EncoderInput(x, inp.adj, inp.propagated)).mu
         d = z.shape[1]
         probes = torch.eye(d, dtype=z.dtype).unsqueeze(1).expand(d, *z.shape) if num_probes is None \
-            else torch.randn(num_probes, *z.shape, dtype=z.dtype)
+            else torch.randn(num_probes, *z.shape, dtype=z.dtype, generator=generator)
         total = x.new_zeros(x.shape[0])
         for v in probes:
             (g,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=create_graph, retain_graph=True)

@@ -154,3 +154,18 @@ def test_every_estimator_trains_through_the_shared_trainer_and_elbo(name, monkey
     runs = model._histories()
     assert calls["train"] == len(runs)
     assert calls["elbo"] >= sum(len(run) for run in runs)
+
+
+def test_hutchinson_probes_draw_from_the_given_generator_not_the_global_rng():
+    from graphvae.encoder import GCNEncoder
+    from graphvae.images import edgeless_input
+
+    encoder = GCNEncoder(6, (5,), 3, variational=False, activation=torch.tanh)
+    inp = edgeless_input(torch.from_numpy(IMAGES))
+    before = torch.get_rng_state()
+    a, b = (gv.jacobian_sq_norm(encoder, inp, "hutchinson", 2, generator=torch.Generator().manual_seed(1))
+            for _ in range(2))
+    assert torch.equal(torch.get_rng_state(), before) and torch.equal(a, b)
+    exact = gv.jacobian_sq_norm(encoder, inp, "autograd")
+    many = gv.jacobian_sq_norm(encoder, inp, "hutchinson", 4000, generator=torch.Generator().manual_seed(2))
+    assert torch.allclose(many, exact, rtol=0.1)
