@@ -55,6 +55,11 @@ class LinkTarget:
     ``self_loops``, the diagonal (the paper's reconstruction target ``A + I``). ``keys = row * N + col``
     is sorted, for O(log E) membership tests of sampled pairs; ``key_filter`` is a hashed occupancy table
     of the keys (a one-hash Bloom filter, 4-8 slots per key) that rules out most non-positives in O(1).
+
+    ``components > 1`` (:meth:`disjoint_union`) marks a disjoint union of that many graphs of equal size
+    ``n``, component ``c`` on nodes ``c n .. (c + 1) n - 1``: the likelihood is then the sum of the
+    components' likelihoods, each with its own reweighting and its own non-edges (pairs across components
+    are not part of any graph). That is how :mod:`graphvae.batched` trains several seeds as one model.
     """
 
     num_nodes: int
@@ -62,6 +67,15 @@ class LinkTarget:
     keys: torch.Tensor
     num_edges: int  # directed training edges: the positives off the diagonal
     key_filter: torch.Tensor
+    components: int = 1
+    component_edges: torch.Tensor | None = None      # [C] directed training edges per component (float)
+    component_positives: torch.Tensor | None = None  # [C] positives per component (float)
+    positive_component: torch.Tensor | None = None   # [P] the component of every positive pair
+
+    @property
+    def component_nodes(self) -> int:
+        """Nodes per component (all of them when ``components == 1``)."""
+        return self.num_nodes // self.components
 
     @classmethod
     def from_edges(cls, edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
@@ -84,6 +98,22 @@ class LinkTarget:
         key_filter = torch.zeros(1 << max(4, int(np.ceil(np.log2(4 * max(keys.numel(), 1))))), dtype=torch.bool)
         key_filter[_hash(keys, key_filter.numel())] = True
         return cls(num_nodes, pattern, keys, int((row != col).sum()), key_filter)
+
+    @classmethod
+    def disjoint_union(cls, adjacencies: "list[sp.csr_matrix]", self_loops: bool = True) -> "LinkTarget":
+        """The target of the disjoint union of graphs of equal size (0/1 adjacencies), one component each."""
+        sizes = {a.shape[0] for a in adjacencies}
+        if len(sizes) != 1:
+            raise ValueError(f"a disjoint union needs graphs of equal size, got sizes {sorted(sizes)}")
+        n, count = sizes.pop(), len(adjacencies)
+        union = cls.from_edges(sp.block_diag(adjacencies, format="csr"), n * count, self_loops)
+        row = union.keys // union.num_nodes
+        component = row // n
+        off_diagonal = (row != union.keys % union.num_nodes).double()
+        edges = torch.zeros(count, dtype=torch.float64).index_add_(0, component, off_diagonal)
+        positives = torch.bincount(component, minlength=count).double()
+        return cls(union.num_nodes, union.positives, union.keys, union.num_edges, union.key_filter, count,
+                   edges, positives, component)
 
     @property
     def num_positive(self) -> int:
@@ -165,51 +195,85 @@ class LinkLikelihood(Likelihood):
         self.control_variate = control_variate
 
     def scale(self, target: LinkTarget) -> float:
-        return float(target.num_nodes) ** 2
+        return float(target.component_nodes) ** 2
 
     def negatives_per_node(self, target: LinkTarget) -> int:
+        """``k``; for a disjoint union, of its first component (:meth:`check_union` asks them to agree)."""
+        if target.components > 1:
+            positives = float(target.component_positives[0])
+            return max(2, int(np.ceil(self.negatives_per_positive * positives / target.component_nodes)))
         return max(2, int(np.ceil(self.negatives_per_positive * target.num_positive / target.num_nodes)))
 
-    def sample_pairs(self, target: LinkTarget, generator: torch.Generator | None = None) -> tuple[PairPattern, torch.Tensor]:
-        """The sampled pairs (``k`` per row and per column) and the mask of those that are not positives."""
-        n, k = target.num_nodes, self.negatives_per_node(target)
+    def check_union(self, target: LinkTarget) -> None:
+        """Raise ``ValueError`` unless every component of ``target`` samples the same ``k`` as on its own."""
+        n = target.component_nodes
+        ks = {max(2, int(np.ceil(self.negatives_per_positive * float(p) / n))) for p in target.component_positives}
+        if len(ks) > 1:
+            raise ValueError(f"the components sample different numbers of pairs per node: {sorted(ks)}")
+
+    def sample_pairs(self, target: LinkTarget, generator=None) -> tuple[PairPattern, torch.Tensor]:
+        """The sampled pairs (``k`` per row and per column) and the mask of those that are not positives.
+
+        For a disjoint union (``target.components > 1``) ``generator`` is one generator per component and
+        each component draws exactly what it draws on its own, shifted to its node range.
+        """
+        c_count, n, k = target.components, target.component_nodes, self.negatives_per_node(target)
         device = target.keys.device
-        p = torch.randperm(n, generator=generator, device=device)
+        generators = _per_component(generator, c_count)
+        p = torch.stack([torch.randperm(n, generator=g, device=device) for g in generators])          # [C, n]
         p_inv = torch.empty_like(p)
-        p_inv[p] = torch.arange(n, device=device)
-        offsets = torch.randint(n, (k,), generator=generator, device=device)
-        forward, backward = p_inv[:, None] + offsets, p_inv[:, None] - offsets
+        p_inv.scatter_(1, p, torch.arange(n, device=device).expand(c_count, n))
+        offsets = torch.stack([torch.randint(n, (k,), generator=g, device=device) for g in generators])  # [C, k]
+        forward = p_inv[:, :, None] + offsets[:, None, :]                            # [C, n, k]
+        backward = p_inv[:, :, None] - offsets[:, None, :]
         forward -= n * (forward >= n)                # (a + o) mod n without a division
         backward += n * (backward < 0)
-        col = p[forward]                             # [n, k]: pi_t(i)
-        col_t = p[backward]                          # [n, k]: pi_t^{-1}(j), the row of the pair (., j) in slot t
-        crow = torch.arange(0, n * k + 1, k, device=device)
+        shift = (torch.arange(c_count, device=device) * n)[:, None, None]
+        col = p.gather(1, forward.view(c_count, -1)).view(c_count, n, k)            # pi_t(i)
+        col_t = p.gather(1, backward.view(c_count, -1)).view(c_count, n, k)         # pi_t^{-1}(j): row of (., j) in slot t
+        if c_count > 1:
+            col, col_t = col + shift, col_t + shift
+        total = n * c_count
+        crow = torch.arange(0, total * k + 1, k, device=device)
         transpose = (col_t * k + torch.arange(k, device=device)).ravel()
-        rows = torch.arange(n, device=device).repeat_interleave(k)
+        rows = torch.arange(total, device=device).repeat_interleave(k)
         keep = ~target.is_positive(rows, col.ravel())
-        crow = _compact(crow, n)
-        pairs = PairPattern(n, crow, _compact(col.ravel(), n), crow, _compact(col_t.ravel(), n), transpose)
+        crow = _compact(crow, total)
+        pairs = PairPattern(total, crow, _compact(col.ravel(), total), crow, _compact(col_t.ravel(), total), transpose)
         return pairs, keep
 
-    def forward(self, z: torch.Tensor, target: LinkTarget, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, target: LinkTarget, generator=None) -> torch.Tensor:
+        """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods)."""
         pos_scores = pattern_scores(z, target.positives)
-        pos = F.logsigmoid(pos_scores).sum()
+        pos = _component_sum(F.logsigmoid(pos_scores), target)
         neg = self.negative_sum(z, pos_scores, target, generator)
         if not self.reweight:
-            return pos + neg
-        pairs_total, edges = float(target.num_nodes) ** 2, float(target.num_edges)
-        weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
-        return norm * (weight * pos + neg)
+            return (pos + neg).sum()
+        pairs_total = float(target.component_nodes) ** 2
+        if target.components == 1:
+            edges = float(target.num_edges)
+            weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
+            return norm * (weight * pos + neg)
+        edges = target.component_edges                                   # float64: the constants as Python computes them
+        weight = ((pairs_total - edges) / edges).to(z.dtype)
+        norm = (pairs_total / (2 * (pairs_total - edges))).to(z.dtype)
+        return (norm * (weight * pos + neg)).sum()
 
     def negative_sum(self, z: torch.Tensor, pos_scores: torch.Tensor, target: LinkTarget,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-        r"""Unbiased estimate of :math:`\sum_{\mathcal N}\log\sigma(-s_{ij})` (``pos_scores``: the positives' logits)."""
-        n = target.num_nodes
+                     generator=None) -> torch.Tensor:
+        r"""Unbiased estimate of :math:`\sum_{\mathcal N}\log\sigma(-s_{ij})` (``pos_scores``: the positives' logits).
+
+        A scalar; for a disjoint union, one estimate per component (``[C]``).
+        """
+        n = target.component_nodes
         pairs, keep = self.sample_pairs(target, generator)
         scores = pattern_scores(z, pairs)
         if self.control_variate:
             return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
-        return (F.logsigmoid(-scores) * keep).sum() * (n / (scores.numel() // n))
+        k = scores.numel() // target.num_nodes
+        per_pair = F.logsigmoid(-scores) * keep
+        total = per_pair.sum() if target.components == 1 else per_pair.view(target.components, -1).sum(1)
+        return total * (n / k)
 
 
 _FIT_ROWS = 8192  # the control variate's coefficients need a rough fit only: at most this many rows per slot
@@ -220,33 +284,65 @@ def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor
     r"""Unbiased estimate of :math:`\sum_{\mathcal N}\log\sigma(-s_{ij})`: exact quadratic part plus sampled residual.
 
     ``scores``/``keep`` are in CSR order of :meth:`LinkLikelihood.sample_pairs`: row ``i``, slot ``t`` at
-    ``i * k + t``. See :class:`LinkLikelihood` for the estimator.
+    ``i * k + t``. See :class:`LinkLikelihood` for the estimator. For a disjoint union of ``C`` graphs
+    every sum runs per component (scores ``[C, n, k]``, coefficients ``[C, k]``) and the result is ``[C]``.
     """
-    n = target.num_nodes
-    k = scores.numel() // n
-    s, mask = scores.view(n, k), keep.view(n, k).to(scores.dtype)
-    a, b, c = _leave_one_slot_out_fit(s.detach()[:_FIT_ROWS], mask[:_FIT_ROWS])  # [k] each, constants
+    c_count, n = target.components, target.component_nodes
+    k = scores.numel() // target.num_nodes
+    shape = (n, k) if c_count == 1 else (c_count, n, k)
+    s, mask = scores.view(shape), keep.view(shape).to(scores.dtype)
+    fit_rows = (slice(None, _FIT_ROWS),) if c_count == 1 else (slice(None), slice(None, _FIT_ROWS))
+    a, b, c = _leave_one_slot_out_fit(s.detach()[fit_rows], mask[fit_rows])  # [k] or [C, k] each, constants
     residual = _SampledResidual.apply(s, mask, a, b, c) * (n / k)
-    column_sum = z.sum(0)
-    count = float(n) ** 2 - pos_scores.numel()                                  # number of non-positive pairs
-    sum_s = column_sum @ column_sum - pos_scores.sum()
-    sum_s2 = (z.T @ z).square().sum() - pos_scores.square().sum()
-    return a.mean() * count + b.mean() * sum_s + c.mean() * sum_s2 + residual
+    if c_count == 1:
+        column_sum = z.sum(0)
+        count = float(n) ** 2 - pos_scores.numel()                                  # number of non-positive pairs
+        sum_s = column_sum @ column_sum - pos_scores.sum()
+        sum_s2 = (z.T @ z).square().sum() - pos_scores.square().sum()
+        return a.mean() * count + b.mean() * sum_s + c.mean() * sum_s2 + residual
+    zc = z.view(c_count, n, -1)
+    column_sum = zc.sum(1)                                                          # [C, d]
+    count = (float(n) ** 2 - target.component_positives).to(z.dtype)
+    sum_s = column_sum.square().sum(1) - _component_sum(pos_scores, target)
+    sum_s2 = (zc.transpose(1, 2) @ zc).square().sum((1, 2)) - _component_sum(pos_scores.square(), target)
+    return a.mean(-1) * count + b.mean(-1) * sum_s + c.mean(-1) * sum_s2 + residual
+
+
+def _component_sum(values: torch.Tensor, target: LinkTarget) -> torch.Tensor:
+    """Sum of per-positive ``values``: a scalar, or ``[C]`` per component of a disjoint union."""
+    if target.components == 1:
+        return values.sum()
+    return values.new_zeros(target.components).index_add_(0, target.positive_component, values)
+
+
+def _per_component(generator, count: int) -> list:
+    """One generator (or ``None``) per component: a single one for one component, else a sequence of ``count``."""
+    if count == 1:
+        return [generator[0] if isinstance(generator, (list, tuple)) else generator]
+    if not isinstance(generator, (list, tuple)) or len(generator) != count:
+        raise ValueError(f"a disjoint union of {count} graphs needs one generator per component")
+    return list(generator)
 
 
 class _SampledResidual(torch.autograd.Function):
     """``sum(mask * (logsigmoid(-s) - a - b s - c s^2))`` over ``[n, k]`` scores, per-slot ``a, b, c`` held
-    constant; one fused pass each way (the large-graph path touches every sampled pair only here)."""
+    constant; one fused pass each way (the large-graph path touches every sampled pair only here).
+    For ``[C, n, k]`` scores and ``[C, k]`` coefficients (a disjoint union) the sum is per component, ``[C]``."""
 
     @staticmethod
     def forward(ctx, s, mask, a, b, c):
+        if s.dim() == 3:
+            a, b, c = a[:, None], b[:, None], c[:, None]
         ctx.save_for_backward(s, mask, b, c)
         quadratic = (c * s).add_(b).mul_(s).add_(a)
-        return F.logsigmoid(-s).sub_(quadratic).mul_(mask).sum()
+        per_pair = F.logsigmoid(-s).sub_(quadratic).mul_(mask)
+        return per_pair.sum() if s.dim() == 2 else per_pair.sum((1, 2))
 
     @staticmethod
     def backward(ctx, grad):
         s, mask, b, c = ctx.saved_tensors
+        if s.dim() == 3:
+            grad = grad[:, None, None]
         # d/ds [logsigmoid(-s) - a - b s - c s^2] = -sigmoid(s) - b - 2 c s
         grad_s = (2 * c * s).add_(b).add_(torch.sigmoid(s)).mul_(mask).mul_(-grad)
         return grad_s, None, None, None, None
@@ -256,13 +352,16 @@ class _SampledResidual(torch.autograd.Function):
 def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per slot ``t`` (columns of the ``[rows, k]`` inputs): ``a + b s + c s^2`` fitted on the other slots' kept pairs.
 
+    ``[C, rows, k]`` inputs (a disjoint union) give ``[C, k]`` coefficients, each component fitted on its own pairs.
+
     ``b + 2 c s`` is the least-squares line through ``-sigmoid(s)`` (the derivative of ``f = logsigmoid(-s)``),
     ``a`` the mean of what remains of ``f``. Degenerate fits (no pairs, constant scores) give zeros.
     """
     sig, ws = torch.sigmoid(s), mask * s
     columns = (mask, ws, ws * s, mask * sig, ws * sig, mask * F.logsigmoid(-s))
-    slot_sums = torch.stack([t.sum(0) for t in columns]).double()             # [6, k]
-    m, s1, s2, y, sy, fsum = slot_sums.sum(1, keepdim=True) - slot_sums        # [k] each: leave slot t out
+    rows = s.dim() - 2
+    slot_sums = torch.stack([t.sum(rows) for t in columns]).double()          # [6, k] or [6, C, k]
+    m, s1, s2, y, sy, fsum = slot_sums.sum(-1, keepdim=True) - slot_sums       # [k] each: leave slot t out
     count = m.clamp(min=1)
     mean_s, mean_s2, mean_y = s1 / count, s2 / count, -y / count
     var = mean_s2 - mean_s ** 2

@@ -85,10 +85,7 @@ class VGAE:
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
         generator = torch.Generator().manual_seed(self.random_state)
-        with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
-            torch.manual_seed(self.random_state)
-            encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                                 bias=self.bias)
+        encoder = self._initial_encoder(int(graph.x.shape[1]))
         self.objective_ = ELBO(encoder, self._likelihood(), beta=self.beta)
 
         best = {"auc": -1.0, "epoch": -1, "state": None}
@@ -110,6 +107,13 @@ class VGAE:
             encoder.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
         return self
+
+    def _initial_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
+        (also used by :func:`graphvae.batched.fit_seeds`, which stacks one per seed)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            return GCNEncoder(in_dim, self._check_params(), self.latent, variational=self.variational, bias=self.bias)
 
     def _likelihood(self) -> LinkLikelihood:
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
