@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 from .encoder import EncoderInput, GCNEncoder
 from .latent import Posterior
@@ -63,9 +64,13 @@ class ELBO(nn.Module):
         self.beta = beta
 
     def forward(self, inp: EncoderInput, target: Any, generator: torch.Generator | None = None) -> ELBOTerms:
-        posterior, hidden = self.encoder(inp, return_hidden=True)
-        z = posterior.rsample(generator=generator)
-        log_lik = self.likelihood(z, target, generator)
-        kl = posterior.kl_to_standard_normal().sum()
+        with record_function("elbo.encoder"):
+            posterior, hidden = self.encoder(inp, return_hidden=True)
+        with record_function("elbo.rsample"):
+            z = posterior.rsample(generator=generator)
+        with record_function("elbo.likelihood"):
+            log_lik = self.likelihood(z, target, generator)
+        with record_function("elbo.kl"):
+            kl = posterior.kl_to_standard_normal().sum()
         penalty = sum((p(inp, posterior, hidden, self.encoder) for p in self.penalties), log_lik.new_zeros(()))
         return ELBOTerms(log_lik, kl, penalty, self.beta, self.likelihood.scale(target), posterior)

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.profiler import record_function
 
 from .operator import adjacency_matrix, index_dtype
 
@@ -244,8 +245,9 @@ class LinkLikelihood(Likelihood):
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator=None) -> torch.Tensor:
         """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods)."""
-        pos_scores = pattern_scores(z, target.positives)
-        pos = _component_sum(F.logsigmoid(pos_scores), target)
+        with record_function("likelihood.positives"):
+            pos_scores = pattern_scores(z, target.positives)
+            pos = _component_sum(F.logsigmoid(pos_scores), target)
         neg = self.negative_sum(z, pos_scores, target, generator)
         if not self.reweight:
             return (pos + neg).sum()
@@ -266,10 +268,13 @@ class LinkLikelihood(Likelihood):
         A scalar; for a disjoint union, one estimate per component (``[C]``).
         """
         n = target.component_nodes
-        pairs, keep = self.sample_pairs(target, generator)
-        scores = pattern_scores(z, pairs)
+        with record_function("likelihood.sample_pairs"):
+            pairs, keep = self.sample_pairs(target, generator)
+        with record_function("likelihood.pair_scores"):
+            scores = pattern_scores(z, pairs)
         if self.control_variate:
-            return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
+            with record_function("likelihood.control_variate"):
+                return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
         k = scores.numel() // target.num_nodes
         per_pair = F.logsigmoid(-scores) * keep
         total = per_pair.sum() if target.components == 1 else per_pair.view(target.components, -1).sum(1)

@@ -5,6 +5,7 @@ import time
 from typing import Any, Callable, Iterable
 
 import torch
+from torch.profiler import record_function
 from tqdm.auto import tqdm
 
 from .elbo import ELBO
@@ -21,6 +22,11 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
     epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
     over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
+
+    ``generator`` may be a list of generators, one per component of a disjoint union (:mod:`graphvae.batched`).
+    The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``, and inside the
+    forward ``elbo.*`` and ``likelihood.*``): a profiler around any ``fit`` gives the stage breakdown of
+    this very loop (``benchmarks/_profile.py``); outside a profiler the labels cost about a microsecond each.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -36,10 +42,13 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
         count = 0
         for inp, target in batches(epoch):
             optimizer.zero_grad(set_to_none=True)
-            terms = objective(inp, target, generator)
-            loss = terms.loss
-            loss.backward()
-            optimizer.step()
+            with record_function("train.forward"):
+                terms = objective(inp, target, generator)
+                loss = terms.loss
+            with record_function("train.backward"):
+                loss.backward()
+            with record_function("train.step"):
+                optimizer.step()
             count += 1
             sums["loss"] += float(loss.detach())
             for key in ("elbo", "log_likelihood", "kl", "penalty"):

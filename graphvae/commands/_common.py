@@ -35,3 +35,22 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=2) + "\n"
     atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+
+
+#: below this many nodes per training step, one torch thread is as fast as two and is not slowed down by
+#: a busy machine (two threads that wait for each other on a shared CPU can be 10x slower)
+SMALL_GRAPH_NODES = 200_000
+
+
+def set_threads(requested: int | None, nodes_per_step: int) -> int:
+    """Set torch's thread count for this CLI process: ``requested``, else 1 for small graphs, else torch's default.
+
+    Only the CLI entry points call this (it changes process-wide state); library calls never do.
+    """
+    import torch
+
+    if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
+        requested = 1
+    if requested is not None:
+        torch.set_num_threads(requested)
+    return torch.get_num_threads()

@@ -9,7 +9,7 @@ from .._validation import InputError
 from ..data import load_dataset, load_graph
 from ..models import VGAE
 from ..split import split_edges
-from ._common import mean_std, positive_float, positive_int, write_json
+from ._common import mean_std, positive_float, positive_int, set_threads, write_json
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,6 +62,8 @@ def register(sub) -> None:
     p.add_argument("--sequential", action="store_true",
                    help="train the seeds one after another (default: seeds of a small graph are trained together "
                         "as one batched model, which gives the same models faster; early stopping is sequential)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch threads (default: 1 for graphs of up to 200k nodes per step, else torch's default)")
     p.add_argument("--early-stopping", action="store_true", help="keep the epoch with the best validation AUC")
     p.add_argument("--patience", type=positive_int, default=50, help="early-stopping patience in epochs")
     p.add_argument("--json", help="write the results as JSON to this path")
@@ -76,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     seeds = list(range(args.seeds))
     batch = 1 if args.sequential or args.early_stopping else seeds_per_batch(int(graph.num_nodes), args.seeds)
+    threads = set_threads(args.threads, batch * int(graph.num_nodes))
     for first in range(0, len(seeds), batch):
         chunk = seeds[first:first + batch]
         splits = [split_edges(graph, seed=seed) for seed in chunk]
@@ -97,6 +100,6 @@ def run(args: argparse.Namespace) -> int:
             "dataset": name, "model": args.model, "seeds": results, "auc": auc, "ap": ap,
             "train_seconds": train_seconds, "total_seconds": time.perf_counter() - start,
             "config": {k: getattr(args, k) for k in ("epochs", "lr", "hidden", "latent", "negatives", "early_stopping")},
-            "seeds_trained_together": batch,
+            "seeds_trained_together": batch, "threads": threads,
         })
     return 0
