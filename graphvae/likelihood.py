@@ -125,12 +125,12 @@ class LinkTarget:
         return self.num_nodes ** 2 - self.num_positive
 
     def is_positive(self, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-        """Boolean mask: which ordered pairs ``(row, col)`` are positives.
+        """Boolean mask, flat: which ordered pairs ``(row, col)`` (broadcast together) are positives.
 
         Pairs whose hash slot is empty are not positives; only the rest (the positives and ~1/4 of
         the others, fewer on sparse graphs) are looked up by binary search in the sorted keys.
         """
-        keys = row * self.num_nodes + col
+        keys = (row * self.num_nodes + col).reshape(-1)  # row and col may broadcast, e.g. [n, 1] and [n, k]
         candidate = self.key_filter[_hash(keys, self.key_filter.numel())]
         index = candidate.nonzero().squeeze(1)
         found = keys[index]
@@ -144,7 +144,9 @@ _HASH_MULTIPLIER = 0x9E3779B97F4A7C15 - (1 << 64)  # Fibonacci hashing: 2^64 / g
 def _hash(keys: torch.Tensor, size: int) -> torch.Tensor:
     """Multiplicative hash of int64 ``keys`` into ``[0, size)`` (``size`` a power of two); the product wraps."""
     bits = size.bit_length() - 1
-    return ((keys * _HASH_MULTIPLIER) >> (64 - bits)) & (size - 1)
+    out = keys * _HASH_MULTIPLIER
+    out >>= 64 - bits
+    return out.bitwise_and_(size - 1)
 
 
 class LinkLikelihood(Likelihood):
@@ -219,28 +221,23 @@ class LinkLikelihood(Likelihood):
         each component draws exactly what it draws on its own, shifted to its node range.
         """
         c_count, n, k = target.components, target.component_nodes, self.negatives_per_node(target)
-        device = target.keys.device
+        total, device = n * c_count, target.keys.device
+        itype = torch.int32 if index_dtype(total * k, total) == np.int32 else torch.int64
         generators = _per_component(generator, c_count)
         p = torch.stack([torch.randperm(n, generator=g, device=device) for g in generators])          # [C, n]
         p_inv = torch.empty_like(p)
         p_inv.scatter_(1, p, torch.arange(n, device=device).expand(c_count, n))
         offsets = torch.stack([torch.randint(n, (k,), generator=g, device=device) for g in generators])  # [C, k]
-        forward = p_inv[:, :, None] + offsets[:, None, :]                            # [C, n, k]
-        backward = p_inv[:, :, None] - offsets[:, None, :]
-        forward -= n * (forward >= n)                # (a + o) mod n without a division
-        backward += n * (backward < 0)
-        shift = (torch.arange(c_count, device=device) * n)[:, None, None]
-        col = p.gather(1, forward.view(c_count, -1)).view(c_count, n, k)            # pi_t(i)
-        col_t = p.gather(1, backward.view(c_count, -1)).view(c_count, n, k)         # pi_t^{-1}(j): row of (., j) in slot t
-        if c_count > 1:
-            col, col_t = col + shift, col_t + shift
-        total = n * c_count
-        crow = torch.arange(0, total * k + 1, k, device=device)
-        transpose = (col_t * k + torch.arange(k, device=device)).ravel()
-        rows = torch.arange(total, device=device).repeat_interleave(k)
-        keep = ~target.is_positive(rows, col.ravel())
-        crow = _compact(crow, total)
-        pairs = PairPattern(total, crow, _compact(col.ravel(), total), crow, _compact(col_t.ravel(), total), transpose)
+        # p twice over, shifted to each component's node range: position a + o (a, o < n) needs no "mod n"
+        p2 = (torch.cat([p, p], dim=1) + (torch.arange(c_count, device=device) * n)[:, None]).to(itype).view(-1)
+        base = (torch.arange(c_count, device=device) * 2 * n)[:, None]
+        p_inv = (p_inv + base).to(itype)[:, :, None]
+        col = p2[p_inv + (offsets.to(itype))[:, None, :]]                  # [C, n, k]: pi_t(i)
+        col_t = p2[p_inv + (n - offsets).to(itype)[:, None, :]]            # pi_t^{-1}(j): row of the pair (., j) in slot t
+        transpose = (col_t * k).add_(torch.arange(k, device=device, dtype=itype)).view(-1)
+        keep = ~target.is_positive(torch.arange(total, device=device)[:, None], col.view(total, k)).view(-1)
+        crow = _compact(torch.arange(0, total * k + 1, k, device=device), total)
+        pairs = PairPattern(total, crow, _compact(col.view(-1), total), crow, _compact(col_t.view(-1), total), transpose)
         return pairs, keep
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator=None) -> torch.Tensor:
