@@ -56,6 +56,9 @@ class LinkTarget:
     ``self_loops``, the diagonal (the paper's reconstruction target ``A + I``). ``keys = row * N + col``
     is sorted, for O(log E) membership tests of sampled pairs; ``key_filter`` is a hashed occupancy table
     of the keys (a one-hash Bloom filter, 4-8 slots per key) that rules out most non-positives in O(1).
+    The table is cut into one small sub-table per chunk of ``2^filter_row_shift`` consecutive rows (about
+    a thousand keys each), so that looking up the sampled pairs row by row walks through it in order
+    instead of jumping around a table of hundreds of MB (:meth:`filter_slots`).
 
     ``components > 1`` (:meth:`disjoint_union`) marks a disjoint union of that many graphs of equal size
     ``n``, component ``c`` on nodes ``c n .. (c + 1) n - 1``: the likelihood is then the sum of the
@@ -68,6 +71,8 @@ class LinkTarget:
     keys: torch.Tensor
     num_edges: int  # directed training edges: the positives off the diagonal
     key_filter: torch.Tensor
+    filter_row_shift: int = 0  # rows 2^shift * c .. 2^shift * (c + 1) - 1 share sub-table c of key_filter
+    filter_bits: int = 0       # each sub-table has 2^bits slots
     components: int = 1
     component_edges: torch.Tensor | None = None      # [C] directed training edges per component (float)
     component_positives: torch.Tensor | None = None  # [C] positives per component (float)
@@ -96,9 +101,15 @@ class LinkTarget:
         crow, col = _compact(crow, num_nodes), _compact(col, num_nodes)
         pattern = PairPattern(num_nodes, crow, col, crow, col, transpose)
         keys = row * num_nodes + col
-        key_filter = torch.zeros(1 << max(4, int(np.ceil(np.log2(4 * max(keys.numel(), 1))))), dtype=torch.bool)
-        key_filter[_hash(keys, key_filter.numel())] = True
-        return cls(num_nodes, pattern, keys, int((row != col).sum()), key_filter)
+        # chunks of 2^shift rows holding about 1024 keys each, a sub-table of 4-8 slots per key for each
+        per_row = max(keys.numel(), 1) / max(num_nodes, 1)
+        shift = int(np.clip(np.floor(np.log2(1024 / per_row)), 0, max(int(num_nodes).bit_length() - 1, 0)))
+        bits = max(4, int(np.ceil(np.log2(4 * per_row * (1 << shift)))))
+        chunks = (max(num_nodes, 1) - 1 >> shift) + 1
+        key_filter = torch.zeros(chunks << bits, dtype=torch.bool)
+        target = cls(num_nodes, pattern, keys, int((row != col).sum()), key_filter, shift, bits)
+        key_filter[target.filter_slots(row, keys)] = True
+        return target
 
     @classmethod
     def disjoint_union(cls, adjacencies: "list[sp.csr_matrix]", self_loops: bool = True) -> "LinkTarget":
@@ -113,8 +124,8 @@ class LinkTarget:
         off_diagonal = (row != union.keys % union.num_nodes).double()
         edges = torch.zeros(count, dtype=torch.float64).index_add_(0, component, off_diagonal)
         positives = torch.bincount(component, minlength=count).double()
-        return cls(union.num_nodes, union.positives, union.keys, union.num_edges, union.key_filter, count,
-                   edges, positives, component)
+        return cls(union.num_nodes, union.positives, union.keys, union.num_edges, union.key_filter,
+                   union.filter_row_shift, union.filter_bits, count, edges, positives, component)
 
     @property
     def num_positive(self) -> int:
@@ -130,12 +141,19 @@ class LinkTarget:
         Pairs whose hash slot is empty are not positives; only the rest (the positives and ~1/4 of
         the others, fewer on sparse graphs) are looked up by binary search in the sorted keys.
         """
-        keys = (row * self.num_nodes + col).reshape(-1)  # row and col may broadcast, e.g. [n, 1] and [n, k]
-        candidate = self.key_filter[_hash(keys, self.key_filter.numel())]
+        keys = row * self.num_nodes + col  # row and col may broadcast, e.g. [n, 1] and [n, k]
+        candidate = self.key_filter[self.filter_slots(row, keys)].reshape(-1)
+        keys = keys.reshape(-1)
         index = candidate.nonzero().squeeze(1)
         found = keys[index]
         pos = torch.searchsorted(self.keys, found).clamp(max=self.keys.numel() - 1)
         return candidate.index_put_((index,), self.keys[pos] == found)
+
+
+    def filter_slots(self, row: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Slots of ``keys`` (of pairs in rows ``row``, broadcastable) in ``key_filter``: sub-table of the row's chunk."""
+        slots = _hash(keys, 1 << self.filter_bits)
+        return slots.add_((row >> self.filter_row_shift) << self.filter_bits)
 
 
 _HASH_MULTIPLIER = 0x9E3779B97F4A7C15 - (1 << 64)  # Fibonacci hashing: 2^64 / golden ratio, as a signed int64
