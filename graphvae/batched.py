@@ -63,6 +63,8 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     n = int(graphs[0].num_nodes)
     if any(int(g.num_nodes) != n for g in graphs):
         raise InputError("batched seeds need splits of the same graph (equal node counts)")
+    for g in graphs:
+        g.check_trainable(template.latent)
     x = graphs[0].x
     models = [_clone(template, seed) for seed in seeds]
     adjacencies = [adjacency_matrix(g.edge_index.numpy(), n) for g in graphs]

@@ -7,9 +7,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
 
 from ._validation import InputError
+from .data import Graph, as_graph
 from .elbo import ELBO
 from .encoder import EncoderInput, GCNEncoder, encoder_input
 from .likelihood import LinkLikelihood, LinkTarget
@@ -71,13 +71,12 @@ class VGAE:
             raise InputError(f"lr must be positive, got {self.lr}")
         return hidden
 
-    def fit(self, data: Data | LinkSplit) -> "VGAE":
+    def fit(self, data: Graph | LinkSplit) -> "VGAE":
         """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
         hidden = self._check_params()
         split = data if isinstance(data, LinkSplit) else None
-        graph = split.train_graph if split is not None else data
-        if not isinstance(graph, Data):
-            raise TypeError(f"fit expects a torch_geometric Data or a LinkSplit, got {type(data).__name__}")
+        graph = split.train_graph if split is not None else as_graph(data)
+        graph.check_trainable(self.latent)
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
@@ -120,7 +119,7 @@ class VGAE:
         return LinkLikelihood(self.negatives_per_positive)
 
     @staticmethod
-    def _encoder_input(graph: Data, adjacency=None) -> EncoderInput:
+    def _encoder_input(graph: Graph, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
         if adjacency is None:
@@ -131,12 +130,15 @@ class VGAE:
         if not hasattr(self, "objective_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() first")
 
-    def embed(self, graph: Data | None = None) -> np.ndarray:
+    def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
         return self.embed_tensor(graph).numpy()
 
-    def embed_tensor(self, graph: Data | None = None) -> torch.Tensor:
+    def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()
+        if graph is not None:
+            graph = as_graph(graph)
+            graph.check_features(int(self.input_.features.shape[1]))
         inp = self.input_ if graph is None else self._encoder_input(graph)
         with torch.no_grad():
             return self.objective_.encoder(inp).mu

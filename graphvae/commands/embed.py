@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from .._validation import InputError
-from ..embeddings import save_embeddings
-from .linkpred import add_graph_arguments, add_model_arguments, graph_from_args, model_from_args
+from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir,
+                      graph_from_args, model_from_args)
 
 
 def register(sub) -> None:
@@ -23,6 +23,10 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if Path(args.out).suffix not in (".npy", ".csv"):
         raise InputError(f"--out must end in .npy or .csv, got {args.out}")
+    check_graph_arguments(args)
+    check_output_dir(args.out, "embeddings file")
+    from ..embeddings import save_embeddings
+
     graph, _ = graph_from_args(args)
     model = model_from_args(args, args.seed).fit(graph)
     save_embeddings(args.out, model.embed(), graph.node_ids)
