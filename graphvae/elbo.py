@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 import torch
 from torch import nn
-from torch.profiler import record_function
 
+from ._stages import stage
 from .encoder import EncoderInput, GCNEncoder
 from .latent import Posterior
 from .likelihood import Likelihood
@@ -64,13 +64,13 @@ class ELBO(nn.Module):
         self.beta = beta
 
     def forward(self, inp: EncoderInput, target: Any, generator: torch.Generator | None = None) -> ELBOTerms:
-        with record_function("elbo.encoder"):
+        with stage("elbo.encoder"):
             posterior, hidden = self.encoder(inp, return_hidden=True)
-        with record_function("elbo.rsample"):
+        with stage("elbo.rsample"):
             z = posterior.rsample(generator=generator)
-        with record_function("elbo.likelihood"):
+        with stage("elbo.likelihood"):
             log_lik = self.likelihood(z, target, generator)
-        with record_function("elbo.kl"):
+        with stage("elbo.kl"):
             kl = posterior.kl_to_standard_normal().sum()
         penalty = sum((p(inp, posterior, hidden, self.encoder) for p in self.penalties), log_lik.new_zeros(()))
         return ELBOTerms(log_lik, kl, penalty, self.beta, self.likelihood.scale(target), posterior)

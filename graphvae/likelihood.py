@@ -15,8 +15,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.profiler import record_function
 
+from ._stages import stage
 from .operator import adjacency_matrix, index_dtype
 
 
@@ -282,7 +282,7 @@ class LinkLikelihood(Likelihood):
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator=None) -> torch.Tensor:
         """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods)."""
-        with record_function("likelihood.positives"):
+        with stage("likelihood.positives"):
             pos_scores = pattern_scores(z, target.positives)
             pos = _component_sum(F.logsigmoid(pos_scores), target)
         neg = self.negative_sum(z, pos_scores, target, generator)
@@ -305,12 +305,12 @@ class LinkLikelihood(Likelihood):
         A scalar; for a disjoint union, one estimate per component (``[C]``).
         """
         n = target.component_nodes
-        with record_function("likelihood.sample_pairs"):
+        with stage("likelihood.sample_pairs"):
             pairs, keep = self.sample_pairs(target, generator)
-        with record_function("likelihood.pair_scores"):
+        with stage("likelihood.pair_scores"):
             scores = pattern_scores(z, pairs)
         if self.control_variate:
-            with record_function("likelihood.control_variate"):
+            with stage("likelihood.control_variate"):
                 return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
         k = scores.numel() // target.num_nodes
         per_pair = F.logsigmoid(-scores) * keep

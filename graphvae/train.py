@@ -5,9 +5,9 @@ import time
 from typing import Any, Callable, Iterable
 
 import torch
-from torch.profiler import record_function
 from tqdm.auto import tqdm
 
+from ._stages import stage
 from .elbo import ELBO
 from .encoder import EncoderInput
 
@@ -26,7 +26,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     ``generator`` may be a list of generators, one per component of a disjoint union (:mod:`graphvae.batched`).
     The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``, and inside the
     forward ``elbo.*`` and ``likelihood.*``): a profiler around any ``fit`` gives the stage breakdown of
-    this very loop (``benchmarks/_profile.py``); outside a profiler the labels cost about a microsecond each.
+    this very loop (``benchmarks/_profile.py``); outside a profiler the labels cost nothing (:mod:`graphvae._stages`).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -42,12 +42,12 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
         count = 0
         for inp, target in batches(epoch):
             optimizer.zero_grad(set_to_none=True)
-            with record_function("train.forward"):
+            with stage("train.forward"):
                 terms = objective(inp, target, generator)
                 loss = terms.loss
-            with record_function("train.backward"):
+            with stage("train.backward"):
                 loss.backward()
-            with record_function("train.step"):
+            with stage("train.step"):
                 optimizer.step()
             count += 1
             sums["loss"] += float(loss.detach())
