@@ -102,3 +102,17 @@ def test_batching_rules(cora):
         fit_seeds(gv.VGAE(epochs=2, early_stopping=True), [split], [0])
     with pytest.raises(gv.InputError):
         fit_seeds(gv.VGAE(epochs=2), [split, split], [0])
+
+
+def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(capsys, tmp_path):
+    from graphvae.cli import main
+    import json
+    outputs = []
+    for extra in ([], ["--sequential"]):
+        path = tmp_path / f"run{len(outputs)}.json"
+        assert main(["linkpred", "--dataset", "cora", "--seeds", "2", "--epochs", "3", "--no-progress",
+                     "--threads", "1", "--json", str(path), *extra]) == 0
+        report = json.loads(path.read_text())
+        outputs.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("seed ")])
+        assert report["seeds_trained_together"] == (1 if extra else 2) and report["threads"] == 1
+    assert len(outputs[0]) == 2 and outputs[0] == outputs[1]

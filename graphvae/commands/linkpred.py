@@ -18,7 +18,8 @@ def register(sub) -> None:
                    help="train the seeds one after another (default: seeds of a small graph are trained together "
                         "as one batched model, which gives the same models faster; early stopping is sequential)")
     p.add_argument("--threads", type=positive_int, default=None,
-                   help="torch threads (default: 1 for graphs of up to 200k nodes per step, else torch's default)")
+                   help="torch threads (default: 1 for graphs of up to 200k nodes per step while the machine is "
+                        "busy, else torch's default)")
     p.add_argument("--early-stopping", action="store_true", help="keep the epoch with the best validation AUC")
     p.add_argument("--patience", type=positive_int, default=50, help="early-stopping patience in epochs")
     p.add_argument("--json", help="write the results as JSON to this path")
