@@ -70,7 +70,10 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     adjacencies = [adjacency_matrix(g.edge_index.numpy(), n) for g in graphs]
     likelihood = template._likelihood()
     target = LinkTarget.disjoint_union(adjacencies)
-    likelihood.check_union(target)
+    try:
+        likelihood.check_union(target)
+    except ValueError as e:
+        raise InputError(f"these splits cannot be batched ({e}): fit them one at a time") from None
     inp = union_input(x, adjacencies)
     encoder = GCNEncoder.stack([m._initial_encoder(int(x.shape[1])) for m in models])
     objective = ELBO(encoder, likelihood, beta=template.beta)
