@@ -104,7 +104,7 @@ def test_batching_rules(cora):
         fit_seeds(gv.VGAE(epochs=2), [split, split], [0])
 
 
-def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(capsys, tmp_path):
+def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(cora, capsys, tmp_path):  # cora: skips without data
     from graphvae.cli import main
     import json
     outputs = []
