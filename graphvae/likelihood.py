@@ -149,7 +149,6 @@ class LinkTarget:
         pos = torch.searchsorted(self.keys, found).clamp(max=self.keys.numel() - 1)
         return candidate.index_put_((index,), self.keys[pos] == found)
 
-
     def filter_slots(self, row: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """Slots of ``keys`` (of pairs in rows ``row``, broadcastable) in ``key_filter``: sub-table of the row's chunk."""
         slots = _hash(keys, 1 << self.filter_bits)
