@@ -97,7 +97,7 @@ class LinkTarget:
         row = torch.repeat_interleave(torch.arange(num_nodes), crow.diff())
         # position of the pair (j, i) for each pair (i, j): the CSR entry order of the transpose
         order = sp.csr_matrix((np.arange(1, a.nnz + 1, dtype=np.int64), a.indices, a.indptr), shape=a.shape)
-        transpose = torch.from_numpy(order.T.tocsr().data - 1)
+        transpose = _compact(torch.from_numpy(order.T.tocsr().data - 1), num_nodes)  # int32 where it fits
         crow, col = _compact(crow, num_nodes), _compact(col, num_nodes)
         pattern = PairPattern(num_nodes, crow, col, crow, col, transpose)
         keys = row * num_nodes + col

@@ -83,6 +83,7 @@ class VGAE:
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
+        del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
         generator = torch.Generator().manual_seed(self.random_state)
         encoder = self._initial_encoder(int(graph.x.shape[1]))
         self.objective_ = ELBO(encoder, self._likelihood(), beta=self.beta)
