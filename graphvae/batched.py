@@ -41,6 +41,16 @@ from .train import train_elbo
 MAX_UNION_NODES = 100_000
 
 
+def batchable(model: VGAE) -> bool:
+    """Whether :func:`fit_seeds` can batch ``model``: the paper's GAE/VGAE (GCN encoder, inner-product
+    decoder, optional bias), without early stopping (per seed) or the options of :mod:`graphvae.zoo`'s
+    stronger models (normalized head, edge masking, learned decoders, adversarial or weight-decay terms)."""
+    return (not model.early_stopping and getattr(model, "normalize", None) is None
+            and getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
+            and getattr(model, "adversarial", 0.0) == 0 and getattr(model, "weight_decay", 0.0) == 0
+            and getattr(model, "degree_weight", 0.0) == 0)
+
+
 def seeds_per_batch(num_nodes: int, seeds: int, max_union_nodes: int = MAX_UNION_NODES) -> int:
     """How many seeds :func:`fit_seeds` should train together on a graph of ``num_nodes`` (1: sequential)."""
     return max(1, min(seeds, max_union_nodes // max(num_nodes, 1)))
@@ -56,8 +66,9 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     """
     if len(splits) != len(seeds) or not splits:
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
-    if template.early_stopping:
-        raise InputError("early stopping is not batched: fit the seeds one at a time")
+    if not batchable(template):
+        raise InputError("this model is not batched (early stopping, or an option beyond the paper's GAE/VGAE): "
+                         "fit the seeds one at a time")
     template._check_params()
     graphs = [s.train_graph for s in splits]
     n = int(graphs[0].num_nodes)

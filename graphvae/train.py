@@ -16,17 +16,20 @@ Batch = tuple[EncoderInput, Any]
 
 def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epochs: int, lr: float,
                generator: torch.Generator, progress: bool = False,
-               on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training") -> list[dict]:
+               on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training",
+               aux_step: Callable[[Any, torch.Generator], None] | None = None) -> list[dict]:
     """Maximize the ELBO with Adam and return the per-epoch history.
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
     epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
     over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
+    ``aux_step(terms, generator)``, if given, runs after every optimizer step with that step's
+    :class:`graphvae.elbo.ELBOTerms` (e.g. ARGA's discriminator update, :mod:`graphvae.adversarial`).
 
     ``generator`` may be a list of generators, one per component of a disjoint union (:mod:`graphvae.batched`).
-    The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``, and inside the
-    forward ``elbo.*`` and ``likelihood.*``): a profiler around any ``fit`` gives the stage breakdown of
-    this very loop (``benchmarks/_profile.py``); outside a profiler the labels cost nothing (:mod:`graphvae._stages`).
+    The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``/``aux_step``, and
+    inside the forward ``elbo.*`` and ``likelihood.*``): a profiler around any ``fit`` gives the stage breakdown
+    of this very loop (``benchmarks/_profile.py``); outside a profiler the labels cost nothing (:mod:`graphvae._stages`).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -49,6 +52,9 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
                 loss.backward()
             with stage("train.step"):
                 optimizer.step()
+            if aux_step is not None:
+                with stage("train.aux_step"):
+                    aux_step(terms, generator)
             count += 1
             sums["loss"] += float(loss.detach())
             for key in ("elbo", "log_likelihood", "kl", "penalty"):
