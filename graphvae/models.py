@@ -139,18 +139,24 @@ class VGAE(Estimator):
         "feature_noise": UNIT_INTERVAL,
     }
 
-    def _fit(self, data: Graph | LinkSplit, y=None) -> None:
-        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
+    def _check_params(self) -> tuple[int, ...]:
+        """The parameter table, then the checks that involve several parameters; the hidden widths."""
+        self._check_params_table()
         hidden = widths(self.hidden)
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
-        denoising = self.hidden_edges > 0 or self.feature_noise > 0
-        if denoising and self.mask_rate > 0:
+        if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
             raise InputError("choose edge masking (mask_rate) or denoising (hidden_edges, feature_noise), not both")
         if self.sparsity_weight > 0 and self.activation != "sigmoid":
             raise InputError("the KL sparsity penalty needs sigmoid hidden units (activation='sigmoid')")
         if (self.sparsity_weight > 0 or self.activation_l1 > 0) and not hidden:
             raise InputError("a sparsity penalty needs at least one hidden layer")
+        return hidden
+
+    def _fit(self, data: Graph | LinkSplit, y=None) -> None:
+        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
+        self._check_params()
+        denoising = self.hidden_edges > 0 or self.feature_noise > 0
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
@@ -160,10 +166,9 @@ class VGAE(Estimator):
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
+        del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
         generator = torch.Generator().manual_seed(self.random_state)
-        # the global torch RNG is seeded from random_state by Estimator.fit (inside fork_rng)
-        encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                             activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize)
+        encoder = self._new_encoder(int(graph.x.shape[1]))  # the global RNG is seeded by Estimator.fit
         likelihood = self._likelihood()
         penalties, aux_step = [], None
         if self.weight_decay > 0:
@@ -204,6 +209,18 @@ class VGAE(Estimator):
         if self.early_stopping:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
+
+    def _new_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
+        return GCNEncoder(in_dim, widths(self.hidden), self.latent, variational=self.variational,
+                          activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize)
+
+    def _initial_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
+        (used by :func:`graphvae.batched.fit_seeds`, which stacks one per seed)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            return self._new_encoder(in_dim)
 
     def _likelihood(self) -> LinkLikelihood:
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""

@@ -79,6 +79,6 @@ def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
         terms = model(inp, target, torch.Generator().manual_seed(0))
         _, hidden = encoder(inp, return_hidden=True)
         rows = hidden[0].shape[0]
-        per_row_mean = float(sum(h.abs().sum() for h in hidden)) / rows
+        per_row_mean = float(sum(h.detach().abs().sum() for h in hidden)) / rows
         assert float(terms.penalty) / terms.scale == pytest.approx(weight * per_row_mean, rel=1e-5)
 
