@@ -57,7 +57,8 @@ from .corruption import (NOISES, corrupt, denoising_graph_batches, denoising_ima
                          mask_features)
 from .elbo import ELBO
 from .encoder import EncoderInput, GCNEncoder, encoder_input
-from .images import edgeless_input, image_batches
+from .encoder import edgeless_input
+from .train import image_batches
 from .penalties import ACTIVATIONS, ActivationL1, ContractivePenalty, SparsityKL, jacobian_sq_norm  # noqa: F401
 from .likelihood import Likelihood
 from .metrics import link_auc_ap

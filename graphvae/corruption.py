@@ -8,8 +8,8 @@ import torch
 
 from ._validation import InputError
 from .data import Graph
-from .encoder import EncoderInput, encoder_input
-from .images import edgeless_input, image_batches
+from .encoder import EncoderInput, edgeless_input, encoder_input
+from .train import image_batches
 from .likelihood import LinkTarget
 from .masking import mask_edges
 from .operator import csr_tensor, normalized_adjacency

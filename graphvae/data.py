@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import torch
 
 from ._keys import unique_inverse, unique_sorted
-from .operator import to_torch_csr
+from ._sparse import to_torch_csr
 from ._validation import InputError, check_finite, readable_file
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",

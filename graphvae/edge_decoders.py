@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .inner_product import pair_scores
 from .likelihood import LinkLikelihood, LinkTarget
 from .masking import MaskedLinkTarget, masked_degrees
 
@@ -45,7 +46,7 @@ class InnerProductDecoder(nn.Module):
     r"""The paper's decoder as a module: logits :math:`z_i^\top z_j`."""
 
     def forward(self, z: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-        return (z[row] * z[col]).sum(-1)
+        return pair_scores(z, row, col)
 
 
 class DegreeDecoder(nn.Module):

@@ -10,7 +10,7 @@ and beside it the importance-weighted bound of Burda et al. (2016), :meth:`ELBO.
 
 whose expectation equals the ELBO for :math:`k = 1` and rises to :math:`\log p(x)`; it works for any
 likelihood that gives per-row log-probabilities (``Likelihood.log_prob_rows``). With the likelihood a pluggable term (links: :class:`graphvae.likelihood.LinkLikelihood`; pixels:
-:mod:`graphvae.images`) and optional penalties :math:`\Omega_r` (the sparse and contractive
+:mod:`graphvae.pixel_likelihood`) and optional penalties :math:`\Omega_r` (the sparse and contractive
 autoencoders). A deterministic encoder has KL 0, which turns the ELBO into an autoencoder loss.
 """
 from __future__ import annotations

@@ -203,3 +203,8 @@ class GCNEncoder(nn.Module):
         mean = torch.nn.functional.normalize(out[:, :self.latent], dim=1) * self.normalize
         out = torch.cat([mean, out[:, self.latent:]], dim=1) if self.variational else mean
         return out if adj.is_identity else adj @ out
+
+
+def edgeless_input(x: torch.Tensor) -> EncoderInput:
+    """The encoder input of a batch of images: features ``x`` on a graph with no edges (``Â = I``)."""
+    return encoder_input(x, SparseOperator(None, n=x.shape[0]))

@@ -40,7 +40,8 @@ from .decoder import MLPDecoder
 from .elbo import ELBO
 from .encoder import GCNEncoder
 from .corruption import NOISES, corrupt
-from .images import edgeless_input, image_batches
+from .encoder import edgeless_input
+from .train import image_batches
 from .penalties import ActivationL1, ContractivePenalty, SparsityKL
 from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood, dequantize
 from .train import train_elbo

@@ -1,17 +1,15 @@
-"""Image data for the VAE as a graph with no edges: the bundled digits set and mini-batches.
+"""Image data for the VAE as a graph with no edges: the bundled digits set.
 
 A batch of ``B`` images is a graph of ``B`` nodes without edges; its operator is the identity, so the
-GCN encoder acts as an MLP on the pixels (see :mod:`graphvae.operator`).
+GCN encoder acts as an MLP on the pixels (see :mod:`graphvae.operator`). The encoder input of such a
+batch is :func:`graphvae.encoder.edgeless_input`, the mini-batches :func:`graphvae.train.image_batches`
+(data never imports the layers above it).
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any
 
 import numpy as np
-import torch
-
-from .encoder import EncoderInput, encoder_input
-from .operator import SparseOperator
 
 
 def load_digits(binarize: bool = True) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
@@ -26,15 +24,12 @@ def load_digits(binarize: bool = True) -> tuple[np.ndarray, np.ndarray, tuple[in
     return x, d.target.astype(np.int64), (8, 8)
 
 
-def edgeless_input(x: torch.Tensor) -> EncoderInput:
-    """The encoder input of a batch of images: features ``x`` on a graph with no edges (``Â = I``)."""
-    return encoder_input(x, SparseOperator(None, n=x.shape[0]))
-
-
-def image_batches(x: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
-                  shuffle: bool = True) -> Iterator[tuple[EncoderInput, torch.Tensor]]:
-    """``(encoder input, target)`` mini-batches of images for :func:`graphvae.train.train_elbo`."""
-    order = torch.randperm(x.shape[0], generator=generator) if shuffle else torch.arange(x.shape[0])
-    for start in range(0, x.shape[0], batch_size):
-        xb = x[order[start:start + batch_size]]
-        yield edgeless_input(xb), xb
+def __getattr__(name: str) -> Any:
+    """Compatibility: ``edgeless_input`` and ``image_batches`` moved up to the encoder and trainer modules."""
+    if name == "edgeless_input":
+        from .encoder import edgeless_input
+        return edgeless_input
+    if name == "image_batches":
+        from .train import image_batches
+        return image_batches
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

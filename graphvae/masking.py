@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from ._validation import InputError
-from .likelihood import LinkLikelihood, LinkTarget, pattern_scores
+from .inner_product import pattern_scores
+from .likelihood import LinkLikelihood, LinkTarget
 
 
 def undirected_once(edge_index: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .likelihood import pair_scores
+from .inner_product import pair_scores
 
 
 def link_probabilities(z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:

@@ -22,7 +22,8 @@ from .base import (BOOLEAN, FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, PROB
 from .data import Graph, as_graph
 from .elbo import ELBO, WeightDecay
 from .encoder import EncoderInput, GCNEncoder, encoder_input
-from .likelihood import LinkLikelihood, LinkTarget, pair_scores
+from .inner_product import pair_scores
+from .likelihood import LinkLikelihood, LinkTarget
 from .metrics import auc_ap
 from .operator import adjacency_matrix, normalized_adjacency
 from .penalties import ACTIVATIONS, ActivationL1, SparsityKL

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from tqdm.auto import tqdm
 
 from ._stages import stage
 from .elbo import ELBO
-from .encoder import EncoderInput
+from .encoder import EncoderInput, edgeless_input
 
 Batch = tuple[EncoderInput, Any]
 
@@ -65,3 +65,12 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
             break
     objective.eval()
     return history
+
+
+def image_batches(x: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
+                  shuffle: bool = True) -> Iterator[tuple[EncoderInput, torch.Tensor]]:
+    """``(encoder input, target)`` mini-batches of images for :func:`graphvae.train.train_elbo`."""
+    order = torch.randperm(x.shape[0], generator=generator) if shuffle else torch.arange(x.shape[0])
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[order[start:start + batch_size]]
+        yield edgeless_input(xb), xb

@@ -13,7 +13,8 @@ from graphvae import autoencoders as ae
 from graphvae._validation import InputError
 from graphvae.elbo import ELBO
 from graphvae.encoder import GCNEncoder
-from graphvae.images import edgeless_input, load_digits
+from graphvae.encoder import edgeless_input
+from graphvae.images import load_digits
 from graphvae.latent import Posterior
 from graphvae.data import build_graph
 

@@ -249,7 +249,7 @@ def test_dequantized_elbo_is_the_shared_objective_on_noisy_pixels(colour):
     # by hand: per sample, first the dequantization noise, then the posterior noise, from one generator
     generator = torch.Generator().manual_seed(4)
     k = torch.as_tensor(colour["x_train"][:10].reshape(10, -1), dtype=torch.float32)
-    from graphvae.images import edgeless_input
+    from graphvae.encoder import edgeless_input
     total = 0.0
     with torch.no_grad():
         for _ in range(2):

@@ -62,7 +62,7 @@ def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
     from graphvae.elbo import ELBO
     from graphvae.decoder import MLPDecoder
     from graphvae.encoder import GCNEncoder, encoder_input
-    from graphvae.images import edgeless_input
+    from graphvae.encoder import edgeless_input
     from graphvae.likelihood import LinkLikelihood, LinkTarget
     from graphvae.operator import normalized_adjacency
     from graphvae.pixel_likelihood import BernoulliPixels

@@ -158,7 +158,7 @@ def test_every_estimator_trains_through_the_shared_trainer_and_elbo(name, monkey
 
 def test_hutchinson_probes_draw_from_the_given_generator_not_the_global_rng():
     from graphvae.encoder import GCNEncoder
-    from graphvae.images import edgeless_input
+    from graphvae.encoder import edgeless_input
 
     encoder = GCNEncoder(6, (5,), 3, variational=False, activation=torch.tanh)
     inp = edgeless_input(torch.from_numpy(IMAGES))

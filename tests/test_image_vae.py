@@ -17,7 +17,8 @@ from graphvae.elbo import ELBO
 from graphvae.encoder import GCNEncoder
 from graphvae.image_files import write_idx
 from graphvae.image_vae import ImageVAE
-from graphvae.images import edgeless_input, load_digits
+from graphvae.encoder import edgeless_input
+from graphvae.images import load_digits
 from graphvae.likelihood import LinkLikelihood
 from graphvae.models import VGAE
 from graphvae.operator import normalized_adjacency

@@ -12,7 +12,7 @@ import graphvae as gv
 from graphvae.decoder import MLPDecoder
 from graphvae.elbo import ELBO
 from graphvae.encoder import GCNEncoder
-from graphvae.images import edgeless_input
+from graphvae.encoder import edgeless_input
 from graphvae.pixel_likelihood import BernoulliPixels, GaussianPixels
 
 

@@ -1,0 +1,40 @@
+"""Sparse-tensor helpers shared by every layer: torch CSR tensors from index arrays or scipy matrices."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def index_dtype(nnz: int, size: int) -> type:
+    """int32 CSR indices where they fit (sparse kernels skip a conversion per call), else int64."""
+    return np.int32 if max(nnz, size) < 2**31 - 1 else np.int64
+
+
+def csr_tensor(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``torch.sparse_csr_tensor`` without invariant checks (the callers build valid CSR).
+
+    torch warns once per process that sparse CSR support is in beta; that one warning is silenced
+    here on the first call only, so the per-epoch kernels never enter ``warnings.catch_warnings``.
+    """
+    global _CSR_WARNING_SEEN
+    if not _CSR_WARNING_SEEN:
+        _CSR_WARNING_SEEN = True
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(crow, col, values, size=size, check_invariants=False)
+    return torch.sparse_csr_tensor(crow, col, values, size=size, check_invariants=False)
+
+
+_CSR_WARNING_SEEN = False  # torch's own warning is once per process (TORCH_WARN_ONCE)
+
+
+def to_torch_csr(matrix: sp.spmatrix | np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A scipy sparse (or dense numpy) matrix as a torch CSR tensor with sorted column indices."""
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    index = index_dtype(matrix.nnz, max(matrix.shape))
+    return csr_tensor(torch.from_numpy(matrix.indptr.astype(index)), torch.from_numpy(matrix.indices.astype(index)),
+                      torch.from_numpy(np.asarray(matrix.data)).to(dtype), matrix.shape)

@@ -1,0 +1,91 @@
+"""The package's layers follow the data flow: a module never imports one from a higher layer.
+
+data -> nn (operator, encoder, latent, decoders) -> objectives (likelihoods, penalties, ELBO) -> training
+-> evaluation -> estimators -> CLI. Every import statement counts (module level or inside a function);
+the only exception is a module's ``__getattr__`` that keeps an old import path working.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "graphvae"
+
+LAYERS = {
+    0: {"_validation", "_keys", "_stages", "_sparse"},
+    1: {"data", "datasets", "split", "images", "image_files", "synthetic", "embeddings"},  # data
+    2: {"operator", "encoder", "latent", "decoder", "inner_product"},  # nn
+    3: {"likelihood", "pixel_likelihood", "masking", "edge_decoders", "adversarial", "penalties", "elbo"},  # objectives
+    4: {"train", "corruption"},  # training
+    5: {"metrics", "frechet", "plots"},  # evaluation
+    6: {"base", "models", "zoo", "image_vae", "autoencoders", "batched"},  # estimators
+    7: {"cli", "__main__", "commands"},  # command line
+}
+LAYER_OF = {module: layer for layer, modules in LAYERS.items() for module in modules}
+
+
+def _imports(path: Path, package: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
+    """(graphvae module imported, line) for every import in ``path`` outside ``__getattr__``."""
+    tree = ast.parse(path.read_text())
+    skip = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "__getattr__"
+            for n in ast.walk(f)}
+    if package is None:  # e.g. ("graphvae", "commands")
+        package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            base = list(package[:len(package) - node.level + 1]) if node.level else []
+            name = ".".join(base + ([node.module] if node.module else []))
+            names = [name] if node.module else [f"{name}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found += [(n, node.lineno) for n in names if n.startswith("graphvae.")]
+    return found
+
+
+def _top(module: str) -> str:
+    return module.split(".")[1]
+
+
+def _layer(module: str) -> int:
+    """The layer of an imported graphvae module; -1 for a name of the package itself (``__version__``)."""
+    top = _top(module)
+    if not ((PACKAGE / f"{top}.py").exists() or (PACKAGE / top).is_dir()):
+        return -1
+    return LAYER_OF.get(top, 99)
+
+
+def test_every_module_has_a_layer():
+    modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"} | {"commands"}
+    assert not modules - set(LAYER_OF), f"give these modules a layer in tests/test_layers.py: {modules - set(LAYER_OF)}"
+
+
+def test_no_module_imports_a_higher_layer():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "__init__.py" and path.parent == PACKAGE:
+            continue  # the lazy public API names everything
+        owner = "commands" if path.parent.name == "commands" else path.stem
+        for module, line in _imports(path):
+            if _layer(module) > LAYER_OF[owner]:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {module}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_commands_never_import_each_other():
+    wrong = [f"{path.name}:{line} imports {module}" for path in sorted((PACKAGE / "commands").glob("*.py"))
+             for module, line in _imports(path)
+             if module.startswith("graphvae.commands.") and module.split(".")[2] not in ("_common", path.stem)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_checker_sees_a_violation(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("import os\nfrom .encoder import encoder_input\n\ndef f():\n    from ..graphvae import models\n")
+    found = _imports(probe, ("graphvae",))
+    assert ("graphvae.encoder", 2) in found and _layer("graphvae.encoder") > LAYER_OF["data"]
+    assert _layer("graphvae.models") == 6 and _layer("graphvae.__version__") == -1
