@@ -13,7 +13,7 @@ import sys
 from ._validation import InputError
 
 #: subcommand modules, each with ``register(subparsers)`` that sets ``func(args) -> int``
-COMMANDS = ["linkpred", "embed", "vae", "ae"]
+COMMANDS = ["linkpred", "embed", "classify", "cluster", "vae", "ae"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,13 +71,19 @@ class VGAE:
             raise InputError(f"lr must be positive, got {self.lr}")
         return hidden
 
-    def fit(self, data: Data | LinkSplit) -> "VGAE":
-        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
+    def fit(self, data) -> "VGAE":
+        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`.
+
+        ``data`` may also be a networkx graph, a scipy sparse adjacency or a PyG ``Data``: it is converted
+        by :func:`graphvae.data.as_graph`, the reader the CLI uses. ``node_ids_`` then holds the caller's
+        node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
+        """
+        from .data import coerce_graph
+
         hidden = self._check_params()
         split = data if isinstance(data, LinkSplit) else None
-        graph = split.train_graph if split is not None else data
-        if not isinstance(graph, Data):
-            raise TypeError(f"fit expects a torch_geometric Data or a LinkSplit, got {type(data).__name__}")
+        graph = split.train_graph if split is not None else coerce_graph(data)
+        self.node_ids_ = list(getattr(graph, "node_ids", None) or range(int(graph.num_nodes)))
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
@@ -119,6 +125,9 @@ class VGAE:
     def _encoder_input(graph: Data, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
+        weight = getattr(graph, "edge_weight", None)
+        if weight is not None:  # weights enter Â only; the likelihood models edge presence
+            return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight))
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         return encoder_input(graph.x, normalized_adjacency(adjacency, n))
@@ -131,9 +140,15 @@ class VGAE:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
         return self.embed_tensor(graph).numpy()
 
+    def embedding_dict(self) -> dict:
+        """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
+        return dict(zip(self.node_ids_, self.embed()))
+
     def embed_tensor(self, graph: Data | None = None) -> torch.Tensor:
+        from .data import coerce_graph
+
         self._check_fitted()
-        inp = self.input_ if graph is None else self._encoder_input(graph)
+        inp = self.input_ if graph is None else self._encoder_input(coerce_graph(graph))
         with torch.no_grad():
             return self.objective_.encoder(inp).mu
 

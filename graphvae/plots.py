@@ -216,3 +216,84 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
         fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82 if title else 0.88, wspace=0.35)
     return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------- node embeddings
+
+def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.PathLike, title: str = "",
+                     figsize: tuple[float, float] = (10.0, 4.5)) -> Path:
+    """ROC and precision-recall curves of held-out pairs (``y_true`` 1 for edges, 0 for sampled non-edges)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    y_true, scores = np.asarray(y_true), np.asarray(scores)
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    fig, (roc, pr) = plt.subplots(1, 2, figsize=figsize)
+    roc.plot(fpr, tpr, lw=1.5, label=f"AUC {roc_auc_score(y_true, scores):.3f}")
+    roc.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey", label="chance")
+    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve", xlim=(0, 1), ylim=(0, 1.01))
+    pr.plot(recall, precision, lw=1.5, label=f"AP {average_precision_score(y_true, scores):.3f}")
+    pr.axhline(y_true.mean(), ls="--", lw=0.8, color="grey", label="chance")
+    pr.set(xlabel="recall", ylabel="precision", title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
+    for ax in (roc, pr):
+        ax.legend(loc="lower right" if ax is roc else "lower left", fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.84 if title else 0.9, wspace=0.25)
+    return save_figure(fig, path)
+
+
+def _full_covariances(covariances: np.ndarray, covariance_type: str, k: int, d: int) -> np.ndarray:
+    """scikit-learn's ``covariances_`` of any ``covariance_type`` as ``[k, d, d]``."""
+    c = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return c
+    if covariance_type == "tied":
+        return np.broadcast_to(c, (k, d, d))
+    if covariance_type == "diag":
+        return np.stack([np.diag(v) for v in c])
+    return np.stack([v * np.eye(d) for v in c])  # spherical
+
+
+def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.PathLike, title: str = "",
+                     mixture=None, figsize: tuple[float, float] = (6.0, 5.0)) -> Path:
+    """The clustered points on their first two principal axes, coloured by cluster.
+
+    With a fitted ``sklearn.mixture.GaussianMixture`` on ``points``, each component is drawn as its
+    1- and 2-standard-deviation ellipses: the projection is linear (:math:`P`), so component
+    :math:`\\mathcal N(m, \\Sigma)` projects exactly to :math:`\\mathcal N(Pm, P\\Sigma P^\\top)`.
+    """
+    from matplotlib.patches import Ellipse
+
+    points = np.asarray(points, dtype=np.float64)
+    clusters = np.asarray(clusters)
+    centre = points.mean(axis=0)
+    _, _, vt = np.linalg.svd(points - centre, full_matrices=False)
+    proj = vt[:2] if vt.shape[0] >= 2 else np.vstack([vt, np.zeros_like(vt)])
+    xy = (points - centre) @ proj.T
+    fig = plt.figure(figsize=figsize)
+    ax = fig.add_subplot()
+    ids = np.unique(clusters)
+    cmap = plt.get_cmap("tab10" if len(ids) <= 10 else "tab20")
+    for i, c in enumerate(ids):
+        m = clusters == c
+        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N), label=f"cluster {c}")
+    if mixture is not None:
+        k, d = mixture.means_.shape
+        covs = _full_covariances(mixture.covariances_, mixture.covariance_type, k, d)
+        for i, (mean, cov) in enumerate(zip(mixture.means_, covs)):
+            m2, c2 = proj @ (mean - centre), proj @ cov @ proj.T
+            values, vectors = np.linalg.eigh(c2)
+            angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+            for n_std in (1, 2):
+                w, h = 2 * n_std * np.sqrt(np.maximum(values[::-1], 0))
+                ax.add_patch(Ellipse(m2, w, h, angle=angle, fill=False, lw=1.2, ls="-" if n_std == 1 else "--",
+                                     color=cmap(i % cmap.N)))
+            ax.plot(*m2, marker="x", color="black", ms=6)
+    ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(ids) > 5 else 1)
+    how = "first two principal axes of the clustered (whitened) embeddings"
+    if mixture is not None:
+        how += "; ellipses: 1 and 2 std of each mixture component"
+    ax.set_title(f"{title}\n{how}" if title else how, fontsize=9)
+    return save_figure(fig, path)

@@ -62,10 +62,15 @@ def register(sub) -> None:
     p.add_argument("--early-stopping", action="store_true", help="keep the epoch with the best validation AUC")
     p.add_argument("--patience", type=positive_int, default=50, help="early-stopping patience in epochs")
     p.add_argument("--json", help="write the results as JSON to this path")
+    p.add_argument("--plot", metavar="DIR", help="write ROC and precision-recall curves of the test edges "
+                                                 "(first seed, link_curves.png) into DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ._common import check_writable_dir
+
+    check_writable_dir(args.plot, "--plot")
     graph, name = graph_from_args(args)
     results, train_seconds = [], 0.0
     start = time.perf_counter()
@@ -76,6 +81,17 @@ def run(args: argparse.Namespace) -> int:
         scores = model.score(split.test_pos, split.test_neg)
         results.append({"seed": seed, **scores})
         print(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
+        if args.plot and seed == 0:
+            import numpy as np
+            import torch
+
+            from ..plots import plot_link_curves
+
+            pairs = torch.cat([split.test_pos, split.test_neg], dim=1)
+            truth = np.r_[np.ones(split.test_pos.shape[1]), np.zeros(split.test_neg.shape[1])]
+            path = plot_link_curves(truth, model.predict_proba(pairs), f"{args.plot}/link_curves.png",
+                                    f"{args.model.upper()} on {name}: test edges vs sampled non-edges (seed 0)")
+            print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
     print(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
