@@ -28,6 +28,8 @@ from ._validation import InputError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CLUSTER_METHODS = ("gmm", "kmeans")
+#: inverse L2 strength of the probe: 0.01 beat 0.003 and 0.1 on the Cora validation nodes
+PROBE_C = 0.01
 
 
 # --------------------------------------------------------------------------- labels and splits
@@ -82,7 +84,7 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
 
 # --------------------------------------------------------------------------- probe
 
-def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, C: float = 0.1,
+def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, C: float = PROBE_C,
                  random_state: int = 0) -> dict[str, float]:
     """Accuracy and macro-F1 on ``test`` of a logistic regression fitted on ``train`` (standardized ``z``)."""
     from sklearn.linear_model import LogisticRegression
@@ -123,7 +125,7 @@ def whiten(z: np.ndarray, components: int, random_state: int = 0) -> np.ndarray:
     return pca.transform(z)[:, keep]
 
 
-def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "full", random_state: int = 0,
+def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "tied", random_state: int = 0,
             n_init: int = 5) -> dict[str, Any]:
     """Cluster the rows of ``z`` into ``k`` groups on PCA-whitened embeddings.
 

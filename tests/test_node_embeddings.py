@@ -294,3 +294,29 @@ def test_api_raises_input_error(tmp_path):
         cluster(np.zeros((5, 2)), 6)
     with pytest.raises(gv.InputError, match="at least 2 classes"):
         encode_labels([None, "a"])
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance):
+    from scipy.stats import multivariate_normal
+    from graphvae.plots import _full_covariances, plot_cluster_map
+    rng = np.random.default_rng(2)
+    z = np.vstack([rng.normal(size=(40, 3)) * [1, 2, 0.5] + 6 * i for i in range(3)])
+    c = cluster(z, 3, "gmm", covariance, random_state=0)
+    gmm = c["model"]
+    covs = _full_covariances(gmm.covariances_, covariance, 3, c["points"].shape[1])
+    density = sum(w * multivariate_normal(m, s).pdf(c["points"]) for w, m, s in zip(gmm.weights_, gmm.means_, covs))
+    assert np.allclose(np.log(density), gmm.score_samples(c["points"]), atol=1e-6)
+    assert plot_cluster_map(c["points"], c["labels"], tmp_path / "m.png", "t", gmm).is_file()
+
+
+def test_row_normalized_features_match_sklearn_l1(tmp_path):
+    from sklearn.preprocessing import normalize
+    from graphvae.node_embeddings import row_normalized
+    x = np.array([[1, 3, 0], [0, 0, 0], [2, -2, 4.0]])
+    for features in (x, sp.csr_matrix(x)):
+        g = gv.build_graph(np.array([0, 1]), np.array([1, 2]), 3, x=features)
+        got = row_normalized(g).x
+        got = got.to_dense() if got.layout != torch.strided else got
+        assert np.allclose(got.numpy(), normalize(x, norm="l1"))
+        assert torch.equal(g.x.to_dense() if g.x.layout != torch.strided else g.x, torch.tensor(x, dtype=torch.float32))

@@ -9,6 +9,7 @@ from ._common import add_embedding_arguments, check_writable_dir, embedding_over
 
 DEFAULT_MODEL = "vgae-wide"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
 MODELS = ["gae", "vgae", "vgae-wide"]
+PROBE_C = 0.01  # graphvae.node_tasks.PROBE_C
 
 
 def register(sub) -> None:
@@ -24,7 +25,8 @@ def register(sub) -> None:
     p.add_argument("--folds", type=positive_int, help="stratified k-fold over the labelled nodes instead of one split")
     p.add_argument("--test-size", type=unit_fraction, default=0.5,
                    help="test fraction of the stratified split of --labels (default: 0.5)")
-    p.add_argument("--C", type=float, default=0.1, help="inverse L2 strength of the probe (default: 0.1)")
+    p.add_argument("--C", type=float, default=PROBE_C,
+                   help=f"inverse L2 strength of the probe (default: {PROBE_C}, chosen on the Cora validation nodes)")
     add_embedding_arguments(p, DEFAULT_MODEL, MODELS)
     p.set_defaults(func=run)
 
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         from ..plots import plot_latent_map
 
         shown = np.array([str(v) if v is not None else "unlabelled" for v in labels])
-        figures.append(plot_latent_map(z0, shown, Path(args.plot) / "embedding_map.png",
+        figures.append(plot_latent_map(z0, shown, Path(args.plot) / "label_map.png",
                                        f"{args.model} embeddings of {name} (seed 0) by label", method="tsne").name)
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
     if args.json:

@@ -25,8 +25,9 @@ def register(sub) -> None:
                                                 "required without labels)")
     p.add_argument("--method", choices=["gmm", "kmeans"], default="gmm",
                    help="gmm: EM on a Gaussian mixture (default); kmeans")
-    p.add_argument("--covariance", choices=["full", "tied", "diag", "spherical"], default="full",
-                   help="covariance type of the mixture components (default: full)")
+    p.add_argument("--covariance", choices=["full", "tied", "diag", "spherical"], default="tied",
+                   help="covariance type of the mixture components (default: tied, one covariance shared by "
+                        "all components; chosen on the Cora validation nodes)")
     p.add_argument("--out", metavar="FILE", help="CSV of node id, cluster and responsibilities r0..r(K-1)")
     add_embedding_arguments(p, DEFAULT_MODEL, MODELS)
     p.set_defaults(func=run)

@@ -25,7 +25,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None) -> None:
     p.add_argument("--dataset", default=dataset_default, help="bundled dataset: cora or citeseer")
-    p.add_argument("--edges", help="edge-list file (CSV/TSV, two columns of node ids) instead of --dataset")
+    p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
+                                   ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
     p.add_argument("--features", help="node features: .npy (one row per node) or CSV keyed by node id")
     header = p.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_true", default=None, help="the edge list has a header row")
@@ -38,7 +39,8 @@ def graph_from_args(args: argparse.Namespace):
         c = graph.cleaning
         print(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
               f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
-              f"symmetrized {c['one_way']} one-way edges)", file=sys.stderr)
+              f"symmetrized {c['one_way']} one-way edges)"
+              + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
         return graph, str(args.edges)
     if args.dataset is None:
         raise InputError("give --dataset NAME or --edges FILE")
