@@ -40,5 +40,5 @@ def update_section(page: str | os.PathLike, name: str, markdown: str, title: str
     block = f"<!-- BEGIN {name} -->\n{markdown.rstrip()}\n<!-- END {name} -->"
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return path

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 
 class InputError(ValueError):
     """Bad user input: a one-line, human-readable message."""
@@ -27,8 +25,10 @@ def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     return p
 
 
-def check_finite(array: np.ndarray, what: str) -> None:
+def check_finite(array, what: str) -> None:
     """Raise :class:`InputError` naming the first row that holds NaN or inf."""
+    import numpy as np
+
     bad = ~np.isfinite(array)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])

@@ -41,9 +41,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Bernoulli, kl_divergence
-from torch_geometric.data import Data
 
 from ._validation import InputError, check_finite
+from .data import Graph
 from .decoder import MLPDecoder
 from .elbo import ELBO, Penalty
 from .encoder import EncoderInput, GCNEncoder, encoder_input
@@ -236,7 +236,7 @@ def mask_features(x: torch.Tensor, fraction: float, generator: torch.Generator |
     return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, size=x.shape, check_invariants=False)
 
 
-def denoising_graph_batches(graph: Data, hidden_edges: float, feature_mask: float,
+def denoising_graph_batches(graph: Graph, hidden_edges: float, feature_mask: float,
                             generator: torch.Generator) -> Callable[[int], list]:
     """``batches(epoch)`` for :func:`graphvae.train.train_elbo`: a corrupted view of ``graph`` to encode, the whole graph as target.
 
@@ -291,7 +291,7 @@ class Autoencoder:
     r"""A deterministic autoencoder of kind vanilla, denoising, sparse or contractive (scikit-learn style).
 
     ``fit(X)`` trains on images (an array ``[n, pixels]``, a graph without edges) or on a graph
-    (a :class:`torch_geometric.data.Data` or the training part of a :class:`LinkSplit`; kinds
+    (a :class:`graphvae.data.Graph` or the training part of a :class:`LinkSplit`; kinds
     vanilla, denoising and sparse), always with :class:`graphvae.elbo.ELBO`, no KL term and the
     kind's penalty (see the module docstring).
 
@@ -381,11 +381,11 @@ class Autoencoder:
 
     # -- training -------------------------------------------------------------------------------------
     def fit(self, X, y=None) -> "Autoencoder":
-        """Train on images ``X [n, pixels]`` or on a graph (``Data`` or ``LinkSplit``); ``y`` is ignored."""
+        """Train on images ``X [n, pixels]`` or on a graph (``Graph`` or ``LinkSplit``); ``y`` is ignored."""
         hidden = self._check_params()
         torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
-        if isinstance(X, (Data, LinkSplit)):
+        if isinstance(X, (Graph, LinkSplit)):
             return self._fit_graph(X, hidden, generator)
         x = _as_images(X)
         if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
@@ -405,10 +405,11 @@ class Autoencoder:
                 return image_batches(x, self.batch_size, generator)
         return self._train(batches, generator)
 
-    def _fit_graph(self, data: Data | LinkSplit, hidden: tuple[int, ...], generator: torch.Generator) -> "Autoencoder":
+    def _fit_graph(self, data: Graph | LinkSplit, hidden: tuple[int, ...], generator: torch.Generator) -> "Autoencoder":
         if self.kind not in GRAPH_KINDS:
             raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
         graph = data.train_graph if isinstance(data, LinkSplit) else data
+        graph.check_trainable(self.latent)
         n = int(graph.num_nodes)
         self.graph_ = graph
         encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=False,
@@ -433,13 +434,13 @@ class Autoencoder:
 
     # -- inference ------------------------------------------------------------------------------------
     @staticmethod
-    def _graph_input(graph: Data) -> EncoderInput:
+    def _graph_input(graph: Graph) -> EncoderInput:
         return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), int(graph.num_nodes)))
 
     def _input(self, X) -> EncoderInput:
         if not hasattr(self, "objective_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() first")
-        if X is None or isinstance(X, (Data, LinkSplit)):
+        if X is None or isinstance(X, (Graph, LinkSplit)):
             if self.graph_ is None:
                 raise InputError("this autoencoder was fitted on images: pass images")
             graph = self.graph_ if X is None else (X.train_graph if isinstance(X, LinkSplit) else X)

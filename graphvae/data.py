@@ -1,6 +1,6 @@
-"""Graphs in: the bundled Planetoid datasets and a user's own graph (edge-list files, networkx, scipy, PyG).
+"""Graphs in: a user's own graph (edge-list files, networkx, scipy, PyG) as a cleaned :class:`Graph`.
 
-Every graph comes out as a :class:`torch_geometric.data.Data` with
+Every graph comes out as a :class:`Graph` (``graph.to_pyg()`` gives a PyG ``Data``) with
 
 - ``x``: node features, a float32 tensor, sparse CSR where the input was sparse (identity if none given);
 - ``edge_index``: ``[2, 2E]``, every undirected edge once in each direction, no self-loops, no duplicates;
@@ -17,45 +17,81 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch_geometric.data import Data
 
 from ._keys import unique_inverse, unique_sorted
 from .operator import to_torch_csr
 from ._validation import InputError, check_finite, readable_file
 
-DATASETS = {"cora": ("Cora", "cora"), "citeseer": ("CiteSeer", "citeseer")}
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
                  "id1", "id2", "source_id", "target_id", "node", "id", "node_id"}
 
 
-def datasets_dir() -> Path:
-    """Where the bundled datasets live: ``$GRAPHVAE_DATA`` or the repository's ``datasets/``."""
-    return Path(os.environ.get("GRAPHVAE_DATA", Path(__file__).resolve().parent.parent / "datasets"))
+class Graph:
+    """A cleaned, undirected graph: what every reader returns and every graph estimator takes.
 
+    Attributes: ``x`` (features ``[N, F]``, float32, sparse CSR where the input was sparse),
+    ``edge_index`` (``[2, 2E]`` int64, each undirected edge once in each direction, no self-loops or
+    duplicates), ``num_nodes``, ``node_ids`` (the user's id of each node), ``cleaning`` (what the
+    readers dropped or symmetrized); optional ``y`` (labels), ``name`` and, for Planetoid datasets,
+    the public split's ``train_mask``, ``val_mask`` and ``test_mask``. Further attributes may be set
+    freely, as on a PyG ``Data``; :meth:`to_pyg` converts (and :func:`as_graph` converts back).
+    """
 
-def load_dataset(name: str, root: str | os.PathLike | None = None) -> Data:
-    """Load Cora or CiteSeer from the bundled raw Planetoid files (read with PyG's Planetoid reader, offline)."""
-    from torch_geometric.io import read_planetoid_data
+    def __init__(self, x: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, node_ids: Sequence | None = None,
+                 cleaning: dict | None = None, **attributes: Any):
+        self.x = x
+        self.edge_index = edge_index
+        self.num_nodes = int(num_nodes)
+        self.node_ids = list(range(self.num_nodes)) if node_ids is None else list(node_ids)
+        self.cleaning = dict(cleaning or {})
+        self.y: torch.Tensor | None = None
+        self.name: str | None = None
+        for key, value in attributes.items():
+            setattr(self, key, value)
 
-    key = str(name).lower()
-    if key not in DATASETS:
-        raise InputError(f"unknown dataset '{name}' (choose from: {', '.join(DATASETS)})")
-    folder, prefix = DATASETS[key]
-    raw = Path(root) if root is not None else datasets_dir() / "planetoid" / folder / "raw"
-    if not (raw / f"ind.{prefix}.graph").is_file():
-        raise InputError(f"dataset '{key}' not found: no ind.{prefix}.* files in {raw}")
-    data = read_planetoid_data(str(raw), prefix)
-    graph = build_graph(data.edge_index[0].numpy(), data.edge_index[1].numpy(), data.num_nodes,
-                        x=sp.csr_matrix(data.x.numpy()))
-    graph.y = data.y
-    for mask in ("train_mask", "val_mask", "test_mask"):  # the Planetoid public split (140/500/1000 on Cora)
-        setattr(graph, mask, getattr(data, mask))
-    graph.name = key
-    return graph
+    def check_trainable(self, latent: int) -> None:
+        """Raise :class:`InputError` if a graph auto-encoder with ``latent`` dimensions cannot learn from this graph."""
+        n = self.num_nodes
+        if n < 2:
+            raise InputError(f"the graph has {n} node{'s' if n != 1 else ''}: at least 2 are needed to learn links")
+        if self.num_edges == 0:
+            loops = self.cleaning.get("self_loops", 0)
+            why = f" ({loops} self-loops were dropped)" if loops else ""
+            raise InputError(f"the graph has no edges between distinct nodes{why}: there is nothing to reconstruct")
+        if latent > n:
+            raise InputError(f"the latent dimension ({latent}) exceeds the number of nodes ({n}): "
+                             f"choose a latent dimension of at most {n}")
+
+    def check_features(self, num_features: int) -> None:
+        """Raise :class:`InputError` unless the graph has ``num_features`` features per node (a fitted encoder's input)."""
+        if int(self.x.shape[1]) != num_features:
+            raise InputError(f"the graph has {int(self.x.shape[1])} features per node but the model was fitted "
+                             f"with {num_features}")
+
+    @property
+    def num_edges(self) -> int:
+        """Undirected edges (each counted once)."""
+        return int(self.edge_index.shape[1]) // 2
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"Graph({name}num_nodes={self.num_nodes}, num_edges={self.num_edges}, "
+                f"num_features={int(self.x.shape[1])})")
+
+    def to_pyg(self):
+        """The graph as a :class:`torch_geometric.data.Data` (dense features, same edges, labels and masks)."""
+        from torch_geometric.data import Data
+
+        x = self.x.to_dense() if self.x.layout != torch.strided else self.x
+        data = Data(x=x, edge_index=self.edge_index, num_nodes=self.num_nodes)
+        for key in ("y", "train_mask", "val_mask", "test_mask"):
+            if getattr(self, key, None) is not None:
+                data[key] = getattr(self, key)
+        return data
 
 
 def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
-                node_ids: Sequence | None = None) -> Data:
+                node_ids: Sequence | None = None) -> Graph:
     """Clean an edge list (symmetrize, drop self-loops and duplicates) and attach validated features."""
     src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_nodes):
@@ -70,11 +106,9 @@ def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
     one_way = 2 * undirected.size - directed_keys.size
     u, v = undirected // num_nodes, undirected % num_nodes
     edge_index = torch.from_numpy(np.stack([np.concatenate([u, v]), np.concatenate([v, u])]))
-    graph = Data(x=_features(x, num_nodes), edge_index=edge_index, num_nodes=num_nodes)
-    graph.node_ids = list(range(num_nodes)) if node_ids is None else list(node_ids)
-    graph.cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
-                          undirected_edges=int(undirected.size))
-    return graph
+    cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
+                    undirected_edges=int(undirected.size))
+    return Graph(_features(x, num_nodes), edge_index, num_nodes, node_ids, cleaning)
 
 
 def _features(x: Any, num_nodes: int) -> torch.Tensor:
@@ -94,6 +128,8 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
         if values.ndim != 2:
             raise InputError(f"node features must be a 2-D matrix, got shape {values.shape}")
         check_finite(values, "node features")
+    if values.shape[1] == 0:
+        raise InputError("node features have no columns (leave them out for identity features)")
     if values.shape[0] != num_nodes:
         raise InputError(f"node features have {values.shape[0]} rows but the graph has {num_nodes} nodes")
     return to_torch_csr(values) if sp.issparse(values) else torch.from_numpy(np.ascontiguousarray(values))
@@ -233,7 +269,7 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
 
 
 def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,
-               header: bool | None = None) -> Data:
+               header: bool | None = None) -> Graph:
     """A user's graph from a graph file and an optional feature file.
 
     The format follows the suffix (:func:`graphvae.graph_files.read_graph_file`): ``.graphml``, ``.gml``,
@@ -249,9 +285,19 @@ def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = No
 
 # --------------------------------------------------------------------------- Python objects
 
-def as_graph(obj: Any, features: Any = None) -> Data:
-    """Convert a networkx graph, a scipy sparse adjacency matrix or a PyG ``Data`` into a cleaned graph."""
-    if isinstance(obj, Data):
+def as_graph(obj: Any, features: Any = None) -> Graph:
+    """Convert a networkx graph, a scipy sparse adjacency matrix or a PyG ``Data`` into a cleaned :class:`Graph`.
+
+    A :class:`Graph` is returned as it is (with ``features``, if given, replacing its own).
+    """
+    if isinstance(obj, Graph):
+        if features is None:
+            return obj
+        graph = build_graph(*obj.edge_index.numpy(), obj.num_nodes, x=features, node_ids=obj.node_ids)
+        for key in ("y", "name", "edge_weight", "train_mask", "val_mask", "test_mask"):
+            setattr(graph, key, getattr(obj, key, None))
+        return graph
+    if _is_pyg_data(obj):
         if obj.edge_index is None or obj.num_nodes is None:
             raise InputError("PyG Data needs edge_index and num_nodes")
         ei = obj.edge_index.numpy()
@@ -283,11 +329,6 @@ def as_graph(obj: Any, features: Any = None) -> Data:
                     "adjacency matrix or a torch_geometric Data")
 
 
-def coerce_graph(obj: Any):
-    """``obj`` if it is already a cleaned graphvae graph, else :func:`as_graph` of it (networkx, scipy, PyG)."""
-    if hasattr(obj, "edge_index") and hasattr(obj, "cleaning") and hasattr(obj, "node_ids"):
-        return obj
-    if hasattr(obj, "edge_index") or sp.issparse(obj) or type(obj).__module__.startswith("networkx"):
-        return as_graph(obj)
-    raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a graph from graphvae.as_graph, a "
-                    "networkx graph, a scipy sparse adjacency matrix, a torch_geometric Data or a LinkSplit")
+def _is_pyg_data(obj: Any) -> bool:
+    """A PyG ``Data`` (checked without importing torch_geometric, which only a PyG user has loaded)."""
+    return type(obj).__module__.startswith("torch_geometric.") and hasattr(obj, "edge_index")

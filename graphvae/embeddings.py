@@ -30,7 +30,7 @@ def check_output_path(path: str | os.PathLike) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the first existing ancestor is where the missing folders get created
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {path}: folder {folder} is not writable")
+        raise InputError(f"cannot write the embeddings file {path}: {folder} is not a writable folder")
     return path
 
 

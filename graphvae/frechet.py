@@ -94,10 +94,10 @@ _MEMORY_CACHE: dict[str, FeatureClassifier] = {}
 
 
 def default_cache_dir() -> Path:
-    """``$GRAPHVAE_CACHE``, else ``$XDG_CACHE_HOME/graphvae``, else ``~/.cache/graphvae``."""
-    if os.environ.get("GRAPHVAE_CACHE"):
-        return Path(os.environ["GRAPHVAE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "graphvae"
+    """Where classifiers are cached: ``frechet/`` in graphvae's one cache folder (:func:`graphvae.datasets.cache_dir`)."""
+    from .datasets import cache_dir
+
+    return cache_dir() / "frechet"
 
 
 def _cache_key(x: np.ndarray, y: np.ndarray, hidden: Sequence[int], random_state: int, max_iter: int) -> str:

@@ -7,9 +7,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
 
 from ._validation import InputError
+from .data import Graph, as_graph
 from .elbo import ELBO
 from .encoder import EncoderInput, GCNEncoder, encoder_input
 from .likelihood import LinkLikelihood, LinkTarget
@@ -71,19 +71,18 @@ class VGAE:
             raise InputError(f"lr must be positive, got {self.lr}")
         return hidden
 
-    def fit(self, data) -> "VGAE":
+    def fit(self, data: Graph | LinkSplit) -> "VGAE":
         """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`.
 
         ``data`` may also be a networkx graph, a scipy sparse adjacency or a PyG ``Data``: it is converted
         by :func:`graphvae.data.as_graph`, the reader the CLI uses. ``node_ids_`` then holds the caller's
         node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
         """
-        from .data import coerce_graph
-
         hidden = self._check_params()
         split = data if isinstance(data, LinkSplit) else None
-        graph = split.train_graph if split is not None else coerce_graph(data)
-        self.node_ids_ = list(getattr(graph, "node_ids", None) or range(int(graph.num_nodes)))
+        graph = split.train_graph if split is not None else as_graph(data)
+        graph.check_trainable(self.latent)
+        self.node_ids_ = list(graph.node_ids)
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
@@ -122,7 +121,7 @@ class VGAE:
         return LinkLikelihood(self.negatives_per_positive)
 
     @staticmethod
-    def _encoder_input(graph: Data, adjacency=None) -> EncoderInput:
+    def _encoder_input(graph: Graph, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
         weight = getattr(graph, "edge_weight", None)
@@ -136,7 +135,7 @@ class VGAE:
         if not hasattr(self, "objective_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() first")
 
-    def embed(self, graph: Data | None = None) -> np.ndarray:
+    def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
         return self.embed_tensor(graph).numpy()
 
@@ -144,11 +143,12 @@ class VGAE:
         """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
         return dict(zip(self.node_ids_, self.embed()))
 
-    def embed_tensor(self, graph: Data | None = None) -> torch.Tensor:
-        from .data import coerce_graph
-
+    def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()
-        inp = self.input_ if graph is None else self._encoder_input(coerce_graph(graph))
+        if graph is not None:
+            graph = as_graph(graph)
+            graph.check_features(int(self.input_.features.shape[1]))
+        inp = self.input_ if graph is None else self._encoder_input(graph)
         with torch.no_grad():
             return self.objective_.encoder(inp).mu
 

@@ -54,11 +54,11 @@ def embedding_config(name: str = DEFAULT_MODEL, **overrides: Any) -> dict[str, A
 def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0, progress: bool = False,
                    **overrides: Any) -> tuple[np.ndarray, Any]:
     """Train the named model on all edges of ``graph`` and return ``(embeddings [N, d], fitted VGAE)``."""
-    from .data import coerce_graph
+    from .data import as_graph
     from .models import VGAE
 
     config = embedding_config(name, **overrides)
-    graph = coerce_graph(graph)
+    graph = as_graph(graph)
     if config.get("normalize_features"):
         graph = row_normalized(graph)
     model = VGAE(hidden=config["hidden"], latent=config["latent"], variational=config["variational"],

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
 
 from ._keys import first_occurrences, is_member
+from .data import Graph
 from ._validation import InputError
 
 
@@ -21,7 +21,7 @@ from ._validation import InputError
 class LinkSplit:
     """A split graph: training edges in both directions, and ``[2, n]`` held-out pairs (``u < v``)."""
 
-    graph: Data
+    graph: Graph
     train_edge_index: torch.Tensor
     val_pos: torch.Tensor
     val_neg: torch.Tensor
@@ -33,21 +33,19 @@ class LinkSplit:
         return int(self.graph.num_nodes)
 
     @property
-    def train_graph(self) -> Data:
+    def train_graph(self) -> Graph:
         """The graph the encoder sees: all nodes and features, training edges only."""
-        g = Data(x=self.graph.x, edge_index=self.train_edge_index, num_nodes=self.num_nodes)
-        g.node_ids = self.graph.node_ids
-        return g
+        return Graph(self.graph.x, self.train_edge_index, self.num_nodes, self.graph.node_ids)
 
 
-def undirected_edges(graph: Data) -> np.ndarray:
+def undirected_edges(graph: Graph) -> np.ndarray:
     """Each undirected edge once, as ``[2, E]`` with ``u < v``."""
     ei = graph.edge_index.numpy()
     keep = ei[0] < ei[1]
     return ei[:, keep]
 
 
-def split_edges(graph: Data, val: float = 0.05, test: float = 0.10, seed: int = 0) -> LinkSplit:
+def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int = 0) -> LinkSplit:
     """Seeded edge split with matched non-edges (see the module docstring)."""
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise InputError(f"val and test fractions must be in (0, 1) with a sum below 1, got {val} and {test}")

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
 
 from ._validation import InputError
-from .data import build_graph
+from .data import Graph, build_graph
 
 
 def power_law_propensities(num_nodes: int, exponent: float, max_ratio: float,
@@ -44,7 +43,7 @@ def power_law_propensities(num_nodes: int, exponent: float, max_ratio: float,
 
 def degree_corrected_sbm(num_nodes: int, edges_per_node: float = 10.0, num_blocks: int = 10,
                          mixing: float = 0.2, exponent: float = 2.5, num_features: int = 32,
-                         feature_noise: float = 1.0, seed: int = 0) -> Data:
+                         feature_noise: float = 1.0, seed: int = 0) -> Graph:
     r"""A degree-corrected SBM with power-law degrees and block-correlated dense features (see the module docstring).
 
     Args:

@@ -223,14 +223,16 @@ def test_image_grid_and_projection_helpers():
         plots.project_2d(z, "umap")
 
 
+from graphvae.frechet import feature_classifier as _feature_classifier  # noqa: E402
+
+
 def small_classifier(*args, **kwargs):
     """The Fréchet feature classifier, shrunk for CLI tests (it has its own tests in test_frechet.py)."""
-    from graphvae.frechet import feature_classifier
-    return feature_classifier(*args, **{**kwargs, "hidden": (16,), "max_iter": 20})
+    return _feature_classifier(*args, **{**kwargs, "hidden": (16,), "max_iter": 20})
 
 
 def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphvae.commands.vae.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
     out, js = tmp_path / "figs", tmp_path / "r.json"
     rc = main(["vae", "--epochs", "2", "--latent", "3", "--hidden", "16", "--iwae-k", "5", "--elbo-samples", "2",
                "--seeds", "2", "--out", str(out), "--json", str(js), "--no-progress", "--no-cache"])
@@ -240,12 +242,12 @@ def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
         assert len(r["seeds"]) == 2 and set(r["mean_std"][key]) == {"mean", "std"}
         assert r[key] == pytest.approx(np.mean([s[key] for s in r["seeds"]]))
     assert r["iwae_k"] == 5 and r["n_test"] == 360 and r["dataset"] == "digits"
-    assert sorted(p.name for p in out.iterdir()) == sorted(r["figures"]) and len(r["figures"]) == 5
+    assert sorted(p.name for p in out.iterdir()) == sorted(r["figures"]) and len(r["figures"]) == 6
     assert "seed 1" in capsys.readouterr().out
 
 
 def test_cli_mnist_files_and_errors(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphvae.commands.vae.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
     rng = np.random.default_rng(0)
     d = tmp_path / "mnist"
     write_idx(d / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (40, 28, 28)).astype(np.uint8))

@@ -72,8 +72,8 @@ BAD_INPUTS = [
     ({"e.csv": ring(), "x.csv": "\n".join(f"n{i},{'nan' if i == 3 else 1}" for i in range(30))},
      ["--edges", "e.csv", "--features", "x.csv"], "NaN or inf"),
     ({"e.csv": ring()}, ["--edges", "e.csv", "--features", "x.npy"], "has shape (3, 2) but the graph has 30 nodes"),
-    ({"e.csv": "a,b\nb,c\n"}, ["--edges", "e.csv"], "too few to split"),
-    ({}, ["--dataset", "pubmed"], "unknown dataset 'pubmed'"),
+    ({"e.csv": "a,b\nb,c\n"}, ["--edges", "e.csv", "--latent", "2"], "too few to split"),
+    ({}, ["--dataset", "nosuch"], "unknown dataset 'nosuch'"),
     ({"e.csv": ""}, ["--edges", "e.csv"], "no edges"),
 ]
 
@@ -111,7 +111,7 @@ def test_embed_command_end_to_end(tmp_path):
     assert "40 undirected edges" in r.stderr
 
 
-def test_linkpred_json_schema(tmp_path):
+def test_linkpred_json_schema(tmp_path, cora):
     out = tmp_path / "r.json"
     assert main(["linkpred", "--dataset", "cora", "--model", "gae", "--seeds", "2", "--epochs", "3",
                  "--no-progress", "--json", str(out)]) == 0

@@ -186,10 +186,11 @@ def test_default_embedding_model_is_documented_and_used(tmp_path):
     from graphvae.commands import classify, cluster as cluster_cmd
     assert classify.DEFAULT_MODEL == cluster_cmd.DEFAULT_MODEL == DEFAULT_MODEL
     assert classify.MODELS == cluster_cmd.MODELS == list(EMBEDDING_MODELS)
-    assert f"`{DEFAULT_MODEL}`" in open("docs/embeddings.md").read()
+    from pathlib import Path
+    assert f"`{DEFAULT_MODEL}`" in (Path(__file__).resolve().parent.parent / "docs" / "embeddings.md").read_text()
 
 
-def test_classify_cora_public_split_json(tmp_path):
+def test_classify_cora_public_split_json(tmp_path, cora):
     out = tmp_path / "r.json"
     assert main(["classify", "--dataset", "cora", "--epochs", "2", "--hidden", "16", "--seeds", "2",
                  "--no-progress", "--json", str(out)]) == 0
@@ -267,7 +268,7 @@ BAD = [
     ("embed", {"e.graphml": "<graphml><node"}, ["--out", "z.npy"], "not a readable GraphML file"),
     ("embed", {"e.gml": "graph [ node [ id 0 ] edge [ source 0 ]"}, ["--out", "z.npy"], "not a readable GML file"),
     ("embed", {"e.npz": "not a zip"}, ["--out", "z.npy"], "scipy.sparse.save_npz"),
-    ("embed", {"e.csv": _ring(), "blocker": "a file"}, ["--out", "blocker/z.emb"], "is not writable"),
+    ("embed", {"e.csv": _ring(), "blocker": "a file"}, ["--out", "blocker/z.emb"], "is not a writable folder"),
 ]
 
 
@@ -288,7 +289,7 @@ def test_api_raises_input_error(tmp_path):
         gv.load_graph(write(tmp_path, "g.graphml", "<graphml"))
     with pytest.raises(gv.InputError, match="finite and non-negative"):
         gv.load_graph(write(tmp_path, "e.csv", "a,b,-2\n"))
-    with pytest.raises(gv.InputError, match="not writable"):
+    with pytest.raises(gv.InputError, match="not a writable folder"):
         save_embeddings(tmp_path / "e.csv" / "z.emb", np.zeros((1, 2)), ["a"])
     with pytest.raises(gv.InputError, match="between 2 and the number of nodes"):
         cluster(np.zeros((5, 2)), 6)

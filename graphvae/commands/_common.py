@@ -1,14 +1,18 @@
-"""Helpers shared by the subcommands: argument types, JSON output and summary statistics."""
+"""Helpers shared by the subcommands: argument types and groups, input checks, JSON output, summaries.
+
+Nothing here imports torch: a command validates its arguments and paths with these helpers first,
+then imports what it needs inside ``run``.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .._validation import atomic_write
+from .._validation import InputError, atomic_write, readable_file
 
 
 def positive_int(text: str) -> int:
@@ -25,16 +29,141 @@ def positive_float(text: str) -> float:
     return value
 
 
+def widths(text: str) -> tuple[int, ...]:
+    """``"512,256"`` -> ``(512, 256)``: positive layer widths."""
+    try:
+        values = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
+    return values
+
+
+def check_inputs(args: argparse.Namespace, **what: str) -> None:
+    """Fail fast, before torch is imported: each ``args.<attr>`` that is set must be a readable file
+    (``what`` maps the attribute to its description, e.g. ``edges="edge-list file"``)."""
+    for attr, description in what.items():
+        path = getattr(args, attr, None)
+        if path is not None:
+            readable_file(path, description)
+
+
+def check_output_dir(path: str | os.PathLike | None, what: str = "output") -> None:
+    """Fail fast if the folder an output file goes into exists but cannot be written."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise InputError(f"cannot write the {what} {path}: {folder} is not a writable folder")
+
+
 def mean_std(values) -> dict[str, float]:
     """``{"mean", "std"}`` of a list (population std, 0 for one value)."""
+    import numpy as np
+
     a = np.asarray(values, dtype=float)
     return {"mean": float(a.mean()), "std": float(a.std())}
+
+
+# --------------------------------------------------------------------------- graph commands
+
+def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None) -> None:
+    p.add_argument("--dataset", default=dataset_default,
+                   help="registered dataset: cora, citeseer or pubmed (fetched on first use, then cached)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, then the cache)")
+    p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
+                                   ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
+    p.add_argument("--features", help="node features: .npy (one row per node) or CSV keyed by node id")
+    header = p.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None, help="the edge list has a header row")
+    header.add_argument("--no-header", dest="header", action="store_false", help="the edge list has no header row")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=["vgae", "gae"], default="vgae", help="VGAE or GAE (default: vgae)")
+    p.add_argument("--epochs", type=positive_int, default=200, help="training epochs (default: 200)")
+    p.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
+    p.add_argument("--hidden", type=positive_int, default=32, help="hidden GCN width (default: 32)")
+    p.add_argument("--latent", type=positive_int, default=16, help="latent dimension (default: 16)")
+    p.add_argument("--negatives", type=positive_float, default=1.0,
+                   help="sampled pairs per positive pair and epoch (default: 1)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def check_graph_arguments(args: argparse.Namespace) -> None:
+    """The graph arguments' consistency and files, checked before anything heavy is imported."""
+    if args.edges is None and args.dataset is None:
+        raise InputError("give --dataset NAME or --edges FILE")
+    if args.edges is None and args.features:
+        raise InputError("--features goes with --edges, not with a registered --dataset")
+    check_inputs(args, edges="edge-list file", features="feature file")
+
+
+def graph_from_args(args: argparse.Namespace):
+    """``(graph, name)`` for ``--edges`` (with a cleaning report on stderr) or ``--dataset``."""
+    check_graph_arguments(args)
+    if args.edges:
+        from ..data import load_graph
+
+        graph = load_graph(args.edges, args.features, args.header)
+        c = graph.cleaning
+        print(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
+              f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
+              f"symmetrized {c['one_way']} one-way edges)"
+              + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
+        return graph, str(args.edges)
+    from ..datasets import load_dataset
+
+    return load_dataset(args.dataset, root=args.data_dir), args.dataset.lower()
+
+
+def model_from_args(args: argparse.Namespace, seed: int, **extra):
+    from ..models import VGAE
+
+    return VGAE(hidden=args.hidden, latent=args.latent, variational=args.model == "vgae", epochs=args.epochs,
+                lr=args.lr, negatives_per_positive=args.negatives, random_state=seed,
+                progress=not args.no_progress, **extra)
+
+
+# --------------------------------------------------------------------------- image commands
+
+def add_image_arguments(data: argparse._ArgumentGroup) -> None:
+    data.add_argument("--mnist", metavar="PATH", help="MNIST: a directory of IDX files (.gz or not) or a Keras mnist.npz")
+    data.add_argument("--fashion-mnist", metavar="PATH", help="Fashion-MNIST, in the same formats as --mnist")
+
+
+def check_image_arguments(args: argparse.Namespace) -> None:
+    if not args.test_size < 1:
+        raise InputError(f"--test-size must be below 1, got {args.test_size}")
+    for attr in ("mnist", "fashion_mnist"):
+        path = getattr(args, attr, None)
+        if path is not None and not os.path.exists(path):
+            raise InputError(f"--{attr.replace('_', '-')}: no such file or folder: {path}")
+
+
+def image_dataset_from_args(args: argparse.Namespace, seed: int):
+    """The image dataset named by ``--dataset`` / ``--mnist`` / ``--fashion-mnist``."""
+    from ..image_files import load_image_dataset
+
+    paths = {name: path for name, path in (("mnist", args.mnist), ("fashion-mnist", args.fashion_mnist)) if path}
+    if len(paths) > 1:
+        raise InputError("give only one of --mnist and --fashion-mnist")
+    name = args.dataset or next(iter(paths), "digits")
+    if paths and name not in paths:
+        raise InputError(f"--dataset {name} does not match the path given with --{next(iter(paths))}")
+    if name != "digits" and name not in paths:
+        raise InputError(f"{name} is not bundled: give its files with --{name} PATH")
+    return load_image_dataset(name, paths.get(name), binarize=not args.no_binarize, seed=seed, test_size=args.test_size)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=2) + "\n"
-    atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def unit_fraction(text: str) -> float:
@@ -67,19 +196,7 @@ def embedding_overrides(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in ("epochs", "hidden", "latent", "lr", "representation", "hops")}
 
 
-def check_writable_dir(path: str | None, what: str) -> None:
-    """Raise InputError early (before training) if ``path`` cannot become a writable folder."""
-    from pathlib import Path
-
-    from .._validation import InputError
-
-    if path is None:
-        return
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise InputError(f"{what} {p} exists and is not a folder")
-    probe = p
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {p}: folder {probe} is not writable")
+def check_plot_dir(path: str | None) -> None:
+    """Fail fast if the ``--plot`` folder cannot be created or written."""
+    if path is not None:
+        check_output_dir(os.path.join(path, "figure.png"), "figures in --plot folder")

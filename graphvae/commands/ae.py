@@ -8,22 +8,21 @@ sparse): test link AUC/AP, a linear probe of the node codes on the node labels, 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from .._validation import InputError
-from ..autoencoders import (ACTIVATIONS, GRAPH_KINDS, KINDS, NOISES, Autoencoder, StackedAutoencoder, corrupt,
-                            linear_probe_accuracy)
-from ..data import DATASETS as GRAPH_DATASETS, load_dataset
-from ..image_files import DATASETS as IMAGE_DATASETS
-from ..plots import plot_images, plot_latent_map, plot_reconstructions
-from ..split import split_edges
-from ._common import mean_std, positive_float, positive_int, write_json
-from .vae import dataset_from_args, widths
+from ._common import (add_image_arguments, check_image_arguments, check_output_dir, image_dataset_from_args, mean_std,
+                      positive_float, positive_int, widths, write_json)
 
+#: choices of the command line (tests check them against graphvae.autoencoders' constants)
+KINDS = ("vanilla", "denoising", "sparse", "contractive")
+GRAPH_KINDS = ("vanilla", "denoising", "sparse")
+NOISES = ("masking", "gaussian", "salt_pepper")
+AE_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
+GRAPH_DATASETS = ("cora", "citeseer")
 ALL_KINDS = (*KINDS, "stacked")
 
 
@@ -35,8 +34,7 @@ def register(sub) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", choices=[*IMAGE_DATASETS, *GRAPH_DATASETS],
                       help="digits (default), mnist, fashion-mnist, or a graph: cora, citeseer")
-    data.add_argument("--mnist", metavar="PATH", help="MNIST: a directory of IDX files (.gz or not) or a Keras mnist.npz")
-    data.add_argument("--fashion-mnist", metavar="PATH", help="Fashion-MNIST, in the same formats as --mnist")
+    add_image_arguments(data)
     data.add_argument("--no-binarize", action="store_true", help="keep pixels in [0, 1] instead of thresholding")
     data.add_argument("--test-size", type=positive_float, default=0.2,
                       help="digits (and graph-node probe) test fraction, stratified by seed (default: 0.2)")
@@ -44,7 +42,7 @@ def register(sub) -> None:
     model.add_argument("--hidden", type=widths, default=None,
                        help="hidden widths, comma-separated (default: 64; stacked: 128,64)")
     model.add_argument("--latent", type=positive_int, default=16, help="code width (default: 16)")
-    model.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid", help="(default: sigmoid)")
+    model.add_argument("--activation", choices=AE_ACTIVATIONS, default="sigmoid", help="(default: sigmoid)")
     model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
                        help="pixel reconstruction: cross-entropy or MSE (default: bernoulli)")
     model.add_argument("--noise", choices=NOISES, default="masking", help="denoising corruption (default: masking)")
@@ -73,7 +71,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _autoencoder(args: argparse.Namespace, seed: int) -> Autoencoder:
+def _autoencoder(args: argparse.Namespace, seed: int):
+    from ..autoencoders import Autoencoder
+
     return Autoencoder(kind=args.kind, hidden=args.hidden or (64,), latent=args.latent, activation=args.activation,
                        likelihood=args.likelihood, noise=args.noise, noise_level=args.noise_level,
                        hidden_edges=args.hidden_edges, sparsity=args.sparsity, sparse_penalty=args.sparse_penalty,
@@ -81,14 +81,19 @@ def _autoencoder(args: argparse.Namespace, seed: int) -> Autoencoder:
                        lr=args.lr, random_state=seed, progress=not args.no_progress)
 
 
-def first_layer_features(encoder) -> np.ndarray:
+def first_layer_features(encoder):
     """The first layer's weights as one input-shaped image per unit: ``[units, inputs]``."""
     layer = encoder.layers[0] if len(encoder.layers) else encoder.head
     return layer.weight.detach().T.numpy()
 
 
 def _image_run(args, seed: int, out: Path | None) -> dict:
-    data = dataset_from_args(args, seed)
+    import torch
+
+    from ..autoencoders import StackedAutoencoder, corrupt, linear_probe_accuracy
+    from ..plots import plot_images, plot_latent_map, plot_reconstructions
+
+    data = image_dataset_from_args(args, seed)
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
     if args.kind == "stacked":
         params = dict(hidden=args.hidden or (128, 64), activation=args.activation, likelihood=args.likelihood,
@@ -124,7 +129,13 @@ def _image_run(args, seed: int, out: Path | None) -> dict:
 def _graph_run(args, seed: int, out: Path | None) -> dict:
     if args.kind not in GRAPH_KINDS:
         raise InputError(f"--kind {args.kind} is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
+    import numpy as np
     from sklearn.model_selection import train_test_split
+
+    from ..autoencoders import linear_probe_accuracy
+    from ..datasets import load_dataset
+    from ..plots import plot_latent_map
+    from ..split import split_edges
 
     graph = load_dataset(args.dataset)
     split = split_edges(graph, seed=seed)
@@ -143,10 +154,12 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     for name in ("noise_level", "hidden_edges", "sparsity"):
-        if not np.isfinite(getattr(args, name)):
+        if not math.isfinite(getattr(args, name)):
             raise InputError(f"--{name.replace('_', '-')} must be a finite number")
-    if not args.test_size < 1:
-        raise InputError(f"--test-size must be below 1, got {args.test_size}")
+    check_image_arguments(args)
+    check_output_dir(args.json, "JSON file")
+    import torch
+
     torch.set_num_threads(args.threads)
     on_graph = args.dataset in GRAPH_DATASETS
     if on_graph and (args.mnist or args.fashion_mnist):

@@ -5,7 +5,10 @@ import argparse
 import sys
 import time
 
-from ._common import add_embedding_arguments, check_writable_dir, embedding_overrides, positive_int, unit_fraction
+from .._validation import InputError
+from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_arguments, check_inputs,
+                      check_output_dir, check_plot_dir, embedding_overrides, graph_from_args, mean_std, positive_int,
+                      unit_fraction, write_json)
 
 DEFAULT_MODEL = "vgae-wide"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
 MODELS = ["gae", "vgae", "vgae-wide"]
@@ -18,8 +21,6 @@ def register(sub) -> None:
                                    "embeddings of labelled training nodes and report test accuracy and macro-F1 over "
                                    "seeds. Cora/CiteSeer use the Planetoid public split (140/500/1000 on Cora); a "
                                    "user graph needs --labels with a stratified split or --folds.")
-    from .linkpred import add_graph_arguments  # argparse only
-
     add_graph_arguments(p, dataset_default=None)
     p.add_argument("--labels", metavar="FILE", help="CSV/TSV of node id, label (nodes without a row are unlabelled)")
     p.add_argument("--folds", type=positive_int, help="stratified k-fold over the labelled nodes instead of one split")
@@ -32,19 +33,18 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._validation import InputError
-
     if args.folds is not None and args.folds < 2:
         raise InputError(f"--folds must be at least 2, got {args.folds}")
     if not args.C > 0:
         raise InputError(f"--C must be positive, got {args.C}")
-    check_writable_dir(args.plot, "--plot")
+    check_graph_arguments(args)
+    check_inputs(args, labels="labels file")
+    check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.plot)
     import numpy as np
 
     from ..node_embeddings import fit_embeddings
     from ..node_tasks import encode_labels, label_splits, node_labels, probe_scores, public_split
-    from .linkpred import graph_from_args
-    from ._common import mean_std, write_json
 
     graph, name = graph_from_args(args)
     labels = node_labels(graph, args.labels)

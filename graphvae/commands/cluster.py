@@ -5,7 +5,9 @@ import argparse
 import sys
 import time
 
-from ._common import add_embedding_arguments, check_writable_dir, embedding_overrides
+from .._validation import InputError
+from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_arguments, check_inputs,
+                      check_output_dir, check_plot_dir, embedding_overrides, graph_from_args, mean_std, write_json)
 
 DEFAULT_MODEL = "vgae-wide"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
 MODELS = ["gae", "vgae", "vgae-wide"]
@@ -17,8 +19,6 @@ def register(sub) -> None:
                                    "mixture fitted by EM (or k-means) and, with labels, report ACC (Hungarian "
                                    "matching), NMI and ARI over seeds. --out writes id, cluster and the mixture's "
                                    "responsibilities (first seed).")
-    from .linkpred import add_graph_arguments  # argparse only
-
     add_graph_arguments(p, dataset_default=None)
     p.add_argument("--labels", metavar="FILE", help="CSV/TSV of node id, label for every node (for the scores)")
     p.add_argument("--clusters", type=int, help="number of clusters K (default: the number of label classes; "
@@ -34,21 +34,17 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._validation import InputError
-
     if args.clusters is not None and args.clusters < 2:
         raise InputError(f"--clusters must be at least 2, got {args.clusters}")
-    check_writable_dir(args.plot, "--plot")
-    if args.out:
-        from pathlib import Path
-
-        check_writable_dir(str(Path(args.out).parent), "--out")
+    check_graph_arguments(args)
+    check_inputs(args, labels="labels file")
+    check_output_dir(args.out, "clusters file")
+    check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.plot)
     import numpy as np
 
     from ..node_embeddings import fit_embeddings
     from ..node_tasks import check_clusters, cluster, cluster_scores, encode_labels, node_labels, require_all_labelled
-    from .linkpred import graph_from_args
-    from ._common import mean_std, write_json
 
     graph, name = graph_from_args(args)
     labels = node_labels(graph, args.labels)

@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 
 from .._validation import InputError
-from ..embeddings import FORMATS, check_output_path, save_embeddings
-from ._common import check_writable_dir
-from .linkpred import add_graph_arguments, add_model_arguments, graph_from_args, model_from_args
+from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_inputs,
+                      check_output_dir, check_plot_dir, graph_from_args, model_from_args)
+
+#: the suffixes of graphvae.embeddings.FORMATS (kept here so that --help imports no numpy)
+FORMATS = (".npy", ".csv", ".emb", ".npz")
 
 
 def register(sub) -> None:
@@ -31,8 +33,13 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if Path(args.out).suffix not in FORMATS:
         raise InputError(f"--out must end in {', '.join(FORMATS)}; got {args.out}")
+    check_graph_arguments(args)
+    check_inputs(args, labels="labels file")
+    check_output_dir(args.out, "embeddings file")
+    check_plot_dir(args.plot)
+    from ..embeddings import check_output_path, save_embeddings
+
     check_output_path(args.out)
-    check_writable_dir(args.plot, "--plot")
     graph, name = graph_from_args(args)
     model = model_from_args(args, args.seed).fit(graph)
     z = model.embed()

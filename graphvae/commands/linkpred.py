@@ -5,54 +5,8 @@ import argparse
 import sys
 import time
 
-from .._validation import InputError
-from ..data import load_dataset, load_graph
-from ..models import VGAE
-from ..split import split_edges
-from ._common import mean_std, positive_float, positive_int, write_json
-
-
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["vgae", "gae"], default="vgae", help="VGAE or GAE (default: vgae)")
-    p.add_argument("--epochs", type=positive_int, default=200, help="training epochs (default: 200)")
-    p.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
-    p.add_argument("--hidden", type=positive_int, default=32, help="hidden GCN width (default: 32)")
-    p.add_argument("--latent", type=positive_int, default=16, help="latent dimension (default: 16)")
-    p.add_argument("--negatives", type=positive_float, default=1.0,
-                   help="sampled pairs per positive pair and epoch (default: 1)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None) -> None:
-    p.add_argument("--dataset", default=dataset_default, help="bundled dataset: cora or citeseer")
-    p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
-                                   ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
-    p.add_argument("--features", help="node features: .npy (one row per node) or CSV keyed by node id")
-    header = p.add_mutually_exclusive_group()
-    header.add_argument("--header", dest="header", action="store_true", default=None, help="the edge list has a header row")
-    header.add_argument("--no-header", dest="header", action="store_false", help="the edge list has no header row")
-
-
-def graph_from_args(args: argparse.Namespace):
-    if args.edges:
-        graph = load_graph(args.edges, args.features, args.header)
-        c = graph.cleaning
-        print(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
-              f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
-              f"symmetrized {c['one_way']} one-way edges)"
-              + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
-        return graph, str(args.edges)
-    if args.dataset is None:
-        raise InputError("give --dataset NAME or --edges FILE")
-    if args.features:
-        raise InputError("--features goes with --edges, not with a bundled --dataset")
-    return load_dataset(args.dataset), args.dataset.lower()
-
-
-def model_from_args(args: argparse.Namespace, seed: int, **extra) -> VGAE:
-    return VGAE(hidden=args.hidden, latent=args.latent, variational=args.model == "vgae", epochs=args.epochs,
-                lr=args.lr, negatives_per_positive=args.negatives, random_state=seed,
-                progress=not args.no_progress, **extra)
+from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir,
+                      check_plot_dir, graph_from_args, mean_std, model_from_args, positive_int, write_json)
 
 
 def register(sub) -> None:
@@ -70,10 +24,13 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._common import check_writable_dir
+    check_graph_arguments(args)
+    check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.plot)
+    from ..split import split_edges
 
-    check_writable_dir(args.plot, "--plot")
     graph, name = graph_from_args(args)
+    graph.check_trainable(args.latent)  # before splitting: the root cause, not "too few to split"
     results, train_seconds = [], 0.0
     start = time.perf_counter()
     for seed in range(args.seeds):
