@@ -117,6 +117,8 @@ def test_fit_accepts_networkx_scipy_and_pyg_and_maps_back_to_ids():
     assert by_matrix.node_ids_ == list(range(len(g))) and np.array_equal(by_matrix.embed(), ref.embed())
     pyg = Data(edge_index=gv.as_graph(g).edge_index, num_nodes=len(g))
     assert np.array_equal(gv.GAE(hidden=8, latent=4, epochs=5).fit(pyg).embed(), ref.embed())
+    ae = dict(kind="vanilla", hidden=8, latent=4, epochs=3)
+    assert np.array_equal(gv.Autoencoder(**ae).fit(g).transform(), gv.Autoencoder(**ae).fit(gv.as_graph(g)).transform())
 
 
 # --------------------------------------------------------------------------- formats out
@@ -184,10 +186,13 @@ def test_label_splits_errors_and_stratification():
 
 def test_default_embedding_model_is_documented_and_used(tmp_path):
     from graphvae.commands import classify, cluster as cluster_cmd
-    assert classify.DEFAULT_MODEL == cluster_cmd.DEFAULT_MODEL == DEFAULT_MODEL
-    assert classify.MODELS == cluster_cmd.MODELS == list(EMBEDDING_MODELS)
     from pathlib import Path
-    assert f"`{DEFAULT_MODEL}`" in (Path(__file__).resolve().parent.parent / "docs" / "embeddings.md").read_text()
+    from graphvae.node_embeddings import CLUSTER_DEFAULT_MODEL
+    assert classify.DEFAULT_MODEL == DEFAULT_MODEL and cluster_cmd.DEFAULT_MODEL == CLUSTER_DEFAULT_MODEL
+    assert classify.MODELS == cluster_cmd.MODELS == list(EMBEDDING_MODELS)
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "embeddings.md").read_text()
+    assert f"default of `classify` is **`{DEFAULT_MODEL}`**" in docs
+    assert f"default of `cluster` is **`{CLUSTER_DEFAULT_MODEL}`**" in docs
 
 
 def test_classify_cora_public_split_json(tmp_path, cora):
@@ -230,6 +235,7 @@ def test_cluster_writes_ids_clusters_responsibilities_and_scores(tmp_path):
     assert {r[0] for r in body} == set(g.nodes)
     assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-4 and int(r[1]) == int(float(r[3]) > float(r[2])) for r in body)
     r = json.loads(res.read_text())
+    assert r["model"] == "gae" and r["covariance"] == "tied" and r["method"] == "gmm"
     assert r["clusters"] == 2 and set(r["acc"]) == {"mean", "std"} and r["acc"]["mean"] >= 0.9
     assert r["nmi"]["mean"] == pytest.approx(np.mean([s["nmi"] for s in r["seeds"]]))
     assert (plots / "cluster_map.png").is_file()
@@ -321,3 +327,14 @@ def test_row_normalized_features_match_sklearn_l1(tmp_path):
         got = got.to_dense() if got.layout != torch.strided else got
         assert np.allclose(got.numpy(), normalize(x, norm="l1"))
         assert torch.equal(g.x.to_dense() if g.x.layout != torch.strided else g.x, torch.tensor(x, dtype=torch.float32))
+
+
+def test_cluster_axes_are_orthonormal_and_follow_the_mean_difference():
+    from graphvae.plots import cluster_axes
+    rng = np.random.default_rng(4)
+    labels = np.repeat([0, 1], 60)
+    shift = np.array([0.0, 3.0, 0.0, 4.0])
+    points = rng.normal(size=(120, 4)) + np.outer(labels, shift)
+    _, axes = cluster_axes(points, labels)
+    assert np.allclose(axes @ axes.T, np.eye(2), atol=1e-10)
+    assert abs(axes[0] @ shift) / np.linalg.norm(shift) > 0.999

@@ -11,7 +11,7 @@ from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_
                       unit_fraction, write_json)
 
 DEFAULT_MODEL = "vgae-wide"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
-MODELS = ["gae", "vgae", "vgae-wide"]
+MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth"]
 PROBE_C = 0.01  # graphvae.node_tasks.PROBE_C
 
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     check_plot_dir(args.plot)
     import numpy as np
 
-    from ..node_embeddings import fit_embeddings
+    from ..node_embeddings import embedding_config, fit_embeddings
     from ..node_tasks import encode_labels, label_splits, node_labels, probe_scores, public_split
 
     graph, name = graph_from_args(args)
@@ -85,13 +85,15 @@ def run(args: argparse.Namespace) -> int:
 
         shown = np.array([str(v) if v is not None else "unlabelled" for v in labels])
         figures.append(plot_latent_map(z0, shown, Path(args.plot) / "label_map.png",
-                                       f"{args.model} embeddings of {name} (seed 0) by label", method="tsne").name)
+                                       f"{args.model} embeddings of {name} (seed 0) by label", method="tsne",
+                                       what="embeddings").name)
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
     if args.json:
         write_json(args.json, {
             "dataset": name, "model": args.model, "protocol": protocol, "classes": classes,
             "labelled_nodes": int(len(labelled)), "accuracy": acc, "macro_f1": f1, "seeds": results,
-            "config": {"probe_C": args.C, "folds": args.folds, **embedding_overrides(args)},
+            "config": {"probe_C": args.C, "folds": args.folds, "test_size": args.test_size,
+                       **embedding_config(args.model, **embedding_overrides(args))},
             "figures": figures, "total_seconds": time.perf_counter() - start,
         })
     return 0

@@ -9,8 +9,8 @@ from .._validation import InputError
 from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_arguments, check_inputs,
                       check_output_dir, check_plot_dir, embedding_overrides, graph_from_args, mean_std, write_json)
 
-DEFAULT_MODEL = "vgae-wide"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
-MODELS = ["gae", "vgae", "vgae-wide"]
+DEFAULT_MODEL = "vgae-wide-smooth"  # graphvae.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
+MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth"]
 
 
 def register(sub) -> None:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     check_plot_dir(args.plot)
     import numpy as np
 
-    from ..node_embeddings import fit_embeddings
+    from ..node_embeddings import embedding_config, fit_embeddings
     from ..node_tasks import check_clusters, cluster, cluster_scores, encode_labels, node_labels, require_all_labelled
 
     graph, name = graph_from_args(args)
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, {
             "dataset": name, "model": args.model, "method": args.method, "covariance": args.covariance,
             "clusters": k, **summary, "seeds": results,
-            "config": embedding_overrides(args), "figures": figures, "total_seconds": time.perf_counter() - start,
+            "config": embedding_config(args.model, **embedding_overrides(args)), "figures": figures,
+            "total_seconds": time.perf_counter() - start,
         })
     return 0
