@@ -15,8 +15,8 @@ FORMATS = (".npy", ".csv", ".emb", ".npz")
 
 def register(sub) -> None:
     p = sub.add_parser("embed", help="train on a graph and write node embeddings (.npy, .csv, .emb or .npz)",
-                       description="Train GAE/VGAE on all edges of a graph and write the posterior means, keyed by "
-                                   "the graph's node ids.")
+                       description="Train a model (--model, default vgae) on all edges of a graph and write the "
+                                   "posterior means, keyed by the graph's node ids.")
     add_graph_arguments(p, dataset_default=None)
     add_model_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_path(args.out)
     graph, name = graph_from_args(args)
-    model = model_from_args(args, args.seed).fit(graph)
+    # a whole graph has no validation edges: every model trains for its full number of epochs
+    model = model_from_args(args, args.seed, early_stopping=False).fit(graph)
     z = model.embed()
     save_embeddings(args.out, z, graph.node_ids)
     print(f"wrote {graph.num_nodes} x {z.shape[1]} embeddings to {args.out}", file=sys.stderr)
