@@ -1,6 +1,6 @@
 """Node embeddings for classification and clustering: GAE, VGAE and the default embedding models x Cora, CiteSeer.
 
-    python benchmarks/embeddings.py [--seeds 5] [--models gae,vgae,vgae-wide,vgae-wide-smooth] [--no-figures]
+    python benchmarks/embeddings.py [--seeds 5] [--models gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth] [--no-figures]
 
 Computes what ``graphvae classify`` (logistic-regression probe, Planetoid public split) and ``graphvae
 cluster`` (EM on a Gaussian mixture, and k-means) report, from one training per seed, writes
@@ -69,7 +69,7 @@ def cell(dataset: str, model: str, seeds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--models", default="gae,vgae,vgae-wide,vgae-wide-smooth")
+    parser.add_argument("--models", default="gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth")
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args()
@@ -138,7 +138,7 @@ def main() -> None:
         run(["cluster", "--dataset", "cora", "--plot", figures, "--no-progress"], fig_commands)
         update_section("embeddings.md", "embeddings-figures", "\n".join([
             "## Pictures of Cora (generated)", "", "```", *fig_commands, "```", "",
-            "`embed --plot` (the paper's VGAE, 16-d μ) and `classify --plot` (the default model `vgae-wide`), "
+            "`embed --plot` (the paper's VGAE, 16-d μ) and `classify --plot` (its default model `gnae-wd`), "
             "t-SNE maps coloured by class:", "",
             "![t-SNE map of the paper VGAE's Cora embeddings, coloured by class](figures/embeddings/embedding_map.png)"
             " ![t-SNE map of the default model's Cora embeddings, coloured by class](figures/embeddings/label_map.png)",

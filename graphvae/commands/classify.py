@@ -10,8 +10,8 @@ from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_
                       check_output_dir, check_plot_dir, embedding_overrides, graph_from_args, mean_std, positive_int,
                       unit_fraction, write_json)
 
-DEFAULT_MODEL = "vgae-wide"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
-MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth"]
+DEFAULT_MODEL = "gnae-wd"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
+MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
 PROBE_C = 0.01  # graphvae.node_tasks.PROBE_C
 
 

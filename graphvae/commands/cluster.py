@@ -9,8 +9,8 @@ from .._validation import InputError
 from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_arguments, check_inputs,
                       check_output_dir, check_plot_dir, embedding_overrides, graph_from_args, mean_std, write_json)
 
-DEFAULT_MODEL = "vgae-wide-smooth"  # graphvae.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
-MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth"]
+DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
+MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
 
 
 def register(sub) -> None:
