@@ -124,7 +124,7 @@ class VGAE:
         by :func:`graphvae.data.as_graph`, the reader the CLI uses. ``node_ids_`` then holds the caller's
         node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
         """
-        hidden = self._check_params()
+        self._check_params()
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
@@ -135,11 +135,11 @@ class VGAE:
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
+        del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
         generator = torch.Generator().manual_seed(self.random_state)
         with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
             torch.manual_seed(self.random_state)
-            encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                                 bias=self.bias, normalize=self.normalize)
+            encoder = self._new_encoder(int(graph.x.shape[1]))
             likelihood = self._likelihood()
             penalties, aux_step = [], None
             if self.weight_decay > 0:
@@ -176,6 +176,18 @@ class VGAE:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
         return self
+
+    def _new_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
+        return GCNEncoder(in_dim, self._check_params(), self.latent, variational=self.variational, bias=self.bias,
+                          normalize=self.normalize)
+
+    def _initial_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
+        (used by :func:`graphvae.batched.fit_seeds`, which stacks one per seed)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            return self._new_encoder(in_dim)
 
     def _likelihood(self) -> LinkLikelihood:
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
