@@ -50,7 +50,7 @@ from sklearn.base import ClassifierMixin, TransformerMixin
 from ._validation import InputError, check_finite
 from .base import (BOOLEAN, FRACTION, NON_NEGATIVE, POSITIVE, POSITIVE_INT, PROBABILITY, SEED, WIDTHS, Estimator,
                    options, widths)
-from .data import Graph
+from .data import Graph, as_graph
 from .decoder import MLPDecoder
 # re-exported: the corruptions and penalties that used to live here
 from .corruption import (NOISES, corrupt, denoising_graph_batches, denoising_image_batches, hide_edges,  # noqa: F401
@@ -215,9 +215,15 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         return ImageVAE(**options)
 
     def _fit(self, X, y=None) -> None:
-        """Train on images ``X [n, pixels]`` (the image model) or on a graph (``Graph`` or ``LinkSplit``: the GAE)."""
+        """Train on images ``X [n, pixels]`` (the image model) or on a graph (``Graph`` or ``LinkSplit``: the GAE).
+
+        A networkx graph or a PyG ``Data`` is converted by :func:`graphvae.data.as_graph` (a scipy matrix
+        is read as images here: convert an adjacency with ``as_graph`` first).
+        """
         self._check_params()
-        if isinstance(X, LinkSplit) or hasattr(X, "edge_index"):
+        if hasattr(X, "edge_index") and not isinstance(X, (Graph, LinkSplit)) or type(X).__module__.startswith("networkx"):
+            X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
+        if isinstance(X, (Graph, LinkSplit)):
             if self.kind not in GRAPH_KINDS:
                 raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
             model = self.graph_model().fit(X)

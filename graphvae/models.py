@@ -155,12 +155,18 @@ class VGAE(Estimator):
         return hidden
 
     def _fit(self, data: Graph | LinkSplit, y=None) -> None:
-        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
+        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`.
+
+        ``data`` may also be a networkx graph, a scipy sparse adjacency or a PyG ``Data``: it is converted
+        by :func:`graphvae.data.as_graph`, the reader the CLI uses. ``node_ids_`` then holds the caller's
+        node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
+        """
         self._check_params()
         denoising = self.hidden_edges > 0 or self.feature_noise > 0
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
+        self.node_ids_ = list(graph.node_ids)
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
@@ -239,6 +245,9 @@ class VGAE(Estimator):
     def _encoder_input(self, graph: Graph, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
+        weight = getattr(graph, "edge_weight", None)
+        if weight is not None:  # weights enter Â only; the likelihood models edge presence
+            return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight))
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self.normalize is None)
@@ -246,6 +255,10 @@ class VGAE(Estimator):
     def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
         return self.embed_tensor(graph).numpy()
+
+    def embedding_dict(self) -> dict:
+        """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
+        return dict(zip(self.node_ids_, self.embed()))
 
     def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()

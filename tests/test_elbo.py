@@ -80,5 +80,5 @@ def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
         _, hidden = encoder(inp, return_hidden=True)
         rows = hidden[0].shape[0]
         per_row_mean = float(sum(h.detach().abs().sum() for h in hidden)) / rows
-        assert float(terms.penalty) / terms.scale == pytest.approx(weight * per_row_mean, rel=1e-5)
+        assert float(terms.penalty.detach()) / terms.scale == pytest.approx(weight * per_row_mean, rel=1e-5)
 

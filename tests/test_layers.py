@@ -13,12 +13,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "graphvae"
 
 LAYERS = {
     0: {"_validation", "_keys", "_stages", "_sparse"},
-    1: {"data", "datasets", "split", "images", "image_files", "synthetic", "embeddings"},  # data
+    1: {"data", "graph_files", "datasets", "split", "images", "image_files", "synthetic", "embeddings"},  # data
     2: {"operator", "encoder", "latent", "decoder", "inner_product"},  # nn
     3: {"likelihood", "pixel_likelihood", "masking", "edge_decoders", "adversarial", "penalties", "elbo"},  # objectives
     4: {"train", "corruption"},  # training
-    5: {"metrics", "frechet", "plots"},  # evaluation
-    6: {"base", "models", "zoo", "image_vae", "autoencoders", "batched"},  # estimators
+    5: {"metrics", "frechet", "plots", "node_tasks"},  # evaluation
+    6: {"base", "models", "zoo", "image_vae", "autoencoders", "batched", "node_embeddings"},  # estimators
     7: {"cli", "__main__", "commands"},  # command line
 }
 LAYER_OF = {module: layer for layer, modules in LAYERS.items() for module in modules}

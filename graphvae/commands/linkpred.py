@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir,
-                      graph_from_args, mean_std, model_from_args, model_latent, positive_int, set_threads,
+                      check_plot_dir, graph_from_args, mean_std, model_from_args, model_latent, positive_int,
+                      set_threads,
                       write_json)
 
 
@@ -27,12 +29,15 @@ def register(sub) -> None:
     p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: 50; 100 "
                                                           "for the models beyond gae/vgae)")
     p.add_argument("--json", help="write the results as JSON to this path")
+    p.add_argument("--plot", metavar="DIR", help="write ROC and precision-recall curves of the test edges "
+                                                 "(first seed, link_curves.png) into DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_graph_arguments(args)
     check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.plot)
     from ..batched import batchable, fit_seeds, seeds_per_batch
     from ..split import split_edges
 
@@ -59,6 +64,17 @@ def run(args: argparse.Namespace) -> int:
                             **({"best_epoch": model.best_epoch_, "val_auc": model.best_val_auc_}
                                if model.early_stopping else {})})
             print(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
+            if args.plot and seed == args.first_seed:
+                import numpy as np
+                import torch
+
+                from ..plots import plot_link_curves
+
+                pairs = torch.cat([split.test_pos, split.test_neg], dim=1)
+                truth = np.r_[np.ones(split.test_pos.shape[1]), np.zeros(split.test_neg.shape[1])]
+                path = plot_link_curves(truth, model.predict_proba(pairs), f"{args.plot}/link_curves.png",
+                                        f"{args.model.upper()} on {name}: test edges vs sampled non-edges (seed {seed})")
+                print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
     print(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
