@@ -12,6 +12,11 @@ for all estimators what each used to write by hand:
 4. timing: ``train_seconds_`` is the sum of the trainer's per-epoch ``seconds``
    (:func:`graphvae.train.train_elbo` history; training steps only, validation excluded).
 
+The constraint language is scikit-learn's ``sklearn.utils._param_validation`` (private, stable since 1.2;
+``pyproject.toml`` asks for scikit-learn >= 1.6 for the tags API). Importing scikit-learn costs about a
+second (it imports ``scipy.stats``); ``import graphvae`` and the CLI's ``--help`` stay free of it because
+this module is only imported with an estimator.
+
 Subclasses fill in ``_fit(X, y)`` (build the :class:`graphvae.elbo.ELBO`, call the shared trainer, set
 ``history_``) and, where more than one training run happens, ``_histories``.
 """
