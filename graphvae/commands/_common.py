@@ -110,7 +110,7 @@ def graph_from_args(args: argparse.Namespace):
 
         graph = load_graph(args.edges, args.features, args.header)
         c = graph.cleaning
-        print(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
+        say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
               f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
               f"symmetrized {c['one_way']} one-way edges)", file=sys.stderr)
         return graph, str(args.edges)
@@ -124,7 +124,34 @@ def model_from_args(args: argparse.Namespace, seed: int, **extra):
 
     return VGAE(hidden=args.hidden, latent=args.latent, variational=args.model == "vgae", epochs=args.epochs,
                 lr=args.lr, negatives_per_positive=args.negatives, random_state=seed,
-                progress=not args.no_progress, **extra)
+                progress=not args.no_progress and is_output_rank(), **extra)
+
+
+# --------------------------------------------------------------------------- torchrun
+
+def is_output_rank() -> bool:
+    """Whether this process writes outputs and logs: always, except on ranks other than 0 under torchrun."""
+    from ..distributed import launched, rank_from_env
+
+    return not launched() or rank_from_env() == 0
+
+
+def fit_model(model, data):
+    """``model.fit(data)``, or, under torchrun (``WORLD_SIZE`` set), the same fit spread over the ranks
+    (:func:`graphvae.distributed.fit.fit_distributed`); without torchrun nothing distributed is imported."""
+    from ..distributed import launched
+
+    if not launched():
+        return model.fit(data)
+    from ..distributed.fit import fit_distributed
+
+    return fit_distributed(model, data)
+
+
+def say(*args, **kwargs) -> None:
+    """``print`` on the output rank only (see :func:`is_output_rank`)."""
+    if is_output_rank():
+        print(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- image commands

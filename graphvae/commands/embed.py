@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from .._validation import InputError
-from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir,
-                      graph_from_args, model_from_args)
+from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir, fit_model,
+                      graph_from_args, is_output_rank, model_from_args)
 
 
 def register(sub) -> None:
@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from ..embeddings import save_embeddings
 
     graph, _ = graph_from_args(args)
-    model = model_from_args(args, args.seed).fit(graph)
+    model = fit_model(model_from_args(args, args.seed), graph)
+    if not is_output_rank():
+        return 0
     save_embeddings(args.out, model.embed(), graph.node_ids)
     print(f"wrote {graph.num_nodes} x {args.latent} embeddings to {args.out}", file=sys.stderr)
     return 0

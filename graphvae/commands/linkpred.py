@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir,
-                      graph_from_args, mean_std, model_from_args, positive_int, write_json)
+from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir, fit_model,
+                      graph_from_args, is_output_rank, mean_std, model_from_args, positive_int, say, write_json)
 
 
 def register(sub) -> None:
@@ -31,15 +31,15 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     for seed in range(args.seeds):
         split = split_edges(graph, seed=seed)
-        model = model_from_args(args, seed, early_stopping=args.early_stopping, patience=args.patience).fit(split)
+        model = fit_model(model_from_args(args, seed, early_stopping=args.early_stopping, patience=args.patience), split)
         train_seconds += model.train_seconds_
         scores = model.score(split.test_pos, split.test_neg)
         results.append({"seed": seed, **scores})
-        print(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
+        say(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
-    print(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
+    say(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
-    if args.json:
+    if args.json and is_output_rank():
         write_json(args.json, {
             "dataset": name, "model": args.model, "seeds": results, "auc": auc, "ap": ap,
             "train_seconds": train_seconds, "total_seconds": time.perf_counter() - start,
