@@ -60,7 +60,7 @@ def mode_step(ctx, out):
     from graphvae.models import VGAE
     from graphvae.operator import adjacency_matrix
 
-    lik._FIT_ROWS = 30  # the fit uses a subset of the rows, as on large graphs
+    saved, lik._FIT_ROWS = lik._FIT_ROWS, 30  # the fit uses a subset of the rows, as on large graphs
     report = []
     for sparse, variational in ((False, True), (True, True), (False, False)):
         graph = small_graph(sparse=sparse)
@@ -80,6 +80,7 @@ def mode_step(ctx, out):
                        "max_grad_diff": max(float((g - r).abs().max()) for g, r in zip(grads, ref_grads)),
                        "max_grad": max(float(r.abs().max()) for r in ref_grads),
                        "local_rows": shard.num_local})
+    lik._FIT_ROWS = saved
     return report
 
 
@@ -138,14 +139,18 @@ def mode_fit(ctx, out):
 
 def main() -> int:
     mode, out = sys.argv[1], sys.argv[2]
-    if mode == "die":
+    if mode == "die":  # rank 1 dies when training starts; the CLI runs with the remaining arguments
         from graphvae import cli
         import graphvae.distributed.fit as fit
         if int(os.environ["RANK"]) == 1:
             fit.train_elbo = lambda *a, **k: os._exit(3)
         return cli.main(sys.argv[3:])
     ctx = runtime.init()
-    result = {"step": mode_step, "halo": mode_halo, "fit": mode_fit}[mode](ctx, out)
+    modes = {"step": mode_step, "halo": mode_halo, "fit": mode_fit}
+    if mode == "all":
+        result = {name: run(ctx, out) for name, run in modes.items()}
+    else:
+        result = modes[mode](ctx, out)
     if ctx.is_root:
         with open(out, "w") as f:
             json.dump(result, f)

@@ -27,7 +27,7 @@ from ..train import train_elbo
 from . import runtime
 from .halo import AllGatherRows, ShardOperator
 from .likelihood import DistributedLinkLikelihood, ShardEncoder, ShardTarget
-from .partition import Partition, Shard
+from .partition import Partition, Shard, balanced_bounds
 
 _HISTORY_SUMS = ("loss", "elbo", "log_likelihood", "kl", "penalty")
 
@@ -40,7 +40,6 @@ def fit_distributed(model, data, ordering: str = "rcm"):
     and trains on it. Afterwards every rank holds the trained parameters (``objective_``), the
     embeddings of all nodes (``embedding_``, gathered), and ``history_`` with the global loss terms.
     """
-    ctx = runtime.init()
     model._check_params()
     split = data if hasattr(data, "train_graph") else None
     graph = split.train_graph if split is not None else as_graph(data)
@@ -49,6 +48,8 @@ def fit_distributed(model, data, ordering: str = "rcm"):
         raise InputError("early stopping is not available in a distributed run (it needs every epoch's "
                          "validation AUC on one rank): train without --early-stopping")
     n = int(graph.num_nodes)
+    balanced_bounds(n, runtime.world_size_from_env())  # too many ranks: one line, before any rendezvous
+    ctx = runtime.init()
     adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
     shard = Partition(adjacency, ctx.world_size, ordering).shard(ctx.rank, graph.x)
     del adjacency

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -58,6 +59,13 @@ def timeout_seconds() -> float:
     return value
 
 
+def world_size_from_env() -> int:
+    try:
+        return int(os.environ["WORLD_SIZE"])
+    except (KeyError, ValueError):
+        raise DistributedError(f"WORLD_SIZE must be set to an integer, got {os.environ.get('WORLD_SIZE')!r}") from None
+
+
 def init(backend: str | None = None) -> Context:
     """Join the process group described by torchrun's environment (once per process) and return the context.
 
@@ -79,8 +87,9 @@ def init(backend: str | None = None) -> Context:
         raise DistributedError(f"rank {rank} is not in a world of size {world}")
     if not dist.is_initialized():
         try:
-            dist.init_process_group(backend or "gloo", rank=rank, world_size=world,
-                                    timeout=datetime.timedelta(seconds=timeout))
+            with _quiet_native_stderr():  # c10d logs every failed connection attempt with a C++ stack trace
+                dist.init_process_group(backend or "gloo", rank=rank, world_size=world,
+                                        timeout=datetime.timedelta(seconds=timeout))
         except Exception as e:  # noqa: BLE001 - the store raises several types; all mean "no rendezvous"
             raise DistributedError(f"rank {rank}: no rendezvous with the other ranks at "
                                    f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout:g} s "
@@ -91,6 +100,21 @@ def init(backend: str | None = None) -> Context:
     if rank != 0 or world > 1:
         signal.signal(signal.SIGTERM, _on_sigterm)
     return _CONTEXT
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Send file descriptor 2 (where C++ logs go) to /dev/null for the duration; Python's errors are raised."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised under torchrun only
@@ -115,8 +139,12 @@ def shutdown() -> None:
 
 
 def _first_line(e: BaseException) -> str:
+    """The gist of a backend error: its first sentence, without gloo's ``[file.cc:123]`` prefix."""
     text = str(e).strip()
-    return text.splitlines()[0][:300] if text else type(e).__name__
+    if not text:
+        return type(e).__name__
+    text = re.sub(r"^\[[^\]]*\]\s*", "", text.splitlines()[0])
+    return re.split(r"(?<=\S)\. ", text, maxsplit=1)[0][:200]
 
 
 @contextmanager
