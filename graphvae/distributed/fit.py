@@ -11,6 +11,7 @@ Nothing of the loss or the loop is forked. The pieces that differ are plugged in
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -32,12 +33,13 @@ from .partition import Partition, Shard, balanced_bounds
 _HISTORY_SUMS = ("loss", "elbo", "log_likelihood", "kl", "penalty")
 
 
-def fit_distributed(model, data, ordering: str = "rcm"):
+def fit_distributed(model, data, ordering: str | None = None):
     """Fit a :class:`graphvae.models.VGAE` (or GAE) across the ranks of the current ``torchrun`` job.
 
     Every rank calls this with the same model parameters and the same ``data`` (a graph or a
     :class:`graphvae.split.LinkSplit`); each keeps only its partition (:class:`.partition.Partition`)
-    and trains on it. Afterwards every rank holds the trained parameters (``objective_``), the
+    and trains on it. ``ordering`` is the partition method (:class:`.partition.Partition`; default
+    ``$GRAPHVAE_PARTITION``, else ``"rcm"``). Afterwards every rank holds the trained parameters (``objective_``), the
     embeddings of all nodes (``embedding_``, gathered), and ``history_`` with the global loss terms.
     """
     model._check_params()
@@ -49,6 +51,9 @@ def fit_distributed(model, data, ordering: str = "rcm"):
                          "validation AUC on one rank): train without --early-stopping")
     n = int(graph.num_nodes)
     balanced_bounds(n, runtime.world_size_from_env())  # too many ranks: one line, before any rendezvous
+    ordering = ordering or os.environ.get("GRAPHVAE_PARTITION", "rcm")
+    if ordering not in ("rcm", "metis", "natural", "random"):
+        raise InputError(f"GRAPHVAE_PARTITION must be rcm, metis, natural or random, got {ordering!r}")
     ctx = runtime.init()
     adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
     shard = Partition(adjacency, ctx.world_size, ordering).shard(ctx.rank, graph.x)
