@@ -58,3 +58,13 @@ def test_too_many_ranks_is_an_input_error():
     assert balanced_bounds(5, 5).tolist() == [0, 1, 2, 3, 4, 5]
     with pytest.raises(InputError, match="larger than the number of nodes"):
         balanced_bounds(4, 5)
+
+
+def test_weighted_ranges_balance_the_work():
+    rng = np.random.default_rng(0)
+    weights = rng.pareto(1.5, 1000) + 1
+    bounds = balanced_bounds(1000, 4, weights)
+    shares = np.add.reduceat(weights, bounds[:-1]) / weights.sum()
+    assert np.all(np.diff(bounds) >= 1) and bounds[0] == 0 and bounds[-1] == 1000
+    assert np.abs(shares - 0.25).max() <= weights.max() / weights.sum()  # off by less than one node's weight
+    assert balanced_bounds(3, 3, np.array([100.0, 1, 1])).tolist() == [0, 1, 2, 3]  # one node each, at least

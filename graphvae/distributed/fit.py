@@ -71,11 +71,16 @@ def shard_input(x, op: ShardOperator) -> EncoderInput:
 
 
 def fit_shard(model, shard: Shard):
-    """Train ``model`` (a VGAE/GAE's parameters) on this rank's ``shard``; see :func:`fit_distributed`."""
+    """Train ``model`` (a VGAE/GAE's parameters) on this rank's ``shard``; see :func:`fit_distributed`.
+
+    The shard's rows of Â and its features are dropped once the encoder's operator and input are built
+    (:meth:`.partition.Shard.drop_setup_arrays`): they would otherwise sit in memory through training.
+    """
     ctx = runtime.context()
     if shard.world_size != ctx.world_size or shard.rank != ctx.rank:
         raise InputError(f"shard of rank {shard.rank} of {shard.world_size} given to rank {ctx.rank} of {ctx.world_size}")
     objective, encoder, inp, target = build_objective(model, shard)
+    shard.drop_setup_arrays()
     generator = torch.Generator().manual_seed(model.random_state)
     hooks = all_reduce_gradients(encoder)
     before = dict(ctx.sent_bytes)
