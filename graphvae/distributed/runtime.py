@@ -97,8 +97,11 @@ def init(backend: str | None = None) -> Context:
     _CONTEXT = Context(rank, world, timeout)
     atexit.register(shutdown)
     # torchrun stops the survivors of a failed rank with SIGTERM: say so in one line instead of a traceback
-    if rank != 0 or world > 1:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    if world > 1:
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread: keep the default handler
+            pass
     return _CONTEXT
 
 
