@@ -135,7 +135,7 @@ def test_too_many_ranks_and_no_rendezvous_give_one_line(tmp_path):
                       "every rank must own at least one node"]
     # rank 1 of 2 alone: nobody serves the rendezvous at MASTER_PORT
     procs = launch(["-m", "graphvae", "embed", "--edges", str(_edges(tmp_path)), "--no-header", "--latent", "4",
-                    "--out", str(tmp_path / "e.npy")], ranks=[1], dist_timeout=3, timeout=60)
+                    "--out", str(tmp_path / "e.npy")], ranks=[1], dist_timeout=1, timeout=60)
     lines = procs[0].stderr.strip().splitlines()
     assert procs[0].returncode == 1 and len(lines) == 1 and "no rendezvous" in lines[0], procs[0].stderr[-2000:]
     assert not (tmp_path / "e.npy").exists()
