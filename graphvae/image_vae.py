@@ -17,6 +17,12 @@ Evaluation, in nats per image: the test ELBO, and the importance-weighted bound 
           \qquad z_i \sim q(z\mid x),
 
 which equals the ELBO for :math:`k = 1`, does not decrease with :math:`k` and tends to :math:`\log p(x)`.
+
+Colour images (CIFAR-10) are the same model on ``3 * 32 * 32 = 3072`` channel-major pixels with Gaussian
+pixels. With ``dequantize=256`` the 8-bit pixels ``k/255`` are modelled as the continuous
+:math:`y = (k + u)/256`, :math:`u \sim U[0, 1)`: fresh noise for every training batch, and one seeded
+draw per evaluation sample for the test bounds, which are then bounds on :math:`\mathbb E_u \log p(y)` and
+convert to bits per dimension by :func:`graphvae.pixel_likelihood.bits_per_dim`.
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ from .elbo import ELBO
 from .encoder import GCNEncoder
 from .images import edgeless_input, image_batches
 from .latent import normal_log_prob
-from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood
+from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood, dequantize
 from .train import train_elbo
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functional.elu}
@@ -51,6 +57,9 @@ class ImageVAE:
         likelihood: ``"bernoulli"`` (logits; binarized or [0, 1] pixels) or ``"gaussian"``.
         sigma, learn_sigma: the Gaussian pixel standard deviation, fixed or learned per pixel.
         variational: ``False`` gives a deterministic autoencoder (KL 0; no IWAE bound).
+        dequantize: ``None``, or the number of levels ``L`` (256 for 8-bit images) of pixels given as
+            ``k / (L - 1)``: the Gaussian likelihood then sees :math:`(k + u)/L`, :math:`u \\sim U[0, 1)`,
+            in training (fresh noise per batch) and in :meth:`elbo` / :meth:`iwae` (seeded noise).
         beta: KL weight (1 for the ELBO).
         epochs, batch_size, lr: Adam on mini-batches of images.
         activation: ``"relu"``, ``"tanh"`` or ``"elu"`` between layers.
@@ -65,7 +74,7 @@ class ImageVAE:
     def __init__(self, latent: int = 2, hidden: int | Sequence[int] = (256,), likelihood: str = "bernoulli",
                  sigma: float = 1.0, learn_sigma: bool = False, variational: bool = True, beta: float = 1.0,
                  epochs: int = 300, batch_size: int = 100, lr: float = 1e-3, activation: str = "relu",
-                 random_state: int = 0, progress: bool = False):
+                 random_state: int = 0, progress: bool = False, dequantize: int | None = None):
         self.latent = latent
         self.hidden = hidden
         self.likelihood = likelihood
@@ -79,6 +88,7 @@ class ImageVAE:
         self.activation = activation
         self.random_state = random_state
         self.progress = progress
+        self.dequantize = dequantize
 
     # ------------------------------------------------------------------ building and training
     def _check_params(self) -> tuple[int, ...]:
@@ -92,6 +102,10 @@ class ImageVAE:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.dequantize is not None and (int(self.dequantize) != self.dequantize or self.dequantize < 2
+                                            or self.likelihood != "gaussian"):
+            raise InputError(f"dequantize needs an integer number of levels >= 2 and the Gaussian likelihood, "
+                             f"got dequantize={self.dequantize} likelihood={self.likelihood!r}")
         if not self.lr > 0 or not self.sigma > 0 or self.beta < 0:
             raise InputError(f"need lr > 0, sigma > 0 and beta >= 0, got lr={self.lr} sigma={self.sigma} beta={self.beta}")
         return tuple(int(h) for h in hidden)
@@ -111,6 +125,19 @@ class ImageVAE:
             raise InputError(f"Bernoulli pixels must lie in [0, 1], {what} range over [{x.min():g}, {x.max():g}]")
         return torch.as_tensor(x, dtype=torch.float32)
 
+    def _observed(self, xt: torch.Tensor) -> torch.Tensor:
+        """What the likelihood is evaluated on, before dequantization noise: ``xt`` itself, or its integer levels."""
+        if self.dequantize is None:
+            return xt
+        top = int(self.dequantize) - 1
+        levels = torch.round(xt * top)
+        if xt.min() < 0 or xt.max() > 1 or (levels - xt * top).abs().max() > 1e-3:
+            raise InputError(f"dequantize={self.dequantize} needs pixels k/{top} for integers k in 0..{top}")
+        return levels
+
+    def _noisy(self, observed: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return observed if self.dequantize is None else dequantize(observed, int(self.dequantize), generator)
+
     def _build(self, n_pixels: int, hidden: tuple[int, ...]) -> ELBO:
         act = ACTIVATIONS[self.activation]
         encoder = GCNEncoder(n_pixels, hidden, self.latent, variational=self.variational, activation=act)
@@ -128,12 +155,20 @@ class ImageVAE:
             self.__dict__.pop(attr, None)
         xt = self._tensor(x)
         self.n_pixels_ = xt.shape[1]
-        torch.manual_seed(self.random_state)
+        observed = self._observed(xt)
         generator = torch.Generator().manual_seed(self.random_state)
-        objective = self._build(self.n_pixels_, hidden)
+        with torch.random.fork_rng(devices=[]):  # initialization from random_state, the global RNG left alone
+            torch.manual_seed(self.random_state)
+            objective = self._build(self.n_pixels_, hidden)
+
+        def batches(epoch: int):
+            for _, xb in image_batches(observed, self.batch_size, generator):
+                xb = self._noisy(xb, generator)
+                yield edgeless_input(xb), xb
+
         start = time.perf_counter()
-        history = train_elbo(objective, lambda epoch: image_batches(xt, self.batch_size, generator), self.epochs,
-                             self.lr, generator, self.progress, desc="VAE" if self.variational else "AE")
+        history = train_elbo(objective, batches, self.epochs, self.lr, generator, self.progress,
+                             desc="VAE" if self.variational else "AE")
         self.train_seconds_ = time.perf_counter() - start
         self.objective_, self.history_, self.n_train_ = objective, history, xt.shape[0]
         return self
@@ -153,12 +188,13 @@ class ImageVAE:
         """The ELBO and its terms in nats per image, through the shared objective, averaged over ``num_samples`` draws."""
         self._check_fitted()
         xt = self._tensor(x)
+        observed = self._observed(xt)
         generator = torch.Generator().manual_seed(random_state)
-        inp = edgeless_input(xt)
         sums = dict(elbo=0.0, log_likelihood=0.0, kl=0.0)
         with torch.no_grad():
             for _ in range(num_samples):
-                terms = self.objective_(inp, xt, generator)
+                y = self._noisy(observed, generator)
+                terms = self.objective_(edgeless_input(y), y, generator)
                 for key in sums:
                     sums[key] += float(getattr(terms, key))
         return {k: v / (num_samples * xt.shape[0]) for k, v in sums.items()}
@@ -174,7 +210,7 @@ class ImageVAE:
             raise InputError("the IWAE bound needs a variational model (variational=True)")
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        xt = self._tensor(x)
+        xt = self._observed(self._tensor(x))
         generator = torch.Generator().manual_seed(random_state)
         encoder, pixels = self.objective_.encoder, self.objective_.likelihood
         images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
@@ -182,7 +218,7 @@ class ImageVAE:
         out = []
         with torch.no_grad():
             for start in range(0, xt.shape[0], images):
-                xb = xt[start:start + images]
+                xb = self._noisy(xt[start:start + images], generator)
                 posterior = encoder(edgeless_input(xb))
                 log_w = []
                 for s in range(0, k, samples):

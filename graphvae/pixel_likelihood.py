@@ -7,6 +7,19 @@ r"""Pixel likelihoods: the image VAE's likelihood terms for the shared :class:`g
 
 Both sum over pixels and images; ``scale`` is the number of images, so the training loss is the
 negative ELBO per image in nats.
+
+Discrete pixels and bits per dimension. A continuous density on 8-bit images is only comparable with
+the literature on *dequantized* pixels (Theis et al. 2016, "A note on the evaluation of generative
+models"): with integer pixels :math:`x \in \{0..255\}^D` and :math:`u \sim U[0, 1)^D`,
+:func:`dequantize` gives :math:`y = (x + u)/256 \in [0, 1)^D`. The discrete model
+:math:`P(x) = \int_{[0,1)^D} p\big((x+u)/256\big)\,256^{-D}\,du` satisfies, by Jensen,
+:math:`\log P(x) \ge \mathbb E_u[\log p(y)] - D \ln 256`, so a bound :math:`L` in nats on
+:math:`\mathbb E_u[\log p(y)]` (the ELBO or IWAE bound averaged over :math:`u`) gives an upper bound on the
+code length
+
+.. math:: \text{bits/dim} = \frac{-L/D + \ln 256}{\ln 2}
+
+(:func:`bits_per_dim`). A model uniform on :math:`[0, 1)^D` has :math:`L = 0` and 8 bits/dim.
 """
 from __future__ import annotations
 
@@ -17,6 +30,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from .likelihood import Likelihood
+
+
+def dequantize(levels: torch.Tensor, num_levels: int = 256, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Uniform dequantization :math:`(x + u) / L`, :math:`u \sim U[0, 1)` per pixel, of integer-valued ``levels`` in 0..L-1."""
+    u = torch.rand(levels.shape, generator=generator, dtype=levels.dtype, device=levels.device)
+    return (levels + u) / num_levels
+
+
+def bits_per_dim(nats: float, dims: int, num_levels: int = 256) -> float:
+    r""":math:`(-L/D + \ln L_{levels}) / \ln 2`: a bound ``nats`` per image on dequantized pixels as bits per dimension."""
+    if dims < 1 or num_levels < 2:
+        raise ValueError(f"need dims >= 1 and num_levels >= 2, got {dims} and {num_levels}")
+    return (-nats / dims + math.log(num_levels)) / math.log(2)
 
 
 class PixelLikelihood(Likelihood):

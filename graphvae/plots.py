@@ -9,86 +9,115 @@ r"""The lecture's VAE figures, written as PNG files (matplotlib, Agg backend).
 
 Every figure has a fixed size (``figsize`` inches times ``dpi``, no tight cropping), so the PNG's
 pixel size is known in advance, and is written atomically. :func:`image_grid` is the tiling helper
-the figures share.
+the figures share; an image ``shape`` of ``(h, w)`` is grey, ``(3, h, w)`` is colour stored
+channel-major (as CIFAR-10 is) and is shown as RGB.
+
+matplotlib is imported on the first figure, not with the module.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from ._validation import InputError, atomic_write
 
-from ._validation import InputError, atomic_write  # noqa: E402
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 DPI = 100
 
 
-def image_grid(images: np.ndarray, shape: tuple[int, int], ncols: int | None = None, pad: int = 1,
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (imported here so that ``import graphvae`` stays light)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _tiles(images: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """``[n, h, w]`` grey or ``[n, h, w, 3]`` RGB tiles from flattened (or not) images of ``shape``."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        return np.asarray(images, dtype=np.float64).reshape(-1, *shape)
+    if len(shape) == 3 and shape[0] == 3:
+        # channel-major [n, 3, h, w] -> [n, h, w, 3] for imshow
+        return np.asarray(images, dtype=np.float64).reshape(-1, *shape).transpose(0, 2, 3, 1)
+    raise InputError(f"an image shape is (h, w) or (3, h, w), got {shape}")
+
+
+def image_grid(images: np.ndarray, shape: Sequence[int], ncols: int | None = None, pad: int = 1,
                normalize: str = "none", fill: float = 0.5) -> np.ndarray:
-    """Tile ``[n, h*w]`` (or ``[n, h, w]``) images into one 2-D array, row by row.
+    """Tile ``[n, pixels]`` (or unflattened) images into one ``[H, W]`` grey or ``[H, W, 3]`` RGB array, row by row.
 
     Args:
         images: the images, flattened or not.
-        shape: ``(h, w)`` of one image.
+        shape: ``(h, w)`` of one grey image, or ``(3, h, w)`` of a channel-major colour image.
         ncols: tiles per row (default: ``ceil(sqrt(n))``).
         pad: pixels of ``fill`` between tiles.
-        normalize: ``"none"`` keeps the values; ``"each"`` rescales every tile to [0, 1] (for weight
-            images such as first-layer features, whose scale is arbitrary).
+        normalize: ``"none"`` keeps the values (colour tiles are clipped to [0, 1], the range RGB display
+            needs); ``"each"`` rescales every tile to [0, 1] (for weight images such as first-layer
+            features, whose scale is arbitrary).
         fill: value of the padding and of empty tiles (0.5: a grey frame in either colour map).
     """
-    h, w = shape
-    images = np.asarray(images, dtype=np.float64).reshape(-1, h, w)
-    n = images.shape[0]
+    tiles = _tiles(images, shape)
+    n, h, w = tiles.shape[:3]
     if n == 0:
         raise InputError("image_grid needs at least one image")
     if normalize == "each":
-        lo = images.min(axis=(1, 2), keepdims=True)
-        span = images.max(axis=(1, 2), keepdims=True) - lo
-        images = (images - lo) / np.where(span > 0, span, 1.0)
+        axes = tuple(range(1, tiles.ndim))
+        lo = tiles.min(axis=axes, keepdims=True)
+        span = tiles.max(axis=axes, keepdims=True) - lo
+        tiles = (tiles - lo) / np.where(span > 0, span, 1.0)
     elif normalize != "none":
         raise InputError(f"normalize must be 'none' or 'each', got {normalize!r}")
+    if tiles.ndim == 4:
+        tiles = np.clip(tiles, 0.0, 1.0)
     ncols = int(np.ceil(np.sqrt(n))) if ncols is None else max(1, int(ncols))
     nrows = int(np.ceil(n / ncols))
-    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), fill, dtype=np.float64)
-    for i, img in enumerate(images):
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, *tiles.shape[3:]), fill, dtype=np.float64)
+    for i, img in enumerate(tiles):
         r, c = divmod(i, ncols)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
         grid[top:top + h, left:left + w] = img
     return grid
 
 
-def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
     """Save ``fig`` as PNG at :data:`DPI` atomically and close it; the size is exactly ``figsize * DPI``."""
     path = Path(path)
     try:
         atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
     finally:
-        plt.close(fig)
+        _pyplot().close(fig)
     return path
 
 
 def _show_grid(ax, grid: np.ndarray, title: str, cmap: str = "gray_r", vmin: float = 0.0, vmax: float = 1.0) -> None:
-    ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    if grid.ndim == 3:  # RGB in [0, 1]: no colour map
+        ax.imshow(grid, interpolation="nearest")
+    else:
+        ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_axis_off()
 
 
-def plot_images(images: np.ndarray, shape: tuple[int, int], path: str | os.PathLike, title: str = "",
+def plot_images(images: np.ndarray, shape: Sequence[int], path: str | os.PathLike, title: str = "",
                 ncols: int | None = None, normalize: str = "none", figsize: tuple[float, float] = (6.0, 6.0),
                 cmap: str = "gray_r") -> Path:
     """Images as one grid of tiles: e.g. 64 samples from the prior, or first-layer weights with ``normalize="each"``."""
+    plt = _pyplot()
     fig = plt.figure(figsize=figsize)
     _show_grid(fig.add_subplot(), image_grid(images, shape, ncols, normalize=normalize, fill=0.5), title, cmap)
     return save_figure(fig, path)
 
 
-def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, shape: tuple[int, int],
+def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, shape: Sequence[int],
                          path: str | os.PathLike, title: str = "originals (left) and reconstructions (right)",
                          n: int = 16, figsize: tuple[float, float] = (8.0, 4.5)) -> Path:
     """The first ``n`` originals beside their reconstructions: column pairs (original, reconstruction)."""
@@ -98,7 +127,7 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, sha
     n = min(n, len(originals))
     pairs = np.stack([originals[:n], reconstructions[:n]], axis=1).reshape(2 * n, -1)
     cols = 2 * int(np.ceil(np.sqrt(n)))
-    fig = plt.figure(figsize=figsize)
+    fig = _pyplot().figure(figsize=figsize)
     _show_grid(fig.add_subplot(), image_grid(pairs, shape, ncols=cols, fill=0.5), title)
     return save_figure(fig, path)
 
@@ -132,6 +161,7 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the title.
     """
     points, how = project_2d(z, method, random_state)
+    plt = _pyplot()
     fig = plt.figure(figsize=figsize)
     ax = fig.add_subplot()
     if labels is None:
@@ -176,7 +206,7 @@ def principal_directions(z: np.ndarray) -> np.ndarray:
     return PCA(n_components=2).fit(np.asarray(z, dtype=np.float64)).components_
 
 
-def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, shape: tuple[int, int],
+def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, shape: Sequence[int],
                      path: str | os.PathLike, n: int = 15, title: str = "", codes: np.ndarray | None = None,
                      figsize: tuple[float, float] = (6.0, 6.0)) -> Path:
     """Decoded images over a latent plane at Gaussian quantiles (``decode: [m, latent] -> [m, pixels]``).
@@ -191,7 +221,7 @@ def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, sh
     elif latent > 2:
         how += f" (z3..z{latent} = 0)"
     images = decode(latent_quantile_grid(n, latent, basis))
-    fig = plt.figure(figsize=figsize)
+    fig = _pyplot().figure(figsize=figsize)
     _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
     return save_figure(fig, path)
 
@@ -205,7 +235,7 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
     if len(history) == 0:
         raise InputError("no training history to plot")
     epochs = [h["epoch"] + 1 for h in history]
-    fig, axes = plt.subplots(1, len(keys), figsize=figsize)
+    fig, axes = _pyplot().subplots(1, len(keys), figsize=figsize)
     for ax, (key, label) in zip(np.atleast_1d(axes), keys):
         ax.plot(epochs, [h[key] / per for h in history], lw=1.2)
         ax.set_title(label, fontsize=10)

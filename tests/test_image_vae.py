@@ -242,7 +242,7 @@ def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
         assert len(r["seeds"]) == 2 and set(r["mean_std"][key]) == {"mean", "std"}
         assert r[key] == pytest.approx(np.mean([s[key] for s in r["seeds"]]))
     assert r["iwae_k"] == 5 and r["n_test"] == 360 and r["dataset"] == "digits"
-    assert sorted(p.name for p in out.iterdir()) == sorted(r["figures"]) and len(r["figures"]) == 5
+    assert sorted(p.name for p in out.iterdir()) == sorted(r["figures"]) and len(r["figures"]) == 6
     assert "seed 1" in capsys.readouterr().out
 
 
