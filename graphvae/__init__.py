@@ -5,7 +5,8 @@ Architecture, one module per concept: data (:mod:`.data`, :mod:`.datasets`, :mod
 (:mod:`.encoder`) -> latent (:mod:`.latent`) -> decoder/likelihood (:mod:`.likelihood`,
 :mod:`.decoder`, :mod:`.pixel_likelihood`) -> ELBO (:mod:`.elbo`) -> trainer (:mod:`.train`) ->
 estimators (:mod:`.models`, :mod:`.image_vae`, :mod:`.autoencoders`) -> metrics and plots
-(:mod:`.metrics`, :mod:`.frechet`, :mod:`.plots`) -> CLI (:mod:`.cli`).
+(:mod:`.metrics`, :mod:`.frechet`, :mod:`.plots`) -> CLI (:mod:`.cli`). :mod:`.distributed` runs the
+VGAE's training over ``torch.distributed`` ranks under torchrun, plugging into the same ELBO and trainer.
 
 ``import graphvae`` is cheap: each public name is imported from its module on first use (PEP 562),
 so the command line answers ``--help`` and bad input without loading torch.

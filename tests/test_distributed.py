@@ -162,3 +162,19 @@ def _edges(tmp_path: Path) -> Path:
                 if rng.random() < (0.2 if blocks[u] == blocks[v] else 0.02)]
         path.write_text("\n".join(f"{u},{v}" for u, v in rows) + "\n")
     return path
+
+
+def test_only_communication_failures_become_one_line_errors():
+    """A lost peer is reported in one line; an ordinary bug inside the guarded block surfaces unchanged."""
+    import torch.distributed as dist
+
+    from graphvae.distributed import DistributedError
+    from graphvae.distributed.runtime import guard
+
+    with pytest.raises(DistributedError, match="^rank \\?: training stopped: lost contact .*: Connection closed by peer"):
+        with guard():
+            raise dist.DistBackendError("[../gloo/transport/tcp/pair.cc:553] Connection closed by peer [1.2.3.4]:5. "
+                                        "This is typically caused by a remote worker crashing.")
+    with pytest.raises(RuntimeError, match="size of tensor a"):
+        with guard():
+            raise RuntimeError("The size of tensor a (4) must match the size of tensor b (8)")

@@ -150,14 +150,27 @@ def _first_line(e: BaseException) -> str:
     return re.split(r"(?<=\S)\. ", text, maxsplit=1)[0][:200]
 
 
+_COMMUNICATION = re.compile(r"gloo|nccl|connection|peer|socket|timed? ?out|timeout|broken pipe", re.I)
+
+
+def is_communication_error(e: BaseException) -> bool:
+    """A failed collective (a lost or silent peer), as opposed to an ordinary bug that must surface as is."""
+    dist_error = getattr(dist, "DistError", None)
+    if dist_error is not None and isinstance(e, dist_error):
+        return True
+    return isinstance(e, (RuntimeError, ConnectionError)) and bool(_COMMUNICATION.search(str(e)))
+
+
 @contextmanager
 def guard(what: str = "training"):
-    """Turn a failed or timed-out collective into a one-line :class:`DistributedError`."""
+    """Turn a failed or timed-out collective into a one-line :class:`DistributedError` (other errors pass)."""
     try:
         yield
     except (DistributedError, InputError):
         raise
-    except (RuntimeError, dist.DistBackendError, ConnectionError) as e:
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is a communication failure
+        if not is_communication_error(e):
+            raise
         ctx = _CONTEXT
         rank = ctx.rank if ctx else "?"
         raise DistributedError(f"rank {rank}: {what} stopped: lost contact with another rank "
