@@ -129,6 +129,11 @@ def model_from_args(args: argparse.Namespace, seed: int, **extra):
 
 # --------------------------------------------------------------------------- torchrun
 
+TORCHRUN_EPILOG = ("Several processes or machines: start the same command with torchrun, e.g. "
+                   "'torchrun --standalone --nproc-per-node 2 -m graphvae ...'; rank 0 writes the outputs "
+                   "(GRAPHVAE_DIST_TIMEOUT, GRAPHVAE_PARTITION: see docs/scale_out.md).")
+
+
 def is_output_rank() -> bool:
     """Whether this process writes outputs and logs: always, except on ranks other than 0 under torchrun."""
     from ..distributed import launched, rank_from_env

@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 from .._validation import InputError
-from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir, fit_model,
+from ._common import (TORCHRUN_EPILOG, add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir, fit_model,
                       graph_from_args, is_output_rank, model_from_args)
 
 
 def register(sub) -> None:
     p = sub.add_parser("embed", help="train on a graph and write node embeddings (.npy or .csv)",
-                       description="Train GAE/VGAE on all edges of a graph and write the posterior means.")
+                       description="Train GAE/VGAE on all edges of a graph and write the posterior means.",
+                       epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default=None)
     add_model_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir, fit_model,
+from ._common import (TORCHRUN_EPILOG, add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir, fit_model,
                       graph_from_args, is_output_rank, mean_std, model_from_args, positive_int, say, write_json)
 
 
 def register(sub) -> None:
     p = sub.add_parser("linkpred", help="link prediction: train on a split, report test AUC and AP",
-                       description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.")
+                       description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.",
+                       epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default="cora")
     add_model_arguments(p)
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
