@@ -53,17 +53,17 @@ def main() -> int:
     ax.set(xlim=(0, n), ylim=(n, 0), xlabel="column (node, partition order)", ylabel="row (node, partition order)",
            title=f"Cora's Â in reverse Cuthill-McKee order, 2 ranks\n"
                  f"{(~own).sum()} of {own.size} non-zeros cross ranks")
-    ax.text(mid * 0.5, mid * 0.06, "rank 0 rows", ha="center", fontsize=9)
-    ax.text(mid + (n - mid) * 0.5, mid + (n - mid) * 0.1, "rank 1 rows", ha="center", fontsize=9)
+    ax.text(mid * 0.5, mid * 0.06, "rank 0 rows", ha="center", fontsize=8.5)
+    ax.text(mid + (n - mid) * 0.5, mid + (n - mid) * 0.1, "rank 1 rows", ha="center", fontsize=8.5)
     ax.legend(loc="lower left", fontsize=7, markerscale=12)
 
-    ax = fig.add_axes([0.43, -0.25, 0.56, 1.25])
+    ax = fig.add_axes([0.43, 0.02, 0.56, 0.96])
     ax.set_axis_off()
     ax.set(xlim=(0, 10), ylim=(0, 10))
 
     def box(x, y, w, h, text, color):
         ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.08", fc=color, ec="0.3", lw=0.8))
-        ax.text(x + 0.12, y + h - 0.15, text, va="top", fontsize=8.3, family="DejaVu Sans")
+        ax.text(x + 0.12, y + h - 0.15, text, va="top", fontsize=8.5, family="DejaVu Sans")
 
     per_rank = ("rows lo..hi of Â: local block + halo columns\n"
                 "their features X_r (or Â X, dense)\n"
@@ -71,17 +71,17 @@ def main() -> int:
                 "H_r, μ_r, log σ_r, Z_r for its rows\n"
                 "ε of its rows, cut from the shared stream\n"
                 "its sampled pairs (i, π_t(i)), i owned, and\n   their share of the residual")
-    box(0.2, 6.3, 4.5, 3.4, "rank 0\n\n" + per_rank, "#dbe8f6")
-    box(5.2, 6.3, 4.5, 3.4, "rank 1\n\n" + per_rank, "#fbe3cf")
-    box(0.2, 3.4, 9.5, 2.55,
+    box(0.2, 6.0, 4.5, 3.8, "rank 0\n\n" + per_rank, "#dbe8f6")
+    box(5.2, 6.0, 4.5, 3.8, "rank 1\n\n" + per_rank, "#fbe3cf")
+    box(0.2, 2.3, 9.5, 3.3,
         "exchanged every step (inside autograd; backward sends gradients back to the owners)\n\n"
         "halo: per GCN layer, the boundary rows of H W  (all_to_all, both ways)\n"
-        "gathered Z: every rank's rows, for the sampled partners  (all_to_all; backward sums the gradients per owner)\n"
+        "gathered Z: every rank's rows, for the sampled partners  (all_to_all;\n   backward sums the gradients per owner)\n"
         "all-reduced: Zᵀ1 and ZᵀZ (closed-form control variate), the fit's 6k normal-equation sums,\n"
         "   the parameters' gradients, and once per run the reported loss terms", "#eeeeee")
-    box(0.2, 2.1, 9.5, 1.0,
-        "replicated on every rank: the parameters and Adam's state (identical: same gradients), the\n"
-        "label map new_of_orig (N integers), the sampler's permutation of the N nodes and the gathered Z (N × d)",
+    box(0.2, 0.4, 9.5, 1.5,
+        "replicated on every rank: the parameters and Adam's state (identical: same gradients), the label\n"
+        "map new_of_orig (N integers), the sampler's permutation of the N nodes, the gathered Z (N × d)",
         "#f5f0d8")
     ax.annotate("", xy=(5.15, 8.0), xytext=(4.75, 8.0), arrowprops=dict(arrowstyle="<->", color="#d62728", lw=1.5))
     ax.text(4.95, 8.15, "halo", color="#d62728", ha="center", fontsize=7)
