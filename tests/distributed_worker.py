@@ -48,7 +48,7 @@ def single_step(graph, model):
         torch.manual_seed(model.random_state)
         encoder = GCNEncoder(int(graph.x.shape[1]), (model.hidden,), model.latent, variational=model.variational,
                              bias=model.bias)
-    objective = ELBO(encoder, lik.LinkLikelihood(model.negatives_per_positive), beta=model.beta)
+    objective = ELBO(encoder, model._likelihood(), beta=model.beta)
     terms = objective(inp, target, torch.Generator().manual_seed(model.random_state))
     terms.loss.backward()
     return float(terms.loss.detach()), [p.grad.clone() for p in encoder.parameters()]

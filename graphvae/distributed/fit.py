@@ -22,7 +22,6 @@ from .._validation import InputError
 from ..data import as_graph
 from ..elbo import ELBO
 from ..encoder import EncoderInput, GCNEncoder
-from ..likelihood import LinkLikelihood
 from ..operator import SparseOperator, adjacency_matrix
 from ..train import train_elbo
 from . import runtime
@@ -104,7 +103,7 @@ def fit_shard(model, shard: Shard):
     model.history_ = history
     model.embedding_ = mu_all[torch.from_numpy(shard.new_of_orig)]  # original node order
     model.input_ = inp
-    model.objective_ = ELBO(encoder, LinkLikelihood(model.negatives_per_positive), beta=model.beta)
+    model.objective_ = ELBO(encoder, model._likelihood(), beta=model.beta)
     model.world_size_, model.rank_ = ctx.world_size, ctx.rank
     return model
 
@@ -121,7 +120,7 @@ def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput
         encoder = GCNEncoder(int(shard.x.shape[1]), hidden, model.latent, variational=model.variational,
                              bias=model.bias)
     objective = ELBO(ShardEncoder(encoder, target.orig_ids, shard.num_nodes),
-                     DistributedLinkLikelihood(model.negatives_per_positive), beta=model.beta)
+                     DistributedLinkLikelihood.like(model._likelihood()), beta=model.beta)
     return objective, encoder, inp, target
 
 

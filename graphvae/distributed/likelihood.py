@@ -19,6 +19,7 @@ float rounding in the order of sums), and so are the gradients.
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import likelihood as single
+from .._validation import InputError
 from ..latent import Posterior
 from ..likelihood import LinkLikelihood, LinkTarget, _SampledResidual, _hash, _leave_one_slot_out_fit
 from ..operator import index_dtype
@@ -142,14 +144,26 @@ class DistributedLinkLikelihood(LinkLikelihood):
     every rank runs the same collectives in backward).
     """
 
+    @classmethod
+    def like(cls, single: LinkLikelihood) -> "DistributedLinkLikelihood":
+        """The distributed counterpart of ``single``, with the same settings (every constructor argument)."""
+        if not isinstance(single, LinkLikelihood):
+            raise InputError(f"distributed training supports the link likelihood, not {type(single).__name__}")
+        names = [n for n in inspect.signature(LinkLikelihood.__init__).parameters if n != "self"]
+        return cls(**{n: getattr(single, n) for n in names if hasattr(single, n)})
+
     def scale(self, target) -> float:
         return float(target.num_nodes) ** 2
+
+    def relabelling(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """The single process's random relabelling of the nodes (the same draw from the same stream)."""
+        return torch.randperm(n, generator=generator)
 
     def sample_local_pairs(self, target: ShardTarget, generator: torch.Generator | None = None
                            ) -> tuple[LocalPairs, torch.Tensor]:
         """This rank's rows of the single process's sampled pairs (same draws), and their non-positive mask."""
         n, k = target.num_nodes, self.negatives_per_node(target)
-        p = torch.randperm(n, generator=generator)
+        p = self.relabelling(n, generator)
         p_inv = torch.empty_like(p)
         p_inv[p] = torch.arange(n)
         offsets = torch.randint(n, (k,), generator=generator)
