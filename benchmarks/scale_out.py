@@ -237,7 +237,7 @@ def docs(paths: list[Path]) -> None:
 
     runs = sorted((json.loads(p.read_text()) for p in paths), key=lambda r: (r["nodes"], r["world_size"]))
     rows = ["| nodes | ranks | undirected edges | single peak RSS (GB) | per-rank peak RSS (GB) | ratio | s / epoch single (2 threads) "
-            "| s / epoch per rank (1 thread each) | MB sent / epoch (both ranks) | halo rows per rank | test AUC single | test AUC 2 ranks |",
+            "| s / epoch per rank (1 thread each) | MB sent / epoch (all ranks) | halo rows per rank | test AUC single | test AUC distributed |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         rows.append(f"| {r['nodes']:,} | {r['world_size']} | {r['edges']:,} | {r['single_peak_rss_gb']:.2f} | {r['per_rank_peak_rss_gb']:.2f} | "
@@ -275,7 +275,7 @@ def docs(paths: list[Path]) -> None:
         f"smaller graph misses 0.65×); above that baseline a rank needs {', '.join(f'{a:.2f}×' for a in above)} "
         f"of the single process (by size as above). The ranges are balanced on the pairs each row costs, so the "
         f"two ranks own {owned} nodes at {big['nodes']:,}.",
-        f"Bytes sent per epoch at {big['nodes']:,} nodes, by kind (both ranks): {kinds}.",
+        f"Bytes sent per epoch at {big['nodes']:,} nodes, by kind (both ranks of the 2-rank run): {kinds}.",
         "The AUCs agree to float rounding: the ranks draw the single process's pairs and noise.",
         *checks,
     ])
