@@ -74,6 +74,7 @@ class VGAE:
     def fit(self, data: Graph | LinkSplit) -> "VGAE":
         """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
         hidden = self._check_params()
+        self.__dict__.pop("embedding_", None)  # left by an earlier distributed fit (graphvae.distributed)
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
