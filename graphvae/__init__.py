@@ -4,7 +4,8 @@ Architecture, one module per concept: data (:mod:`.data`, :mod:`.datasets`, :mod
 :mod:`.images`, :mod:`.image_files`, :mod:`.synthetic`) -> graph operator (:mod:`.operator`) -> encoder
 (:mod:`.encoder`) -> latent (:mod:`.latent`) -> decoder/likelihood (:mod:`.likelihood`,
 :mod:`.decoder`, :mod:`.pixel_likelihood`) -> ELBO (:mod:`.elbo`) -> trainer (:mod:`.train`) ->
-estimators (:mod:`.models`, :mod:`.image_vae`, :mod:`.autoencoders`) -> metrics and plots
+estimators (:mod:`.models` with the named configurations of :mod:`.zoo` built from :mod:`.masking`,
+:mod:`.edge_decoders`, :mod:`.adversarial`; :mod:`.image_vae`, :mod:`.autoencoders`) -> metrics and plots
 (:mod:`.metrics`, :mod:`.frechet`, :mod:`.plots`) -> CLI (:mod:`.cli`). :mod:`.distributed` runs the
 VGAE's training over ``torch.distributed`` ranks under torchrun, plugging into the same ELBO and trainer.
 
@@ -28,7 +29,9 @@ _EXPORTS = {
     "data": ["Graph", "as_graph", "build_graph", "load_graph"],
     "datasets": ["load_dataset", "dataset_names", "cache_dir"],
     "decoder": ["MLPDecoder"],
-    "elbo": ["ELBO", "ELBOTerms", "Penalty"],
+    "adversarial": ["AdversarialPenalty", "Discriminator", "DiscriminatorStep"],
+    "edge_decoders": ["DecodedLinkLikelihood", "DegreeDecoder", "HadamardMLPDecoder"],
+    "elbo": ["ELBO", "ELBOTerms", "Penalty", "WeightDecay"],
     "embeddings": ["load_embeddings", "save_embeddings"],
     "encoder": ["EncoderInput", "GCNEncoder", "GCNLayer", "encoder_input"],
     "frechet": ["feature_classifier", "frechet_distance", "frechet_distance_samples"],
@@ -36,6 +39,7 @@ _EXPORTS = {
     "image_vae": ["ImageVAE"],
     "latent": ["Posterior"],
     "likelihood": ["Likelihood", "LinkLikelihood", "LinkTarget"],
+    "masking": ["MaskedLinkLikelihood", "MaskedLinkTarget", "mask_edges"],
     "metrics": ["auc_ap", "link_auc_ap"],
     "models": ["GAE", "VGAE"],
     "operator": ["SparseOperator", "normalized_adjacency"],
@@ -43,6 +47,7 @@ _EXPORTS = {
     "split": ["LinkSplit", "split_edges"],
     "synthetic": ["degree_corrected_sbm"],
     "train": ["train_elbo"],
+    "zoo": ["make_model", "model_config"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -69,7 +74,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .data import Graph, as_graph, build_graph, load_graph
     from .datasets import cache_dir, dataset_names, load_dataset
     from .decoder import MLPDecoder
-    from .elbo import ELBO, ELBOTerms, Penalty
+    from .adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
+    from .edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
+    from .elbo import ELBO, ELBOTerms, Penalty, WeightDecay
     from .embeddings import load_embeddings, save_embeddings
     from .encoder import EncoderInput, GCNEncoder, GCNLayer, encoder_input
     from .frechet import feature_classifier, frechet_distance, frechet_distance_samples
@@ -77,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .image_vae import ImageVAE
     from .latent import Posterior
     from .likelihood import Likelihood, LinkLikelihood, LinkTarget
+    from .masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges
     from .metrics import auc_ap, link_auc_ap
     from .models import GAE, VGAE
     from .operator import SparseOperator, normalized_adjacency
@@ -84,3 +92,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .split import LinkSplit, split_edges
     from .synthetic import degree_corrected_sbm
     from .train import train_elbo
+    from .zoo import make_model, model_config

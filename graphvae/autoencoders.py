@@ -50,6 +50,7 @@ from .encoder import EncoderInput, GCNEncoder, encoder_input
 from .images import edgeless_input, image_batches
 from .latent import Posterior
 from .likelihood import Likelihood, LinkLikelihood, LinkTarget
+from .masking import mask_edges
 from .metrics import link_auc_ap
 from .operator import normalized_adjacency
 from .pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood
@@ -215,13 +216,11 @@ def corrupt(x: torch.Tensor, noise: str = "masking", level: float = 0.3,
 
 
 def hide_edges(edge_index: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Drop each undirected edge (both directions together) with probability ``fraction``."""
+    """Drop each undirected edge (both directions together) with probability ``fraction``: the visible
+    part of :func:`graphvae.masking.mask_edges`."""
     if not 0 <= fraction < 1:
         raise InputError(f"the fraction of hidden edges must be in [0, 1), got {fraction}")
-    u, v = edge_index
-    once = edge_index[:, u < v]
-    keep = once[:, torch.rand(once.shape[1], generator=generator) >= fraction]
-    return torch.cat([keep, keep.flip(0)], dim=1)
+    return mask_edges(edge_index, fraction, generator)[0]
 
 
 def mask_features(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:

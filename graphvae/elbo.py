@@ -49,6 +49,27 @@ class Penalty(nn.Module):
         raise NotImplementedError
 
 
+class WeightDecay(Penalty):
+    r"""L2 regularization of the encoder's weights, :math:`\Omega = \tfrac{\lambda}{2}\,c\,\sum_W \lVert W\rVert_F^2`.
+
+    The trainer divides the loss by the likelihood's ``scale`` :math:`c` (``scale`` here), so the loss gains
+    :math:`\tfrac{\lambda}{2}\sum\lVert W\rVert^2`: the gradient is Adam's coupled ``weight_decay=λ``.
+    Biases are not decayed.
+    """
+
+    def __init__(self, weight: float, scale: float):
+        super().__init__()
+        if not weight >= 0:
+            raise ValueError(f"weight decay must be non-negative, got {weight}")
+        self.weight = weight
+        self.scale = scale
+
+    def forward(self, inp: EncoderInput, posterior: Posterior, hidden: list[torch.Tensor],
+                encoder: GCNEncoder) -> torch.Tensor:
+        squares = sum(p.square().sum() for name, p in encoder.named_parameters() if name.endswith("weight"))
+        return 0.5 * self.weight * self.scale * squares
+
+
 class ELBO(nn.Module):
     """``ELBO(encoder, likelihood, beta, penalties)(inp, target) -> ELBOTerms``."""
 

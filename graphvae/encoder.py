@@ -38,8 +38,11 @@ class EncoderInput:
         return self.adj.shape[0]
 
 
-def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator) -> EncoderInput:
+def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator, fold: bool = True) -> EncoderInput:
     """Prepare constant features for the encoder, folding the first ``Â`` into them when that is cheaper.
+
+    ``fold=False`` never folds (an encoder that transforms ``XW`` before propagating it, e.g. the
+    normalized head of :class:`GCNEncoder`, needs the raw features).
 
     ``x`` is a dense tensor, a torch sparse tensor or a scipy sparse matrix; sparse features stay
     sparse. For dense ``x``, ``Â X`` is computed once. For sparse ``x``, ``Â X`` is usually much denser
@@ -48,6 +51,8 @@ def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator) -> Encoder
     """
     if adj.is_identity:
         return EncoderInput(_as_features(x), adj, propagated=True)
+    if not fold:
+        return EncoderInput(_as_features(x), adj, propagated=False)
     if isinstance(x, torch.Tensor) and x.layout == torch.strided:
         return EncoderInput(adj @ x.detach(), adj, propagated=True)
     x = _as_scipy(x)
@@ -98,12 +103,19 @@ class GCNEncoder(nn.Module):
         activation: nonlinearity after each hidden layer.
         bias: add a bias to every layer.
         max_logstd: :math:`\log\sigma` is clamped above at this value for numerical safety.
+        normalize: the scale :math:`s` of a *normalized* head (VGNAE, Ahn & Kim 2021), or ``None``: the
+            mean is :math:`\mu = \hat A\,\big(s\,\bar H\big)` where :math:`\bar H` is :math:`HW_\mu (+b)`
+            with every row scaled to unit L2 norm, so every node enters propagation with norm :math:`s`
+            (isolated and low-degree nodes no longer collapse to near-zero embeddings); :math:`\log\sigma`
+            stays a plain GCN output. Needs inputs built with ``encoder_input(..., fold=False)``.
     """
 
     def __init__(self, in_dim: int, hidden: Sequence[int] = (32,), latent: int = 16, variational: bool = True,
                  activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu, bias: bool = True,
-                 max_logstd: float = 10.0):
+                 max_logstd: float = 10.0, normalize: float | None = None):
         super().__init__()
+        if normalize is not None and not normalize > 0:
+            raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
         widths = [in_dim, *hidden]
         self.layers = nn.ModuleList(GCNLayer(a, b, bias) for a, b in zip(widths[:-1], widths[1:]))
         self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias)
@@ -114,6 +126,7 @@ class GCNEncoder(nn.Module):
         self.variational = variational
         self.latent = latent
         self.max_logstd = max_logstd
+        self.normalize = normalize
 
     def forward(self, inp: EncoderInput, return_hidden: bool = False):
         """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations."""
@@ -122,10 +135,21 @@ class GCNEncoder(nn.Module):
             h = self.activation(layer(h, inp.adj, propagated))
             propagated = False
             hidden.append(h)
-        out = self.head(h, inp.adj, propagated)
+        out = self._normalized_head(h, inp.adj, propagated) if self.normalize else self.head(h, inp.adj, propagated)
         if self.variational:
             mu, logstd = out.split(self.latent, dim=-1)
             posterior = Posterior(mu, logstd.clamp(max=self.max_logstd))
         else:
             posterior = Posterior(out)
         return (posterior, hidden) if return_hidden else posterior
+
+    def _normalized_head(self, h: Features, adj: SparseOperator, propagated: bool) -> torch.Tensor:
+        """The head with the mean part row-normalized to norm ``normalize`` before propagation."""
+        if propagated and not adj.is_identity:
+            raise ValueError("a normalized head needs unpropagated features: build them with encoder_input(..., fold=False)")
+        out = h @ self.head.weight
+        if self.head.bias is not None:
+            out = out + self.head.bias
+        mean = torch.nn.functional.normalize(out[:, :self.latent], dim=1) * self.normalize
+        out = torch.cat([mean, out[:, self.latent:]], dim=1) if self.variational else mean
+        return out if adj.is_identity else adj @ out

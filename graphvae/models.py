@@ -1,4 +1,12 @@
-"""GAE and VGAE as scikit-learn-style estimators: ``VGAE(...).fit(graph_or_split).embed()``."""
+"""GAE and VGAE as scikit-learn-style estimators: ``VGAE(...).fit(graph_or_split).embed()``.
+
+Beyond the paper's model, the same estimator composes the stronger graph autoencoders from options
+(the named configurations are in :mod:`graphvae.zoo`): a normalized encoder head (``normalize``, VGNAE),
+edge masking (``mask_rate``, :mod:`graphvae.masking`), a learned edge decoder and the degree decoder
+(``decoder="mlp"``, ``degree_weight``, :mod:`graphvae.edge_decoders`) and the adversarial regularizer
+(``adversarial``, :mod:`graphvae.adversarial`). Every one trains with the one ELBO module and
+:func:`graphvae.train.train_elbo`; the defaults are the paper's model.
+"""
 from __future__ import annotations
 
 import copy
@@ -10,17 +18,17 @@ import torch
 
 from ._validation import InputError
 from .data import Graph, as_graph
-from .elbo import ELBO
+from .elbo import ELBO, WeightDecay
 from .encoder import EncoderInput, GCNEncoder, encoder_input
-from .likelihood import LinkLikelihood, LinkTarget
-from .metrics import link_auc_ap, link_probabilities
+from .likelihood import LinkLikelihood, LinkTarget, pair_scores
+from .metrics import auc_ap
 from .operator import adjacency_matrix, normalized_adjacency
 from .split import LinkSplit
 from .train import train_elbo
 
 
 class VGAE:
-    """Variational graph auto-encoder (Kipf & Welling 2016) for link prediction and node embeddings.
+    r"""Variational graph auto-encoder (Kipf & Welling 2016) for link prediction and node embeddings.
 
     A GCN encoder over :math:`\\hat A` gives :math:`q(Z\\mid X, A)`, the inner-product decoder gives
     :math:`p(A\\mid Z)`, and training maximizes the ELBO with an unbiased, low-variance estimate of the
@@ -39,6 +47,16 @@ class VGAE:
         random_state: seed for initialization and sampling.
         progress: show a progress bar.
         bias: add a bias to the GCN layers (the paper's layers have none).
+        normalize: scale of the normalized head (VGNAE, :class:`graphvae.encoder.GCNEncoder`), ``None``: off.
+        mask_rate: probability of hiding each training edge from the encoder each epoch, the hidden
+            edges being the positives (:mod:`graphvae.masking`); 0: off.
+        decoder: ``"inner"`` (the paper's :math:`z_i^\top z_j`) or ``"mlp"`` (MaskGAE's MLP on
+            :math:`z_i \odot z_j`, :mod:`graphvae.edge_decoders`).
+        decoder_hidden, decoder_dropout: width and dropout of the MLP edge decoder.
+        degree_weight: weight of MaskGAE's degree decoder (needs ``mask_rate > 0``); 0: off.
+        adversarial: weight of ARGA's adversarial regularizer (:mod:`graphvae.adversarial`); 0: off.
+        discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
+        weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.elbo.WeightDecay`).
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_``,
     ``best_epoch_`` and ``best_val_auc_`` (with early stopping).
@@ -47,7 +65,9 @@ class VGAE:
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, variational: bool = True,
                  epochs: int = 200, lr: float = 0.01, beta: float = 1.0, negatives_per_positive: float = 1.0,
                  early_stopping: bool = False, patience: int = 50, random_state: int = 0, progress: bool = False,
-                 bias: bool = False):
+                 bias: bool = False, normalize: float | None = None, mask_rate: float = 0.0, decoder: str = "inner",
+                 decoder_hidden: int = 64, decoder_dropout: float = 0.0, degree_weight: float = 0.0,
+                 adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -60,6 +80,22 @@ class VGAE:
         self.random_state = random_state
         self.progress = progress
         self.bias = bias
+        self.normalize = normalize
+        self.mask_rate = mask_rate
+        self.decoder = decoder
+        self.decoder_hidden = decoder_hidden
+        self.decoder_dropout = decoder_dropout
+        self.degree_weight = degree_weight
+        self.adversarial = adversarial
+        self.discriminator_lr = discriminator_lr
+        self.weight_decay = weight_decay
+
+    def get_params(self) -> dict:
+        """The constructor's parameters and their values (scikit-learn's convention)."""
+        import inspect
+
+        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters
+                if name != "self"}
 
     def _check_params(self) -> tuple[int, ...]:
         hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
@@ -69,6 +105,16 @@ class VGAE:
             raise InputError(f"epochs must be at least 1, got {self.epochs}")
         if not self.lr > 0:
             raise InputError(f"lr must be positive, got {self.lr}")
+        if self.decoder not in ("inner", "mlp"):
+            raise InputError(f"decoder must be 'inner' or 'mlp', got {self.decoder!r}")
+        if not 0 <= self.mask_rate < 1:
+            raise InputError(f"mask_rate must be in [0, 1), got {self.mask_rate}")
+        if self.degree_weight > 0 and not self.mask_rate > 0:
+            raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
+        if self.normalize is not None and not self.normalize > 0:
+            raise InputError(f"normalize must be positive, got {self.normalize}")
+        if self.adversarial < 0 or self.degree_weight < 0 or self.weight_decay < 0:
+            raise InputError("adversarial, degree_weight and weight_decay must be non-negative")
         return hidden
 
     def fit(self, data: Graph | LinkSplit) -> "VGAE":
@@ -88,40 +134,63 @@ class VGAE:
         with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
             torch.manual_seed(self.random_state)
             encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                                 bias=self.bias)
-        self.objective_ = ELBO(encoder, self._likelihood(), beta=self.beta)
+                                 bias=self.bias, normalize=self.normalize)
+            likelihood = self._likelihood()
+            penalties, aux_step = [], None
+            if self.weight_decay > 0:
+                penalties.append(WeightDecay(self.weight_decay, likelihood.scale(target)))
+            if self.adversarial > 0:
+                from .adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
+                discriminator = Discriminator(self.latent)
+                penalties.append(AdversarialPenalty(discriminator, self.adversarial))
+                aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
+        self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
+        if self.mask_rate > 0:
+            from .masking import masked_batches
+            batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator,
+                                     fold=self.normalize is None, base=target)
+        else:
+            batches = lambda epoch: [(self.input_, target)]
 
         best = {"auc": -1.0, "epoch": -1, "state": None}
 
         def validate(epoch: int, entry: dict) -> bool:
-            with torch.no_grad():
-                mu = encoder(self.input_).mu
-            entry["val_auc"] = link_auc_ap(mu, split.val_pos, split.val_neg)["auc"]
+            self.objective_.eval()
+            entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
+            self.objective_.train()
             if entry["val_auc"] > best["auc"]:
-                best.update(auc=entry["val_auc"], epoch=epoch, state=copy.deepcopy(encoder.state_dict()))
+                best.update(auc=entry["val_auc"], epoch=epoch, state=copy.deepcopy(self.objective_.state_dict()))
             return epoch - best["epoch"] >= self.patience
 
         start = time.perf_counter()
-        self.history_ = train_elbo(self.objective_, lambda epoch: [(self.input_, target)], self.epochs, self.lr,
-                                   generator, self.progress, validate if self.early_stopping else None,
-                                   desc="VGAE" if self.variational else "GAE")
+        self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
+                                   validate if self.early_stopping else None,
+                                   desc="VGAE" if self.variational else "GAE", aux_step=aux_step)
         self.train_seconds_ = time.perf_counter() - start
         if self.early_stopping:
-            encoder.load_state_dict(best["state"])
+            self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
         return self
 
     def _likelihood(self) -> LinkLikelihood:
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
+        if self.decoder == "mlp":
+            from .edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
+            degree = DegreeDecoder(self.latent) if self.degree_weight > 0 else None
+            return DecodedLinkLikelihood(HadamardMLPDecoder(self.latent, self.decoder_hidden, dropout=self.decoder_dropout),
+                                         self.negatives_per_positive, degree_decoder=degree,
+                                         degree_weight=self.degree_weight)
+        if self.mask_rate > 0:
+            from .masking import MaskedLinkLikelihood
+            return MaskedLinkLikelihood(self.negatives_per_positive)
         return LinkLikelihood(self.negatives_per_positive)
 
-    @staticmethod
-    def _encoder_input(graph: Graph, adjacency=None) -> EncoderInput:
+    def _encoder_input(self, graph: Graph, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
-        return encoder_input(graph.x, normalized_adjacency(adjacency, n))
+        return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self.normalize is None)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "objective_"):
@@ -143,12 +212,22 @@ class VGAE:
             return self.objective_.encoder(inp).mu
 
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
-        """Link probabilities for node-index pairs of shape ``[2, n]``."""
-        return link_probabilities(self.embed_tensor(), torch.as_tensor(np.asarray(pairs), dtype=torch.long))
+        """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
+        return self._probabilities(self.embed_tensor(), torch.as_tensor(np.asarray(pairs), dtype=torch.long))
+
+    def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
+        likelihood = self.objective_.likelihood
+        with torch.no_grad():
+            if hasattr(likelihood, "pair_logits"):
+                logits = likelihood.pair_logits(z, pairs[0], pairs[1])
+            else:
+                logits = pair_scores(z, pairs[0], pairs[1])
+            return torch.sigmoid(logits).cpu().numpy()
 
     def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
         """AUC and AP on held-out positive and negative pairs (``[2, n]`` each)."""
-        return link_auc_ap(self.embed_tensor(), pos, neg)
+        z = self.embed_tensor()
+        return auc_ap(self._probabilities(z, pos), self._probabilities(z, neg))
 
 
 class GAE(VGAE):

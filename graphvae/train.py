@@ -15,12 +15,15 @@ Batch = tuple[EncoderInput, Any]
 
 def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epochs: int, lr: float,
                generator: torch.Generator, progress: bool = False,
-               on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training") -> list[dict]:
+               on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training",
+               aux_step: Callable[[Any, torch.Generator], None] | None = None) -> list[dict]:
     """Maximize the ELBO with Adam and return the per-epoch history.
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
     epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
     over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
+    ``aux_step(terms, generator)``, if given, runs after every optimizer step with that step's
+    :class:`graphvae.elbo.ELBOTerms` (e.g. ARGA's discriminator update, :mod:`graphvae.adversarial`).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -40,6 +43,8 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
             loss = terms.loss
             loss.backward()
             optimizer.step()
+            if aux_step is not None:
+                aux_step(terms, generator)
             count += 1
             sums["loss"] += float(loss.detach())
             for key in ("elbo", "log_likelihood", "kl", "penalty"):

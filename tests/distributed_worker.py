@@ -42,12 +42,13 @@ def single_step(graph, model):
 
     n = graph.num_nodes
     adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
-    inp = VGAE._encoder_input(graph, adjacency)
+    inp = model._encoder_input(graph, adjacency)
     target = lik.LinkTarget.from_edges(adjacency, n)
     with torch.random.fork_rng():
         torch.manual_seed(model.random_state)
+        options = {} if model.normalize is None else {"normalize": model.normalize}
         encoder = GCNEncoder(int(graph.x.shape[1]), (model.hidden,), model.latent, variational=model.variational,
-                             bias=model.bias)
+                             bias=model.bias, **options)
     objective = ELBO(encoder, model._likelihood(), beta=model.beta)
     terms = objective(inp, target, torch.Generator().manual_seed(model.random_state))
     terms.loss.backward()
@@ -66,10 +67,11 @@ def mode_step(ctx, out):
 
     saved, lik._FIT_ROWS = lik._FIT_ROWS, 30  # the fit uses a subset of the rows, as on large graphs
     report = []
-    for sparse, variational, cls in ((False, True, VGAE), (True, True, VGAE), (False, False, VGAE),
-                                     (False, True, PlainVGAE)):
+    for sparse, variational, cls, options in ((False, True, VGAE, {}), (True, True, VGAE, {}),
+                                              (False, False, VGAE, {}), (False, True, PlainVGAE, {}),
+                                              (False, True, VGAE, {"normalize": 1.8, "bias": True})):
         graph = small_graph(sparse=sparse)
-        model = cls(hidden=8, latent=4, variational=variational, random_state=5)
+        model = cls(hidden=8, latent=4, variational=variational, random_state=5, **options)
         ref_loss, ref_grads = single_step(graph, model)
         adjacency = adjacency_matrix(graph.edge_index.numpy(), graph.num_nodes)
         shard = Partition(adjacency, ctx.world_size).shard(ctx.rank, graph.x)
@@ -81,7 +83,7 @@ def mode_step(ctx, out):
         for h in hooks:
             h.remove()
         grads = [p.grad for p in encoder.parameters()]
-        report.append({"sparse": sparse, "variational": variational, "estimator": cls.__name__,
+        report.append({"sparse": sparse, "variational": variational, "estimator": cls.__name__, **options,
                        "loss": float(loss), "ref_loss": ref_loss,
                        "max_grad_diff": max(float((g - r).abs().max()) for g, r in zip(grads, ref_grads)),
                        "max_grad": max(float(r.abs().max()) for r in ref_grads),

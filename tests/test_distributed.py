@@ -61,8 +61,8 @@ def worker_results(tmp_path_factory):
 def test_step_matches_single_process(worker_results):
     """Same seed, same sampled pairs: the 2-rank loss (sum of the ranks' shares) and all-reduced gradients
     equal the single-process step, for dense and sparse features, VGAE and GAE (fit on a subset of rows), and
-    without the control variate and reweighting."""
-    assert len(worker_results["step"]) == 4
+    without the control variate and reweighting, and with VGNAE's normalized head."""
+    assert len(worker_results["step"]) == 5
     for case in worker_results["step"]:
         assert 0 < case["local_rows"] < 80  # really split
         assert case["loss"] == pytest.approx(case["ref_loss"], rel=1e-5, abs=1e-5), case

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._validation import InputError, atomic_write, readable_file
+from ..zoo import NAMES as MODEL_NAMES, model_config
 
 
 def positive_int(text: str) -> int:
@@ -83,12 +84,13 @@ def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None)
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["vgae", "gae"], default="vgae", help="VGAE or GAE (default: vgae)")
-    p.add_argument("--epochs", type=positive_int, default=200, help="training epochs (default: 200)")
-    p.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
-    p.add_argument("--hidden", type=positive_int, default=32, help="hidden GCN width (default: 32)")
-    p.add_argument("--latent", type=positive_int, default=16, help="latent dimension (default: 16)")
-    p.add_argument("--negatives", type=positive_float, default=1.0,
+    p.add_argument("--model", choices=MODEL_NAMES, default="vgae", metavar="NAME",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default: vgae, the paper's model; best: see docs/models.md)")
+    p.add_argument("--epochs", type=positive_int, help="training epochs (default: the model's; paper: 200)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: the model's; paper: 0.01)")
+    p.add_argument("--hidden", type=positive_int, help="hidden GCN width (default: the model's; paper: 32)")
+    p.add_argument("--latent", type=positive_int, help="latent dimension (default: the model's; paper: 16)")
+    p.add_argument("--negatives", type=positive_float,
                    help="sampled pairs per positive pair and epoch (default: 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -119,12 +121,25 @@ def graph_from_args(args: argparse.Namespace):
     return load_dataset(args.dataset, root=args.data_dir), args.dataset.lower()
 
 
+def _model_kwargs(args: argparse.Namespace, **extra) -> dict:
+    """The named model's configuration (:mod:`graphvae.zoo`) with the options given on the command line over it."""
+    config = model_config(args.model)
+    given = {"hidden": args.hidden, "latent": args.latent, "epochs": args.epochs, "lr": args.lr,
+             "negatives_per_positive": args.negatives, **extra}
+    config.update({k: v for k, v in given.items() if v is not None})
+    return config
+
+
+def model_latent(args: argparse.Namespace) -> int:
+    """The latent dimension the command's model will have (the paper's 16 unless the model or --latent says)."""
+    return int(_model_kwargs(args).get("latent", 16))
+
+
 def model_from_args(args: argparse.Namespace, seed: int, **extra):
+    """The named model as a :class:`graphvae.VGAE`; ``extra`` given as ``None`` keeps the model's own value."""
     from ..models import VGAE
 
-    return VGAE(hidden=args.hidden, latent=args.latent, variational=args.model == "vgae", epochs=args.epochs,
-                lr=args.lr, negatives_per_positive=args.negatives, random_state=seed,
-                progress=not args.no_progress and is_output_rank(), **extra)
+    return VGAE(**_model_kwargs(args, **extra), random_state=seed, progress=not args.no_progress and is_output_rank())
 
 
 # --------------------------------------------------------------------------- torchrun

@@ -12,7 +12,7 @@ from ._common import (TORCHRUN_EPILOG, add_graph_arguments, add_model_arguments,
 
 def register(sub) -> None:
     p = sub.add_parser("embed", help="train on a graph and write node embeddings (.npy or .csv)",
-                       description="Train GAE/VGAE on all edges of a graph and write the posterior means.",
+                       description="Train a model (--model, default vgae) on all edges of a graph and write the posterior means.",
                        epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default=None)
     add_model_arguments(p)
@@ -29,9 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from ..embeddings import save_embeddings
 
     graph, _ = graph_from_args(args)
-    model = fit_model(model_from_args(args, args.seed), graph)
+    # a whole graph has no validation edges: every model trains for its full number of epochs
+    model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
     if not is_output_rank():
         return 0
     save_embeddings(args.out, model.embed(), graph.node_ids)
-    print(f"wrote {graph.num_nodes} x {args.latent} embeddings to {args.out}", file=sys.stderr)
+    print(f"wrote {graph.num_nodes} x {model.latent} embeddings to {args.out}", file=sys.stderr)
     return 0

@@ -42,12 +42,10 @@ def fit_distributed(model, data, ordering: str | None = None):
     embeddings of all nodes (``embedding_``, gathered), and ``history_`` with the global loss terms.
     """
     model._check_params()
+    check_supported(model)
     split = data if hasattr(data, "train_graph") else None
     graph = split.train_graph if split is not None else as_graph(data)
     graph.check_trainable(model.latent)
-    if model.early_stopping:
-        raise InputError("early stopping is not available in a distributed run (it needs every epoch's "
-                         "validation AUC on one rank): train without --early-stopping")
     n = int(graph.num_nodes)
     balanced_bounds(n, runtime.world_size_from_env())  # too many ranks: one line, before any rendezvous
     ordering = ordering or os.environ.get("GRAPHVAE_PARTITION", "rcm")
@@ -60,11 +58,27 @@ def fit_distributed(model, data, ordering: str | None = None):
     return fit_shard(model, shard)
 
 
-def shard_input(x, op: ShardOperator) -> EncoderInput:
+def check_supported(model) -> None:
+    """Raise :class:`graphvae.InputError` (one line) for model options the distributed path does not have."""
+    missing = [what for what, on in (
+        ("early stopping (it needs every epoch's validation AUC on one rank)", model.early_stopping),
+        ("edge masking", getattr(model, "mask_rate", 0) > 0),
+        ("the MLP edge decoder", getattr(model, "decoder", "inner") != "inner"),
+        ("the adversarial regularizer", getattr(model, "adversarial", 0) > 0),
+        ("weight decay", getattr(model, "weight_decay", 0) > 0)) if on]
+    if missing:
+        raise InputError(f"not available in a distributed run: {', '.join(missing)}; under torchrun train "
+                         f"gae or vgae (or a VGAE with a normalized head) without early stopping")
+
+
+def shard_input(x, op: ShardOperator, fold: bool = True) -> EncoderInput:
     r"""The encoder input of a shard: dense features are propagated once (:math:`(\hat A X)_r`), sparse ones
-    stay sparse and the first layer computes :math:`\hat A (X W)` (the same maths either way)."""
+    stay sparse and the first layer computes :math:`\hat A (X W)` (the same maths either way); ``fold=False``
+    never propagates (the normalized head transforms ``XW`` before :math:`\hat A`)."""
     if sp.issparse(x):
         return EncoderInput(SparseOperator(x), op, propagated=False)
+    if not fold:
+        return EncoderInput(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), op, propagated=False)
     with torch.no_grad():
         return EncoderInput(op @ torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), op, propagated=True)
 
@@ -111,14 +125,17 @@ def fit_shard(model, shard: Shard):
 def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput, ShardTarget]:
     """This rank's ELBO (shared module, distributed pieces plugged in), its encoder, input and target."""
     hidden = model._check_params()
+    check_supported(model)
+    normalize = getattr(model, "normalize", None)
     with runtime.guard("setup"):
         op = ShardOperator(shard.adj_indptr, shard.adj_indices, shard.adj_data, shard.lo, shard.hi, shard.bounds)
-        inp = shard_input(shard.x, op)
+        inp = shard_input(shard.x, op, fold=normalize is None)
         target = ShardTarget.from_shard(shard)
     with torch.random.fork_rng():  # the single process's initialization: identical on every rank
         torch.manual_seed(model.random_state)
+        options = {} if normalize is None else {"normalize": normalize}
         encoder = GCNEncoder(int(shard.x.shape[1]), hidden, model.latent, variational=model.variational,
-                             bias=model.bias)
+                             bias=model.bias, **options)
     objective = ELBO(ShardEncoder(encoder, target.orig_ids, shard.num_nodes),
                      DistributedLinkLikelihood.like(model._likelihood()), beta=model.beta)
     return objective, encoder, inp, target

@@ -1,0 +1,301 @@
+"""The named graph autoencoders beyond the paper: normalized encoder, edge masking, edge/degree decoders, ARGA."""
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import graphvae as gv
+from graphvae import elbo as elbo_module
+from graphvae import train as train_module
+from graphvae.adversarial import (AdversarialPenalty, Discriminator, DiscriminatorStep, discriminator_loss,
+                                  regularizer_loss)
+from graphvae.edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
+from graphvae.encoder import EncoderInput
+from graphvae.likelihood import LinkTarget
+from graphvae.masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges, masked_batches, masked_degrees
+from graphvae.operator import SparseOperator, normalized_adjacency
+from graphvae.zoo import MODELS, NAMES, make_model
+
+from conftest import random_graph
+
+
+def _pairs(edge_index) -> set:
+    e = np.asarray(edge_index)
+    return set(zip(e[0].tolist(), e[1].tolist()))
+
+
+def _dense_gcn_operator(edge_index: np.ndarray, n: int) -> np.ndarray:
+    a = np.eye(n)
+    a[edge_index[0], edge_index[1]] = 1.0
+    d = 1 / np.sqrt(a.sum(1))
+    return d[:, None] * a * d[None, :]
+
+
+# ------------------------------------------------------------------------------------ normalized encoder
+def test_normalized_head_has_norm_scale_before_propagation():
+    n, f, d, scale = 12, 7, 5, 1.8
+    x = torch.randn(n, f)
+    enc = gv.GCNEncoder(f, (), d, variational=False, bias=True, normalize=scale)
+    # an edgeless graph: no propagation, so the output rows are exactly the normalized head
+    z = enc(EncoderInput(x, SparseOperator(None, n=n), propagated=True)).mu.detach().numpy()
+    assert np.allclose(np.linalg.norm(z, axis=1), scale, atol=1e-5)
+    # with edges: Â times the rows of XW + b scaled to norm s, against a dense hand-built Â
+    edges = random_graph(n, 0.3, seed=1)
+    out = enc(gv.encoder_input(x, normalized_adjacency(edges, n), fold=False)).mu.detach().numpy()
+    pre = x.numpy() @ enc.head.weight.detach().numpy() + enc.head.bias.detach().numpy()
+    pre = scale * pre / np.linalg.norm(pre, axis=1, keepdims=True)
+    assert np.allclose(out, _dense_gcn_operator(edges, n) @ pre, atol=1e-5)
+    with pytest.raises(ValueError, match="fold=False"):
+        enc(gv.encoder_input(x, normalized_adjacency(edges, n)))
+
+
+def test_variational_normalized_head_leaves_logstd_unnormalized():
+    n = 6
+    enc = gv.GCNEncoder(4, (), 3, variational=True, normalize=2.0)
+    post = enc(EncoderInput(torch.randn(n, 4), SparseOperator(None, n=n), propagated=True))
+    assert np.allclose(post.mu.norm(dim=1).detach().numpy(), 2.0, atol=1e-5)
+    assert not np.allclose(post.logstd.norm(dim=1).detach().numpy(), 2.0, atol=1e-2)
+
+
+# ------------------------------------------------------------------------------------------- masking
+@pytest.fixture(scope="module")
+def small_split():
+    graph = gv.degree_corrected_sbm(150, edges_per_node=4, num_blocks=3, num_features=8, seed=3)
+    return gv.split_edges(graph, seed=0)
+
+
+def test_masked_positives_are_exactly_the_hidden_edges(small_split):
+    train = small_split.train_edge_index
+    visible, hidden = mask_edges(train, 0.6, torch.Generator().manual_seed(0))
+    vis, hid, tr = _pairs(visible), _pairs(hidden), _pairs(train)
+    assert vis | hid == tr and not vis & hid
+    assert all((v, u) in hid for u, v in hid) and 0.45 < len(hid) / len(tr) < 0.75
+    target = MaskedLinkTarget.from_hidden(LinkTarget.from_edges(train, small_split.num_nodes), hidden)
+    rows = target.base.positives.rows().numpy()
+    cols = target.base.positives.col.long().numpy()
+    w = target.weights.numpy()
+    assert _pairs(np.stack([rows[w == 1], cols[w == 1]])) == hid
+    assert set(np.unique(w)) <= {0.0, 1.0} and target.num_hidden == len(hid)
+
+
+def test_masking_never_shows_validation_or_test_edges(monkeypatch, small_split):
+    held_out = set()
+    for e in (small_split.val_pos, small_split.test_pos):
+        held_out |= _pairs(e) | _pairs(e.flip(0))
+    seen = []
+    original = elbo_module.ELBO.forward
+
+    def spy(self, inp, target, generator=None):
+        seen.append((inp, target))
+        return original(self, inp, target, generator)
+
+    monkeypatch.setattr(elbo_module.ELBO, "forward", spy)
+    for name in ("masked-gnae", "maskgae"):
+        make_model(name, epochs=3, early_stopping=False).fit(small_split)
+    assert len(seen) == 6
+    for inp, target in seen:
+        a = inp.adj.to_scipy().tocoo()
+        assert not _pairs(np.stack([a.row, a.col])) & held_out  # encoder graph
+        rows, cols = target.base.positives.rows().numpy(), target.base.positives.col.long().numpy()
+        w = target.weights.numpy() > 0
+        assert not _pairs(np.stack([rows[w], cols[w]])) & held_out  # positives
+        assert not _pairs(np.stack([rows, cols])) & held_out  # nor the excluded (training) pairs
+
+
+def test_masked_likelihood_matches_the_exact_sum_in_expectation():
+    n = 30
+    edges = torch.from_numpy(random_graph(n, 0.15, seed=2))
+    base = LinkTarget.from_edges(edges, n)
+    _, hidden = mask_edges(edges, 0.5, torch.Generator().manual_seed(1))
+    target = MaskedLinkTarget.from_hidden(base, hidden)
+    z = torch.randn(n, 4) * 0.7
+    s = (z @ z.T).numpy().astype(np.float64)
+    logsig = lambda t: -np.logaddexp(0, -t)
+    is_train = np.eye(n, dtype=bool)
+    is_train[edges[0], edges[1]] = True
+    is_hidden = np.zeros((n, n), dtype=bool)
+    is_hidden[hidden[0], hidden[1]] = True
+    negatives = (~is_train).sum()
+    exact = n * n / (2 * negatives) * (negatives / is_hidden.sum() * logsig(s[is_hidden]).sum()
+                                       + logsig(-s[~is_train]).sum())
+    lik = MaskedLinkLikelihood()
+    g = torch.Generator().manual_seed(0)
+    estimates = torch.stack([lik(z, target, g) for _ in range(300)]).double()
+    assert abs(float(estimates.mean()) - exact) < 4 * float(estimates.std()) / 300 ** 0.5 + 1e-6 * abs(exact)
+
+
+# ----------------------------------------------------------------------------- edge and degree decoders
+def test_decoded_likelihood_matches_the_exact_sum_in_expectation():
+    n = 25
+    edges = torch.from_numpy(random_graph(n, 0.2, seed=4))
+    target = LinkTarget.from_edges(edges, n)
+    torch.manual_seed(0)
+    decoder = HadamardMLPDecoder(4, 8)
+    lik = DecodedLinkLikelihood(decoder)
+    z = torch.randn(n, 4)
+    with torch.no_grad():
+        rows, cols = torch.arange(n).repeat_interleave(n), torch.arange(n).repeat(n)
+        logits = decoder(z, rows, cols).view(n, n).double().numpy()
+        pos = np.eye(n, dtype=bool)
+        pos[edges[0], edges[1]] = True
+        negatives = (~pos).sum()
+        logsig = lambda t: -np.logaddexp(0, -t)
+        exact = n * n / (2 * negatives) * (negatives / pos.sum() * logsig(logits[pos]).sum()
+                                           + logsig(-logits[~pos]).sum())
+        g = torch.Generator().manual_seed(0)
+        estimates = torch.stack([lik(z, target, g) for _ in range(400)]).double()
+    assert abs(float(estimates.mean()) - exact) < 4 * float(estimates.std()) / 400 ** 0.5
+    # the decoder is symmetric in (i, j)
+    assert np.allclose(logits, logits.T, atol=1e-5)
+
+
+def test_degree_decoder_target_is_the_masked_degree():
+    n = 20
+    edges = torch.from_numpy(random_graph(n, 0.3, seed=5))
+    _, hidden = mask_edges(edges, 0.5, torch.Generator().manual_seed(2))
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(hidden.T.tolist())
+    assert masked_degrees(hidden, n).tolist() == [float(g.degree(i)) for i in range(n)]
+    # the likelihood's degree term is -weight * n / 2 * sum((d_hat - d)^2) against those degrees
+    target = MaskedLinkTarget.from_hidden(LinkTarget.from_edges(edges, n), hidden)
+    torch.manual_seed(0)
+    decoder, degree = HadamardMLPDecoder(3, 8), DegreeDecoder(3, 8)
+    z = torch.randn(n, 3)
+    with_degree = DecodedLinkLikelihood(decoder, degree_decoder=degree, degree_weight=0.01)
+    without = DecodedLinkLikelihood(decoder)
+    a = with_degree(z, target, torch.Generator().manual_seed(3))
+    b = without(z, target, torch.Generator().manual_seed(3))
+    d = np.array([g.degree(i) for i in range(n)], dtype=float)
+    expected = -0.01 * n / 2 * ((degree(z).detach().double().numpy() - d) ** 2).sum()
+    assert float((a - b).detach()) == pytest.approx(expected, rel=1e-4, abs=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------- ARGA
+def test_arga_losses_equal_a_hand_computation():
+    disc = Discriminator(2, hidden=3)
+    linears = [m for m in disc.mlp if isinstance(m, torch.nn.Linear)]
+    weights = [np.array([[0.5, -1.0], [0.3, 0.2], [-0.4, 0.7]]), np.eye(3) * 0.5 + 0.1, np.array([[1.0, -0.5, 0.25]])]
+    biases = [np.array([0.1, 0.0, -0.2]), np.zeros(3), np.array([0.05])]
+    with torch.no_grad():
+        for lin, w, b in zip(linears, weights, biases):
+            lin.weight.copy_(torch.tensor(w, dtype=torch.float32))
+            lin.bias.copy_(torch.tensor(b, dtype=torch.float32))
+    z = np.array([[0.2, -0.3], [1.0, 0.5], [-0.7, 0.1]])
+    prior = np.array([[0.0, 1.0], [-1.2, 0.4], [0.3, 0.3]])
+
+    def d(v):
+        h = np.maximum(v @ weights[0].T + biases[0], 0)
+        h = np.maximum(h @ weights[1].T + biases[1], 0)
+        return 1 / (1 + np.exp(-(h @ weights[2].T + biases[2])[:, 0]))
+
+    expected_d = -np.mean(np.log(d(prior))) - np.mean(np.log(1 - d(z)))
+    expected_reg = -np.mean(np.log(d(z)))
+    t = lambda a: torch.tensor(a, dtype=torch.float32)
+    assert float(discriminator_loss(disc, t(prior), t(z)).detach()) == pytest.approx(expected_d, rel=1e-5)
+    assert float(regularizer_loss(disc, t(z)).detach()) == pytest.approx(expected_reg, rel=1e-5)
+    penalty = AdversarialPenalty(disc, weight=0.5)
+    assert not list(penalty.parameters())  # the discriminator is not an ELBO parameter
+    post = gv.Posterior(t(z))
+    assert float(penalty(None, post, [], None).detach()) == pytest.approx(0.5 * 9 * expected_reg, rel=1e-5)
+
+
+def test_discriminator_step_lowers_its_loss_and_only_touches_the_discriminator():
+    torch.manual_seed(0)
+    disc = Discriminator(2)
+    step = DiscriminatorStep(disc, lr=0.01)
+    z = torch.randn(200, 2) * 0.2 + 2.0  # far from the prior: easy to tell apart
+    terms = type("T", (), {"posterior": gv.Posterior(z.requires_grad_())})()
+    g = torch.Generator().manual_seed(0)
+    step(terms, g)
+    first = step.last_loss
+    for _ in range(50):
+        step(terms, g)
+    assert step.last_loss < first and z.grad is None
+
+
+# ------------------------------------------------------------------------------ shared trainer and ELBO
+def test_every_model_trains_through_the_shared_trainer_and_elbo(monkeypatch, small_split):
+    calls = {"train": 0, "elbo": 0}
+    original_train, original_forward = train_module.train_elbo, elbo_module.ELBO.forward
+
+    def train_spy(*args, **kwargs):
+        calls["train"] += 1
+        return original_train(*args, **kwargs)
+
+    def forward_spy(self, inp, target, generator=None):
+        calls["elbo"] += 1
+        return original_forward(self, inp, target, generator)
+
+    import graphvae.models as models_module
+    monkeypatch.setattr(models_module, "train_elbo", train_spy)
+    monkeypatch.setattr(elbo_module.ELBO, "forward", forward_spy)
+    assert set(NAMES) == set(MODELS) | {"best"}
+    for name in NAMES:
+        before = dict(calls)
+        model = make_model(name, epochs=2, patience=5).fit(small_split)
+        assert isinstance(model.objective_, elbo_module.ELBO)
+        assert calls["train"] == before["train"] + 1 and calls["elbo"] == before["elbo"] + 2, name
+        assert np.isfinite(model.score(small_split.test_pos, small_split.test_neg)["auc"])
+
+
+def test_paper_models_keep_the_paper_defaults():
+    for name, variational in (("gae", False), ("vgae", True)):
+        m = make_model(name)
+        assert (m.hidden, m.latent, m.epochs, m.lr, m.variational, m.early_stopping) == (32, 16, 200, 0.01, variational, False)
+        assert (m.normalize, m.mask_rate, m.decoder, m.adversarial, m.bias) == (None, 0.0, "inner", 0.0, False)
+
+
+def _planted_partition_with_word_features(n: int = 300, blocks: int = 4, words: int = 200, degree: float = 3.0):
+    """A tiny sparse SBM (80% of the edges inside blocks) with Cora-like binary bag-of-words features:
+    each block has a topic (10% of the words), used by its nodes with probability 0.3, other words 0.02."""
+    rng = np.random.default_rng(0)
+    block = rng.integers(0, blocks, n)
+    p_in, p_out = degree * 0.8 / (n / blocks), degree * 0.2 / (n - n / blocks)
+    a = np.triu(rng.random((n, n)) < np.where(block[:, None] == block[None, :], p_in, p_out), 1)
+    topic = rng.random((blocks, words)) < 0.1
+    x = (rng.random((n, words)) < np.where(topic[block], 0.3, 0.02)).astype(np.float32)
+    return gv.build_graph(*np.nonzero(a), n, x=x)
+
+
+def test_best_beats_gae_on_a_planted_partition_graph():
+    graph = _planted_partition_with_word_features()
+    best, gae = [], []
+    for seed in (0, 1):
+        split = gv.split_edges(graph, seed=seed)
+        best.append(make_model("best", epochs=60, random_state=seed).fit(split).score(split.test_pos, split.test_neg)["auc"])
+        gae.append(make_model("gae", epochs=60, random_state=seed).fit(split).score(split.test_pos, split.test_neg)["auc"])
+    assert np.mean(best) > np.mean(gae) + 0.04, (best, gae)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def test_cli_linkpred_and_embed_take_every_model_name(tmp_path, capsys):
+    import json
+
+    from graphvae.cli import main
+
+    graph = _planted_partition_with_word_features(n=200, degree=4.0)
+    edges = tmp_path / "e.csv"
+    e = graph.edge_index.numpy()
+    edges.write_text("".join(f"{u},{v}\n" for u, v in e.T if u < v))
+    out = tmp_path / "r.json"
+    assert main(["linkpred", "--edges", str(edges), "--model", "best", "--epochs", "2", "--first-seed", "3",
+                 "--seeds", "2", "--no-progress", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [r["seed"] for r in result["seeds"]] == [3, 4] and result["config"]["normalize"] == 1.8
+    for name in ("maskgae", "argva", "gae"):
+        z = tmp_path / f"{name}.npy"
+        assert main(["embed", "--edges", str(edges), "--model", name, "--epochs", "2", "--no-progress",
+                     "--out", str(z)]) == 0
+        assert np.load(z).shape == (len(np.unique(e)), make_model(name).latent)  # nodes with an edge
+    with pytest.raises(SystemExit) as exc:
+        main(["linkpred", "--edges", str(edges), "--model", "nope"])
+    assert exc.value.code == 2
+
+
+def test_weight_decay_penalty_is_half_lambda_scale_squared_weights():
+    enc = gv.GCNEncoder(5, (4,), 3, variational=False, bias=True)
+    penalty = gv.WeightDecay(0.01, scale=100.0)
+    by_hand = sum(float((layer.weight.detach() ** 2).sum()) for layer in [*enc.layers, enc.head])
+    assert float(penalty(None, None, [], enc).detach()) == pytest.approx(0.5 * 0.01 * 100.0 * by_hand, rel=1e-6)
