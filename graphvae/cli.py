@@ -52,6 +52,12 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _run(argv)
+    runtime = sys.modules.get("graphvae.distributed.runtime")  # only imported under torchrun
+    return runtime.leave(code) if runtime is not None else code
+
+
+def _run(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)

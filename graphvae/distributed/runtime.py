@@ -141,6 +141,25 @@ def shutdown() -> None:
     _CONTEXT = None
 
 
+def leave(code: int) -> int:
+    """End a command-line run: wait for the other ranks (bounded by the timeout), then exit with ``code``.
+
+    The ranks leave together, and through ``os._exit`` once the output is flushed: tearing the process
+    group down while another rank still works, or letting the interpreter destroy gloo's threads, can
+    abort a finished rank (``terminate called without an active exception``) and turn its status into
+    a crash. Outputs are already written and closed (atomic writes) when a command returns.
+    """
+    if _CONTEXT is None or _CONTEXT.world_size == 1:
+        return code
+    try:
+        dist.barrier()
+    except Exception:  # noqa: BLE001 - a peer already failed: that rank reports it; just leave
+        pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _first_line(e: BaseException) -> str:
     """The gist of a backend error: its first sentence, without gloo's ``[file.cc:123]`` prefix."""
     text = str(e).strip()
