@@ -19,11 +19,13 @@ float rounding in the order of sums), and so are the gradients.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,7 +33,7 @@ from torch import nn
 from .. import likelihood as single
 from .._validation import InputError
 from ..latent import Posterior
-from ..likelihood import LinkLikelihood, LinkTarget, _SampledResidual, _hash, _leave_one_slot_out_fit
+from ..likelihood import LinkLikelihood, LinkTarget, _SampledResidual, _leave_one_slot_out_fit
 from ..operator import index_dtype
 from . import runtime
 from .halo import AllGatherRows, AllReduceSum
@@ -75,15 +77,19 @@ class ShardTarget:
         n = shard.num_nodes
         indptr, cols = torch.from_numpy(shard.adj_indptr), torch.from_numpy(shard.adj_indices)
         positives = local_pairs(indptr, cols, shard.num_local, n)
-        keys = torch.from_numpy(shard.keys)
-        size = 1 << max(4, int(np.ceil(np.log2(4 * max(keys.numel(), 1)))))
-        key_filter = torch.zeros(size, dtype=torch.bool)
-        key_filter[_hash(keys, size)] = True
-        membership = LinkTarget(n, None, keys, shard.num_edges, key_filter)
+        membership = _membership(shard.keys, n)
         orig = torch.from_numpy(shard.orig_ids)
         fit_rows = (orig < single._FIT_ROWS).nonzero().squeeze(1)
         return cls(n, shard.num_edges, shard.num_positive, positives, membership, orig,
                    torch.from_numpy(shard.new_of_orig), fit_rows, shard.bounds, shard.rank)
+
+
+def _membership(keys: np.ndarray, n: int) -> LinkTarget:
+    """A :class:`graphvae.likelihood.LinkTarget` of this rank's positive keys, built by its own constructor
+    (so its membership filter is the single process's, whatever its layout), without the pair pattern."""
+    ones = np.ones(keys.size, dtype=np.float32)
+    rows_of_rank = sp.csr_matrix((ones, (keys // n, keys % n)), shape=(n, n))
+    return dataclasses.replace(LinkTarget.from_edges(rows_of_rank, n, self_loops=False), positives=None)
 
 
 def local_pairs(crow: torch.Tensor, col: torch.Tensor, num_rows: int, num_cols: int) -> LocalPairs:
