@@ -179,3 +179,33 @@ def test_only_communication_failures_become_one_line_errors():
     with pytest.raises(RuntimeError, match="size of tensor a"):
         with guard():
             raise RuntimeError("The size of tensor a (4) must match the size of tensor b (8)")
+
+
+@pytest.mark.parametrize("nodes", [300, 70_000])
+def test_rank_sampler_draws_the_single_process_pairs(nodes):
+    """No process group needed: a rank's sampled partners and their positive mask are exactly the single
+    process's rows for the same generator state (on a large graph too, where the relabelling may differ)."""
+    import torch
+
+    from graphvae.distributed.likelihood import DistributedLinkLikelihood, ShardTarget
+    from graphvae.distributed.partition import Partition
+    from graphvae.likelihood import LinkLikelihood, LinkTarget
+    from graphvae.operator import adjacency_matrix
+
+    rng = np.random.default_rng(3)
+    u, v = rng.integers(0, nodes, (2, 4 * nodes))
+    adjacency = adjacency_matrix(np.stack([u, v]), nodes)
+    pairs, keep = LinkLikelihood().sample_pairs(LinkTarget.from_edges(adjacency, nodes), torch.Generator().manual_seed(7))
+    k = pairs.col.numel() // nodes
+    col, keep = pairs.col.long().view(nodes, k), keep.view(nodes, k)
+    part = Partition(adjacency, 3)
+    for rank in (0, 2):
+        target = ShardTarget.from_shard(part.shard(rank, np.zeros((nodes, 1), np.float32)))
+        local, local_keep = DistributedLinkLikelihood().sample_local_pairs(target, torch.Generator().manual_seed(7))
+        partners = torch.from_numpy(part.order)[local.col.long()].view(-1, k)  # back to original labels
+        rows = target.orig_ids
+        assert torch.equal(partners, col[rows]) and torch.equal(local_keep.view(-1, k), keep[rows])
+        # the transpose: entry e of (crow_t, col_t) is entry transpose[e] of the pattern
+        t_rows = torch.repeat_interleave(torch.arange(nodes), local.crow_t.long().diff())
+        assert torch.equal(local.col.long()[local.transpose], t_rows)
+        assert torch.equal(local.col_t.long(), local.transpose // k)

@@ -162,7 +162,15 @@ class DistributedLinkLikelihood(LinkLikelihood):
         return float(target.num_nodes) ** 2
 
     def relabelling(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        """The single process's random relabelling of the nodes (the same draw from the same stream)."""
+        """The single process's random relabelling of the nodes (the same draw from the same stream).
+
+        Where :mod:`graphvae.likelihood` draws it with a helper of its own (e.g. in cache-sized blocks),
+        that helper is used, so the ranks keep drawing what the single process draws
+        (``tests/test_distributed.py::test_rank_sampler_draws_the_single_process_pairs`` checks it).
+        """
+        draw, block_size = getattr(single, "_relabelling", None), getattr(self, "block_size", None)
+        if draw is not None and block_size is not None:
+            return draw(n, block_size(n), generator, torch.device("cpu"))
         return torch.randperm(n, generator=generator)
 
     def sample_local_pairs(self, target: ShardTarget, generator: torch.Generator | None = None
