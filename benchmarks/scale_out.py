@@ -308,7 +308,7 @@ def docs(paths: list[Path]) -> None:
         "sample the relabelling per rank, and partition with METIS where the graph has locality (halo rows).",
         "",
         "The compute column is one core per rank at the speed measured here, on a machine whose two cores were "
-        "shared by several jobs (load average about 7): a dedicated core is several times faster, and a real "
+        f"shared by several jobs (load average {big['load_average']:.1f}): a dedicated core is faster, and a real "
         "machine has many. The memory and byte columns do not depend on the load.",
     ])
     update_section("scale_out.md", "scale-out-measured", measured, title="Scale-out")
