@@ -35,6 +35,7 @@ _EXPORTS = {
     "embeddings": ["load_embeddings", "save_embeddings"],
     "encoder": ["EncoderInput", "GCNEncoder", "GCNLayer", "encoder_input"],
     "frechet": ["feature_classifier", "frechet_distance", "frechet_distance_samples"],
+    "graph_files": ["read_graph_file"],
     "image_files": ["ImageDataset", "load_image_dataset", "read_idx", "read_mnist", "write_idx"],
     "image_vae": ["ImageVAE"],
     "latent": ["Posterior"],
@@ -42,6 +43,8 @@ _EXPORTS = {
     "masking": ["MaskedLinkLikelihood", "MaskedLinkTarget", "mask_edges"],
     "metrics": ["auc_ap", "link_auc_ap"],
     "models": ["GAE", "VGAE"],
+    "node_embeddings": ["fit_embeddings"],
+    "node_tasks": ["cluster", "cluster_scores", "matched_accuracy", "probe_scores"],
     "operator": ["SparseOperator", "normalized_adjacency"],
     "pixel_likelihood": ["BernoulliPixels", "GaussianPixels"],
     "split": ["LinkSplit", "split_edges"],
@@ -80,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .embeddings import load_embeddings, save_embeddings
     from .encoder import EncoderInput, GCNEncoder, GCNLayer, encoder_input
     from .frechet import feature_classifier, frechet_distance, frechet_distance_samples
+    from .graph_files import read_graph_file
     from .image_files import ImageDataset, load_image_dataset, read_idx, read_mnist, write_idx
     from .image_vae import ImageVAE
     from .latent import Posterior
@@ -87,6 +91,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges
     from .metrics import auc_ap, link_auc_ap
     from .models import GAE, VGAE
+    from .node_embeddings import fit_embeddings
+    from .node_tasks import cluster, cluster_scores, matched_accuracy, probe_scores
     from .operator import SparseOperator, normalized_adjacency
     from .pixel_likelihood import BernoulliPixels, GaussianPixels
     from .split import LinkSplit, split_edges

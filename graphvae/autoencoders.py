@@ -43,7 +43,7 @@ from torch import nn
 from torch.distributions import Bernoulli, kl_divergence
 
 from ._validation import InputError, check_finite
-from .data import Graph
+from .data import Graph, as_graph
 from .decoder import MLPDecoder
 from .elbo import ELBO, Penalty
 from .encoder import EncoderInput, GCNEncoder, encoder_input
@@ -380,10 +380,16 @@ class Autoencoder:
 
     # -- training -------------------------------------------------------------------------------------
     def fit(self, X, y=None) -> "Autoencoder":
-        """Train on images ``X [n, pixels]`` or on a graph (``Graph`` or ``LinkSplit``); ``y`` is ignored."""
+        """Train on images ``X [n, pixels]`` or on a graph (``Graph`` or ``LinkSplit``); ``y`` is ignored.
+
+        A networkx graph or a PyG ``Data`` is converted by :func:`graphvae.data.as_graph` (a scipy matrix
+        is read as images here: convert an adjacency with ``as_graph`` first).
+        """
         hidden = self._check_params()
         torch.manual_seed(self.random_state)
         generator = torch.Generator().manual_seed(self.random_state)
+        if hasattr(X, "edge_index") and not isinstance(X, (Graph, LinkSplit)) or type(X).__module__.startswith("networkx"):
+            X = as_graph(X)
         if isinstance(X, (Graph, LinkSplit)):
             return self._fit_graph(X, hidden, generator)
         x = _as_images(X)

@@ -20,6 +20,8 @@ from .distributed import DistributedError
 COMMANDS = {
     "linkpred": "link prediction: train on a split, report test AUC and AP",
     "embed": "train on a graph and write node embeddings",
+    "classify": "node classification probe on unsupervised embeddings (accuracy, macro-F1)",
+    "cluster": "cluster nodes by EM on a Gaussian mixture (or k-means); ACC, NMI, ARI",
     "vae": "image VAE (a VGAE on a graph without edges): ELBO, IWAE, Fréchet distance, figures",
     "ae": "autoencoders: vanilla, denoising, sparse, contractive, stacked (images or graphs)",
 }

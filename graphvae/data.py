@@ -137,12 +137,14 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- user files
 
-def read_edge_list(path: str | os.PathLike, header: bool | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted: bool = False):
     """Read a two-column edge list (CSV, TSV or whitespace; ``#`` comments; ids may be strings).
 
     ``header=None`` detects a header row (known column names, or a non-numeric first row above
     numeric rows). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``:
     integer ids sorted numerically when every id is an integer, else in order of first appearance.
+    With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
+    and a :class:`graphvae.graph_files.RawEdges` is returned.
     """
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
@@ -152,13 +154,25 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None) -> tuple
         rows = rows[1:]
     if not rows:
         raise InputError(f"{p}: no edges")
+    width = len(rows[0][1]) if weighted and len(rows[0][1]) == 3 else 2
     for n, fields in rows:
-        if len(fields) != 2 or not all(fields):
-            raise InputError(f"{p}, line {n}: expected 2 columns (source, target), got {len(fields)}: {lines[n - 1].strip()!r}")
-    ends = np.array([f for _, f in rows], dtype=object)
+        if len(fields) != width or not all(fields):
+            expected = "3 columns (source, target, weight)" if width == 3 else "2 columns (source, target)"
+            raise InputError(f"{p}, line {n}: expected {expected}, got {len(fields)}: {lines[n - 1].strip()!r}")
+    ends = np.array([f[:2] for _, f in rows], dtype=object)
     ids, index = _index_ids(ends.ravel())
     index = index.reshape(-1, 2)
-    return index[:, 0], index[:, 1], ids
+    if not weighted:
+        return index[:, 0], index[:, 1], ids
+    from .graph_files import RawEdges, check_weights
+
+    weight = None
+    if width == 3:
+        for n, fields in rows:
+            if not _is_number(fields[2]):
+                raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number")
+        weight = check_weights([float(f[2]) for _, f in rows], str(p))
+    return RawEdges(index[:, 0], index[:, 1], ids, weight)
 
 
 def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -256,10 +270,17 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
 
 def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,
                header: bool | None = None) -> Graph:
-    """A user's graph from an edge-list file and an optional feature file (see :func:`read_edge_list`)."""
-    src, dst, ids = read_edge_list(edges, header)
-    x = read_features(features, ids) if features is not None else None
-    return build_graph(src, dst, len(ids), x=x, node_ids=ids)
+    """A user's graph from a graph file and an optional feature file.
+
+    The format follows the suffix (:func:`graphvae.graph_files.read_graph_file`): ``.graphml``, ``.gml``,
+    ``.gexf``, ``.net``/``.pajek``, ``.npz`` (scipy sparse adjacency), anything else an edge list with an
+    optional third column of weights (see :func:`read_edge_list`). Weighted graphs carry ``edge_weight``.
+    """
+    from .graph_files import read_graph_file, to_graph
+
+    raw = read_graph_file(edges, header)
+    x = read_features(features, raw.node_ids) if features is not None else None
+    return to_graph(raw, x)
 
 
 # --------------------------------------------------------------------------- Python objects
@@ -273,33 +294,37 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         if features is None:
             return obj
         graph = build_graph(*obj.edge_index.numpy(), obj.num_nodes, x=features, node_ids=obj.node_ids)
-        graph.y, graph.name = obj.y, obj.name
+        for key in ("y", "name", "edge_weight", "train_mask", "val_mask", "test_mask"):
+            setattr(graph, key, getattr(obj, key, None))
         return graph
     if _is_pyg_data(obj):
         if obj.edge_index is None or obj.num_nodes is None:
             raise InputError("PyG Data needs edge_index and num_nodes")
         ei = obj.edge_index.numpy()
         x = features if features is not None else obj.x
-        graph = build_graph(ei[0], ei[1], int(obj.num_nodes), x=x, node_ids=getattr(obj, "node_ids", None))
-        for key in ("y", "train_mask", "val_mask", "test_mask"):
+        from .graph_files import RawEdges, check_weights, to_graph
+
+        w = getattr(obj, "edge_weight", None)
+        weight = None if w is None else check_weights(np.asarray(w, dtype=np.float64).ravel(), "edge_weight")
+        ids = getattr(obj, "node_ids", None)
+        graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
+                                  weight), x)
+        for key in ("y", "train_mask", "val_mask", "test_mask", "name"):
             if getattr(obj, key, None) is not None:
                 setattr(graph, key, getattr(obj, key))
         return graph
     if sp.issparse(obj):
-        if obj.shape[0] != obj.shape[1]:
-            raise InputError(f"an adjacency matrix must be square, got shape {obj.shape}")
-        coo = sp.coo_matrix(obj)
-        nz = coo.data != 0
-        return build_graph(coo.row[nz], coo.col[nz], obj.shape[0], x=features)
+        from .graph_files import from_scipy, to_graph
+
+        return to_graph(from_scipy(obj), features)
     try:
         import networkx as nx
     except ImportError:  # pragma: no cover
         nx = None
     if nx is not None and isinstance(obj, nx.Graph):
-        ids = list(obj.nodes)
-        position = {node: k for k, node in enumerate(ids)}
-        edges = np.array([(position[u], position[v]) for u, v in obj.edges()], dtype=np.int64).reshape(-1, 2)
-        return build_graph(edges[:, 0], edges[:, 1], len(ids), x=features, node_ids=ids)
+        from .graph_files import from_networkx, to_graph
+
+        return to_graph(from_networkx(obj), features)
     raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
                     "adjacency matrix or a torch_geometric Data")
 

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from ._stages import stage
 from .encoder import EncoderInput, GCNEncoder
 from .latent import Posterior
 from .likelihood import Likelihood
@@ -84,9 +85,13 @@ class ELBO(nn.Module):
         self.beta = beta
 
     def forward(self, inp: EncoderInput, target: Any, generator: torch.Generator | None = None) -> ELBOTerms:
-        posterior, hidden = self.encoder(inp, return_hidden=True)
-        z = posterior.rsample(generator=generator)
-        log_lik = self.likelihood(z, target, generator)
-        kl = posterior.kl_to_standard_normal().sum()
+        with stage("elbo.encoder"):
+            posterior, hidden = self.encoder(inp, return_hidden=True)
+        with stage("elbo.rsample"):
+            z = posterior.rsample(generator=generator)
+        with stage("elbo.likelihood"):
+            log_lik = self.likelihood(z, target, generator)
+        with stage("elbo.kl"):
+            kl = posterior.kl_to_standard_normal().sum()
         penalty = sum((p(inp, posterior, hidden, self.encoder) for p in self.penalties), log_lik.new_zeros(()))
         return ELBOTerms(log_lik, kl, penalty, self.beta, self.likelihood.scale(target), posterior)

@@ -77,19 +77,41 @@ def _as_features(x) -> Features:
 
 
 class GCNLayer(nn.Module):
-    r"""One graph convolution :math:`\hat A H W + b` (Glorot-initialized ``W``, no activation)."""
+    r"""One graph convolution :math:`\hat A H W + b` (Glorot-initialized ``W``, no activation).
 
-    def __init__(self, in_dim: int, out_dim: int, bias: bool = True):
+    ``copies = C > 1`` holds ``C`` independent layers (``weight [C, in, out]``, ``bias [C, out]``) for a
+    disjoint union of ``C`` graphs of ``n`` nodes each, copy ``c`` on rows ``c n .. (c + 1) n - 1`` of
+    the block-diagonal ``adj``. The input is either per copy (``[C n, in]``: one batched matmul) or
+    shared by all copies (``[n, in]``, e.g. the same sparse features: one product with the ``C`` weights
+    side by side, ``H [W_1 ... W_C]``).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, copies: int = 1):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(in_dim, out_dim))
-        self.bias = nn.Parameter(torch.zeros(out_dim)) if bias else None
-        nn.init.xavier_uniform_(self.weight)
+        shape = (in_dim, out_dim) if copies == 1 else (copies, in_dim, out_dim)
+        self.copies = copies
+        self.weight = nn.Parameter(torch.empty(shape))
+        self.bias = nn.Parameter(torch.zeros(shape[:-2] + (out_dim,))) if bias else None
+        for w in (self.weight.data,) if copies == 1 else self.weight.data:
+            nn.init.xavier_uniform_(w)
 
     def forward(self, h: Features, adj: SparseOperator, propagated: bool = False) -> torch.Tensor:
-        out = h @ self.weight
+        out = h @ self.weight if self.copies == 1 else self._batched_product(h, adj.shape[0] // self.copies)
         if not propagated:
             out = adj @ out
-        return out if self.bias is None else out + self.bias
+        if self.bias is None:
+            return out
+        if self.copies == 1:
+            return out + self.bias
+        return (out.view(self.copies, -1, out.shape[-1]) + self.bias[:, None]).view(out.shape)
+
+    def _batched_product(self, h: Features, n: int) -> torch.Tensor:
+        """``H_c W_c`` for every copy, stacked as ``[C n, out]``."""
+        c_count, in_dim, out_dim = self.weight.shape
+        if h.shape[0] == n:  # shared input: one wide product, then copy-major rows
+            wide = h @ self.weight.transpose(0, 1).reshape(in_dim, c_count * out_dim)
+            return wide.view(n, c_count, out_dim).transpose(0, 1).reshape(c_count * n, out_dim)
+        return torch.bmm(h.view(c_count, n, in_dim), self.weight).view(c_count * n, out_dim)
 
 
 class GCNEncoder(nn.Module):
@@ -108,25 +130,53 @@ class GCNEncoder(nn.Module):
             with every row scaled to unit L2 norm, so every node enters propagation with norm :math:`s`
             (isolated and low-degree nodes no longer collapse to near-zero embeddings); :math:`\log\sigma`
             stays a plain GCN output. Needs inputs built with ``encoder_input(..., fold=False)``.
+        copies: ``C`` independent encoders over a disjoint union of ``C`` equal-size graphs (see
+            :class:`GCNLayer`, :meth:`stack` and :meth:`copy`); not with a normalized head.
     """
 
     def __init__(self, in_dim: int, hidden: Sequence[int] = (32,), latent: int = 16, variational: bool = True,
                  activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu, bias: bool = True,
-                 max_logstd: float = 10.0, normalize: float | None = None):
+                 max_logstd: float = 10.0, normalize: float | None = None, copies: int = 1):
         super().__init__()
         if normalize is not None and not normalize > 0:
             raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
+        if normalize is not None and copies != 1:
+            raise ValueError("a normalized head is not batched: use copies=1")
         widths = [in_dim, *hidden]
-        self.layers = nn.ModuleList(GCNLayer(a, b, bias) for a, b in zip(widths[:-1], widths[1:]))
-        self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias)
+        self.layers = nn.ModuleList(GCNLayer(a, b, bias, copies) for a, b in zip(widths[:-1], widths[1:]))
+        self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias, copies)
         if variational:  # Glorot-initialize mu and log sigma as the two separate layers of the paper
-            for half in self.head.weight.data.split(latent, dim=1):
-                nn.init.xavier_uniform_(half)
+            for weight in (self.head.weight.data,) if copies == 1 else self.head.weight.data:
+                for half in weight.split(latent, dim=1):
+                    nn.init.xavier_uniform_(half)
         self.activation = activation
         self.variational = variational
         self.latent = latent
         self.max_logstd = max_logstd
         self.normalize = normalize
+        self.copies = copies
+        self._config = dict(in_dim=in_dim, hidden=tuple(hidden), latent=latent, variational=variational,
+                            activation=activation, bias=bias, max_logstd=max_logstd, normalize=normalize)
+
+    @classmethod
+    def stack(cls, encoders: Sequence["GCNEncoder"]) -> "GCNEncoder":
+        """One encoder with ``len(encoders)`` copies holding the given (single, equally configured) encoders' parameters."""
+        config = encoders[0]._config
+        if any(e._config != config or e.copies != 1 for e in encoders):
+            raise ValueError("stack needs single encoders of the same configuration")
+        out = cls(**config, copies=len(encoders))
+        with torch.no_grad():
+            for name, param in out.named_parameters():
+                param.copy_(torch.stack([dict(e.named_parameters())[name] for e in encoders]))
+        return out
+
+    def copy(self, index: int) -> "GCNEncoder":
+        """Copy ``index`` of a batched encoder as a single encoder (its parameters cloned)."""
+        out = type(self)(**self._config)
+        with torch.no_grad():
+            for name, param in out.named_parameters():
+                param.copy_(dict(self.named_parameters())[name][index])
+        return out
 
     def forward(self, inp: EncoderInput, return_hidden: bool = False):
         """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
@@ -26,12 +27,23 @@ class Posterior:
     def is_deterministic(self) -> bool:
         return self.logstd is None
 
-    def rsample(self, num_samples: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Reparameterized sample ``[n, d]`` (or ``[num_samples, n, d]``); the mean if deterministic."""
+    def rsample(self, num_samples: int | None = None,
+                generator: torch.Generator | Sequence[torch.Generator] | None = None) -> torch.Tensor:
+        """Reparameterized sample ``[n, d]`` (or ``[num_samples, n, d]``); the mean if deterministic.
+
+        ``generator`` may be a sequence of ``C`` generators: the rows are then ``C`` equal blocks (the
+        components of a disjoint union, :mod:`graphvae.batched`) and block ``c`` draws its noise from
+        generator ``c``, exactly as it would alone.
+        """
         if self.logstd is None:
             return self.mu if num_samples is None else self.mu.expand(num_samples, *self.mu.shape)
         shape = self.mu.shape if num_samples is None else (num_samples, *self.mu.shape)
-        eps = torch.randn(shape, generator=generator, dtype=self.mu.dtype, device=self.mu.device)
+        if isinstance(generator, (list, tuple)):
+            block = (*shape[:-2], shape[-2] // len(generator), shape[-1])
+            eps = torch.cat([torch.randn(block, generator=g, dtype=self.mu.dtype, device=self.mu.device)
+                             for g in generator], dim=-2)
+        else:
+            eps = torch.randn(shape, generator=generator, dtype=self.mu.dtype, device=self.mu.device)
         return self.mu + eps * self.logstd.exp()
 
     def kl_to_standard_normal(self) -> torch.Tensor:

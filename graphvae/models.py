@@ -118,23 +118,29 @@ class VGAE:
         return hidden
 
     def fit(self, data: Graph | LinkSplit) -> "VGAE":
-        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`."""
-        hidden = self._check_params()
+        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`.
+
+        ``data`` may also be a networkx graph, a scipy sparse adjacency or a PyG ``Data``: it is converted
+        by :func:`graphvae.data.as_graph`, the reader the CLI uses. ``node_ids_`` then holds the caller's
+        node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
+        """
+        self._check_params()
         self.__dict__.pop("embedding_", None)  # left by an earlier distributed fit (graphvae.distributed)
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
+        self.node_ids_ = list(graph.node_ids)
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges)")
         n = int(graph.num_nodes)
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
+        del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
         generator = torch.Generator().manual_seed(self.random_state)
         with torch.random.fork_rng():  # seeded initialization without touching the caller's global RNG
             torch.manual_seed(self.random_state)
-            encoder = GCNEncoder(int(graph.x.shape[1]), hidden, self.latent, variational=self.variational,
-                                 bias=self.bias, normalize=self.normalize)
+            encoder = self._new_encoder(int(graph.x.shape[1]))
             likelihood = self._likelihood()
             penalties, aux_step = [], None
             if self.weight_decay > 0:
@@ -172,6 +178,18 @@ class VGAE:
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
         return self
 
+    def _new_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
+        return GCNEncoder(in_dim, self._check_params(), self.latent, variational=self.variational, bias=self.bias,
+                          normalize=self.normalize)
+
+    def _initial_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
+        (used by :func:`graphvae.batched.fit_seeds`, which stacks one per seed)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            return self._new_encoder(in_dim)
+
     def _likelihood(self) -> LinkLikelihood:
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
         if self.decoder == "mlp":
@@ -188,6 +206,9 @@ class VGAE:
     def _encoder_input(self, graph: Graph, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
+        weight = getattr(graph, "edge_weight", None)
+        if weight is not None:  # weights enter Â only; the likelihood models edge presence
+            return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight))
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self.normalize is None)
@@ -199,6 +220,10 @@ class VGAE:
     def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
         return self.embed_tensor(graph).numpy()
+
+    def embedding_dict(self) -> dict:
+        """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
+        return dict(zip(self.node_ids_, self.embed()))
 
     def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()

@@ -124,11 +124,40 @@ def normalized_adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes
     return gcn_normalize(adjacency_matrix(edge_index, num_nodes))
 
 
-def normalized_adjacency(edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int) -> SparseOperator:
+def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: torch.Tensor | np.ndarray,
+                           num_nodes: int) -> sp.csr_matrix:
+    r""":math:`\tilde D^{-1/2}(W + I)\tilde D^{-1/2}` with :math:`\tilde D_{ii} = 1 + \sum_j W_{ij}`.
+
+    ``edge_index`` ``[2, E]`` lists every edge in both directions (as graphvae's graphs do) with its
+    non-negative weight in ``edge_weight``; a self-loop of weight 1 is added to every node, as PyG's
+    ``gcn_norm(edge_index, edge_weight, add_self_loops=True)`` does. Computed in float64, stored in float32.
+    """
+    ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
+    w = np.asarray(edge_weight, dtype=np.float64).ravel()
+    keep = ei[0] != ei[1]
+    n = num_nodes
+    loops = np.arange(n)
+    a = sp.csr_matrix((np.concatenate([w[keep], np.ones(n)]),
+                       (np.concatenate([ei[0, keep], loops]), np.concatenate([ei[1, keep], loops]))), shape=(n, n))
+    d_inv_sqrt = 1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel())
+    a = sp.csr_matrix(sp.diags(d_inv_sqrt) @ a @ sp.diags(d_inv_sqrt), dtype=np.float32)
+    a.eliminate_zeros()  # zero-weight edges are no edges
+    return a
+
+
+def normalized_adjacency(edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
+                         edge_weight: torch.Tensor | np.ndarray | None = None) -> SparseOperator:
     r"""The GCN operator :math:`\hat A` as a :class:`SparseOperator` (the identity when there are no edges).
 
     ``edge_index`` may also be the 0/1 adjacency from :func:`adjacency_matrix`, to build it only once.
+    With ``edge_weight`` (aligned with an ``edge_index`` that lists both directions) the weights enter
+    :math:`\hat A` (:func:`weighted_gcn_normalize`); without, the 0/1 path is unchanged.
     """
+    if edge_weight is not None and not sp.issparse(edge_index):
+        a = weighted_gcn_normalize(edge_index, edge_weight, num_nodes)
+        if a.nnz == num_nodes and np.all(a.diagonal() == 1):
+            return SparseOperator(None, n=num_nodes)
+        return SparseOperator(a, symmetric=True)
     a = edge_index if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
     if a.nnz == 0:
         return SparseOperator(None, n=num_nodes)

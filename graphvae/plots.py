@@ -132,7 +132,8 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, sha
     return save_figure(fig, path)
 
 
-def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0) -> tuple[np.ndarray, str]:
+def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
+               what: str = "latent means") -> tuple[np.ndarray, str]:
     """``(points [n, 2], description)``: ``z`` itself if 2-D, else its PCA or t-SNE projection."""
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2 or z.shape[1] < 1:
@@ -145,22 +146,24 @@ def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0) -> tup
         from sklearn.decomposition import PCA
         pca = PCA(n_components=2, random_state=random_state).fit(z)
         explained = 100 * pca.explained_variance_ratio_.sum()
-        return pca.transform(z), f"PCA of the {z.shape[1]}-D latent means ({explained:.0f}% of variance)"
+        return pca.transform(z), f"PCA of the {z.shape[1]}-D {what} ({explained:.0f}% of variance)"
     if method == "tsne":
         from sklearn.manifold import TSNE
         perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
         points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(z)
-        return points, f"t-SNE of the {z.shape[1]}-D latent means"
+        return points, f"t-SNE of the {z.shape[1]}-D {what}"
     raise InputError(f"projection must be 'pca' or 'tsne', got {method!r}")
 
 
 def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.PathLike, title: str = "",
-                    method: str = "pca", random_state: int = 0, figsize: tuple[float, float] = (6.0, 5.0)) -> Path:
+                    method: str = "pca", random_state: int = 0, figsize: tuple[float, float] = (6.0, 5.0),
+                    what: str = "latent means") -> Path:
     """Latent codes (e.g. posterior means of the test set) as points coloured by label.
 
-    For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the title.
+    For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the
+    title together with ``what`` the codes are.
     """
-    points, how = project_2d(z, method, random_state)
+    points, how = project_2d(z, method, random_state, what)
     plt = _pyplot()
     fig = plt.figure(figsize=figsize)
     ax = fig.add_subplot()
@@ -245,4 +248,122 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
     if title:
         fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82 if title else 0.88, wspace=0.35)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------- node embeddings
+
+def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.PathLike, title: str = "",
+                     figsize: tuple[float, float] = (10.0, 4.5)) -> Path:
+    """ROC and precision-recall curves of held-out pairs (``y_true`` 1 for edges, 0 for sampled non-edges)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    y_true, scores = np.asarray(y_true), np.asarray(scores)
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    fig, (roc, pr) = _pyplot().subplots(1, 2, figsize=figsize)
+    roc.plot(fpr, tpr, lw=1.5, label=f"AUC {roc_auc_score(y_true, scores):.3f}")
+    roc.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey", label="chance")
+    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve", xlim=(0, 1), ylim=(0, 1.01))
+    pr.plot(recall, precision, lw=1.5, label=f"AP {average_precision_score(y_true, scores):.3f}")
+    pr.axhline(y_true.mean(), ls="--", lw=0.8, color="grey", label="chance")
+    pr.set(xlabel="recall", ylabel="precision", title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
+    for ax in (roc, pr):
+        ax.legend(loc="lower right" if ax is roc else "lower left", fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.84 if title else 0.9, wspace=0.25)
+    return save_figure(fig, path)
+
+
+def _full_covariances(covariances: np.ndarray, covariance_type: str, k: int, d: int) -> np.ndarray:
+    """scikit-learn's ``covariances_`` of any ``covariance_type`` as ``[k, d, d]``."""
+    c = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return c
+    if covariance_type == "tied":
+        return np.broadcast_to(c, (k, d, d))
+    if covariance_type == "diag":
+        return np.stack([np.diag(v) for v in c])
+    return np.stack([v * np.eye(d) for v in c])  # spherical
+
+
+def cluster_axes(points: np.ndarray, clusters: np.ndarray, means: np.ndarray | None = None,
+                 weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(centre, P [2, d])``: the two orthonormal directions along which the cluster means spread most.
+
+    The principal axes of the (weighted) cluster means -- on whitened points, the discriminant axes
+    that separate the clusters best. With only two clusters the second axis is the points' main
+    direction of variance orthogonal to the first.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    clusters = np.asarray(clusters)
+    if means is None:
+        ids, counts = np.unique(clusters, return_counts=True)
+        means = np.stack([points[clusters == c].mean(axis=0) for c in ids])
+        weights = counts / counts.sum()
+    weights = np.ones(len(means)) / len(means) if weights is None else np.asarray(weights, dtype=np.float64)
+    centre = weights @ means
+    _, sv, vt = np.linalg.svd(np.sqrt(weights)[:, None] * (means - centre), full_matrices=False)
+    axes = [v for v, s in zip(vt, sv) if s > 1e-12][:2]
+    while len(axes) < 2:
+        rest = points - centre
+        for a in axes:
+            rest = rest - np.outer(rest @ a, a)
+        _, _, rvt = np.linalg.svd(rest, full_matrices=False)
+        axes.append(rvt[0])
+    return centre, np.stack(axes[:2])
+
+
+def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.PathLike, title: str = "",
+                     mixture=None, figsize: tuple[float, float] = (6.0, 5.0)) -> Path:
+    """The clustered points on the two axes that separate the cluster means best, coloured by cluster.
+
+    With a fitted ``sklearn.mixture.GaussianMixture`` on ``points``, each component is drawn as its
+    1- and 2-standard-deviation ellipses: the projection is linear (:math:`P`), so component
+    :math:`\\mathcal N(m, \\Sigma)` projects exactly to :math:`\\mathcal N(Pm, P\\Sigma P^\\top)`.
+    The view is cropped to the central 99% of the points along each axis.
+    """
+    from matplotlib.patches import Ellipse
+
+    points = np.asarray(points, dtype=np.float64)
+    clusters = np.asarray(clusters)
+    if mixture is not None:
+        centre, proj = cluster_axes(points, clusters, mixture.means_, mixture.weights_)
+    else:
+        centre, proj = cluster_axes(points, clusters)
+    xy = (points - centre) @ proj.T
+    plt = _pyplot()
+    fig = plt.figure(figsize=figsize)
+    ax = fig.add_subplot()
+    ids = np.unique(clusters)
+    cmap = plt.get_cmap("tab10" if len(ids) <= 10 else "tab20")
+    for i, c in enumerate(ids):
+        m = clusters == c
+        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N), label=f"cluster {c}")
+    if mixture is not None:
+        k, d = mixture.means_.shape
+        covs = _full_covariances(mixture.covariances_, mixture.covariance_type, k, d)
+        for i, (mean, cov) in enumerate(zip(mixture.means_, covs)):
+            m2, c2 = proj @ (mean - centre), proj @ cov @ proj.T
+            values, vectors = np.linalg.eigh(c2)
+            angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+            for n_std in (1, 2):
+                w, h = 2 * n_std * np.sqrt(np.maximum(values[::-1], 0))
+                ax.add_patch(Ellipse(m2, w, h, angle=angle, fill=False, lw=1.2, ls="-" if n_std == 1 else "--",
+                                     color=cmap(i % cmap.N)))
+            ax.plot(*m2, marker="x", color="black", ms=6)
+    lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
+    pad = 0.08 * (hi - lo)
+    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    ax.set_xlabel("cluster axis 1")
+    ax.set_ylabel("cluster axis 2")
+    ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(ids) > 5 else 1)
+    how = "axes separating the cluster means (whitened embeddings)"
+    if mixture is not None:
+        how += ";\nellipses: 1 and 2 std of each mixture component"
+    ax.set_title(f"{title}\n{how}" if title else how, fontsize=8)
+    fig.subplots_adjust(top=0.86 if title else 0.9)
     return save_figure(fig, path)

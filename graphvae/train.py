@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable
 import torch
 from tqdm.auto import tqdm
 
+from ._stages import stage
 from .elbo import ELBO
 from .encoder import EncoderInput
 
@@ -24,6 +25,11 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
     ``aux_step(terms, generator)``, if given, runs after every optimizer step with that step's
     :class:`graphvae.elbo.ELBOTerms` (e.g. ARGA's discriminator update, :mod:`graphvae.adversarial`).
+
+    ``generator`` may be a list of generators, one per component of a disjoint union (:mod:`graphvae.batched`).
+    The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``/``aux_step``, and
+    inside the forward ``elbo.*`` and ``likelihood.*``): a profiler around any ``fit`` gives the stage breakdown
+    of this very loop (``benchmarks/_profile.py``); outside a profiler the labels cost nothing (:mod:`graphvae._stages`).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -39,12 +45,16 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
         count = 0
         for inp, target in batches(epoch):
             optimizer.zero_grad(set_to_none=True)
-            terms = objective(inp, target, generator)
-            loss = terms.loss
-            loss.backward()
-            optimizer.step()
+            with stage("train.forward"):
+                terms = objective(inp, target, generator)
+                loss = terms.loss
+            with stage("train.backward"):
+                loss.backward()
+            with stage("train.step"):
+                optimizer.step()
             if aux_step is not None:
-                aux_step(terms, generator)
+                with stage("train.aux_step"):
+                    aux_step(terms, generator)
             count += 1
             sums["loss"] += float(loss.detach())
             for key in ("elbo", "log_likelihood", "kl", "penalty"):

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graphvae.likelihood import LinkLikelihood, LinkTarget, _hash
+from graphvae.likelihood import LinkLikelihood, LinkTarget
 from conftest import random_graph
 
 
@@ -126,7 +126,7 @@ def test_membership_with_the_hashed_prefilter_matches_a_set_lookup():
     rows = torch.cat([torch.from_numpy(rng.integers(0, n, 200000)), target.keys // n])
     cols = torch.cat([torch.from_numpy(rng.integers(0, n, 200000)), target.keys % n])
     expected = torch.tensor([int(k) in positives for k in (rows * n + cols).tolist()])
-    candidates = target.key_filter[_hash(rows * n + cols, target.key_filter.numel())]
+    candidates = target.key_filter[target.filter_slots(rows, rows * n + cols)]
     assert candidates.sum() > expected.sum()  # the filter alone would give false positives
     assert torch.equal(target.is_positive(rows, cols), expected)
 
@@ -140,10 +140,11 @@ def test_no_dense_pair_matrix_on_sampled_path():
     assert pairs.col.numel() < 3 * target.num_positive < n * n / 50
 
 
-def test_sampled_pairs_have_k_per_row_and_column_and_a_valid_transpose():
-    n = 40
+@pytest.mark.parametrize("local_block", [None, 8])
+def test_sampled_pairs_have_k_per_row_and_column_and_a_valid_transpose(local_block):
+    n = 42  # with blocks of 8: five full blocks and a partial one
     target = LinkTarget.from_edges(random_graph(n, 0.1, seed=4), n)
-    lik = LinkLikelihood(2.0)
+    lik = LinkLikelihood(2.0, local_block=local_block)
     k = lik.negatives_per_node(target)
     pairs, keep = lik.sample_pairs(target, torch.Generator().manual_seed(0))
     rows = pairs.rows()
@@ -170,3 +171,29 @@ def test_pattern_scores_and_gradient_match_autograd_gather():
         (s1 * w).sum().backward()
         (s2 * w).sum().backward()
         assert torch.allclose(z1.grad, z2.grad, atol=1e-4)
+
+
+def test_block_local_sampling_is_unbiased_and_local():
+    """Cache-sized blocks (forced on a small graph): value and gradient stay unbiased; partners stay in few blocks."""
+    n, block = 26, 4
+    ei = random_graph(n, 0.15, seed=6)
+    target = LinkTarget.from_edges(ei, n)
+    z0 = torch.randn(n, 3)
+    z = z0.clone().requires_grad_(True)
+    exact = exact_log_likelihood(z, torch.from_numpy(ei), n, True)
+    exact.backward()
+    lik = LinkLikelihood(1.0, local_block=block)
+    values, grads = draws(lik, z0, target, seed=7, times=3000)
+    assert abs(values.mean() - exact.detach()) < 5 * values.std() / np.sqrt(len(values)) + 1e-4 * abs(exact.detach())
+    stderr = grads.std(0) / np.sqrt(len(grads))
+    assert ((grads.mean(0) - z.grad).abs() <= 5 * stderr + 1e-3).all()
+    # locality: per slot, the rows of one block of nodes find their partners in at most two blocks (three when
+    # the shifted window wraps around the partial last block)
+    pairs, _ = lik.sample_pairs(target, torch.Generator().manual_seed(0))
+    k = lik.negatives_per_node(target)
+    partner_blocks = pairs.col.long().view(n, k)[: (n // block) * block] // block
+    for rows in partner_blocks.view(n // block, block, k).unbind(0):
+        assert all(rows[:, t].unique().numel() <= 3 for t in range(k))
+    uniform, _ = LinkLikelihood(1.0).sample_pairs(target, torch.Generator().manual_seed(0))
+    spread = (uniform.col.long().view(n, k)[: (n // block) * block] // block).view(n // block, block, k)
+    assert any(rows[:, t].unique().numel() > 3 for rows in spread.unbind(0) for t in range(k))

@@ -76,7 +76,8 @@ def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None)
                    help="registered dataset: cora, citeseer or pubmed (fetched on first use, then cached)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, then the cache)")
-    p.add_argument("--edges", help="edge-list file (CSV/TSV, two columns of node ids) instead of --dataset")
+    p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
+                                   ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
     p.add_argument("--features", help="node features: .npy (one row per node) or CSV keyed by node id")
     header = p.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_true", default=None, help="the edge list has a header row")
@@ -114,7 +115,8 @@ def graph_from_args(args: argparse.Namespace):
         c = graph.cleaning
         say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
               f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
-              f"symmetrized {c['one_way']} one-way edges)", file=sys.stderr)
+              f"symmetrized {c['one_way']} one-way edges)"
+              + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
         return graph, str(args.edges)
     from ..datasets import load_dataset
 
@@ -147,6 +149,13 @@ def model_from_args(args: argparse.Namespace, seed: int, **extra):
 TORCHRUN_EPILOG = ("Several processes or machines: start the same command with torchrun, e.g. "
                    "'torchrun --standalone --nproc-per-node 2 -m graphvae ...'; rank 0 writes the outputs "
                    "(GRAPHVAE_DIST_TIMEOUT, GRAPHVAE_PARTITION: see docs/scale_out.md).")
+
+
+def under_torchrun() -> bool:
+    """Whether this process is one rank of a torchrun job (``WORLD_SIZE`` set)."""
+    from ..distributed import launched
+
+    return launched()
 
 
 def is_output_rank() -> bool:
@@ -209,3 +218,66 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=2) + "\n"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def unit_fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
+def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str, models: list[str]) -> None:
+    """The embedding model of ``classify`` and ``cluster``: a named configuration plus overrides."""
+    g = p.add_argument_group("embedding model")
+    g.add_argument("--model", choices=models, default=default_model,
+                   help=f"named configuration (default: {default_model}; see docs/embeddings.md)")
+    g.add_argument("--epochs", type=positive_int, help="override the model's training epochs")
+    g.add_argument("--hidden", type=positive_int, help="override the hidden GCN width")
+    g.add_argument("--latent", type=positive_int, help="override the latent dimension")
+    g.add_argument("--lr", type=positive_float, help="override the Adam learning rate")
+    g.add_argument("--representation", choices=["latent", "hidden+latent"],
+                   help="override what is embedded: mu, or the last hidden layer concatenated with mu")
+    g.add_argument("--hops", type=int, help="override the propagation steps applied to the representation")
+    g.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    g.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def embedding_overrides(args: argparse.Namespace) -> dict:
+    """The ``--epochs/--hidden/...`` overrides given on the command line (``None`` when not given)."""
+    return {k: getattr(args, k) for k in ("epochs", "hidden", "latent", "lr", "representation", "hops")}
+
+
+def check_plot_dir(path: str | None) -> None:
+    """Fail fast if the ``--plot`` folder cannot be created or written."""
+    if path is not None:
+        check_output_dir(os.path.join(path, "figure.png"), "figures in --plot folder")
+
+
+#: up to this many nodes per training step a graph counts as small for :func:`set_threads`
+SMALL_GRAPH_NODES = 200_000
+
+
+def set_threads(requested: int | None, nodes_per_step: int) -> int:
+    """Set torch's thread count for this CLI process and return it.
+
+    ``requested`` if given; else one thread for a small graph on a busy machine (1-minute load average at
+    least the number of cores plus one half): two threads that wait for each other while other processes
+    hold the cores made a 10-seed Cora run about 10x slower on a shared 2-core machine at load 4-8, while
+    at load 2 two threads were 1.4x faster; else torch's default.
+    Only the CLI entry points call this (it changes process-wide state); library calls never do.
+    """
+    import torch
+
+    if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
+        cores = os.cpu_count() or 1
+        try:
+            busy = os.getloadavg()[0] >= cores + 0.5
+        except OSError:  # no load average on this platform
+            busy = False
+        requested = 1 if busy else None
+    if requested is not None:
+        torch.set_num_threads(requested)
+    return torch.get_num_threads()

@@ -46,6 +46,9 @@ def fit_distributed(model, data, ordering: str | None = None):
     split = data if hasattr(data, "train_graph") else None
     graph = split.train_graph if split is not None else as_graph(data)
     graph.check_trainable(model.latent)
+    if getattr(graph, "edge_weight", None) is not None:
+        raise InputError("weighted graphs are not available in a distributed run (the ranks build the 0/1 Â): "
+                         "drop the weights or train in one process")
     n = int(graph.num_nodes)
     balanced_bounds(n, runtime.world_size_from_env())  # too many ranks: one line, before any rendezvous
     ordering = ordering or os.environ.get("GRAPHVAE_PARTITION", "rcm")

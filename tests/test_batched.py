@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+import graphvae as gv
+from graphvae.batched import fit_seeds, seeds_per_batch, union_input
+from graphvae.encoder import GCNEncoder, encoder_input
+from graphvae.likelihood import LinkLikelihood, LinkTarget
+from graphvae.operator import adjacency_matrix, normalized_adjacency
+from conftest import random_graph
+
+
+@pytest.mark.parametrize("control_variate", [True, False])
+def test_union_likelihood_is_the_sum_of_the_components_with_their_own_draws(control_variate):
+    n, graphs = 30, [random_graph(30, p, seed=s) for s, p in ((0, 0.1), (1, 0.2), (2, 0.05))]
+    adjacencies = [adjacency_matrix(ei, n) for ei in graphs]
+    union = LinkTarget.disjoint_union(adjacencies)
+    z = torch.randn(3 * n, 4, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError):  # different densities: different numbers of sampled pairs per node
+        LinkLikelihood(1.5).check_union(union)
+    lik = LinkLikelihood(0.2, control_variate=control_variate)  # k = 2 pairs per node in every component
+    lik.check_union(union)
+    total = lik(z, union, [torch.Generator().manual_seed(s) for s in (5, 6, 7)])
+    total.backward()
+    parts, grads = [], []
+    for c, (a, s) in enumerate(zip(adjacencies, (5, 6, 7))):
+        zc = z.detach()[c * n:(c + 1) * n].clone().requires_grad_(True)
+        value = lik(zc, LinkTarget.from_edges(a, n), torch.Generator().manual_seed(s))
+        value.backward()
+        parts.append(value.detach())
+        grads.append(zc.grad)
+    assert lik.scale(union) == n ** 2
+    assert torch.allclose(total.detach(), sum(parts), rtol=1e-10)
+    assert torch.allclose(z.grad, torch.cat(grads), rtol=1e-9, atol=1e-12)
+
+
+def test_union_target_counts_and_mismatched_sizes():
+    a, b = adjacency_matrix(random_graph(12, 0.3, seed=0), 12), adjacency_matrix(random_graph(12, 0.1, seed=1), 12)
+    union = LinkTarget.disjoint_union([a, b])
+    assert union.components == 2 and union.component_nodes == 12
+    assert union.component_edges.tolist() == [a.nnz, b.nnz]
+    assert union.component_positives.tolist() == [a.nnz + 12, b.nnz + 12]
+    # no pair across the components is a positive, every pair inside one is as in its own graph
+    rows, cols = torch.meshgrid(torch.arange(24), torch.arange(24), indexing="ij")
+    dense = union.is_positive(rows.ravel(), cols.ravel()).view(24, 24).numpy()
+    expected = sp.block_diag([a + sp.identity(12), b + sp.identity(12)]).toarray() > 0
+    assert np.array_equal(dense, expected)
+    with pytest.raises(ValueError):
+        LinkTarget.disjoint_union([a, adjacency_matrix(random_graph(10, 0.3), 10)])
+
+
+def test_stacked_encoder_is_each_encoder_on_its_component(cora):
+    splits = [gv.split_edges(cora, seed=s) for s in (0, 1)]
+    adjacencies = [adjacency_matrix(s.train_edge_index.numpy(), s.num_nodes) for s in splits]
+    singles = []
+    for seed in (3, 4):
+        torch.manual_seed(seed)
+        singles.append(GCNEncoder(cora.x.shape[1], (8,), 4, bias=True))
+        torch.nn.init.normal_(singles[-1].layers[0].bias)  # non-zero biases, to test their layout too
+    batched = GCNEncoder.stack(singles)
+    for x in (cora.x, cora.x.to_dense()):  # shared sparse features, and per-component propagated dense ones
+        out = batched(union_input(x, adjacencies)).mu
+        n = cora.num_nodes
+        for c, (enc, a) in enumerate(zip(singles, adjacencies)):
+            alone = enc(encoder_input(x, normalized_adjacency(a, n))).mu
+            assert torch.allclose(out[c * n:(c + 1) * n], alone, atol=1e-5)
+    assert all(torch.equal(p, q) for p, q in zip(batched.copy(1).parameters(), singles[1].parameters()))
+
+
+@pytest.mark.parametrize("model", [gv.VGAE, gv.GAE])
+def test_seed_k_of_a_batched_run_is_the_single_run_with_seed_k(cora, model):
+    seeds = [0, 3]
+    splits = [gv.split_edges(cora, seed=s) for s in seeds]
+    batched = fit_seeds(model(epochs=60), splits, seeds)
+    for seed, split, fitted in zip(seeds, splits, batched):
+        alone = model(epochs=60, random_state=seed).fit(split)
+        auc_b = fitted.score(split.test_pos, split.test_neg)["auc"]
+        auc_s = alone.score(split.test_pos, split.test_neg)["auc"]
+        assert fitted.random_state == seed and auc_b > 0.8
+        assert abs(auc_b - auc_s) <= 1e-3
+        assert np.allclose(fitted.embed(), alone.embed(), atol=1e-2)
+    # the two seeds did train different models (the test would pass trivially otherwise)
+    assert not np.allclose(batched[0].embed(), batched[1].embed(), atol=1e-2)
+
+
+def test_first_step_matches_to_float_precision(cora):
+    seeds = [1, 2, 5]
+    splits = [gv.split_edges(cora, seed=s) for s in seeds]
+    batched = fit_seeds(gv.VGAE(epochs=2), splits, seeds)
+    for seed, split, fitted in zip(seeds, splits, batched):
+        alone = gv.VGAE(epochs=2, random_state=seed).fit(split)
+        assert np.allclose(fitted.embed(), alone.embed(), atol=1e-5)
+    assert batched[0].history_[0]["loss"] == pytest.approx(
+        sum(gv.VGAE(epochs=1, random_state=s).fit(sp).history_[0]["loss"] for s, sp in zip(seeds, splits)), rel=1e-5)
+
+
+def test_batching_rules(cora):
+    assert seeds_per_batch(2708, 10) == 10 and seeds_per_batch(1_000_000, 10) == 1 and seeds_per_batch(40_000, 10) == 2
+    split = gv.split_edges(cora, seed=0)
+    with pytest.raises(gv.InputError):
+        fit_seeds(gv.VGAE(epochs=2, early_stopping=True), [split], [0])
+    with pytest.raises(gv.InputError):
+        fit_seeds(gv.VGAE(epochs=2), [split, split], [0])
+
+
+def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(cora, capsys, tmp_path):  # cora: skips without data
+    from graphvae.cli import main
+    import json
+    outputs = []
+    for extra in ([], ["--sequential"]):
+        path = tmp_path / f"run{len(outputs)}.json"
+        assert main(["linkpred", "--dataset", "cora", "--seeds", "2", "--epochs", "3", "--no-progress",
+                     "--threads", "1", "--json", str(path), *extra]) == 0
+        report = json.loads(path.read_text())
+        outputs.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("seed ")])
+        assert report["seeds_trained_together"] == (1 if extra else 2) and report["threads"] == 1
+    assert len(outputs[0]) == 2 and outputs[0] == outputs[1]

@@ -1,0 +1,340 @@
+"""The node-embedding workflow: graph formats in, embedding formats out, the probe, clustering, pictures, bad input."""
+import itertools
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from torch_geometric.data import Data
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+import graphvae as gv
+from graphvae.cli import main
+from graphvae.embeddings import load_embeddings, save_embeddings
+from graphvae.node_embeddings import DEFAULT_MODEL, EMBEDDING_MODELS
+from graphvae.node_tasks import cluster, cluster_scores, label_splits, matched_accuracy, encode_labels
+from graphvae.operator import normalized_adjacency
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def dense(op):
+    return torch.eye(op.shape[0]) if op.is_identity else op.csr.to_dense()
+
+
+def two_communities(n=16, seed=0):
+    """Two dense groups joined by one edge; string ids; labels = group."""
+    g = nx.Graph()
+    rng = np.random.default_rng(seed)
+    for block in range(2):
+        nodes = [f"v{block}_{i}" for i in range(n)]
+        g.add_nodes_from(nodes)
+        for a, b in itertools.combinations(nodes, 2):
+            if rng.random() < 0.4:
+                g.add_edge(a, b)
+    g.add_edge("v0_0", "v1_0")
+    return g
+
+
+# --------------------------------------------------------------------------- formats in
+
+def test_weighted_edge_list_weights_enter_a_hat_as_pyg_gcn_norm(tmp_path):
+    p = write(tmp_path, "e.tsv", "a\tb\t2.5\nb\tc\t1\nc\ta\t0.5\nb\ta\t4\nc\td\t3\n")
+    g = gv.load_graph(p)
+    assert g.node_ids == ["a", "b", "c", "d"]
+    assert g.cleaning["one_way"] == 3 and g.cleaning["undirected_edges"] == 4
+    w = {(int(u), int(v)): float(x) for u, v, x in zip(*g.edge_index.numpy(), g.edge_weight.numpy())}
+    assert w[(0, 1)] == w[(1, 0)] == 4.0  # a-b listed twice: the largest weight
+    assert w[(2, 3)] == 3.0 and w[(0, 2)] == 0.5
+    op = normalized_adjacency(g.edge_index.numpy(), 4, edge_weight=g.edge_weight)
+    index, weight = gcn_norm(g.edge_index, g.edge_weight, num_nodes=4, add_self_loops=True)
+    ref = torch.sparse_coo_tensor(index, weight, (4, 4)).to_dense()
+    assert torch.allclose(dense(op), ref, atol=1e-6)
+    # the model uses it: the encoder input's operator is the weighted one
+    model = gv.GAE(hidden=4, latent=2, epochs=1).fit(g)
+    assert torch.allclose(dense(model.input_.adj), ref, atol=1e-6)
+
+
+def test_unweighted_operator_unchanged_and_unit_weights_agree():
+    n = 40
+    rng = np.random.default_rng(3)
+    a = np.triu(rng.random((n, n)) < 0.15, 1)
+    u, v = np.nonzero(a)
+    ei = np.stack([np.r_[u, v], np.r_[v, u]])
+    plain = normalized_adjacency(ei, n)
+    index, weight = gcn_norm(torch.from_numpy(ei), num_nodes=n, add_self_loops=True)
+    assert torch.allclose(dense(plain), torch.sparse_coo_tensor(index, weight, (n, n)).to_dense(), atol=1e-6)
+    ones = normalized_adjacency(ei, n, edge_weight=np.ones(ei.shape[1]))
+    assert torch.allclose(dense(ones), dense(plain), atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix,writer", [(".graphml", nx.write_graphml), (".gml", nx.write_gml),
+                                           (".gexf", nx.write_gexf), (".net", nx.write_pajek)])
+def test_networkx_formats_keep_string_ids_and_weights(tmp_path, suffix, writer):
+    g = nx.Graph()
+    g.add_weighted_edges_from([("x", "y", 2.0), ("y", "z", 0.5), ("z", "w", 1.0)])
+    path = tmp_path / f"g{suffix}"
+    writer(g, path)
+    graph = gv.load_graph(path)
+    assert sorted(graph.node_ids) == ["w", "x", "y", "z"] and all(isinstance(i, str) for i in graph.node_ids)
+    ids = graph.node_ids
+    got = {frozenset((ids[int(a)], ids[int(b)])): float(w)
+           for a, b, w in zip(*graph.edge_index.numpy(), graph.edge_weight.numpy())}
+    assert got == {frozenset(("x", "y")): 2.0, frozenset(("y", "z")): 0.5, frozenset(("z", "w")): 1.0}
+
+
+def test_directed_graphml_reports_one_way_edges(tmp_path):
+    d = nx.DiGraph([("a", "b"), ("b", "a"), ("b", "c")])
+    nx.write_graphml(d, tmp_path / "d.graphml")
+    g = gv.load_graph(tmp_path / "d.graphml")
+    assert g.cleaning["one_way"] == 1 and g.cleaning["undirected_edges"] == 2 and g.edge_weight is None
+
+
+def test_npz_adjacency_weighted_and_unweighted(tmp_path):
+    a = sp.csr_matrix(np.array([[0, 2, 0], [2, 0, 1], [0, 1, 0]], dtype=float))
+    sp.save_npz(tmp_path / "w.npz", a)
+    g = gv.load_graph(tmp_path / "w.npz")
+    assert g.node_ids == [0, 1, 2] and sorted(g.edge_weight.tolist()) == [1, 1, 2, 2]
+    sp.save_npz(tmp_path / "u.npz", (a > 0).astype(float))
+    assert gv.load_graph(tmp_path / "u.npz").edge_weight is None
+
+
+def test_fit_accepts_networkx_scipy_and_pyg_and_maps_back_to_ids():
+    g = two_communities(8)
+    ref = gv.GAE(hidden=8, latent=4, epochs=5).fit(gv.as_graph(g))
+    model = gv.GAE(hidden=8, latent=4, epochs=5).fit(g)
+    assert model.node_ids_ == list(g.nodes)
+    assert np.array_equal(model.embed(), ref.embed())
+    assert np.array_equal(model.embedding_dict()["v1_3"], ref.embed()[list(g.nodes).index("v1_3")])
+    a = nx.to_scipy_sparse_array(g, nodelist=list(g.nodes), format="csr")
+    by_matrix = gv.GAE(hidden=8, latent=4, epochs=5).fit(sp.csr_matrix(a))
+    assert by_matrix.node_ids_ == list(range(len(g))) and np.array_equal(by_matrix.embed(), ref.embed())
+    pyg = Data(edge_index=gv.as_graph(g).edge_index, num_nodes=len(g))
+    assert np.array_equal(gv.GAE(hidden=8, latent=4, epochs=5).fit(pyg).embed(), ref.embed())
+    ae = dict(kind="vanilla", hidden=8, latent=4, epochs=3)
+    assert np.array_equal(gv.Autoencoder(**ae).fit(g).transform(), gv.Autoencoder(**ae).fit(gv.as_graph(g)).transform())
+
+
+# --------------------------------------------------------------------------- formats out
+
+def test_emb_and_npz_outputs_round_trip_by_id(tmp_path):
+    z = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    ids = ["n1", "n22", "x"]
+    save_embeddings(tmp_path / "z.emb", z, ids)
+    lines = (tmp_path / "z.emb").read_text().splitlines()
+    assert lines[0] == "3 4" and len(lines) == 4
+    parsed = {line.split(" ")[0]: np.array(line.split(" ")[1:], dtype=np.float32) for line in lines[1:]}
+    for i, node in enumerate(ids):
+        assert np.array_equal(parsed[node], z[i])
+    save_embeddings(tmp_path / "z.npz", z, ids)
+    with np.load(tmp_path / "z.npz") as f:
+        assert f["ids"].tolist() == ids and np.array_equal(f["embeddings"], z)
+    for path in ("z.emb", "z.npz"):
+        got_ids, got = load_embeddings(tmp_path / path)
+        assert got_ids == ids and np.array_equal(got, z)
+
+
+def test_emb_loads_with_gensim(tmp_path):
+    gensim_models = pytest.importorskip("gensim.models")
+    z = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    save_embeddings(tmp_path / "z.emb", z, [10, 20, 30])
+    kv = gensim_models.KeyedVectors.load_word2vec_format(str(tmp_path / "z.emb"), binary=False)
+    assert np.allclose(kv["20"], z[1])
+
+
+# --------------------------------------------------------------------------- tasks
+
+def test_matched_accuracy_is_the_best_permutation():
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        y, pred = rng.integers(0, 4, 40), rng.integers(0, 4, 40)
+        brute = max(np.mean(np.array(p)[pred] == y) for p in itertools.permutations(range(4)))
+        assert matched_accuracy(y, pred) == pytest.approx(brute)
+    assert matched_accuracy([0, 0, 1, 1], [5, 5, 3, 3]) == 1.0
+
+
+def test_gmm_clusters_separated_blobs_with_responsibilities():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 50)
+    z = rng.normal(size=(150, 3)) + 8 * np.eye(3)[y]
+    for method in ("gmm", "kmeans"):
+        c = cluster(z, 3, method, random_state=0)
+        assert np.allclose(c["responsibilities"].sum(axis=1), 1)
+        assert np.array_equal(c["responsibilities"].argmax(axis=1), c["labels"])
+        s = cluster_scores(y, c["labels"])
+        assert s["acc"] == 1.0 and s["nmi"] == pytest.approx(1.0) and s["ari"] == pytest.approx(1.0)
+
+
+def test_label_splits_errors_and_stratification():
+    _, y, names = encode_labels(["a", "b", None, "a", "b", "a", "b", "a"])
+    assert names == ["a", "b"] and len(y) == 7
+    (tr, te), = label_splits(y, test_size=0.5, random_state=0)
+    assert set(y[tr]) == set(y[te]) == {0, 1} and len(set(tr) | set(te)) == 7
+    with pytest.raises(gv.InputError, match="at least 2 classes"):
+        encode_labels(["a", "a", None])
+    with pytest.raises(gv.InputError, match="too few to stratify"):
+        label_splits(np.array([0, 0, 0, 1]), folds=None)
+    with pytest.raises(gv.InputError, match="too few to stratify"):
+        label_splits(np.array([0, 0, 0, 1, 1]), folds=3)
+
+
+def test_default_embedding_model_is_documented_and_used(tmp_path):
+    from graphvae.commands import classify, cluster as cluster_cmd
+    from pathlib import Path
+    from graphvae.node_embeddings import CLUSTER_DEFAULT_MODEL
+    assert classify.DEFAULT_MODEL == DEFAULT_MODEL and cluster_cmd.DEFAULT_MODEL == CLUSTER_DEFAULT_MODEL
+    assert classify.MODELS == cluster_cmd.MODELS == list(EMBEDDING_MODELS)
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "embeddings.md").read_text()
+    assert f"default of `classify` is **`{DEFAULT_MODEL}`**" in docs
+    assert f"default of `cluster` is **`{CLUSTER_DEFAULT_MODEL}`**" in docs
+
+
+def test_classify_cora_public_split_json(tmp_path, cora):
+    out = tmp_path / "r.json"
+    assert main(["classify", "--dataset", "cora", "--epochs", "2", "--hidden", "16", "--seeds", "2",
+                 "--no-progress", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["model"] == DEFAULT_MODEL and r["protocol"] == "public split (140/500/1000)"
+    accs = [s["accuracy"] for s in r["seeds"]]
+    assert r["accuracy"]["mean"] == pytest.approx(np.mean(accs)) and r["accuracy"]["std"] == pytest.approx(np.std(accs))
+    assert all(0 < s["macro_f1"] <= 1 and 0 < s["val_accuracy"] <= 1 for s in r["seeds"])
+
+
+def graph_and_labels(tmp_path, n=16):
+    g = two_communities(n)
+    edges = write(tmp_path, "e.csv", "".join(f"{a},{b}\n" for a, b in g.edges))
+    labels = write(tmp_path, "y.csv", "id,label\n" + "".join(f"{v},{v[1]}\n" for v in g.nodes))
+    return g, edges, labels
+
+
+def test_classify_user_graph_with_folds_and_split(tmp_path):
+    g, edges, labels = graph_and_labels(tmp_path)
+    out = tmp_path / "r.json"
+    for extra in (["--folds", "3"], []):
+        assert main(["classify", "--edges", str(edges), "--labels", str(labels), "--model", "gae", "--epochs", "30",
+                     "--no-progress", "--json", str(out), *extra]) == 0
+        r = json.loads(out.read_text())
+        assert r["classes"] == ["0", "1"] and r["labelled_nodes"] == len(g)
+        assert r["accuracy"]["mean"] >= 0.9  # two well-separated communities
+
+
+def test_cluster_writes_ids_clusters_responsibilities_and_scores(tmp_path):
+    g, edges, labels = graph_and_labels(tmp_path)
+    out, res, plots = tmp_path / "c.csv", tmp_path / "r.json", tmp_path / "figs"
+    assert main(["cluster", "--edges", str(edges), "--labels", str(labels), "--model", "gae", "--epochs", "30",
+                 "--seeds", "2", "--no-progress", "--out", str(out), "--json", str(res), "--plot", str(plots)]) == 0
+    rows = out.read_text().splitlines()
+    assert rows[0] == "node_id,cluster,r0,r1" and len(rows) == len(g) + 1
+    body = [r.split(",") for r in rows[1:]]
+    assert {r[0] for r in body} == set(g.nodes)
+    assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-4 and int(r[1]) == int(float(r[3]) > float(r[2])) for r in body)
+    r = json.loads(res.read_text())
+    assert r["model"] == "gae" and r["covariance"] == "tied" and r["method"] == "gmm"
+    assert r["clusters"] == 2 and set(r["acc"]) == {"mean", "std"} and r["acc"]["mean"] >= 0.9
+    assert r["nmi"]["mean"] == pytest.approx(np.mean([s["nmi"] for s in r["seeds"]]))
+    assert (plots / "cluster_map.png").is_file()
+
+
+def test_plots_of_embed_and_linkpred(tmp_path):
+    import matplotlib.image as mpimg
+    _, edges, labels = graph_and_labels(tmp_path, 20)
+    assert main(["embed", "--edges", str(edges), "--out", str(tmp_path / "z.emb"), "--epochs", "5", "--no-progress",
+                 "--plot", str(tmp_path / "p"), "--labels", str(labels), "--projection", "pca"]) == 0
+    assert main(["linkpred", "--edges", str(edges), "--epochs", "5", "--no-progress", "--plot", str(tmp_path / "p")]) == 0
+    assert mpimg.imread(tmp_path / "p" / "embedding_map.png").shape[:2] == (500, 600)
+    assert mpimg.imread(tmp_path / "p" / "link_curves.png").shape[:2] == (450, 1000)
+    ids, z = load_embeddings(tmp_path / "z.emb")
+    assert len(ids) == 40 and z.shape == (40, 16)
+
+
+# --------------------------------------------------------------------------- bad input
+
+def _ring(n=12):
+    return "".join(f"n{i},n{(i + 1) % n}\n" for i in range(n))
+
+
+BAD = [
+    ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nzz,b\n"}, ["--labels", "y.csv"], "'zz' is not in the graph"),
+    ("cluster", {"e.csv": _ring(), "y.csv": "n0,a\nn1,b\n"}, ["--labels", "y.csv"], "have no label"),
+    ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nn1,a\n"}, ["--labels", "y.csv"], "at least 2 classes"),
+    ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nn1,a\nn2,a\nn3,b\n"}, ["--labels", "y.csv"], "too few to stratify"),
+    ("classify", {"e.csv": _ring()}, [], "classify needs labels"),
+    ("cluster", {"e.csv": _ring()}, [], "--clusters K is required"),
+    ("cluster", {"e.csv": _ring()}, ["--clusters", "1"], "at least 2"),
+    ("cluster", {"e.csv": _ring()}, ["--clusters", "13"], "between 2 and the number of nodes (12)"),
+    ("embed", {"e.csv": "a,b,x\nb,c,1\n"}, ["--out", "z.npy"], "'x' is not a number"),
+    ("embed", {"e.csv": "a,b,-1\nb,c,1\n"}, ["--out", "z.npy"], "finite and non-negative"),
+    ("embed", {"e.csv": "a,b,nan\nb,c,1\n"}, ["--out", "z.npy"], "finite and non-negative"),
+    ("embed", {"e.graphml": "<graphml><node"}, ["--out", "z.npy"], "not a readable GraphML file"),
+    ("embed", {"e.gml": "graph [ node [ id 0 ] edge [ source 0 ]"}, ["--out", "z.npy"], "not a readable GML file"),
+    ("embed", {"e.npz": "not a zip"}, ["--out", "z.npy"], "scipy.sparse.save_npz"),
+    ("embed", {"e.csv": _ring(), "blocker": "a file"}, ["--out", "blocker/z.emb"], "is not a writable folder"),
+]
+
+
+@pytest.mark.parametrize("command,files,args,message", BAD)
+def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, capsys, command, files, args, message):
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    graph = next(n for n in files if n.startswith("e."))
+    assert main([command, "--edges", graph, *args, "--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in err, err
+
+
+def test_api_raises_input_error(tmp_path):
+    with pytest.raises(gv.InputError, match="not a readable GraphML"):
+        gv.load_graph(write(tmp_path, "g.graphml", "<graphml"))
+    with pytest.raises(gv.InputError, match="finite and non-negative"):
+        gv.load_graph(write(tmp_path, "e.csv", "a,b,-2\n"))
+    with pytest.raises(gv.InputError, match="not a writable folder"):
+        save_embeddings(tmp_path / "e.csv" / "z.emb", np.zeros((1, 2)), ["a"])
+    with pytest.raises(gv.InputError, match="between 2 and the number of nodes"):
+        cluster(np.zeros((5, 2)), 6)
+    with pytest.raises(gv.InputError, match="at least 2 classes"):
+        encode_labels([None, "a"])
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance):
+    from scipy.stats import multivariate_normal
+    from graphvae.plots import _full_covariances, plot_cluster_map
+    rng = np.random.default_rng(2)
+    z = np.vstack([rng.normal(size=(40, 3)) * [1, 2, 0.5] + 6 * i for i in range(3)])
+    c = cluster(z, 3, "gmm", covariance, random_state=0)
+    gmm = c["model"]
+    covs = _full_covariances(gmm.covariances_, covariance, 3, c["points"].shape[1])
+    density = sum(w * multivariate_normal(m, s).pdf(c["points"]) for w, m, s in zip(gmm.weights_, gmm.means_, covs))
+    assert np.allclose(np.log(density), gmm.score_samples(c["points"]), atol=1e-6)
+    assert plot_cluster_map(c["points"], c["labels"], tmp_path / "m.png", "t", gmm).is_file()
+
+
+def test_row_normalized_features_match_sklearn_l1(tmp_path):
+    from sklearn.preprocessing import normalize
+    from graphvae.node_embeddings import row_normalized
+    x = np.array([[1, 3, 0], [0, 0, 0], [2, -2, 4.0]])
+    for features in (x, sp.csr_matrix(x)):
+        g = gv.build_graph(np.array([0, 1]), np.array([1, 2]), 3, x=features)
+        got = row_normalized(g).x
+        got = got.to_dense() if got.layout != torch.strided else got
+        assert np.allclose(got.numpy(), normalize(x, norm="l1"))
+        assert torch.equal(g.x.to_dense() if g.x.layout != torch.strided else g.x, torch.tensor(x, dtype=torch.float32))
+
+
+def test_cluster_axes_are_orthonormal_and_follow_the_mean_difference():
+    from graphvae.plots import cluster_axes
+    rng = np.random.default_rng(4)
+    labels = np.repeat([0, 1], 60)
+    shift = np.array([0.0, 3.0, 0.0, 4.0])
+    points = rng.normal(size=(120, 4)) + np.outer(labels, shift)
+    _, axes = cluster_axes(points, labels)
+    assert np.allclose(axes @ axes.T, np.eye(2), atol=1e-10)
+    assert abs(axes[0] @ shift) / np.linalg.norm(shift) > 0.999
