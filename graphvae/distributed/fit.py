@@ -131,9 +131,9 @@ def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput
     check_supported(model)
     normalize = getattr(model, "normalize", None)
     with runtime.guard("setup"):
+        target = ShardTarget.from_shard(shard)  # first: its temporaries peak before the operator exists
         op = ShardOperator(shard.adj_indptr, shard.adj_indices, shard.adj_data, shard.lo, shard.hi, shard.bounds)
         inp = shard_input(shard.x, op, fold=normalize is None)
-        target = ShardTarget.from_shard(shard)
     with torch.random.fork_rng():  # the single process's initialization: identical on every rank
         torch.manual_seed(model.random_state)
         options = {} if normalize is None else {"normalize": normalize}
