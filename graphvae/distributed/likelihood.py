@@ -103,7 +103,9 @@ def local_pairs(crow: torch.Tensor, col: torch.Tensor, num_rows: int, num_cols: 
     torch.cumsum(counts, 0, out=crow_t[1:])
     rows = torch.repeat_interleave(torch.arange(num_rows), crow.diff())
     order = torch.argsort(col, stable=True) if nnz else col
-    return _compact_pairs(num_rows, num_cols, crow, col, crow_t, rows[order], order)
+    if index_dtype(nnz, max(num_rows, num_cols)) == np.int32:
+        order = order.to(torch.int32)
+    return _compact_pairs(num_rows, num_cols, crow, col, crow_t, rows[order.long()], order)
 
 
 def _compact_pairs(num_rows, num_cols, crow, col, crow_t, col_t, transpose) -> LocalPairs:
@@ -177,37 +179,38 @@ class DistributedLinkLikelihood(LinkLikelihood):
                            ) -> tuple[LocalPairs, torch.Tensor]:
         """This rank's rows of the single process's sampled pairs (same draws), and their non-positive mask."""
         n, k = target.num_nodes, self.negatives_per_node(target)
+        n_r = target.orig_ids.numel()
+        itype = torch.int32 if index_dtype(n_r * k, n) == np.int32 else torch.int64
         p = self.relabelling(n, generator)
         p_inv = torch.empty_like(p)
         p_inv[p] = torch.arange(n)
         offsets = torch.randint(n, (k,), generator=generator)
-        forward = p_inv[target.orig_ids][:, None] + offsets
+        forward = (p_inv[target.orig_ids][:, None] + offsets).to(itype)
         forward -= n * (forward >= n)
         del p_inv
-        partner = p[forward]                                           # [n_r, k], original labels
+        partner = p.to(itype)[forward.long()]                          # [n_r, k], original labels
         del p, forward
-        rows = target.orig_ids.repeat_interleave(k)
-        keep = ~target.membership.is_positive(rows, partner.ravel())
-        del rows
-        col = target.new_of_orig[partner]                              # [n_r, k], partition labels
+        # rows [n_r, 1] broadcast against the partners: int64 keys, no [n_r, k] row tensor
+        keep = ~target.membership.is_positive(target.orig_ids[:, None], partner).reshape(-1)
+        col = target.new_of_orig.to(itype)[partner.long()]            # [n_r, k], partition labels
         del partner
-        n_r = col.shape[0]
         # transpose by counting: in each slot the partners are distinct, so one scatter per slot places them
-        counts = torch.bincount(col.ravel(), minlength=n)
+        counts = torch.bincount(col.view(-1), minlength=n)
         crow_t = torch.zeros(n + 1, dtype=torch.int64)
         torch.cumsum(counts, 0, out=crow_t[1:])
         fill = crow_t[:-1].clone()
-        col_t = torch.empty(n_r * k, dtype=torch.int64)
-        transpose = torch.empty(n_r * k, dtype=torch.int64)
-        local_rows = torch.arange(n_r)
+        col_t = torch.empty(n_r * k, dtype=itype)
+        transpose = torch.empty(n_r * k, dtype=itype)
+        local_rows = torch.arange(n_r, dtype=itype)
         for t in range(k):
-            c = col[:, t]
+            c = col[:, t].long()
             pos = fill[c]
             col_t[pos] = local_rows
             transpose[pos] = local_rows * k + t
             fill[c] += 1
+        del fill, counts
         crow = torch.arange(0, n_r * k + 1, k)
-        return _compact_pairs(n_r, n, crow, col.ravel(), crow_t, col_t, transpose), keep
+        return _compact_pairs(n_r, n, crow, col.view(-1), crow_t, col_t, transpose), keep
 
     def forward(self, z: torch.Tensor, target: ShardTarget, generator: torch.Generator | None = None) -> torch.Tensor:
         z_all = AllGatherRows.apply(z, target.bounds)
