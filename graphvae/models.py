@@ -125,6 +125,7 @@ class VGAE:
         node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
         """
         self._check_params()
+        self.__dict__.pop("embedding_", None)  # left by an earlier distributed fit (graphvae.distributed)
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
@@ -226,6 +227,8 @@ class VGAE:
 
     def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()
+        if graph is None and getattr(self, "embedding_", None) is not None:
+            return self.embedding_  # a distributed fit (graphvae.distributed) gathered every rank's rows
         if graph is not None:
             graph = as_graph(graph)
             graph.check_features(int(self.input_.features.shape[1]))
