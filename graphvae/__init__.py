@@ -6,7 +6,8 @@ Architecture, one module per concept: data (:mod:`.data`, :mod:`.datasets`, :mod
 :mod:`.decoder`, :mod:`.pixel_likelihood`) -> ELBO (:mod:`.elbo`) -> trainer (:mod:`.train`) ->
 estimators (:mod:`.models` with the named configurations of :mod:`.zoo` built from :mod:`.masking`,
 :mod:`.edge_decoders`, :mod:`.adversarial`; :mod:`.image_vae`, :mod:`.autoencoders`) -> metrics and plots
-(:mod:`.metrics`, :mod:`.frechet`, :mod:`.plots`) -> CLI (:mod:`.cli`).
+(:mod:`.metrics`, :mod:`.frechet`, :mod:`.plots`) -> CLI (:mod:`.cli`). :mod:`.distributed` runs the
+VGAE's training over ``torch.distributed`` ranks under torchrun, plugging into the same ELBO and trainer.
 
 ``import graphvae`` is cheap: each public name is imported from its module on first use (PEP 562),
 so the command line answers ``--help`` and bad input without loading torch.

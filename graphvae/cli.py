@@ -13,6 +13,7 @@ import os
 import sys
 
 from ._validation import InputError
+from .distributed import DistributedError
 
 #: subcommand -> one-line help; module ``graphvae.commands.<name>`` has ``register(subparsers)``
 #: that adds the parser and sets ``func(args) -> int``
@@ -53,6 +54,12 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _run(argv)
+    runtime = sys.modules.get("graphvae.distributed.runtime")  # only imported under torchrun
+    return runtime.leave(code) if runtime is not None else code
+
+
+def _run(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
@@ -67,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"graphvae {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except DistributedError as e:
+        # torchrun: a lost peer, a timeout or no rendezvous (one line per rank, no traceback)
+        print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("graphvae: interrupted", file=sys.stderr)
         return 130

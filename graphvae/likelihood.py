@@ -8,6 +8,7 @@ The graph case is :class:`LinkLikelihood`; the pixel likelihoods of the image VA
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -399,10 +400,13 @@ class _SampledResidual(torch.autograd.Function):
 
 
 @torch.no_grad()
-def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
+                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per slot ``t`` (columns of the ``[rows, k]`` inputs): ``a + b s + c s^2`` fitted on the other slots' kept pairs.
 
     ``[C, rows, k]`` inputs (a disjoint union) give ``[C, k]`` coefficients, each component fitted on its own pairs.
+    ``reduce`` (optional) maps the ``[6, k]`` float64 sums of the normal equations to their total over
+    several processes (:mod:`graphvae.distributed` all-reduces them, so that every rank solves the same fit).
 
     ``b + 2 c s`` is the least-squares line through ``-sigmoid(s)`` (the derivative of ``f = logsigmoid(-s)``),
     ``a`` the mean of what remains of ``f``. Degenerate fits (no pairs, constant scores) give zeros.
@@ -411,6 +415,8 @@ def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor) -> tuple[torch.
     columns = (mask, ws, ws * s, mask * sig, ws * sig, mask * F.logsigmoid(-s))
     rows = s.dim() - 2
     slot_sums = torch.stack([t.sum(rows) for t in columns]).double()          # [6, k] or [6, C, k]
+    if reduce is not None:
+        slot_sums = reduce(slot_sums)
     m, s1, s2, y, sy, fsum = slot_sums.sum(-1, keepdim=True) - slot_sums       # [k] each: leave slot t out
     count = m.clamp(min=1)
     mean_s, mean_s2, mean_y = s1 / count, s2 / count, -y / count

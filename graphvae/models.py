@@ -262,6 +262,8 @@ class VGAE(Estimator):
 
     def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()
+        if graph is None and getattr(self, "embedding_", None) is not None:
+            return self.embedding_  # a distributed fit (graphvae.distributed) gathered every rank's rows
         if graph is not None:
             graph = as_graph(graph)
             graph.check_features(int(self.input_.features.shape[1]))

@@ -113,7 +113,7 @@ def graph_from_args(args: argparse.Namespace):
 
         graph = load_graph(args.edges, args.features, args.header)
         c = graph.cleaning
-        print(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
+        say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
               f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
               f"symmetrized {c['one_way']} one-way edges)"
               + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
@@ -141,7 +141,46 @@ def model_from_args(args: argparse.Namespace, seed: int, **extra):
     """The named model as a :class:`graphvae.VGAE`; ``extra`` given as ``None`` keeps the model's own value."""
     from ..models import VGAE
 
-    return VGAE(**_model_kwargs(args, **extra), random_state=seed, progress=not args.no_progress)
+    return VGAE(**_model_kwargs(args, **extra), random_state=seed, progress=not args.no_progress and is_output_rank())
+
+
+# --------------------------------------------------------------------------- torchrun
+
+TORCHRUN_EPILOG = ("Several processes or machines: start the same command with torchrun, e.g. "
+                   "'torchrun --standalone --nproc-per-node 2 -m graphvae ...'; rank 0 writes the outputs "
+                   "(GRAPHVAE_DIST_TIMEOUT, GRAPHVAE_PARTITION: see docs/scale_out.md).")
+
+
+def under_torchrun() -> bool:
+    """Whether this process is one rank of a torchrun job (``WORLD_SIZE`` set)."""
+    from ..distributed import launched
+
+    return launched()
+
+
+def is_output_rank() -> bool:
+    """Whether this process writes outputs and logs: always, except on ranks other than 0 under torchrun."""
+    from ..distributed import launched, rank_from_env
+
+    return not launched() or rank_from_env() == 0
+
+
+def fit_model(model, data):
+    """``model.fit(data)``, or, under torchrun (``WORLD_SIZE`` set), the same fit spread over the ranks
+    (:func:`graphvae.distributed.fit.fit_distributed`); without torchrun nothing distributed is imported."""
+    from ..distributed import launched
+
+    if not launched():
+        return model.fit(data)
+    from ..distributed.fit import fit_distributed
+
+    return fit_distributed(model, data)
+
+
+def say(*args, **kwargs) -> None:
+    """``print`` on the output rank only (see :func:`is_output_rank`)."""
+    if is_output_rank():
+        print(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- image commands

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 from .._validation import InputError
-from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_inputs,
-                      check_output_dir, check_plot_dir, graph_from_args, model_from_args)
+from ._common import (TORCHRUN_EPILOG, add_graph_arguments, add_model_arguments, check_graph_arguments, check_inputs,
+                      check_output_dir, check_plot_dir, fit_model, graph_from_args, is_output_rank,
+                      model_from_args)
 
 #: the suffixes of graphvae.embeddings.FORMATS (kept here so that --help imports no numpy)
 FORMATS = (".npy", ".csv", ".emb", ".npz")
@@ -16,7 +17,8 @@ FORMATS = (".npy", ".csv", ".emb", ".npz")
 def register(sub) -> None:
     p = sub.add_parser("embed", help="train on a graph and write node embeddings (.npy, .csv, .emb or .npz)",
                        description="Train a model (--model, default vgae) on all edges of a graph and write the "
-                                   "posterior means, keyed by the graph's node ids.")
+                                   "posterior means, keyed by the graph's node ids.",
+                       epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default=None)
     add_model_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.out)
     graph, name = graph_from_args(args)
     # a whole graph has no validation edges: every model trains for its full number of epochs
-    model = model_from_args(args, args.seed, early_stopping=False).fit(graph)
+    model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
+    if not is_output_rank():
+        return 0
     z = model.embed()
     save_embeddings(args.out, z, graph.node_ids)
     print(f"wrote {graph.num_nodes} x {z.shape[1]} embeddings to {args.out}", file=sys.stderr)

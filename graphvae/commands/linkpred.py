@@ -5,15 +5,15 @@ import argparse
 import sys
 import time
 
-from ._common import (add_graph_arguments, add_model_arguments, check_graph_arguments, check_output_dir,
-                      check_plot_dir, graph_from_args, mean_std, model_from_args, model_latent, positive_int,
-                      set_threads,
-                      write_json)
+from ._common import (TORCHRUN_EPILOG, add_graph_arguments, add_model_arguments, check_graph_arguments,
+                      check_output_dir, check_plot_dir, fit_model, graph_from_args, is_output_rank, mean_std,
+                      model_from_args, model_latent, positive_int, say, set_threads, under_torchrun, write_json)
 
 
 def register(sub) -> None:
     p = sub.add_parser("linkpred", help="link prediction: train on a split, report test AUC and AP",
-                       description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.")
+                       description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.",
+                       epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default="cora")
     add_model_arguments(p)
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds K..K+N-1 (default: 1)")
@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     template = model_from_args(args, seeds[0], early_stopping=args.early_stopping, patience=args.patience)
-    batch = 1 if args.sequential or not batchable(template) else seeds_per_batch(int(graph.num_nodes), args.seeds)
+    # under torchrun every seed is one distributed fit (graphvae.distributed), never a batch of seeds
+    sequential = args.sequential or under_torchrun() or not batchable(template)
+    batch = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
     threads = set_threads(args.threads, batch * int(graph.num_nodes))
     for first in range(0, len(seeds), batch):
         chunk = seeds[first:first + batch]
@@ -55,16 +57,16 @@ def run(args: argparse.Namespace) -> int:
         if len(chunk) > 1:
             models = fit_seeds(template, splits, chunk)
         else:
-            models = [model_from_args(args, chunk[0], early_stopping=args.early_stopping,
-                                      patience=args.patience).fit(splits[0])]
+            models = [fit_model(model_from_args(args, chunk[0], early_stopping=args.early_stopping,
+                                                patience=args.patience), splits[0])]
         for seed, split, model in zip(chunk, splits, models):
             train_seconds += model.train_seconds_
             scores = model.score(split.test_pos, split.test_neg)
             results.append({"seed": seed, **scores, "train_seconds": model.train_seconds_,
                             **({"best_epoch": model.best_epoch_, "val_auc": model.best_val_auc_}
                                if model.early_stopping else {})})
-            print(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
-            if args.plot and seed == args.first_seed:
+            say(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
+            if args.plot and seed == args.first_seed and is_output_rank():
                 import numpy as np
                 import torch
 
@@ -76,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
                                         f"{args.model.upper()} on {name}: test edges vs sampled non-edges (seed {seed})")
                 print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
-    print(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
+    say(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
-    if args.json:
+    if args.json and is_output_rank():
         write_json(args.json, {
             "dataset": name, "model": args.model, "seeds": results, "auc": auc, "ap": ap,
             "train_seconds": train_seconds, "total_seconds": time.perf_counter() - start,
