@@ -227,10 +227,14 @@ def unit_fraction(text: str) -> float:
     return value
 
 
-def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str, models: list[str]) -> None:
+#: the names of graphvae.node_embeddings.EMBEDDING_MODELS (kept here so --help imports no torch; a test compares them)
+EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
+
+
+def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> None:
     """The embedding model of ``classify`` and ``cluster``: a named configuration plus overrides."""
     g = p.add_argument_group("embedding model")
-    g.add_argument("--model", choices=models, default=default_model,
+    g.add_argument("--model", choices=EMBEDDING_MODELS, default=default_model,
                    help=f"named configuration (default: {default_model}; see docs/embeddings.md)")
     g.add_argument("--epochs", type=positive_int, help="override the model's training epochs")
     g.add_argument("--hidden", type=positive_int, help="override the hidden GCN width")

@@ -11,7 +11,6 @@ from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_
                       unit_fraction, write_json)
 
 DEFAULT_MODEL = "gnae-wd"  # graphvae.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
-MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
 PROBE_C = 0.01  # graphvae.node_tasks.PROBE_C
 
 
@@ -28,7 +27,7 @@ def register(sub) -> None:
                    help="test fraction of the stratified split of --labels (default: 0.5)")
     p.add_argument("--C", type=float, default=PROBE_C,
                    help=f"inverse L2 strength of the probe (default: {PROBE_C}, chosen on the Cora validation nodes)")
-    add_embedding_arguments(p, DEFAULT_MODEL, MODELS)
+    add_embedding_arguments(p, DEFAULT_MODEL)
     p.set_defaults(func=run)
 
 

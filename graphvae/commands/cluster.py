@@ -10,7 +10,6 @@ from ._common import (add_embedding_arguments, add_graph_arguments, check_graph_
                       check_output_dir, check_plot_dir, embedding_overrides, graph_from_args, mean_std, write_json)
 
 DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
-MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
 
 
 def register(sub) -> None:
@@ -29,7 +28,7 @@ def register(sub) -> None:
                    help="covariance type of the mixture components (default: tied, one covariance shared by "
                         "all components; chosen on the Cora validation nodes)")
     p.add_argument("--out", metavar="FILE", help="CSV of node id, cluster and responsibilities r0..r(K-1)")
-    add_embedding_arguments(p, DEFAULT_MODEL, MODELS)
+    add_embedding_arguments(p, DEFAULT_MODEL)
     p.set_defaults(func=run)
 
 
