@@ -155,7 +155,7 @@ def metis_order(adjacency: sp.csr_matrix, world_size: int) -> tuple[np.ndarray, 
     except ImportError:
         raise InputError("partition 'metis' needs the optional package pymetis (pip install pymetis)") from None
     a = sp.csr_matrix(adjacency)
-    _, membership = pymetis.part_graph(world_size, xadj=a.indptr, adjncy=a.indices)
+    _, membership = pymetis.part_graph(world_size, pymetis.CSRAdjacency(a.indptr, a.indices))
     membership = np.asarray(membership, dtype=np.int64)
     sizes = np.bincount(membership, minlength=world_size)
     if (sizes == 0).any():
