@@ -29,6 +29,18 @@ def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     return p
 
 
+def writable_path(path: str | os.PathLike, what: str = "output file") -> Path:
+    """Return ``path`` as a :class:`Path`, or raise :class:`InputError` if it cannot be written: the first
+    existing folder above it (where any missing folders would be created) must be a writable folder."""
+    p = Path(path)
+    folder = p.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write the {what} {p}: {folder} is not a writable folder")
+    return p
+
+
 def check_finite(array, what: str) -> None:
     """Raise :class:`InputError` naming the first row that holds NaN or inf."""
     import numpy as np

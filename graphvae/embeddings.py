@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validation import InputError, atomic_write, readable_file
+from ._validation import InputError, atomic_write, readable_file, writable_path
 
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
@@ -26,12 +26,7 @@ def check_output_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix not in FORMATS:
         raise InputError(f"embeddings file must end in {', '.join(FORMATS)}; got {path}")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # the first existing ancestor is where the missing folders get created
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write the embeddings file {path}: {folder} is not a writable folder")
-    return path
+    return writable_path(path, "embeddings file")
 
 
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:

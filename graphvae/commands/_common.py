@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._validation import InputError, atomic_write, readable_file
+from .._validation import InputError, atomic_write, readable_file, writable_path
 from ..zoo import NAMES as MODEL_NAMES, model_config
 
 
@@ -52,13 +52,8 @@ def check_inputs(args: argparse.Namespace, **what: str) -> None:
 
 def check_output_dir(path: str | os.PathLike | None, what: str = "output") -> None:
     """Fail fast if the folder an output file goes into exists but cannot be written."""
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(folder):
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise InputError(f"cannot write the {what} {path}: {folder} is not a writable folder")
+    if path is not None:
+        writable_path(path, what)
 
 
 def mean_std(values) -> dict[str, float]:
@@ -106,8 +101,10 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
 
 
 def graph_from_args(args: argparse.Namespace):
-    """``(graph, name)`` for ``--edges`` (with a cleaning report on stderr) or ``--dataset``."""
-    check_graph_arguments(args)
+    """``(graph, name)`` for ``--edges`` (with a cleaning report on stderr) or ``--dataset``.
+
+    Commands call :func:`check_graph_arguments` first, before they import torch.
+    """
     if args.edges:
         from ..data import load_graph
 
@@ -160,17 +157,15 @@ def under_torchrun() -> bool:
 
 def is_output_rank() -> bool:
     """Whether this process writes outputs and logs: always, except on ranks other than 0 under torchrun."""
-    from ..distributed import launched, rank_from_env
+    from ..distributed import rank_from_env
 
-    return not launched() or rank_from_env() == 0
+    return not under_torchrun() or rank_from_env() == 0
 
 
 def fit_model(model, data):
     """``model.fit(data)``, or, under torchrun (``WORLD_SIZE`` set), the same fit spread over the ranks
     (:func:`graphvae.distributed.fit.fit_distributed`); without torchrun nothing distributed is imported."""
-    from ..distributed import launched
-
-    if not launched():
+    if not under_torchrun():
         return model.fit(data)
     from ..distributed.fit import fit_distributed
 

@@ -39,9 +39,8 @@ def run(args: argparse.Namespace) -> int:
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "embeddings file")
     check_plot_dir(args.plot)
-    from ..embeddings import check_output_path, save_embeddings
+    from ..embeddings import save_embeddings
 
-    check_output_path(args.out)
     graph, name = graph_from_args(args)
     # a whole graph has no validation edges: every model trains for its full number of epochs
     model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
