@@ -260,8 +260,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
     docstring); ``download=False`` only looks. Raises :class:`graphvae.InputError` with one line that
     says where it looked and how to provide the files.
     """
-    key, entry = _entry(name)
-    folder = dataset_folder(key, root, download)
-    graph = read_planetoid(folder, key)
+    key = _entry(name)[0]
+    graph = read_planetoid(dataset_folder(key, root, download), key)
     graph.name = key
     return graph
