@@ -190,6 +190,9 @@ def test_default_embedding_model_is_documented_and_used(tmp_path):
     from graphvae.node_embeddings import CLUSTER_DEFAULT_MODEL
     assert classify.DEFAULT_MODEL == DEFAULT_MODEL and cluster_cmd.DEFAULT_MODEL == CLUSTER_DEFAULT_MODEL
     assert _common.EMBEDDING_MODELS == list(EMBEDDING_MODELS)
+    from graphvae import embeddings
+    from graphvae.commands import embed as embed_cmd
+    assert embed_cmd.FORMATS == embeddings.FORMATS  # the CLI's copy, kept so --help imports no numpy
     docs = (Path(__file__).resolve().parent.parent / "docs" / "embeddings.md").read_text()
     assert f"default of `classify` is **`{DEFAULT_MODEL}`**" in docs
     assert f"default of `cluster` is **`{CLUSTER_DEFAULT_MODEL}`**" in docs
