@@ -44,13 +44,16 @@ def batchable(model: VGAE) -> bool:
     """Whether :func:`fit_seeds` can batch ``model``: the paper's GAE/VGAE (GCN encoder, inner-product
     decoder, optional bias), without early stopping (per seed) or the options of :mod:`graphvae.zoo`'s
     stronger models (normalized head, edge masking, learned decoders, adversarial or weight-decay terms) and
-    of the graph autoencoders (other activations, sparsity penalties, denoising)."""
+    of the graph autoencoders (other activations, sparsity penalties, denoising), or MaskGAE's encoder
+    options (dropout, batch norm, head activation)."""
     return (not model.early_stopping and getattr(model, "normalize", None) is None
             and getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
             and getattr(model, "adversarial", 0.0) == 0 and getattr(model, "weight_decay", 0.0) == 0
             and getattr(model, "degree_weight", 0.0) == 0 and getattr(model, "activation", "relu") == "relu"
             and getattr(model, "sparsity_weight", 0.0) == 0 and getattr(model, "activation_l1", 0.0) == 0
-            and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0)
+            and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0
+            and getattr(model, "encoder_dropout", 0.0) == 0 and not getattr(model, "batch_norm", False)
+            and getattr(model, "head_activation", None) is None)
 
 
 def seeds_per_batch(num_nodes: int, seeds: int, max_union_nodes: int = MAX_UNION_NODES) -> int:

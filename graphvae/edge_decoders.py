@@ -25,7 +25,8 @@ from .masking import MaskedLinkTarget, masked_degrees
 
 
 class HadamardMLPDecoder(nn.Module):
-    r"""Edge logits :math:`\mathrm{MLP}(z_i \odot z_j)`: ``latent -> hidden -> ... -> 1`` with ReLU and dropout."""
+    r"""Edge logits :math:`\mathrm{MLP}(z_i \odot z_j)`: ``latent -> hidden -> ... -> 1`` with ReLU, and dropout
+    on the input of every layer but the last (MaskGAE's placement; training mode only)."""
 
     def __init__(self, latent: int, hidden: int = 64, layers: int = 2, dropout: float = 0.0):
         super().__init__()
@@ -37,7 +38,9 @@ class HadamardMLPDecoder(nn.Module):
         h = z[row] * z[col]
         for i, linear in enumerate(self.linears):
             if i:
-                h = F.dropout(torch.relu(h), self.dropout, self.training)
+                h = torch.relu(h)
+            if i < len(self.linears) - 1:
+                h = F.dropout(h, self.dropout, self.training)
             h = linear(h)
         return h.squeeze(-1)
 
@@ -50,11 +53,12 @@ class InnerProductDecoder(nn.Module):
 
 
 class DegreeDecoder(nn.Module):
-    r"""Per-node degree prediction :math:`\hat d_i = \mathrm{MLP}(z_i)` (``latent -> hidden -> 1``)."""
+    r"""Per-node degree prediction :math:`\hat d_i = \mathrm{MLP}(z_i)` (``latent -> hidden -> 1``, ReLU and
+    ``dropout`` on the hidden units)."""
 
-    def __init__(self, latent: int, hidden: int = 64):
+    def __init__(self, latent: int, hidden: int = 64, dropout: float = 0.0):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.mlp = nn.Sequential(nn.Linear(latent, hidden), nn.Dropout(dropout), nn.ReLU(), nn.Linear(hidden, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.mlp(z).squeeze(-1)

@@ -132,12 +132,26 @@ class GCNEncoder(nn.Module):
             stays a plain GCN output. Needs inputs built with ``encoder_input(..., fold=False)``.
         copies: ``C`` independent encoders over a disjoint union of ``C`` equal-size graphs (see
             :class:`GCNLayer`, :meth:`stack` and :meth:`copy`); not with a normalized head.
+        dropout: dropout probability on the input of every layer, the features included (MaskGAE, Li et al.
+            2023); sparse features drop stored entries. Active in training mode only. With ``dropout > 0``
+            build inputs with ``encoder_input(..., fold=False)`` so that features are dropped before
+            propagation.
+        batch_norm: batch normalization (``torch.nn.BatchNorm1d`` over the nodes) of every layer's output
+            after propagation, before its activation; for the head, of the mean :math:`\mu` only
+            (MaskGAE). Training mode normalizes with the batch statistics, evaluation mode with the running ones.
+        head_activation: a nonlinearity applied to the mean after the head (MaskGAE: ELU), ``None``: linear.
     """
 
     def __init__(self, in_dim: int, hidden: Sequence[int] = (32,), latent: int = 16, variational: bool = True,
                  activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu, bias: bool = True,
-                 max_logstd: float = 10.0, normalize: float | None = None, copies: int = 1):
+                 max_logstd: float = 10.0, normalize: float | None = None, copies: int = 1,
+                 dropout: float = 0.0, batch_norm: bool = False,
+                 head_activation: Callable[[torch.Tensor], torch.Tensor] | None = None):
         super().__init__()
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if copies != 1 and (dropout > 0 or batch_norm or head_activation is not None):
+            raise ValueError("dropout, batch_norm and head_activation are not batched: use copies=1")
         if normalize is not None and not normalize > 0:
             raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
         if normalize is not None and copies != 1:
@@ -155,8 +169,12 @@ class GCNEncoder(nn.Module):
         self.max_logstd = max_logstd
         self.normalize = normalize
         self.copies = copies
+        self.dropout = dropout
+        self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in [*hidden, latent]) if batch_norm else None
+        self.head_activation = head_activation
         self._config = dict(in_dim=in_dim, hidden=tuple(hidden), latent=latent, variational=variational,
-                            activation=activation, bias=bias, max_logstd=max_logstd, normalize=normalize)
+                            activation=activation, bias=bias, max_logstd=max_logstd, normalize=normalize,
+                            dropout=dropout, batch_norm=batch_norm, head_activation=head_activation)
 
     @classmethod
     def stack(cls, encoders: Sequence["GCNEncoder"]) -> "GCNEncoder":
@@ -181,17 +199,33 @@ class GCNEncoder(nn.Module):
     def forward(self, inp: EncoderInput, return_hidden: bool = False):
         """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations."""
         h, propagated, hidden = inp.features, inp.propagated, []
-        for layer in self.layers:
-            h = self.activation(layer(h, inp.adj, propagated))
+        for i, layer in enumerate(self.layers):
+            h = layer(self._drop(h), inp.adj, propagated)
+            h = self.activation(h if self.norms is None else self.norms[i](h))
             propagated = False
             hidden.append(h)
+        h = self._drop(h)
         out = self._normalized_head(h, inp.adj, propagated) if self.normalize else self.head(h, inp.adj, propagated)
-        if self.variational:
-            mu, logstd = out.split(self.latent, dim=-1)
-            posterior = Posterior(mu, logstd.clamp(max=self.max_logstd))
-        else:
-            posterior = Posterior(out)
+        mu, logstd = out.split(self.latent, dim=-1) if self.variational else (out, None)
+        if self.norms is not None:
+            mu = self.norms[-1](mu)
+        if self.head_activation is not None:
+            mu = self.head_activation(mu)
+        posterior = Posterior(mu) if logstd is None else Posterior(mu, logstd.clamp(max=self.max_logstd))
         return (posterior, hidden) if return_hidden else posterior
+
+    def _drop(self, h: Features) -> Features:
+        """Dropout of a layer's input in training mode; for sparse features, of their stored entries."""
+        if not (self.training and self.dropout > 0):
+            return h
+        if isinstance(h, torch.Tensor):
+            return torch.nn.functional.dropout(h, self.dropout, True)
+        if h.is_identity:
+            raise ValueError("dropout needs features, not the identity operator")
+        c = h.csr
+        keep = torch.rand(c.values().shape, device=c.values().device) >= self.dropout
+        values = c.values() * keep.to(c.values().dtype) / (1 - self.dropout)
+        return torch.sparse_csr_tensor(c.crow_indices(), c.col_indices(), values, size=c.shape, check_invariants=False)
 
     def _normalized_head(self, h: Features, adj: SparseOperator, propagated: bool) -> torch.Tensor:
         """The head with the mean part row-normalized to norm ``normalize`` before propagation."""

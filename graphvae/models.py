@@ -30,6 +30,9 @@ from .penalties import ACTIVATIONS, ActivationL1, SparsityKL
 from .split import LinkSplit
 from .train import train_elbo
 
+#: activations after the encoder's head (``head_activation``)
+HEAD_ACTIVATIONS = {"elu": torch.nn.functional.elu}
+
 
 class VGAE(Estimator):
     r"""Variational graph auto-encoder (Kipf & Welling 2016) for link prediction and node embeddings.
@@ -68,6 +71,9 @@ class VGAE(Estimator):
         hidden_edges, feature_noise: denoising (:mod:`graphvae.corruption`): each epoch the encoder sees the
             graph with this fraction of edges hidden and of feature entries masked, and the whole training graph
             is reconstructed; 0: off. The graph :class:`graphvae.Autoencoder` kinds are these options of the GAE.
+        encoder_dropout, batch_norm, head_activation: MaskGAE's encoder regularization
+            (:class:`graphvae.encoder.GCNEncoder`): dropout on every layer's input (the features included),
+            batch normalization of every layer's output, and ``"elu"`` after the head (``None``: linear head).
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
@@ -81,7 +87,8 @@ class VGAE(Estimator):
                  decoder_hidden: int = 64, decoder_dropout: float = 0.0, degree_weight: float = 0.0,
                  adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0,
                  activation: str = "relu", sparsity: float = 0.05, sparsity_weight: float = 0.0,
-                 activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0):
+                 activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
+                 encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -109,6 +116,9 @@ class VGAE(Estimator):
         self.activation_l1 = activation_l1
         self.hidden_edges = hidden_edges
         self.feature_noise = feature_noise
+        self.encoder_dropout = encoder_dropout
+        self.batch_norm = batch_norm
+        self.head_activation = head_activation
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -138,6 +148,9 @@ class VGAE(Estimator):
         "activation_l1": NON_NEGATIVE,
         "hidden_edges": FRACTION,
         "feature_noise": UNIT_INTERVAL,
+        "encoder_dropout": FRACTION,
+        "batch_norm": BOOLEAN,
+        "head_activation": [*options(*HEAD_ACTIVATIONS), None],
     }
 
     def _check_params(self) -> tuple[int, ...]:
@@ -193,7 +206,7 @@ class VGAE(Estimator):
         if self.mask_rate > 0:
             from .masking import masked_batches
             batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator,
-                                     fold=self.normalize is None, base=target)
+                                     fold=self._fold, base=target)
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from .corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator)
@@ -220,7 +233,15 @@ class VGAE(Estimator):
     def _new_encoder(self, in_dim: int) -> GCNEncoder:
         """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
         return GCNEncoder(in_dim, widths(self.hidden), self.latent, variational=self.variational,
-                          activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize)
+                          activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize,
+                          dropout=self.encoder_dropout, batch_norm=self.batch_norm,
+                          head_activation=HEAD_ACTIVATIONS.get(self.head_activation))
+
+    @property
+    def _fold(self) -> bool:
+        """Whether the first ``Â`` may be folded into the features: not when the encoder transforms
+        (normalizes or drops) the features before propagating them."""
+        return self.normalize is None and self.encoder_dropout == 0
 
     def _initial_encoder(self, in_dim: int) -> GCNEncoder:
         """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
@@ -233,7 +254,7 @@ class VGAE(Estimator):
         """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
         if self.decoder == "mlp":
             from .edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
-            degree = DegreeDecoder(self.latent) if self.degree_weight > 0 else None
+            degree = DegreeDecoder(self.latent, self.decoder_hidden, self.decoder_dropout) if self.degree_weight > 0 else None
             return DecodedLinkLikelihood(HadamardMLPDecoder(self.latent, self.decoder_hidden, dropout=self.decoder_dropout),
                                          self.negatives_per_positive, degree_decoder=degree,
                                          degree_weight=self.degree_weight)
@@ -250,7 +271,7 @@ class VGAE(Estimator):
             return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight))
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
-        return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self.normalize is None)
+        return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self._fold)
 
     def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
@@ -300,6 +321,7 @@ class GAE(VGAE):
                  decoder_dropout: float = 0.0, degree_weight: float = 0.0, adversarial: float = 0.0,
                  discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
                  sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
-                 hidden_edges: float = 0.0, feature_noise: float = 0.0):
+                 hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
+                 batch_norm: bool = False, head_activation: str | None = None):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)

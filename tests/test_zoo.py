@@ -15,7 +15,7 @@ from graphvae.encoder import EncoderInput
 from graphvae.likelihood import LinkTarget
 from graphvae.masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges, masked_batches, masked_degrees
 from graphvae.operator import SparseOperator, normalized_adjacency
-from graphvae.zoo import MODELS, NAMES, make_model
+from graphvae.zoo import MODELS, NAMES, make_model, model_config
 
 from conftest import random_graph
 
@@ -56,6 +56,47 @@ def test_variational_normalized_head_leaves_logstd_unnormalized():
     post = enc(EncoderInput(torch.randn(n, 4), SparseOperator(None, n=n), propagated=True))
     assert np.allclose(post.mu.norm(dim=1).detach().numpy(), 2.0, atol=1e-5)
     assert not np.allclose(post.logstd.norm(dim=1).detach().numpy(), 2.0, atol=1e-2)
+
+
+def test_batch_norm_and_head_activation_match_torch_batchnorm_on_a_tiny_graph():
+    n, f, h, d = 9, 5, 4, 3
+    torch.manual_seed(0)
+    x, edges = torch.randn(n, f), random_graph(n, 0.4, seed=2)
+    enc = gv.GCNEncoder(f, (h,), d, variational=False, bias=True, batch_norm=True, head_activation=F.elu)
+    ref = [torch.nn.BatchNorm1d(h), torch.nn.BatchNorm1d(d)]
+    with torch.no_grad():  # non-trivial affine parameters, copied into the reference
+        for norm, r in zip(enc.norms, ref):
+            norm.weight.uniform_(0.5, 2.0), norm.bias.uniform_(-1.0, 1.0)
+            r.load_state_dict(norm.state_dict())
+    a = torch.tensor(_dense_gcn_operator(edges, n), dtype=torch.float32)
+    inp = gv.encoder_input(x, normalized_adjacency(edges, n))
+
+    def by_hand():
+        h1 = torch.relu(ref[0](a @ (x @ enc.layers[0].weight) + enc.layers[0].bias))
+        return F.elu(ref[1](a @ (h1 @ enc.head.weight) + enc.head.bias))
+
+    enc.train(), [r.train() for r in ref]
+    assert torch.allclose(enc(inp).mu, by_hand(), atol=1e-5)  # batch statistics
+    enc.eval(), [r.eval() for r in ref]
+    assert torch.allclose(enc(inp).mu, by_hand(), atol=1e-5)  # the running statistics both updated once
+    assert not torch.allclose(enc.norms[1].running_mean, torch.zeros(d))
+
+
+def test_encoder_dropout_drops_sparse_feature_entries_in_training_only():
+    import scipy.sparse as sp
+
+    x = sp.random(200, 50, density=0.2, format="csr", dtype="float32", random_state=0)
+    enc = gv.GCNEncoder(50, (), 4, variational=False, dropout=0.6)
+    feats = gv.encoder_input(x, normalized_adjacency(random_graph(200, 0.02, seed=1), 200), fold=False).features
+    torch.manual_seed(0)
+    dropped = enc._drop(feats).to_dense().numpy()
+    dense = x.toarray()
+    kept = dropped != 0
+    assert not (kept & (dense == 0)).any()  # only stored entries, each zeroed or scaled by 1 / (1 - p)
+    assert np.allclose(dropped[kept], dense[kept] / 0.4, rtol=1e-5)
+    assert abs(kept.sum() / (dense != 0).sum() - 0.4) < 0.03
+    enc.eval()
+    assert enc._drop(feats) is feats
 
 
 # ------------------------------------------------------------------------------------------- masking
@@ -283,7 +324,9 @@ def test_cli_linkpred_and_embed_take_every_model_name(tmp_path, capsys):
     assert main(["linkpred", "--edges", str(edges), "--model", "best", "--epochs", "2", "--first-seed", "3",
                  "--seeds", "2", "--no-progress", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert [r["seed"] for r in result["seeds"]] == [3, 4] and result["config"]["normalize"] == 1.8
+    assert [r["seed"] for r in result["seeds"]] == [3, 4]
+    expected = {k: list(v) if isinstance(v, tuple) else v for k, v in model_config("best").items() if k != "epochs"}
+    assert {k: result["config"][k] for k in expected} == expected
     for name in ("maskgae", "argva", "gae"):
         z = tmp_path / f"{name}.npy"
         assert main(["embed", "--edges", str(edges), "--model", name, "--epochs", "2", "--no-progress",
