@@ -125,7 +125,12 @@ def main() -> None:
     wall = (time.perf_counter() - start) / 60
     if not args.only:
         write_json(run_info, {"seeds": args.seeds, "jobs": args.jobs, "wall_minutes": wall})
-    write_docs(variants, args, wall)
+    rerun = None
+    if args.only and run_info.exists():  # the table mixes the last full run and these re-run cells
+        rerun = f"re-run since with `--only {args.only}`" + (
+            f" `--ablation-seeds {args.ablation_seeds}`" if args.ablation_seeds != 10 else "") + f" ({wall:.0f} min wall)"
+        wall = json.loads(run_info.read_text())["wall_minutes"]
+    write_docs(variants, args, wall, rerun)
 
 
 def on_seeds(summary: dict, count: int) -> dict:
@@ -141,13 +146,13 @@ def load(dataset: str, variant: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def write_docs(variants: dict, args, wall: float) -> None:
+def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> None:
     command = "python benchmarks/models.py" + (f" --seeds {args.seeds}" if args.seeds != 10 else "") \
         + (f" --jobs {args.jobs}" if args.jobs != 2 else "")
     lines = ["## Every model on Cora and CiteSeer", "", "```", command, "```", "",
              f"Machine: {machine()}; shared with other jobs during the run, so the s/seed column is noisy "
              f"(each seed ran in one of {args.jobs} worker processes with one torch thread). "
-             f"Last full run: {wall:.0f} min wall.", "",
+             f"Last full run: {wall:.0f} min wall" + (f"; cells {rerun}." if rerun else "."), "",
              "Protocol: 85/5/10 split (`graphvae.split_edges`, seed s) and initialization `random_state=s`, "
              f"seeds 0..{args.seeds - 1}; all models but `gae`, `vgae`, `arga`, `argva` (the paper's 200 epochs, last "
              "one kept) keep the epoch with the best validation AUC; mean ± std of test AUC/AP. `val AUC` is the "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .inner_product import pair_scores
 from .likelihood import LinkLikelihood, LinkTarget
@@ -34,7 +35,18 @@ class HadamardMLPDecoder(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.dropout = dropout
 
+    #: pairs per chunk: above this many pairs, training evaluates the MLP chunk by chunk under activation
+    #: checkpointing, so memory holds one chunk's activations (not ``pairs x latent`` floats several times)
+    chunk = 1 << 18
+
     def forward(self, z: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+        if row.numel() <= self.chunk or not (torch.is_grad_enabled() and z.requires_grad):
+            return self._logits(z, row, col)
+        # recomputed in backward with the same dropout masks (checkpoint restores the RNG state)
+        return torch.cat([checkpoint(self._logits, z, r, c, use_reentrant=False)
+                          for r, c in zip(row.split(self.chunk), col.split(self.chunk))])
+
+    def _logits(self, z: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
         h = z[row] * z[col]
         for i, linear in enumerate(self.linears):
             if i:
