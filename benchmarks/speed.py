@@ -174,8 +174,11 @@ def main() -> None:
     lines += ["Where graphvae's time goes and why it is fast: Â is built once as CSR with its transpose cached; "
               "the first layer multiplies the sparse features directly (`Â (X W)`, cheaper than a precomputed "
               "`(Â X) W` on bag-of-words features); the decoder's logits are one `torch.sparse.sampled_addmm` "
-              "over the pair pattern and its backward is two CSR products (negatives are sampled k per row and "
-              "k per column, so the transposed pattern needs no sort); no gather/scatter of node pairs. The "
+              "over the pair pattern and its backward is two CSR products for the sampled pairs (negatives are sampled "
+              "k per row and k per column, so the transposed pattern needs no sort) and one for the positives, whose "
+              "pattern is symmetric (`G + Gᵀ` on the pattern itself); no gather/scatter of node pairs, and the "
+              "remaining index gathers are `index_select` (several times faster than indexing on large graphs). "
+              "The optimizer step is torch's fused Adam kernel, called without `torch.optim`'s per-step wrapper. The "
               "control variate of the non-edge sum costs one `Zᵀ Z` (O(N d²)) and one fused pass over the "
               "sampled scores each way. Batched, the seeds share every kernel launch: one wide `X [W_1 … W_C]`, "
               "one block-diagonal `Â` product, one batched matmul per layer, one sampled product for all pairs.", "",
