@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from _docs import ROOT, machine, update_section
 
 import graphvae as gv
-from graphvae.commands._common import mean_std, write_json
-from graphvae.likelihood import LinkLikelihood, LinkTarget
+from graphvae.cli._common import mean_std, write_json
+from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
 
 RESULTS = ROOT / "benchmarks" / "results"
 

@@ -31,8 +31,8 @@ def main() -> int:
     import scipy.sparse as sp
 
     import graphvae as gv
-    from graphvae.distributed.partition import Partition
-    from graphvae.operator import adjacency_matrix
+    from graphvae.training.distributed.partition import Partition
+    from graphvae.nn.operator import adjacency_matrix
 
     graph = gv.load_dataset("cora", download=False)
     n = graph.num_nodes
