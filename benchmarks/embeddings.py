@@ -43,7 +43,7 @@ def cell(dataset: str, model: str, seeds: int) -> dict:
     import numpy as np
 
     import graphvae as gv
-    from graphvae.cli._common import mean_std
+    from graphvae.evaluation.summary import mean_std
     from graphvae.estimators.node_embeddings import embedding_config, fit_embeddings
     from graphvae.evaluation.node_tasks import cluster, cluster_scores, node_labels, probe_scores, public_split
 

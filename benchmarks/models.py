@@ -23,7 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 from _docs import ROOT, machine, update_section
 
-from graphvae.cli._common import mean_std, write_json  # noqa: E402
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import write_json  # noqa: E402
 from graphvae.estimators.zoo import BEST, MODELS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"

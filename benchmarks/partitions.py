@@ -24,7 +24,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine  # noqa: E402
 
-from graphvae.cli._common import write_json  # noqa: E402
+from graphvae.files import write_json  # noqa: E402
 from graphvae.training.distributed.partition import balanced_bounds, locality_order  # noqa: E402
 from graphvae.nn.operator import adjacency_matrix  # noqa: E402
 

@@ -40,8 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import ROOT, machine, update_section  # noqa: E402
 from _profile import profile_fit  # noqa: E402
 
-from graphvae._validation import atomic_write  # noqa: E402
-from graphvae.cli._common import mean_std, write_json  # noqa: E402
+from graphvae.files import atomic_write  # noqa: E402
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import write_json  # noqa: E402
 from graphvae.estimators.models import VGAE  # noqa: E402
 from graphvae.data.split import split_edges  # noqa: E402
 from graphvae.data.synthetic import degree_corrected_sbm  # noqa: E402

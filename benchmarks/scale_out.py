@@ -36,7 +36,7 @@ from _docs import ROOT, machine  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from graphvae.cli._common import write_json  # noqa: E402
+from graphvae.files import write_json  # noqa: E402
 
 TARGET_MEMORY_RATIO, TARGET_AUC_GAP = 0.65, 0.01
 

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import ROOT  # noqa: E402
 
-from graphvae._validation import atomic_write  # noqa: E402
+from graphvae.files import atomic_write  # noqa: E402
 
 FIGURE = ROOT / "docs" / "figures" / "scale_out_ranks.png"
 

@@ -93,3 +93,12 @@ def test_the_checker_sees_a_violation(tmp_path):
     assert ("graphvae.nn.encoder", 2) in found and _layer("graphvae.nn.encoder") > LAYER_OF["data"]
     assert ("graphvae.estimators", 5) in found and _layer("graphvae.estimators.models") == 6
     assert _layer("graphvae.__version__") == -1
+
+
+def test_benchmarks_use_only_public_modules():
+    """Benchmarks are users of the library: no ``graphvae._private`` module, no CLI internals."""
+    benchmarks = PACKAGE.parent / "benchmarks"
+    wrong = [f"{path.name}:{line} imports {module}" for path in sorted(benchmarks.glob("*.py"))
+             for module, line in _imports(path, ("benchmarks",))
+             if any(part.startswith("_") for part in module.split(".")[1:]) or module.startswith("graphvae.cli.")]
+    assert not wrong, "\n".join(wrong)

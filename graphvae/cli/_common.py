@@ -6,13 +6,10 @@ then imports what it needs inside ``run``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
-from .._validation import InputError, atomic_write, readable_file, writable_path
+from .._validation import InputError, readable_file, writable_path
 from ..estimators.zoo import NAMES as MODEL_NAMES
 from ..estimators.zoo import model_config
 
@@ -55,14 +52,6 @@ def check_output_dir(path: str | os.PathLike | None, what: str = "output") -> No
     """Fail fast if the folder an output file goes into exists but cannot be written."""
     if path is not None:
         writable_path(path, what)
-
-
-def mean_std(values) -> dict[str, float]:
-    """``{"mean", "std"}`` of a list (population std, 0 for one value)."""
-    import numpy as np
-
-    a = np.asarray(values, dtype=float)
-    return {"mean": float(a.mean()), "std": float(a.std())}
 
 
 # --------------------------------------------------------------------------- graph commands
@@ -208,12 +197,6 @@ def image_dataset_from_args(args: argparse.Namespace, seed: int):
     if name != "digits" and name not in paths:
         raise InputError(f"{name} is not bundled: give its files with --{name} PATH")
     return load_image_dataset(name, paths.get(name), binarize=not args.no_binarize, seed=seed, test_size=args.test_size)
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=2) + "\n"
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def unit_fraction(text: str) -> float:

@@ -13,16 +13,16 @@ import time
 from pathlib import Path
 
 from .._validation import InputError
+from ..evaluation.summary import mean_std
+from ..files import write_json
 from ._common import (
     add_image_arguments,
     check_image_arguments,
     check_output_dir,
     image_dataset_from_args,
-    mean_std,
     positive_float,
     positive_int,
     widths,
-    write_json,
 )
 
 #: choices of the command line (tests check them against graphvae.estimators.autoencoders' constants)

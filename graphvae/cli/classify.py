@@ -6,6 +6,8 @@ import sys
 import time
 
 from .._validation import InputError
+from ..evaluation.summary import mean_std
+from ..files import write_json
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
@@ -15,10 +17,8 @@ from ._common import (
     check_plot_dir,
     embedding_overrides,
     graph_from_args,
-    mean_std,
     positive_int,
     unit_fraction,
-    write_json,
 )
 
 DEFAULT_MODEL = "gnae-wd"  # graphvae.estimators.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)

@@ -6,6 +6,8 @@ import sys
 import time
 
 from .._validation import InputError
+from ..evaluation.summary import mean_std
+from ..files import write_json
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
@@ -15,8 +17,6 @@ from ._common import (
     check_plot_dir,
     embedding_overrides,
     graph_from_args,
-    mean_std,
-    write_json,
 )
 
 DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.estimators.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         sizes = np.bincount(first["labels"], minlength=k)
         print(f"{args.model} + {how} on {name}: {k} clusters of sizes {', '.join(map(str, sizes))} (seed 0)")
     if args.out:
-        from .._validation import atomic_write
+        from ..files import atomic_write
 
         def write(tmp):
             import csv

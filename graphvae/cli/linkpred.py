@@ -5,6 +5,8 @@ import argparse
 import sys
 import time
 
+from ..evaluation.summary import mean_std
+from ..files import write_json
 from ._common import (
     TORCHRUN_EPILOG,
     add_graph_arguments,
@@ -15,14 +17,12 @@ from ._common import (
     fit_model,
     graph_from_args,
     is_output_rank,
-    mean_std,
     model_from_args,
     model_latent,
     positive_int,
     say,
     set_threads,
     under_torchrun,
-    write_json,
 )
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._validation import InputError
+from ..evaluation.summary import mean_std
+from ..files import write_json
 from ._common import (
     add_image_arguments,
     check_image_arguments,
     check_output_dir,
     image_dataset_from_args,
-    mean_std,
     positive_float,
     positive_int,
     widths,
-    write_json,
 )
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -15,7 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import InputError, atomic_write, readable_file, writable_path
+from .._validation import InputError, readable_file, writable_path
+from ..files import atomic_write
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
 

@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import InputError, atomic_write, readable_file
+from .._validation import InputError, readable_file
+from ..files import atomic_write
 
 #: IDX type code -> big-endian numpy dtype
 IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),

@@ -7,8 +7,6 @@ batch is :func:`graphvae.nn.encoder.edgeless_input`, the mini-batches :func:`gra
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 
@@ -22,14 +20,3 @@ def load_digits(binarize: bool = True) -> tuple[np.ndarray, np.ndarray, tuple[in
     d = sk_digits()
     x = (d.data > 8).astype(np.float32) if binarize else (d.data / 16.0).astype(np.float32)
     return x, d.target.astype(np.int64), (8, 8)
-
-
-def __getattr__(name: str) -> Any:
-    """Compatibility: ``edgeless_input`` and ``image_batches`` moved up to the encoder and trainer modules."""
-    if name == "edgeless_input":
-        from ..nn.encoder import edgeless_input
-        return edgeless_input
-    if name == "image_batches":
-        from ..training.trainer import image_batches
-        return image_batches
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

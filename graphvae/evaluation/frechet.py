@@ -28,7 +28,8 @@ from typing import Sequence
 import numpy as np
 import scipy.linalg
 
-from .._validation import InputError, atomic_write, check_finite
+from .._validation import InputError, check_finite
+from ..files import atomic_write
 
 
 def gaussian_moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

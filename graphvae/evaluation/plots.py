@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from .._validation import InputError, atomic_write
+from .._validation import InputError
+from ..files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
