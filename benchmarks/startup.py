@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _docs import ROOT, machine, update_section
 
-from graphvae._validation import atomic_write
+from graphvae.files import atomic_write
 
 
 def cli() -> list[str]:
@@ -101,7 +101,7 @@ before torch is imported (target <= 0.5 s: {"met" if result["met"]["cli"] else "
 What a training command pays on top of `import torch`: `import sklearn.base` (the estimators' base class; it
 imports `scipy.stats`, whose import parses hundreds of docstrings) is most of `from graphvae import VGAE`
 minus `import torch`. The last row is what `torch.optim.Adam` would add on its first use (it imports
-`torch._dynamo`); the trainer steps through torch's fused Adam kernel itself (`graphvae.train.FusedAdam`) and
+`torch._dynamo`); the trainer steps through torch's fused Adam kernel itself (`graphvae.training.trainer.FusedAdam`) and
 never pays it.
 """
     update_section("benchmarks.md", "startup", md)

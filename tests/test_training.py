@@ -2,8 +2,8 @@ import numpy as np
 import torch
 
 import graphvae as gv
-from graphvae.embeddings import load_embeddings, save_embeddings
-from graphvae.metrics import link_auc_ap
+from graphvae.data.embedding_files import load_embeddings, save_embeddings
+from graphvae.evaluation.metrics import link_auc_ap
 
 
 def test_short_training_on_cora_beats_random_embeddings(cora):
@@ -46,7 +46,7 @@ def test_embeddings_round_trip(tmp_path, cora):
 def test_trainer_adam_step_is_torch_fused_adam_bitwise():
     """The trainer's FusedAdam against torch.optim.Adam(fused=True): same iterates, also when a
     parameter has no gradient on some steps (skipped, its step count not advanced)."""
-    from graphvae.train import FusedAdam
+    from graphvae.training.trainer import FusedAdam
 
     gen = torch.Generator().manual_seed(0)
     ours = [torch.randn(5, 3, generator=gen, requires_grad=True), torch.randn(4, generator=gen, requires_grad=True)]
