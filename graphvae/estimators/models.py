@@ -221,7 +221,7 @@ class VGAE(Estimator):
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
-                                              fold=self.normalize is None)
+                                              fold=self._fold)
         else:
             batches = lambda epoch: [(self.input_, target)]
 
