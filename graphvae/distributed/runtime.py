@@ -208,6 +208,26 @@ def all_reduce_(tensor: torch.Tensor, kind: str) -> torch.Tensor:
     return tensor
 
 
+def broadcast_(tensor: torch.Tensor, src: int, kind: str) -> torch.Tensor:
+    """In-place broadcast from rank ``src``; counts the ``(P-1)`` copies the source sends."""
+    ctx = context()
+    if ctx.world_size > 1:
+        if ctx.rank == src:
+            ctx.count(kind, (ctx.world_size - 1) * tensor.numel() * tensor.element_size())
+        dist.broadcast(tensor, src)
+    return tensor
+
+
+def reduce_(tensor: torch.Tensor, dst: int, kind: str) -> torch.Tensor:
+    """In-place sum onto rank ``dst`` (the others' ``tensor`` is scratch afterwards); counts what each other rank sends."""
+    ctx = context()
+    if ctx.world_size > 1:
+        if ctx.rank != dst:
+            ctx.count(kind, tensor.numel() * tensor.element_size())
+        dist.reduce(tensor, dst)
+    return tensor
+
+
 def all_to_all(output: torch.Tensor, input: torch.Tensor, output_splits: list[int], input_splits: list[int],
                kind: str) -> torch.Tensor:
     """``all_to_all_single`` along dim 0; counts the rows sent to other ranks."""
