@@ -166,6 +166,7 @@ class _LocalPairScores(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        runtime.release_free_memory()  # the residual's and the ELBO's freed temporaries: this is the step's peak
         z_local, z_all = ctx.saved_tensors
         p = ctx.pairs
         grad_local = torch.sparse.mm(_csr(p.crow, p.col, grad, (p.num_rows, p.num_cols)), z_all)
@@ -257,6 +258,7 @@ class DistributedLinkLikelihood(LinkLikelihood):
         pos_scores = _LocalPairScores.apply(z, z_all, target.positives)
         pos = F.logsigmoid(pos_scores).sum()
         neg = self._negative_share(z, z_all, pos_scores, target, generator)
+        runtime.release_free_memory()  # the sampler's and the kernels' temporaries, before backward
         if not self.reweight:
             return pos + neg
         pairs_total, edges = float(target.num_nodes) ** 2, float(target.num_edges)
@@ -317,6 +319,7 @@ class ShardEncoder(nn.Module):
         self.num_nodes = num_nodes
 
     def forward(self, inp, return_hidden: bool = False):
+        runtime.release_free_memory()  # a step starts: what the previous step's backward freed
         posterior, hidden = self.encoder(inp, return_hidden=True)
         posterior = ShardPosterior(posterior.mu, posterior.logstd, self.orig_ids, self.num_nodes)
         return (posterior, hidden) if return_hidden else posterior
