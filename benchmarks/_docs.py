@@ -16,7 +16,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphvae._validation import atomic_write  # noqa: E402
+from graphvae.files import atomic_write  # noqa: E402
 
 
 def machine() -> str:

@@ -1,6 +1,6 @@
 """Stage breakdown of the shared trainer: ``torch.profiler`` around a real ``fit`` (no private copy of the loop).
 
-:func:`graphvae.train.train_elbo`, :class:`graphvae.elbo.ELBO` and :class:`graphvae.likelihood.LinkLikelihood`
+:func:`graphvae.training.trainer.train_elbo`, :class:`graphvae.objectives.elbo.ELBO` and :class:`graphvae.objectives.likelihood.LinkLikelihood`
 label their stages with ``torch.profiler.record_function`` (``train.forward``, ``elbo.encoder``,
 ``likelihood.sample_pairs``, ...). :func:`profile_fit` runs any ``fit`` under the profiler and reports,
 per training epoch, the wall milliseconds inside every label, the backward pass per autograd node,

@@ -69,7 +69,7 @@ def page(images: dict, graphs: dict, image_cmds: list, graph_cmds: list, seeds: 
     lines = [
         "## The autoencoder family on binarized digits",
         "",
-        "Every kind is `graphvae.autoencoders.Autoencoder` (or `StackedAutoencoder`): the shared `ELBO` module with a",
+        "Every kind is `graphvae.estimators.autoencoders.Autoencoder` (or `StackedAutoencoder`): the shared `ELBO` module with a",
         "deterministic GCN encoder on the edgeless graph (no KL term) and the kind's extra term. Encoder 64-64-16",
         "(sigmoid hidden layer, linear code), decoder 16-64-64, Bernoulli pixels, Adam 0.005, batch 64,",
         f"{images['vanilla']['config']['epochs']} epochs; digits binarized at > 8 of 16, 80/20 split stratified with",

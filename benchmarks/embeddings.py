@@ -43,9 +43,9 @@ def cell(dataset: str, model: str, seeds: int) -> dict:
     import numpy as np
 
     import graphvae as gv
-    from graphvae.commands._common import mean_std
-    from graphvae.node_embeddings import embedding_config, fit_embeddings
-    from graphvae.node_tasks import cluster, cluster_scores, node_labels, probe_scores, public_split
+    from graphvae.evaluation.summary import mean_std
+    from graphvae.estimators.node_embeddings import embedding_config, fit_embeddings
+    from graphvae.evaluation.node_tasks import cluster, cluster_scores, node_labels, probe_scores, public_split
 
     graph = gv.load_dataset(dataset)
     y = np.asarray(node_labels(graph), dtype=np.int64)
@@ -109,7 +109,7 @@ def main() -> None:
               + "; ".join(f"{k} {v[0]:.3f} / {v[1]:.3f}" if v[1] else f"{k} {v[0]:.3f} / –"
                           for k, v in PUBLISHED_PROBE.items()) + ".", "",
               "Clustering: K = number of classes (7 / 6), on the K leading PCA axes of the standardized embeddings, "
-              "whitened (see `graphvae.node_tasks`); EM with the tied covariance (the `cluster` default), 5 restarts; "
+              "whitened (see `graphvae.evaluation.node_tasks`); EM with the tied covariance (the `cluster` default), 5 restarts; "
               "ACC with the Hungarian matching, NMI, ARI against all node labels.", "",
               "| dataset | model | method | ACC | NMI | ARI | target (Cora) |", "|---|---|---|---|---|---|---|"]
     for r in rows:

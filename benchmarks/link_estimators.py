@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from _docs import ROOT, machine, update_section
 
 import graphvae as gv
-from graphvae.commands._common import mean_std, write_json
-from graphvae.likelihood import LinkLikelihood, LinkTarget
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import write_json
+from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
 
 RESULTS = ROOT / "benchmarks" / "results"
 

@@ -23,8 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 from _docs import ROOT, machine, update_section
 
-from graphvae.commands._common import mean_std, write_json  # noqa: E402
-from graphvae.zoo import BEST, MODELS  # noqa: E402
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import write_json  # noqa: E402
+from graphvae.estimators.zoo import BEST, MODELS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DATASETS = ("cora", "citeseer")
@@ -55,7 +56,7 @@ def run_seed(dataset: str, name: str, overrides: dict, seed: int) -> dict:
     import torch
 
     import graphvae as gv
-    from graphvae.zoo import make_model
+    from graphvae.estimators.zoo import make_model
 
     torch.set_num_threads(1)
     graph = gv.load_dataset(dataset)
@@ -153,7 +154,7 @@ def write_docs(variants: dict, args, wall: float) -> None:
         lines.append(f"| `{name}`{mark} | " + " | ".join(
             f"{cell(r, 'auc')} | {cell(r, 'ap')} | {r['seconds_per_seed']['mean']:.1f}" for r in rows) + f" | {val:.3f} |")
     lines += ["", f"Highest mean validation AUC: `{best_name}`; `best` is `{BEST}`"
-              + ("." if best_name == BEST else " (**they differ: update graphvae/zoo.py**)."), "",
+              + ("." if best_name == BEST else " (**they differ: update graphvae/estimators/zoo.py**)."), "",
               "Targets (issue 11): Cora AUC and AP ≥ 0.965, CiteSeer ≥ 0.980, ≤ 10 s training per seed.", "",
               "Published numbers (test AUC / AP, %), each under its own protocol:", "",
               "| model | Cora | CiteSeer | protocol |", "|---|---|---|---|"]

@@ -7,7 +7,7 @@
 For Cora, CiteSeer and the 100k-node DC-SBM of the scale benchmarks, and 2 and 8 ranks, it reports the
 fraction of nodes on the boundary (adjacent to a node owned by another rank: the rows the halo exchange
 sends) and the fraction of edges cut, for contiguous ranges of the natural, a random and the reverse
-Cuthill-McKee order (what :mod:`graphvae.distributed.partition` uses), and for METIS (``pymetis``, if
+Cuthill-McKee order (what :mod:`graphvae.training.distributed.partition` uses), and for METIS (``pymetis``, if
 importable: it is not a dependency; this script measures whether it should become one).
 """
 from __future__ import annotations
@@ -24,9 +24,9 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import machine  # noqa: E402
 
-from graphvae.commands._common import write_json  # noqa: E402
-from graphvae.distributed.partition import balanced_bounds, locality_order  # noqa: E402
-from graphvae.operator import adjacency_matrix  # noqa: E402
+from graphvae.files import write_json  # noqa: E402
+from graphvae.training.distributed.partition import balanced_bounds, locality_order  # noqa: E402
+from graphvae.nn.operator import adjacency_matrix  # noqa: E402
 
 
 def quality(adjacency: sp.csr_matrix, owner: np.ndarray) -> dict:
@@ -47,7 +47,7 @@ def owners_from_order(order: np.ndarray, parts: int) -> np.ndarray:
 
 def graphs():
     import graphvae as gv
-    from graphvae.synthetic import degree_corrected_sbm
+    from graphvae.data.synthetic import degree_corrected_sbm
 
     for name in ("cora", "citeseer"):
         try:

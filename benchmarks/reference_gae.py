@@ -20,7 +20,8 @@ from _docs import ROOT  # noqa: F401  (puts the repository on sys.path)
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import graphvae as gv
-from graphvae.commands._common import mean_std, write_json
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import write_json
 
 
 def glorot(rows: int, cols: int) -> torch.nn.Parameter:

@@ -4,8 +4,8 @@ One size (in this process)::
 
     python benchmarks/scale.py --nodes 100000 --json /tmp/scale-100k.json [--profile]
 
-generates a seeded DC-SBM (:func:`graphvae.synthetic.degree_corrected_sbm`, about 10 undirected
-edges per node, 32 dense features), splits it (:func:`graphvae.split.split_edges`), trains
+generates a seeded DC-SBM (:func:`graphvae.data.synthetic.degree_corrected_sbm`, about 10 undirected
+edges per node, 32 dense features), splits it (:func:`graphvae.data.split.split_edges`), trains
 ``VGAE(epochs=...)`` full-batch and scores the test pairs, and writes ``nodes``, ``edges``,
 ``seconds_per_epoch``, ``peak_rss_gb`` and ``test_auc`` (plus the time of every stage).
 ``seconds_per_epoch`` is the median wall time of the epochs after the first (the first one also
@@ -40,12 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import ROOT, machine, update_section  # noqa: E402
 from _profile import profile_fit  # noqa: E402
 
-from graphvae._validation import atomic_write  # noqa: E402
-from graphvae.commands._common import mean_std, write_json  # noqa: E402
-from graphvae.models import VGAE  # noqa: E402
-from graphvae.split import split_edges  # noqa: E402
-from graphvae.synthetic import degree_corrected_sbm  # noqa: E402
-from graphvae.zoo import NAMES, make_model  # noqa: E402
+from graphvae.files import atomic_write  # noqa: E402
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import write_json  # noqa: E402
+from graphvae.estimators.models import VGAE  # noqa: E402
+from graphvae.data.split import split_edges  # noqa: E402
+from graphvae.data.synthetic import degree_corrected_sbm  # noqa: E402
+from graphvae.estimators.zoo import NAMES, make_model  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
@@ -116,7 +117,7 @@ def code_version() -> dict:
 
 def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, profile_epochs: int = 3,
             model_name: str = "vgae") -> dict:
-    """Generate, split, fit, score one graph; every stage timed (``model_name``: a :mod:`graphvae.zoo` name)."""
+    """Generate, split, fit, score one graph; every stage timed (``model_name``: a :mod:`graphvae.estimators.zoo` name)."""
     import statistics
 
     def make(epochs: int):
@@ -278,7 +279,7 @@ def markdown(report: dict) -> str:
         "",
         f"Machine: {report['machine']}." + (f" Library: {code_line}." if code_line else ""),
         "",
-        f"Graphs: seeded degree-corrected stochastic block models (`graphvae.synthetic.degree_corrected_sbm`: "
+        f"Graphs: seeded degree-corrected stochastic block models (`graphvae.data.synthetic.degree_corrected_sbm`: "
         f"10 planted blocks, 20% of edges ignoring the blocks, power-law degrees with exponent 2.5, about 10 "
         f"undirected edges per node, {features} dense features = block centroid + Gaussian noise). Each run: "
         f"`split_edges` (10% test, 5% validation edges with as many sampled non-edges), `VGAE(epochs={epochs})` "
@@ -326,7 +327,7 @@ def profile_markdown(path: Path) -> list[str]:
         "",
         f"One run (seed {r['seed']}, commit {r.get('code', {}).get('commit')}, load average "
         f"{r['load_average'][0]:.1f}–{r['load_average'][1]:.1f}): a {prof['epochs']}-epoch `VGAE.fit` under `torch.profiler`, "
-        f"stages as labelled in the shared trainer (`graphvae/train.py`, `elbo.py`, `likelihood.py`), wall time per "
+        f"stages as labelled in the shared trainer (`graphvae/training/trainer.py`, `elbo.py`, `likelihood.py`), wall time per "
         f"epoch including the profiler's overhead.",
         "",
         *stage_table({f"{r['nodes']:,} nodes": prof}),
@@ -347,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--large-seeds", type=int, nargs="+", default=[0], help="seeds for sizes of 1M nodes and more")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", choices=NAMES, default="vgae",
-                   help="a named model of graphvae.zoo for --nodes (default: vgae, the paper's)")
+                   help="a named model of graphvae.estimators.zoo for --nodes (default: vgae, the paper's)")
     p.add_argument("--epochs", type=int, default=5, help="training epochs (seconds_per_epoch: median after the first)")
     p.add_argument("--features", type=int, default=32)
     p.add_argument("--report-only", action="store_true", help="redraw the plot and docs section from the JSON")

@@ -4,14 +4,14 @@
 
     python benchmarks/scale_out.py --nodes 100000 --json benchmarks/results/scale_out_100k.json
 
-1. ``prepare`` (a subprocess): generate the seeded DC-SBM (:func:`graphvae.synthetic.degree_corrected_sbm`,
+1. ``prepare`` (a subprocess): generate the seeded DC-SBM (:func:`graphvae.data.synthetic.degree_corrected_sbm`,
    as ``benchmarks/scale.py``), split it, and write to a temporary folder the training graph (for the
-   single process), one shard per rank (:class:`graphvae.distributed.partition.Shard`, reverse
+   single process), one shard per rank (:class:`graphvae.training.distributed.partition.Shard`, reverse
    Cuthill-McKee order) and the test pairs. Both sides then start from files, so the peak memory
    measured is that of training, not of generating the graph.
 2. ``single`` (a subprocess, ``torch.set_num_threads(2)``): ``VGAE(epochs).fit`` on the training graph.
 3. ``rank`` (``torchrun --standalone --nproc-per-node 2``, ``OMP_NUM_THREADS=1``): every rank loads its
-   shard and runs :func:`graphvae.distributed.fit.fit_shard` (the same seed: the same draws).
+   shard and runs :func:`graphvae.training.distributed.fit.fit_shard` (the same seed: the same draws).
 
 Each run is bounded by ``--timeout`` seconds. The JSON holds ``single_peak_rss_gb``,
 ``per_rank_peak_rss_gb`` (the largest rank), seconds per epoch for both, bytes communicated per epoch
@@ -36,7 +36,7 @@ from _docs import ROOT, machine  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from graphvae.commands._common import write_json  # noqa: E402
+from graphvae.files import write_json  # noqa: E402
 
 TARGET_MEMORY_RATIO, TARGET_AUC_GAP = 0.65, 0.01
 
@@ -57,10 +57,10 @@ def rss_gb() -> float:
 def prepare(nodes: int, seed: int, features: int, folder: Path, world: int) -> dict:
     import scipy.sparse as sp
 
-    from graphvae.distributed.partition import Partition, boundary_fraction
-    from graphvae.operator import adjacency_matrix
-    from graphvae.split import split_edges
-    from graphvae.synthetic import degree_corrected_sbm
+    from graphvae.training.distributed.partition import Partition, boundary_fraction
+    from graphvae.nn.operator import adjacency_matrix
+    from graphvae.data.split import split_edges
+    from graphvae.data.synthetic import degree_corrected_sbm
 
     start = time.perf_counter()
     graph = degree_corrected_sbm(nodes, num_features=features, seed=seed)
@@ -88,15 +88,15 @@ def prepare(nodes: int, seed: int, features: int, folder: Path, world: int) -> d
 
 
 def _order(adjacency, method):
-    from graphvae.distributed.partition import locality_order
+    from graphvae.training.distributed.partition import locality_order
     return locality_order(adjacency, method)
 
 
 # --------------------------------------------------------------------------- stage 2: one process
 
 def single(folder: Path, epochs: int, seed: int, threads: int) -> dict:
-    from graphvae.data import Graph
-    from graphvae.models import VGAE
+    from graphvae.data.graph import Graph
+    from graphvae.estimators.models import VGAE
 
     torch.set_num_threads(threads)
     baseline = rss_gb()
@@ -114,10 +114,10 @@ def single(folder: Path, epochs: int, seed: int, threads: int) -> dict:
 # --------------------------------------------------------------------------- stage 3: one rank (under torchrun)
 
 def rank_run(folder: Path, epochs: int, seed: int, out: Path) -> dict:
-    from graphvae.distributed import runtime
-    from graphvae.distributed.fit import fit_shard
-    from graphvae.distributed.partition import Shard
-    from graphvae.models import VGAE
+    from graphvae.training.distributed import runtime
+    from graphvae.training.distributed.fit import fit_shard
+    from graphvae.training.distributed.partition import Shard
+    from graphvae.estimators.models import VGAE
 
     torch.set_num_threads(1)
     baseline = rss_gb()
@@ -190,7 +190,7 @@ def run(nodes: int, epochs: int, seed: int, features: int, timeout: float, world
 
 # --------------------------------------------------------------------------- docs: measured numbers and the paper model
 
-#: bytes per node held on every rank whatever P is at the backward peak, counted from the code (graphvae/distributed):
+#: bytes per node held on every rank whatever P is at the backward peak, counted from the code (graphvae/training/distributed):
 #: the gathered Z and the gradients its two consumers (positives, sampled pairs) return for it (3 N d float32),
 #: the label map and the row pointers of the two transposed pair patterns (3 N int64, counted at 8 bytes each)
 def replicated_bytes_per_node(latent: int = 16) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import ROOT  # noqa: E402
 
-from graphvae._validation import atomic_write  # noqa: E402
+from graphvae.files import atomic_write  # noqa: E402
 
 FIGURE = ROOT / "docs" / "figures" / "scale_out_ranks.png"
 
@@ -31,8 +31,8 @@ def main() -> int:
     import scipy.sparse as sp
 
     import graphvae as gv
-    from graphvae.distributed.partition import Partition
-    from graphvae.operator import adjacency_matrix
+    from graphvae.training.distributed.partition import Partition
+    from graphvae.nn.operator import adjacency_matrix
 
     graph = gv.load_dataset("cora", download=False)
     n = graph.num_nodes

@@ -6,7 +6,7 @@ PyG is used as its documentation and example use it: ``torch_geometric.nn.VGAE``
 layers (32 hidden, 16 latent), loss ``recon_loss + kl_loss / N``, Adam 0.01. Both train 200 epochs
 on the same split and features; per-epoch times are wall-clock milliseconds of a full training step
 (forward, backward, optimizer), the median over the epochs after 10 warm-up epochs. The test AUC
-is that of the final model. Also: the seeds trained together (:func:`graphvae.batched.fit_seeds`, ``--batch``
+is that of the final model. Also: the seeds trained together (:func:`graphvae.estimators.batched.fit_seeds`, ``--batch``
 seeds as one model: milliseconds per batched epoch divided by the seeds), a stage profile of the shared
 trainer (single model and batched, :mod:`_profile`), and the whole ``graphvae linkpred --dataset cora
 --model vgae --seeds 10`` command (this checkout's, ``python -m graphvae``). Writes
@@ -29,7 +29,7 @@ from _docs import ROOT, machine, update_section
 from _profile import profile_fit, stage_table
 
 import graphvae as gv
-from graphvae.batched import fit_seeds
+from graphvae.estimators.batched import fit_seeds
 
 WARMUP = 10
 
@@ -154,7 +154,7 @@ def main() -> None:
     for r in results:
         lines.append(f"| {r['dataset']} | {r['graphvae_ms']:.2f} | {r['pyg_ms']:.2f} | {r['ratio']:.1f}x | "
                      f"{r['graphvae_auc']:.3f} | {r['pyg_auc']:.3f} |")
-    lines += ["", f"Seeds trained together (`graphvae.batched.fit_seeds`, {args.batch} seeds as one model over the "
+    lines += ["", f"Seeds trained together (`graphvae.estimators.batched.fit_seeds`, {args.batch} seeds as one model over the "
               "disjoint union of their training graphs; per-seed milliseconds = batched epoch / seeds; the same models "
               "as the single runs up to float summation order):", "",
               "| dataset | graphvae batched ms / seed-epoch | speed-up vs PyG | batched test AUC (mean) |", "|---|---|---|---|"]

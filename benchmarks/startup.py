@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _docs import ROOT, machine, update_section
 
-from graphvae._validation import atomic_write
+from graphvae.files import atomic_write
 
 
 def cli() -> list[str]:

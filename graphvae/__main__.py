@@ -1,6 +1,6 @@
 """``python -m graphvae``: the same as the ``graphvae`` command."""
 import sys
 
-from .cli import main
+from .cli.main import main
 
 sys.exit(main())

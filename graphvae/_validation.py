@@ -49,19 +49,3 @@ def check_finite(array, what: str) -> None:
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
         raise InputError(f"{what} contain NaN or inf (first at row {row})")
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
-
-    A crash half-way leaves any previous file at ``path`` untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

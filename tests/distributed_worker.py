@@ -16,9 +16,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import graphvae.likelihood as lik  # noqa: E402
-from graphvae.data import build_graph  # noqa: E402
-from graphvae.distributed import runtime  # noqa: E402
+import graphvae.objectives.likelihood as lik  # noqa: E402
+from graphvae.data.graph import build_graph  # noqa: E402
+from graphvae.training.distributed import runtime  # noqa: E402
 
 
 def small_graph(n: int = 80, seed: int = 0, sparse: bool = False):
@@ -35,10 +35,10 @@ def small_graph(n: int = 80, seed: int = 0, sparse: bool = False):
 
 
 def single_step(graph, model):
-    from graphvae.elbo import ELBO
-    from graphvae.encoder import GCNEncoder
-    from graphvae.models import VGAE
-    from graphvae.operator import adjacency_matrix
+    from graphvae.objectives.elbo import ELBO
+    from graphvae.nn.encoder import GCNEncoder
+    from graphvae.estimators.models import VGAE
+    from graphvae.nn.operator import adjacency_matrix
 
     n = graph.num_nodes
     adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
@@ -56,16 +56,16 @@ def single_step(graph, model):
 
 
 def mode_step(ctx, out):
-    from graphvae.distributed.fit import all_reduce_gradients, build_objective
-    from graphvae.distributed.partition import Partition
-    from graphvae.models import VGAE
-    from graphvae.operator import adjacency_matrix
+    from graphvae.training.distributed.fit import all_reduce_gradients, build_objective
+    from graphvae.training.distributed.partition import Partition
+    from graphvae.estimators.models import VGAE
+    from graphvae.nn.operator import adjacency_matrix
 
     class PlainVGAE(VGAE):  # the other estimator settings: no control variate, no reweighting
         def _likelihood(self):
             return lik.LinkLikelihood(self.negatives_per_positive, reweight=False, control_variate=False)
 
-    import graphvae.distributed.likelihood as dlik
+    import graphvae.training.distributed.likelihood as dlik
 
     saved, lik._FIT_ROWS = lik._FIT_ROWS, 30  # the fit uses a subset of the rows, as on large graphs
     dlik.ROW_BLOCK_ENTRIES = 50  # several blocks of rows in the sampler and the residual
@@ -97,9 +97,9 @@ def mode_step(ctx, out):
 
 def mode_halo(ctx, out):
     """f(H) = sum(W * (Â H)) and g(H) = sum(V * gather(H)): distributed gradients vs single-process autograd."""
-    from graphvae.distributed.halo import AllGatherRows, ShardOperator
-    from graphvae.distributed.partition import Partition
-    from graphvae.operator import adjacency_matrix, normalized_adjacency
+    from graphvae.training.distributed.halo import AllGatherRows, ShardOperator
+    from graphvae.training.distributed.partition import Partition
+    from graphvae.nn.operator import adjacency_matrix, normalized_adjacency
 
     graph = small_graph(n=50, seed=3)
     n = graph.num_nodes
@@ -136,9 +136,9 @@ def mode_halo(ctx, out):
 
 
 def mode_fit(ctx, out):
-    from graphvae.distributed.fit import fit_distributed
-    from graphvae.models import VGAE
-    from graphvae.split import split_edges
+    from graphvae.training.distributed.fit import fit_distributed
+    from graphvae.estimators.models import VGAE
+    from graphvae.data.split import split_edges
 
     graph = small_graph(n=300, seed=1)
     split = split_edges(graph, seed=0)
@@ -152,7 +152,7 @@ def main() -> int:
     mode, out = sys.argv[1], sys.argv[2]
     if mode == "die":  # rank 1 dies when training starts; the CLI runs with the remaining arguments
         from graphvae import cli
-        import graphvae.distributed.fit as fit
+        import graphvae.training.distributed.fit as fit
         if int(os.environ["RANK"]) == 1:
             fit.train_elbo = lambda *a, **k: os._exit(3)
         return cli.main(sys.argv[3:])

@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch.func import jacrev
 
-from graphvae import autoencoders as ae
+from graphvae.estimators import autoencoders as ae
 from graphvae._validation import InputError
-from graphvae.elbo import ELBO
-from graphvae.encoder import GCNEncoder
-from graphvae.encoder import edgeless_input
-from graphvae.images import load_digits
-from graphvae.latent import Posterior
-from graphvae.data import build_graph
+from graphvae.objectives.elbo import ELBO
+from graphvae.nn.encoder import GCNEncoder
+from graphvae.nn.encoder import edgeless_input
+from graphvae.data.images import load_digits
+from graphvae.nn.latent import Posterior
+from graphvae.data.graph import build_graph
 
 
 # ------------------------------------------------------------------------------------------- fixtures
@@ -224,7 +224,7 @@ def test_every_kind_trains_through_the_shared_elbo_module(monkeypatch, digits):
 
 
 def test_graph_autoencoders_embed_and_score():
-    from graphvae.split import split_edges
+    from graphvae.data.split import split_edges
     split = split_edges(_small_graph(), seed=0)
     model = ae.Autoencoder(kind="denoising", hidden=16, latent=8, epochs=20, lr=0.01).fit(split)
     assert model.transform().shape == (60, 8)

@@ -4,10 +4,10 @@ import scipy.sparse as sp
 import torch
 
 import graphvae as gv
-from graphvae.batched import fit_seeds, seeds_per_batch, union_input
-from graphvae.encoder import GCNEncoder, encoder_input
-from graphvae.likelihood import LinkLikelihood, LinkTarget
-from graphvae.operator import adjacency_matrix, normalized_adjacency
+from graphvae.estimators.batched import fit_seeds, seeds_per_batch, union_input
+from graphvae.nn.encoder import GCNEncoder, encoder_input
+from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
+from graphvae.nn.operator import adjacency_matrix, normalized_adjacency
 from conftest import random_graph
 
 

@@ -11,15 +11,15 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from graphvae import elbo as elbo_module
-from graphvae import plots
+from graphvae.objectives import elbo as elbo_module
+from graphvae.evaluation import plots
 from graphvae._validation import InputError
 from graphvae.cli import main
-from graphvae.elbo import ELBO
-from graphvae.frechet import feature_classifier
-from graphvae.image_files import load_image_dataset, read_cifar10
-from graphvae.image_vae import ImageVAE
-from graphvae.pixel_likelihood import GaussianPixels, bits_per_dim, dequantize
+from graphvae.objectives.elbo import ELBO
+from graphvae.evaluation.frechet import feature_classifier
+from graphvae.data.image_files import load_image_dataset, read_cifar10
+from graphvae.estimators.image_vae import ImageVAE
+from graphvae.objectives.pixel_likelihood import GaussianPixels, bits_per_dim, dequantize
 
 TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 #: the colours of the synthetic classes (RGB in [0, 1])
@@ -249,7 +249,7 @@ def test_dequantized_elbo_is_the_shared_objective_on_noisy_pixels(colour):
     # by hand: per sample, first the dequantization noise, then the posterior noise, from one generator
     generator = torch.Generator().manual_seed(4)
     k = torch.as_tensor(colour["x_train"][:10].reshape(10, -1), dtype=torch.float32)
-    from graphvae.encoder import edgeless_input
+    from graphvae.nn.encoder import edgeless_input
     total = 0.0
     with torch.no_grad():
         for _ in range(2):
@@ -312,7 +312,7 @@ def small_classifier(*args, **kwargs):
 def test_cli_cifar_end_to_end(colour, tmp_path, capsys, monkeypatch):
     import matplotlib.image
 
-    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.evaluation.frechet.feature_classifier", small_classifier)
     out, js = tmp_path / "figs", tmp_path / "cifar.json"
     rc = main(["vae", "--cifar", str(colour["tar"]), "--latent", "4", "--hidden", "16", "--epochs", "3",
                "--batch-size", "16", "--iwae-k", "4", "--elbo-samples", "2", "--out", str(out), "--json", str(js),

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 import torch
 
 import graphvae as gv
-from graphvae import datasets
+from graphvae.data import datasets
 from graphvae.cli import main
 
 from conftest import registered_dataset

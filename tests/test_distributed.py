@@ -93,8 +93,8 @@ def test_end_to_end_fit_matches_single_process(worker_results):
     """40 epochs on a 300-node graph: the 2-rank AUC is the single process's (same seed, same draws)."""
     import torch
 
-    from graphvae.models import VGAE
-    from graphvae.split import split_edges
+    from graphvae.estimators.models import VGAE
+    from graphvae.data.split import split_edges
 
     sys.path.insert(0, str(WORKER.parent))
     from distributed_worker import small_graph
@@ -156,11 +156,11 @@ def test_too_many_ranks_and_no_rendezvous_give_one_line(tmp_path):
 
 def test_single_process_pays_nothing():
     """Without WORLD_SIZE the CLI path never imports the distributed runtime nor starts a process group."""
-    code = ("import sys, torch, graphvae.commands._common as c\n"
-            "from graphvae.models import VGAE\n"
-            "from graphvae.synthetic import degree_corrected_sbm\n"
+    code = ("import sys, torch, graphvae.cli._common as c\n"
+            "from graphvae.estimators.models import VGAE\n"
+            "from graphvae.data.synthetic import degree_corrected_sbm\n"
             "c.fit_model(VGAE(epochs=1), degree_corrected_sbm(50, seed=0))\n"
-            "print('graphvae.distributed.runtime' in sys.modules, torch.distributed.is_initialized())")
+            "print('graphvae.training.distributed.runtime' in sys.modules, torch.distributed.is_initialized())")
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK")}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
@@ -181,8 +181,8 @@ def test_only_communication_failures_become_one_line_errors():
     """A lost peer is reported in one line; an ordinary bug inside the guarded block surfaces unchanged."""
     import torch.distributed as dist
 
-    from graphvae.distributed import DistributedError
-    from graphvae.distributed.runtime import guard
+    from graphvae.training.distributed import DistributedError
+    from graphvae.training.distributed.runtime import guard
 
     with pytest.raises(DistributedError, match="^rank \\?: training stopped: lost contact .*: Connection closed by peer"):
         with guard():
@@ -199,10 +199,10 @@ def test_rank_sampler_draws_the_single_process_pairs(nodes):
     process's rows for the same generator state (on a large graph too, where the relabelling may differ)."""
     import torch
 
-    from graphvae.distributed.likelihood import DistributedLinkLikelihood, ShardTarget
-    from graphvae.distributed.partition import Partition
-    from graphvae.likelihood import LinkLikelihood, LinkTarget
-    from graphvae.operator import adjacency_matrix
+    from graphvae.training.distributed.likelihood import DistributedLinkLikelihood, ShardTarget
+    from graphvae.training.distributed.partition import Partition
+    from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
+    from graphvae.nn.operator import adjacency_matrix
 
     rng = np.random.default_rng(3)
     u, v = rng.integers(0, nodes, (2, 4 * nodes))

@@ -2,7 +2,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 import graphvae as gv
-from graphvae.latent import Posterior
+from graphvae.nn.latent import Posterior
 
 
 def test_kl_matches_torch_distributions():
@@ -58,14 +58,14 @@ def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
     """A row penalty enters the loss as lambda x its mean over rows, on graphs (c = N^2) and images (c = B) alike."""
     import numpy as np
     import pytest
-    from graphvae.autoencoders import ActivationL1
-    from graphvae.elbo import ELBO
-    from graphvae.decoder import MLPDecoder
-    from graphvae.encoder import GCNEncoder, encoder_input
-    from graphvae.encoder import edgeless_input
-    from graphvae.likelihood import LinkLikelihood, LinkTarget
-    from graphvae.operator import normalized_adjacency
-    from graphvae.pixel_likelihood import BernoulliPixels
+    from graphvae.estimators.autoencoders import ActivationL1
+    from graphvae.objectives.elbo import ELBO
+    from graphvae.nn.decoder import MLPDecoder
+    from graphvae.nn.encoder import GCNEncoder, encoder_input
+    from graphvae.nn.encoder import edgeless_input
+    from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
+    from graphvae.nn.operator import normalized_adjacency
+    from graphvae.objectives.pixel_likelihood import BernoulliPixels
 
     edges = np.array([[0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3]])
     n, weight = 5, 0.3

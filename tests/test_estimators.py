@@ -12,7 +12,7 @@ import torch
 from sklearn.base import clone
 
 import graphvae as gv
-from graphvae.base import Estimator
+from graphvae.estimators.base import Estimator
 
 IMAGES = np.random.default_rng(0).random((24, 6)).astype(np.float32)
 LABELS = np.arange(24) % 3
@@ -128,14 +128,14 @@ def test_image_autoencoder_is_a_preset_of_the_image_model(kind):
 
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_every_estimator_trains_through_the_shared_trainer_and_elbo(name, monkeypatch):
-    import graphvae.autoencoders
-    import graphvae.elbo
-    import graphvae.image_vae
-    import graphvae.models
-    import graphvae.train
+    import graphvae.estimators.autoencoders
+    import graphvae.objectives.elbo
+    import graphvae.estimators.image_vae
+    import graphvae.estimators.models
+    import graphvae.training.trainer
 
     calls = {"train": 0, "elbo": 0}
-    original_train, original_forward = graphvae.train.train_elbo, graphvae.elbo.ELBO.forward
+    original_train, original_forward = graphvae.training.trainer.train_elbo, graphvae.objectives.elbo.ELBO.forward
 
     def train_spy(*args, **kwargs):
         calls["train"] += 1
@@ -145,20 +145,20 @@ def test_every_estimator_trains_through_the_shared_trainer_and_elbo(name, monkey
         calls["elbo"] += 1
         return original_forward(self, *args, **kwargs)
 
-    for module in (graphvae.models, graphvae.image_vae, graphvae.autoencoders):
+    for module in (graphvae.estimators.models, graphvae.estimators.image_vae, graphvae.estimators.autoencoders):
         monkeypatch.setattr(module, "train_elbo", train_spy, raising=False)
-    monkeypatch.setattr(graphvae.elbo.ELBO, "forward", forward_spy)
+    monkeypatch.setattr(graphvae.objectives.elbo.ELBO, "forward", forward_spy)
     make, fit = ESTIMATORS[name]
     model = fit(make())
-    assert isinstance(model.objective_, graphvae.elbo.ELBO)
+    assert isinstance(model.objective_, graphvae.objectives.elbo.ELBO)
     runs = model._histories()
     assert calls["train"] == len(runs)
     assert calls["elbo"] >= sum(len(run) for run in runs)
 
 
 def test_hutchinson_probes_draw_from_the_given_generator_not_the_global_rng():
-    from graphvae.encoder import GCNEncoder
-    from graphvae.encoder import edgeless_input
+    from graphvae.nn.encoder import GCNEncoder
+    from graphvae.nn.encoder import edgeless_input
 
     encoder = GCNEncoder(6, (5,), 3, variational=False, activation=torch.tanh)
     inp = edgeless_input(torch.from_numpy(IMAGES))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from graphvae import frechet as fr
+from graphvae.evaluation import frechet as fr
 from graphvae._validation import InputError
-from graphvae.frechet import (feature_classifier, frechet_distance, frechet_distance_samples, gaussian_moments,
+from graphvae.evaluation.frechet import (feature_classifier, frechet_distance, frechet_distance_samples, gaussian_moments,
                               psd_sqrt)
 
 
@@ -83,7 +83,7 @@ def test_bad_shapes_raise():
 
 
 def test_feature_classifier_is_cached_in_memory_and_on_disk(tmp_path, monkeypatch):
-    from graphvae.images import load_digits
+    from graphvae.data.images import load_digits
 
     x, y, _ = load_digits()
     x, y = x[:600], y[:600]

@@ -7,7 +7,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from graphvae._validation import InputError
-from graphvae.image_files import (load_image_dataset, read_idx, read_mnist, read_mnist_npz, write_idx,
+from graphvae.data.image_files import (load_image_dataset, read_idx, read_mnist, read_mnist_npz, write_idx,
                                   write_mnist_npz)
 
 

@@ -10,20 +10,20 @@ import torch.nn.functional as F
 from torch.distributions import Bernoulli, Normal, kl_divergence
 from torch_geometric.data import Data
 
-from graphvae import elbo as elbo_module
+from graphvae.objectives import elbo as elbo_module
 from graphvae._validation import InputError
 from graphvae.cli import main
-from graphvae.elbo import ELBO
-from graphvae.encoder import GCNEncoder
-from graphvae.image_files import write_idx
-from graphvae.image_vae import ImageVAE
-from graphvae.encoder import edgeless_input
-from graphvae.images import load_digits
-from graphvae.likelihood import LinkLikelihood
-from graphvae.models import VGAE
-from graphvae.operator import normalized_adjacency
-from graphvae.pixel_likelihood import BernoulliPixels, GaussianPixels
-from graphvae import plots
+from graphvae.objectives.elbo import ELBO
+from graphvae.nn.encoder import GCNEncoder
+from graphvae.data.image_files import write_idx
+from graphvae.estimators.image_vae import ImageVAE
+from graphvae.nn.encoder import edgeless_input
+from graphvae.data.images import load_digits
+from graphvae.objectives.likelihood import LinkLikelihood
+from graphvae.estimators.models import VGAE
+from graphvae.nn.operator import normalized_adjacency
+from graphvae.objectives.pixel_likelihood import BernoulliPixels, GaussianPixels
+from graphvae.evaluation import plots
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ def test_image_grid_and_projection_helpers():
         plots.project_2d(z, "umap")
 
 
-from graphvae.frechet import feature_classifier as _feature_classifier  # noqa: E402
+from graphvae.evaluation.frechet import feature_classifier as _feature_classifier  # noqa: E402
 
 
 def small_classifier(*args, **kwargs):
@@ -233,7 +233,7 @@ def small_classifier(*args, **kwargs):
 
 
 def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.evaluation.frechet.feature_classifier", small_classifier)
     out, js = tmp_path / "figs", tmp_path / "r.json"
     rc = main(["vae", "--epochs", "2", "--latent", "3", "--hidden", "16", "--iwae-k", "5", "--elbo-samples", "2",
                "--seeds", "2", "--out", str(out), "--json", str(js), "--no-progress", "--no-cache"])
@@ -248,7 +248,7 @@ def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
 
 
 def test_cli_mnist_files_and_errors(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("graphvae.frechet.feature_classifier", small_classifier)
+    monkeypatch.setattr("graphvae.evaluation.frechet.feature_classifier", small_classifier)
     rng = np.random.default_rng(0)
     d = tmp_path / "mnist"
     write_idx(d / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (40, 28, 28)).astype(np.uint8))

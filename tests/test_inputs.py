@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 
 import graphvae as gv
 from graphvae.cli import main
-from graphvae.data import read_edge_list, read_features
+from graphvae.data.graph import read_edge_list, read_features
 
 
 def write(tmp_path, name, text):
@@ -103,7 +103,7 @@ def test_api_raises_value_error_with_the_same_message(tmp_path):
 def test_embed_command_end_to_end(tmp_path):
     edges = write(tmp_path, "e.csv", ring(40))
     out = tmp_path / "z.csv"
-    r = subprocess.run([sys.executable, "-m", "graphvae.cli", "embed", "--edges", str(edges), "--out", str(out),
+    r = subprocess.run([sys.executable, "-m", "graphvae", "embed", "--edges", str(edges), "--out", str(out),
                         "--epochs", "3", "--no-progress"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     lines = out.read_text().splitlines()
@@ -135,7 +135,7 @@ def test_closed_output_pipe_stops_quietly(tmp_path):
     # `graphvae ... | head -1`: the reader exits early; the command stops with 141 and no error message
     edges = tmp_path / "e.csv"
     edges.write_text("".join(f"{i},{i + 1}\n" for i in range(30)))
-    code = ("import sys, graphvae.commands.embed as e; from graphvae.cli import main\n"
+    code = ("import sys, graphvae.cli.embed as e; from graphvae.cli import main\n"
             "def flood(args):\n    while True:\n        print('x' * 1000)\n"
             "e.run = flood\n"
             "sys.exit(main(sys.argv[1:]))\n")

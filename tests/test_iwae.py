@@ -9,11 +9,11 @@ import torch
 from torch.distributions import Bernoulli, Normal
 
 import graphvae as gv
-from graphvae.decoder import MLPDecoder
-from graphvae.elbo import ELBO
-from graphvae.encoder import GCNEncoder
-from graphvae.encoder import edgeless_input
-from graphvae.pixel_likelihood import BernoulliPixels, GaussianPixels
+from graphvae.nn.decoder import MLPDecoder
+from graphvae.objectives.elbo import ELBO
+from graphvae.nn.encoder import GCNEncoder
+from graphvae.nn.encoder import edgeless_input
+from graphvae.objectives.pixel_likelihood import BernoulliPixels, GaussianPixels
 
 
 def _tiny(likelihood: str = "bernoulli", seed: int = 0) -> ELBO:

@@ -1,8 +1,9 @@
 """The package's layers follow the data flow: a module never imports one from a higher layer.
 
-data -> nn (operator, encoder, latent, decoders) -> objectives (likelihoods, penalties, ELBO) -> training
--> evaluation -> estimators -> CLI. Every import statement counts (module level or inside a function);
-the only exception is a module's ``__getattr__`` that keeps an old import path working.
+Each layer is a subpackage: data -> nn (operator, encoders, latent, decoders) -> objectives (likelihoods,
+penalties, ELBO) -> training -> evaluation -> estimators -> cli; the underscore modules and ``files`` at
+the top are layer 0. Every import statement counts (module level or inside a function); the only
+exception is a module's ``__getattr__``.
 """
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "graphvae"
 
 LAYERS = {
-    0: {"_validation", "_keys", "_stages", "_sparse"},
-    1: {"data", "graph_files", "datasets", "split", "images", "image_files", "synthetic", "embeddings"},  # data
-    2: {"operator", "encoder", "latent", "decoder", "inner_product"},  # nn
-    3: {"likelihood", "pixel_likelihood", "masking", "edge_decoders", "adversarial", "penalties", "elbo"},  # objectives
-    4: {"train", "corruption", "distributed"},  # training (distributed: the trainer under torchrun)
-    5: {"metrics", "frechet", "plots", "node_tasks"},  # evaluation
-    6: {"base", "models", "zoo", "image_vae", "autoencoders", "batched", "node_embeddings"},  # estimators
-    7: {"cli", "__main__", "commands"},  # command line
+    0: {"_validation", "_keys", "_stages", "_sparse", "files"},
+    1: {"data"},
+    2: {"nn"},
+    3: {"objectives"},
+    4: {"training"},
+    5: {"evaluation"},
+    6: {"estimators"},
+    7: {"cli", "__main__"},
 }
 LAYER_OF = {module: layer for layer, modules in LAYERS.items() for module in modules}
 
@@ -78,15 +79,26 @@ def test_no_module_imports_a_higher_layer():
 
 
 def test_commands_never_import_each_other():
-    wrong = [f"{path.name}:{line} imports {module}" for path in sorted((PACKAGE / "commands").glob("*.py"))
+    """A subcommand module imports only the shared helpers of ``cli/_common.py``, never another command."""
+    wrong = [f"{path.name}:{line} imports {module}" for path in sorted((PACKAGE / "cli").glob("*.py"))
              for module, line in _imports(path)
-             if module.startswith("graphvae.commands.") and module.split(".")[2] not in ("_common", path.stem)]
+             if module.startswith("graphvae.cli.") and module.split(".")[2] not in ("_common", "main", path.stem)]
     assert not wrong, "\n".join(wrong)
 
 
 def test_the_checker_sees_a_violation(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("import os\nfrom .encoder import encoder_input\n\ndef f():\n    from ..graphvae import models\n")
-    found = _imports(probe, ("graphvae",))
-    assert ("graphvae.encoder", 2) in found and _layer("graphvae.encoder") > LAYER_OF["data"]
-    assert _layer("graphvae.models") == 6 and _layer("graphvae.__version__") == -1
+    probe.write_text("import os\nfrom ..nn.encoder import encoder_input\n\ndef f():\n    from ..estimators import models\n")
+    found = _imports(probe, ("graphvae", "data"))
+    assert ("graphvae.nn.encoder", 2) in found and _layer("graphvae.nn.encoder") > LAYER_OF["data"]
+    assert ("graphvae.estimators", 5) in found and _layer("graphvae.estimators.models") == 6
+    assert _layer("graphvae.__version__") == -1
+
+
+def test_benchmarks_use_only_public_modules():
+    """Benchmarks are users of the library: no ``graphvae._private`` module, no CLI internals."""
+    benchmarks = PACKAGE.parent / "benchmarks"
+    wrong = [f"{path.name}:{line} imports {module}" for path in sorted(benchmarks.glob("*.py"))
+             for module, line in _imports(path, ("benchmarks",))
+             if any(part.startswith("_") for part in module.split(".")[1:]) or module.startswith("graphvae.cli.")]
+    assert not wrong, "\n".join(wrong)

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graphvae.likelihood import LinkLikelihood, LinkTarget
+from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
 from conftest import random_graph
 
 
@@ -81,7 +81,7 @@ def test_control_variate_lowers_the_variance_of_the_estimate_and_its_gradient():
 
 
 def test_control_variate_fit_is_exact_for_a_quadratic_and_leaves_each_slot_out():
-    from graphvae.likelihood import _leave_one_slot_out_fit
+    from graphvae.objectives.likelihood import _leave_one_slot_out_fit
     gen = torch.Generator().manual_seed(0)
     s = torch.randn(50, 3, generator=gen)
     mask = torch.ones(50, 3)
@@ -157,7 +157,7 @@ def test_sampled_pairs_have_k_per_row_and_column_and_a_valid_transpose(local_blo
 
 
 def test_pattern_scores_and_gradient_match_autograd_gather():
-    from graphvae.likelihood import pair_scores, pattern_scores
+    from graphvae.objectives.likelihood import pair_scores, pattern_scores
     n = 30
     target = LinkTarget.from_edges(random_graph(n, 0.2, seed=5), n)
     pairs, _ = LinkLikelihood(3.0).sample_pairs(target, torch.Generator().manual_seed(1))

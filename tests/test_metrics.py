@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from graphvae.metrics import auc_ap, link_auc_ap
+from graphvae.evaluation.metrics import auc_ap, link_auc_ap
 
 
 import pytest

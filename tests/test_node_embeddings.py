@@ -12,10 +12,10 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 import graphvae as gv
 from graphvae.cli import main
-from graphvae.embeddings import load_embeddings, save_embeddings
-from graphvae.node_embeddings import DEFAULT_MODEL, EMBEDDING_MODELS
-from graphvae.node_tasks import cluster, cluster_scores, label_splits, matched_accuracy, encode_labels
-from graphvae.operator import normalized_adjacency
+from graphvae.data.embedding_files import load_embeddings, save_embeddings
+from graphvae.estimators.node_embeddings import DEFAULT_MODEL, EMBEDDING_MODELS
+from graphvae.evaluation.node_tasks import cluster, cluster_scores, label_splits, matched_accuracy, encode_labels
+from graphvae.nn.operator import normalized_adjacency
 
 
 def write(tmp_path, name, text):
@@ -185,13 +185,13 @@ def test_label_splits_errors_and_stratification():
 
 
 def test_default_embedding_model_is_documented_and_used(tmp_path):
-    from graphvae.commands import _common, classify, cluster as cluster_cmd
+    from graphvae.cli import _common, classify, cluster as cluster_cmd
     from pathlib import Path
-    from graphvae.node_embeddings import CLUSTER_DEFAULT_MODEL
+    from graphvae.estimators.node_embeddings import CLUSTER_DEFAULT_MODEL
     assert classify.DEFAULT_MODEL == DEFAULT_MODEL and cluster_cmd.DEFAULT_MODEL == CLUSTER_DEFAULT_MODEL
     assert _common.EMBEDDING_MODELS == list(EMBEDDING_MODELS)
-    from graphvae import embeddings
-    from graphvae.commands import embed as embed_cmd
+    from graphvae.data import embedding_files as embeddings
+    from graphvae.cli import embed as embed_cmd
     assert embed_cmd.FORMATS == embeddings.FORMATS  # the CLI's copy, kept so --help imports no numpy
     docs = (Path(__file__).resolve().parent.parent / "docs" / "embeddings.md").read_text()
     assert f"default of `classify` is **`{DEFAULT_MODEL}`**" in docs
@@ -309,7 +309,7 @@ def test_api_raises_input_error(tmp_path):
 @pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
 def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance):
     from scipy.stats import multivariate_normal
-    from graphvae.plots import _full_covariances, plot_cluster_map
+    from graphvae.evaluation.plots import _full_covariances, plot_cluster_map
     rng = np.random.default_rng(2)
     z = np.vstack([rng.normal(size=(40, 3)) * [1, 2, 0.5] + 6 * i for i in range(3)])
     c = cluster(z, 3, "gmm", covariance, random_state=0)
@@ -322,7 +322,7 @@ def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance):
 
 def test_row_normalized_features_match_sklearn_l1(tmp_path):
     from sklearn.preprocessing import normalize
-    from graphvae.node_embeddings import row_normalized
+    from graphvae.estimators.node_embeddings import row_normalized
     x = np.array([[1, 3, 0], [0, 0, 0], [2, -2, 4.0]])
     for features in (x, sp.csr_matrix(x)):
         g = gv.build_graph(np.array([0, 1]), np.array([1, 2]), 3, x=features)
@@ -333,7 +333,7 @@ def test_row_normalized_features_match_sklearn_l1(tmp_path):
 
 
 def test_cluster_axes_are_orthonormal_and_follow_the_mean_difference():
-    from graphvae.plots import cluster_axes
+    from graphvae.evaluation.plots import cluster_axes
     rng = np.random.default_rng(4)
     labels = np.repeat([0, 1], 60)
     shift = np.array([0.0, 3.0, 0.0, 4.0])

@@ -2,8 +2,8 @@ import numpy as np
 import torch
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from graphvae.encoder import GCNEncoder, GCNLayer, encoder_input
-from graphvae.operator import SparseOperator, normalized_adjacency
+from graphvae.nn.encoder import GCNEncoder, GCNLayer, encoder_input
+from graphvae.nn.operator import SparseOperator, normalized_adjacency
 from conftest import random_graph
 
 

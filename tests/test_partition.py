@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 
 from graphvae import InputError
-from graphvae.distributed.partition import Partition, Shard, balanced_bounds, boundary_fraction, locality_order
-from graphvae.operator import adjacency_matrix, normalized_adjacency_matrix
+from graphvae.training.distributed.partition import Partition, Shard, balanced_bounds, boundary_fraction, locality_order
+from graphvae.nn.operator import adjacency_matrix, normalized_adjacency_matrix
 
 from conftest import random_graph
 

@@ -14,7 +14,7 @@ import pytest
 import scipy.stats
 
 from graphvae._validation import InputError
-from graphvae.synthetic import _draw_edges, degree_corrected_sbm, power_law_propensities
+from graphvae.data.synthetic import _draw_edges, degree_corrected_sbm, power_law_propensities
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,9 +117,9 @@ def test_harness_catches_a_dense_n_by_n_matrix():
 def test_default_vgae_path_has_no_n_by_n_allocation():
     """Generate, split, one epoch of the default VGAE and test scoring on a 100k-node graph in < 2 GB."""
     rc, report, stderr = _run_limited(f"""
-        from graphvae.models import VGAE
-        from graphvae.split import split_edges
-        from graphvae.synthetic import degree_corrected_sbm
+        from graphvae.estimators.models import VGAE
+        from graphvae.data.split import split_edges
+        from graphvae.data.synthetic import degree_corrected_sbm
         split = split_edges(degree_corrected_sbm({N}, edges_per_node=5, seed=0), seed=0)
         model = VGAE(epochs=1).fit(split)
         scores = model.score(split.test_pos, split.test_neg)

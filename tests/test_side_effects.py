@@ -13,7 +13,7 @@ def test_plots_keep_the_callers_matplotlib_backend(tmp_path):
 import matplotlib
 matplotlib.use("svg")
 import numpy as np
-from graphvae.plots import plot_images, plot_latent_map
+from graphvae.evaluation.plots import plot_images, plot_latent_map
 plot_images(np.random.default_rng(0).random((4, 16)), (4, 4), {str(tmp_path / 'a.png')!r})
 plot_latent_map(np.random.default_rng(0).random((10, 2)), np.arange(10) % 3, {str(tmp_path / 'b.png')!r})
 import matplotlib.pyplot as plt
@@ -26,7 +26,7 @@ print(matplotlib.get_backend(), len(plt.get_fignums()))
 
 
 def test_gzip_idx_file_is_complete_when_written(tmp_path):
-    from graphvae.image_files import read_idx, write_idx
+    from graphvae.data.image_files import read_idx, write_idx
 
     a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
     path = write_idx(tmp_path / "a.idx.gz", a)

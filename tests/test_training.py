@@ -2,8 +2,8 @@ import numpy as np
 import torch
 
 import graphvae as gv
-from graphvae.embeddings import load_embeddings, save_embeddings
-from graphvae.metrics import link_auc_ap
+from graphvae.data.embedding_files import load_embeddings, save_embeddings
+from graphvae.evaluation.metrics import link_auc_ap
 
 
 def test_short_training_on_cora_beats_random_embeddings(cora):

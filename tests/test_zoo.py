@@ -6,16 +6,16 @@ import torch
 import torch.nn.functional as F
 
 import graphvae as gv
-from graphvae import elbo as elbo_module
-from graphvae import train as train_module
-from graphvae.adversarial import (AdversarialPenalty, Discriminator, DiscriminatorStep, discriminator_loss,
+from graphvae.objectives import elbo as elbo_module
+from graphvae.training import trainer as train_module
+from graphvae.objectives.adversarial import (AdversarialPenalty, Discriminator, DiscriminatorStep, discriminator_loss,
                                   regularizer_loss)
-from graphvae.edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
-from graphvae.encoder import EncoderInput
-from graphvae.likelihood import LinkTarget
-from graphvae.masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges, masked_batches, masked_degrees
-from graphvae.operator import SparseOperator, normalized_adjacency
-from graphvae.zoo import MODELS, NAMES, make_model
+from graphvae.objectives.edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
+from graphvae.nn.encoder import EncoderInput
+from graphvae.objectives.likelihood import LinkTarget
+from graphvae.objectives.masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges, masked_batches, masked_degrees
+from graphvae.nn.operator import SparseOperator, normalized_adjacency
+from graphvae.estimators.zoo import MODELS, NAMES, make_model
 
 from conftest import random_graph
 
@@ -228,7 +228,7 @@ def test_every_model_trains_through_the_shared_trainer_and_elbo(monkeypatch, sma
         calls["elbo"] += 1
         return original_forward(self, inp, target, generator)
 
-    import graphvae.models as models_module
+    import graphvae.estimators.models as models_module
     monkeypatch.setattr(models_module, "train_elbo", train_spy)
     monkeypatch.setattr(elbo_module.ELBO, "forward", forward_spy)
     assert set(NAMES) == set(MODELS) | {"best"}

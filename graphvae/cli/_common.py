@@ -1,0 +1,266 @@
+"""Helpers shared by the subcommands: argument types and groups, input checks, JSON output, summaries.
+
+Nothing here imports torch: a command validates its arguments and paths with these helpers first,
+then imports what it needs inside ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .._validation import InputError, readable_file, writable_path
+from ..estimators.zoo import NAMES as MODEL_NAMES
+from ..estimators.zoo import model_config
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def widths(text: str) -> tuple[int, ...]:
+    """``"512,256"`` -> ``(512, 256)``: positive layer widths."""
+    try:
+        values = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
+    return values
+
+
+def check_inputs(args: argparse.Namespace, **what: str) -> None:
+    """Fail fast, before torch is imported: each ``args.<attr>`` that is set must be a readable file
+    (``what`` maps the attribute to its description, e.g. ``edges="edge-list file"``)."""
+    for attr, description in what.items():
+        path = getattr(args, attr, None)
+        if path is not None:
+            readable_file(path, description)
+
+
+def check_output_dir(path: str | os.PathLike | None, what: str = "output") -> None:
+    """Fail fast if the folder an output file goes into exists but cannot be written."""
+    if path is not None:
+        writable_path(path, what)
+
+
+# --------------------------------------------------------------------------- graph commands
+
+def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None) -> None:
+    p.add_argument("--dataset", default=dataset_default,
+                   help="registered dataset: cora, citeseer or pubmed (fetched on first use, then cached)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, then the cache)")
+    p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
+                                   ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
+    p.add_argument("--features", help="node features: .npy (one row per node) or CSV keyed by node id")
+    header = p.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None, help="the edge list has a header row")
+    header.add_argument("--no-header", dest="header", action="store_false", help="the edge list has no header row")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=MODEL_NAMES, default="vgae", metavar="NAME",
+                   help=f"one of {', '.join(MODEL_NAMES)} (default: vgae, the paper's model; best: see docs/models.md)")
+    p.add_argument("--epochs", type=positive_int, help="training epochs (default: the model's; paper: 200)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: the model's; paper: 0.01)")
+    p.add_argument("--hidden", type=positive_int, help="hidden GCN width (default: the model's; paper: 32)")
+    p.add_argument("--latent", type=positive_int, help="latent dimension (default: the model's; paper: 16)")
+    p.add_argument("--negatives", type=positive_float,
+                   help="sampled pairs per positive pair and epoch (default: 1)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def check_graph_arguments(args: argparse.Namespace) -> None:
+    """The graph arguments' consistency and files, checked before anything heavy is imported."""
+    if args.edges is None and args.dataset is None:
+        raise InputError("give --dataset NAME or --edges FILE")
+    if args.edges is None and args.features:
+        raise InputError("--features goes with --edges, not with a registered --dataset")
+    check_inputs(args, edges="edge-list file", features="feature file")
+
+
+def graph_from_args(args: argparse.Namespace):
+    """``(graph, name)`` for ``--edges`` (with a cleaning report on stderr) or ``--dataset``.
+
+    Commands call :func:`check_graph_arguments` first, before they import torch.
+    """
+    if args.edges:
+        from ..data.graph import load_graph
+
+        graph = load_graph(args.edges, args.features, args.header)
+        c = graph.cleaning
+        say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
+              f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
+              f"symmetrized {c['one_way']} one-way edges)"
+              + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
+        return graph, str(args.edges)
+    from ..data.datasets import load_dataset
+
+    return load_dataset(args.dataset, root=args.data_dir), args.dataset.lower()
+
+
+def _model_kwargs(args: argparse.Namespace, **extra) -> dict:
+    """The named model's configuration (:mod:`graphvae.estimators.zoo`) with the options given on the command line over it."""
+    config = model_config(args.model)
+    given = {"hidden": args.hidden, "latent": args.latent, "epochs": args.epochs, "lr": args.lr,
+             "negatives_per_positive": args.negatives, **extra}
+    config.update({k: v for k, v in given.items() if v is not None})
+    return config
+
+
+def model_latent(args: argparse.Namespace) -> int:
+    """The latent dimension the command's model will have (the paper's 16 unless the model or --latent says)."""
+    return int(_model_kwargs(args).get("latent", 16))
+
+
+def model_from_args(args: argparse.Namespace, seed: int, **extra):
+    """The named model as a :class:`graphvae.VGAE`; ``extra`` given as ``None`` keeps the model's own value."""
+    from ..estimators.models import VGAE
+
+    return VGAE(**_model_kwargs(args, **extra), random_state=seed, progress=not args.no_progress and is_output_rank())
+
+
+# --------------------------------------------------------------------------- torchrun
+
+TORCHRUN_EPILOG = ("Several processes or machines: start the same command with torchrun, e.g. "
+                   "'torchrun --standalone --nproc-per-node 2 -m graphvae ...'; rank 0 writes the outputs "
+                   "(GRAPHVAE_DIST_TIMEOUT, GRAPHVAE_PARTITION: see docs/scale_out.md).")
+
+
+def under_torchrun() -> bool:
+    """Whether this process is one rank of a torchrun job (``WORLD_SIZE`` set)."""
+    from ..training.distributed import launched
+
+    return launched()
+
+
+def is_output_rank() -> bool:
+    """Whether this process writes outputs and logs: always, except on ranks other than 0 under torchrun."""
+    from ..training.distributed import rank_from_env
+
+    return not under_torchrun() or rank_from_env() == 0
+
+
+def fit_model(model, data):
+    """``model.fit(data)``, or, under torchrun (``WORLD_SIZE`` set), the same fit spread over the ranks
+    (:func:`graphvae.training.distributed.fit.fit_distributed`); without torchrun nothing distributed is imported."""
+    if not under_torchrun():
+        return model.fit(data)
+    from ..training.distributed.fit import fit_distributed
+
+    return fit_distributed(model, data)
+
+
+def say(*args, **kwargs) -> None:
+    """``print`` on the output rank only (see :func:`is_output_rank`)."""
+    if is_output_rank():
+        print(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- image commands
+
+def add_image_arguments(data: argparse._ArgumentGroup) -> None:
+    data.add_argument("--mnist", metavar="PATH", help="MNIST: a directory of IDX files (.gz or not) or a Keras mnist.npz")
+    data.add_argument("--fashion-mnist", metavar="PATH", help="Fashion-MNIST, in the same formats as --mnist")
+
+
+def check_image_arguments(args: argparse.Namespace) -> None:
+    if not args.test_size < 1:
+        raise InputError(f"--test-size must be below 1, got {args.test_size}")
+    for attr in ("mnist", "fashion_mnist"):
+        path = getattr(args, attr, None)
+        if path is not None and not os.path.exists(path):
+            raise InputError(f"--{attr.replace('_', '-')}: no such file or folder: {path}")
+
+
+def image_dataset_from_args(args: argparse.Namespace, seed: int):
+    """The image dataset named by ``--dataset`` / ``--mnist`` / ``--fashion-mnist``."""
+    from ..data.image_files import load_image_dataset
+
+    paths = {name: path for name, path in (("mnist", args.mnist), ("fashion-mnist", args.fashion_mnist)) if path}
+    if len(paths) > 1:
+        raise InputError("give only one of --mnist and --fashion-mnist")
+    name = args.dataset or next(iter(paths), "digits")
+    if paths and name not in paths:
+        raise InputError(f"--dataset {name} does not match the path given with --{next(iter(paths))}")
+    if name != "digits" and name not in paths:
+        raise InputError(f"{name} is not bundled: give its files with --{name} PATH")
+    return load_image_dataset(name, paths.get(name), binarize=not args.no_binarize, seed=seed, test_size=args.test_size)
+
+
+def unit_fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
+#: the names of graphvae.estimators.node_embeddings.EMBEDDING_MODELS (kept here so --help imports no torch; a test compares them)
+EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
+
+
+def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> None:
+    """The embedding model of ``classify`` and ``cluster``: a named configuration plus overrides."""
+    g = p.add_argument_group("embedding model")
+    g.add_argument("--model", choices=EMBEDDING_MODELS, default=default_model,
+                   help=f"named configuration (default: {default_model}; see docs/embeddings.md)")
+    g.add_argument("--epochs", type=positive_int, help="override the model's training epochs")
+    g.add_argument("--hidden", type=positive_int, help="override the hidden GCN width")
+    g.add_argument("--latent", type=positive_int, help="override the latent dimension")
+    g.add_argument("--lr", type=positive_float, help="override the Adam learning rate")
+    g.add_argument("--representation", choices=["latent", "hidden+latent"],
+                   help="override what is embedded: mu, or the last hidden layer concatenated with mu")
+    g.add_argument("--hops", type=int, help="override the propagation steps applied to the representation")
+    g.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    g.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def embedding_overrides(args: argparse.Namespace) -> dict:
+    """The ``--epochs/--hidden/...`` overrides given on the command line (``None`` when not given)."""
+    return {k: getattr(args, k) for k in ("epochs", "hidden", "latent", "lr", "representation", "hops")}
+
+
+def check_plot_dir(path: str | None) -> None:
+    """Fail fast if the ``--plot`` folder cannot be created or written."""
+    if path is not None:
+        check_output_dir(os.path.join(path, "figure.png"), "figures in --plot folder")
+
+
+#: up to this many nodes per training step a graph counts as small for :func:`set_threads`
+SMALL_GRAPH_NODES = 200_000
+
+
+def set_threads(requested: int | None, nodes_per_step: int) -> int:
+    """Set torch's thread count for this CLI process and return it.
+
+    ``requested`` if given; else one thread for a small graph on a busy machine (1-minute load average at
+    least the number of cores plus one half): two threads that wait for each other while other processes
+    hold the cores made a 10-seed Cora run about 10x slower on a shared 2-core machine at load 4-8, while
+    at load 2 two threads were 1.4x faster; else torch's default.
+    Only the CLI entry points call this (it changes process-wide state); library calls never do.
+    """
+    import torch
+
+    if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
+        cores = os.cpu_count() or 1
+        try:
+            busy = os.getloadavg()[0] >= cores + 0.5
+        except OSError:  # no load average on this platform
+            busy = False
+        requested = 1 if busy else None
+    if requested is not None:
+        torch.set_num_threads(requested)
+    return torch.get_num_threads()

@@ -1,0 +1,204 @@
+"""``graphvae ae``: the autoencoder family (vanilla, denoising, sparse, contractive, stacked) on images or graphs.
+
+Images (digits, MNIST files): test reconstruction error, the same on corrupted test inputs, a linear
+probe of the codes, the encoder's mean Jacobian norm and mean hidden activation; for ``stacked`` the
+fine-tuned and from-scratch test accuracies. Graphs (cora, citeseer; kinds vanilla, denoising,
+sparse): test link AUC/AP, a linear probe of the node codes on the node labels, mean hidden activation.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+from .._validation import InputError
+from ..evaluation.summary import mean_std
+from ..files import write_json
+from ._common import (
+    add_image_arguments,
+    check_image_arguments,
+    check_output_dir,
+    image_dataset_from_args,
+    positive_float,
+    positive_int,
+    widths,
+)
+
+#: choices of the command line (tests check them against graphvae.estimators.autoencoders' constants)
+KINDS = ("vanilla", "denoising", "sparse", "contractive")
+GRAPH_KINDS = ("vanilla", "denoising", "sparse")
+NOISES = ("masking", "gaussian", "salt_pepper")
+AE_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
+GRAPH_DATASETS = ("cora", "citeseer")
+ALL_KINDS = (*KINDS, "stacked")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ae", help="autoencoders: vanilla, denoising, sparse, contractive, stacked (images or graphs)",
+                       description="Train an autoencoder of the lectures' family through the shared ELBO module "
+                                   "(no KL term, plus the kind's penalty) and report its test metrics over seeds.")
+    p.add_argument("--kind", choices=ALL_KINDS, default="vanilla", help="(default: vanilla)")
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", choices=[*IMAGE_DATASETS, *GRAPH_DATASETS],
+                      help="digits (default), mnist, fashion-mnist, or a graph: cora, citeseer")
+    add_image_arguments(data)
+    data.add_argument("--no-binarize", action="store_true", help="keep pixels in [0, 1] instead of thresholding")
+    data.add_argument("--test-size", type=positive_float, default=0.2,
+                      help="digits (and graph-node probe) test fraction, stratified by seed (default: 0.2)")
+    model = p.add_argument_group("model")
+    model.add_argument("--hidden", type=widths, default=None,
+                       help="hidden widths, comma-separated (default: 64; stacked: 128,64)")
+    model.add_argument("--latent", type=positive_int, default=16, help="code width (default: 16)")
+    model.add_argument("--activation", choices=AE_ACTIVATIONS, default="sigmoid", help="(default: sigmoid)")
+    model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
+                       help="pixel reconstruction: cross-entropy or MSE (default: bernoulli)")
+    model.add_argument("--noise", choices=NOISES, default="masking", help="denoising corruption (default: masking)")
+    model.add_argument("--noise-level", type=float, default=0.3,
+                       help="corruption level; on graphs the fraction of masked feature entries (default: 0.3)")
+    model.add_argument("--hidden-edges", type=float, default=0.2,
+                       help="denoising on graphs: fraction of edges hidden from the encoder each epoch (default: 0.2)")
+    model.add_argument("--sparsity", type=float, default=0.05, help="sparse: target mean activation rho (default: 0.05)")
+    model.add_argument("--sparse-penalty", choices=["kl", "l1"], default="kl", help="(default: kl)")
+    model.add_argument("--weight", type=float, default=None,
+                       help="penalty weight lambda (default: 1 for KL, 0.001 for L1, 0.1 contractive)")
+    model.add_argument("--jacobian", choices=["exact", "hutchinson"], default="exact",
+                       help="contractive: closed form or Hutchinson estimate (default: exact)")
+    train = p.add_argument_group("training")
+    train.add_argument("--epochs", type=positive_int, default=50, help="(default: 50; stacked: per stage)")
+    train.add_argument("--finetune-epochs", type=positive_int, default=None,
+                       help="stacked: supervised epochs, also the from-scratch budget (default: --epochs)")
+    train.add_argument("--batch-size", type=positive_int, default=64, help="(default: 64)")
+    train.add_argument("--lr", type=positive_float, default=0.005, help="Adam learning rate (default: 0.005)")
+    train.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    train.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="write the figures (PNG) of the first seed into DIR")
+    out.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def _autoencoder(args: argparse.Namespace, seed: int):
+    from ..estimators.autoencoders import Autoencoder
+
+    return Autoencoder(kind=args.kind, hidden=args.hidden or (64,), latent=args.latent, activation=args.activation,
+                       likelihood=args.likelihood, noise=args.noise, noise_level=args.noise_level,
+                       hidden_edges=args.hidden_edges, sparsity=args.sparsity, sparse_penalty=args.sparse_penalty,
+                       weight=args.weight, jacobian=args.jacobian, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, random_state=seed, progress=not args.no_progress)
+
+
+def first_layer_features(encoder):
+    """The first layer's weights as one input-shaped image per unit: ``[units, inputs]``."""
+    layer = encoder.layers[0] if len(encoder.layers) else encoder.head
+    return layer.weight.detach().T.numpy()
+
+
+def _image_run(args, seed: int, out: Path | None) -> dict:
+    import torch
+
+    from ..estimators.autoencoders import StackedAutoencoder, corrupt, linear_probe_accuracy
+    from ..evaluation.plots import plot_images, plot_latent_map, plot_reconstructions
+
+    data = image_dataset_from_args(args, seed)
+    x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
+    if args.kind == "stacked":
+        params = dict(hidden=args.hidden or (128, 64), activation=args.activation, likelihood=args.likelihood,
+                      pretrain_epochs=args.epochs, finetune_epochs=args.finetune_epochs or args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, random_state=seed, progress=not args.no_progress)
+        model = StackedAutoencoder(pretrain=True, **params).fit(x_tr, y_tr)
+        scratch = StackedAutoencoder(pretrain=False, **params).fit(x_tr, y_tr)
+        r = {"finetuned_accuracy": model.score(x_te, y_te), "scratch_accuracy": scratch.score(x_te, y_te),
+             "reconstruction_error": None, "noisy_reconstruction_error": None, "jacobian_norm": None}
+    else:
+        model = _autoencoder(args, seed).fit(x_tr)
+        noisy = corrupt(torch.from_numpy(x_te), args.noise, args.noise_level, torch.Generator().manual_seed(seed))
+        r = {"reconstruction_error": model.reconstruction_error(x_te),
+             "noisy_reconstruction_error": model.reconstruction_error(noisy.numpy(), x_te),
+             "jacobian_norm": float(model.jacobian_norm(x_te).mean())}
+    codes_tr, codes_te = model.transform(x_tr), model.transform(x_te)
+    r.update(probe_accuracy=linear_probe_accuracy(codes_tr, y_tr, codes_te, y_te, random_state=seed),
+             hidden_activation=float(model.hidden_activations(x_te)[0].mean()), train_seconds=model.train_seconds_)
+    figures = []
+    if out is not None:
+        title = f"{args.kind} autoencoder, {data.name}"
+        figures.append(plot_latent_map(codes_te, y_te, out / "latent_map.png", f"{title}, test codes").name)
+        features = first_layer_features(model.objective_.encoder)
+        figures.append(plot_images(features[:100], data.shape, out / "features.png",
+                                   f"{title}: first-layer features", normalize="each").name)
+        if args.kind != "stacked":
+            figures.append(plot_reconstructions(x_te[:32], model.reconstruct(x_te[:32]), data.shape,
+                                                out / "reconstructions.png",
+                                                f"{title}: test images (left), reconstructions (right)", n=32).name)
+    return {"dataset": data.name, "figures": figures, **r}
+
+
+def _graph_run(args, seed: int, out: Path | None) -> dict:
+    if args.kind not in GRAPH_KINDS:
+        raise InputError(f"--kind {args.kind} is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from ..data.datasets import load_dataset
+    from ..data.split import split_edges
+    from ..estimators.autoencoders import linear_probe_accuracy
+    from ..evaluation.plots import plot_latent_map
+
+    graph = load_dataset(args.dataset)
+    split = split_edges(graph, seed=seed)
+    model = _autoencoder(args, seed).fit(split)
+    codes, y = model.transform(), graph.y.numpy()
+    tr, te = train_test_split(np.arange(len(y)), test_size=args.test_size, random_state=seed, stratify=y)
+    r = {**model.score(split.test_pos, split.test_neg),
+         "probe_accuracy": linear_probe_accuracy(codes[tr], y[tr], codes[te], y[te], random_state=seed),
+         "hidden_activation": float(model.hidden_activations()[0].mean()), "train_seconds": model.train_seconds_}
+    figures = []
+    if out is not None:
+        figures.append(plot_latent_map(codes, y, out / "latent_map.png",
+                                       f"{args.kind} graph autoencoder, {args.dataset} node codes").name)
+    return {"dataset": args.dataset, "figures": figures, **r}
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("noise_level", "hidden_edges", "sparsity"):
+        if not math.isfinite(getattr(args, name)):
+            raise InputError(f"--{name.replace('_', '-')} must be a finite number")
+    check_image_arguments(args)
+    check_output_dir(args.json, "JSON file")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    on_graph = args.dataset in GRAPH_DATASETS
+    if on_graph and (args.mnist or args.fashion_mnist):
+        raise InputError("--mnist/--fashion-mnist go with image datasets, not with a graph --dataset")
+    results, start, figures = [], time.perf_counter(), []
+    for seed in range(args.seeds):
+        out = Path(args.out) if args.out and seed == 0 else None
+        r = (_graph_run if on_graph else _image_run)(args, seed, out)
+        figures = r.pop("figures") if seed == 0 else figures
+        results.append({"seed": seed, **r})
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in r.items() if isinstance(v, float))
+        print(f"seed {seed}: {shown}", flush=True)
+    keys = [k for k, v in results[0].items() if isinstance(v, float)]
+    summary = {k: mean_std([r[k] for r in results]) for k in keys}
+    name = results[0]["dataset"]
+    print(f"{args.kind} autoencoder on {name}, {args.seeds} seed(s): " + "  ".join(
+        f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary.items() if k != "train_seconds"))
+    if args.out:
+        print(f"figures: {', '.join(figures)} in {args.out}")
+    if args.json:
+        write_json(args.json, {
+            "kind": args.kind, "dataset": name, **{k: v["mean"] for k, v in summary.items()}, "mean_std": summary,
+            "seeds": results, "figures": figures, "total_seconds": time.perf_counter() - start,
+            "notes": {"reconstruction_error": "mean squared error per pixel of the mean reconstruction (test set)",
+                      "noisy_reconstruction_error": f"the same for test inputs corrupted by {args.noise} "
+                                                    f"noise at level {args.noise_level}, against the clean images",
+                      "jacobian_norm": "mean over test images of ||dz/dx||_F of the encoder",
+                      "hidden_activation": "mean activation of the first hidden layer (test set)",
+                      "probe_accuracy": "logistic regression on standardized codes, test accuracy"},
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()
+                       if k not in ("func", "command", "json", "out", "no_progress")},
+        })
+    return 0

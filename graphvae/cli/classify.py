@@ -1,0 +1,109 @@
+"""``graphvae classify``: embed without labels, then score a logistic-regression probe on the embeddings."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .._validation import InputError
+from ..evaluation.summary import mean_std
+from ..files import write_json
+from ._common import (
+    add_embedding_arguments,
+    add_graph_arguments,
+    check_graph_arguments,
+    check_inputs,
+    check_output_dir,
+    check_plot_dir,
+    embedding_overrides,
+    graph_from_args,
+    positive_int,
+    unit_fraction,
+)
+
+DEFAULT_MODEL = "gnae-wd"  # graphvae.estimators.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
+PROBE_C = 0.01  # graphvae.evaluation.node_tasks.PROBE_C
+
+
+def register(sub) -> None:
+    p = sub.add_parser("classify", help="node classification probe on unsupervised embeddings (accuracy, macro-F1)",
+                       description="Train an embedding model without labels, then fit a logistic regression on the "
+                                   "embeddings of labelled training nodes and report test accuracy and macro-F1 over "
+                                   "seeds. Cora/CiteSeer use the Planetoid public split (140/500/1000 on Cora); a "
+                                   "user graph needs --labels with a stratified split or --folds.")
+    add_graph_arguments(p, dataset_default=None)
+    p.add_argument("--labels", metavar="FILE", help="CSV/TSV of node id, label (nodes without a row are unlabelled)")
+    p.add_argument("--folds", type=positive_int, help="stratified k-fold over the labelled nodes instead of one split")
+    p.add_argument("--test-size", type=unit_fraction, default=0.5,
+                   help="test fraction of the stratified split of --labels (default: 0.5)")
+    p.add_argument("--C", type=float, default=PROBE_C,
+                   help=f"inverse L2 strength of the probe (default: {PROBE_C}, chosen on the Cora validation nodes)")
+    add_embedding_arguments(p, DEFAULT_MODEL)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.folds is not None and args.folds < 2:
+        raise InputError(f"--folds must be at least 2, got {args.folds}")
+    if not args.C > 0:
+        raise InputError(f"--C must be positive, got {args.C}")
+    check_graph_arguments(args)
+    check_inputs(args, labels="labels file")
+    check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.plot)
+    import numpy as np
+
+    from ..estimators.node_embeddings import embedding_config, fit_embeddings
+    from ..evaluation.node_tasks import encode_labels, label_splits, node_labels, probe_scores, public_split
+
+    graph, name = graph_from_args(args)
+    labels = node_labels(graph, args.labels)
+    if labels is None:
+        raise InputError("classify needs labels: give --labels FILE (node id, label) or a bundled --dataset")
+    labelled, y, classes = encode_labels(labels, args.labels or name)
+    public = public_split(graph) if args.labels is None and args.folds is None else None
+    if public is None:
+        splits_of = {seed: label_splits(y, args.folds, args.test_size, seed) for seed in range(args.seeds)}
+        protocol = f"{args.folds}-fold" if args.folds else f"stratified {1 - args.test_size:.0%}/{args.test_size:.0%} split"
+    else:
+        position = -np.ones(len(labels), dtype=np.int64)
+        position[labelled] = np.arange(len(labelled))
+        train, val, test = (position[i] for i in public)
+        protocol = f"public split ({len(train)}/{len(val)}/{len(test)})"
+    results, start, z0 = [], time.perf_counter(), None
+    for seed in range(args.seeds):
+        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, **embedding_overrides(args))
+        zl = z[labelled]
+        if public is None:
+            folds = [probe_scores(zl, y, tr, te, args.C, seed) for tr, te in splits_of[seed]]
+            r = {"seed": seed, **{k: float(np.mean([f[k] for f in folds])) for k in ("accuracy", "macro_f1")}}
+        else:
+            r = {"seed": seed, **probe_scores(zl, y, train, test, args.C, seed),
+                 "val_accuracy": probe_scores(zl, y, train, val, args.C, seed)["accuracy"]}
+        r["train_seconds"] = model.train_seconds_
+        results.append(r)
+        z0 = z if z0 is None else z0
+        print(f"seed {seed}: test accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}", flush=True)
+    acc, f1 = mean_std([r["accuracy"] for r in results]), mean_std([r["macro_f1"] for r in results])
+    print(f"{args.model} on {name}, {protocol}, {args.seeds} seed(s): accuracy {acc['mean']:.4f} ± {acc['std']:.4f}  "
+          f"macro-F1 {f1['mean']:.4f} ± {f1['std']:.4f}")
+    figures = []
+    if args.plot:
+        from pathlib import Path
+
+        from ..evaluation.plots import plot_latent_map
+
+        shown = np.array([str(v) if v is not None else "unlabelled" for v in labels])
+        figures.append(plot_latent_map(z0, shown, Path(args.plot) / "label_map.png",
+                                       f"{args.model} embeddings of {name} (seed 0) by label", method="tsne",
+                                       what="embeddings").name)
+        print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
+    if args.json:
+        write_json(args.json, {
+            "dataset": name, "model": args.model, "protocol": protocol, "classes": classes,
+            "labelled_nodes": int(len(labelled)), "accuracy": acc, "macro_f1": f1, "seeds": results,
+            "config": {"probe_C": args.C, "folds": args.folds, "test_size": args.test_size,
+                       **embedding_config(args.model, **embedding_overrides(args))},
+            "figures": figures, "total_seconds": time.perf_counter() - start,
+        })
+    return 0

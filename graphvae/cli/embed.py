@@ -1,0 +1,74 @@
+"""``graphvae embed``: train on a whole graph and export node embeddings (posterior means)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .._validation import InputError
+from ._common import (
+    TORCHRUN_EPILOG,
+    add_graph_arguments,
+    add_model_arguments,
+    check_graph_arguments,
+    check_inputs,
+    check_output_dir,
+    check_plot_dir,
+    fit_model,
+    graph_from_args,
+    is_output_rank,
+    model_from_args,
+)
+
+#: the suffixes of graphvae.data.embedding_files.FORMATS (kept here so that --help imports no numpy)
+FORMATS = (".npy", ".csv", ".emb", ".npz")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("embed", help="train on a graph and write node embeddings (.npy, .csv, .emb or .npz)",
+                       description="Train a model (--model, default vgae) on all edges of a graph and write the "
+                                   "posterior means, keyed by the graph's node ids.",
+                       epilog=TORCHRUN_EPILOG)
+    add_graph_arguments(p, dataset_default=None)
+    add_model_arguments(p)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", required=True,
+                   help="output file: .npy (array), .csv (node id, then the vector), .emb (word2vec text: "
+                        "'N d' header, then 'id v1 ... vd') or .npz (arrays ids and embeddings)")
+    p.add_argument("--plot", metavar="DIR", help="write a 2-D map of the embeddings (embedding_map.png) into DIR")
+    p.add_argument("--labels", metavar="FILE",
+                   help="colour the map by these labels (node id, label; a `graphvae cluster --out` file works too)")
+    p.add_argument("--projection", choices=["tsne", "pca"], default="tsne", help="2-D map method (default: tsne)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if Path(args.out).suffix not in FORMATS:
+        raise InputError(f"--out must end in {', '.join(FORMATS)}; got {args.out}")
+    check_graph_arguments(args)
+    check_inputs(args, labels="labels file")
+    check_output_dir(args.out, "embeddings file")
+    check_plot_dir(args.plot)
+    from ..data.embedding_files import save_embeddings
+
+    graph, name = graph_from_args(args)
+    # a whole graph has no validation edges: every model trains for its full number of epochs
+    model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
+    if not is_output_rank():
+        return 0
+    z = model.embed()
+    save_embeddings(args.out, z, graph.node_ids)
+    print(f"wrote {graph.num_nodes} x {z.shape[1]} embeddings to {args.out}", file=sys.stderr)
+    if args.plot:
+        import numpy as np
+
+        from ..evaluation.node_tasks import node_labels
+        from ..evaluation.plots import plot_latent_map
+
+        labels = node_labels(graph, args.labels)
+        shown = None if labels is None else np.array([str(v) if v is not None else "unlabelled" for v in labels])
+        path = plot_latent_map(z, shown, Path(args.plot) / "embedding_map.png",
+                               f"{args.model.upper()} embeddings of {name}", method=args.projection,
+                               random_state=args.seed)
+        print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
+    return 0

@@ -1,0 +1,106 @@
+"""``graphvae linkpred``: the paper's link-prediction experiment, mean ± std over seeds."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..evaluation.summary import mean_std
+from ..files import write_json
+from ._common import (
+    TORCHRUN_EPILOG,
+    add_graph_arguments,
+    add_model_arguments,
+    check_graph_arguments,
+    check_output_dir,
+    check_plot_dir,
+    fit_model,
+    graph_from_args,
+    is_output_rank,
+    model_from_args,
+    model_latent,
+    positive_int,
+    say,
+    set_threads,
+    under_torchrun,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("linkpred", help="link prediction: train on a split, report test AUC and AP",
+                       description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.",
+                       epilog=TORCHRUN_EPILOG)
+    add_graph_arguments(p, dataset_default="cora")
+    add_model_arguments(p)
+    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds K..K+N-1 (default: 1)")
+    p.add_argument("--first-seed", type=int, default=0, help="first seed K (default: 0)")
+    p.add_argument("--sequential", action="store_true",
+                   help="train the seeds one after another (default: seeds of a small graph are trained together "
+                        "as one batched model where the model allows it, which gives the same models faster)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch threads (default: 1 for graphs of up to 200k nodes per step while the machine is "
+                        "busy, else torch's default)")
+    p.add_argument("--early-stopping", action="store_true", default=None,
+                   help="keep the epoch with the best validation AUC (on by default for all but gae/vgae)")
+    p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: 50; 100 "
+                                                          "for the models beyond gae/vgae)")
+    p.add_argument("--json", help="write the results as JSON to this path")
+    p.add_argument("--plot", metavar="DIR", help="write ROC and precision-recall curves of the test edges "
+                                                 "(first seed, link_curves.png) into DIR")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_graph_arguments(args)
+    check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.plot)
+    from ..data.split import split_edges
+    from ..estimators.batched import batchable, fit_seeds, seeds_per_batch
+
+    graph, name = graph_from_args(args)
+    graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"
+    results, train_seconds = [], 0.0
+    start = time.perf_counter()
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    template = model_from_args(args, seeds[0], early_stopping=args.early_stopping, patience=args.patience)
+    # under torchrun every seed is one distributed fit (graphvae.training.distributed), never a batch of seeds
+    sequential = args.sequential or under_torchrun() or not batchable(template)
+    batch = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
+    threads = set_threads(args.threads, batch * int(graph.num_nodes))
+    for first in range(0, len(seeds), batch):
+        chunk = seeds[first:first + batch]
+        splits = [split_edges(graph, seed=seed) for seed in chunk]
+        if len(chunk) > 1:
+            models = fit_seeds(template, splits, chunk)
+        else:
+            models = [fit_model(model_from_args(args, chunk[0], early_stopping=args.early_stopping,
+                                                patience=args.patience), splits[0])]
+        for seed, split, model in zip(chunk, splits, models):
+            train_seconds += model.train_seconds_
+            scores = model.score(split.test_pos, split.test_neg)
+            results.append({"seed": seed, **scores, "train_seconds": model.train_seconds_,
+                            **({"best_epoch": model.best_epoch_, "val_auc": model.best_val_auc_}
+                               if model.early_stopping else {})})
+            say(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
+            if args.plot and seed == args.first_seed and is_output_rank():
+                import numpy as np
+                import torch
+
+                from ..evaluation.plots import plot_link_curves
+
+                pairs = torch.cat([split.test_pos, split.test_neg], dim=1)
+                truth = np.r_[np.ones(split.test_pos.shape[1]), np.zeros(split.test_neg.shape[1])]
+                path = plot_link_curves(truth, model.predict_proba(pairs), f"{args.plot}/link_curves.png",
+                                        f"{args.model.upper()} on {name}: test edges vs sampled non-edges (seed {seed})")
+                print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
+    auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
+    say(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
+          f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
+    if args.json and is_output_rank():
+        write_json(args.json, {
+            "dataset": name, "model": args.model, "seeds": results, "auc": auc, "ap": ap,
+            "train_seconds": train_seconds, "total_seconds": time.perf_counter() - start,
+            "config": {k: v for k, v in template.get_params().items() if k not in ("random_state", "progress")},
+            "seeds_trained_together": batch, "threads": threads,
+        })
+    return 0

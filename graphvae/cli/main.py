@@ -1,0 +1,87 @@
+"""The ``graphvae`` command. Each subcommand is a module of :mod:`graphvae.cli` that registers itself here.
+
+Only the named subcommand's module is imported, and command modules import torch and the models
+inside ``run``, so ``--help`` and bad arguments or paths answer without loading torch.
+Bad input (:class:`graphvae.InputError`, unreadable files, bad arguments) is reported as one line on
+stderr with exit status 2; nothing is printed as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from .._validation import InputError
+from ..training.distributed import DistributedError
+
+#: subcommand -> one-line help; module ``graphvae.cli.<name>`` has ``register(subparsers)``
+#: that adds the parser and sets ``func(args) -> int``
+COMMANDS = {
+    "linkpred": "link prediction: train on a split, report test AUC and AP",
+    "embed": "train on a graph and write node embeddings",
+    "classify": "node classification probe on unsupervised embeddings (accuracy, macro-F1)",
+    "cluster": "cluster nodes by EM on a Gaussian mixture (or k-means); ACC, NMI, ARI",
+    "vae": "image VAE (a VGAE on a graph without edges): ELBO, IWAE, Fréchet distance, figures",
+    "ae": "autoencoders: vanilla, denoising, sparse, contractive, stacked (images or graphs)",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``graphvae linkpred: error: ...`` and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (all of them when ``command`` is ``"*"``)."""
+    parser = _Parser(prog="graphvae", description="Variational graph auto-encoders, and image VAEs and autoencoders "
+                                                  "as their no-edge case: link prediction, node embeddings, figures.")
+    parser.add_argument("--version", action="version", version=f"graphvae {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for name, help_line in COMMANDS.items():
+        if command in (name, "*"):
+            importlib.import_module(f"graphvae.cli.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=help_line, add_help=False)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    code = _run(argv)
+    runtime = sys.modules.get("graphvae.training.distributed.runtime")  # only imported under torchrun
+    return runtime.leave(code) if runtime is not None else code
+
+
+def _run(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (e.g. `graphvae linkpred ... | head`): stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (InputError, TypeError, OSError) as e:
+        # TypeError is raised by the API only for wrong input types; OSError for files the OS refuses
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"graphvae {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except DistributedError as e:
+        # torchrun: a lost peer, a timeout or no rendezvous (one line per rank, no traceback)
+        print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("graphvae: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

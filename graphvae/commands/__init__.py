@@ -1,1 +1,0 @@
-"""Subcommands of the ``graphvae`` command line (see :mod:`graphvae.cli`)."""

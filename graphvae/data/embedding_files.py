@@ -1,0 +1,88 @@
+"""Export and import node embeddings, keyed by the original node ids.
+
+- ``.npy``: the array alone (row ``i`` is node ``node_ids[i]``);
+- ``.csv``: a header, then the node id and its vector per line;
+- ``.emb``: the word2vec text format of node2vec and gensim (``KeyedVectors.load_word2vec_format``):
+  a header line ``N d``, then ``node_id v1 ... vd`` per line (ids must not contain whitespace);
+- ``.npz``: arrays ``ids`` (strings) and ``embeddings``.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .._validation import InputError, readable_file, writable_path
+from ..files import atomic_write
+
+FORMATS = (".npy", ".csv", ".emb", ".npz")
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """``path`` if its suffix is a known format and its folder can be written, else :class:`InputError`."""
+    path = Path(path)
+    if path.suffix not in FORMATS:
+        raise InputError(f"embeddings file must end in {', '.join(FORMATS)}; got {path}")
+    return writable_path(path, "embeddings file")
+
+
+def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
+    """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``)."""
+    path = check_output_path(path)
+    embeddings = np.asarray(embeddings)
+    if len(node_ids) != len(embeddings):
+        raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
+    if path.suffix == ".emb":
+        ids = [str(i) for i in node_ids]
+        if any(not i or any(c.isspace() for c in i) for i in ids):
+            raise InputError("the .emb (word2vec) format needs node ids without whitespace")
+
+        def write_emb(tmp):
+            with open(tmp, "w") as f:
+                f.write(f"{len(ids)} {embeddings.shape[1]}\n")
+                for node, row in zip(ids, embeddings):
+                    f.write(node + " " + " ".join(repr(float(v)) for v in row) + "\n")
+        atomic_write(path, write_emb)
+        return
+    if path.suffix == ".npz":
+        def write_npz(tmp):
+            with open(tmp, "wb") as f:
+                np.savez(f, ids=np.array([str(i) for i in node_ids]), embeddings=embeddings.astype(np.float32))
+        atomic_write(path, write_npz)
+        return
+    if path.suffix == ".npy":
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.save(f, np.asarray(embeddings, dtype=np.float32))
+        atomic_write(path, write)
+    elif path.suffix == ".csv":
+        def write(tmp):
+            with open(tmp, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])])
+                for node, row in zip(node_ids, np.asarray(embeddings)):
+                    w.writerow([node, *(repr(float(v)) for v in row)])
+        atomic_write(path, write)
+
+
+def load_embeddings(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray]:
+    """Read embeddings back: ``(node_ids, array)``; ``node_ids`` is ``None`` for ``.npy``, strings otherwise."""
+    path = readable_file(path, "embeddings file")
+    if path.suffix == ".npy":
+        return None, np.load(path)
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as f:
+            return f["ids"].tolist(), f["embeddings"]
+    if path.suffix == ".emb":
+        with open(path) as f:
+            n, d = (int(v) for v in f.readline().split())
+            rows = [line.rstrip("\n").split(" ") for line in f]
+        if len(rows) != n or any(len(r) != d + 1 for r in rows):
+            raise InputError(f"{path}: not a word2vec text file with {n} rows of an id and {d} values")
+        return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)

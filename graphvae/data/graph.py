@@ -1,0 +1,334 @@
+"""Graphs in: a user's own graph (edge-list files, networkx, scipy, PyG) as a cleaned :class:`Graph`.
+
+Every graph comes out as a :class:`Graph` (``graph.to_pyg()`` gives a PyG ``Data``) with
+
+- ``x``: node features, a float32 tensor, sparse CSR where the input was sparse (identity if none given);
+- ``edge_index``: ``[2, 2E]``, every undirected edge once in each direction, no self-loops, no duplicates;
+- ``node_ids``: the user's id of each node (row ``i`` of ``x`` is node ``node_ids[i]``);
+- ``cleaning``: how many self-loops, duplicate and one-way (directed) edges the input held.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .._keys import unique_inverse, unique_sorted
+from .._sparse import to_torch_csr
+from .._validation import InputError, check_finite, readable_file
+
+_HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
+                 "id1", "id2", "source_id", "target_id", "node", "id", "node_id"}
+
+
+class Graph:
+    """A cleaned, undirected graph: what every reader returns and every graph estimator takes.
+
+    Attributes: ``x`` (features ``[N, F]``, float32, sparse CSR where the input was sparse),
+    ``edge_index`` (``[2, 2E]`` int64, each undirected edge once in each direction, no self-loops or
+    duplicates), ``num_nodes``, ``node_ids`` (the user's id of each node), ``cleaning`` (what the
+    readers dropped or symmetrized); optional ``y`` (labels), ``name`` and, for Planetoid datasets,
+    the public split's ``train_mask``, ``val_mask`` and ``test_mask``. Further attributes may be set
+    freely, as on a PyG ``Data``; :meth:`to_pyg` converts (and :func:`as_graph` converts back).
+    """
+
+    def __init__(self, x: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, node_ids: Sequence | None = None,
+                 cleaning: dict | None = None, **attributes: Any):
+        self.x = x
+        self.edge_index = edge_index
+        self.num_nodes = int(num_nodes)
+        self.node_ids = list(range(self.num_nodes)) if node_ids is None else list(node_ids)
+        self.cleaning = dict(cleaning or {})
+        self.y: torch.Tensor | None = None
+        self.name: str | None = None
+        for key, value in attributes.items():
+            setattr(self, key, value)
+
+    def check_trainable(self, latent: int) -> None:
+        """Raise :class:`InputError` if a graph auto-encoder with ``latent`` dimensions cannot learn from this graph."""
+        n = self.num_nodes
+        if n < 2:
+            raise InputError(f"the graph has {n} node{'s' if n != 1 else ''}: at least 2 are needed to learn links")
+        if self.num_edges == 0:
+            loops = self.cleaning.get("self_loops", 0)
+            why = f" ({loops} self-loops were dropped)" if loops else ""
+            raise InputError(f"the graph has no edges between distinct nodes{why}: there is nothing to reconstruct")
+        if latent > n:
+            raise InputError(f"the latent dimension ({latent}) exceeds the number of nodes ({n}): "
+                             f"choose a latent dimension of at most {n}")
+
+    def check_features(self, num_features: int) -> None:
+        """Raise :class:`InputError` unless the graph has ``num_features`` features per node (a fitted encoder's input)."""
+        if int(self.x.shape[1]) != num_features:
+            raise InputError(f"the graph has {int(self.x.shape[1])} features per node but the model was fitted "
+                             f"with {num_features}")
+
+    @property
+    def num_edges(self) -> int:
+        """Undirected edges (each counted once)."""
+        return int(self.edge_index.shape[1]) // 2
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"Graph({name}num_nodes={self.num_nodes}, num_edges={self.num_edges}, "
+                f"num_features={int(self.x.shape[1])})")
+
+    def to_pyg(self):
+        """The graph as a :class:`torch_geometric.data.Data` (dense features, same edges, labels and masks)."""
+        from torch_geometric.data import Data
+
+        x = self.x.to_dense() if self.x.layout != torch.strided else self.x
+        data = Data(x=x, edge_index=self.edge_index, num_nodes=self.num_nodes)
+        for key in ("y", "train_mask", "val_mask", "test_mask"):
+            if getattr(self, key, None) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
+                node_ids: Sequence | None = None) -> Graph:
+    """Clean an edge list (symmetrize, drop self-loops and duplicates) and attach validated features."""
+    src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+    if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_nodes):
+        raise InputError(f"edge endpoints must lie in 0..{num_nodes - 1}")
+    loops = src == dst
+    src, dst = src[~loops], dst[~loops]
+    directed_keys = unique_sorted(src * num_nodes + dst)
+    duplicates = src.size - directed_keys.size
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    undirected = unique_sorted(lo * num_nodes + hi)
+    # an undirected edge is one-way if only one of its two directions was listed
+    one_way = 2 * undirected.size - directed_keys.size
+    u, v = undirected // num_nodes, undirected % num_nodes
+    edge_index = torch.from_numpy(np.stack([np.concatenate([u, v]), np.concatenate([v, u])]))
+    cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
+                    undirected_edges=int(undirected.size))
+    return Graph(_features(x, num_nodes), edge_index, num_nodes, node_ids, cleaning)
+
+
+def _features(x: Any, num_nodes: int) -> torch.Tensor:
+    """Validate features into a float32 tensor (CSR if sparse); ``None`` gives sparse identity features."""
+    if x is None:
+        return to_torch_csr(sp.identity(num_nodes, dtype=np.float32, format="csr"))
+    if isinstance(x, torch.Tensor):
+        x = x.to_dense().numpy() if x.layout != torch.strided else x.detach().cpu().numpy()
+    if sp.issparse(x):
+        x = sp.csr_matrix(x, dtype=np.float32)
+        check_finite(x.data, "node features")
+        values = x
+    else:
+        values = np.asarray(x, dtype=np.float32)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise InputError(f"node features must be a 2-D matrix, got shape {values.shape}")
+        check_finite(values, "node features")
+    if values.shape[1] == 0:
+        raise InputError("node features have no columns (leave them out for identity features)")
+    if values.shape[0] != num_nodes:
+        raise InputError(f"node features have {values.shape[0]} rows but the graph has {num_nodes} nodes")
+    return to_torch_csr(values) if sp.issparse(values) else torch.from_numpy(np.ascontiguousarray(values))
+
+
+# --------------------------------------------------------------------------- user files
+
+def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted: bool = False):
+    """Read a two-column edge list (CSV, TSV or whitespace; ``#`` comments; ids may be strings).
+
+    ``header=None`` detects a header row (known column names, or a non-numeric first row above
+    numeric rows). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``:
+    integer ids sorted numerically when every id is an integer, else in order of first appearance.
+    With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
+    and a :class:`graphvae.data.graph_files.RawEdges` is returned.
+    """
+    p = readable_file(path, "edge-list file")
+    lines, rows = _read_rows(p, "edge list")
+    if header is None:
+        header = bool(rows) and _looks_like_header(rows)
+    if header:
+        rows = rows[1:]
+    if not rows:
+        raise InputError(f"{p}: no edges")
+    width = len(rows[0][1]) if weighted and len(rows[0][1]) == 3 else 2
+    for n, fields in rows:
+        if len(fields) != width or not all(fields):
+            expected = "3 columns (source, target, weight)" if width == 3 else "2 columns (source, target)"
+            raise InputError(f"{p}, line {n}: expected {expected}, got {len(fields)}: {lines[n - 1].strip()!r}")
+    ends = np.array([f[:2] for _, f in rows], dtype=object)
+    ids, index = _index_ids(ends.ravel())
+    index = index.reshape(-1, 2)
+    if not weighted:
+        return index[:, 0], index[:, 1], ids
+    from .graph_files import RawEdges, check_weights
+
+    weight = None
+    if width == 3:
+        for n, fields in rows:
+            if not _is_number(fields[2]):
+                raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number")
+        weight = check_weights([float(f[2]) for _, f in rows], str(p))
+    return RawEdges(index[:, 0], index[:, 1], ids, weight)
+
+
+def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The file's lines and its data rows ``(line number, fields)``, skipping blank and ``#`` lines."""
+    try:
+        lines = p.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)") from None
+    return lines, [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _split(line: str) -> list[str]:
+    for sep in (",", "\t"):
+        if sep in line:
+            return [f.strip() for f in next(csv.reader([line], delimiter=sep))]
+    return line.split()
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _looks_like_header(rows: list) -> bool:
+    first = rows[0][1]
+    if all(f.strip().lower() in _HEADER_WORDS for f in first):
+        return True
+    return len(rows) > 1 and not any(map(_is_number, first)) and all(map(_is_number, rows[1][1]))
+
+
+def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
+    """Map raw string ids to 0..N-1 (numeric order for integer ids, else first appearance)."""
+    try:
+        as_int = np.array([int(s) for s in raw], dtype=np.int64)
+    except ValueError:
+        as_int = None
+    if as_int is not None:
+        ids, index = unique_inverse(as_int)
+        return ids.tolist(), index.astype(np.int64)
+    uniq, first, index = np.unique(raw.astype(str), return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return uniq[order].tolist(), rank[index].astype(np.int64)
+
+
+def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
+    """Node features from ``.npy`` (row ``i`` = node ``node_ids[i]``) or CSV/TSV keyed by node id (first column)."""
+    p = readable_file(path, "feature file")
+    if p.suffix == ".npy":
+        try:
+            x = np.load(p, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise InputError(f"{p}: not a readable .npy array ({e})") from None
+        if not np.issubdtype(x.dtype, np.number):
+            raise InputError(f"{p}: features must be numeric, got dtype {x.dtype}")
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[0] != len(node_ids):
+            raise InputError(f"{p}: feature matrix has shape {x.shape} but the graph has {len(node_ids)} nodes "
+                             f"(expected {len(node_ids)} rows)")
+        check_finite(x, f"{p}: features")
+        return x
+    _, rows = _read_rows(p, "feature file")
+    if rows and not all(map(_is_number, rows[0][1][1:])):
+        rows = rows[1:]  # header
+    if not rows:
+        raise InputError(f"{p}: no feature rows")
+    width = len(rows[0][1]) - 1
+    position = {str(i): k for k, i in enumerate(node_ids)}
+    x = np.full((len(node_ids), width), np.nan, dtype=np.float32)
+    seen = np.zeros(len(node_ids), dtype=bool)
+    for n, fields in rows:
+        if len(fields) - 1 != width or width < 1:
+            raise InputError(f"{p}, line {n}: expected a node id and {width} feature values, got {len(fields)} fields")
+        k = position.get(fields[0])
+        if k is None:
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph")
+        if seen[k]:
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second feature row")
+        try:
+            x[k] = [float(v) for v in fields[1:]]
+        except ValueError:
+            raise InputError(f"{p}, line {n}: non-numeric feature value") from None
+        if not np.isfinite(x[k]).all():
+            raise InputError(f"{p}, line {n}: features contain NaN or inf")
+        seen[k] = True
+    if not seen.all():
+        missing = [node_ids[i] for i in np.flatnonzero(~seen)[:3]]
+        raise InputError(f"{p}: {int((~seen).sum())} graph nodes have no feature row (e.g. {missing})")
+    return x
+
+
+def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,
+               header: bool | None = None) -> Graph:
+    """A user's graph from a graph file and an optional feature file.
+
+    The format follows the suffix (:func:`graphvae.data.graph_files.read_graph_file`): ``.graphml``, ``.gml``,
+    ``.gexf``, ``.net``/``.pajek``, ``.npz`` (scipy sparse adjacency), anything else an edge list with an
+    optional third column of weights (see :func:`read_edge_list`). Weighted graphs carry ``edge_weight``.
+    """
+    from .graph_files import read_graph_file, to_graph
+
+    raw = read_graph_file(edges, header)
+    x = read_features(features, raw.node_ids) if features is not None else None
+    return to_graph(raw, x)
+
+
+# --------------------------------------------------------------------------- Python objects
+
+def as_graph(obj: Any, features: Any = None) -> Graph:
+    """Convert a networkx graph, a scipy sparse adjacency matrix or a PyG ``Data`` into a cleaned :class:`Graph`.
+
+    A :class:`Graph` is returned as it is (with ``features``, if given, replacing its own).
+    """
+    if isinstance(obj, Graph):
+        if features is None:
+            return obj
+        graph = build_graph(*obj.edge_index.numpy(), obj.num_nodes, x=features, node_ids=obj.node_ids)
+        for key in ("y", "name", "edge_weight", "train_mask", "val_mask", "test_mask"):
+            setattr(graph, key, getattr(obj, key, None))
+        return graph
+    if _is_pyg_data(obj):
+        if obj.edge_index is None or obj.num_nodes is None:
+            raise InputError("PyG Data needs edge_index and num_nodes")
+        ei = obj.edge_index.numpy()
+        x = features if features is not None else obj.x
+        from .graph_files import RawEdges, check_weights, to_graph
+
+        w = getattr(obj, "edge_weight", None)
+        weight = None if w is None else check_weights(np.asarray(w, dtype=np.float64).ravel(), "edge_weight")
+        ids = getattr(obj, "node_ids", None)
+        graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
+                                  weight), x)
+        for key in ("y", "train_mask", "val_mask", "test_mask", "name"):
+            if getattr(obj, key, None) is not None:
+                setattr(graph, key, getattr(obj, key))
+        return graph
+    if sp.issparse(obj):
+        from .graph_files import from_scipy, to_graph
+
+        return to_graph(from_scipy(obj), features)
+    try:
+        import networkx as nx
+    except ImportError:  # pragma: no cover
+        nx = None
+    if nx is not None and isinstance(obj, nx.Graph):
+        from .graph_files import from_networkx, to_graph
+
+        return to_graph(from_networkx(obj), features)
+    raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
+                    "adjacency matrix or a torch_geometric Data")
+
+
+def _is_pyg_data(obj: Any) -> bool:
+    """A PyG ``Data`` (checked without importing torch_geometric, which only a PyG user has loaded)."""
+    return type(obj).__module__.startswith("torch_geometric.") and hasattr(obj, "edge_index")

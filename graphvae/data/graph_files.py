@@ -1,0 +1,223 @@
+"""Graph files and graph objects in: weighted edge lists, GraphML, GML, GEXF, Pajek, scipy ``.npz``, networkx.
+
+Every reader returns a :class:`RawEdges` -- edge endpoints as indices into the caller's node ids and,
+when the input carries them, non-negative edge weights -- that :func:`to_graph` cleans into a
+graphvae graph (symmetrized, no self-loops, no duplicates; see :func:`graphvae.data.graph.build_graph`).
+
+Weights. An undirected edge listed more than once (both directions, or repeated) keeps its largest
+weight. The weights enter the GCN operator :math:`\\hat A = \\tilde D^{-1/2}(W + I)\\tilde D^{-1/2}`
+with :math:`\\tilde D_{ii} = 1 + \\sum_j W_{ij}` (:func:`graphvae.nn.operator.normalized_adjacency`), so a
+heavy edge pulls its endpoints' encodings together more than a light one. The inner-product decoder
+models the *presence* of an edge, :math:`p(A_{ij} = 1 \\mid z) = \\sigma(z_i^\\top z_j)`, not its weight:
+every listed edge (weight > 0) is a positive of the likelihood, whatever its weight, and an edge of
+weight 0 is no edge.
+
+Node ids are kept as the file has them: strings for GraphML, GML, GEXF and Pajek; for edge lists,
+integers when every id is an integer (sorted numerically), else strings in order of appearance;
+``0..N-1`` for a scipy matrix.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._keys import unique_inverse
+from .._validation import InputError, readable_file
+
+#: suffixes read with networkx, and the reader's name
+NETWORKX_SUFFIXES = {".graphml": "GraphML", ".gml": "GML", ".gexf": "GEXF", ".net": "Pajek", ".pajek": "Pajek"}
+
+
+@dataclass
+class RawEdges:
+    """Edges as read: ``src``/``dst`` index ``node_ids``; ``weight`` is ``None`` for an unweighted graph."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    node_ids: list
+    weight: np.ndarray | None = None
+
+
+def check_weights(weight: Any, what: str) -> np.ndarray:
+    """Edge weights as float64, or :class:`InputError` if any is not a finite non-negative number."""
+    try:
+        w = np.asarray(weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: edge weights must be numbers") from None
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{what}: edge weights must be finite and non-negative, got {w[k]!r} (edge {k + 1})")
+    return w
+
+
+# --------------------------------------------------------------------------- files
+
+def read_graph_file(path: str | os.PathLike, header: bool | None = None) -> RawEdges:
+    """Read any supported graph file; the format follows the suffix (edge list for anything unknown)."""
+    p = readable_file(path, "graph file")
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        return read_npz(p)
+    if suffix in NETWORKX_SUFFIXES:
+        return read_networkx_file(p)
+    from .graph import read_edge_list  # the edge-list parser lives with the feature reader
+
+    return read_edge_list(p, header, weighted=True)
+
+
+def read_npz(path: str | os.PathLike) -> RawEdges:
+    """A square scipy sparse adjacency saved by ``scipy.sparse.save_npz``; its values are edge weights."""
+    p = readable_file(path, "graph file")
+    try:
+        a = sp.load_npz(p)
+    except Exception as e:  # noqa: BLE001 - zip, pickle and format errors all mean "not a save_npz file"
+        raise InputError(f"{p}: not a scipy sparse matrix saved with scipy.sparse.save_npz ({type(e).__name__})") from None
+    return from_scipy(a, str(p))
+
+
+def read_networkx_file(path: str | os.PathLike) -> RawEdges:
+    """GraphML, GML, GEXF or Pajek through networkx's readers; node ids as strings, ``weight`` attributes used."""
+    import networkx as nx
+
+    p = readable_file(path, "graph file")
+    fmt = NETWORKX_SUFFIXES[p.suffix.lower()]
+    try:
+        if fmt == "GraphML":
+            g = nx.read_graphml(p, node_type=str)
+        elif fmt == "GEXF":
+            g = nx.read_gexf(p, node_type=str)
+        elif fmt == "Pajek":
+            g = nx.read_pajek(p)
+        else:
+            try:
+                g = nx.read_gml(p, label="label")
+            except nx.NetworkXError:  # nodes without a label: their GML id names them
+                g = nx.read_gml(p, label="id")
+    except Exception as e:  # noqa: BLE001 - parse errors of every kind: one line for the user
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(f"{p}: not a readable {fmt} file ({detail[:200]})") from None
+    return from_networkx(g, str(p), string_ids=True)
+
+
+# --------------------------------------------------------------------------- Python objects
+
+def from_networkx(g: Any, what: str = "networkx graph", string_ids: bool = False) -> RawEdges:
+    """Edges of a networkx (di/multi)graph; ids are its nodes (``str``-ed with ``string_ids``)."""
+    ids = list(g.nodes)
+    position = {node: k for k, node in enumerate(ids)}
+    edges = list(g.edges(data="weight"))
+    pairs = np.array([(position[u], position[v]) for u, v, _ in edges], dtype=np.int64).reshape(-1, 2)
+    weight = None
+    if any(w is not None for _, _, w in edges):
+        weight = check_weights([1.0 if w is None else _number(w, what) for _, _, w in edges], what)
+    if string_ids:
+        ids = [str(i) for i in ids]
+    return RawEdges(pairs[:, 0], pairs[:, 1], ids, weight)
+
+
+def _number(w: Any, what: str) -> float:
+    try:
+        return float(w)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: edge weight {w!r} is not a number") from None
+
+
+def from_scipy(a: Any, what: str = "adjacency matrix") -> RawEdges:
+    """Non-zero entries of a square sparse matrix; values other than 0/1 make a weighted graph."""
+    if not sp.issparse(a) or a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise InputError(f"{what}: an adjacency matrix must be a square sparse matrix, got shape {getattr(a, 'shape', None)}")
+    coo = sp.coo_matrix(a)
+    coo.sum_duplicates()
+    w = check_weights(coo.data, what)
+    nz = w != 0
+    w = w[nz]
+    weight = None if np.all(w == 1) else w
+    return RawEdges(coo.row[nz].astype(np.int64), coo.col[nz].astype(np.int64), list(range(a.shape[0])), weight)
+
+
+# --------------------------------------------------------------------------- cleaning
+
+def to_graph(raw: RawEdges, x: Any = None):
+    """Clean ``raw`` into a graph (:func:`graphvae.data.graph.build_graph`) and attach ``edge_weight`` if weighted.
+
+    ``edge_weight`` (float32, aligned with ``edge_index``) holds each undirected edge's largest listed
+    weight in both directions; self-loops are dropped with their weights.
+    """
+    from .graph import build_graph
+
+    n = len(raw.node_ids)
+    src, dst = np.asarray(raw.src, dtype=np.int64), np.asarray(raw.dst, dtype=np.int64)
+    if raw.weight is not None:  # weight 0 is no edge
+        listed = np.asarray(raw.weight) > 0
+        src, dst, raw = src[listed], dst[listed], RawEdges(src[listed], dst[listed], raw.node_ids, raw.weight[listed])
+    graph = build_graph(src, dst, n, x=x, node_ids=raw.node_ids)
+    graph.edge_weight = None
+    if raw.weight is not None:
+        graph.edge_weight = edge_weights(src, dst, raw.weight, graph.edge_index, n)
+    return graph
+
+
+def edge_weights(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, edge_index: Any, n: int):
+    """Weights aligned with a cleaned ``edge_index``: the largest weight listed for each undirected pair."""
+    import torch
+
+    keep = src != dst
+    lo, hi, w = np.minimum(src, dst)[keep], np.maximum(src, dst)[keep], np.asarray(weight, np.float64)[keep]
+    keys, inverse = unique_inverse(lo * n + hi)
+    best = np.full(keys.size, -np.inf)
+    np.maximum.at(best, inverse, w)
+    ei = np.asarray(edge_index, dtype=np.int64)
+    wanted = np.minimum(ei[0], ei[1]) * n + np.maximum(ei[0], ei[1])
+    return torch.from_numpy(best[np.searchsorted(keys, wanted)].astype(np.float32))
+
+
+def weights_or_none(graph: Any) -> np.ndarray | None:
+    """The graph's edge weights as numpy (``None`` when unweighted)."""
+    w = getattr(graph, "edge_weight", None)
+    return None if w is None else np.asarray(w, dtype=np.float32)
+
+
+def node_positions(node_ids: Sequence, wanted: Sequence, what: str) -> np.ndarray:
+    """Row index of each id of ``wanted`` among ``node_ids`` (compared as strings)."""
+    position = {str(i): k for k, i in enumerate(node_ids)}
+    out = np.empty(len(wanted), dtype=np.int64)
+    for k, i in enumerate(wanted):
+        j = position.get(str(i))
+        if j is None:
+            raise InputError(f"{what}: node id {i!r} is not in the graph")
+        out[k] = j
+    return out
+
+
+def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
+    """Node labels from a CSV/TSV keyed by node id (``id,label`` rows, optional header).
+
+    Columns after the second are ignored, so the output of ``graphvae cluster --out`` reads as labels.
+    Returns one label string per graph node, ``None`` for nodes without a row. Raises
+    :class:`InputError` for ids not in the graph, repeated ids or rows without exactly two fields.
+    """
+    from .graph import _read_rows
+
+    p = readable_file(path, "labels file")
+    lines, rows = _read_rows(p, "labels file")
+    position = {str(i): k for k, i in enumerate(node_ids)}
+    if rows and rows[0][1][0] not in position and rows[0][1][0].lower() in ("id", "node", "node_id", "name", "source"):
+        rows = rows[1:]  # header
+    if not rows:
+        raise InputError(f"{p}: no label rows")
+    labels = np.full(len(node_ids), None, dtype=object)
+    for n, fields in rows:
+        if len(fields) < 2 or not all(fields[:2]):
+            raise InputError(f"{p}, line {n}: expected a node id and a label, got {lines[n - 1].strip()!r}")
+        k = position.get(fields[0])
+        if k is None:
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph")
+        if labels[k] is not None:
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second label")
+        labels[k] = fields[1]
+    return labels

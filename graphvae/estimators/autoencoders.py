@@ -1,0 +1,453 @@
+r"""The autoencoder family (vanilla, denoising, sparse, contractive, stacked) on the shared ELBO module.
+
+Every autoencoder here is the :class:`graphvae.objectives.elbo.ELBO` with a deterministic encoder
+(``GCNEncoder(variational=False)``, so the KL term is 0) and extra terms, never a second model or loss:
+
+.. math:: \mathcal L(x) = -\log p\big(x \mid g(f(\tilde x))\big) + \lambda\,\Omega(x),
+
+with :math:`f` the encoder, :math:`g` the decoder (an :class:`graphvae.nn.decoder.MLPDecoder` for
+pixels, the inner product for links), :math:`\tilde x` the input the encoder sees and
+:math:`\Omega` a :class:`graphvae.objectives.elbo.Penalty`:
+
+- **vanilla** -- :math:`\tilde x = x`, no penalty; Bernoulli or Gaussian (MSE) reconstruction through a bottleneck.
+- **denoising** (Vincent et al., ICML 2008) -- :math:`\tilde x` is a corrupted copy of :math:`x`
+  (:func:`corrupt`: masking noise, additive Gaussian noise, salt-and-pepper) and the clean
+  :math:`x` is reconstructed. On a graph the encoder sees a fresh random subset of the edges
+  each epoch (:func:`hide_edges`) and/or masked node features (:func:`mask_features`), and the
+  whole training graph is reconstructed with :class:`graphvae.objectives.likelihood.LinkLikelihood`.
+- **sparse** (Ng's lecture notes on sparse autoencoders) -- :class:`SparsityKL`:
+  :math:`\Omega = \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)` with :math:`\hat\rho_j` the mean
+  activation of sigmoid hidden unit :math:`j` over the batch; or :class:`ActivationL1`,
+  :math:`\Omega = \lVert h \rVert_1`, for ReLU units.
+- **contractive** (Rifai et al., ICML 2011) -- :class:`ContractivePenalty`:
+  :math:`\Omega = \lVert J_f(x) \rVert_F^2 = \sum_{ij} (\partial f_j / \partial x_i)^2`, exact in
+  closed form for dense layers with a known activation (:func:`jacobian_sq_norm`), or a
+  Hutchinson estimate through autograd for any encoder.
+- **stacked** (Bengio et al., NIPS 2006) -- :class:`StackedAutoencoder`: each layer is pretrained
+  as a one-layer autoencoder on the codes of the layer below, then the whole stack plus a
+  classifier head is fine-tuned on labels (the labels' likelihood :class:`CategoricalLikelihood`
+  in the same ELBO module) and compared with the same network trained from scratch.
+
+There is no second pipeline: on images a kind is a preset of :class:`graphvae.ImageVAE` (deterministic
+encoder, the kind's corruption of :mod:`graphvae.training.corruption` or penalty of :mod:`graphvae.objectives.penalties`,
+:meth:`Autoencoder.image_model`), on graphs a set of options of :class:`graphvae.GAE`
+(:meth:`Autoencoder.graph_model`); :class:`Autoencoder` only maps the kind to those options.
+
+Penalties are totals over the rows of a batch, like the log-likelihood, so for images (whose loss
+is divided by the batch size) the loss is per image: reconstruction + :math:`\lambda\,\Omega`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin, TransformerMixin
+from torch import nn
+
+from .._validation import InputError, check_finite
+from ..data.graph import Graph, as_graph
+from ..data.split import LinkSplit
+from ..evaluation.metrics import link_auc_ap
+from ..nn.decoder import MLPDecoder
+from ..nn.encoder import EncoderInput, GCNEncoder, edgeless_input, encoder_input
+from ..nn.operator import normalized_adjacency
+from ..objectives.elbo import ELBO
+from ..objectives.likelihood import Likelihood
+from ..objectives.penalties import ACTIVATIONS, ActivationL1, ContractivePenalty, SparsityKL, jacobian_sq_norm  # noqa: F401
+from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels
+
+# re-exported: the corruptions and penalties that used to live here
+from ..training.corruption import (
+    NOISES,
+    corrupt,
+    denoising_graph_batches,
+    denoising_image_batches,
+    hide_edges,
+    mask_features,
+)
+from ..training.trainer import image_batches, train_elbo
+from .base import (
+    BOOLEAN,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    SEED,
+    WIDTHS,
+    Estimator,
+    options,
+    widths,
+)
+
+KINDS = ("vanilla", "denoising", "sparse", "contractive")
+GRAPH_KINDS = ("vanilla", "denoising", "sparse")
+# ---------------------------------------------------------------------------------------- probes
+def linear_probe_accuracy(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,
+                          y_test: np.ndarray, random_state: int = 0) -> float:
+    """Test accuracy of a logistic regression (on standardized codes) trained on the training codes."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=random_state))
+    return float(probe.fit(train_codes, y_train).score(test_codes, y_test))
+
+
+# ------------------------------------------------------------------------------------------ estimator
+def _as_images(x, what: str = "images") -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a numeric array of shape [n, pixels]") from None
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError(f"{what} must be a non-empty 2-d array [n, pixels], got shape {a.shape}")
+    check_finite(a, what)
+    return torch.from_numpy(a)
+
+
+class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
+    r"""A deterministic autoencoder of kind vanilla, denoising, sparse or contractive (scikit-learn style).
+
+    ``fit(X)`` trains on images (an array ``[n, pixels]``, a graph without edges) or on a graph
+    (a :class:`graphvae.data.graph.Graph` or the training part of a :class:`LinkSplit`; kinds
+    vanilla, denoising and sparse), always with :class:`graphvae.objectives.elbo.ELBO`, no KL term and the
+    kind's penalty (see the module docstring).
+
+    Args:
+        kind: ``"vanilla"``, ``"denoising"``, ``"sparse"`` or ``"contractive"``.
+        hidden: hidden widths of the encoder (the decoder mirrors them).
+        latent: width of the code :math:`z`.
+        activation: ``"sigmoid"``, ``"tanh"`` or ``"relu"`` for the hidden layers.
+        likelihood: ``"bernoulli"`` (cross-entropy) or ``"gaussian"`` (MSE, :math:`\sigma = 1`) pixels.
+        noise, noise_level: the denoising corruption of images (:func:`corrupt`); on graphs
+            ``noise_level`` is the fraction of masked feature entries.
+        hidden_edges: denoising on graphs, the fraction of edges hidden from the encoder each epoch.
+        sparsity: the target mean activation :math:`\rho`; ``sparse_penalty`` ``"kl"`` or ``"l1"``.
+        weight: :math:`\lambda` of the penalty (default: 1 for KL sparsity, 1e-3 for L1, 0.1 for contractive).
+            Penalties are row totals scaled by the likelihood's normaliser (:class:`graphvae.objectives.elbo.Penalty`): per image or per node.
+        jacobian: ``"exact"`` (closed form) or ``"hutchinson"`` (``num_probes`` probes) for the contractive penalty.
+        epochs, batch_size, lr: Adam training (the graph is one batch).
+        random_state: seed of initialization, batching and noise.
+
+    Attributes after ``fit``: ``objective_`` (the ELBO module), ``history_``, ``train_seconds_``.
+    """
+
+    def __init__(self, kind: str = "vanilla", hidden: int | Sequence[int] = 64, latent: int = 16,
+                 activation: str = "sigmoid", likelihood: str = "bernoulli", noise: str = "masking",
+                 noise_level: float = 0.3, hidden_edges: float = 0.2, sparsity: float = 0.05,
+                 sparse_penalty: str = "kl", weight: float | None = None, jacobian: str = "exact",
+                 num_probes: int = 1, epochs: int = 50, batch_size: int = 64, lr: float = 0.005,
+                 random_state: int = 0, progress: bool = False):
+        self.kind = kind
+        self.hidden = hidden
+        self.latent = latent
+        self.activation = activation
+        self.likelihood = likelihood
+        self.noise = noise
+        self.noise_level = noise_level
+        self.hidden_edges = hidden_edges
+        self.sparsity = sparsity
+        self.sparse_penalty = sparse_penalty
+        self.weight = weight
+        self.jacobian = jacobian
+        self.num_probes = num_probes
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+        self.progress = progress
+
+    _parameter_constraints = {
+        "kind": options(*KINDS),
+        "hidden": WIDTHS,
+        "latent": POSITIVE_INT,
+        "activation": options(*ACTIVATIONS),
+        "likelihood": options("bernoulli", "gaussian"),
+        "noise": options(*NOISES),
+        "noise_level": NON_NEGATIVE,
+        "hidden_edges": FRACTION,
+        "sparsity": PROBABILITY,
+        "sparse_penalty": options("kl", "l1"),
+        "weight": [*NON_NEGATIVE, None],
+        "jacobian": options("exact", "autograd", "hutchinson"),
+        "num_probes": POSITIVE_INT,
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "random_state": SEED,
+        "progress": BOOLEAN,
+    }
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _check_params(self) -> tuple[int, ...]:
+        if self.kind == "sparse" and self.sparse_penalty == "kl" and self.activation != "sigmoid":
+            raise InputError("the KL sparsity penalty needs sigmoid hidden units (use --activation sigmoid or L1)")
+        hidden = widths(self.hidden)
+        if self.kind == "sparse" and not hidden:
+            raise InputError("a sparse autoencoder needs at least one hidden layer")
+        return hidden
+
+    # -- the one pipeline per data type: the kind is a set of options ------------------------------------
+    def _kind_options(self) -> dict:
+        """The kind's penalty as options shared by the graph and the image model (the weights' defaults per kind)."""
+        if self.kind == "sparse" and self.sparse_penalty == "kl":
+            return dict(sparsity=self.sparsity, sparsity_weight=1.0 if self.weight is None else self.weight)
+        if self.kind == "sparse":
+            return dict(activation_l1=1e-3 if self.weight is None else self.weight)
+        if self.kind == "contractive":
+            return dict(contractive=0.1 if self.weight is None else self.weight, jacobian=self.jacobian,
+                        num_probes=self.num_probes)
+        return {}
+
+    def graph_model(self):
+        """The :class:`graphvae.GAE` this autoencoder is on a graph: the kind as options of the one graph pipeline
+        (sigmoid/tanh/relu GCN layers with biases, denoising corruptions, sparsity penalties)."""
+        from .models import GAE
+
+        options = dict(hidden=self.hidden, latent=self.latent, epochs=self.epochs, lr=self.lr, bias=True,
+                       activation=self.activation, random_state=self.random_state, progress=self.progress,
+                       **self._kind_options())
+        if self.kind == "denoising":
+            options.update(hidden_edges=self.hidden_edges, feature_noise=self.noise_level)
+        return GAE(**options)
+
+    def image_model(self):
+        """The :class:`graphvae.ImageVAE` this autoencoder is on images: the kind as a preset of the image model
+        (deterministic encoder, the kind's corruption or penalty)."""
+        from .image_vae import ImageVAE
+
+        options = dict(latent=self.latent, hidden=self.hidden, likelihood=self.likelihood, sigma=1.0,
+                       variational=False, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                       activation=self.activation, random_state=self.random_state, progress=self.progress,
+                       **self._kind_options())
+        if self.kind == "denoising":
+            options.update(noise=self.noise, noise_level=self.noise_level)
+        return ImageVAE(**options)
+
+    def _fit(self, X, y=None) -> None:
+        """Train on images ``X [n, pixels]`` (the image model) or on a graph (``Graph`` or ``LinkSplit``: the GAE).
+
+        A networkx graph or a PyG ``Data`` is converted by :func:`graphvae.data.graph.as_graph` (a scipy matrix
+        is read as images here: convert an adjacency with ``as_graph`` first).
+        """
+        self._check_params()
+        if hasattr(X, "edge_index") and not isinstance(X, (Graph, LinkSplit)) or type(X).__module__.startswith("networkx"):
+            X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
+        if isinstance(X, (Graph, LinkSplit)):
+            if self.kind not in GRAPH_KINDS:
+                raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
+            model = self.graph_model().fit(X)
+            self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
+        else:
+            model = self.image_model().fit(_as_images(X).numpy())
+            self.graph_, self.n_pixels_ = None, model.n_pixels_
+        self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
+
+    # -- inference ------------------------------------------------------------------------------------
+    @staticmethod
+    def _graph_input(graph: Graph) -> EncoderInput:
+        return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), int(graph.num_nodes)))
+
+    def _input(self, X) -> EncoderInput:
+        self._check_fitted()
+        if X is None or isinstance(X, (Graph, LinkSplit)):
+            if self.graph_ is None:
+                raise InputError("this autoencoder was fitted on images: pass images")
+            graph = self.graph_ if X is None else (X.train_graph if isinstance(X, LinkSplit) else X)
+            return self._graph_input(graph)
+        if self.graph_ is not None:
+            raise InputError("this autoencoder was fitted on a graph: pass a graph (or None)")
+        x = _as_images(X)
+        if x.shape[1] != self.n_pixels_:
+            raise InputError(f"images have {x.shape[1]} pixels, the model was fitted on {self.n_pixels_}")
+        return edgeless_input(x)
+
+    def transform(self, X=None) -> np.ndarray:
+        """The codes :math:`z = f(x)`: ``[n, latent]`` for images, node embeddings for a graph (``None``: the fitted one)."""
+        inp = self._input(X)
+        with torch.no_grad():
+            return self.objective_.encoder(inp).mu.numpy()
+
+    def hidden_activations(self, X=None) -> list[np.ndarray]:
+        """The hidden layers' activations ``[n, width]``, one array per hidden layer."""
+        with torch.no_grad():
+            _, hidden = self.objective_.encoder(self._input(X), return_hidden=True)
+        return [h.numpy() for h in hidden]
+
+    def reconstruct(self, X) -> np.ndarray:
+        """The mean image of :math:`p(x \\mid z = f(x))` for each row of ``X``."""
+        inp = self._input(X)
+        if self.graph_ is not None:
+            raise InputError("reconstruct is for images; score held-out links of a graph with score()")
+        with torch.no_grad():
+            return self.objective_.likelihood.decode_mean(self.objective_.encoder(inp).mu).numpy()
+
+    def reconstruction_error(self, X, clean=None) -> float:
+        """Mean squared error per pixel between the reconstruction of ``X`` and ``clean`` (default: ``X``)."""
+        target = _as_images(X if clean is None else clean)
+        return float(((torch.from_numpy(self.reconstruct(X)) - target) ** 2).mean())
+
+    def jacobian_norm(self, X, method: str = "exact", num_probes: int = 1, random_state: int = 0) -> np.ndarray:
+        r"""Per image :math:`\lVert J_f(x) \rVert_F` of the encoder (see :func:`jacobian_sq_norm`; Hutchinson
+        probes drawn from ``random_state``)."""
+        inp = self._input(X)
+        sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes,
+                              generator=torch.Generator().manual_seed(random_state))
+        return sq.detach().sqrt().numpy()
+
+    def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
+        """Graphs: AUC and AP of the inner-product decoder on held-out pairs ``[2, n]``."""
+        z = torch.from_numpy(self.transform(None))
+        return link_auc_ap(z, pos, neg)
+
+
+# --------------------------------------------------------------------------------------------- stacked
+class CategoricalLikelihood(Likelihood):
+    r"""Labels as the likelihood: :math:`\log p(y \mid z) = \log\operatorname{softmax}(z)_y`, summed; scale = batch size.
+
+    With a deterministic encoder whose head is a classifier, the ELBO is the negative cross-entropy,
+    so supervised fine-tuning runs through the same :class:`graphvae.objectives.elbo.ELBO` and trainer.
+    """
+
+    def scale(self, target: torch.Tensor) -> float:
+        return float(target.shape[0])
+
+    def forward(self, z: torch.Tensor, target: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return -F.cross_entropy(z, target, reduction="sum")
+
+
+class ActivatedDecoder(nn.Module):
+    """``decoder(activation(z))``: turns a linear code into a hidden layer's output before decoding it."""
+
+    def __init__(self, activation: Callable[[torch.Tensor], torch.Tensor], decoder: nn.Module):
+        super().__init__()
+        self.activation = activation
+        self.decoder = decoder
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.activation(z))
+
+
+class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
+    r"""Greedy layer-wise pretraining then supervised fine-tuning (scikit-learn style classifier).
+
+    The network is ``GCNEncoder(pixels, hidden, n_classes, variational=False)`` on an edgeless
+    graph: hidden layers :math:`h_l = \text{act}(h_{l-1} W_l + b_l)` and a linear classifier head.
+    With ``pretrain=True``, layer :math:`l` is first trained alone as an autoencoder on the codes
+    :math:`h_{l-1}` of the already trained layers (:math:`h_0 = x`): a one-layer encoder
+    :math:`h_{l-1} \mapsto a_l`, the decoder :math:`h_{l-1} \approx g(\text{act}(a_l))`, Bernoulli
+    reconstruction for [0, 1] codes (sigmoid; the pixels if ``likelihood="bernoulli"``) else Gaussian.
+    Its weights initialize layer :math:`l`. Then the whole stack and the head are fine-tuned on the
+    labels (:class:`CategoricalLikelihood`). ``pretrain=False`` trains the same network from scratch
+    with the same fine-tuning budget.
+
+    Attributes after ``fit``: ``objective_``, ``pretrain_history_`` (one history per layer),
+    ``history_`` (fine-tuning), ``classes_``, ``train_seconds_``.
+    """
+
+    def __init__(self, hidden: Sequence[int] = (128, 64), activation: str = "sigmoid", likelihood: str = "bernoulli",
+                 pretrain: bool = True, pretrain_epochs: int = 20, finetune_epochs: int = 20, batch_size: int = 64,
+                 lr: float = 0.005, finetune_lr: float | None = None, random_state: int = 0, progress: bool = False):
+        self.hidden = hidden
+        self.activation = activation
+        self.likelihood = likelihood
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.finetune_lr = finetune_lr
+        self.random_state = random_state
+        self.progress = progress
+
+    _parameter_constraints = {
+        "hidden": WIDTHS,
+        "activation": options(*ACTIVATIONS),
+        "likelihood": options("bernoulli", "gaussian"),
+        "pretrain": BOOLEAN,
+        "pretrain_epochs": POSITIVE_INT,
+        "finetune_epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "finetune_lr": [*POSITIVE, None],
+        "random_state": SEED,
+        "progress": BOOLEAN,
+    }
+
+    def fit(self, X, y) -> "StackedAutoencoder":
+        """Pretrain (if ``pretrain``) on ``X [n, pixels]``, then fine-tune on the labels ``y [n]``."""
+        return super().fit(X, y)
+
+    def _histories(self) -> list[list[dict]]:
+        return [*self.pretrain_history_, self.history_]
+
+    def _fit(self, X, y) -> None:
+        hidden = widths(self.hidden, allow_empty=False)
+        x = _as_images(X)
+        y_np = np.asarray(y)
+        if y_np.ndim != 1 or y_np.shape[0] != x.shape[0]:
+            raise InputError(f"y must be 1-d with one label per row of X ({x.shape[0]}), got shape {y_np.shape}")
+        self.classes_, labels = np.unique(y_np, return_inverse=True)
+        if self.classes_.size < 2:
+            raise InputError("y must hold at least two classes")
+        generator = torch.Generator().manual_seed(self.random_state)
+        act = ACTIVATIONS[self.activation]
+        network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act)
+        self.pretrain_history_ = self._pretrain(network, x, generator) if self.pretrain else []
+        self.objective_ = ELBO(network, CategoricalLikelihood(), beta=0.0)
+        target = torch.from_numpy(labels.astype(np.int64))
+
+        def batches(epoch):
+            order = torch.randperm(x.shape[0], generator=generator)
+            for s in range(0, x.shape[0], self.batch_size):
+                idx = order[s:s + self.batch_size]
+                yield edgeless_input(x[idx]), target[idx]
+        self.history_ = train_elbo(self.objective_, batches, self.finetune_epochs, self.finetune_lr or self.lr,
+                                   generator, self.progress, desc="fine-tuning")
+
+    def _pretrain(self, network: GCNEncoder, x: torch.Tensor, generator: torch.Generator) -> list[list[dict]]:
+        histories, codes = [], x
+        for l, layer in enumerate(network.layers):
+            width_in, width = layer.weight.shape
+            stage = GCNEncoder(width_in, (), width, variational=False)
+            decoder = ActivatedDecoder(network.activation, MLPDecoder(width, (), width_in))
+            bounded = (self.likelihood == "bernoulli") if l == 0 else (self.activation == "sigmoid")
+            lik = BernoulliPixels(decoder) if bounded else GaussianPixels(decoder, width_in)
+            histories.append(train_elbo(ELBO(stage, lik, beta=0.0), lambda epoch, c=codes: image_batches(
+                c, self.batch_size, generator), self.pretrain_epochs, self.lr, generator, self.progress,
+                desc=f"pretraining layer {l + 1}"))
+            layer.load_state_dict(stage.head.state_dict())
+            with torch.no_grad():
+                codes = network.activation(stage(edgeless_input(codes)).mu)
+        return histories
+
+    def _logits(self, X) -> torch.Tensor:
+        self._check_fitted()
+        with torch.no_grad():
+            return self.objective_.encoder(edgeless_input(_as_images(X))).mu
+
+    def predict_proba(self, X) -> np.ndarray:
+        return torch.softmax(self._logits(X), -1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self._logits(X).argmax(-1).numpy()]
+
+    def score(self, X, y) -> float:
+        """Classification accuracy."""
+        return float((self.predict(X) == np.asarray(y)).mean())
+
+    def hidden_activations(self, X) -> list[np.ndarray]:
+        """Every hidden layer's activations ``[n, width]`` (after fine-tuning)."""
+        self._check_fitted()
+        with torch.no_grad():
+            _, hidden = self.objective_.encoder(edgeless_input(_as_images(X)), return_hidden=True)
+        return [h.numpy() for h in hidden]
+
+    def transform(self, X) -> np.ndarray:
+        """The last hidden layer's codes ``[n, hidden[-1]]``."""
+        return self.hidden_activations(X)[-1]

@@ -1,0 +1,113 @@
+"""One estimator base for every model: scikit-learn's ``BaseEstimator`` with a template ``fit``.
+
+Following scikit-learn's ``BaseMixture`` (``sklearn/mixture/_base.py``), :meth:`Estimator.fit` does once
+for all estimators what each used to write by hand:
+
+1. declarative parameter validation from the class's ``_parameter_constraints`` table (scikit-learn's
+   constraint language), a bad value raising :class:`graphvae.InputError` with one line;
+2. forgetting every fitted attribute (the names ending in ``_``) so nothing survives a refit;
+3. seeding: the subclass's :meth:`Estimator._fit` runs inside :func:`torch.random.fork_rng` with the
+   global torch generator seeded from ``random_state``, and numpy's global state is restored, so
+   ``fit`` never changes the caller's random state;
+4. timing: ``train_seconds_`` is the sum of the trainer's per-epoch ``seconds``
+   (:func:`graphvae.training.trainer.train_elbo` history; training steps only, validation excluded).
+
+The constraint language is scikit-learn's ``sklearn.utils._param_validation`` (private, stable since 1.2;
+``pyproject.toml`` asks for scikit-learn >= 1.6 for the tags API). Importing scikit-learn costs about a
+second (it imports ``scipy.stats``); ``import graphvae`` and the CLI's ``--help`` stay free of it because
+this module is only imported with an estimator.
+
+Subclasses fill in ``_fit(X, y)`` (build the :class:`graphvae.objectives.elbo.ELBO`, call the shared trainer, set
+``history_``) and, where more than one training run happens, ``_histories``.
+"""
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions, validate_parameter_constraints  # noqa: F401
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import InputError
+
+# the constraints the estimators' ``_parameter_constraints`` tables are written in (scikit-learn's language)
+POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
+WIDTHS = [*POSITIVE_INT, list, tuple]  # one width or a sequence of widths (checked by :func:`widths`)
+POSITIVE = [Interval(Real, 0, None, closed="neither")]
+NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
+PROBABILITY = [Interval(Real, 0, 1, closed="neither")]  # (0, 1)
+UNIT_INTERVAL = [Interval(Real, 0, 1, closed="both")]  # [0, 1]
+SEED = [Interval(Integral, 0, None, closed="left")]
+BOOLEAN = ["boolean"]
+
+
+def options(*names: str) -> list:
+    """The constraint "one of these strings"."""
+    return [StrOptions(set(names))]
+
+
+class NotFittedError(_SklearnNotFitted, RuntimeError):
+    """A method that needs a fitted model was called before ``fit`` (scikit-learn's error, also a ``RuntimeError``)."""
+
+
+def widths(hidden: int | Sequence[int], allow_empty: bool = True) -> tuple[int, ...]:
+    """Hidden widths as a tuple of positive ints (one int is one layer)."""
+    try:
+        out = (int(hidden),) if isinstance(hidden, (int, np.integer)) else tuple(int(h) for h in hidden)
+    except (TypeError, ValueError):
+        raise InputError(f"hidden must be an int or a sequence of ints, got {hidden!r}") from None
+    if any(h < 1 for h in out) or (not out and not allow_empty):
+        raise InputError(f"hidden widths must be positive{'' if allow_empty else ' (at least one layer)'}, got {hidden!r}")
+    return out
+
+
+class Estimator(BaseEstimator):
+    """Base of every graphvae estimator (see the module docstring for what ``fit`` does once for all)."""
+
+    #: parameter name -> list of scikit-learn constraints (``Interval``, ``StrOptions``, types, ``None``, ...)
+    _parameter_constraints: dict = {}
+    #: the attribute that shows the estimator is fitted
+    _fitted_attribute = "objective_"
+
+    def fit(self, X: Any, y: Any = None) -> "Estimator":
+        """Validate the parameters, forget any previous fit, train with ``random_state``; return ``self``."""
+        self._check_params_table()
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+        numpy_state = np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(self.random_state))
+                self._fit(X, y)
+        finally:
+            np.random.set_state(numpy_state)
+        self.train_seconds_ = float(sum(entry["seconds"] for history in self._histories() for entry in history))
+        return self
+
+    def _fit(self, X: Any, y: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _histories(self) -> list[list[dict]]:
+        """Every training run's history (their epochs' seconds add up to ``train_seconds_``)."""
+        return [self.history_]
+
+    def _check_params_table(self) -> None:
+        try:
+            validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
+                                           caller_name=type(self).__name__)
+        except InvalidParameterError as error:
+            raise InputError(str(error).splitlines()[0]) from None
+
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, self._fitted_attribute)
+        except _SklearnNotFitted:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit() first") from None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, self._fitted_attribute)

@@ -1,0 +1,124 @@
+r"""Many seeds trained as one model: the disjoint union of the seeds' training graphs.
+
+A link-prediction table trains the same VGAE on ``C`` splits (one per seed). Each run alone is a
+stream of small kernels; trained together, every step is one set of wider kernels. Seed ``c``'s
+training graph becomes component ``c`` of a disjoint union on ``C n`` nodes (nodes ``c n .. (c+1) n - 1``):
+
+* :math:`\hat A` is block diagonal, :math:`\mathrm{diag}(\hat A_1, \dots, \hat A_C)`, one CSR product;
+* the encoder holds ``C`` independent copies of its weights (:class:`graphvae.nn.encoder.GCNEncoder`
+  with ``copies=C``): the shared sparse features give one wide product :math:`X [W_1 \dots W_C]`,
+  the later layers one batched matmul;
+* the link likelihood sums the components' likelihoods, each with its own positives, its own
+  reweighting, its own sampled pairs and its own control variate
+  (:meth:`graphvae.objectives.likelihood.LinkTarget.disjoint_union`);
+* every seed draws its noise and its pairs from its own generator, seeded as in a single run.
+
+The loss is the sum of the seeds' losses and the parameters of different seeds never meet, so the
+gradient of copy ``c`` is exactly seed ``c``'s gradient and Adam (elementwise) makes the same step:
+seed ``c`` of a batched run is the model that ``VGAE(random_state=c).fit(split_c)`` trains, up to the
+order of floating-point sums. The ELBO, the likelihood and the trainer are the ones a single model
+uses (:func:`graphvae.training.trainer.train_elbo`).
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import torch
+
+from .._validation import InputError
+from ..data.split import LinkSplit
+from ..nn.encoder import EncoderInput, GCNEncoder, _as_features
+from ..nn.operator import adjacency_matrix, normalized_adjacency
+from ..objectives.elbo import ELBO
+from ..objectives.likelihood import LinkTarget
+from ..training.trainer import train_elbo
+from .models import VGAE
+
+#: the automatic choice batches seeds while the union has at most this many nodes: beyond it a single
+#: model's kernels are already large, and batching only multiplies memory
+MAX_UNION_NODES = 100_000
+
+
+def batchable(model: VGAE) -> bool:
+    """Whether :func:`fit_seeds` can batch ``model``: the paper's GAE/VGAE (GCN encoder, inner-product
+    decoder, optional bias), without early stopping (per seed) or the options of :mod:`graphvae.estimators.zoo`'s
+    stronger models (normalized head, edge masking, learned decoders, adversarial or weight-decay terms) and
+    of the graph autoencoders (other activations, sparsity penalties, denoising)."""
+    return (not model.early_stopping and getattr(model, "normalize", None) is None
+            and getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
+            and getattr(model, "adversarial", 0.0) == 0 and getattr(model, "weight_decay", 0.0) == 0
+            and getattr(model, "degree_weight", 0.0) == 0 and getattr(model, "activation", "relu") == "relu"
+            and getattr(model, "sparsity_weight", 0.0) == 0 and getattr(model, "activation_l1", 0.0) == 0
+            and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0)
+
+
+def seeds_per_batch(num_nodes: int, seeds: int, max_union_nodes: int = MAX_UNION_NODES) -> int:
+    """How many seeds :func:`fit_seeds` should train together on a graph of ``num_nodes`` (1: sequential)."""
+    return max(1, min(seeds, max_union_nodes // max(num_nodes, 1)))
+
+
+def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
+    """Train ``template``'s model once per ``(split, seed)`` as one batched model; return one fitted model each.
+
+    Model ``c`` is a fitted ``VGAE`` with ``template``'s parameters and ``random_state=seeds[c]``, the
+    same as ``clone.fit(splits[c])`` up to float summation order. Its ``history_`` holds the batched
+    run's totals (the loss is the sum over the seeds) and ``train_seconds_`` its share of the training time.
+    Early stopping is per seed and not batched: use ``fit`` one seed at a time.
+    """
+    if len(splits) != len(seeds) or not splits:
+        raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
+    if not batchable(template):
+        raise InputError("this model is not batched (early stopping, or an option beyond the paper's GAE/VGAE): "
+                         "fit the seeds one at a time")
+    template._check_params()
+    graphs = [s.train_graph for s in splits]
+    n = int(graphs[0].num_nodes)
+    if any(int(g.num_nodes) != n for g in graphs):
+        raise InputError("batched seeds need splits of the same graph (equal node counts)")
+    for g in graphs:
+        g.check_trainable(template.latent)
+    x = graphs[0].x
+    models = [_clone(template, seed) for seed in seeds]
+    adjacencies = [adjacency_matrix(g.edge_index.numpy(), n) for g in graphs]
+    likelihood = template._likelihood()
+    target = LinkTarget.disjoint_union(adjacencies)
+    try:
+        likelihood.check_union(target)
+    except ValueError as e:
+        raise InputError(f"these splits cannot be batched ({e}): fit them one at a time") from None
+    inp = union_input(x, adjacencies)
+    encoder = GCNEncoder.stack([m._initial_encoder(int(x.shape[1])) for m in models])
+    objective = ELBO(encoder, likelihood, beta=template.beta)
+    generators = [torch.Generator().manual_seed(m.random_state) for m in models]
+    start = time.perf_counter()
+    history = train_elbo(objective, lambda epoch: [(inp, target)], template.epochs, template.lr, generators,
+                         template.progress, None,
+                         desc=f"{'VGAE' if template.variational else 'GAE'} x{len(models)}")
+    seconds = time.perf_counter() - start
+    for index, (model, graph, adjacency) in enumerate(zip(models, graphs, adjacencies)):
+        model.input_ = model._encoder_input(graph, adjacency)
+        model.objective_ = ELBO(encoder.copy(index), template._likelihood(), beta=template.beta).eval()
+        model.history_ = history
+        model.train_seconds_ = seconds / len(models)
+        model.batched_seeds_ = len(models)
+    return models
+
+
+def union_input(x, adjacencies) -> EncoderInput:
+    r"""Encoder input of the disjoint union: block-diagonal :math:`\hat A`; dense features propagated per
+    component (:math:`\hat A_c X` stacked), sparse features kept once and shared by the copies."""
+    n, count = adjacencies[0].shape[0], len(adjacencies)
+    import scipy.sparse as sp
+
+    adj = normalized_adjacency(sp.block_diag(adjacencies, format="csr"), n * count)
+    if isinstance(x, torch.Tensor) and x.layout == torch.strided:
+        return EncoderInput(adj @ x.detach().repeat(count, 1), adj, propagated=True)
+    return EncoderInput(_as_features(x), adj, propagated=False)
+
+
+def _clone(template: VGAE, seed: int) -> VGAE:
+    """An unfitted copy of ``template``'s parameters with ``random_state=seed`` (scikit-learn's ``clone``)."""
+    from sklearn.base import clone
+
+    return clone(template).set_params(random_state=seed)

@@ -1,0 +1,316 @@
+r"""The image VAE (Kingma & Welling 2013) as a VGAE on a graph with no edges.
+
+A mini-batch of ``B`` images is a graph of ``B`` nodes and no edges, so :math:`\hat A = I` and the
+:class:`graphvae.nn.encoder.GCNEncoder` is an MLP encoder :math:`q(z\mid x) = \mathcal N(\mu(x),
+\operatorname{diag}\sigma^2(x))`. The decoder :class:`graphvae.nn.decoder.MLPDecoder` (GCN layers on the
+same edgeless graph) feeds a pixel likelihood (:mod:`graphvae.objectives.pixel_likelihood`), and training maximizes
+the one shared :class:`graphvae.objectives.elbo.ELBO`
+
+.. math:: \mathcal L(x) = \mathbb E_{q(z\mid x)}[\log p(x\mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,\mathcal N(0, I))
+
+with the same reparameterization and closed-form KL as the VGAE. Only the graph (no edges) and the
+likelihood (pixels instead of links) differ.
+
+Evaluation, in nats per image: the test ELBO, and the importance-weighted bound (Burda et al. 2016)
+
+.. math:: \mathcal L_k(x) = \mathbb E\Big[\log \frac1k \sum_{i=1}^k \frac{p(x\mid z_i)\,p(z_i)}{q(z_i\mid x)}\Big],
+          \qquad z_i \sim q(z\mid x),
+
+which equals the ELBO for :math:`k = 1`, does not decrease with :math:`k` and tends to :math:`\log p(x)`.
+
+Colour images (CIFAR-10) are the same model on ``3 * 32 * 32 = 3072`` channel-major pixels with Gaussian
+pixels. With ``dequantize=256`` the 8-bit pixels ``k/255`` are modelled as the continuous
+:math:`y = (k + u)/256`, :math:`u \sim U[0, 1)`: fresh noise for every training batch, and one seeded
+draw per evaluation sample for the test bounds, which are then bounds on :math:`\mathbb E_u \log p(y)` and
+convert to bits per dimension by :func:`graphvae.objectives.pixel_likelihood.bits_per_dim`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from sklearn.base import TransformerMixin
+
+from .._validation import InputError, InputTypeError, check_finite
+from ..nn.decoder import MLPDecoder
+from ..nn.encoder import GCNEncoder, edgeless_input
+from ..objectives.elbo import ELBO
+from ..objectives.penalties import ActivationL1, ContractivePenalty, SparsityKL
+from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels, PixelLikelihood, dequantize
+from ..training.corruption import NOISES, corrupt
+from ..training.trainer import image_batches, train_elbo
+from .base import (
+    BOOLEAN,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    SEED,
+    WIDTHS,
+    Estimator,
+    Integral,
+    Interval,
+    options,
+    widths,
+)
+
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functional.elu, "sigmoid": torch.sigmoid}
+
+#: elements (samples x images x pixels) evaluated at once by :meth:`ImageVAE.iwae`
+_IWAE_CHUNK = 2 ** 22
+
+
+class ImageVAE(TransformerMixin, Estimator):
+    """Variational autoencoder for images: encoder and decoder are GCN stacks on the edgeless graph.
+
+    Args:
+        latent: latent dimension ``d``.
+        hidden: encoder hidden widths; the decoder mirrors them (``(256,)`` gives 64-256-d-256-64 on digits).
+        likelihood: ``"bernoulli"`` (logits; binarized or [0, 1] pixels) or ``"gaussian"``.
+        sigma, learn_sigma: the Gaussian pixel standard deviation, fixed or learned per pixel.
+        variational: ``False`` gives a deterministic autoencoder (KL 0; no IWAE bound).
+        dequantize: ``None``, or the number of levels ``L`` (256 for 8-bit images) of pixels given as
+            ``k / (L - 1)``: the Gaussian likelihood then sees :math:`(k + u)/L`, :math:`u \\sim U[0, 1)`,
+            in training (fresh noise per batch) and in :meth:`elbo` / :meth:`iwae` (seeded noise).
+        beta: KL weight (1 for the ELBO).
+        epochs, batch_size, lr: Adam on mini-batches of images.
+        activation: ``"relu"``, ``"tanh"`` or ``"elu"`` between layers.
+        random_state: seed for initialization, batching and sampling.
+        noise, noise_level: denoising (:func:`graphvae.training.corruption.corrupt`): the encoder sees corrupted
+            images, the clean ones are reconstructed; ``None``: off.
+        sparsity, sparsity_weight, activation_l1, contractive, jacobian, num_probes: the autoencoder
+            penalties of :mod:`graphvae.objectives.penalties` (KL sparsity of sigmoid units, L1 of activations, the
+            contractive Jacobian norm), each off at weight 0. The :class:`graphvae.Autoencoder` kinds are
+            presets of these options with ``variational=False``.
+        progress: show a progress bar.
+
+    Attributes after ``fit``: ``objective_`` (the :class:`graphvae.objectives.elbo.ELBO`), ``history_`` (per-epoch
+    totals; :meth:`history_per_image` divides them by the training-set size), ``train_seconds_``,
+    ``n_pixels_``.
+    """
+
+    def __init__(self, latent: int = 2, hidden: int | Sequence[int] = (256,), likelihood: str = "bernoulli",
+                 sigma: float = 1.0, learn_sigma: bool = False, variational: bool = True, beta: float = 1.0,
+                 epochs: int = 300, batch_size: int = 100, lr: float = 1e-3, activation: str = "relu",
+                 random_state: int = 0, progress: bool = False, dequantize: int | None = None,
+                 noise: str | None = None, noise_level: float = 0.3, sparsity: float = 0.05,
+                 sparsity_weight: float = 0.0, activation_l1: float = 0.0, contractive: float = 0.0,
+                 jacobian: str = "exact", num_probes: int = 1):
+        self.latent = latent
+        self.hidden = hidden
+        self.likelihood = likelihood
+        self.sigma = sigma
+        self.learn_sigma = learn_sigma
+        self.variational = variational
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.activation = activation
+        self.random_state = random_state
+        self.progress = progress
+        self.dequantize = dequantize
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.activation_l1 = activation_l1
+        self.contractive = contractive
+        self.jacobian = jacobian
+        self.num_probes = num_probes
+
+    _parameter_constraints = {
+        "latent": POSITIVE_INT,
+        "hidden": WIDTHS,
+        "likelihood": options("bernoulli", "gaussian"),
+        "sigma": POSITIVE,
+        "learn_sigma": BOOLEAN,
+        "variational": BOOLEAN,
+        "beta": NON_NEGATIVE,
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "activation": options(*ACTIVATIONS),
+        "random_state": SEED,
+        "progress": BOOLEAN,
+        "dequantize": [Interval(Integral, 2, None, closed="left"), None],  # levels
+        "noise": [*options(*NOISES), None],
+        "noise_level": NON_NEGATIVE,
+        "sparsity": PROBABILITY,
+        "sparsity_weight": NON_NEGATIVE,
+        "activation_l1": NON_NEGATIVE,
+        "contractive": NON_NEGATIVE,
+        "jacobian": options("exact", "autograd", "hutchinson"),
+        "num_probes": POSITIVE_INT,
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False  # the same random_state gives the same fit (tested)
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
+        return tags
+
+    # ------------------------------------------------------------------ building and training
+    def _check_params(self) -> tuple[int, ...]:
+        if self.dequantize is not None and self.likelihood != "gaussian":
+            raise InputError(f"dequantize needs an integer number of levels >= 2 and the Gaussian likelihood, "
+                             f"got dequantize={self.dequantize} likelihood={self.likelihood!r}")
+        if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
+            raise InputError(f"noise level must be in [0, 1] ({self.noise}), got {self.noise_level}")
+        if self.sparsity_weight > 0 and self.activation != "sigmoid":
+            raise InputError("the KL sparsity penalty needs sigmoid hidden units (use --activation sigmoid or L1)")
+        hidden = widths(self.hidden)
+        if (self.sparsity_weight > 0 or self.activation_l1 > 0) and not hidden:
+            raise InputError("a sparse autoencoder needs at least one hidden layer")
+        return hidden
+
+    def _penalties(self) -> list:
+        """The autoencoder penalties (:mod:`graphvae.objectives.penalties`) switched on by their weights."""
+        penalties = []
+        if self.sparsity_weight > 0:
+            penalties.append(SparsityKL(self.sparsity, self.sparsity_weight))
+        if self.activation_l1 > 0:
+            penalties.append(ActivationL1(self.activation_l1))
+        if self.contractive > 0:
+            penalties.append(ContractivePenalty(self.contractive, self.jacobian, self.num_probes))
+        return penalties
+
+    def _tensor(self, x, what: str = "images") -> torch.Tensor:
+        """``x`` checked by scikit-learn's ``check_array`` (2-d, numeric, dense, not complex) and ours, as float32."""
+        from sklearn.utils.validation import check_array
+
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        try:
+            x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
+        except (TypeError, ValueError) as error:
+            kind = InputTypeError if isinstance(error, TypeError) else InputError
+            raise kind(f"{what}: {' '.join(str(error).split())}") from None
+        check_finite(x, what)
+        if hasattr(self, "n_features_in_") and x.shape[1] != self.n_features_in_:
+            raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {self.n_features_in_} "
+                             f"(X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input)")
+        if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
+            raise InputError(f"Bernoulli pixels must lie in [0, 1], {what} range over [{x.min():g}, {x.max():g}]")
+        if not x.flags.writeable:
+            x = x.copy()
+        return torch.as_tensor(x, dtype=torch.float32)
+
+    def _observed(self, xt: torch.Tensor) -> torch.Tensor:
+        """What the likelihood is evaluated on, before dequantization noise: ``xt`` itself, or its integer levels."""
+        if self.dequantize is None:
+            return xt
+        top = int(self.dequantize) - 1
+        levels = torch.round(xt * top)
+        if xt.min() < 0 or xt.max() > 1 or (levels - xt * top).abs().max() > 1e-3:
+            raise InputError(f"dequantize={self.dequantize} needs pixels k/{top} for integers k in 0..{top}")
+        return levels
+
+    def _noisy(self, observed: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return observed if self.dequantize is None else dequantize(observed, int(self.dequantize), generator)
+
+    def _build(self, n_pixels: int, hidden: tuple[int, ...]) -> ELBO:
+        act = ACTIVATIONS[self.activation]
+        encoder = GCNEncoder(n_pixels, hidden, self.latent, variational=self.variational, activation=act)
+        decoder = MLPDecoder(self.latent, hidden[::-1], n_pixels, activation=act)
+        if self.likelihood == "bernoulli":
+            pixels: PixelLikelihood = BernoulliPixels(decoder)
+        else:
+            pixels = GaussianPixels(decoder, n_pixels, self.sigma, self.learn_sigma)
+        return ELBO(encoder, pixels, beta=self.beta, penalties=self._penalties())
+
+    def _fit(self, x, y=None) -> None:
+        """Train on images ``x`` (``[n, pixels]``; ``y`` is ignored)."""
+        hidden = self._check_params()
+        xt = self._tensor(x)
+        self.n_pixels_ = self.n_features_in_ = xt.shape[1]
+        observed = self._observed(xt)
+        generator = torch.Generator().manual_seed(self.random_state)
+        objective = self._build(self.n_pixels_, hidden)  # initialization: the global RNG, seeded by Estimator.fit
+
+        def batches(epoch: int):
+            for _, xb in image_batches(observed, self.batch_size, generator):
+                xb = self._noisy(xb, generator)
+                seen = xb if self.noise is None else corrupt(xb, self.noise, self.noise_level, generator)
+                yield edgeless_input(seen), xb
+
+        history = train_elbo(objective, batches, self.epochs, self.lr, generator, self.progress,
+                             desc="VAE" if self.variational else "AE")
+        self.objective_, self.history_, self.n_train_ = objective, history, xt.shape[0]
+
+    def history_per_image(self) -> list[dict]:
+        """``history_`` with the ELBO, reconstruction, KL and penalty totals divided by the training-set size."""
+        self._check_fitted()
+        keys = ("elbo", "log_likelihood", "kl", "penalty")
+        return [{**h, **{k: h[k] / self.n_train_ for k in keys}} for h in self.history_]
+
+    # ------------------------------------------------------------------ evaluation
+    def elbo(self, x, num_samples: int = 1, random_state: int = 0) -> dict[str, float]:
+        """The ELBO and its terms in nats per image, through the shared objective, averaged over ``num_samples`` draws."""
+        self._check_fitted()
+        xt = self._tensor(x)
+        observed = self._observed(xt)
+        generator = torch.Generator().manual_seed(random_state)
+        sums = dict(elbo=0.0, log_likelihood=0.0, kl=0.0)
+        with torch.no_grad():
+            for _ in range(num_samples):
+                y = self._noisy(observed, generator)
+                terms = self.objective_(edgeless_input(y), y, generator)
+                for key in sums:
+                    sums[key] += float(getattr(terms, key))
+        return {k: v / (num_samples * xt.shape[0]) for k, v in sums.items()}
+
+    def score(self, x, y=None) -> float:
+        """Mean ELBO per image in nats (higher is better), estimated with 10 posterior samples."""
+        return self.elbo(x, num_samples=10)["elbo"]
+
+    def iwae_per_image(self, x, k: int = 1000, random_state: int = 0) -> np.ndarray:
+        r"""One draw of :math:`\log \frac1k\sum_i p(x\mid z_i)p(z_i)/q(z_i\mid x)` for every image (nats)."""
+        self._check_fitted()
+        if not self.variational:
+            raise InputError("the IWAE bound needs a variational model (variational=True)")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        xt = self._observed(self._tensor(x))
+        generator = torch.Generator().manual_seed(random_state)
+        images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
+        samples = max(1, min(k, _IWAE_CHUNK // xt.shape[1]))
+        out = []
+        with torch.no_grad():
+            for start in range(0, xt.shape[0], images):
+                xb = self._noisy(xt[start:start + images], generator)
+                out.append(self.objective_.iwae(edgeless_input(xb), xb, k, generator, samples_per_chunk=samples))
+        return torch.cat(out).double().numpy()
+
+    def iwae(self, x, k: int = 1000, random_state: int = 0) -> float:
+        """The importance-weighted bound with ``k`` samples, mean nats per image."""
+        return float(self.iwae_per_image(x, k, random_state).mean())
+
+    # ------------------------------------------------------------------ codes, images, samples
+    def transform(self, x) -> np.ndarray:
+        """Posterior means :math:`\\mu(x)`, ``[n, latent]``."""
+        self._check_fitted()
+        with torch.no_grad():
+            return self.objective_.encoder(edgeless_input(self._tensor(x))).mu.numpy()
+
+    def decode(self, z) -> np.ndarray:
+        """Mean images of :math:`p(x\\mid z)` for latent codes ``z`` (``[m, latent]``)."""
+        self._check_fitted()
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent:
+            raise InputError(f"latent codes must have shape [m, {self.latent}], got {z.shape}")
+        with torch.no_grad():
+            return self.objective_.likelihood.decode_mean(torch.from_numpy(z)).numpy()
+
+    def reconstruct(self, x) -> np.ndarray:
+        """Mean images decoded from the posterior means of ``x``."""
+        return self.decode(self.transform(x))
+
+    def sample(self, n: int = 64, random_state: int = 0) -> np.ndarray:
+        """``n`` images from the model: :math:`z \\sim \\mathcal N(0, I)`, shown as the mean of :math:`p(x\\mid z)`."""
+        self._check_fitted()
+        generator = torch.Generator().manual_seed(random_state)
+        return self.decode(torch.randn(n, self.latent, generator=generator).numpy())

@@ -1,0 +1,316 @@
+"""GAE and VGAE as scikit-learn-style estimators: ``VGAE(...).fit(graph_or_split).embed()``.
+
+Beyond the paper's model, the same estimator composes the stronger graph autoencoders from options
+(the named configurations are in :mod:`graphvae.estimators.zoo`): a normalized encoder head (``normalize``, VGNAE),
+edge masking (``mask_rate``, :mod:`graphvae.objectives.masking`), a learned edge decoder and the degree decoder
+(``decoder="mlp"``, ``degree_weight``, :mod:`graphvae.objectives.edge_decoders`) and the adversarial regularizer
+(``adversarial``, :mod:`graphvae.objectives.adversarial`). Every one trains with the one ELBO module and
+:func:`graphvae.training.trainer.train_elbo`; the defaults are the paper's model.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .._validation import InputError
+from ..data.graph import Graph, as_graph
+from ..data.split import LinkSplit
+from ..evaluation.metrics import auc_ap
+from ..nn.encoder import EncoderInput, GCNEncoder, encoder_input
+from ..nn.inner_product import pair_scores
+from ..nn.operator import adjacency_matrix, normalized_adjacency
+from ..objectives.elbo import ELBO, WeightDecay
+from ..objectives.likelihood import LinkLikelihood, LinkTarget
+from ..objectives.penalties import ACTIVATIONS, ActivationL1, SparsityKL
+from ..training.trainer import train_elbo
+from .base import (
+    BOOLEAN,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    SEED,
+    UNIT_INTERVAL,
+    WIDTHS,
+    Estimator,
+    options,
+    widths,
+)
+
+
+class VGAE(Estimator):
+    r"""Variational graph auto-encoder (Kipf & Welling 2016) for link prediction and node embeddings.
+
+    A GCN encoder over :math:`\\hat A` gives :math:`q(Z\\mid X, A)`, the inner-product decoder gives
+    :math:`p(A\\mid Z)`, and training maximizes the ELBO with an unbiased, low-variance estimate of the
+    full-graph link likelihood (:class:`graphvae.objectives.likelihood.LinkLikelihood`).
+
+    Args:
+        hidden: hidden GCN widths (paper: 32).
+        latent: latent dimension (paper: 16).
+        variational: ``False`` gives the GAE (no KL, a point embedding).
+        epochs, lr: Adam training (paper: 200 epochs, lr 0.01).
+        beta: KL weight.
+        negatives_per_positive: sampled pairs per positive pair each epoch (at least 2 per node); the
+            non-edge sum is estimated with a control variate (:class:`graphvae.objectives.likelihood.LinkLikelihood`).
+        early_stopping: keep the parameters of the epoch with the best validation AUC (needs a
+            :class:`LinkSplit`); stop after ``patience`` epochs without improvement.
+        random_state: seed for initialization and sampling.
+        progress: show a progress bar.
+        bias: add a bias to the GCN layers (the paper's layers have none).
+        normalize: scale of the normalized head (VGNAE, :class:`graphvae.nn.encoder.GCNEncoder`), ``None``: off.
+        mask_rate: probability of hiding each training edge from the encoder each epoch, the hidden
+            edges being the positives (:mod:`graphvae.objectives.masking`); 0: off.
+        decoder: ``"inner"`` (the paper's :math:`z_i^\top z_j`) or ``"mlp"`` (MaskGAE's MLP on
+            :math:`z_i \odot z_j`, :mod:`graphvae.objectives.edge_decoders`).
+        decoder_hidden, decoder_dropout: width and dropout of the MLP edge decoder.
+        degree_weight: weight of MaskGAE's degree decoder (needs ``mask_rate > 0``); 0: off.
+        adversarial: weight of ARGA's adversarial regularizer (:mod:`graphvae.objectives.adversarial`); 0: off.
+        discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
+        weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.objectives.elbo.WeightDecay`).
+        activation: the GCN layers' activation, ``"relu"`` (paper), ``"sigmoid"`` or ``"tanh"``.
+        sparsity, sparsity_weight: the sparse autoencoder's KL penalty towards a mean activation ``sparsity``
+            (sigmoid units; :class:`graphvae.objectives.penalties.SparsityKL`), with weight ``sparsity_weight``; 0: off.
+        activation_l1: weight of the L1 penalty on hidden activations (:class:`graphvae.objectives.penalties.ActivationL1`).
+        hidden_edges, feature_noise: denoising (:mod:`graphvae.training.corruption`): each epoch the encoder sees the
+            graph with this fraction of edges hidden and of feature entries masked, and the whole training graph
+            is reconstructed; 0: off. The graph :class:`graphvae.Autoencoder` kinds are these options of the GAE.
+
+    Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
+    training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
+    (with early stopping only: a refit forgets every fitted attribute, :class:`graphvae.estimators.base.Estimator`).
+    """
+
+    def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, variational: bool = True,
+                 epochs: int = 200, lr: float = 0.01, beta: float = 1.0, negatives_per_positive: float = 1.0,
+                 early_stopping: bool = False, patience: int = 50, random_state: int = 0, progress: bool = False,
+                 bias: bool = False, normalize: float | None = None, mask_rate: float = 0.0, decoder: str = "inner",
+                 decoder_hidden: int = 64, decoder_dropout: float = 0.0, degree_weight: float = 0.0,
+                 adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0,
+                 activation: str = "relu", sparsity: float = 0.05, sparsity_weight: float = 0.0,
+                 activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0):
+        self.hidden = hidden
+        self.latent = latent
+        self.variational = variational
+        self.epochs = epochs
+        self.lr = lr
+        self.beta = beta
+        self.negatives_per_positive = negatives_per_positive
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.random_state = random_state
+        self.progress = progress
+        self.bias = bias
+        self.normalize = normalize
+        self.mask_rate = mask_rate
+        self.decoder = decoder
+        self.decoder_hidden = decoder_hidden
+        self.decoder_dropout = decoder_dropout
+        self.degree_weight = degree_weight
+        self.adversarial = adversarial
+        self.discriminator_lr = discriminator_lr
+        self.weight_decay = weight_decay
+        self.activation = activation
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.activation_l1 = activation_l1
+        self.hidden_edges = hidden_edges
+        self.feature_noise = feature_noise
+
+    _parameter_constraints = {
+        "hidden": WIDTHS,
+        "latent": POSITIVE_INT,
+        "variational": BOOLEAN,
+        "epochs": POSITIVE_INT,
+        "lr": POSITIVE,
+        "beta": NON_NEGATIVE,
+        "negatives_per_positive": POSITIVE,
+        "early_stopping": BOOLEAN,
+        "patience": POSITIVE_INT,
+        "random_state": SEED,
+        "progress": BOOLEAN,
+        "bias": BOOLEAN,
+        "normalize": [*POSITIVE, None],
+        "mask_rate": FRACTION,
+        "decoder": options("inner", "mlp"),
+        "decoder_hidden": POSITIVE_INT,
+        "decoder_dropout": FRACTION,
+        "degree_weight": NON_NEGATIVE,
+        "adversarial": NON_NEGATIVE,
+        "discriminator_lr": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "activation": options(*ACTIVATIONS),
+        "sparsity": PROBABILITY,
+        "sparsity_weight": NON_NEGATIVE,
+        "activation_l1": NON_NEGATIVE,
+        "hidden_edges": FRACTION,
+        "feature_noise": UNIT_INTERVAL,
+    }
+
+    def _check_params(self) -> tuple[int, ...]:
+        """The parameter table, then the checks that involve several parameters; the hidden widths."""
+        self._check_params_table()
+        hidden = widths(self.hidden)
+        if self.degree_weight > 0 and not self.mask_rate > 0:
+            raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
+        if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
+            raise InputError("choose edge masking (mask_rate) or denoising (hidden_edges, feature_noise), not both")
+        if self.sparsity_weight > 0 and self.activation != "sigmoid":
+            raise InputError("the KL sparsity penalty needs sigmoid hidden units (activation='sigmoid')")
+        if (self.sparsity_weight > 0 or self.activation_l1 > 0) and not hidden:
+            raise InputError("a sparsity penalty needs at least one hidden layer")
+        return hidden
+
+    def _fit(self, data: Graph | LinkSplit, y=None) -> None:
+        """Train on a graph (all its edges) or on the training part of a :class:`LinkSplit`.
+
+        ``data`` may also be a networkx graph, a scipy sparse adjacency or a PyG ``Data``: it is converted
+        by :func:`graphvae.data.graph.as_graph`, the reader the CLI uses. ``node_ids_`` then holds the caller's
+        node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
+        """
+        self._check_params()
+        denoising = self.hidden_edges > 0 or self.feature_noise > 0
+        split = data if isinstance(data, LinkSplit) else None
+        graph = split.train_graph if split is not None else as_graph(data)
+        graph.check_trainable(self.latent)
+        self.node_ids_ = list(graph.node_ids)
+        if self.early_stopping and split is None:
+            raise InputError("early_stopping needs a LinkSplit (validation edges)")
+        n = int(graph.num_nodes)
+        adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
+        self.input_ = self._encoder_input(graph, adjacency)
+        target = LinkTarget.from_edges(adjacency, n)
+        del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
+        generator = torch.Generator().manual_seed(self.random_state)
+        encoder = self._new_encoder(int(graph.x.shape[1]))  # the global RNG is seeded by Estimator.fit
+        likelihood = self._likelihood()
+        penalties, aux_step = [], None
+        if self.weight_decay > 0:
+            penalties.append(WeightDecay(self.weight_decay))
+        if self.adversarial > 0:
+            from ..objectives.adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
+            discriminator = Discriminator(self.latent)
+            penalties.append(AdversarialPenalty(discriminator, self.adversarial))
+            aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
+        if self.sparsity_weight > 0:
+            penalties.append(SparsityKL(self.sparsity, self.sparsity_weight))
+        if self.activation_l1 > 0:
+            penalties.append(ActivationL1(self.activation_l1))
+        self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
+        if self.mask_rate > 0:
+            from ..objectives.masking import masked_batches
+            batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator,
+                                     fold=self.normalize is None, base=target)
+        elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
+            from ..training.corruption import denoising_graph_batches
+            batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator)
+        else:
+            batches = lambda epoch: [(self.input_, target)]
+
+        best = {"auc": -1.0, "epoch": -1, "state": None}
+
+        def validate(epoch: int, entry: dict) -> bool:
+            self.objective_.eval()
+            entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
+            self.objective_.train()
+            if entry["val_auc"] > best["auc"]:
+                best.update(auc=entry["val_auc"], epoch=epoch, state=copy.deepcopy(self.objective_.state_dict()))
+            return epoch - best["epoch"] >= self.patience
+
+        self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
+                                   validate if self.early_stopping else None,
+                                   desc="VGAE" if self.variational else "GAE", aux_step=aux_step)
+        if self.early_stopping:
+            self.objective_.load_state_dict(best["state"])
+            self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
+
+    def _new_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
+        return GCNEncoder(in_dim, widths(self.hidden), self.latent, variational=self.variational,
+                          activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize)
+
+    def _initial_encoder(self, in_dim: int) -> GCNEncoder:
+        """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
+        (used by :func:`graphvae.estimators.batched.fit_seeds`, which stacks one per seed)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            return self._new_encoder(in_dim)
+
+    def _likelihood(self) -> LinkLikelihood:
+        """The link likelihood the ELBO uses (a subclass may swap the estimator, e.g. for an ablation)."""
+        if self.decoder == "mlp":
+            from ..objectives.edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
+            degree = DegreeDecoder(self.latent) if self.degree_weight > 0 else None
+            return DecodedLinkLikelihood(HadamardMLPDecoder(self.latent, self.decoder_hidden, dropout=self.decoder_dropout),
+                                         self.negatives_per_positive, degree_decoder=degree,
+                                         degree_weight=self.degree_weight)
+        if self.mask_rate > 0:
+            from ..objectives.masking import MaskedLinkLikelihood
+            return MaskedLinkLikelihood(self.negatives_per_positive)
+        return LinkLikelihood(self.negatives_per_positive)
+
+    def _encoder_input(self, graph: Graph, adjacency=None) -> EncoderInput:
+        """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
+        n = int(graph.num_nodes)
+        weight = getattr(graph, "edge_weight", None)
+        if weight is not None:  # weights enter Â only; the likelihood models edge presence
+            return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight))
+        if adjacency is None:
+            adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
+        return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self.normalize is None)
+
+    def embed(self, graph: Graph | None = None) -> np.ndarray:
+        """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
+        return self.embed_tensor(graph).numpy()
+
+    def embedding_dict(self) -> dict:
+        """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
+        return dict(zip(self.node_ids_, self.embed()))
+
+    def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
+        self._check_fitted()
+        if graph is None and getattr(self, "embedding_", None) is not None:
+            return self.embedding_  # a distributed fit (graphvae.training.distributed) gathered every rank's rows
+        if graph is not None:
+            graph = as_graph(graph)
+            graph.check_features(int(self.input_.features.shape[1]))
+        inp = self.input_ if graph is None else self._encoder_input(graph)
+        with torch.no_grad():
+            return self.objective_.encoder(inp).mu
+
+    def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
+        return self._probabilities(self.embed_tensor(), torch.as_tensor(np.asarray(pairs), dtype=torch.long))
+
+    def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
+        likelihood = self.objective_.likelihood
+        with torch.no_grad():
+            if hasattr(likelihood, "pair_logits"):
+                logits = likelihood.pair_logits(z, pairs[0], pairs[1])
+            else:
+                logits = pair_scores(z, pairs[0], pairs[1])
+            return torch.sigmoid(logits).cpu().numpy()
+
+    def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
+        """AUC and AP on held-out positive and negative pairs (``[2, n]`` each)."""
+        z = self.embed_tensor()
+        return auc_ap(self._probabilities(z, pos), self._probabilities(z, neg))
+
+
+class GAE(VGAE):
+    """Graph auto-encoder: the :class:`VGAE` without the variational head (no KL term); the same options."""
+
+    def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, epochs: int = 200, lr: float = 0.01,
+                 negatives_per_positive: float = 1.0, early_stopping: bool = False, patience: int = 50,
+                 random_state: int = 0, progress: bool = False, bias: bool = False, *, normalize: float | None = None,
+                 mask_rate: float = 0.0, decoder: str = "inner", decoder_hidden: int = 64,
+                 decoder_dropout: float = 0.0, degree_weight: float = 0.0, adversarial: float = 0.0,
+                 discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
+                 sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
+                 hidden_edges: float = 0.0, feature_noise: float = 0.0):
+        # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
+        super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)

@@ -1,0 +1,59 @@
+"""Named graph-autoencoder configurations: each is keyword arguments of :class:`graphvae.estimators.models.VGAE`.
+
+Every model is the same estimator (one GCN encoder, one ELBO module, one trainer) with different
+options; nothing here imports torch, so the CLI can list the names cheaply. ``best`` is an alias,
+chosen by mean *validation* AUC over seeds 0-9 on Cora and CiteSeer (``benchmarks/models.py``,
+``docs/models.md``); test edges played no part in the choice.
+
+- ``gae``, ``vgae``: Kipf & Welling (2016), the paper's model and defaults (32-16 GCN, 200 epochs, lr 0.01,
+  final epoch; no validation-based selection, to keep the paper table).
+- ``gnae``, ``vgnae``: Ahn & Kim (2021): a linear map, rows L2-normalized and scaled by 1.8, one hop of
+  :math:`\\hat A`, inner-product decoder; 128 dimensions.
+- ``gnae-wd``: ``gnae`` with weight decay 5e-4 on the encoder's weights (:class:`graphvae.objectives.elbo.WeightDecay`).
+- ``masked-gnae``: ``gnae`` with edge masking (MaskGAE's corruption) and the inner-product decoder.
+- ``maskgae``: Li et al. (2023): edge masking, a two-layer GCN, the MLP decoder on :math:`z_i\\odot z_j`
+  and the degree decoder.
+- ``arga``, ``argva``: Pan et al. (2018): the paper's GAE/VGAE and training with the adversarial regularizer,
+  weight 0.001 (chosen on validation AUC; 0.01 and more lowered it, see ``docs/models.md``).
+
+``gae``, ``vgae``, ``arga`` and ``argva`` train the paper's 200 epochs and keep the last; the others keep
+the epoch with the best validation AUC (``early_stopping``, patience 100).
+"""
+from __future__ import annotations
+
+_SELECTED = {"early_stopping": True, "patience": 100}
+_NORMALIZED = {"hidden": (), "latent": 128, "bias": True, "normalize": 1.8, "lr": 0.005, "epochs": 300, **_SELECTED}
+
+MODELS: dict[str, dict] = {
+    "gae": {"variational": False},
+    "vgae": {"variational": True},
+    "gnae": {"variational": False, **_NORMALIZED},
+    "vgnae": {"variational": True, **_NORMALIZED},
+    "gnae-wd": {"variational": False, **_NORMALIZED, "weight_decay": 5e-4},
+    "masked-gnae": {"variational": False, **_NORMALIZED, "mask_rate": 0.5},
+    "maskgae": {"variational": False, "hidden": (128,), "latent": 64, "bias": True, "lr": 0.01, "epochs": 300,
+                "mask_rate": 0.7, "decoder": "mlp", "degree_weight": 1e-3, **_SELECTED},
+    "arga": {"variational": False, "adversarial": 0.001},
+    "argva": {"variational": True, "adversarial": 0.001},
+}
+
+#: the strongest configuration by validation AUC (see the module docstring)
+BEST = "gnae-wd"
+NAMES: tuple[str, ...] = (*MODELS, "best")
+
+
+def model_config(name: str) -> dict:
+    """The keyword arguments of :class:`graphvae.estimators.models.VGAE` for model ``name`` (``best`` resolved)."""
+    from .._validation import InputError
+
+    key = BEST if name == "best" else name
+    if key not in MODELS:
+        raise InputError(f"unknown model {name!r} (choose from: {', '.join(NAMES)})")
+    return dict(MODELS[key])
+
+
+def make_model(name: str, **overrides):
+    """A :class:`graphvae.estimators.models.VGAE` for model ``name`` with ``overrides`` (e.g. ``random_state``)."""
+    from .models import VGAE
+
+    return VGAE(**{**model_config(name), **overrides})

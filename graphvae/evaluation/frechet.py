@@ -1,0 +1,183 @@
+r"""The Fréchet distance between real and generated images, in the features of a small classifier.
+
+Fit a Gaussian to each set of feature vectors, :math:`\mathcal N(\mu_X, \Sigma_X)` and
+:math:`\mathcal N(\mu_Y, \Sigma_Y)`; the Fréchet (2-Wasserstein) distance between them is
+
+.. math:: d^2 = \lVert \mu_X - \mu_Y \rVert^2
+          + \operatorname{tr}\big(\Sigma_X + \Sigma_Y - 2\,(\Sigma_X^{1/2}\,\Sigma_Y\,\Sigma_X^{1/2})^{1/2}\big),
+
+the formula of the FID (Heusel et al. 2017). Both square roots are of symmetric positive
+semi-definite matrices, so they are taken through ``scipy.linalg.eigh`` with round-off negative
+eigenvalues clipped to zero: real-valued and stable even for singular covariances (fewer samples
+than features), where a general ``sqrtm`` can return complex or NaN entries.
+
+**This is not the Inception FID.** The features are the last hidden layer of a small MLP classifier
+that graphvae trains on the same dataset (:func:`feature_classifier`, cached), so the numbers compare
+models on that dataset only and are not comparable with published FIDs.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.linalg
+
+from .._validation import InputError, check_finite
+from ..files import atomic_write
+
+
+def gaussian_moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (unbiased) covariance of ``[n, k]`` feature vectors (``n >= 2``)."""
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or f.shape[0] < 2:
+        raise InputError(f"need at least 2 feature vectors as an [n, k] array, got shape {f.shape}")
+    check_finite(f, "features")
+    return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
+
+
+def psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a symmetric positive semi-definite matrix (negative round-off clipped)."""
+    sym = 0.5 * (matrix + matrix.T)
+    w, v = scipy.linalg.eigh(sym)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_distance(mu_x: np.ndarray, cov_x: np.ndarray, mu_y: np.ndarray, cov_y: np.ndarray) -> float:
+    """The Fréchet distance :math:`d^2` between :math:`\\mathcal N(\\mu_X, \\Sigma_X)` and :math:`\\mathcal N(\\mu_Y, \\Sigma_Y)`."""
+    mu_x, mu_y = np.atleast_1d(np.asarray(mu_x, np.float64)), np.atleast_1d(np.asarray(mu_y, np.float64))
+    cov_x, cov_y = np.atleast_2d(np.asarray(cov_x, np.float64)), np.atleast_2d(np.asarray(cov_y, np.float64))
+    k = mu_x.shape[0]
+    if mu_y.shape != (k,) or cov_x.shape != (k, k) or cov_y.shape != (k, k):
+        raise InputError(f"shapes do not match: means {mu_x.shape}, {mu_y.shape}; covariances {cov_x.shape}, {cov_y.shape}")
+    root_x = psd_sqrt(cov_x)
+    cross = root_x @ cov_y @ root_x
+    eig = scipy.linalg.eigvalsh(0.5 * (cross + cross.T))
+    trace_sqrt = np.sqrt(np.clip(eig, 0.0, None)).sum()
+    d2 = np.sum((mu_x - mu_y) ** 2) + np.trace(cov_x) + np.trace(cov_y) - 2.0 * trace_sqrt
+    return float(max(d2, 0.0))
+
+
+def frechet_distance_samples(x: np.ndarray, y: np.ndarray) -> float:
+    """The Fréchet distance between Gaussians fitted to two sets of feature vectors."""
+    return frechet_distance(*gaussian_moments(x), *gaussian_moments(y))
+
+
+@dataclass(frozen=True)
+class FeatureClassifier:
+    """A trained MLP classifier's weights; :meth:`features` gives the last hidden layer (ReLU) as the feature space."""
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    accuracy: float | None = None
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        h = np.asarray(x, dtype=np.float64)
+        if h.ndim != 2 or h.shape[1] != self.weights[0].shape[0]:
+            raise InputError(f"the feature classifier expects [n, {self.weights[0].shape[0]}] images, got {h.shape}")
+        for w, b in zip(self.weights[:-1], self.biases[:-1]):
+            h = np.maximum(h @ w + b, 0.0)
+        return h
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.argmax(self.features(x) @ self.weights[-1] + self.biases[-1], axis=1)
+
+    def frechet(self, real: np.ndarray, generated: np.ndarray) -> float:
+        """Fréchet distance between real and generated images in this classifier's feature space."""
+        return frechet_distance_samples(self.features(real), self.features(generated))
+
+
+#: the most recently used classifiers, least recently used first (at most :data:`_MEMORY_CACHE_SIZE`)
+_MEMORY_CACHE: "OrderedDict[str, FeatureClassifier]" = OrderedDict()
+_MEMORY_CACHE_SIZE = 4
+
+
+def _remember(key: str, clf: FeatureClassifier) -> None:
+    _MEMORY_CACHE[key] = clf
+    _MEMORY_CACHE.move_to_end(key)
+    while len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
+        _MEMORY_CACHE.popitem(last=False)
+
+
+def default_cache_dir() -> Path:
+    """Where classifiers are cached: ``frechet/`` in graphvae's one cache folder (:func:`graphvae.data.datasets.cache_dir`)."""
+    from ..data.datasets import cache_dir
+
+    return cache_dir() / "frechet"
+
+
+def _cache_key(x: np.ndarray, y: np.ndarray, hidden: Sequence[int], random_state: int, max_iter: int) -> str:
+    h = hashlib.sha256()
+    for a in (np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.int64)):
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    h.update(repr((tuple(hidden), random_state, max_iter)).encode())
+    return h.hexdigest()[:32]
+
+
+def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (128, 64), random_state: int = 0,
+                       max_iter: int = 200, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
+                       cache_dir: str | os.PathLike | None = None) -> FeatureClassifier:
+    """Train (or fetch from the cache) the MLP whose last hidden layer is the Fréchet feature space.
+
+    A scikit-learn ``MLPClassifier`` (ReLU, Adam; early stopping on a 10% hold-out for 10000+ images) on the training images ``x`` and
+    labels ``y``. Results are cached in memory and, with ``cache_dir``, as an ``.npz`` of the weights
+    (written atomically) keyed by a hash of the data and settings. ``x_test``/``y_test`` only add the
+    classifier's test accuracy (not cached with the weights).
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise InputError(f"need [n, pixels] images and n labels, got {x.shape} and {y.shape}")
+    key = _cache_key(x, y, hidden, random_state, max_iter)
+    clf = _MEMORY_CACHE.get(key)
+    if clf is not None:
+        _MEMORY_CACHE.move_to_end(key)
+    path = Path(cache_dir) / f"frechet-classifier-{key}.npz" if cache_dir is not None else None
+    if clf is None and path is not None and path.is_file():
+        clf = _load(path)
+    if clf is None:
+        # early stopping on a 10% hold-out stops small sets far too soon: only for MNIST-sized data
+        model = MLPClassifier(hidden_layer_sizes=tuple(hidden), max_iter=max_iter, early_stopping=len(x) >= 10000,
+                              n_iter_no_change=10, random_state=random_state)
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():  # once per classifier, not per epoch: max_iter is a budget, not an error
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x, y)
+        clf = FeatureClassifier(tuple(model.coefs_), tuple(model.intercepts_))
+        if path is not None:
+            _save(path, clf)
+    _remember(key, clf)
+    if x_test is not None and y_test is not None:
+        clf = FeatureClassifier(clf.weights, clf.biases, float(np.mean(clf.predict(x_test) == np.asarray(y_test))))
+    return clf
+
+
+def _save(path: Path, clf: FeatureClassifier) -> None:
+    arrays = {f"w{i}": w for i, w in enumerate(clf.weights)} | {f"b{i}": b for i, b in enumerate(clf.biases)}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    try:
+        atomic_write(path, write)
+    except OSError as e:  # a cache that cannot be written only costs a retraining next time
+        warnings.warn(f"could not cache the Fréchet feature classifier at {path}: {e}", stacklevel=3)
+
+
+def _load(path: Path) -> FeatureClassifier | None:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            n = len(f.files) // 2
+            return FeatureClassifier(tuple(f[f"w{i}"] for i in range(n)), tuple(f[f"b{i}"] for i in range(n)))
+    except (OSError, ValueError, KeyError):  # a damaged cache entry is retrained and overwritten
+        return None

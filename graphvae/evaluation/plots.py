@@ -1,0 +1,370 @@
+r"""The lecture's VAE figures, written as PNG files (matplotlib, Agg backend).
+
+- :func:`plot_latent_map`: data in a 2-D latent space coloured by label (PCA or t-SNE for ``d > 2``).
+- :func:`plot_latent_grid`: images decoded over a latent plane at Gaussian quantiles
+  :math:`z_j = \Phi^{-1}(p_j)`, so that equal areas of prior mass get equal space.
+- :func:`plot_reconstructions`: originals beside their reconstructions.
+- :func:`plot_images`: any set of images as tiles (samples from the prior, first-layer features).
+- :func:`plot_training_curves`: ELBO, reconstruction term and KL per epoch.
+
+Every figure has a fixed size (``figsize`` inches times ``dpi``, no tight cropping), so the PNG's
+pixel size is known in advance, and is written atomically. :func:`image_grid` is the tiling helper
+the figures share; an image ``shape`` of ``(h, w)`` is grey, ``(3, h, w)`` is colour stored
+channel-major (as CIFAR-10 is) and is shown as RGB.
+
+matplotlib is imported on the first figure, not with the module.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from .._validation import InputError
+from ..files import atomic_write
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+DPI = 100
+
+
+def _figure(figsize) -> "Figure":
+    """A new matplotlib ``Figure`` outside pyplot: no backend is chosen and no global figure registry is touched
+    (``savefig`` renders PNG with Agg), and matplotlib is imported here so that ``import graphvae`` stays light."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _colormap(name: str):
+    import matplotlib
+
+    return matplotlib.colormaps[name]
+
+
+def _tiles(images: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """``[n, h, w]`` grey or ``[n, h, w, 3]`` RGB tiles from flattened (or not) images of ``shape``."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        return np.asarray(images, dtype=np.float64).reshape(-1, *shape)
+    if len(shape) == 3 and shape[0] == 3:
+        # channel-major [n, 3, h, w] -> [n, h, w, 3] for imshow
+        return np.asarray(images, dtype=np.float64).reshape(-1, *shape).transpose(0, 2, 3, 1)
+    raise InputError(f"an image shape is (h, w) or (3, h, w), got {shape}")
+
+
+def image_grid(images: np.ndarray, shape: Sequence[int], ncols: int | None = None, pad: int = 1,
+               normalize: str = "none", fill: float = 0.5) -> np.ndarray:
+    """Tile ``[n, pixels]`` (or unflattened) images into one ``[H, W]`` grey or ``[H, W, 3]`` RGB array, row by row.
+
+    Args:
+        images: the images, flattened or not.
+        shape: ``(h, w)`` of one grey image, or ``(3, h, w)`` of a channel-major colour image.
+        ncols: tiles per row (default: ``ceil(sqrt(n))``).
+        pad: pixels of ``fill`` between tiles.
+        normalize: ``"none"`` keeps the values (colour tiles are clipped to [0, 1], the range RGB display
+            needs); ``"each"`` rescales every tile to [0, 1] (for weight images such as first-layer
+            features, whose scale is arbitrary).
+        fill: value of the padding and of empty tiles (0.5: a grey frame in either colour map).
+    """
+    tiles = _tiles(images, shape)
+    n, h, w = tiles.shape[:3]
+    if n == 0:
+        raise InputError("image_grid needs at least one image")
+    if normalize == "each":
+        axes = tuple(range(1, tiles.ndim))
+        lo = tiles.min(axis=axes, keepdims=True)
+        span = tiles.max(axis=axes, keepdims=True) - lo
+        tiles = (tiles - lo) / np.where(span > 0, span, 1.0)
+    elif normalize != "none":
+        raise InputError(f"normalize must be 'none' or 'each', got {normalize!r}")
+    if tiles.ndim == 4:
+        tiles = np.clip(tiles, 0.0, 1.0)
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else max(1, int(ncols))
+    nrows = int(np.ceil(n / ncols))
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, *tiles.shape[3:]), fill, dtype=np.float64)
+    for i, img in enumerate(tiles):
+        r, c = divmod(i, ncols)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top:top + h, left:left + w] = img
+    return grid
+
+
+def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
+    """Save ``fig`` as PNG at :data:`DPI` atomically; the size is exactly ``figsize * DPI``."""
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    return path
+
+
+def _show_grid(ax, grid: np.ndarray, title: str, cmap: str = "gray_r", vmin: float = 0.0, vmax: float = 1.0) -> None:
+    if grid.ndim == 3:  # RGB in [0, 1]: no colour map
+        ax.imshow(grid, interpolation="nearest")
+    else:
+        ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+
+
+def plot_images(images: np.ndarray, shape: Sequence[int], path: str | os.PathLike, title: str = "",
+                ncols: int | None = None, normalize: str = "none", figsize: tuple[float, float] = (6.0, 6.0),
+                cmap: str = "gray_r") -> Path:
+    """Images as one grid of tiles: e.g. 64 samples from the prior, or first-layer weights with ``normalize="each"``."""
+    fig = _figure(figsize)
+    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols, normalize=normalize, fill=0.5), title, cmap)
+    return save_figure(fig, path)
+
+
+def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, shape: Sequence[int],
+                         path: str | os.PathLike, title: str = "originals (left) and reconstructions (right)",
+                         n: int = 16, figsize: tuple[float, float] = (8.0, 4.5)) -> Path:
+    """The first ``n`` originals beside their reconstructions: column pairs (original, reconstruction)."""
+    originals, reconstructions = np.asarray(originals), np.asarray(reconstructions)
+    if originals.shape != reconstructions.shape:
+        raise InputError(f"originals {originals.shape} and reconstructions {reconstructions.shape} differ in shape")
+    n = min(n, len(originals))
+    pairs = np.stack([originals[:n], reconstructions[:n]], axis=1).reshape(2 * n, -1)
+    cols = 2 * int(np.ceil(np.sqrt(n)))
+    fig = _figure(figsize)
+    _show_grid(fig.add_subplot(), image_grid(pairs, shape, ncols=cols, fill=0.5), title)
+    return save_figure(fig, path)
+
+
+def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
+               what: str = "latent means") -> tuple[np.ndarray, str]:
+    """``(points [n, 2], description)``: ``z`` itself if 2-D, else its PCA or t-SNE projection."""
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] < 1:
+        raise InputError(f"latent codes must be a [n, d] array, got shape {z.shape}")
+    if z.shape[1] == 1:
+        return np.column_stack([z[:, 0], np.zeros(len(z))]), "1-D latent"
+    if z.shape[1] == 2:
+        return z, "latent space"
+    if method == "pca":
+        from sklearn.decomposition import PCA
+        pca = PCA(n_components=2, random_state=random_state).fit(z)
+        explained = 100 * pca.explained_variance_ratio_.sum()
+        return pca.transform(z), f"PCA of the {z.shape[1]}-D {what} ({explained:.0f}% of variance)"
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(z)
+        return points, f"t-SNE of the {z.shape[1]}-D {what}"
+    raise InputError(f"projection must be 'pca' or 'tsne', got {method!r}")
+
+
+def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.PathLike, title: str = "",
+                    method: str = "pca", random_state: int = 0, figsize: tuple[float, float] = (6.0, 5.0),
+                    what: str = "latent means") -> Path:
+    """Latent codes (e.g. posterior means of the test set) as points coloured by label.
+
+    For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the
+    title together with ``what`` the codes are.
+    """
+    points, how = project_2d(z, method, random_state, what)
+    fig = _figure(figsize)
+    ax = fig.add_subplot()
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
+    else:
+        labels = np.asarray(labels)
+        classes = np.unique(labels)
+        cmap = _colormap("tab10" if len(classes) <= 10 else "tab20")
+        for i, c in enumerate(classes):
+            m = labels == c
+            ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=cmap(i % cmap.N), label=str(c))
+        ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(classes) > 5 else 1)
+    ax.set_title(f"{title}: {how}" if title else how, fontsize=10)
+    return save_figure(fig, path)
+
+
+def latent_quantile_grid(n: int = 15, latent: int = 2, basis: np.ndarray | None = None, low: float = 0.05,
+                         high: float = 0.95) -> np.ndarray:
+    r"""``[n*n, latent]`` points :math:`z = \Phi^{-1}(p_1)\, b_1 + \Phi^{-1}(p_2)\, b_2` on a plane of the latent space.
+
+    ``basis`` holds two orthonormal rows :math:`b_1, b_2` (default: the first two coordinate axes).
+    The projection of :math:`\mathcal N(0, I)` on a unit vector is :math:`\mathcal N(0, 1)`, so the
+    quantiles split the prior mass along each direction evenly. Rows run from high to low
+    :math:`p_2` (top of the figure = large), columns from low to high :math:`p_1`.
+    """
+    from scipy.stats import norm
+
+    if latent < 2:
+        raise InputError(f"a latent grid needs at least 2 latent dimensions, got {latent}")
+    basis = np.eye(2, latent) if basis is None else np.asarray(basis, dtype=np.float64)
+    if basis.shape != (2, latent):
+        raise InputError(f"the grid basis must have shape (2, {latent}), got {basis.shape}")
+    q = norm.ppf(np.linspace(low, high, n))
+    q1, q2 = np.meshgrid(q, q[::-1])
+    return np.column_stack([q1.ravel(), q2.ravel()]) @ basis
+
+
+def principal_directions(z: np.ndarray) -> np.ndarray:
+    """The two leading principal directions (orthonormal rows, ``[2, d]``) of latent codes ``z``."""
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2).fit(np.asarray(z, dtype=np.float64)).components_
+
+
+def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, shape: Sequence[int],
+                     path: str | os.PathLike, n: int = 15, title: str = "", codes: np.ndarray | None = None,
+                     figsize: tuple[float, float] = (6.0, 6.0)) -> Path:
+    """Decoded images over a latent plane at Gaussian quantiles (``decode: [m, latent] -> [m, pixels]``).
+
+    For ``latent == 2`` the plane is the latent space itself. For ``latent > 2`` it is spanned by the
+    two leading principal directions of ``codes`` (e.g. the test set's posterior means) if given, else
+    by the first two coordinates; the title says which.
+    """
+    basis, how = None, "decoded at Gaussian quantiles of z1, z2"
+    if latent > 2 and codes is not None:
+        basis, how = principal_directions(codes), f"Gaussian quantiles along 2 PCA directions of the {latent}-D means"
+    elif latent > 2:
+        how += f" (z3..z{latent} = 0)"
+    images = decode(latent_quantile_grid(n, latent, basis))
+    fig = _figure(figsize)
+    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
+    return save_figure(fig, path)
+
+
+def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: float = 1.0,
+                         keys: Sequence[tuple[str, str]] = (("elbo", "ELBO"), ("log_likelihood", "reconstruction log p(x|z)"),
+                                                            ("kl", "KL(q || p)")),
+                         title: str = "", unit: str = "nats per image",
+                         figsize: tuple[float, float] = (10.0, 3.2)) -> Path:
+    """One panel per history key (default: ELBO, reconstruction term, KL) against the epoch, divided by ``per``."""
+    if len(history) == 0:
+        raise InputError("no training history to plot")
+    epochs = [h["epoch"] + 1 for h in history]
+    fig = _figure(figsize)
+    axes = fig.subplots(1, len(keys))
+    for ax, (key, label) in zip(np.atleast_1d(axes), keys):
+        ax.plot(epochs, [h[key] / per for h in history], lw=1.2)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(unit, fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82 if title else 0.88, wspace=0.35)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------- node embeddings
+
+def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.PathLike, title: str = "",
+                     figsize: tuple[float, float] = (10.0, 4.5)) -> Path:
+    """ROC and precision-recall curves of held-out pairs (``y_true`` 1 for edges, 0 for sampled non-edges)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    y_true, scores = np.asarray(y_true), np.asarray(scores)
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    precision, recall, _ = precision_recall_curve(y_true, scores)
+    fig = _figure(figsize)
+    roc, pr = fig.subplots(1, 2)
+    roc.plot(fpr, tpr, lw=1.5, label=f"AUC {roc_auc_score(y_true, scores):.3f}")
+    roc.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey", label="chance")
+    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve", xlim=(0, 1), ylim=(0, 1.01))
+    pr.plot(recall, precision, lw=1.5, label=f"AP {average_precision_score(y_true, scores):.3f}")
+    pr.axhline(y_true.mean(), ls="--", lw=0.8, color="grey", label="chance")
+    pr.set(xlabel="recall", ylabel="precision", title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
+    for ax in (roc, pr):
+        ax.legend(loc="lower right" if ax is roc else "lower left", fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.84 if title else 0.9, wspace=0.25)
+    return save_figure(fig, path)
+
+
+def _full_covariances(covariances: np.ndarray, covariance_type: str, k: int, d: int) -> np.ndarray:
+    """scikit-learn's ``covariances_`` of any ``covariance_type`` as ``[k, d, d]``."""
+    c = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return c
+    if covariance_type == "tied":
+        return np.broadcast_to(c, (k, d, d))
+    if covariance_type == "diag":
+        return np.stack([np.diag(v) for v in c])
+    return np.stack([v * np.eye(d) for v in c])  # spherical
+
+
+def cluster_axes(points: np.ndarray, clusters: np.ndarray, means: np.ndarray | None = None,
+                 weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(centre, P [2, d])``: the two orthonormal directions along which the cluster means spread most.
+
+    The principal axes of the (weighted) cluster means -- on whitened points, the discriminant axes
+    that separate the clusters best. With only two clusters the second axis is the points' main
+    direction of variance orthogonal to the first.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    clusters = np.asarray(clusters)
+    if means is None:
+        ids, counts = np.unique(clusters, return_counts=True)
+        means = np.stack([points[clusters == c].mean(axis=0) for c in ids])
+        weights = counts / counts.sum()
+    weights = np.ones(len(means)) / len(means) if weights is None else np.asarray(weights, dtype=np.float64)
+    centre = weights @ means
+    _, sv, vt = np.linalg.svd(np.sqrt(weights)[:, None] * (means - centre), full_matrices=False)
+    axes = [v for v, s in zip(vt, sv) if s > 1e-12][:2]
+    while len(axes) < 2:
+        rest = points - centre
+        for a in axes:
+            rest = rest - np.outer(rest @ a, a)
+        _, _, rvt = np.linalg.svd(rest, full_matrices=False)
+        axes.append(rvt[0])
+    return centre, np.stack(axes[:2])
+
+
+def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.PathLike, title: str = "",
+                     mixture=None, figsize: tuple[float, float] = (6.0, 5.0)) -> Path:
+    """The clustered points on the two axes that separate the cluster means best, coloured by cluster.
+
+    With a fitted ``sklearn.mixture.GaussianMixture`` on ``points``, each component is drawn as its
+    1- and 2-standard-deviation ellipses: the projection is linear (:math:`P`), so component
+    :math:`\\mathcal N(m, \\Sigma)` projects exactly to :math:`\\mathcal N(Pm, P\\Sigma P^\\top)`.
+    The view is cropped to the central 99% of the points along each axis.
+    """
+    from matplotlib.patches import Ellipse
+
+    points = np.asarray(points, dtype=np.float64)
+    clusters = np.asarray(clusters)
+    if mixture is not None:
+        centre, proj = cluster_axes(points, clusters, mixture.means_, mixture.weights_)
+    else:
+        centre, proj = cluster_axes(points, clusters)
+    xy = (points - centre) @ proj.T
+    fig = _figure(figsize)
+    ax = fig.add_subplot()
+    ids = np.unique(clusters)
+    cmap = _colormap("tab10" if len(ids) <= 10 else "tab20")
+    for i, c in enumerate(ids):
+        m = clusters == c
+        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N), label=f"cluster {c}")
+    if mixture is not None:
+        k, d = mixture.means_.shape
+        covs = _full_covariances(mixture.covariances_, mixture.covariance_type, k, d)
+        for i, (mean, cov) in enumerate(zip(mixture.means_, covs)):
+            m2, c2 = proj @ (mean - centre), proj @ cov @ proj.T
+            values, vectors = np.linalg.eigh(c2)
+            angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+            for n_std in (1, 2):
+                w, h = 2 * n_std * np.sqrt(np.maximum(values[::-1], 0))
+                ax.add_patch(Ellipse(m2, w, h, angle=angle, fill=False, lw=1.2, ls="-" if n_std == 1 else "--",
+                                     color=cmap(i % cmap.N)))
+            ax.plot(*m2, marker="x", color="black", ms=6)
+    lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
+    pad = 0.08 * (hi - lo)
+    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    ax.set_xlabel("cluster axis 1")
+    ax.set_ylabel("cluster axis 2")
+    ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(ids) > 5 else 1)
+    how = "axes separating the cluster means (whitened embeddings)"
+    if mixture is not None:
+        how += ";\nellipses: 1 and 2 std of each mixture component"
+    ax.set_title(f"{title}\n{how}" if title else how, fontsize=8)
+    fig.subplots_adjust(top=0.86 if title else 0.9)
+    return save_figure(fig, path)

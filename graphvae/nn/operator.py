@@ -1,0 +1,144 @@
+r"""Graph operators: the normalized adjacency and constant sparse matrices with cached transposes.
+
+The GCN propagation matrix (Kipf & Welling, ICLR 2017) is
+
+.. math::  \hat A = \tilde D^{-1/2} (A + I) \tilde D^{-1/2}, \qquad \tilde D_{ii} = 1 + \sum_j A_{ij}.
+
+It depends only on the graph, so it is built once and cached as a CSR tensor. With no edges
+(``A = 0``) it is exactly the identity: :class:`SparseOperator` then skips the product, so a GCN
+layer on an edgeless graph *is* a dense layer -- the image VAE of :mod:`graphvae.data.images`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .._sparse import csr_tensor, index_dtype, to_torch_csr  # noqa: F401 (re-exported)
+
+
+class SparseOperator:
+    """A constant sparse matrix ``M`` (no gradient flows into it) with ``M`` and ``M^T`` cached as CSR.
+
+    ``op @ dense`` is differentiable in ``dense``; its backward is one CSR product with the cached
+    transpose, instead of the scatter that autograd through a sparse COO product would do.
+    ``M = None`` stands for the identity of size ``n``.
+    """
+
+    def __init__(self, matrix: sp.spmatrix | None, n: int | None = None, symmetric: bool = False,
+                 dtype: torch.dtype = torch.float32):
+        if matrix is None:
+            if n is None:
+                raise ValueError("an identity operator needs its size n")
+            self.shape = (n, n)
+            self.csr = self.csr_t = None
+            return
+        matrix = sp.csr_matrix(matrix)
+        self.shape = matrix.shape
+        self.csr = to_torch_csr(matrix, dtype)
+        self.csr_t = self.csr if symmetric else to_torch_csr(matrix.T.tocsr(), dtype)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.csr is None
+
+    @property
+    def nnz(self) -> int:
+        return self.shape[0] if self.csr is None else int(self.csr.values().numel())
+
+    def to_scipy(self) -> sp.csr_matrix:
+        """The matrix as scipy CSR (the identity included)."""
+        if self.csr is None:
+            return sp.identity(self.shape[0], dtype=np.float32, format="csr")
+        c = self.csr
+        return sp.csr_matrix((c.values().numpy(), c.col_indices().numpy(), c.crow_indices().numpy()), shape=self.shape)
+
+    def __matmul__(self, dense: torch.Tensor) -> torch.Tensor:
+        if self.csr is None:
+            return dense
+        return _ConstantSpMM.apply(dense, self.csr, self.csr_t)
+
+    def to(self, device: torch.device | str) -> "SparseOperator":
+        out = SparseOperator.__new__(SparseOperator)
+        out.shape = self.shape
+        out.csr = None if self.csr is None else self.csr.to(device)
+        out.csr_t = None if self.csr_t is None else (out.csr if self.csr_t is self.csr else self.csr_t.to(device))
+        return out
+
+
+class _ConstantSpMM(torch.autograd.Function):
+    """``M @ X`` for a constant CSR ``M``; the backward is ``M^T @ grad`` with the cached transpose."""
+
+    @staticmethod
+    def forward(ctx, dense, csr, csr_t):
+        ctx.csr_t = csr_t
+        return torch.sparse.mm(csr, dense)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.sparse.mm(ctx.csr_t, grad.contiguous()), None, None
+
+
+def adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
+    """The symmetric 0/1 adjacency (no self-loops) of an edge list ``[2, E]`` given in either or both directions."""
+    ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
+    keep = ei[0] != ei[1]
+    row, col = ei[0, keep], ei[1, keep]
+    both = (np.concatenate([row, col]), np.concatenate([col, row]))
+    a = sp.csr_matrix((np.ones(2 * row.size, np.float32), both), shape=(num_nodes, num_nodes))  # sums duplicates
+    a.data[:] = 1.0
+    return a
+
+
+def gcn_normalize(adjacency: sp.csr_matrix) -> sp.csr_matrix:
+    r""":math:`\tilde D^{-1/2}(A+I)\tilde D^{-1/2}` of a symmetric 0/1 adjacency without self-loops."""
+    a = (adjacency + sp.identity(adjacency.shape[0], dtype=np.float32, format="csr")).tocsr()
+    d_inv_sqrt = (1.0 / np.sqrt(np.diff(a.indptr).astype(np.float64))).astype(np.float32)
+    rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+    a.data = d_inv_sqrt[rows] * d_inv_sqrt[a.indices]  # binary A + I: the degree is the row length
+    return a
+
+
+def normalized_adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
+    r"""The scipy CSR matrix :math:`\tilde D^{-1/2}(A+I)\tilde D^{-1/2}` (input self-loops are replaced by one)."""
+    return gcn_normalize(adjacency_matrix(edge_index, num_nodes))
+
+
+def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: torch.Tensor | np.ndarray,
+                           num_nodes: int) -> sp.csr_matrix:
+    r""":math:`\tilde D^{-1/2}(W + I)\tilde D^{-1/2}` with :math:`\tilde D_{ii} = 1 + \sum_j W_{ij}`.
+
+    ``edge_index`` ``[2, E]`` lists every edge in both directions (as graphvae's graphs do) with its
+    non-negative weight in ``edge_weight``; a self-loop of weight 1 is added to every node, as PyG's
+    ``gcn_norm(edge_index, edge_weight, add_self_loops=True)`` does. Computed in float64, stored in float32.
+    """
+    ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
+    w = np.asarray(edge_weight, dtype=np.float64).ravel()
+    keep = ei[0] != ei[1]
+    n = num_nodes
+    loops = np.arange(n)
+    a = sp.csr_matrix((np.concatenate([w[keep], np.ones(n)]),
+                       (np.concatenate([ei[0, keep], loops]), np.concatenate([ei[1, keep], loops]))), shape=(n, n))
+    d_inv_sqrt = 1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel())
+    a = sp.csr_matrix(sp.diags(d_inv_sqrt) @ a @ sp.diags(d_inv_sqrt), dtype=np.float32)
+    a.eliminate_zeros()  # zero-weight edges are no edges
+    return a
+
+
+def normalized_adjacency(edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
+                         edge_weight: torch.Tensor | np.ndarray | None = None) -> SparseOperator:
+    r"""The GCN operator :math:`\hat A` as a :class:`SparseOperator` (the identity when there are no edges).
+
+    ``edge_index`` may also be the 0/1 adjacency from :func:`adjacency_matrix`, to build it only once.
+    With ``edge_weight`` (aligned with an ``edge_index`` that lists both directions) the weights enter
+    :math:`\hat A` (:func:`weighted_gcn_normalize`); without, the 0/1 path is unchanged.
+    """
+    if edge_weight is not None and not sp.issparse(edge_index):
+        a = weighted_gcn_normalize(edge_index, edge_weight, num_nodes)
+        if a.nnz == num_nodes and np.all(a.diagonal() == 1):
+            return SparseOperator(None, n=num_nodes)
+        return SparseOperator(a, symmetric=True)
+    a = edge_index if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
+    if a.nnz == 0:
+        return SparseOperator(None, n=num_nodes)
+    return SparseOperator(gcn_normalize(a), symmetric=True)

@@ -1,0 +1,125 @@
+r"""Edge masking (MaskGAE, Li et al. 2023): hide part of the training edges from the encoder, reconstruct them.
+
+Each epoch every undirected training edge is hidden independently with probability ``rate``. The
+encoder sees :math:`\hat A` of the *visible* edges only; the likelihood's positives are exactly the
+*hidden* edges (both directions), so the model is trained to predict links it cannot see, which is
+the link-prediction task itself. The non-edge sum still runs over all pairs that are not training
+edges (visible edges are neither positives nor negatives) and keeps the O(E) control-variate
+estimate of :class:`graphvae.objectives.likelihood.LinkLikelihood`:
+
+.. math:: \log p(A_{\text{hidden}}\mid Z) = c\Big(w\sum_{(i,j)\in\mathcal H}\log\sigma(s_{ij})
+          + \sum_{(i,j)\notin\mathcal T}\log\sigma(-s_{ij})\Big),
+
+:math:`\mathcal H` the hidden directed pairs, :math:`\mathcal T` the training pairs and the diagonal,
+:math:`w = |\bar{\mathcal T}| / |\mathcal H|` and :math:`c = N^2 / (2|\bar{\mathcal T}|)` (the paper's
+class balancing, with the hidden edges as the positive class). The positives are summed exactly over
+the pattern of :math:`\mathcal T` with weight 0 on the visible pairs, so the closed-form quadratic and
+the sampled residual of the non-edge estimate are unchanged.
+
+Validation and test edges never enter: masking only ever selects among the training edges.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .._validation import InputError
+from ..nn.inner_product import pattern_scores
+from .likelihood import LinkLikelihood, LinkTarget
+
+
+def undirected_once(edge_index: torch.Tensor) -> torch.Tensor:
+    """Each undirected edge of a symmetric ``[2, 2E]`` edge list once (``u < v``)."""
+    return edge_index[:, edge_index[0] < edge_index[1]]
+
+
+def mask_edges(edge_index: torch.Tensor, rate: float,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a symmetric edge list into ``(visible, hidden)``, each symmetric: every undirected edge
+    (both directions together) is hidden with probability ``rate``."""
+    if not 0 <= rate < 1:
+        raise InputError(f"the masking rate must be in [0, 1), got {rate}")
+    once = undirected_once(edge_index)
+    hide = torch.rand(once.shape[1], generator=generator) < rate
+    both = lambda e: torch.cat([e, e.flip(0)], dim=1)
+    return both(once[:, ~hide]), both(once[:, hide])
+
+
+@dataclass(frozen=True)
+class MaskedLinkTarget:
+    """The training graph as :class:`LinkTarget` (what is *not* a negative) and the hidden pairs' weights.
+
+    ``weights[e]`` is 1 if positive ``e`` of ``base.positives`` (CSR order) is a hidden edge, else 0.
+    """
+
+    base: LinkTarget
+    weights: torch.Tensor
+    hidden_edge_index: torch.Tensor
+
+    @classmethod
+    def from_hidden(cls, base: LinkTarget, hidden_edge_index: torch.Tensor) -> "MaskedLinkTarget":
+        """Weights for the directed pairs ``hidden_edge_index`` (each must be a pair of ``base``)."""
+        n = base.num_nodes
+        keys = hidden_edge_index[0].long() * n + hidden_edge_index[1].long()
+        pos = torch.searchsorted(base.keys, keys)
+        if keys.numel() and not bool((base.keys[pos.clamp(max=base.keys.numel() - 1)] == keys).all()):
+            raise InputError("hidden edges must be training edges")
+        weights = torch.zeros(base.keys.numel())
+        weights[pos] = 1.0
+        return cls(base, weights, hidden_edge_index)
+
+    @property
+    def num_nodes(self) -> int:
+        return self.base.num_nodes
+
+    @property
+    def num_hidden(self) -> int:
+        """Directed hidden pairs: the positives."""
+        return int(self.weights.sum())
+
+
+class MaskedLinkLikelihood(LinkLikelihood):
+    """:class:`LinkLikelihood` whose positives are only the hidden edges of a :class:`MaskedLinkTarget`
+    (see the module docstring); the non-edge estimate is the parent's, over the non-training pairs."""
+
+    def forward(self, z: torch.Tensor, target: MaskedLinkTarget, generator: torch.Generator | None = None) -> torch.Tensor:
+        base = target.base
+        pos_scores = pattern_scores(z, base.positives)
+        pos = (F.logsigmoid(pos_scores) * target.weights.to(z.dtype)).sum()
+        neg = self.negative_sum(z, pos_scores, base, generator)
+        if not self.reweight:
+            return pos + neg
+        negatives, hidden = float(base.num_negative), float(max(target.num_hidden, 1))
+        weight, norm = negatives / hidden, float(base.num_nodes) ** 2 / (2 * negatives)
+        return norm * (weight * pos + neg)
+
+    def scale(self, target: MaskedLinkTarget) -> float:
+        return float(target.num_nodes) ** 2
+
+
+def masked_degrees(hidden_edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Per node, the number of hidden edges it touches (the degree decoder's target; symmetric input)."""
+    return torch.bincount(hidden_edge_index[0].long(), minlength=num_nodes).to(torch.float32)
+
+
+def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: float, generator: torch.Generator,
+                   fold: bool = True, base: LinkTarget | None = None):
+    """``batches(epoch)`` for :func:`graphvae.training.trainer.train_elbo`: a fresh mask each epoch, the encoder on
+    the visible edges, :class:`MaskedLinkTarget` of the hidden ones."""
+    from ..nn.encoder import encoder_input
+    from ..nn.operator import normalized_adjacency
+
+    base = base if base is not None else LinkTarget.from_edges(train_edge_index, num_nodes)
+
+    def batches(epoch: int) -> list:
+        visible, hidden = mask_edges(train_edge_index, rate, generator)
+        inp = encoder_input(x, normalized_adjacency(visible.numpy(), num_nodes), fold=fold)
+        return [(inp, MaskedLinkTarget.from_hidden(base, hidden))]
+
+    return batches
+
+
+__all__ = ["mask_edges", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
+           "undirected_once"]

@@ -1,0 +1,156 @@
+r"""Training on one rank: the shared :class:`graphvae.objectives.elbo.ELBO` and :func:`graphvae.training.trainer.train_elbo` over a shard.
+
+Nothing of the loss or the loop is forked. The pieces that differ are plugged in:
+
+- the encoder is the shared :class:`graphvae.nn.encoder.GCNEncoder`, with :class:`.halo.ShardOperator` as
+  its :math:`\hat A` (halo exchange per layer) and :class:`.likelihood.ShardEncoder` around it so that the
+  noise of every node is the single process's;
+- the likelihood is :class:`.likelihood.DistributedLinkLikelihood` (this rank's share of the estimate);
+- a post-accumulate hook on every parameter all-reduces its gradient (a sum: the loss is a sum of the
+  ranks' shares), so Adam takes the same step on every rank and the parameters stay identical.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..._validation import InputError
+from ...data.graph import as_graph
+from ...nn.encoder import EncoderInput, GCNEncoder
+from ...nn.operator import SparseOperator, adjacency_matrix
+from ...objectives.elbo import ELBO
+from ..trainer import train_elbo
+from . import runtime
+from .halo import AllGatherRows, ShardOperator
+from .likelihood import DistributedLinkLikelihood, ShardEncoder, ShardTarget
+from .partition import Partition, Shard, balanced_bounds
+
+_HISTORY_SUMS = ("loss", "elbo", "log_likelihood", "kl", "penalty")
+
+
+def fit_distributed(model, data, ordering: str | None = None):
+    """Fit a :class:`graphvae.estimators.models.VGAE` (or GAE) across the ranks of the current ``torchrun`` job.
+
+    Every rank calls this with the same model parameters and the same ``data`` (a graph or a
+    :class:`graphvae.data.split.LinkSplit`); each keeps only its partition (:class:`.partition.Partition`)
+    and trains on it. ``ordering`` is the partition method (:class:`.partition.Partition`; default
+    ``$GRAPHVAE_PARTITION``, else ``"rcm"``). Afterwards every rank holds the trained parameters (``objective_``), the
+    embeddings of all nodes (``embedding_``, gathered), and ``history_`` with the global loss terms.
+    """
+    model._check_params()
+    check_supported(model)
+    split = data if hasattr(data, "train_graph") else None
+    graph = split.train_graph if split is not None else as_graph(data)
+    graph.check_trainable(model.latent)
+    if getattr(graph, "edge_weight", None) is not None:
+        raise InputError("weighted graphs are not available in a distributed run (the ranks build the 0/1 Â): "
+                         "drop the weights or train in one process")
+    n = int(graph.num_nodes)
+    balanced_bounds(n, runtime.world_size_from_env())  # too many ranks: one line, before any rendezvous
+    ordering = ordering or os.environ.get("GRAPHVAE_PARTITION", "rcm")
+    if ordering not in ("rcm", "metis", "natural", "random"):
+        raise InputError(f"GRAPHVAE_PARTITION must be rcm, metis, natural or random, got {ordering!r}")
+    ctx = runtime.init()
+    adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
+    shard = Partition(adjacency, ctx.world_size, ordering).shard(ctx.rank, graph.x)
+    del adjacency
+    return fit_shard(model, shard)
+
+
+def check_supported(model) -> None:
+    """Raise :class:`graphvae.InputError` (one line) for model options the distributed path does not have."""
+    missing = [what for what, on in (
+        ("early stopping (it needs every epoch's validation AUC on one rank)", model.early_stopping),
+        ("edge masking", getattr(model, "mask_rate", 0) > 0),
+        ("the MLP edge decoder", getattr(model, "decoder", "inner") != "inner"),
+        ("the adversarial regularizer", getattr(model, "adversarial", 0) > 0),
+        ("weight decay", getattr(model, "weight_decay", 0) > 0),
+        ("a non-ReLU activation", getattr(model, "activation", "relu") != "relu"),
+        ("sparsity penalties", getattr(model, "sparsity_weight", 0) > 0 or getattr(model, "activation_l1", 0) > 0),
+        ("denoising", getattr(model, "hidden_edges", 0) > 0 or getattr(model, "feature_noise", 0) > 0)) if on]
+    if missing:
+        raise InputError(f"not available in a distributed run: {', '.join(missing)}; under torchrun train "
+                         f"gae or vgae (or a VGAE with a normalized head) without early stopping")
+
+
+def shard_input(x, op: ShardOperator, fold: bool = True) -> EncoderInput:
+    r"""The encoder input of a shard: dense features are propagated once (:math:`(\hat A X)_r`), sparse ones
+    stay sparse and the first layer computes :math:`\hat A (X W)` (the same maths either way); ``fold=False``
+    never propagates (the normalized head transforms ``XW`` before :math:`\hat A`)."""
+    if sp.issparse(x):
+        return EncoderInput(SparseOperator(x), op, propagated=False)
+    if not fold:
+        return EncoderInput(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), op, propagated=False)
+    with torch.no_grad():
+        return EncoderInput(op @ torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), op, propagated=True)
+
+
+def fit_shard(model, shard: Shard):
+    """Train ``model`` (a VGAE/GAE's parameters) on this rank's ``shard``; see :func:`fit_distributed`.
+
+    The shard's rows of Â and its features are dropped once the encoder's operator and input are built
+    (:meth:`.partition.Shard.drop_setup_arrays`): they would otherwise sit in memory through training.
+    """
+    ctx = runtime.context()
+    if shard.world_size != ctx.world_size or shard.rank != ctx.rank:
+        raise InputError(f"shard of rank {shard.rank} of {shard.world_size} given to rank {ctx.rank} of {ctx.world_size}")
+    objective, encoder, inp, target = build_objective(model, shard)
+    shard.drop_setup_arrays()
+    generator = torch.Generator().manual_seed(model.random_state)
+    hooks = all_reduce_gradients(encoder)
+    before = dict(ctx.sent_bytes)
+    start = time.perf_counter()
+    try:
+        with runtime.guard("training"):
+            history = train_elbo(objective, lambda epoch: [(inp, target)], model.epochs, model.lr, generator,
+                                 model.progress and ctx.is_root, None, desc="VGAE" if model.variational else "GAE")
+            model.train_seconds_ = time.perf_counter() - start
+            model.traffic_per_epoch_ = {kind: (ctx.sent_bytes.get(kind, 0) - before.get(kind, 0)) / len(history)
+                                        for kind in ctx.sent_bytes}
+            sums = torch.tensor([[h[key] for key in _HISTORY_SUMS] for h in history], dtype=torch.float64)
+            runtime.all_reduce_(sums, "report")
+            for h, row in zip(history, sums.tolist()):
+                h.update(zip(_HISTORY_SUMS, row))
+            with torch.no_grad():
+                mu_all = AllGatherRows.apply(encoder(inp).mu, shard.bounds)
+    finally:
+        for h in hooks:
+            h.remove()
+    model.history_ = history
+    model.embedding_ = mu_all[torch.from_numpy(shard.new_of_orig)]  # original node order
+    model.input_ = inp
+    model.objective_ = ELBO(encoder, model._likelihood(), beta=model.beta)
+    model.world_size_, model.rank_ = ctx.world_size, ctx.rank
+    return model
+
+
+def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput, ShardTarget]:
+    """This rank's ELBO (shared module, distributed pieces plugged in), its encoder, input and target."""
+    hidden = model._check_params()
+    check_supported(model)
+    normalize = getattr(model, "normalize", None)
+    with runtime.guard("setup"):
+        target = ShardTarget.from_shard(shard)  # first: its temporaries peak before the operator exists
+        op = ShardOperator(shard.adj_indptr, shard.adj_indices, shard.adj_data, shard.lo, shard.hi, shard.bounds)
+        inp = shard_input(shard.x, op, fold=normalize is None)
+    with torch.random.fork_rng():  # the single process's initialization: identical on every rank
+        torch.manual_seed(model.random_state)
+        options = {} if normalize is None else {"normalize": normalize}
+        encoder = GCNEncoder(int(shard.x.shape[1]), hidden, model.latent, variational=model.variational,
+                             bias=model.bias, **options)
+    objective = ELBO(ShardEncoder(encoder, target.orig_ids, shard.num_nodes),
+                     DistributedLinkLikelihood.like(model._likelihood()), beta=model.beta)
+    return objective, encoder, inp, target
+
+
+def all_reduce_gradients(encoder: torch.nn.Module) -> list:
+    """Hooks that sum every parameter's gradient over ranks as soon as backward has accumulated it."""
+    return [p.register_post_accumulate_grad_hook(_all_reduce_grad) for p in encoder.parameters()]
+
+
+def _all_reduce_grad(param: torch.Tensor) -> None:
+    runtime.all_reduce_(param.grad, "gradients")

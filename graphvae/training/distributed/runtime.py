@@ -1,0 +1,279 @@
+"""The process group: start it from torchrun's environment with a timeout, account for traffic, fail in one line.
+
+Faults must not hang anyone. Every collective runs under the process group's timeout
+(``GRAPHVAE_DIST_TIMEOUT`` seconds, default 300): a rank that dies closes its connections and the
+others fail at their next collective; a rank that hangs makes the others fail after the timeout.
+Either way :func:`guard` turns the error into a :class:`DistributedError` with one line of text.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import datetime
+import os
+import re
+import signal
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+
+from ..._validation import InputError
+from . import LAUNCH_VARIABLES, DistributedError
+
+DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass
+class Context:
+    """Who this process is in the run, and how many bytes it has sent (per kind of exchange)."""
+
+    rank: int
+    world_size: int
+    timeout: float
+    sent_bytes: dict = field(default_factory=dict)
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+    def count(self, kind: str, nbytes: int) -> None:
+        self.sent_bytes[kind] = self.sent_bytes.get(kind, 0) + int(nbytes)
+
+    def total_sent(self) -> int:
+        return sum(self.sent_bytes.values())
+
+
+_CONTEXT: Context | None = None
+
+
+def timeout_seconds() -> float:
+    text = os.environ.get("GRAPHVAE_DIST_TIMEOUT", str(DEFAULT_TIMEOUT))
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be positive, got {text!r}")
+    return value
+
+
+def world_size_from_env() -> int:
+    try:
+        return int(os.environ["WORLD_SIZE"])
+    except (KeyError, ValueError):
+        raise DistributedError(f"WORLD_SIZE must be set to an integer, got {os.environ.get('WORLD_SIZE')!r}") from None
+
+
+def init(backend: str | None = None) -> Context:
+    """Join the process group described by torchrun's environment (once per process) and return the context.
+
+    ``backend`` defaults to gloo (CPU). A missing variable or a rendezvous that does not complete within
+    the timeout raises :class:`DistributedError`.
+    """
+    global _CONTEXT
+    if _CONTEXT is not None:
+        return _CONTEXT
+    missing = [v for v in LAUNCH_VARIABLES if v not in os.environ]
+    if missing:
+        raise DistributedError(f"WORLD_SIZE is set but {', '.join(missing)} is not: start the run with torchrun")
+    timeout = timeout_seconds()
+    try:
+        rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    except ValueError:
+        raise DistributedError("RANK and WORLD_SIZE must be integers") from None
+    if world < 1 or not 0 <= rank < world:
+        raise DistributedError(f"rank {rank} is not in a world of size {world}")
+    if not dist.is_initialized():
+        try:
+            with _quiet_native_stderr():  # c10d logs every failed connection attempt with a C++ stack trace
+                dist.init_process_group(backend or "gloo", rank=rank, world_size=world,
+                                        timeout=datetime.timedelta(seconds=timeout))
+        except Exception as e:  # noqa: BLE001 - the store raises several types; all mean "no rendezvous"
+            raise DistributedError(f"rank {rank}: no rendezvous with the other ranks at "
+                                   f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout:g} s "
+                                   f"({_first_line(e)})") from None
+    _CONTEXT = Context(rank, world, timeout)
+    atexit.register(shutdown)
+    # torchrun stops the survivors of a failed rank with SIGTERM: say so in one line instead of a traceback
+    if world > 1:
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread: keep the default handler
+            pass
+    return _CONTEXT
+
+
+@contextmanager
+def _quiet_native_stderr():
+    """Send file descriptor 2 (where C++ logs go) to /dev/null for the duration; Python's errors are raised."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised under torchrun only
+    print(f"graphvae: rank {_CONTEXT.rank if _CONTEXT else '?'}: stopped by the launcher "
+          f"(another rank failed)", file=sys.stderr, flush=True)
+    os._exit(143)
+
+
+def context() -> Context:
+    """The current context (:func:`init` first)."""
+    if _CONTEXT is None:
+        raise RuntimeError("the process group is not started: call graphvae.training.distributed.runtime.init() first")
+    return _CONTEXT
+
+
+def shutdown() -> None:
+    """Leave the process group (idempotent)."""
+    global _CONTEXT
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    _CONTEXT = None
+
+
+def leave(code: int) -> int:
+    """End a command-line run: wait for the other ranks (bounded by the timeout), then exit with ``code``.
+
+    The ranks leave together, and through ``os._exit`` once the output is flushed: tearing the process
+    group down while another rank still works, or letting the interpreter destroy gloo's threads, can
+    abort a finished rank (``terminate called without an active exception``) and turn its status into
+    a crash. Outputs are already written and closed (atomic writes) when a command returns.
+    """
+    if _CONTEXT is None or _CONTEXT.world_size == 1:
+        return code
+    try:
+        dist.barrier()
+    except Exception:  # noqa: BLE001 - a peer already failed: that rank reports it; just leave
+        pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _first_line(e: BaseException) -> str:
+    """The gist of a backend error: its first sentence, without gloo's ``[file.cc:123]`` prefix."""
+    text = str(e).strip()
+    if not text:
+        return type(e).__name__
+    text = re.sub(r"^\[[^\]]*\]\s*", "", text.splitlines()[0])
+    return re.split(r"(?<=\S)\. ", text, maxsplit=1)[0][:200]
+
+
+_COMMUNICATION = re.compile(r"gloo|nccl|connection|peer|socket|timed? ?out|timeout|broken pipe", re.I)
+
+
+def is_communication_error(e: BaseException) -> bool:
+    """A failed collective (a lost or silent peer), as opposed to an ordinary bug that must surface as is."""
+    dist_error = getattr(dist, "DistError", None)
+    if dist_error is not None and isinstance(e, dist_error):
+        return True
+    return isinstance(e, (RuntimeError, ConnectionError)) and bool(_COMMUNICATION.search(str(e)))
+
+
+@contextmanager
+def guard(what: str = "training"):
+    """Turn a failed or timed-out collective into a one-line :class:`DistributedError` (other errors pass)."""
+    try:
+        yield
+    except (DistributedError, InputError):
+        raise
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is a communication failure
+        if not is_communication_error(e):
+            raise
+        ctx = _CONTEXT
+        rank = ctx.rank if ctx else "?"
+        raise DistributedError(f"rank {rank}: {what} stopped: lost contact with another rank "
+                               f"(it died or did not answer within {ctx.timeout if ctx else '?'} s): "
+                               f"{_first_line(e)}") from None
+
+
+# --------------------------------------------------------------------------- memory
+
+def _load_malloc_trim():
+    """glibc's ``malloc_trim``, or ``None`` elsewhere (musl, macOS, Windows: nothing to do there)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = None if sys.platform != "linux" else _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand the heap pages that freed tensors left behind back to the system (glibc's ``malloc_trim``).
+
+    glibc serves blocks below its mmap threshold (dynamic, at most 32 MB) from the heap and keeps them
+    when they are freed; a rank's per-step tensors are 1/P of the single process's and mostly fall below
+    it, so without this the holes they leave count in the rank's memory. Called four times per step by
+    the distributed likelihood (when the encoder starts, when the likelihood's forward ends, and before
+    each of the two pair-score backwards, where the step peaks); it costs a walk of the heap and the
+    page faults of the reuse.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+# --------------------------------------------------------------------------- counted collectives
+
+def all_reduce_(tensor: torch.Tensor, kind: str) -> torch.Tensor:
+    """In-place sum over ranks; counts the ring all-reduce's ``2 (P-1)/P`` bytes per element sent."""
+    ctx = context()
+    if ctx.world_size > 1:
+        ctx.count(kind, 2 * (ctx.world_size - 1) * tensor.numel() * tensor.element_size() // ctx.world_size)
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def broadcast_(tensor: torch.Tensor, src: int, kind: str) -> torch.Tensor:
+    """In-place broadcast from rank ``src``; counts the ``(P-1)`` copies the source sends."""
+    ctx = context()
+    if ctx.world_size > 1:
+        if ctx.rank == src:
+            ctx.count(kind, (ctx.world_size - 1) * tensor.numel() * tensor.element_size())
+        dist.broadcast(tensor, src)
+    return tensor
+
+
+def reduce_(tensor: torch.Tensor, dst: int, kind: str) -> torch.Tensor:
+    """In-place sum onto rank ``dst`` (the others' ``tensor`` is scratch afterwards); counts what each other rank sends."""
+    ctx = context()
+    if ctx.world_size > 1:
+        if ctx.rank != dst:
+            ctx.count(kind, tensor.numel() * tensor.element_size())
+        dist.reduce(tensor, dst)
+    return tensor
+
+
+def all_to_all(output: torch.Tensor, input: torch.Tensor, output_splits: list[int], input_splits: list[int],
+               kind: str) -> torch.Tensor:
+    """``all_to_all_single`` along dim 0; counts the rows sent to other ranks."""
+    ctx = context()
+    row = input[0].numel() * input.element_size() if input.dim() > 1 else input.element_size()
+    ctx.count(kind, row * (sum(input_splits) - input_splits[ctx.rank]))
+    if ctx.world_size == 1:
+        output.copy_(input)
+        return output
+    dist.all_to_all_single(output, input.contiguous(), output_splits, input_splits)
+    return output
+
+
+def exchange_counts(counts: list[int]) -> list[int]:
+    """Each rank tells every other how many items it will send it; returns what each rank sends us."""
+    out = torch.empty(context().world_size, dtype=torch.int64)
+    all_to_all(out, torch.tensor(counts, dtype=torch.int64), [1] * len(counts), [1] * len(counts), "setup")
+    return out.tolist()

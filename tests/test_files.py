@@ -1,0 +1,36 @@
+"""Atomic writes and the summaries every table uses."""
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from graphvae.evaluation.summary import mean_std
+from graphvae.files import atomic_write, write_json
+
+
+def test_write_json_round_trips(tmp_path):
+    obj = {"auc": {"mean": 0.9, "std": 0.01}, "seeds": [0, 1]}
+    write_json(tmp_path / "sub" / "r.json", obj)
+    assert json.loads((tmp_path / "sub" / "r.json").read_text()) == obj
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+
+    def half_then_fail(tmp):
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, half_then_fail)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_mean_std_is_the_population_statistics():
+    values = [0.91, 0.93, 0.88, 0.95]
+    assert mean_std(values) == pytest.approx({"mean": statistics.fmean(values), "std": statistics.pstdev(values)})
+    assert mean_std(iter([0.5])) == {"mean": 0.5, "std": 0.0}
