@@ -161,6 +161,7 @@ def test_pattern_scores_and_gradient_match_autograd_gather():
     n = 30
     target = LinkTarget.from_edges(random_graph(n, 0.2, seed=5), n)
     pairs, _ = LinkLikelihood(3.0).sample_pairs(target, torch.Generator().manual_seed(1))
+    assert target.positives.symmetric and not pairs.symmetric  # both backward passes are checked
     for pattern in (target.positives, pairs):
         w = torch.randn(pattern.col.numel())
         z1 = torch.randn(n, 4, requires_grad=True)

@@ -41,3 +41,25 @@ def test_embeddings_round_trip(tmp_path, cora):
     assert np.array_equal(load_embeddings(tmp_path / "z.npy")[1], z)
     got_ids, got = load_embeddings(tmp_path / "z.csv")
     assert got_ids == ids and np.array_equal(got, z)
+
+
+def test_trainer_adam_step_is_torch_fused_adam_bitwise():
+    """The trainer's FusedAdam against torch.optim.Adam(fused=True): same iterates, also when a
+    parameter has no gradient on some steps (skipped, its step count not advanced)."""
+    from graphvae.training.trainer import FusedAdam
+
+    gen = torch.Generator().manual_seed(0)
+    ours = [torch.randn(5, 3, generator=gen, requires_grad=True), torch.randn(4, generator=gen, requires_grad=True)]
+    ref = [p.detach().clone().requires_grad_(True) for p in ours]
+    mine, theirs = FusedAdam(ours, lr=0.01), torch.optim.Adam(ref, lr=0.01, fused=True)
+    for step in range(6):
+        grads = [torch.randn(p.shape, generator=gen) for p in ours]
+        for params, opt in ((ours, mine), (ref, theirs)):
+            opt.zero_grad(set_to_none=True)
+            for i, (p, g) in enumerate(zip(params, grads)):
+                if not (i == 1 and step in (0, 3)):  # the bias gets no gradient on steps 0 and 3
+                    p.grad = g.clone()
+            opt.step()
+        assert all(torch.equal(a, b) for a, b in zip(ours, ref))
+    assert not torch.equal(ours[1], torch.zeros(4))
+    assert FusedAdam.supports(ours) and not FusedAdam.supports([ours[0], ours[1].double()])
