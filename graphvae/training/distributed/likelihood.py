@@ -170,7 +170,8 @@ class _LocalPairScores(torch.autograd.Function):
         z_local, z_all = ctx.saved_tensors
         p = ctx.pairs
         grad_local = torch.sparse.mm(_csr(p.crow, p.col, grad, (p.num_rows, p.num_cols)), z_all)
-        grad_all = torch.sparse.mm(_csr(p.crow_t, p.col_t, grad[p.transpose], (p.num_cols, p.num_rows)), z_local)
+        grad_t = grad.index_select(0, p.transpose)  # grad[transpose]; index_select is several times faster
+        grad_all = torch.sparse.mm(_csr(p.crow_t, p.col_t, grad_t, (p.num_cols, p.num_rows)), z_local)
         return grad_local, grad_all, None
 
 
@@ -219,7 +220,7 @@ class DistributedLinkLikelihood(LinkLikelihood):
         p_inv = torch.empty_like(p)
         p_inv[p] = torch.arange(n)
         offsets = torch.randint(n, (k,), generator=generator)
-        position = p_inv[target.orig_ids]                                 # [n_r]: p^{-1}[i]
+        position = p_inv.index_select(0, target.orig_ids)                 # [n_r]: p^{-1}[i]
         del p_inv
         new_of_orig = target.new_of_orig.to(itype)
         col = torch.empty((n_r, k), dtype=itype)
@@ -229,10 +230,10 @@ class DistributedLinkLikelihood(LinkLikelihood):
             r1 = min(r0 + step, n_r)
             forward = position[r0:r1, None] + offsets
             forward -= n * (forward >= n)
-            partner = p[forward]                                          # original labels
+            partner = p.index_select(0, forward.view(-1)).view(r1 - r0, k)  # original labels
             rows = target.orig_ids[r0:r1, None]                            # broadcast: no [rows, k] row tensor
             keep[r0:r1] = ~target.membership.is_positive(rows, partner).view(r1 - r0, k)
-            col[r0:r1] = new_of_orig[partner]                             # partition labels
+            col[r0:r1] = new_of_orig.index_select(0, partner.view(-1)).view(r1 - r0, k)  # partition labels
         del p, position, new_of_orig
         # transpose by counting: in each slot the partners are distinct, so one scatter per slot places them
         counts = torch.bincount(col.view(-1), minlength=n)
@@ -245,7 +246,7 @@ class DistributedLinkLikelihood(LinkLikelihood):
         local_rows = torch.arange(n_r, dtype=itype)
         for t in range(k):
             c = col[:, t].long()
-            pos = fill[c]
+            pos = fill.index_select(0, c)
             col_t[pos] = local_rows
             transpose[pos] = local_rows * k + t
             fill[c] += 1
