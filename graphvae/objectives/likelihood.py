@@ -352,8 +352,10 @@ def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor
     s, mask = scores.view(c_count, n, k), keep.view(c_count, n, k)
     with torch.no_grad():  # f(s) and f'(s) = -sigmoid(s) once, for the fit and for both passes of the residual
         sig, f = torch.sigmoid(s), F.logsigmoid(-s)
-    rows = slice(None) if n <= _FIT_ROWS else slice(None, _FIT_ROWS)
-    coef = _fit_coefficients(s.detach()[:, rows], mask[:, rows], sig=sig[:, rows], f=f[:, rows])  # [3, C, k], constants
+    fit = (s.detach(), mask, sig, f)
+    if n > _FIT_ROWS:
+        fit = tuple(t[:, :_FIT_ROWS] for t in fit)
+    coef = _fit_coefficients(fit[0], fit[1], sig=fit[2], f=fit[3])               # [3, C, k]: a, b, c, constants
     a, b, c = coef.unbind(0)
     residual = _SampledResidual.apply(s, mask, a, b, c, n / k, f, sig)            # [C]
     if c_count == 1:
