@@ -207,7 +207,8 @@ def unit_fraction(text: str) -> float:
 
 
 #: the names of graphvae.estimators.node_embeddings.EMBEDDING_MODELS (kept here so --help imports no torch; a test compares them)
-EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth"]
+EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth",
+                    "gnae-wd-denoise"]
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> None:
