@@ -204,6 +204,8 @@ def test_classify_cora_public_split_json(tmp_path, cora):
                  "--no-progress", "--json", str(out)]) == 0
     r = json.loads(out.read_text())
     assert r["model"] == DEFAULT_MODEL and r["protocol"] == "public split (140/500/1000)"
+    assert r["config"]["probe_C"] == EMBEDDING_MODELS[DEFAULT_MODEL]["probe_C"]  # the model's C by default
+    assert r["config"]["hidden_edges"] == 0.3 and r["config"]["feature_noise"] == 0.3
     accs = [s["accuracy"] for s in r["seeds"]]
     assert r["accuracy"]["mean"] == pytest.approx(np.mean(accs)) and r["accuracy"]["std"] == pytest.approx(np.std(accs))
     assert all(0 < s["macro_f1"] <= 1 and 0 < s["val_accuracy"] <= 1 for s in r["seeds"])
@@ -341,3 +343,29 @@ def test_cluster_axes_are_orthonormal_and_follow_the_mean_difference():
     _, axes = cluster_axes(points, labels)
     assert np.allclose(axes @ axes.T, np.eye(2), atol=1e-10)
     assert abs(axes[0] @ shift) / np.linalg.norm(shift) > 0.999
+
+
+def test_default_classify_model_trains_denoising_on_the_normalized_encoder_and_embeds_a_hat_mu():
+    """gnae-wd-denoise: the corrupted views reach the normalized head unpropagated (it needs X, not Â X),
+    the corruption varies between epochs, and the embedding is Â μ of the fitted model."""
+    from graphvae.training.corruption import denoising_graph_batches
+    from graphvae.estimators.node_embeddings import embedding_config, fit_embeddings, probe_c
+
+    def array(f):
+        return torch.as_tensor(f.to_scipy().toarray()) if hasattr(f, "to_scipy") else f.to_dense()
+
+    config = embedding_config(DEFAULT_MODEL)
+    assert config["zoo"] == "gnae-wd" and config["hops"] == 1 and probe_c() == config["probe_C"] == 0.03
+    g = gv.as_graph(two_communities(12))
+    z, model = fit_embeddings(g, DEFAULT_MODEL, random_state=0, epochs=3, latent=4)
+    assert (model.normalize, model.hidden_edges, model.feature_noise) == (1.8, 0.3, 0.3)
+    adj = dense(model.input_.adj)
+    assert np.allclose(z, (adj @ torch.from_numpy(model.embed())).numpy(), atol=1e-5)
+    x = array(g.x).float()
+    batches = {fold: denoising_graph_batches(g, 0.0, 0.0, torch.Generator().manual_seed(0), fold=fold)(0)[0][0]
+               for fold in (False, True)}
+    assert not batches[False].propagated and torch.equal(array(batches[False].features).float(), x)
+    assert batches[True].propagated and torch.allclose(array(batches[True].features).float(), adj @ x, atol=1e-6)
+    noisy = denoising_graph_batches(g, 0.3, 0.3, torch.Generator().manual_seed(0), fold=False)
+    a, b = noisy(0)[0][0], noisy(1)[0][0]
+    assert a.adj.nnz < model.input_.adj.nnz and not torch.equal(dense(a.adj), dense(b.adj))

@@ -207,7 +207,8 @@ class VGAE(Estimator):
                                      fold=self.normalize is None, base=target)
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
-            batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator)
+            batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
+                                              fold=self.normalize is None)
         else:
             batches = lambda epoch: [(self.input_, target)]
 

@@ -28,7 +28,8 @@ from .._validation import InputError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CLUSTER_METHODS = ("gmm", "kmeans")
-#: inverse L2 strength of the probe: 0.01 beat 0.003 and 0.1 on the Cora validation nodes
+#: inverse L2 strength of the probe: 0.01 beat 0.003 and 0.1 on the Cora validation nodes (``gnae-wd``); a
+#: model may carry its own (``probe_C`` in :data:`graphvae.estimators.node_embeddings.EMBEDDING_MODELS`)
 PROBE_C = 0.01
 
 

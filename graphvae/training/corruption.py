@@ -58,11 +58,12 @@ def mask_features(x: torch.Tensor, fraction: float, generator: torch.Generator |
 
 
 def denoising_graph_batches(graph: Graph, hidden_edges: float, feature_mask: float,
-                            generator: torch.Generator) -> Callable[[int], list]:
+                            generator: torch.Generator, fold: bool = True) -> Callable[[int], list]:
     """``batches(epoch)`` for :func:`graphvae.training.trainer.train_elbo`: a corrupted view of ``graph`` to encode, the whole graph as target.
 
     Each epoch the encoder gets :math:`\\hat A` of a random subset of the edges (a fraction
     ``hidden_edges`` hidden) and masked features, while :class:`LinkTarget` holds every edge of ``graph``.
+    ``fold``: as in :func:`graphvae.encoder.encoder_input` (``False`` for a normalized encoder head).
     """
     n = int(graph.num_nodes)
     target = LinkTarget.from_edges(graph.edge_index, n)
@@ -70,7 +71,7 @@ def denoising_graph_batches(graph: Graph, hidden_edges: float, feature_mask: flo
     def batches(epoch: int) -> list:
         edges = hide_edges(graph.edge_index, hidden_edges, generator) if hidden_edges > 0 else graph.edge_index
         x = mask_features(graph.x, feature_mask, generator) if feature_mask > 0 else graph.x
-        return [(encoder_input(x, normalized_adjacency(edges.numpy(), n)), target)]
+        return [(encoder_input(x, normalized_adjacency(edges.numpy(), n), fold=fold), target)]
 
     return batches
 
