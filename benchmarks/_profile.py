@@ -8,6 +8,8 @@ and the top operators by self CPU time.
 """
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from typing import Callable
 
 import torch
@@ -34,11 +36,35 @@ def profile_fit(fit: Callable[[], object], epochs: int, top: int = 12) -> dict:
     ops = sorted((e for e in events if e.key.startswith("aten::")), key=lambda e: -e.self_cpu_time_total)[:top]
     return {
         "epochs": epochs,
+        "aten_calls_per_epoch": aten_calls(prof.events(), epochs),
         "stages_ms_per_epoch": {k: stages[k] for k in LABELS if k in stages},
         "backward_ms_per_epoch": {k: per_epoch(v) for k, v in backward[:top]},
         "top_ops": [{"op": e.key, "self_ms_per_epoch": per_epoch(e.self_cpu_time_total), "calls_per_epoch":
                      round(e.count / epochs, 1)} for e in ops],
     }
+
+
+def aten_calls(events, epochs: int) -> dict:
+    """ATen calls per epoch (nested calls included): the total and by innermost stage label ("other": outside all).
+
+    A deterministic measure of the per-call overhead (it does not depend on the machine's load, unlike times).
+    """
+    labels = sorted((e.time_range.start, e.time_range.end, e.name) for e in events if e.name in LABELS)
+    starts = [start for start, _, _ in labels]
+    counts = Counter()
+    for e in events:
+        if not e.name.startswith("aten::"):
+            continue
+        start, end, stage = e.time_range.start, e.time_range.end, "other"
+        i = bisect.bisect_right(starts, start) - 1
+        while i >= 0:  # the latest-starting label that contains the call is the innermost one (labels nest)
+            if labels[i][1] >= end:
+                stage = labels[i][2]
+                break
+            i -= 1
+        counts[stage] += 1
+    per_epoch = {k: round(v / epochs, 1) for k, v in counts.most_common()}
+    return {"total": round(sum(counts.values()) / epochs, 1), "by_stage": per_epoch}
 
 
 def stage_table(columns: dict[str, dict]) -> list[str]:

@@ -76,7 +76,7 @@ def main() -> int:
     box(0.2, 2.3, 9.5, 3.3,
         "exchanged every step (inside autograd; backward sends gradients back to the owners)\n\n"
         "halo: per GCN layer, the boundary rows of H W  (all_to_all, both ways)\n"
-        "gathered Z: every rank's rows, for the sampled partners  (all_to_all;\n   backward sums the gradients per owner)\n"
+        "gathered Z: every rank's rows, for the sampled partners  (a broadcast per rank;\n   backward: a reduce per rank sums the gradients onto the owner)\n"
         "all-reduced: Zᵀ1 and ZᵀZ (closed-form control variate), the fit's 6k normal-equation sums,\n"
         "   the parameters' gradients, and once per run the reported loss terms", "#eeeeee")
     box(0.2, 0.4, 9.5, 1.5,

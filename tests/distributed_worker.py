@@ -65,7 +65,10 @@ def mode_step(ctx, out):
         def _likelihood(self):
             return lik.LinkLikelihood(self.negatives_per_positive, reweight=False, control_variate=False)
 
+    import graphvae.training.distributed.likelihood as dlik
+
     saved, lik._FIT_ROWS = lik._FIT_ROWS, 30  # the fit uses a subset of the rows, as on large graphs
+    dlik.ROW_BLOCK_ENTRIES = 50  # several blocks of rows in the sampler and the residual
     report = []
     for sparse, variational, cls, options in ((False, True, VGAE, {}), (True, True, VGAE, {}),
                                               (False, False, VGAE, {}), (False, True, PlainVGAE, {}),

@@ -77,6 +77,18 @@ def test_halo_exchange_backward_matches_autograd(worker_results):
     assert halo["max_diff"] <= 1e-10 * max(1.0, halo["max_grad"]), halo
 
 
+def test_halo_and_gather_on_three_ranks(tmp_path):
+    """The same check on 3 ranks: every rank's rows reach the two others (one broadcast each) and each
+    gathered row's gradient is summed from all three onto its owner (one reduce each)."""
+    path = tmp_path / "halo3.json"
+    procs = launch([str(WORKER), "halo", str(path)], world=3)
+    for p in procs:
+        assert p.returncode == 0, p.stderr[-3000:]
+    halo = json.loads(path.read_text())
+    assert halo["halo_rows"] > 0 and halo["local_rows"] < 50
+    assert halo["max_diff"] <= 1e-10 * max(1.0, halo["max_grad"]), halo
+
+
 def test_end_to_end_fit_matches_single_process(worker_results):
     """40 epochs on a 300-node graph: the 2-rank AUC is the single process's (same seed, same draws)."""
     import torch
@@ -207,5 +219,5 @@ def test_rank_sampler_draws_the_single_process_pairs(nodes):
         assert torch.equal(partners, col[rows]) and torch.equal(local_keep.view(-1, k), keep[rows])
         # the transpose: entry e of (crow_t, col_t) is entry transpose[e] of the pattern
         t_rows = torch.repeat_interleave(torch.arange(nodes), local.crow_t.long().diff())
-        assert torch.equal(local.col.long()[local.transpose], t_rows)
-        assert torch.equal(local.col_t.long(), local.transpose // k)
+        assert torch.equal(local.col.long()[local.transpose.long()], t_rows)
+        assert torch.equal(local.col_t.long(), local.transpose.long() // k)

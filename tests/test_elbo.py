@@ -82,3 +82,26 @@ def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
         per_row_mean = float(sum(h.detach().abs().sum() for h in hidden)) / rows
         assert float(terms.penalty.detach()) / terms.scale == pytest.approx(weight * per_row_mean, rel=1e-5)
 
+
+
+def test_sample_and_kl_gradients_equal_autograd_through_the_plain_formulas():
+    """The hand-written backward passes of the reparameterized sample and the KL against autograd of the formulas
+    (and torch.distributions' KL), with and without leading sample dimensions; sigma is shared by both."""
+    gen = torch.Generator().manual_seed(0)
+    mu0, logstd0 = torch.randn(7, 3, generator=gen, dtype=torch.float64), 0.7 * torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    weights = torch.randn(4, 7, 3, generator=gen, dtype=torch.float64)
+    for samples in (None, 4):
+        mu, logstd = mu0.clone().requires_grad_(), logstd0.clone().requires_grad_()
+        post = Posterior(mu, logstd)
+        z = post.rsample(samples, torch.Generator().manual_seed(1))
+        kl = post.kl_to_standard_normal()
+        ((z * (weights if samples else weights[0])).sum() + (kl * weights[0, :, 0]).sum()).backward()
+
+        mu_r, logstd_r = mu0.clone().requires_grad_(), logstd0.clone().requires_grad_()
+        shape = (samples, 7, 3) if samples else (7, 3)
+        eps = torch.randn(shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        z_r = mu_r + eps * logstd_r.exp()
+        kl_r = kl_divergence(Normal(mu_r, logstd_r.exp()), Normal(torch.zeros_like(mu_r), torch.ones_like(mu_r))).sum(-1)
+        ((z_r * (weights if samples else weights[0])).sum() + (kl_r * weights[0, :, 0]).sum()).backward()
+        assert torch.allclose(z, z_r) and torch.allclose(kl, kl_r)
+        assert torch.allclose(mu.grad, mu_r.grad) and torch.allclose(logstd.grad, logstd_r.grad)

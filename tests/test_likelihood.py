@@ -140,8 +140,11 @@ def test_no_dense_pair_matrix_on_sampled_path():
     assert pairs.col.numel() < 3 * target.num_positive < n * n / 50
 
 
-@pytest.mark.parametrize("local_block", [None, 8])
-def test_sampled_pairs_have_k_per_row_and_column_and_a_valid_transpose(local_block):
+@pytest.mark.parametrize("local_block,table", [(None, True), (8, True), (None, False)])
+def test_sampled_pairs_have_k_per_row_and_column_and_a_valid_transpose(local_block, table, monkeypatch):
+    import graphvae.objectives.likelihood as likelihood
+    if not table:  # the hashed membership test instead of the table of all pairs that small graphs use
+        monkeypatch.setattr(likelihood, "_DIRECT_TABLE_MAX_PAIRS", 0)
     n = 42  # with blocks of 8: five full blocks and a partial one
     target = LinkTarget.from_edges(random_graph(n, 0.1, seed=4), n)
     lik = LinkLikelihood(2.0, local_block=local_block)
@@ -198,3 +201,93 @@ def test_block_local_sampling_is_unbiased_and_local():
     uniform, _ = LinkLikelihood(1.0).sample_pairs(target, torch.Generator().manual_seed(0))
     spread = (uniform.col.long().view(n, k)[: (n // block) * block] // block).view(n // block, block, k)
     assert any(rows[:, t].unique().numel() > 3 for rows in spread.unbind(0) for t in range(k))
+
+
+def test_sampled_pairs_are_the_documented_permutation_draws():
+    """pi_t(i) = p[(p^-1[i] + o_t) mod N] with p = randperm(N) and o = randint(N, (k,)) drawn in that order."""
+    n = 37
+    target = LinkTarget.from_edges(random_graph(n, 0.2, seed=8), n)
+    lik = LinkLikelihood(1.5)
+    k = lik.negatives_per_node(target)
+    pairs, _ = lik.sample_pairs(target, torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    p = torch.randperm(n, generator=gen)
+    offsets = torch.randint(n, (k,), generator=gen)
+    p_inv = torch.argsort(p)
+    expected = p[(p_inv[:, None] + offsets[None, :]) % n]
+    assert torch.equal(pairs.col.long().view(n, k), expected)
+
+
+def _reference_log_likelihood(z, target, lik, generator_seed, ei, n):
+    """The estimate of LinkLikelihood (control variate on) built with autograd from its definition: the same
+    sampled pairs, each slot's coefficients an independent least-squares fit on the other slots' kept pairs,
+    the quadratic summed by brute force over every non-positive pair, the residual over the sampled ones."""
+    pairs, keep = lik.sample_pairs(target, torch.Generator().manual_seed(generator_seed))
+    k = lik.negatives_per_node(target)
+    rows, cols = pairs.rows(), pairs.col.long()
+    s_all = z @ z.T
+    s = s_all[rows, cols].view(n, k)
+    keep = keep.view(n, k)
+    coef = []
+    for t in range(k):
+        others = [u for u in range(k) if u != t]
+        x = s.detach()[:, others][keep[:, others]].double()
+        slope_fit = torch.linalg.lstsq(torch.stack([torch.ones_like(x), 2 * x], 1), -torch.sigmoid(x)[:, None]).solution.ravel()
+        b, c = slope_fit[0], slope_fit[1]
+        a = (F.logsigmoid(-x) - b * x - c * x ** 2).mean()
+        coef.append(torch.stack([a, b, c]).float())
+    coef = torch.stack(coef)                                                      # [k, 3]
+    positive = torch.zeros(n, n, dtype=torch.bool)
+    positive[ei[0], ei[1]] = True
+    positive |= torch.eye(n, dtype=torch.bool)
+    a_bar, b_bar, c_bar = coef.mean(0)
+    quadratic = ((a_bar + b_bar * s_all + c_bar * s_all ** 2) * ~positive).sum()
+    per_pair = F.logsigmoid(-s) - coef[:, 0] - coef[:, 1] * s - coef[:, 2] * s ** 2
+    neg = quadratic + (per_pair * keep).sum() * (n / k)
+    pos = F.logsigmoid(s_all[positive]).sum()
+    edges = float(ei.shape[1])
+    weight, norm = (n * n - edges) / edges, n * n / (2 * (n * n - edges))
+    return norm * (weight * pos + neg)
+
+
+@pytest.mark.parametrize("n,p", [(30, 0.15), (90, 0.04)])
+def test_likelihood_value_and_gradient_equal_an_autograd_reference(n, p):
+    """The hand-written passes (closed-form quadratic, sampled residual, fused fit, pair-score products) against
+    autograd through the estimator's definition on the same draws: value and gradient."""
+    ei = random_graph(n, p, seed=n)
+    target = LinkTarget.from_edges(ei, n)
+    lik = LinkLikelihood(1.0)
+    z0 = 0.8 * torch.randn(n, 4, generator=torch.Generator().manual_seed(n))
+    z = z0.clone().requires_grad_(True)
+    value = lik(z, target, torch.Generator().manual_seed(11))
+    value.backward()
+    z_r = z0.clone().requires_grad_(True)
+    ref = _reference_log_likelihood(z_r, target, lik, 11, torch.from_numpy(ei), n)
+    ref.backward()
+    assert torch.allclose(value, ref, rtol=1e-4, atol=1e-3)
+    assert torch.allclose(z.grad, z_r.grad, rtol=1e-3, atol=1e-3 * z_r.grad.abs().max())
+
+
+@pytest.mark.parametrize("components", [1, 3])
+def test_closed_form_quadratic_gradient_equals_autograd(components):
+    from graphvae.objectives.likelihood import _ClosedFormQuadratic
+    gen = torch.Generator().manual_seed(components)
+    n, d, per = 5, 3, 4
+    z = torch.randn(components * n, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    pos = torch.randn(components * per, generator=gen, dtype=torch.float64, requires_grad=True)
+    coef = torch.randn(3, components, generator=gen, dtype=torch.float64)
+    component = None if components == 1 else torch.arange(components).repeat_interleave(per)
+    count = 17.0 if components == 1 else torch.tensor([17.0, 18.0, 19.0], dtype=torch.float64)
+    weights = torch.randn(components, generator=gen, dtype=torch.float64)
+    (_ClosedFormQuadratic.apply(z, pos, coef, count, component) * weights).sum().backward()
+    z_r, pos_r = z.detach().clone().requires_grad_(), pos.detach().clone().requires_grad_()
+    total = 0
+    for c in range(components):
+        zc = z_r[c * n:(c + 1) * n]
+        pc = pos_r[c * per:(c + 1) * per]
+        cnt = count if components == 1 else count[c]
+        value = (coef[0, c] * cnt + coef[1, c] * ((zc @ zc.T).sum() - pc.sum())
+                 + coef[2, c] * ((zc @ zc.T).square().sum() - pc.square().sum()))
+        total = total + weights[c] * value
+    total.backward()
+    assert torch.allclose(z.grad, z_r.grad) and torch.allclose(pos.grad, pos_r.grad)

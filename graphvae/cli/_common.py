@@ -244,21 +244,25 @@ def check_plot_dir(path: str | None) -> None:
 SMALL_GRAPH_NODES = 200_000
 
 
+#: 1-minute load average from which a small graph trains on one thread (see :func:`set_threads`)
+BUSY_LOAD = 0.75
+
+
 def set_threads(requested: int | None, nodes_per_step: int) -> int:
     """Set torch's thread count for this CLI process and return it.
 
-    ``requested`` if given; else one thread for a small graph on a busy machine (1-minute load average at
-    least the number of cores plus one half): two threads that wait for each other while other processes
-    hold the cores made a 10-seed Cora run about 10x slower on a shared 2-core machine at load 4-8, while
-    at load 2 two threads were 1.4x faster; else torch's default.
+    ``requested`` if given; else one thread for a small graph when other processes are running (1-minute
+    load average at least 0.75, i.e. most of a core is taken): torch's threads wait for each other at every
+    small kernel, so one thread held up by another process stalls them all. Measured on a shared 2-core
+    machine: at load 4-8 two threads made a 10-seed Cora run about 10x slower, and at load 1.7 about 30x
+    slower (196 s of training against 6 s on one thread). Else torch's default.
     Only the CLI entry points call this (it changes process-wide state); library calls never do.
     """
     import torch
 
     if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
-        cores = os.cpu_count() or 1
         try:
-            busy = os.getloadavg()[0] >= cores + 0.5
+            busy = os.getloadavg()[0] >= BUSY_LOAD
         except OSError:  # no load average on this platform
             busy = False
         requested = 1 if busy else None

@@ -63,10 +63,14 @@ class _PairScores(torch.autograd.Function):
         z, crow, col, crow_t, col_t, transpose = ctx.saved_tensors
         n = z.shape[0]
         grad_t = grad.index_select(0, transpose)  # grad[transpose]; index_select is several times faster than aten::index
+        # the products write into one buffer (addmm with out=: no zero-filled result and no copy per product; beta=0
+        # ignores the buffer's contents); the transpose's product adds to it
+        grad_z = torch.empty_like(z)
         if ctx.symmetric:
-            grad_z = torch.sparse.mm(_csr(crow, col, grad + grad_t, n), z)
+            torch.addmm(grad_z, _csr(crow, col, grad_t.add_(grad), n), z, beta=0.0, out=grad_z)
         else:
-            grad_z = torch.sparse.mm(_csr(crow, col, grad, n), z) + torch.sparse.mm(_csr(crow_t, col_t, grad_t, n), z)
+            torch.addmm(grad_z, _csr(crow, col, grad, n), z, beta=0.0, out=grad_z)
+            torch.addmm(grad_z, _csr(crow_t, col_t, grad_t, n), z, out=grad_z)
         return grad_z, None, None, None, None, None, None
 
 

@@ -41,7 +41,7 @@ class ELBOTerms:
 
     @property
     def elbo(self) -> torch.Tensor:
-        return self.log_likelihood - self.beta * self.kl
+        return torch.sub(self.log_likelihood, self.kl, alpha=self.beta)
 
     @property
     def loss(self) -> torch.Tensor:

@@ -7,7 +7,7 @@ The graph case is :class:`LinkLikelihood`; the pixel likelihoods of the image VA
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -73,6 +73,9 @@ class LinkTarget:
     component_edges: torch.Tensor | None = None      # [C] directed training edges per component (float)
     component_positives: torch.Tensor | None = None  # [C] positives per component (float)
     positive_component: torch.Tensor | None = None   # [P] the component of every positive pair
+    #: per-target constants of the sampler (aranges, CSR row pointers, the rows' keys and filter slots), built on
+    #: first use by :meth:`LinkLikelihood.sample_pairs` so that an epoch does not rebuild them
+    cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def component_nodes(self) -> int:
@@ -131,17 +134,24 @@ class LinkTarget:
     def num_negative(self) -> int:
         return self.num_nodes ** 2 - self.num_positive
 
-    def is_positive(self, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+    def is_positive(self, row: torch.Tensor, col: torch.Tensor, row_slots: torch.Tensor | None = None) -> torch.Tensor:
         """Boolean mask, flat: which ordered pairs ``(row, col)`` (broadcast together) are positives.
 
         Pairs whose hash slot is empty are not positives; only the rest (the positives and ~1/4 of
         the others, fewer on sparse graphs) are looked up by binary search in the sorted keys.
+        ``row_slots`` (optional, for a sampler that asks about the same rows every epoch): ``row`` is then
+        already ``row * num_nodes`` (int64) and ``row_slots`` is ``(row >> filter_row_shift) << filter_bits``.
         """
-        keys = row * self.num_nodes + col  # row and col may broadcast, e.g. [n, 1] and [n, k]
+        if row_slots is None:
+            keys = row * self.num_nodes + col  # row and col may broadcast, e.g. [n, 1] and [n, k]
+            slots = self.filter_slots(row, keys)
+        else:
+            keys = row + col
+            slots = _hash(keys, 1 << self.filter_bits).add_(row_slots)
         # gathers as index_select (flat): several times faster than tensor[index] (aten::index) on large inputs
-        candidate = self.key_filter.index_select(0, self.filter_slots(row, keys).reshape(-1))
-        keys = keys.reshape(-1)
-        index = candidate.nonzero().squeeze(1)
+        candidate = self.key_filter.index_select(0, slots.view(-1))
+        keys = keys.view(-1)
+        index = candidate.nonzero().view(-1)
         found = keys.index_select(0, index)
         pos = torch.searchsorted(self.keys, found).clamp(max=self.keys.numel() - 1)
         return candidate.index_put_((index,), self.keys.index_select(0, pos) == found)
@@ -256,25 +266,36 @@ class LinkLikelihood(Likelihood):
         each component draws exactly what it draws on its own, shifted to its node range.
         """
         c_count, n, k = target.components, target.component_nodes, self.negatives_per_node(target)
-        total, device = n * c_count, target.keys.device
-        itype = torch.int32 if index_dtype(total * k, total) == np.int32 else torch.int64
+        const = _sampler_constants(target, k)
+        device, itype, total = const["device"], const["itype"], n * c_count
         generators = _per_component(generator, c_count)
         block = self.block_size(n)
-        p = torch.stack([_relabelling(n, block, g, device) for g in generators])                     # [C, n]
-        p_inv = torch.empty_like(p)
-        p_inv.scatter_(1, p, torch.arange(n, device=device).expand(c_count, n))
-        offsets = torch.stack([torch.randint(n, (k,), generator=g, device=device) for g in generators])  # [C, k]
+        if c_count == 1:
+            p = _relabelling(n, block, generators[0], device).view(1, n)                               # [1, n]
+            offsets = torch.randint(n, (1, k), generator=generators[0], device=device)                  # [1, k]
+        else:
+            p = torch.stack([_relabelling(n, block, g, device) for g in generators])                   # [C, n]
+            offsets = torch.stack([torch.randint(n, (k,), generator=g, device=device) for g in generators])
+        p_inv = torch.empty_like(p).scatter_(1, p, const["arange"])
         # p twice over, shifted to each component's node range: position a + o (a, o < n) needs no "mod n"
-        p2 = (torch.cat([p, p], dim=1) + (torch.arange(c_count, device=device) * n)[:, None]).to(itype).view(-1)
-        base = (torch.arange(c_count, device=device) * 2 * n)[:, None]
-        p_inv = (p_inv + base).to(itype)[:, :, None]
-        col = _take(p2, p_inv + (offsets.to(itype))[:, None, :])          # [C, n, k]: pi_t(i)
-        col_t = _take(p2, p_inv + (n - offsets).to(itype)[:, None, :])    # pi_t^{-1}(j): row of the pair (., j) in slot t
-        transpose = (col_t * k).add_(torch.arange(k, device=device, dtype=itype)).view(-1)
-        keep = ~target.is_positive(torch.arange(total, device=device)[:, None], col.view(total, k)).view(-1)
-        crow = _compact(torch.arange(0, total * k + 1, k, device=device), total)
-        pairs = PairPattern(total, crow, _compact(col.view(-1), total), crow, _compact(col_t.view(-1), total), transpose)
-        return pairs, keep
+        p = p.to(itype)
+        if c_count > 1:
+            p += const["node_base"]
+        p2 = torch.cat((p, p), 1).view(-1)
+        p_inv = p_inv.to(itype)
+        if c_count > 1:
+            p_inv += const["double_base"]
+        # both gathers as one: slot t's partner pi_t(i) (shift o_t) and the row of the pair (., j) (shift n - o_t)
+        shifts = torch.stack((offsets, n - offsets)).to(itype)                                         # [2, C, k]
+        both = p2.index_select(0, torch.add(p_inv.view(1, c_count, n, 1), shifts.view(2, c_count, 1, k)).view(-1))
+        col, col_t = both.view(2, total * k).unbind(0)
+        transpose = torch.add(const["slot"], col_t.view(total, k), alpha=k).view(-1)
+        if "non_positive" in const:  # a direct-address table of all N^2 pairs: one gather, exact
+            keep = const["non_positive"].index_select(0, torch.add(const["row_keys"], col.view(total, k)).view(-1))
+        else:
+            keep = ~target.is_positive(const["row_keys"], col.view(total, k), const["row_slots"]).view(-1)
+        crow = const["crow"]
+        return PairPattern(total, crow, col, crow, col_t, transpose), keep
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator=None) -> torch.Tensor:
         """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods)."""
@@ -288,7 +309,7 @@ class LinkLikelihood(Likelihood):
         if target.components == 1:
             edges = float(target.num_edges)
             weight, norm = (pairs_total - edges) / edges, pairs_total / (2 * (pairs_total - edges))
-            return norm * (weight * pos + neg)
+            return torch.add(neg, pos, alpha=weight).mul_(norm)
         edges = target.component_edges                                   # float64: the constants as Python computes them
         weight = ((pairs_total - edges) / edges).to(z.dtype)
         norm = (pairs_total / (2 * (pairs_total - edges))).to(z.dtype)
@@ -324,26 +345,98 @@ def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor
     ``scores``/``keep`` are in CSR order of :meth:`LinkLikelihood.sample_pairs`: row ``i``, slot ``t`` at
     ``i * k + t``. See :class:`LinkLikelihood` for the estimator. For a disjoint union of ``C`` graphs
     every sum runs per component (scores ``[C, n, k]``, coefficients ``[C, k]``) and the result is ``[C]``.
+    Both parts have hand-written gradients (:class:`_ClosedFormQuadratic`, :class:`_SampledResidual`).
     """
     c_count, n = target.components, target.component_nodes
     k = scores.numel() // target.num_nodes
-    shape = (n, k) if c_count == 1 else (c_count, n, k)
-    s, mask = scores.view(shape), keep.view(shape).to(scores.dtype)
-    fit_rows = (slice(None, _FIT_ROWS),) if c_count == 1 else (slice(None), slice(None, _FIT_ROWS))
-    a, b, c = _leave_one_slot_out_fit(s.detach()[fit_rows], mask[fit_rows])  # [k] or [C, k] each, constants
-    residual = _SampledResidual.apply(s, mask, a, b, c) * (n / k)
+    s, mask = scores.view(c_count, n, k), keep.view(c_count, n, k)
+    with torch.no_grad():  # f(s) and f'(s) = -sigmoid(s) once, for the fit and for both passes of the residual
+        sig, f = torch.sigmoid(s), F.logsigmoid(-s)
+    fit = (s.detach(), mask, sig, f)
+    if n > _FIT_ROWS:
+        fit = tuple(t[:, :_FIT_ROWS] for t in fit)
+    coef = _fit_coefficients(fit[0], fit[1], sig=fit[2], f=fit[3])               # [3, C, k]: a, b, c, constants
+    a, b, c = coef.unbind(0)
+    residual = _SampledResidual.apply(s, mask, a, b, c, n / k, f, sig)            # [C]
     if c_count == 1:
-        column_sum = z.sum(0)
-        count = float(n) ** 2 - pos_scores.numel()                                  # number of non-positive pairs
-        sum_s = column_sum @ column_sum - pos_scores.sum()
-        sum_s2 = (z.T @ z).square().sum() - pos_scores.square().sum()
-        return a.mean() * count + b.mean() * sum_s + c.mean() * sum_s2 + residual
-    zc = z.view(c_count, n, -1)
-    column_sum = zc.sum(1)                                                          # [C, d]
+        count = float(n) ** 2 - pos_scores.numel()                                 # number of non-positive pairs
+        quadratic = _ClosedFormQuadratic.apply(z, pos_scores, coef.mean(-1), count, None)
+        return (quadratic + residual).view(())
     count = (float(n) ** 2 - target.component_positives).to(z.dtype)
-    sum_s = column_sum.square().sum(1) - _component_sum(pos_scores, target)
-    sum_s2 = (zc.transpose(1, 2) @ zc).square().sum((1, 2)) - _component_sum(pos_scores.square(), target)
-    return a.mean(-1) * count + b.mean(-1) * sum_s + c.mean(-1) * sum_s2 + residual
+    return _ClosedFormQuadratic.apply(z, pos_scores, coef.mean(-1), count, target.positive_component) + residual
+
+
+class _ClosedFormQuadratic(torch.autograd.Function):
+    r"""The control variate's quadratic :math:`g(s) = \bar a + \bar b s + \bar c s^2` summed over the non-positive
+    pairs of every component, in closed form and with its gradient by hand:
+
+    .. math:: \sum_{\mathcal N} g = \bar a\,|\mathcal N| + \bar b\big(\lVert Z^\top\mathbf 1\rVert^2 - \textstyle\sum_{\mathcal P} s\big)
+              + \bar c\big(\lVert Z^\top Z\rVert_F^2 - \textstyle\sum_{\mathcal P} s^2\big),\qquad
+              \frac{\partial}{\partial Z} = 2\bar b\,\mathbf 1 (Z^\top\mathbf 1)^\top + 4\bar c\, Z Z^\top Z,\quad
+              \frac{\partial}{\partial s_{\mathcal P}} = -\bar b - 2\bar c\, s_{\mathcal P}.
+
+    ``coef`` ``[3, C]`` holds :math:`(\bar a, \bar b, \bar c)` per component (constants), ``count`` the
+    non-positive pairs (a number, or ``[C]``), ``component`` the component of every positive (``None``: one graph).
+    Returns ``[C]``. One autograd node instead of about fifteen (``tests/test_likelihood.py`` checks it against autograd).
+    """
+
+    @staticmethod
+    def forward(ctx, z, pos_scores, coef, count, component):
+        c_count = coef.shape[1]
+        zc = z.view(c_count, -1, z.shape[1])
+        column_sum = zc.sum(1)                                                         # [C, d]
+        gram = torch.bmm(zc.transpose(1, 2), zc)                                       # [C, d, d]
+        positive = torch.stack((pos_scores, pos_scores * pos_scores))                  # [2, P]
+        pos_sums = positive.sum(1, keepdim=True) if component is None else \
+            positive.new_zeros(2, c_count).index_add_(1, component, positive)         # [2, C]
+        sums = torch.stack(((column_sum * column_sum).sum(1), (gram * gram).sum((1, 2)))).sub_(pos_sums)
+        ctx.save_for_backward(zc, column_sum, gram, pos_scores, coef, component)
+        out = (coef[1:] * sums).sum(0)
+        return out.add_(coef[0], alpha=count) if isinstance(count, float) else out.add_(coef[0] * count)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zc, column_sum, gram, pos_scores, coef, component = ctx.saved_tensors
+        scaled = coef[1:] * grad                                                       # [2, C]: b g, c g
+        gb, gc = scaled.unbind(0)
+        grad_z = torch.baddbmm(gb[:, None, None] * column_sum[:, None, :], zc, gram * gc[:, None, None], beta=2, alpha=4)
+        if component is not None:
+            scaled = scaled.index_select(1, component)                                 # per positive
+        grad_pos = torch.addcmul(scaled[0], pos_scores, scaled[1], value=2).neg_()
+        return grad_z.view(-1, zc.shape[2]), grad_pos, None, None, None
+
+
+def _sampler_constants(target: LinkTarget, k: int) -> dict:
+    """What :meth:`LinkLikelihood.sample_pairs` needs every epoch and that depends only on ``target`` and ``k``:
+    built once and kept in ``target.cache`` (an epoch then spends its operations on the draws only)."""
+    key = ("sampler", k)
+    const = target.cache.get(key)
+    if const is not None:
+        return const
+    c_count, n = target.components, target.component_nodes
+    total, device = n * c_count, target.keys.device
+    itype = torch.int32 if index_dtype(total * k, total) == np.int32 else torch.int64
+    rows = torch.arange(total, device=device)[:, None]
+    components = torch.arange(c_count, device=device)[:, None]
+    const = {
+        "device": device, "itype": itype,
+        "arange": torch.arange(n, device=device).expand(c_count, n),            # source of the inverse permutation
+        "node_base": (components * n).to(itype),                                # component c's first node
+        "double_base": (components * 2 * n).to(itype),                          # its first entry of the doubled p
+        "slot": torch.arange(k, device=device, dtype=itype),
+        "row_keys": rows * total,                                                # row * N of every row
+        "row_slots": (rows >> target.filter_row_shift) << target.filter_bits,    # its sub-table of the key filter
+        "crow": _compact(torch.arange(0, total * k + 1, k, device=device), total),
+    }
+    if c_count == 1 and total * total <= _DIRECT_TABLE_MAX_PAIRS:
+        non_positive = torch.ones(total * total, dtype=torch.bool, device=device)
+        const["non_positive"] = non_positive.index_fill_(0, target.keys, False)
+    target.cache[key] = const
+    return const
+
+
+#: graphs of at most this many ordered pairs (4096 nodes; 16 MB of bool) look sampled pairs up in a table of all pairs
+_DIRECT_TABLE_MAX_PAIRS = 1 << 24
 
 
 def _relabelling(n: int, block: int, generator, device) -> torch.Tensor:
@@ -383,30 +476,34 @@ def _per_component(generator, count: int) -> list:
 
 
 class _SampledResidual(torch.autograd.Function):
-    """``sum(mask * (logsigmoid(-s) - a - b s - c s^2))`` over ``[n, k]`` scores, per-slot ``a, b, c`` held
+    """``weight * sum(mask * (logsigmoid(-s) - a - b s - c s^2))`` over ``[n, k]`` scores, per-slot ``a, b, c`` held
     constant; one fused pass each way (the large-graph path touches every sampled pair only here).
-    For ``[C, n, k]`` scores and ``[C, k]`` coefficients (a disjoint union) the sum is per component, ``[C]``."""
+    For ``[C, n, k]`` scores and ``[C, k]`` coefficients (a disjoint union) the sum is per component, ``[C]``.
+    ``mask`` may be float (0/1) or bool; ``weight`` is a number (the estimator's ``N / k``)."""
 
     @staticmethod
-    def forward(ctx, s, mask, a, b, c):
+    def forward(ctx, s, mask, a, b, c, weight=1.0, f=None, sig=None):
+        # f = logsigmoid(-s) and sig = sigmoid(s) may be given (computed once for the fit and both passes)
         if s.dim() == 3:
             a, b, c = a[:, None], b[:, None], c[:, None]
-        ctx.save_for_backward(s, mask, b, c)
+        ctx.save_for_backward(s, mask, b, c, sig)
+        ctx.weight = weight
         quadratic = (c * s).add_(b).mul_(s).add_(a)
-        per_pair = F.logsigmoid(-s).sub_(quadratic).mul_(mask)
-        return per_pair.sum() if s.dim() == 2 else per_pair.sum((1, 2))
+        per_pair = (F.logsigmoid(-s) if f is None else f).sub(quadratic).mul_(mask)
+        total = per_pair.sum() if s.dim() == 2 else per_pair.sum((1, 2))
+        return total if weight == 1.0 else total.mul_(weight)
 
     @staticmethod
     def backward(ctx, grad):
-        s, mask, b, c = ctx.saved_tensors
+        s, mask, b, c, sig = ctx.saved_tensors
         if s.dim() == 3:
             grad = grad[:, None, None]
         # d/ds [logsigmoid(-s) - a - b s - c s^2] = -sigmoid(s) - b - 2 c s
-        grad_s = (2 * c * s).add_(b).add_(torch.sigmoid(s)).mul_(mask).mul_(-grad)
-        return grad_s, None, None, None, None
+        grad_s = torch.addcmul(b, c, s, value=2).add_(torch.sigmoid(s) if sig is None else sig).mul_(mask)
+        grad_s = grad_s.mul_(grad).mul_(-ctx.weight)
+        return grad_s, None, None, None, None, None, None, None
 
 
-@torch.no_grad()
 def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per slot ``t`` (columns of the ``[rows, k]`` inputs): ``a + b s + c s^2`` fitted on the other slots' kept pairs.
@@ -418,20 +515,31 @@ def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor, reduce: Callabl
     ``b + 2 c s`` is the least-squares line through ``-sigmoid(s)`` (the derivative of ``f = logsigmoid(-s)``),
     ``a`` the mean of what remains of ``f``. Degenerate fits (no pairs, constant scores) give zeros.
     """
-    sig, ws = torch.sigmoid(s), mask * s
-    columns = (mask, ws, ws * s, mask * sig, ws * sig, mask * F.logsigmoid(-s))
-    rows = s.dim() - 2
-    slot_sums = torch.stack([t.sum(rows) for t in columns]).double()          # [6, k] or [6, C, k]
+    a, b, c = _fit_coefficients(s, mask, reduce).unbind(0)
+    return a, b, c
+
+
+@torch.no_grad()
+def _fit_coefficients(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                      sig: torch.Tensor | None = None, f: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`_leave_one_slot_out_fit` as one tensor ``[3, ..., k]`` (``a``, ``b``, ``c``), in few operations;
+    ``sig = sigmoid(s)`` and ``f = logsigmoid(-s)`` may be passed in when the caller has them."""
+    sig = torch.sigmoid(s) if sig is None else sig
+    f = F.logsigmoid(-s) if f is None else f
+    # the six sums over rows of mask * (1, s, s^2, sigmoid, s sigmoid, logsigmoid(-s)), per slot
+    columns = torch.stack((mask, s, s * s, sig, s * sig, f))                         # (a bool mask is promoted)
+    slot_sums = (columns * mask).sum(s.dim() - 1).double()                         # [6, k] or [6, C, k]
     if reduce is not None:
         slot_sums = reduce(slot_sums)
-    m, s1, s2, y, sy, fsum = slot_sums.sum(-1, keepdim=True) - slot_sums       # [k] each: leave slot t out
-    count = m.clamp(min=1)
-    mean_s, mean_s2, mean_y = s1 / count, s2 / count, -y / count
-    var = mean_s2 - mean_s ** 2
-    slope = torch.where(var > 1e-12, (-sy / count - mean_s * mean_y) / var.clamp(min=1e-12), 0.0)
-    b, c = mean_y - slope * mean_s, slope / 2
-    a = fsum / count - b * mean_s - c * mean_s2
-    return a.to(s.dtype), b.to(s.dtype), c.to(s.dtype)
+    others = slot_sums.sum(-1, keepdim=True) - slot_sums                              # leave slot t out
+    mean = others[1:] / others[0].clamp(min=1)
+    mean_s, mean_s2, mean_sig, mean_s_sig, mean_f = mean.unbind(0)
+    var = mean_s2 - mean_s * mean_s
+    # least-squares slope of y = -sigmoid(s): cov(s, y) / var(s), cov = mean(s y) - mean(s) mean(y); c = slope / 2
+    c = torch.where(var > 1e-12, (mean_s * mean_sig - mean_s_sig) / (var + var).clamp(min=2e-12), 0.0)
+    b = torch.addcmul(-mean_sig, c, mean_s, value=-2)                                 # mean(y) - slope mean(s)
+    a = torch.addcmul(mean_f, b, mean_s, value=-1).addcmul_(c, mean_s2, value=-1)
+    return torch.stack((a, b, c)).to(s.dtype)
 
 
 def _compact(index: torch.Tensor, n: int) -> torch.Tensor:

@@ -6,7 +6,7 @@ gradient of the *global* loss reaches the rank that owns each row:
 - :class:`HaloExchange`: rank ``r`` receives the rows ``H_j`` of its boundary nodes ``j`` from their owners;
   backward sends :math:`\partial L/\partial H_j` back and the owner adds it to its own rows' gradient.
 - :class:`AllGatherRows`: every rank receives every rank's rows (the embeddings the sampled partners need);
-  backward: the owner sums the gradients all ranks computed for its rows (one ``all_to_all``).
+  backward: the owner sums the gradients all ranks computed for its rows (one ``reduce`` per rank).
 - :class:`AllReduceSum`: forward and backward are both sums over ranks.
 """
 from __future__ import annotations
@@ -84,24 +84,31 @@ class ShardOperator:
 
 
 class AllGatherRows(torch.autograd.Function):
-    """``AllGatherRows.apply(h_local, bounds)``: the rows of all ranks, ``[N, d]`` in partition order."""
+    """``AllGatherRows.apply(h_local, bounds)``: the rows of all ranks, ``[N, d]`` in partition order.
+
+    Forward: rank ``j`` broadcasts its rows straight into their place in the output (one broadcast per
+    rank, no send buffer). Backward: the gradients of rank ``j``'s rows are summed onto rank ``j``
+    (one reduce per rank, in place), so the owner gets what all ranks computed for its rows.
+    """
 
     @staticmethod
     def forward(ctx, h, bounds: np.ndarray):
         c = runtime.context()
-        sizes = np.diff(bounds).tolist()
-        ctx.sizes = sizes
-        out = h.new_empty((int(bounds[-1]), *h.shape[1:]))
-        send = h.expand(c.world_size, *h.shape).reshape(-1, *h.shape[1:]) if c.world_size > 1 else h
-        return runtime.all_to_all(out, send, sizes, [h.shape[0]] * c.world_size, "gather")
+        ctx.bounds = bounds = [int(b) for b in bounds]
+        out = h.new_empty((bounds[-1], *h.shape[1:]))
+        out[bounds[c.rank]:bounds[c.rank + 1]] = h
+        for j in range(c.world_size):
+            runtime.broadcast_(out[bounds[j]:bounds[j + 1]], j, "gather")
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        c = runtime.context()
-        n_local = ctx.sizes[c.rank]
-        back = grad.new_empty((c.world_size * n_local, *grad.shape[1:]))
-        runtime.all_to_all(back, grad.contiguous(), [n_local] * c.world_size, ctx.sizes, "gather")
-        return back.view(c.world_size, n_local, *grad.shape[1:]).sum(0), None
+        c, bounds = runtime.context(), ctx.bounds
+        # in place on autograd's buffer for the gathered rows: only this node reads it (no N x d copy)
+        grad = grad.contiguous()
+        for j in range(c.world_size):
+            runtime.reduce_(grad[bounds[j]:bounds[j + 1]], j, "gather")
+        return grad[bounds[c.rank]:bounds[c.rank + 1]].clone(), None
 
 
 class AllReduceSum(torch.autograd.Function):

@@ -14,6 +14,9 @@ terms plus a few global sums:
   single process) and keeps only its own rows' partners; partner embeddings come from the all-gathered
   :math:`Z` (:class:`.halo.AllGatherRows`), whose backward returns each partner's gradient to its owner.
 
+Memory: the sampler and the residual work through the rank's rows in blocks (:data:`ROW_BLOCK_ENTRIES`
+pairs at a time), so neither has int64 or float temporaries of the size of all the rank's pairs.
+
 So for the same seed the sum over ranks of this likelihood is the single process's estimate (up to
 float rounding in the order of sums), and so are the gradients.
 """
@@ -38,6 +41,14 @@ from ...objectives.likelihood import LinkLikelihood, LinkTarget, _leave_one_slot
 from . import runtime
 from .halo import AllGatherRows, AllReduceSum
 from .partition import Shard
+
+
+#: pairs handled at once by the blocked kernels below (a few MB of temporaries per block)
+ROW_BLOCK_ENTRIES = 1 << 16
+
+
+#: rows of pairs handled at once by the sampler and the residual (a few MB of temporaries per block)
+ROW_BLOCK_ENTRIES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -120,27 +131,47 @@ def _csr(crow, col, values, shape):
         return torch.sparse_csr_tensor(crow, col, values, size=shape, check_invariants=False)
 
 
+def row_blocks(crow: torch.Tensor, entries: int | None = None) -> list[tuple[int, int, int, int]]:
+    """``(r0, r1, e0, e1)``: consecutive row ranges of a CSR holding about ``entries`` pairs each (at least
+    one row; default :data:`ROW_BLOCK_ENTRIES`)."""
+    entries = entries or ROW_BLOCK_ENTRIES
+    crow = crow.long()
+    num_rows, nnz = crow.numel() - 1, int(crow[-1])
+    cuts = torch.searchsorted(crow, torch.tensor(range(entries, nnz, entries), dtype=torch.int64), right=True) - 1
+    rows = torch.unique(torch.cat([torch.tensor([0]), cuts.clamp(min=1), torch.tensor([num_rows])])).tolist()
+    ends = crow[rows].tolist()
+    return [(rows[i], rows[i + 1], ends[i], ends[i + 1]) for i in range(len(rows) - 1) if rows[i + 1] > rows[i]]
+
+
 class _LocalPairScores(torch.autograd.Function):
     r""":math:`s_e = z_{i_e}^\top z^{\text{all}}_{j_e}` for local rows ``i`` and columns ``j`` of the gathered ``Z``.
 
-    Backward: :math:`G Z^{\text{all}}` for the local rows and :math:`G^\top Z_{\text{local}}` for the gathered
-    rows, two CSR products (as :class:`graphvae.objectives.likelihood._PairScores`, with a rectangular pattern).
+    Forward: block by block of rows (:func:`row_blocks`), the gathered rows' dot products (no pattern copy,
+    no temporaries of the size of all pairs). Backward: :math:`G Z^{\text{all}}` for the local rows and
+    :math:`G^\top Z_{\text{local}}` for the gathered rows, two CSR products (as
+    :class:`graphvae.objectives.likelihood._PairScores`, with a rectangular pattern).
     """
 
     @staticmethod
     def forward(ctx, z_local, z_all, pairs: LocalPairs):
         ctx.save_for_backward(z_local, z_all)
         ctx.pairs = pairs
-        ones = torch.ones(pairs.col.numel(), dtype=z_local.dtype)
-        pattern = _csr(pairs.crow, pairs.col, ones, (pairs.num_rows, pairs.num_cols))
-        return torch.sparse.sampled_addmm(pattern, z_local, z_all.T, beta=0.0).values()
+        out = z_local.new_empty(pairs.col.numel())
+        crow = pairs.crow
+        for r0, r1, e0, e1 in row_blocks(crow):
+            rows = torch.repeat_interleave(torch.arange(r1 - r0), crow[r0 + 1:r1 + 1].long() - crow[r0:r1].long())
+            zi = z_local[r0:r1].index_select(0, rows)
+            torch.sum(zi.mul_(z_all.index_select(0, pairs.col[e0:e1])), 1, out=out[e0:e1])
+        return out
 
     @staticmethod
     def backward(ctx, grad):
+        runtime.release_free_memory()  # the residual's and the ELBO's freed temporaries: this is the step's peak
         z_local, z_all = ctx.saved_tensors
         p = ctx.pairs
         grad_local = torch.sparse.mm(_csr(p.crow, p.col, grad, (p.num_rows, p.num_cols)), z_all)
-        grad_all = torch.sparse.mm(_csr(p.crow_t, p.col_t, grad[p.transpose], (p.num_cols, p.num_rows)), z_local)
+        grad_t = grad.index_select(0, p.transpose)  # grad[transpose]; index_select is several times faster
+        grad_all = torch.sparse.mm(_csr(p.crow_t, p.col_t, grad_t, (p.num_cols, p.num_rows)), z_local)
         return grad_local, grad_all, None
 
 
@@ -177,7 +208,11 @@ class DistributedLinkLikelihood(LinkLikelihood):
 
     def sample_local_pairs(self, target: ShardTarget, generator: torch.Generator | None = None
                            ) -> tuple[LocalPairs, torch.Tensor]:
-        """This rank's rows of the single process's sampled pairs (same draws), and their non-positive mask."""
+        """This rank's rows of the single process's sampled pairs (same draws), and their non-positive mask.
+
+        Row ``i``'s partner in slot ``t`` is :math:`p[(p^{-1}[i] + o_t) \bmod N]`, worked out in blocks of rows
+        so that no temporary holds all the rank's pairs in int64.
+        """
         n, k = target.num_nodes, self.negatives_per_node(target)
         n_r = target.orig_ids.numel()
         itype = torch.int32 if index_dtype(n_r * k, n) == np.int32 else torch.int64
@@ -185,38 +220,46 @@ class DistributedLinkLikelihood(LinkLikelihood):
         p_inv = torch.empty_like(p)
         p_inv[p] = torch.arange(n)
         offsets = torch.randint(n, (k,), generator=generator)
-        forward = (p_inv[target.orig_ids][:, None] + offsets).to(itype)
-        forward -= n * (forward >= n)
+        position = p_inv.index_select(0, target.orig_ids)                 # [n_r]: p^{-1}[i]
         del p_inv
-        partner = p.to(itype)[forward.long()]                          # [n_r, k], original labels
-        del p, forward
-        # rows [n_r, 1] broadcast against the partners: int64 keys, no [n_r, k] row tensor
-        keep = ~target.membership.is_positive(target.orig_ids[:, None], partner).reshape(-1)
-        col = target.new_of_orig.to(itype)[partner.long()]            # [n_r, k], partition labels
-        del partner
+        new_of_orig = target.new_of_orig.to(itype)
+        col = torch.empty((n_r, k), dtype=itype)
+        keep = torch.empty((n_r, k), dtype=torch.bool)
+        step = max(1, ROW_BLOCK_ENTRIES // k)
+        for r0 in range(0, n_r, step):
+            r1 = min(r0 + step, n_r)
+            forward = position[r0:r1, None] + offsets
+            forward -= n * (forward >= n)
+            partner = p.index_select(0, forward.view(-1)).view(r1 - r0, k)  # original labels
+            rows = target.orig_ids[r0:r1, None]                            # broadcast: no [rows, k] row tensor
+            keep[r0:r1] = ~target.membership.is_positive(rows, partner).view(r1 - r0, k)
+            col[r0:r1] = new_of_orig.index_select(0, partner.view(-1)).view(r1 - r0, k)  # partition labels
+        del p, position, new_of_orig
         # transpose by counting: in each slot the partners are distinct, so one scatter per slot places them
         counts = torch.bincount(col.view(-1), minlength=n)
         crow_t = torch.zeros(n + 1, dtype=torch.int64)
         torch.cumsum(counts, 0, out=crow_t[1:])
+        del counts
         fill = crow_t[:-1].clone()
         col_t = torch.empty(n_r * k, dtype=itype)
         transpose = torch.empty(n_r * k, dtype=itype)
         local_rows = torch.arange(n_r, dtype=itype)
         for t in range(k):
             c = col[:, t].long()
-            pos = fill[c]
+            pos = fill.index_select(0, c)
             col_t[pos] = local_rows
             transpose[pos] = local_rows * k + t
             fill[c] += 1
-        del fill, counts
+        del fill
         crow = torch.arange(0, n_r * k + 1, k)
-        return _compact_pairs(n_r, n, crow, col.view(-1), crow_t, col_t, transpose), keep
+        return _compact_pairs(n_r, n, crow, col.view(-1), crow_t, col_t, transpose), keep.view(-1)
 
     def forward(self, z: torch.Tensor, target: ShardTarget, generator: torch.Generator | None = None) -> torch.Tensor:
         z_all = AllGatherRows.apply(z, target.bounds)
         pos_scores = _LocalPairScores.apply(z, z_all, target.positives)
         pos = F.logsigmoid(pos_scores).sum()
         neg = self._negative_share(z, z_all, pos_scores, target, generator)
+        runtime.release_free_memory()  # the sampler's and the kernels' temporaries, before backward
         if not self.reweight:
             return pos + neg
         pairs_total, edges = float(target.num_nodes) ** 2, float(target.num_edges)
@@ -230,10 +273,16 @@ class DistributedLinkLikelihood(LinkLikelihood):
         k = self.negatives_per_node(target)
         if not self.control_variate:
             return (F.logsigmoid(-scores) * keep).sum() * (n / k)
-        s, mask = scores.view(-1, k), keep.view(-1, k).to(scores.dtype)
+        s, keep = scores.view(-1, k), keep.view(-1, k)
         reduce = lambda sums: runtime.all_reduce_(sums, "coefficient fit")
-        a, b, c = _leave_one_slot_out_fit(s.detach()[target.fit_rows], mask[target.fit_rows], reduce=reduce)
-        residual = _SampledResidual.apply(s, mask, a, b, c) * (n / k)
+        fit_mask = keep[target.fit_rows].to(scores.dtype)
+        a, b, c = _leave_one_slot_out_fit(s.detach()[target.fit_rows], fit_mask, reduce=reduce)
+        # the shared residual, block by block of rows: its temporaries stay a few MB
+        step = max(1, ROW_BLOCK_ENTRIES // k)
+        # (the mask stays bool: the residual only multiplies by it)
+        parts = [_SampledResidual.apply(s_block, keep_block, a, b, c)
+                 for s_block, keep_block in zip(s.split(step), keep.split(step))]
+        residual = torch.stack(parts).sum() * (n / k)
         d = z.shape[1]
         sums = AllReduceSum.apply(torch.cat([z.sum(0), (z.T @ z).ravel()]))   # Z^T 1 and Z^T Z, global
         column_sum, gram = sums[:d], sums[d:]
@@ -271,6 +320,7 @@ class ShardEncoder(nn.Module):
         self.num_nodes = num_nodes
 
     def forward(self, inp, return_hidden: bool = False):
+        runtime.release_free_memory()  # a step starts: what the previous step's backward freed
         posterior, hidden = self.encoder(inp, return_hidden=True)
         posterior = ShardPosterior(posterior.mu, posterior.logstd, self.orig_ids, self.num_nodes)
         return (posterior, hidden) if return_hidden else posterior

@@ -121,8 +121,9 @@ class Shard:
         return self.hi - self.lo
 
     def drop_setup_arrays(self) -> None:
-        """Free the rows of Â and the features once the operator and encoder input are built from them."""
-        self.adj_indptr = self.adj_indices = self.adj_data = self.x = None
+        """Free the rows of Â, the features and the positive keys once the operator, the encoder input and
+        the likelihood target are built from them (the target keeps its own copy of the keys)."""
+        self.adj_indptr = self.adj_indices = self.adj_data = self.x = self.keys = None
 
     def save(self, path: str | Path) -> None:
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "x"}

@@ -8,6 +8,7 @@ Either way :func:`guard` turns the error into a :class:`DistributedError` with o
 from __future__ import annotations
 
 import atexit
+import ctypes
 import datetime
 import os
 import re
@@ -197,6 +198,36 @@ def guard(what: str = "training"):
                                f"{_first_line(e)}") from None
 
 
+# --------------------------------------------------------------------------- memory
+
+def _load_malloc_trim():
+    """glibc's ``malloc_trim``, or ``None`` elsewhere (musl, macOS, Windows: nothing to do there)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = None if sys.platform != "linux" else _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand the heap pages that freed tensors left behind back to the system (glibc's ``malloc_trim``).
+
+    glibc serves blocks below its mmap threshold (dynamic, at most 32 MB) from the heap and keeps them
+    when they are freed; a rank's per-step tensors are 1/P of the single process's and mostly fall below
+    it, so without this the holes they leave count in the rank's memory. Called four times per step by
+    the distributed likelihood (when the encoder starts, when the likelihood's forward ends, and before
+    each of the two pair-score backwards, where the step peaks); it costs a walk of the heap and the
+    page faults of the reuse.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 # --------------------------------------------------------------------------- counted collectives
 
 def all_reduce_(tensor: torch.Tensor, kind: str) -> torch.Tensor:
@@ -205,6 +236,26 @@ def all_reduce_(tensor: torch.Tensor, kind: str) -> torch.Tensor:
     if ctx.world_size > 1:
         ctx.count(kind, 2 * (ctx.world_size - 1) * tensor.numel() * tensor.element_size() // ctx.world_size)
         dist.all_reduce(tensor)
+    return tensor
+
+
+def broadcast_(tensor: torch.Tensor, src: int, kind: str) -> torch.Tensor:
+    """In-place broadcast from rank ``src``; counts the ``(P-1)`` copies the source sends."""
+    ctx = context()
+    if ctx.world_size > 1:
+        if ctx.rank == src:
+            ctx.count(kind, (ctx.world_size - 1) * tensor.numel() * tensor.element_size())
+        dist.broadcast(tensor, src)
+    return tensor
+
+
+def reduce_(tensor: torch.Tensor, dst: int, kind: str) -> torch.Tensor:
+    """In-place sum onto rank ``dst`` (the others' ``tensor`` is scratch afterwards); counts what each other rank sends."""
+    ctx = context()
+    if ctx.world_size > 1:
+        if ctx.rank != dst:
+            ctx.count(kind, tensor.numel() * tensor.element_size())
+        dist.reduce(tensor, dst)
     return tensor
 
 
