@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -116,3 +118,37 @@ def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(cora, capsys, 
         outputs.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("seed ")])
         assert report["seeds_trained_together"] == (1 if extra else 2) and report["threads"] == 1
     assert len(outputs[0]) == 2 and outputs[0] == outputs[1]
+
+
+def test_cli_thread_choice_follows_the_cpu_in_use(tmp_path, monkeypatch):
+    """One thread for a small graph while other processes hold the CPU, torch's default on an idle machine;
+    the CPU in use is read from /proc/stat-style counters (here a file we write)."""
+    import torch
+
+    from graphvae.cli import _common
+
+    stat = tmp_path / "stat"
+    samples = iter(["cpu 100 0 100 800 0 0 0 0 0 0\n", "cpu 150 0 150 800 0 0 0 0 0 0\n"])  # 100 of 100 ticks busy
+
+    def fake_sleep(_):
+        stat.write_text(next(samples))
+
+    stat.write_text(next(samples))
+    monkeypatch.setattr("time.sleep", fake_sleep)
+    assert _common.cores_in_use(stat=str(stat)) == pytest.approx(os.cpu_count() or 1)
+    stat.write_text("cpu 100 0 100 800 0 0 0 0 0 0\n")
+    monkeypatch.setattr("time.sleep", lambda _: stat.write_text("cpu 101 0 100 899 0 0 0 0 0 0\n"))
+    assert _common.cores_in_use(stat=str(stat)) == pytest.approx((os.cpu_count() or 1) * 0.01)
+    assert _common.cores_in_use(stat=str(tmp_path / "missing")) is None
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(_common, "cores_in_use", lambda: 1.0)
+        assert _common.set_threads(None, 2708) == 1
+        torch.set_num_threads(2)
+        assert _common.set_threads(None, 10 * _common.SMALL_GRAPH_NODES) == 2  # a large graph keeps its threads
+        monkeypatch.setattr(_common, "cores_in_use", lambda: 0.1)
+        assert _common.set_threads(None, 2708) == 2  # idle machine: torch's setting stays
+        assert _common.set_threads(3, 2708) == 3
+    finally:
+        torch.set_num_threads(before)

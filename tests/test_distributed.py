@@ -221,3 +221,15 @@ def test_rank_sampler_draws_the_single_process_pairs(nodes):
         t_rows = torch.repeat_interleave(torch.arange(nodes), local.crow_t.long().diff())
         assert torch.equal(local.col.long()[local.transpose.long()], t_rows)
         assert torch.equal(local.col_t.long(), local.transpose.long() // k)
+
+
+def test_options_the_ranks_do_not_have_are_refused_with_one_line():
+    """MaskGAE's encoder options would be silently dropped (batch norm would even use per-rank statistics)."""
+    from graphvae import VGAE, InputError
+    from graphvae.training.distributed.fit import check_supported
+
+    check_supported(VGAE(early_stopping=False))  # the paper's VGAE runs
+    for option in (dict(batch_norm=True), dict(encoder_dropout=0.5), dict(head_activation="elu")):
+        with pytest.raises(InputError, match="not available in a distributed run") as info:
+            check_supported(VGAE(early_stopping=False, **option))
+        assert "\n" not in str(info.value)

@@ -244,27 +244,58 @@ def check_plot_dir(path: str | None) -> None:
 SMALL_GRAPH_NODES = 200_000
 
 
-#: 1-minute load average from which a small graph trains on one thread (see :func:`set_threads`)
+#: cores' worth of CPU used by other processes from which a small graph trains on one thread
+BUSY_CORES = 0.5
+#: the fallback without ``/proc/stat``: 1-minute load average from which a small graph trains on one thread
 BUSY_LOAD = 0.75
+
+
+def cores_in_use(window: float = 0.06, stat: str = "/proc/stat") -> float | None:
+    """How many cores' worth of CPU the machine's processes used during the next ``window`` seconds (from
+    ``/proc/stat``; this process sleeps meanwhile), or ``None`` where there is no ``/proc/stat``."""
+    import time
+
+    def sample() -> tuple[int, int]:
+        with open(stat) as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+        return sum(ticks[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return 0.0
+    return (1 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
 
 
 def set_threads(requested: int | None, nodes_per_step: int) -> int:
     """Set torch's thread count for this CLI process and return it.
 
-    ``requested`` if given; else one thread for a small graph when other processes are running (1-minute
-    load average at least 0.75, i.e. most of a core is taken): torch's threads wait for each other at every
-    small kernel, so one thread held up by another process stalls them all. Measured on a shared 2-core
-    machine: at load 4-8 two threads made a 10-seed Cora run about 10x slower, and at load 1.7 about 30x
-    slower (196 s of training against 6 s on one thread). Else torch's default.
-    Only the CLI entry points call this (it changes process-wide state); library calls never do.
+    ``requested`` if given; else, for a small graph, one thread when other processes are running now (at
+    least half a core busy over 60 ms of ``/proc/stat``; without it, a 1-minute load average of at least
+    0.75), and torch's default on an idle machine. torch's threads wait for each other at every small
+    kernel, so one thread held up by another process stalls them all. Measured on a shared 2-core machine:
+    at load 4-8 two threads made a 10-seed Cora run about 10x slower, and at load 1.7 about 30x slower
+    (196 s of training against 6 s on one thread); on the idle machine two threads train it in 3.5-3.8 s
+    against 5.6 s on one. (A load average alone cannot tell: it still counts processes of the last minute
+    that have ended.) Only the CLI entry points call this (it changes process-wide state); library calls
+    never do.
     """
     import torch
 
     if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
-        try:
-            busy = os.getloadavg()[0] >= BUSY_LOAD
-        except OSError:  # no load average on this platform
-            busy = False
+        used = cores_in_use()
+        if used is not None:
+            busy = used >= BUSY_CORES
+        else:
+            try:
+                busy = os.getloadavg()[0] >= BUSY_LOAD
+            except OSError:  # no load average on this platform
+                busy = False
         requested = 1 if busy else None
     if requested is not None:
         torch.set_num_threads(requested)

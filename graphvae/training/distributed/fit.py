@@ -71,7 +71,10 @@ def check_supported(model) -> None:
         ("weight decay", getattr(model, "weight_decay", 0) > 0),
         ("a non-ReLU activation", getattr(model, "activation", "relu") != "relu"),
         ("sparsity penalties", getattr(model, "sparsity_weight", 0) > 0 or getattr(model, "activation_l1", 0) > 0),
-        ("denoising", getattr(model, "hidden_edges", 0) > 0 or getattr(model, "feature_noise", 0) > 0)) if on]
+        ("denoising", getattr(model, "hidden_edges", 0) > 0 or getattr(model, "feature_noise", 0) > 0),
+        ("encoder dropout", getattr(model, "encoder_dropout", 0) > 0),
+        ("batch norm (its statistics would be per rank)", getattr(model, "batch_norm", False)),
+        ("a head activation", getattr(model, "head_activation", None) is not None)) if on]
     if missing:
         raise InputError(f"not available in a distributed run: {', '.join(missing)}; under torchrun train "
                          f"gae or vgae (or a VGAE with a normalized head) without early stopping")
