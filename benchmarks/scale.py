@@ -265,9 +265,10 @@ def markdown(report: dict) -> str:
                    + (f"; time per edge within {TARGETS['per_edge_time_ratio_1m_to_100k']}× of 100k — "
                       f"**{met(per_edge <= TARGETS['per_edge_time_ratio_1m_to_100k'])}** ({per_edge:.2f}×)." if per_edge else "."))
     loads = [x for r in runs for x in r["load_average"]]
-    load_line = (f"The machine was shared while these ran: the 1-minute load average was {min(loads):.1f}–{max(loads):.1f} "
-                 f"on {os.cpu_count()} cores, so wall times include waiting for the CPU (each run's process CPU "
-                 f"time per stage is in the JSON).")
+    load_line = (f"1-minute load average at the start and end of each run: {min(loads):.1f}–{max(loads):.1f} on "
+                 f"{os.cpu_count()} cores. It counts the benchmark's own processes (a 2-thread run alone reads "
+                 f"about 1–2), so above that, other jobs shared the CPU and wall times include waiting for it "
+                 f"(each run's process CPU time per stage is in the JSON).")
     codes = {(r["code"]["commit"], r["code"]["uncommitted_library_changes"]) for r in runs if "code" in r}
     code_line = "; ".join(f"commit {c}" + (" plus uncommitted library edits" if dirty else "") for c, dirty in sorted(codes))
     return "\n".join([
