@@ -61,3 +61,19 @@ def test_encoder_with_sparse_and_precomputed_features_matches_dense_gcn():
         post = enc(encoder_input(features, op))
         assert torch.allclose(post.mu, out[:, :3], atol=1e-5)
         assert torch.allclose(post.logstd, out[:, 3:], atol=1e-5)
+
+
+def test_spmm_equals_scipy_and_never_leaks_the_buffer():
+    """``spmm`` writes into an uninitialized buffer (addmm, beta=0): rows without entries must still be 0."""
+    import scipy.sparse as sp
+    import torch
+
+    from graphvae._sparse import spmm, to_torch_csr
+
+    m = sp.random(60, 30, density=0.05, format="lil", random_state=1)
+    m[:10] = 0  # empty rows
+    m = m.tocsr()
+    dense = torch.randn(30, 5)
+    for matrix in (m, sp.csr_matrix((60, 30))):
+        expected = torch.from_numpy((matrix @ dense.numpy().astype("float64")).astype("float32"))
+        assert torch.allclose(spmm(to_torch_csr(matrix), dense), expected, atol=1e-6)

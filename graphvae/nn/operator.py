@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .._sparse import csr_tensor, index_dtype, to_torch_csr  # noqa: F401 (re-exported)
+from .._sparse import csr_tensor, index_dtype, spmm, to_torch_csr  # noqa: F401 (re-exported)
 
 
 class SparseOperator:
@@ -72,11 +72,11 @@ class _ConstantSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, dense, csr, csr_t):
         ctx.csr_t = csr_t
-        return torch.sparse.mm(csr, dense)
+        return spmm(csr, dense)
 
     @staticmethod
     def backward(ctx, grad):
-        return torch.sparse.mm(ctx.csr_t, grad.contiguous()), None, None
+        return spmm(ctx.csr_t, grad.contiguous()), None, None
 
 
 def adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
