@@ -10,6 +10,8 @@ import torch
 from torch.func import jacrev
 
 from graphvae.estimators import autoencoders as ae
+from graphvae.objectives import penalties
+from graphvae.training import corruption
 from graphvae._validation import InputError
 from graphvae.objectives.elbo import ELBO
 from graphvae.nn.encoder import GCNEncoder
@@ -53,16 +55,16 @@ def test_sparsity_kl_equals_the_bernoulli_kl_formula():
     rho_hat = h.mean(0)
     closed = (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
     z = torch.zeros(32, 2)
-    got = ae.SparsityKL(rho, weight)(None, Posterior(z), [h], None)
+    got = penalties.SparsityKL(rho, weight)(None, Posterior(z), [h], None)
     assert torch.allclose(got, weight * 32 * closed, rtol=1e-5)
     # and it is zero exactly when every unit's mean activation is rho
     flat = torch.full((32, 10), rho)
-    assert float(ae.SparsityKL(rho, 1.0)(None, Posterior(z), [flat], None)) == pytest.approx(0.0, abs=1e-5)
+    assert float(penalties.SparsityKL(rho, 1.0)(None, Posterior(z), [flat], None)) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_activation_l1_is_the_sum_of_absolute_activations():
     h1, h2 = torch.randn(5, 4), torch.randn(5, 3)
-    got = ae.ActivationL1(0.5)(None, Posterior(torch.zeros(5, 2)), [h1, h2], None)
+    got = penalties.ActivationL1(0.5)(None, Posterior(torch.zeros(5, 2)), [h1, h2], None)
     assert float(got) == pytest.approx(0.5 * float(h1.abs().sum() + h2.abs().sum()), rel=1e-6)
 
 
@@ -79,9 +81,9 @@ def test_closed_form_jacobian_equals_autograd(activation):
     encoder = GCNEncoder(9, (7, 5), 3, variational=False, activation=activation)
     x = torch.rand(6, 9)
     inp = edgeless_input(x)
-    exact = ae.jacobian_sq_norm(encoder, inp, "exact")
+    exact = penalties.jacobian_sq_norm(encoder, inp, "exact")
     assert torch.allclose(exact, _brute_force_sq_norm(encoder, x), rtol=1e-4, atol=1e-6)
-    assert torch.allclose(exact, ae.jacobian_sq_norm(encoder, inp, "autograd"), rtol=1e-4, atol=1e-6)
+    assert torch.allclose(exact, penalties.jacobian_sq_norm(encoder, inp, "autograd"), rtol=1e-4, atol=1e-6)
 
 
 def test_closed_form_of_one_sigmoid_layer():
@@ -93,15 +95,15 @@ def test_closed_form_of_one_sigmoid_layer():
     x = torch.rand(4, 8)
     h = torch.sigmoid(x @ encoder.layers[0].weight + encoder.layers[0].bias)
     expected = (h * (1 - h)).square() @ encoder.layers[0].weight.square().sum(0)
-    assert torch.allclose(ae.jacobian_sq_norm(encoder, edgeless_input(x)), expected, rtol=1e-5)
+    assert torch.allclose(penalties.jacobian_sq_norm(encoder, edgeless_input(x)), expected, rtol=1e-5)
 
 
 def test_hutchinson_estimate_is_unbiased():
     torch.manual_seed(3)
     encoder = GCNEncoder(9, (7,), 4, variational=False, activation=torch.sigmoid)
     inp = edgeless_input(torch.rand(3, 9))
-    exact = ae.jacobian_sq_norm(encoder, inp, "exact")
-    estimate = ae.jacobian_sq_norm(encoder, inp, "hutchinson", num_probes=4000)
+    exact = penalties.jacobian_sq_norm(encoder, inp, "exact")
+    estimate = penalties.jacobian_sq_norm(encoder, inp, "hutchinson", num_probes=4000)
     assert torch.allclose(estimate, exact, rtol=0.1)
 
 
@@ -111,46 +113,46 @@ def test_contractive_penalty_has_gradients_and_rejects_graphs():
     inp = edgeless_input(torch.rand(4, 6))
     for method in ("exact", "hutchinson"):
         posterior, hidden = encoder(inp, return_hidden=True)
-        value = ae.ContractivePenalty(1.0, method)(inp, posterior, hidden, encoder)
+        value = penalties.ContractivePenalty(1.0, method)(inp, posterior, hidden, encoder)
         (grad,) = torch.autograd.grad(value, encoder.layers[0].weight)
         assert grad.abs().sum() > 0
     with pytest.raises(InputError, match="edgeless"):
-        ae.jacobian_sq_norm(encoder, ae.Autoencoder._graph_input(_small_graph()))
+        penalties.jacobian_sq_norm(encoder, ae.Autoencoder._graph_input(_small_graph()))
     with pytest.raises(InputError, match="method"):
-        ae.ContractivePenalty(1.0, "finite-differences")
+        penalties.ContractivePenalty(1.0, "finite-differences")
 
 
 # -------------------------------------------------------------------------------------------- corruption
 def test_corruptions():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(200, 50)
-    masked = ae.corrupt(x, "masking", 0.3, g)
+    masked = corruption.corrupt(x, "masking", 0.3, g)
     dropped = (masked == 0) & (x != 0)
     assert abs(float(dropped.float().mean()) - 0.3) < 0.02
     assert torch.equal(masked[~dropped], x[~dropped])
-    sp = ae.corrupt(x, "salt_pepper", 0.2, g)
+    sp = corruption.corrupt(x, "salt_pepper", 0.2, g)
     changed = sp != x
     assert abs(float(changed.float().mean()) - 0.2) < 0.02
     assert set(sp[changed].unique().tolist()) <= {0.0, 1.0}
-    noisy = ae.corrupt(x, "gaussian", 0.5, g)
+    noisy = corruption.corrupt(x, "gaussian", 0.5, g)
     assert abs(float((noisy - x).std()) - 0.5) < 0.02
     with pytest.raises(InputError, match="noise"):
-        ae.corrupt(x, "blur", 0.1)
+        corruption.corrupt(x, "blur", 0.1)
     with pytest.raises(InputError, match="level"):
-        ae.corrupt(x, "masking", 1.5)
+        corruption.corrupt(x, "masking", 1.5)
 
 
 def test_hide_edges_and_mask_features_on_a_graph():
     graph = _small_graph()
     g = torch.Generator().manual_seed(0)
-    kept = ae.hide_edges(graph.edge_index, 0.5, g)
+    kept = corruption.hide_edges(graph.edge_index, 0.5, g)
     all_keys = set((graph.edge_index[0] * 1000 + graph.edge_index[1]).tolist())
     kept_keys = set((kept[0] * 1000 + kept[1]).tolist())
     assert kept_keys <= all_keys
     assert kept_keys == set((kept[1] * 1000 + kept[0]).tolist())  # still symmetric
     assert 0.35 < len(kept_keys) / len(all_keys) < 0.65
     x = graph.x
-    masked = ae.mask_features(x, 0.5, g)
+    masked = corruption.mask_features(x, 0.5, g)
     assert masked.layout == torch.sparse_csr
     frac = float((masked.values() == 0).float().mean())
     assert 0.4 < frac < 0.6
@@ -159,7 +161,7 @@ def test_hide_edges_and_mask_features_on_a_graph():
 
 def test_denoising_graph_batches_hide_edges_from_the_encoder_only():
     graph = _small_graph()
-    batches = ae.denoising_graph_batches(graph, 0.5, 0.0, torch.Generator().manual_seed(0))
+    batches = corruption.denoising_graph_batches(graph, 0.5, 0.0, torch.Generator().manual_seed(0))
     (inp, target), = batches(0)
     full = ae.Autoencoder._graph_input(graph)
     assert inp.adj.nnz < full.adj.nnz
@@ -182,7 +184,7 @@ def test_contractive_has_a_smaller_jacobian_at_comparable_error(fitted, digits):
 
 def test_denoising_reconstructs_corrupted_inputs_better(fitted, digits):
     x_te = digits[2]
-    noisy = ae.corrupt(torch.from_numpy(x_te), "masking", 0.3, torch.Generator().manual_seed(1)).numpy()
+    noisy = corruption.corrupt(torch.from_numpy(x_te), "masking", 0.3, torch.Generator().manual_seed(1)).numpy()
     assert fitted["denoising"].reconstruction_error(noisy, x_te) < fitted["vanilla"].reconstruction_error(noisy, x_te)
 
 

@@ -58,7 +58,7 @@ def test_row_penalties_scale_with_the_likelihoods_own_normaliser():
     """A row penalty enters the loss as lambda x its mean over rows, on graphs (c = N^2) and images (c = B) alike."""
     import numpy as np
     import pytest
-    from graphvae.estimators.autoencoders import ActivationL1
+    from graphvae.objectives.penalties import ActivationL1
     from graphvae.objectives.elbo import ELBO
     from graphvae.nn.decoder import MLPDecoder
     from graphvae.nn.encoder import GCNEncoder, encoder_input

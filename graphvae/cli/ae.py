@@ -99,8 +99,9 @@ def first_layer_features(encoder):
 def _image_run(args, seed: int, out: Path | None) -> dict:
     import torch
 
-    from ..estimators.autoencoders import StackedAutoencoder, corrupt, linear_probe_accuracy
+    from ..estimators.autoencoders import StackedAutoencoder, linear_probe_accuracy
     from ..evaluation.plots import plot_images, plot_latent_map, plot_reconstructions
+    from ..training.corruption import corrupt
 
     data = image_dataset_from_args(args, seed)
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test

@@ -55,18 +55,9 @@ from ..nn.encoder import EncoderInput, GCNEncoder, edgeless_input, encoder_input
 from ..nn.operator import normalized_adjacency
 from ..objectives.elbo import ELBO
 from ..objectives.likelihood import Likelihood
-from ..objectives.penalties import ACTIVATIONS, ActivationL1, ContractivePenalty, SparsityKL, jacobian_sq_norm  # noqa: F401
+from ..objectives.penalties import ACTIVATIONS, jacobian_sq_norm
 from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels
-
-# re-exported: the corruptions and penalties that used to live here
-from ..training.corruption import (
-    NOISES,
-    corrupt,
-    denoising_graph_batches,
-    denoising_image_batches,
-    hide_edges,
-    mask_features,
-)
+from ..training.corruption import NOISES
 from ..training.trainer import image_batches, train_elbo
 from .base import (
     BOOLEAN,

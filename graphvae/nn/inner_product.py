@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .operator import csr_tensor
+from .operator import csr_tensor, spmm
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,11 @@ class _PairScores(torch.autograd.Function):
         z, crow, col, crow_t, col_t, transpose = ctx.saved_tensors
         n = z.shape[0]
         grad_t = grad.index_select(0, transpose)  # grad[transpose]; index_select is several times faster than aten::index
-        # the products write into one buffer (addmm with out=: no zero-filled result and no copy per product; beta=0
-        # ignores the buffer's contents); the transpose's product adds to it
-        grad_z = torch.empty_like(z)
+        # the products write into one buffer (spmm: no zero-filled result, no copy); the transpose's product adds to it
         if ctx.symmetric:
-            torch.addmm(grad_z, _csr(crow, col, grad_t.add_(grad), n), z, beta=0.0, out=grad_z)
-        else:
-            torch.addmm(grad_z, _csr(crow, col, grad, n), z, beta=0.0, out=grad_z)
-            torch.addmm(grad_z, _csr(crow_t, col_t, grad_t, n), z, out=grad_z)
+            return spmm(_csr(crow, col, grad_t.add_(grad), n), z), None, None, None, None, None, None
+        grad_z = spmm(_csr(crow, col, grad, n), z)
+        torch.addmm(grad_z, _csr(crow_t, col_t, grad_t, n), z, out=grad_z)
         return grad_z, None, None, None, None, None, None
 
 

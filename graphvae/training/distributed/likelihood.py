@@ -35,7 +35,7 @@ from torch import nn
 
 from ..._validation import InputError
 from ...nn.latent import Posterior
-from ...nn.operator import index_dtype
+from ...nn.operator import index_dtype, spmm
 from ...objectives import likelihood as single
 from ...objectives.likelihood import LinkLikelihood, LinkTarget, _leave_one_slot_out_fit, _SampledResidual
 from . import runtime
@@ -169,9 +169,9 @@ class _LocalPairScores(torch.autograd.Function):
         runtime.release_free_memory()  # the residual's and the ELBO's freed temporaries: this is the step's peak
         z_local, z_all = ctx.saved_tensors
         p = ctx.pairs
-        grad_local = torch.sparse.mm(_csr(p.crow, p.col, grad, (p.num_rows, p.num_cols)), z_all)
+        grad_local = spmm(_csr(p.crow, p.col, grad, (p.num_rows, p.num_cols)), z_all)
         grad_t = grad.index_select(0, p.transpose)  # grad[transpose]; index_select is several times faster
-        grad_all = torch.sparse.mm(_csr(p.crow_t, p.col_t, grad_t, (p.num_cols, p.num_rows)), z_local)
+        grad_all = spmm(_csr(p.crow_t, p.col_t, grad_t, (p.num_cols, p.num_rows)), z_local)
         return grad_local, grad_all, None
 
 
