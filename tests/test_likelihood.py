@@ -291,3 +291,100 @@ def test_closed_form_quadratic_gradient_equals_autograd(components):
         total = total + weights[c] * value
     total.backward()
     assert torch.allclose(z.grad, z_r.grad) and torch.allclose(pos.grad, pos_r.grad)
+
+
+def test_grouped_offsets_are_uniform_per_slot_and_shared_within_a_group():
+    """Cache-sized blocks share one offset per group of slots: every slot's offset (so every partner) stays uniform."""
+    from graphvae.objectives.likelihood import _offsets
+    n, k, groups, draws_ = 7, 5, 3, 7000
+    offsets = torch.stack([_offsets(n, k, groups, torch.Generator().manual_seed(s), "cpu") for s in range(draws_)])
+    group = torch.arange(k) * groups // k                                   # slots 0-1, 2-3, 4
+    for t in range(k):  # consecutive offsets inside a group, mod n
+        first = int((group == group[t]).nonzero()[0])
+        assert torch.equal(offsets[:, t], (offsets[:, first] + t - first) % n)
+    counts = torch.stack([torch.bincount(offsets[:, t], minlength=n) for t in range(k)]).double()
+    expected = draws_ / n
+    chi2 = ((counts - expected) ** 2 / expected).sum(1)                     # 6 degrees of freedom per slot
+    assert (chi2 < 30).all(), chi2
+    # slots of different groups are independent: the joint of slots 0 and 4 is uniform over the n^2 cells
+    joint = torch.bincount(offsets[:, 0] * n + offsets[:, 4], minlength=n * n).double()
+    assert ((joint - draws_ / n ** 2) ** 2 / (draws_ / n ** 2)).sum() < 48 + 5 * (2 * 48) ** 0.5
+
+
+def test_block_sampled_pairs_are_the_documented_grouped_draws():
+    """With cache-sized blocks: pi_t(i) = p[(p^-1[i] + o_t) mod N], p block-wise, o_t from the grouped offsets;
+    the rows of one block find the partners of all the slots of a group in at most three blocks of nodes."""
+    from graphvae.objectives.likelihood import _offsets, _relabelling
+    n, block = 40, 4
+    target = LinkTarget.from_edges(random_graph(n, 0.3, seed=9), n)
+    lik = LinkLikelihood(1.0, local_block=block)
+    k = lik.negatives_per_node(target)
+    groups = lik.offset_groups(n, k)
+    assert k >= 3 and groups == 3
+    pairs, _ = lik.sample_pairs(target, torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    p = _relabelling(n, block, gen, "cpu")
+    offsets = _offsets(n, k, groups, gen, "cpu")
+    expected = p[(torch.argsort(p)[:, None] + offsets[None, :]) % n]
+    assert torch.equal(pairs.col.long().view(n, k), expected)
+    group = torch.arange(k) * groups // k
+    for rows in (expected // block).view(n // block, block, k).unbind(0):
+        assert all(rows[:, group == g].unique().numel() <= 3 for g in range(groups))
+
+
+def test_control_variate_fit_with_groups_leaves_the_whole_group_out():
+    from graphvae.objectives.likelihood import _leave_one_slot_out_fit
+    gen = torch.Generator().manual_seed(1)
+    k, groups = 5, 3
+    s = torch.randn(60, k, generator=gen)
+    mask = torch.rand(60, k, generator=gen) > 0.1
+    group = torch.arange(k) * groups // k
+    a, b, c = _leave_one_slot_out_fit(s, mask, groups=groups)
+    for t in range(k):
+        others = group != group[t]
+        x = s[:, others][mask[:, others]].double()
+        coef = torch.linalg.lstsq(torch.stack([torch.ones_like(x), 2 * x], 1), -torch.sigmoid(x)[:, None]).solution.ravel()
+        assert torch.allclose(torch.tensor([b[t], c[t]], dtype=torch.float64), coef, atol=1e-5)
+        intercept = (F.logsigmoid(-x) - coef[0] * x - coef[1] * x ** 2).mean()
+        assert abs(float(a[t]) - float(intercept)) < 1e-5
+
+
+@pytest.mark.parametrize("local_block", [0, 8])
+def test_blockwise_large_graph_path_equals_the_whole_array_path(local_block, monkeypatch):
+    """The large-graph code (membership, positions, residual and positives' sum in row blocks) on a small graph,
+    by shrinking its block sizes: the same pairs and, up to float32 summation order, the same value and gradient."""
+    import graphvae.objectives.likelihood as lik_module
+    n = 150
+    ei = random_graph(n, 0.1, seed=5)
+    target = LinkTarget.from_edges(ei, n)
+    lik = LinkLikelihood(1.0, local_block=local_block)
+    z0 = torch.randn(n, 4)
+
+    def run():
+        pairs, keep = lik.sample_pairs(target, torch.Generator().manual_seed(2))
+        z = z0.clone().requires_grad_(True)
+        value = lik(z, target, torch.Generator().manual_seed(2))
+        value.backward()
+        return pairs, keep, value.detach(), z.grad
+
+    monkeypatch.setattr(lik_module, "_DIRECT_TABLE_MAX_PAIRS", 0)  # the hashed filter, as on a large graph
+    whole = run()
+    monkeypatch.setattr(lik_module, "_CHUNK_PAIRS", 64)           # blocks of 64 // k rows, many of them
+    monkeypatch.setattr(lik_module, "_KEEP_CHUNK_PAIRS", 100)
+    blocks = run()
+    for a, b in zip((whole[0].col, whole[0].col_t, whole[0].transpose, whole[1]),
+                    (blocks[0].col, blocks[0].col_t, blocks[0].transpose, blocks[1])):
+        assert torch.equal(a, b)
+    assert torch.allclose(blocks[2], whole[2], rtol=1e-5)
+    assert torch.allclose(blocks[3], whole[3], rtol=1e-4, atol=1e-4 * whole[3].abs().max().item())
+    # the block path really ran: the positives' and the residual's autograd nodes are the blockwise ones
+    z = z0.clone().requires_grad_(True)
+    value = lik(z, target, torch.Generator().manual_seed(2))
+    names, seen, stack = set(), set(), [value.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and id(node) not in seen:
+            seen.add(id(node))
+            names.add(type(node).__name__)
+            stack.extend(f for f, _ in node.next_functions)
+    assert {"_ChunkedResidualBackward", "_ChunkedLogSigmoidSumBackward"} <= names

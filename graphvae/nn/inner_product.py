@@ -55,7 +55,8 @@ class _PairScores(torch.autograd.Function):
     def forward(ctx, z, crow, col, crow_t, col_t, transpose, symmetric=False):
         ctx.save_for_backward(z, crow, col, crow_t, col_t, transpose)
         ctx.symmetric = symmetric
-        ones = torch.ones(col.numel(), dtype=z.dtype, device=z.device)
+        # beta=0: the pattern's values are never read, so one 1 broadcast over the pairs (no array filled per call)
+        ones = z.new_ones(()).expand(col.numel())
         return torch.sparse.sampled_addmm(_csr(crow, col, ones, z.shape[0]), z, z.T, beta=0.0).values()
 
     @staticmethod

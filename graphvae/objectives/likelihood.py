@@ -203,7 +203,8 @@ class LinkLikelihood(Likelihood):
     minus the same sums over the positives (O(Nd^2 + E)), and only the small residual is sampled.
     The coefficients of slot ``t`` are a least-squares fit of :math:`g'` to :math:`f' = -\sigma` (and of
     :math:`a` to the mean residual) on the sampled pairs of the *other* slots (their first 8192 rows),
-    held constant. Given them, slot ``t``'s offset is still uniform and independent, so the estimate and
+    held constant (with grouped offsets, below: on the slots of the other groups). Given them, slot ``t``'s
+    offset is still uniform and independent, so the estimate and
     its gradient stay exactly unbiased for any :math:`Z`; the fit only lowers the variance.
 
     The partners come from random permutations :math:`\pi_t(i) = p[(p^{-1}[i] + o_t) \bmod N]` (one
@@ -216,9 +217,15 @@ class LinkLikelihood(Likelihood):
     so small graphs draw exactly as before). The estimate is unbiased for *any* relabelling ``p``, because the
     offset alone makes every partner uniform. On a large graph ``p`` is then drawn block by block: it maps
     each run of ``B`` consecutive positions onto one block of ``B`` consecutive nodes (blocks and the order
-    inside each block random). The partners of a block of rows then lie in two blocks of nodes per slot,
-    so the gathers of :math:`z_j` in the decoder and its backward stay within a few MB instead of
-    jumping through all of :math:`Z`.
+    inside each block random). The partners of a block of rows then lie in two blocks of nodes per slot.
+    That bounds where the gathers of :math:`z_j` go but gives no reuse (each slot is a permutation: every
+    :math:`z_j` is read once per slot), so the slots also share offsets in three groups
+    (:meth:`offset_groups`): group ``g`` draws one uniform :math:`o_g` and its slots use :math:`o_g, o_g + 1,
+    \dots`; the partners of a block of rows in all the slots of a group then lie in the same two blocks of
+    nodes, and each :math:`z_j` read is reused by the group's slots from the cache (the decoder's
+    ``sampled_addmm`` and its two backward products 3-5x faster per pair at 1M nodes, ``docs/benchmarks.md``).
+    Each slot's offset is still uniform, so each partner is, and the estimate unbiased; slot ``t``'s
+    control-variate coefficients are fitted on the other groups' slots only, which are independent of it.
     """
 
     #: graphs of at least this many nodes (per component) sample in cache-sized blocks by default
@@ -252,6 +259,17 @@ class LinkLikelihood(Likelihood):
             return max(2, int(np.ceil(self.negatives_per_positive * positives / target.component_nodes)))
         return max(2, int(np.ceil(self.negatives_per_positive * target.num_positive / target.num_nodes)))
 
+    def offset_groups(self, num_nodes: int, k: int) -> int:
+        r"""How many independent offsets :meth:`sample_pairs` draws for its ``k`` slots (0: one per slot).
+
+        With cache-sized blocks (:meth:`block_size`), the slots form ``min(3, k)`` groups of consecutive
+        slots; group ``g`` draws one uniform offset :math:`o_g` and its slots use :math:`o_g, o_g + 1, \dots`
+        (mod ``N``), so the partners of a block of rows in all the slots of a group lie in the same two blocks of
+        nodes and every gather of :math:`z_j` hits the cache. Each slot's offset is still uniform, so each
+        partner is; the control variate of a slot is fitted on the *other groups'* slots, independent of it.
+        """
+        return min(_OFFSET_GROUPS, k) if self.block_size(num_nodes) else 0
+
     def check_union(self, target: LinkTarget) -> None:
         """Raise ``ValueError`` unless every component of ``target`` samples the same ``k`` as on its own."""
         n = target.component_nodes
@@ -272,10 +290,10 @@ class LinkLikelihood(Likelihood):
         block = self.block_size(n)
         if c_count == 1:
             p = _relabelling(n, block, generators[0], device).view(1, n)                               # [1, n]
-            offsets = torch.randint(n, (1, k), generator=generators[0], device=device)                  # [1, k]
+            offsets = _offsets(n, k, self.offset_groups(n, k), generators[0], device).view(1, k)        # [1, k]
         else:
             p = torch.stack([_relabelling(n, block, g, device) for g in generators])                   # [C, n]
-            offsets = torch.stack([torch.randint(n, (k,), generator=g, device=device) for g in generators])
+            offsets = torch.stack([_offsets(n, k, self.offset_groups(n, k), g, device) for g in generators])
         p_inv = torch.empty_like(p).scatter_(1, p, const["arange"])
         # p twice over, shifted to each component's node range: position a + o (a, o < n) needs no "mod n"
         p = p.to(itype)
@@ -287,13 +305,25 @@ class LinkLikelihood(Likelihood):
             p_inv += const["double_base"]
         # both gathers as one: slot t's partner pi_t(i) (shift o_t) and the row of the pair (., j) (shift n - o_t)
         shifts = torch.stack((offsets, n - offsets)).to(itype)                                         # [2, C, k]
-        both = p2.index_select(0, torch.add(p_inv.view(1, c_count, n, 1), shifts.view(2, c_count, 1, k)).view(-1))
+        if c_count == 1 and n * k > _KEEP_CHUNK_PAIRS:  # in blocks of rows: no [2, N k] array of positions
+            both, rows = torch.empty(2, n, k, dtype=itype, device=device), max(1, _KEEP_CHUNK_PAIRS // k)
+            for start in range(0, n, rows):
+                position = torch.add(p_inv[0, start:start + rows, None], shifts.view(2, 1, 1, k))       # [2, rows, k]
+                for half in range(2):
+                    torch.index_select(p2, 0, position[half].view(-1), out=both[half, start:start + rows].view(-1))
+        else:
+            both = p2.index_select(0, torch.add(p_inv.view(1, c_count, n, 1), shifts.view(2, c_count, 1, k)).view(-1))
         col, col_t = both.view(2, total * k).unbind(0)
         transpose = torch.add(const["slot"], col_t.view(total, k), alpha=k).view(-1)
         if "non_positive" in const:  # a direct-address table of all N^2 pairs: one gather, exact
             keep = const["non_positive"].index_select(0, torch.add(const["row_keys"], col.view(total, k)).view(-1))
-        else:
-            keep = ~target.is_positive(const["row_keys"], col.view(total, k), const["row_slots"]).view(-1)
+        else:  # in blocks of rows: the int64 keys and hash slots of a block stay in cache (no array of N k int64)
+            keep = torch.empty(total * k, dtype=torch.bool, device=device)
+            cols, rows = col.view(total, k), max(1, _KEEP_CHUNK_PAIRS // k)
+            for start in range(0, total, rows):
+                stop = min(start + rows, total)
+                found = target.is_positive(const["row_keys"][start:stop], cols[start:stop], const["row_slots"][start:stop])
+                torch.logical_not(found, out=keep[start * k:stop * k])
         crow = const["crow"]
         return PairPattern(total, crow, col, crow, col_t, transpose), keep
 
@@ -301,7 +331,10 @@ class LinkLikelihood(Likelihood):
         """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods)."""
         with stage("likelihood.positives"):
             pos_scores = pattern_scores(z, target.positives)
-            pos = _component_sum(F.logsigmoid(pos_scores), target)
+            if target.components == 1 and pos_scores.numel() > _CHUNK_PAIRS:
+                pos = _ChunkedLogSigmoidSum.apply(pos_scores)
+            else:
+                pos = _component_sum(F.logsigmoid(pos_scores), target)
         neg = self.negative_sum(z, pos_scores, target, generator)
         if not self.reweight:
             return (pos + neg).sum()
@@ -328,7 +361,8 @@ class LinkLikelihood(Likelihood):
             scores = pattern_scores(z, pairs)
         if self.control_variate:
             with stage("likelihood.control_variate"):
-                return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target)
+                groups = self.offset_groups(n, scores.numel() // target.num_nodes)
+                return _negative_sum_with_control_variate(z, pos_scores, scores, keep, target, groups)
         k = scores.numel() // target.num_nodes
         per_pair = F.logsigmoid(-scores) * keep
         total = per_pair.sum() if target.components == 1 else per_pair.view(target.components, -1).sum(1)
@@ -339,25 +373,32 @@ _FIT_ROWS = 8192  # the control variate's coefficients need a rough fit only: at
 
 
 def _negative_sum_with_control_variate(z: torch.Tensor, pos_scores: torch.Tensor, scores: torch.Tensor,
-                                       keep: torch.Tensor, target: LinkTarget) -> torch.Tensor:
+                                       keep: torch.Tensor, target: LinkTarget, groups: int = 0) -> torch.Tensor:
     r"""Unbiased estimate of :math:`\sum_{\mathcal N}\log\sigma(-s_{ij})`: exact quadratic part plus sampled residual.
 
     ``scores``/``keep`` are in CSR order of :meth:`LinkLikelihood.sample_pairs`: row ``i``, slot ``t`` at
-    ``i * k + t``. See :class:`LinkLikelihood` for the estimator. For a disjoint union of ``C`` graphs
+    ``i * k + t``. See :class:`LinkLikelihood` for the estimator; ``groups > 0``: the slots share offsets in that
+    many groups (:meth:`LinkLikelihood.offset_groups`) and each slot is fitted on the other groups. For a disjoint union of ``C`` graphs
     every sum runs per component (scores ``[C, n, k]``, coefficients ``[C, k]``) and the result is ``[C]``.
     Both parts have hand-written gradients (:class:`_ClosedFormQuadratic`, :class:`_SampledResidual`).
     """
     c_count, n = target.components, target.component_nodes
     k = scores.numel() // target.num_nodes
     s, mask = scores.view(c_count, n, k), keep.view(c_count, n, k)
-    with torch.no_grad():  # f(s) and f'(s) = -sigmoid(s) once, for the fit and for both passes of the residual
-        sig, f = torch.sigmoid(s), F.logsigmoid(-s)
-    fit = (s.detach(), mask, sig, f)
-    if n > _FIT_ROWS:
-        fit = tuple(t[:, :_FIT_ROWS] for t in fit)
-    coef = _fit_coefficients(fit[0], fit[1], sig=fit[2], f=fit[3])               # [3, C, k]: a, b, c, constants
-    a, b, c = coef.unbind(0)
-    residual = _SampledResidual.apply(s, mask, a, b, c, n / k, f, sig)            # [C]
+    if n * k > _CHUNK_PAIRS:  # a large graph: the residual in cache-sized row blocks (_ChunkedResidual)
+        with torch.no_grad():
+            fit = (s.detach()[:, :_FIT_ROWS], mask[:, :_FIT_ROWS])
+            coef = _fit_coefficients(*fit, groups=groups)                          # [3, C, k]: a, b, c, constants
+        residual = _ChunkedResidual.apply(s, mask, coef, n / k)                    # [C]
+    else:
+        with torch.no_grad():  # f(s) and f'(s) = -sigmoid(s) once, for the fit and for both passes of the residual
+            sig, f = torch.sigmoid(s), F.logsigmoid(-s)
+        fit = (s.detach(), mask, sig, f)
+        if n > _FIT_ROWS:
+            fit = tuple(t[:, :_FIT_ROWS] for t in fit)
+        coef = _fit_coefficients(fit[0], fit[1], sig=fit[2], f=fit[3], groups=groups)  # [3, C, k]: a, b, c
+        a, b, c = coef.unbind(0)
+        residual = _SampledResidual.apply(s, mask, a, b, c, n / k, f, sig)        # [C]
     if c_count == 1:
         count = float(n) ** 2 - pos_scores.numel()                                 # number of non-positive pairs
         quadratic = _ClosedFormQuadratic.apply(z, pos_scores, coef.mean(-1), count, None)
@@ -386,9 +427,11 @@ class _ClosedFormQuadratic(torch.autograd.Function):
         zc = z.view(c_count, -1, z.shape[1])
         column_sum = zc.sum(1)                                                         # [C, d]
         gram = torch.bmm(zc.transpose(1, 2), zc)                                       # [C, d, d]
-        positive = torch.stack((pos_scores, pos_scores * pos_scores))                  # [2, P]
-        pos_sums = positive.sum(1, keepdim=True) if component is None else \
-            positive.new_zeros(2, c_count).index_add_(1, component, positive)         # [2, C]
+        if component is None:  # sum s and sum s^2 without a [2, P] array (P: tens of millions on a large graph)
+            pos_sums = torch.stack((pos_scores.sum(), torch.dot(pos_scores, pos_scores)))[:, None]     # [2, 1]
+        else:
+            positive = torch.stack((pos_scores, pos_scores * pos_scores))              # [2, P]
+            pos_sums = positive.new_zeros(2, c_count).index_add_(1, component, positive)  # [2, C]
         sums = torch.stack(((column_sum * column_sum).sum(1), (gram * gram).sum((1, 2)))).sub_(pos_sums)
         ctx.save_for_backward(zc, column_sum, gram, pos_scores, coef, component)
         out = (coef[1:] * sums).sum(0)
@@ -435,6 +478,10 @@ def _sampler_constants(target: LinkTarget, k: int) -> dict:
     return const
 
 
+#: sampled pairs per block of rows whose membership :meth:`LinkLikelihood.sample_pairs` looks up at once (16 MB of int64
+#: keys: under glibc's 32 MB ``mmap`` threshold, so the blocks' temporaries are recycled, not faulted in afresh)
+_KEEP_CHUNK_PAIRS = 1 << 21
+
 #: graphs of at most this many ordered pairs (4096 nodes; 16 MB of bool) look sampled pairs up in a table of all pairs
 _DIRECT_TABLE_MAX_PAIRS = 1 << 24
 
@@ -451,6 +498,25 @@ def _relabelling(n: int, block: int, generator, device) -> torch.Tensor:
     if rest:
         p = torch.cat([p, full * block + torch.randperm(rest, generator=generator, device=device)])
     return p
+
+
+#: groups of slots that share an offset when sampling in cache-sized blocks (:meth:`LinkLikelihood.offset_groups`)
+_OFFSET_GROUPS = 3
+
+
+def _offsets(n: int, k: int, groups: int, generator, device) -> torch.Tensor:
+    """The ``k`` slot offsets of :meth:`LinkLikelihood.sample_pairs`, each uniform on ``0 .. n - 1``.
+
+    ``groups == 0``: ``k`` independent draws. Otherwise slot ``t`` is in group ``g = t * groups // k``, which draws
+    one ``o_g``; the slot's offset is ``(o_g + t - t_g) mod n`` with ``t_g`` the group's first slot.
+    """
+    if not groups:
+        return torch.randint(n, (k,), generator=generator, device=device)
+    group = torch.arange(k, device=device) * groups // k
+    first = torch.searchsorted(group, torch.arange(groups, device=device))          # each group's first slot
+    base = torch.randint(n, (groups,), generator=generator, device=device)
+    within = torch.arange(k, device=device) - first.index_select(0, group)
+    return (base.index_select(0, group) + within) % n
 
 
 def _take(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -504,8 +570,76 @@ class _SampledResidual(torch.autograd.Function):
         return grad_s, None, None, None, None, None, None, None
 
 
-def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
-                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+#: sampled pairs per row block of :class:`_ChunkedResidual` (16 MB of float32 scores: under glibc's 32 MB ``mmap``
+#: threshold, so the block's temporaries are recycled from the heap; few blocks, so few extra operations)
+_CHUNK_PAIRS = 1 << 22
+
+
+class _ChunkedResidual(torch.autograd.Function):
+    r""":class:`_SampledResidual` (same value and gradient, up to the order of the float32 sums) for large graphs:
+    ``weight * sum(mask * (logsigmoid(-s) - a - b s - c s^2))`` over ``[C, n, k]`` scores, ``coef = (a, b, c)``
+    ``[3, C, k]`` held constant, computed in blocks of rows of about :data:`_CHUNK_PAIRS` pairs.
+
+    The gradient :math:`-w\,\mathrm{mask}\,(\sigma(s) + b + 2cs)` does not depend on the upstream gradient
+    but through a scalar factor, so the forward pass writes it block by block into one buffer, and every
+    temporary (:math:`\sigma(s)`, :math:`\log\sigma(-s)`, the quadratic) is the size of a block, recycled
+    from block to block. The whole-size version allocates about eight arrays of ``n k`` floats per
+    step; above 32 MB each is a fresh ``mmap`` whose pages the kernel faults in and zeroes (glibc returns
+    such blocks to the system on free), which is most of why a million-node epoch cost more per edge than
+    a 100k-node one (``docs/benchmarks.md``). The backward pass scales the buffer in place (so it runs once:
+    the graph cannot be retained through this node).
+    """
+
+    @staticmethod
+    def forward(ctx, s, mask, coef, weight):
+        c_count, n, k = s.shape
+        a, b, c = coef[:, :, None].unbind(0)                                           # [C, 1, k] each
+        grad_s = torch.empty_like(s)
+        total = s.new_zeros(c_count)
+        rows = max(1, _CHUNK_PAIRS // k)
+        for start in range(0, n, rows):
+            block, keep, out = s[:, start:start + rows], mask[:, start:start + rows], grad_s[:, start:start + rows]
+            f = F.logsigmoid(-block)
+            quadratic = (c * block).add_(b).mul_(block).add_(a)
+            total += f.sub_(quadratic).mul_(keep).sum((1, 2))
+            # d/ds [logsigmoid(-s) - a - b s - c s^2] = -(sigmoid(s) + b + 2 c s), times the mask and -weight
+            torch.addcmul(b, c, block, value=2, out=out).add_(torch.sigmoid(block)).mul_(keep).mul_(-weight)
+        ctx.grad_s = grad_s
+        return total.mul_(weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_s, ctx.grad_s = ctx.grad_s, None
+        if grad_s is None:
+            raise RuntimeError("the sampled residual's backward runs once (do not retain its graph)")
+        return grad_s.mul_(grad[:, None, None]), None, None, None
+
+
+class _ChunkedLogSigmoidSum(torch.autograd.Function):
+    r""":math:`\sum_e \log\sigma(s_e)` of a large 1-D ``s`` (the positives' logits) with its gradient
+    :math:`\sigma(-s)` written block by block in the forward pass: one array of ``s``'s size instead of
+    ``logsigmoid``'s output, its buffer and its backward's result (see :class:`_ChunkedResidual`)."""
+
+    @staticmethod
+    def forward(ctx, s):
+        grad_s, total = torch.empty_like(s), s.new_zeros(())
+        for start in range(0, s.numel(), _CHUNK_PAIRS):
+            block = s[start:start + _CHUNK_PAIRS]
+            total += F.logsigmoid(block).sum()
+            torch.sigmoid(block.neg(), out=grad_s[start:start + _CHUNK_PAIRS])
+        ctx.grad_s = grad_s
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_s, ctx.grad_s = ctx.grad_s, None
+        if grad_s is None:
+            raise RuntimeError("the positives' log-likelihood backward runs once (do not retain its graph)")
+        return grad_s.mul_(grad)
+
+
+def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                            groups: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per slot ``t`` (columns of the ``[rows, k]`` inputs): ``a + b s + c s^2`` fitted on the other slots' kept pairs.
 
     ``[C, rows, k]`` inputs (a disjoint union) give ``[C, k]`` coefficients, each component fitted on its own pairs.
@@ -514,16 +648,19 @@ def _leave_one_slot_out_fit(s: torch.Tensor, mask: torch.Tensor, reduce: Callabl
 
     ``b + 2 c s`` is the least-squares line through ``-sigmoid(s)`` (the derivative of ``f = logsigmoid(-s)``),
     ``a`` the mean of what remains of ``f``. Degenerate fits (no pairs, constant scores) give zeros.
+    ``groups > 0``: the slots share offsets in that many groups (:func:`_offsets`); slot ``t`` is then fitted on
+    the slots of the other groups, the pairs independent of its own.
     """
-    a, b, c = _fit_coefficients(s, mask, reduce).unbind(0)
+    a, b, c = _fit_coefficients(s, mask, reduce, groups=groups).unbind(0)
     return a, b, c
 
 
 @torch.no_grad()
 def _fit_coefficients(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                      sig: torch.Tensor | None = None, f: torch.Tensor | None = None) -> torch.Tensor:
+                      sig: torch.Tensor | None = None, f: torch.Tensor | None = None, groups: int = 0) -> torch.Tensor:
     """:func:`_leave_one_slot_out_fit` as one tensor ``[3, ..., k]`` (``a``, ``b``, ``c``), in few operations;
-    ``sig = sigmoid(s)`` and ``f = logsigmoid(-s)`` may be passed in when the caller has them."""
+    ``sig = sigmoid(s)`` and ``f = logsigmoid(-s)`` may be passed in when the caller has them. ``groups > 0``:
+    slot ``t`` belongs to group ``t * groups // k`` (:func:`_offsets`) and is fitted on the slots of the other groups."""
     sig = torch.sigmoid(s) if sig is None else sig
     f = F.logsigmoid(-s) if f is None else f
     # the six sums over rows of mask * (1, s, s^2, sigmoid, s sigmoid, logsigmoid(-s)), per slot
@@ -531,7 +668,12 @@ def _fit_coefficients(s: torch.Tensor, mask: torch.Tensor, reduce: Callable[[tor
     slot_sums = (columns * mask).sum(s.dim() - 1).double()                         # [6, k] or [6, C, k]
     if reduce is not None:
         slot_sums = reduce(slot_sums)
-    others = slot_sums.sum(-1, keepdim=True) - slot_sums                              # leave slot t out
+    if groups:  # leave slot t's whole group out (its slots share t's offset)
+        group = torch.arange(s.shape[-1], device=s.device) * groups // s.shape[-1]
+        group_sums = slot_sums.new_zeros(slot_sums.shape[:-1] + (groups,)).index_add_(-1, group, slot_sums)
+        others = slot_sums.sum(-1, keepdim=True) - group_sums.index_select(-1, group)
+    else:
+        others = slot_sums.sum(-1, keepdim=True) - slot_sums                          # leave slot t out
     mean = others[1:] / others[0].clamp(min=1)
     mean_s, mean_s2, mean_sig, mean_s_sig, mean_f = mean.unbind(0)
     var = mean_s2 - mean_s * mean_s

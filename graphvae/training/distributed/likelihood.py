@@ -37,7 +37,7 @@ from ..._validation import InputError
 from ...nn.latent import Posterior
 from ...nn.operator import index_dtype, spmm
 from ...objectives import likelihood as single
-from ...objectives.likelihood import LinkLikelihood, LinkTarget, _leave_one_slot_out_fit, _SampledResidual
+from ...objectives.likelihood import LinkLikelihood, LinkTarget, _leave_one_slot_out_fit, _offsets, _SampledResidual
 from . import runtime
 from .halo import AllGatherRows, AllReduceSum
 from .partition import Shard
@@ -219,7 +219,7 @@ class DistributedLinkLikelihood(LinkLikelihood):
         p = self.relabelling(n, generator)
         p_inv = torch.empty_like(p)
         p_inv[p] = torch.arange(n)
-        offsets = torch.randint(n, (k,), generator=generator)
+        offsets = _offsets(n, k, self.offset_groups(n, k), generator, torch.device("cpu"))  # the single process's offsets
         position = p_inv.index_select(0, target.orig_ids)                 # [n_r]: p^{-1}[i]
         del p_inv
         new_of_orig = target.new_of_orig.to(itype)
@@ -276,7 +276,8 @@ class DistributedLinkLikelihood(LinkLikelihood):
         s, keep = scores.view(-1, k), keep.view(-1, k)
         reduce = lambda sums: runtime.all_reduce_(sums, "coefficient fit")
         fit_mask = keep[target.fit_rows].to(scores.dtype)
-        a, b, c = _leave_one_slot_out_fit(s.detach()[target.fit_rows], fit_mask, reduce=reduce)
+        a, b, c = _leave_one_slot_out_fit(s.detach()[target.fit_rows], fit_mask, reduce=reduce,
+                                          groups=self.offset_groups(n, k))
         # the shared residual, block by block of rows: its temporaries stay a few MB
         step = max(1, ROW_BLOCK_ENTRIES // k)
         # (the mask stays bool: the residual only multiplies by it)
