@@ -169,3 +169,36 @@ def test_retained_memory_avoids_page_faults_of_reallocated_tensors():
     pages = 10 * 6 * 3_000_000 * 4 // 4096  # six 12 MB tensors per step
     assert faults["default"] > pages / 2
     assert faults["retain"] < pages / 4
+
+
+# ------------------------------------------------------------------------------- degree-distributed negatives
+def test_degree_negatives_follow_the_degree_power_and_estimate_the_weighted_sum():
+    from graphvae.objectives.edge_decoders import DecodedLinkLikelihood, HadamardMLPDecoder
+
+    n, power = 25, 0.75
+    edges = torch.from_numpy(random_graph(n, 0.2, seed=4))
+    target = LinkTarget.from_edges(edges, n)
+    torch.manual_seed(0)
+    decoder = HadamardMLPDecoder(4, 8)
+    lik = DecodedLinkLikelihood(decoder, negative_power=power)
+    degree = np.bincount(edges[0].numpy(), minlength=n) + 1.0   # training degree + the diagonal, by networkx-free count
+    q = degree ** power / (degree ** power).sum()
+    # the partners' empirical frequencies against q (each row draws k of them)
+    g = torch.Generator().manual_seed(1)
+    cols = torch.cat([lik.sampled_pairs(target, g)[1] for _ in range(300)]).numpy()
+    freq = np.bincount(cols, minlength=n) / cols.size
+    assert np.abs(freq - q).max() < 5 * np.sqrt(q * (1 - q) / cols.size).max()
+    # the estimate's expectation: the non-edge sum with pair (i, j) weighted by N q_j
+    z = torch.randn(n, 4)
+    with torch.no_grad():
+        rows, allcols = torch.arange(n).repeat_interleave(n), torch.arange(n).repeat(n)
+        logits = decoder(z, rows, allcols).view(n, n).double().numpy()
+        pos = np.eye(n, dtype=bool)
+        pos[edges[0], edges[1]] = True
+        logsig = lambda t: -np.logaddexp(0, -t)
+        exact = (n * q[None, :] * logsig(-logits))[~pos].sum()
+        g = torch.Generator().manual_seed(0)
+        estimates = torch.stack([lik.negative_sum(z, None, target, g) for _ in range(400)]).double()
+    assert abs(float(estimates.mean()) - exact) < 4 * float(estimates.std()) / 400 ** 0.5
+    uniform = (logsig(-logits))[~pos].sum()
+    assert abs(float(estimates.mean()) - uniform) > 4 * float(estimates.std()) / 400 ** 0.5  # it is another sum

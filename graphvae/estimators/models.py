@@ -91,6 +91,9 @@ class VGAE(Estimator):
         mask_strategy, walk_length: ``"edge"`` hides each training edge with probability ``mask_rate``;
             ``"path"`` (MaskGAE's path masking, :func:`graphvae.objectives.masking.mask_paths`) hides the edges
             along random walks of ``walk_length`` steps from a share ``mask_rate`` of the nodes.
+        negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
+            (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
+            0: uniform.
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
@@ -107,7 +110,7 @@ class VGAE(Estimator):
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
                  encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
                  lr_schedule: str | None = None, clip_norm: float | None = None, mask_strategy: str = "edge",
-                 walk_length: int = 3):
+                 walk_length: int = 3, negative_power: float = 0.0):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -142,6 +145,7 @@ class VGAE(Estimator):
         self.clip_norm = clip_norm
         self.mask_strategy = mask_strategy
         self.walk_length = walk_length
+        self.negative_power = negative_power
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -178,12 +182,15 @@ class VGAE(Estimator):
         "clip_norm": [*POSITIVE, None],
         "mask_strategy": options("edge", "path"),
         "walk_length": POSITIVE_INT,
+        "negative_power": NON_NEGATIVE,
     }
 
     def _check_params(self) -> tuple[int, ...]:
         """The parameter table, then the checks that involve several parameters; the hidden widths."""
         self._check_params_table()
         hidden = widths(self.hidden)
+        if self.negative_power > 0 and self.decoder != "mlp":
+            raise InputError("degree-distributed negatives (negative_power > 0) need the MLP edge decoder (decoder='mlp')")
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
         if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
@@ -286,7 +293,7 @@ class VGAE(Estimator):
             degree = DegreeDecoder(self.latent, self.decoder_hidden, self.decoder_dropout) if self.degree_weight > 0 else None
             return DecodedLinkLikelihood(HadamardMLPDecoder(self.latent, self.decoder_hidden, dropout=self.decoder_dropout),
                                          self.negatives_per_positive, degree_decoder=degree,
-                                         degree_weight=self.degree_weight)
+                                         degree_weight=self.degree_weight, negative_power=self.negative_power)
         if self.mask_rate > 0:
             from ..objectives.masking import MaskedLinkLikelihood
             return MaskedLinkLikelihood(self.negatives_per_positive)
@@ -352,6 +359,7 @@ class GAE(VGAE):
                  sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
                  batch_norm: bool = False, head_activation: str | None = None, lr_schedule: str | None = None,
-                 clip_norm: float | None = None, mask_strategy: str = "edge", walk_length: int = 3):
+                 clip_norm: float | None = None, mask_strategy: str = "edge", walk_length: int = 3,
+                 negative_power: float = 0.0):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)
