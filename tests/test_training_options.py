@@ -14,7 +14,7 @@ from graphvae.training.trainer import schedule_factor, train_elbo
 from graphvae.nn.encoder import GCNEncoder, encoder_input
 from graphvae.nn.operator import normalized_adjacency
 
-from conftest import random_graph
+from conftest import all_pair_logits, random_graph
 
 
 # ------------------------------------------------------------------------------------------------ dropout
@@ -190,12 +190,9 @@ def test_degree_negatives_follow_the_degree_power_and_estimate_the_weighted_sum(
     assert np.abs(freq - q).max() < 5 * np.sqrt(q * (1 - q) / cols.size).max()
     # the estimate's expectation: the non-edge sum with pair (i, j) weighted by N q_j
     z = torch.randn(n, 4)
+    logits, pos = all_pair_logits(decoder, z, edges)
+    logsig = lambda t: -np.logaddexp(0, -t)
     with torch.no_grad():
-        rows, allcols = torch.arange(n).repeat_interleave(n), torch.arange(n).repeat(n)
-        logits = decoder(z, rows, allcols).view(n, n).double().numpy()
-        pos = np.eye(n, dtype=bool)
-        pos[edges[0], edges[1]] = True
-        logsig = lambda t: -np.logaddexp(0, -t)
         exact = (n * q[None, :] * logsig(-logits))[~pos].sum()
         g = torch.Generator().manual_seed(0)
         estimates = torch.stack([lik.negative_sum(z, None, target, g) for _ in range(400)]).double()
