@@ -199,3 +199,23 @@ def test_degree_negatives_follow_the_degree_power_and_estimate_the_weighted_sum(
     assert abs(float(estimates.mean()) - exact) < 4 * float(estimates.std()) / 400 ** 0.5
     uniform = (logsig(-logits))[~pos].sum()
     assert abs(float(estimates.mean()) - uniform) > 4 * float(estimates.std()) / 400 ** 0.5  # it is another sum
+
+
+def test_checkpointed_decoder_chunks_replay_their_dropout_masks_in_backward():
+    """With dropout, the checkpointed chunks (recomputed in backward) give the gradients of the same masks as
+    a plain pass chunk by chunk from the same random state."""
+    from graphvae.objectives.edge_decoders import HadamardMLPDecoder
+
+    torch.manual_seed(0)
+    decoder = HadamardMLPDecoder(6, 5, dropout=0.4)
+    decoder.chunk = 7
+    z = torch.randn(30, 6, requires_grad=True)
+    row, col = torch.randint(0, 30, (2, 100))
+    torch.manual_seed(1)
+    plain = torch.cat([decoder._logits(z, r, c) for r, c in zip(row.split(7), col.split(7))])
+    expected = torch.autograd.grad(plain.square().sum(), [z, *decoder.parameters()])
+    torch.manual_seed(1)
+    chunked = decoder(z, row, col)
+    assert torch.equal(chunked, plain)
+    for a, b in zip(torch.autograd.grad(chunked.square().sum(), [z, *decoder.parameters()]), expected):
+        assert torch.allclose(a, b, atol=1e-6)
