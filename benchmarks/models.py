@@ -54,6 +54,7 @@ ABLATION: dict[str, dict | str] = {
     "masking rate 0.7 (the published p) instead of 0.4": {"mask_rate": 0.7},
     "the earlier widths: 64 decoder units, 5 sampled partners per node": {"decoder_hidden": 64,
                                                                          "negatives_per_positive": 1.0},
+    "64 decoder units (3 sampled partners per node)": {"decoder_hidden": 64},
 }
 
 
