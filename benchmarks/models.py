@@ -1,7 +1,7 @@
 """Every named graph autoencoder on Cora and CiteSeer, plus an ablation of ``best``: test AUC/AP, s/seed.
 
     python benchmarks/models.py [--seeds 10] [--ablation-seeds 10] [--jobs 2] [--only cora:gnae,citeseer:vgnae]
-                                [--no-ablation]
+                                [--no-ablation] [--epoch-times]
 
 Protocol for every number: the 85/5/10 split of :func:`graphvae.split_edges` with seed ``s`` and the
 model initialized with ``random_state=s``, seeds 0..9; the epoch (for all but ``gae``, ``vgae``, ``arga``, ``argva``, which keep
@@ -51,6 +51,10 @@ ABLATION: dict[str, dict | str] = {
     "inner-product decoder instead of the MLP (no degree decoder)": {"decoder": "inner", "degree_weight": 0.0},
     "no edge masking (the whole training graph reconstructed; no degree decoder)": {"mask_rate": 0.0,
                                                                                    "degree_weight": 0.0},
+    "masking rate 0.7 (the published p) instead of 0.4": {"mask_rate": 0.7},
+    "the earlier widths: 64 decoder units, 5 sampled partners per node": {"decoder_hidden": 64,
+                                                                         "negatives_per_positive": 1.0},
+    "64 decoder units (3 sampled partners per node)": {"decoder_hidden": 64},
 }
 
 
@@ -58,14 +62,19 @@ def run_seed(dataset: str, name: str, overrides: dict, seed: int) -> dict:
     import torch
 
     import graphvae as gv
+    from graphvae.allocator import retain_freed_memory
     from graphvae.estimators.zoo import make_model
 
     torch.set_num_threads(1)
+    retain_freed_memory()  # as the CLI does (graphvae.cli fit_model): freed tensor memory reused between steps
     graph = gv.load_dataset(dataset)
     split = gv.split_edges(graph, seed=seed)
+    cpu = time.process_time()
     model = make_model(name, random_state=seed, **overrides).fit(split)
+    cpu = time.process_time() - cpu  # the fit's CPU time (validation included): less sensitive to other jobs
     scores = model.score(split.test_pos, split.test_neg)
-    out = {"seed": seed, **scores, "train_seconds": model.train_seconds_, "epochs_run": len(model.history_)}
+    out = {"seed": seed, **scores, "train_seconds": model.train_seconds_, "fit_cpu_seconds": cpu,
+           "epochs_run": len(model.history_)}
     if model.early_stopping:
         out.update(val_auc=model.best_val_auc_, best_epoch=model.best_epoch_)
     else:
@@ -74,12 +83,67 @@ def run_seed(dataset: str, name: str, overrides: dict, seed: int) -> dict:
     return {"result": out, "config": config}
 
 
+EPOCH_TIME_MODELS = ("gae", "gnae-wd", "maskgae")
+
+
+def epoch_times(epochs: int = 40, repeats: int = 2) -> dict:
+    """Seconds per training epoch of :data:`EPOCH_TIME_MODELS` in this process (one torch thread, glibc's freed
+    memory retained as the CLI does), ``epochs`` epochs without early stopping on seed 0's split, the faster of
+    ``repeats`` runs; with the process CPU seconds per epoch of that run."""
+    import torch
+
+    import graphvae as gv
+    from graphvae.allocator import retain_freed_memory
+    from graphvae.estimators.zoo import make_model
+
+    torch.set_num_threads(1)
+    retain_freed_memory()
+    out = {}
+    for dataset in DATASETS:
+        split = gv.split_edges(gv.load_dataset(dataset), seed=0)
+        for name in EPOCH_TIME_MODELS:
+            runs = []
+            for _ in range(repeats):
+                cpu = time.process_time()
+                model = make_model(name, random_state=0, epochs=epochs, early_stopping=False).fit(split)
+                runs.append((model.train_seconds_ / epochs, (time.process_time() - cpu) / epochs))
+            wall, cpu = min(runs)
+            out[f"{dataset}:{name}"] = {"seconds_per_epoch": wall, "cpu_seconds_per_epoch": cpu}
+            print(f"{dataset:8s} {name:8s} {wall:.4f} s/epoch ({cpu:.4f} CPU)", flush=True)
+    write_json(RESULTS / "models_epoch_times.json", {"epochs": epochs, "repeats": repeats, "times": out,
+                                                      "machine": machine(), "load_average": os.getloadavg()})
+    return out
+
+
+def write_epoch_times() -> None:
+    data = json.loads((RESULTS / "models_epoch_times.json").read_text())
+    t = data["times"]
+    lines = ["### Time per epoch", "", "```", "python benchmarks/models.py --epoch-times", "```", "",
+             f"Each model in one process with one torch thread (glibc's freed memory retained, as the CLI does), "
+             f"{data['epochs']} epochs without early stopping on seed 0's split, the faster of {data['repeats']} "
+             f"runs; training wall seconds per epoch, process CPU seconds in brackets. Machine: {data['machine']}; "
+             f"load average {data['load_average'][0]:.1f} at the end of the run (shared).", "",
+             "| | Cora s/epoch | ratio to GAE | CiteSeer s/epoch | ratio to GAE |", "|---|---|---|---|---|"]
+    for name in EPOCH_TIME_MODELS:
+        mark = " (= `best`)" if name == BEST else ""
+        cells = []
+        for d in DATASETS:
+            r, g = t[f"{d}:{name}"], t[f"{d}:gae"]
+            cells.append(f"{r['seconds_per_epoch']:.4f} ({r['cpu_seconds_per_epoch']:.4f}) | "
+                         f"{r['seconds_per_epoch'] / g['seconds_per_epoch']:.1f}×")
+        lines.append(f"| `{name}`{mark} | " + " | ".join(cells) + " |")
+    update_section("models.md", "epoch-times", "\n".join(lines), title="Graph autoencoders beyond the 2016 paper")
+    print("\n".join(lines))
+
+
 def summarize(dataset: str, variant: str, name: str, overrides: dict, runs: list[dict]) -> dict:
     seeds = sorted((r["result"] for r in runs), key=lambda r: r["seed"])
     summary = {"dataset": dataset, "variant": variant, "model": name, "overrides": overrides,
                "auc": mean_std([r["auc"] for r in seeds]), "ap": mean_std([r["ap"] for r in seeds]),
                "val_auc": mean_std([r["val_auc"] for r in seeds]),
                "seconds_per_seed": mean_std([r["train_seconds"] for r in seeds]),
+               **({"cpu_seconds_per_seed": mean_std([r["fit_cpu_seconds"] for r in seeds])}
+                  if all("fit_cpu_seconds" in r for r in seeds) else {}),
                "config": runs[0]["config"], "seeds": seeds, "machine": machine()}
     write_json(RESULTS / f"models_{dataset}_{variant}.json", summary)
     return summary
@@ -87,6 +151,12 @@ def summarize(dataset: str, variant: str, name: str, overrides: dict, runs: list
 
 def cell(s: dict, key: str) -> str:
     return f"{s[key]['mean']:.3f} ± {s[key]['std']:.3f}"
+
+
+def seconds(s: dict) -> str:
+    """Training seconds per seed (wall), with the fit's CPU seconds (validation included) where recorded."""
+    cpu = s.get("cpu_seconds_per_seed")
+    return f"{s['seconds_per_seed']['mean']:.1f}" + (f" ({cpu['mean']:.1f} CPU)" if cpu else "")
 
 
 def main() -> None:
@@ -97,7 +167,13 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated dataset:variant cells to (re)run; the table uses saved JSON")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="rewrite the docs from the saved JSON")
+    parser.add_argument("--epoch-times", action="store_true",
+                        help=f"only time an epoch of {', '.join(EPOCH_TIME_MODELS)} (docs/models.md 'Time per epoch')")
     args = parser.parse_args()
+    if args.epoch_times:
+        epoch_times()
+        write_epoch_times()
+        return
     run_info = RESULTS / "models_run.json"
 
     variants = {name: (name, {}) for name in MODELS}
@@ -139,7 +215,9 @@ def on_seeds(summary: dict, count: int) -> dict:
     seeds = summary["seeds"][:count]
     return {**summary, "seeds": seeds, **{k: mean_std([r[v] for r in seeds]) for k, v in
                                           (("auc", "auc"), ("ap", "ap"), ("val_auc", "val_auc"),
-                                           ("seconds_per_seed", "train_seconds"))}}
+                                           ("seconds_per_seed", "train_seconds"),
+                                           ("cpu_seconds_per_seed", "fit_cpu_seconds"))
+                                          if all(v in r for r in seeds)}}
 
 
 def load(dataset: str, variant: str) -> dict | None:
@@ -151,8 +229,10 @@ def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> N
     command = "python benchmarks/models.py" + (f" --seeds {args.seeds}" if args.seeds != 10 else "") \
         + (f" --jobs {args.jobs}" if args.jobs != 2 else "")
     lines = ["## Every model on Cora and CiteSeer", "", "```", command, "```", "",
-             f"Machine: {machine()}; shared with other jobs during the run, so the s/seed column is noisy "
-             f"(each seed ran in one of {args.jobs} worker processes with one torch thread). "
+             f"Machine: {machine()}; shared with other jobs during the run, so the s/seed column (training "
+             f"wall seconds) is noisy; where given, `(x CPU)` is the fit's process CPU time, validation included, "
+             f"less sensitive to the other jobs (each seed ran in one of {args.jobs} worker processes with one torch "
+             "thread, glibc's freed memory retained as the CLI does, `graphvae.allocator`). "
              f"Last full run: {wall:.0f} min wall" + (f"; cells {rerun}." if rerun else "."), "",
              "Protocol: 85/5/10 split (`graphvae.split_edges`, seed s) and initialization `random_state=s`, "
              f"seeds 0..{args.seeds - 1}; all models but `gae`, `vgae`, `arga`, `argva` (the paper's 200 epochs, last "
@@ -170,7 +250,7 @@ def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> N
             best_val, best_name = val, name
         mark = " (= `best`)" if name == BEST else ""
         lines.append(f"| `{name}`{mark} | " + " | ".join(
-            f"{cell(r, 'auc')} | {cell(r, 'ap')} | {r['seconds_per_seed']['mean']:.1f}" for r in rows) + f" | {val:.3f} |")
+            f"{cell(r, 'auc')} | {cell(r, 'ap')} | {seconds(r)}" for r in rows) + f" | {val:.3f} |")
     lines += ["", f"Highest mean validation AUC: `{best_name}`; `best` is `{BEST}`"
               + ("." if best_name == BEST else " (**they differ: update graphvae/estimators/zoo.py**)."), "",
               "Targets (issue 11): Cora AUC and AP ≥ 0.965, CiteSeer ≥ 0.980, ≤ 10 s training per seed.", "",
@@ -202,7 +282,7 @@ def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> N
         val = sum(r["val_auc"]["mean"] for r in rows) / 2
         ab.append(f"| {label} | 0..{len(rows[0]['seeds']) - 1} | {cell(rows[0], 'auc')} | {cell(rows[0], 'ap')} | "
                   f"{cell(rows[1], 'auc')} | {cell(rows[1], 'ap')} | {val:.3f} | "
-                  f"{rows[0]['seconds_per_seed']['mean']:.1f} |")
+                  f"{seconds(rows[0])} |")
     update_section("models.md", "ablation", "\n".join(ab), title="Graph autoencoders beyond the 2016 paper")
     print("\n".join(lines + [""] + ab))
 

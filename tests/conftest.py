@@ -17,6 +17,20 @@ def random_graph(n: int, p: float, seed: int = 0) -> np.ndarray:
     return np.stack([np.concatenate([u, v]), np.concatenate([v, u])])
 
 
+def all_pair_logits(decoder, z, edges) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force on a small graph: ``decoder``'s logits of all N² pairs ``[N, N]`` (float64) and the mask of the
+    positives (the edges ``[2, E]`` and the diagonal)."""
+    import torch
+
+    n = z.shape[0]
+    with torch.no_grad():
+        rows, cols = torch.arange(n).repeat_interleave(n), torch.arange(n).repeat(n)
+        logits = decoder(z, rows, cols).view(n, n).double().numpy()
+    pos = np.eye(n, dtype=bool)
+    pos[np.asarray(edges[0]), np.asarray(edges[1])] = True
+    return logits, pos
+
+
 def registered_dataset(name: str):
     """A registered dataset from a data folder ($GRAPHVAE_DATA or the cache), never downloaded.
 

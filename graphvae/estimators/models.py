@@ -25,7 +25,7 @@ from ..nn.operator import adjacency_matrix, normalized_adjacency
 from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkLikelihood, LinkTarget
 from ..objectives.penalties import ACTIVATIONS, ActivationL1, SparsityKL
-from ..training.trainer import train_elbo
+from ..training.trainer import SCHEDULES, train_elbo
 from .base import (
     BOOLEAN,
     FRACTION,
@@ -85,6 +85,15 @@ class VGAE(Estimator):
         encoder_dropout, batch_norm, head_activation: MaskGAE's encoder regularization
             (:class:`graphvae.nn.encoder.GCNEncoder`): dropout on every layer's input (the features included),
             batch normalization of every layer's output, and ``"elu"`` after the head (``None``: linear head).
+        lr_schedule: ``None`` (constant ``lr``) or ``"cosine"`` (annealed to 0 over ``epochs``;
+            :func:`graphvae.training.trainer.train_elbo`).
+        clip_norm: rescale each step's gradient to at most this L2 norm; ``None``: off.
+        mask_strategy, walk_length: ``"edge"`` hides each training edge with probability ``mask_rate``;
+            ``"path"`` (MaskGAE's path masking, :func:`graphvae.objectives.masking.mask_paths`) hides the edges
+            along random walks of ``walk_length`` steps from a share ``mask_rate`` of the nodes.
+        negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
+            (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
+            0: uniform.
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
@@ -99,7 +108,9 @@ class VGAE(Estimator):
                  adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0,
                  activation: str = "relu", sparsity: float = 0.05, sparsity_weight: float = 0.0,
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
-                 encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None):
+                 encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
+                 lr_schedule: str | None = None, clip_norm: float | None = None, mask_strategy: str = "edge",
+                 walk_length: int = 3, negative_power: float = 0.0):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -130,6 +141,11 @@ class VGAE(Estimator):
         self.encoder_dropout = encoder_dropout
         self.batch_norm = batch_norm
         self.head_activation = head_activation
+        self.lr_schedule = lr_schedule
+        self.clip_norm = clip_norm
+        self.mask_strategy = mask_strategy
+        self.walk_length = walk_length
+        self.negative_power = negative_power
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -162,12 +178,19 @@ class VGAE(Estimator):
         "encoder_dropout": FRACTION,
         "batch_norm": BOOLEAN,
         "head_activation": [*options(*HEAD_ACTIVATIONS), None],
+        "lr_schedule": [*options(*SCHEDULES), None],
+        "clip_norm": [*POSITIVE, None],
+        "mask_strategy": options("edge", "path"),
+        "walk_length": POSITIVE_INT,
+        "negative_power": NON_NEGATIVE,
     }
 
     def _check_params(self) -> tuple[int, ...]:
         """The parameter table, then the checks that involve several parameters; the hidden widths."""
         self._check_params_table()
         hidden = widths(self.hidden)
+        if self.negative_power > 0 and self.decoder != "mlp":
+            raise InputError("degree-distributed negatives (negative_power > 0) need the MLP edge decoder (decoder='mlp')")
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
         if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
@@ -216,8 +239,8 @@ class VGAE(Estimator):
         self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
         if self.mask_rate > 0:
             from ..objectives.masking import masked_batches
-            batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator,
-                                     fold=self._fold, base=target)
+            batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator, fold=self._fold,
+                                     base=target, strategy=self.mask_strategy, walk_length=self.walk_length)
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
@@ -237,7 +260,8 @@ class VGAE(Estimator):
 
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
                                    validate if self.early_stopping else None,
-                                   desc="VGAE" if self.variational else "GAE", aux_step=aux_step)
+                                   desc="VGAE" if self.variational else "GAE", aux_step=aux_step,
+                                   lr_schedule=self.lr_schedule, clip_norm=self.clip_norm)
         if self.early_stopping:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
@@ -269,7 +293,7 @@ class VGAE(Estimator):
             degree = DegreeDecoder(self.latent, self.decoder_hidden, self.decoder_dropout) if self.degree_weight > 0 else None
             return DecodedLinkLikelihood(HadamardMLPDecoder(self.latent, self.decoder_hidden, dropout=self.decoder_dropout),
                                          self.negatives_per_positive, degree_decoder=degree,
-                                         degree_weight=self.degree_weight)
+                                         degree_weight=self.degree_weight, negative_power=self.negative_power)
         if self.mask_rate > 0:
             from ..objectives.masking import MaskedLinkLikelihood
             return MaskedLinkLikelihood(self.negatives_per_positive)
@@ -334,6 +358,8 @@ class GAE(VGAE):
                  discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
                  sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
-                 batch_norm: bool = False, head_activation: str | None = None):
+                 batch_norm: bool = False, head_activation: str | None = None, lr_schedule: str | None = None,
+                 clip_norm: float | None = None, mask_strategy: str = "edge", walk_length: int = 3,
+                 negative_power: float = 0.0):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)

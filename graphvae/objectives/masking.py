@@ -47,6 +47,39 @@ def mask_edges(edge_index: torch.Tensor, rate: float,
     return both(once[:, ~hide]), both(once[:, hide])
 
 
+def mask_paths(edge_index: torch.Tensor, num_nodes: int, rate: float, walk_length: int = 3,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Path masking (MaskGAE's ``MaskPath``): hide the edges along random walks, return ``(visible, hidden)``.
+
+    ``round(rate * N)`` distinct start nodes, drawn uniformly, each take one uniform random walk of
+    ``walk_length`` steps on the training graph (a walk that reaches a node without edges stops); every
+    undirected edge a walk traverses (in either direction) is hidden, both directions together. Unlike
+    :func:`mask_edges`, the hidden edges form connected paths, so whole neighbourhoods lose their links.
+    """
+    if not 0 <= rate <= 1:
+        raise InputError(f"the share of walk start nodes must be in [0, 1], got {rate}")
+    if walk_length < 1:
+        raise InputError(f"the walk length must be at least 1, got {walk_length}")
+    once = undirected_once(edge_index)
+    both = torch.cat([once, once.flip(0)], dim=1)                 # directed edge e and its reverse e +- m
+    m = once.shape[1]
+    order = torch.argsort(both[0] * num_nodes + both[1])            # CSR order of the directed edges
+    src, dst = both[0][order], both[1][order]
+    rowptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+    rowptr[1:] = torch.cumsum(torch.bincount(src.long(), minlength=num_nodes), 0)
+    degree = rowptr[1:] - rowptr[:-1]
+    current = torch.randperm(num_nodes, generator=generator)[:round(rate * num_nodes)]
+    hidden = torch.zeros(m, dtype=torch.bool)
+    for _ in range(walk_length):
+        current = current[degree[current] > 0]
+        step = torch.rand(current.shape[0], generator=generator)
+        slot = rowptr[current] + (step * degree[current]).long().clamp(max=degree[current] - 1)
+        hidden[order[slot] % m] = True                              # the undirected edge the step traverses
+        current = dst[slot].long()
+    twice = lambda e: torch.cat([e, e.flip(0)], dim=1)
+    return twice(once[:, ~hidden]), twice(once[:, hidden])
+
+
 @dataclass(frozen=True)
 class MaskedLinkTarget:
     """The training graph as :class:`LinkTarget` (what is *not* a negative) and the hidden pairs' weights.
@@ -105,21 +138,30 @@ def masked_degrees(hidden_edge_index: torch.Tensor, num_nodes: int) -> torch.Ten
 
 
 def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: float, generator: torch.Generator,
-                   fold: bool = True, base: LinkTarget | None = None):
+                   fold: bool = True, base: LinkTarget | None = None, strategy: str = "edge", walk_length: int = 3):
     """``batches(epoch)`` for :func:`graphvae.training.trainer.train_elbo`: a fresh mask each epoch, the encoder on
-    the visible edges, :class:`MaskedLinkTarget` of the hidden ones."""
+    the visible edges, :class:`MaskedLinkTarget` of the hidden ones. ``strategy``: ``"edge"`` (:func:`mask_edges`,
+    ``rate`` the share of edges hidden) or ``"path"`` (:func:`mask_paths`, ``rate`` the share of walk start nodes)."""
+    if strategy not in MASK_STRATEGIES:
+        raise InputError(f"unknown masking strategy {strategy!r} (choose from: {', '.join(MASK_STRATEGIES)})")
     from ..nn.encoder import encoder_input
     from ..nn.operator import normalized_adjacency
 
     base = base if base is not None else LinkTarget.from_edges(train_edge_index, num_nodes)
 
     def batches(epoch: int) -> list:
-        visible, hidden = mask_edges(train_edge_index, rate, generator)
+        if strategy == "path":
+            visible, hidden = mask_paths(train_edge_index, num_nodes, rate, walk_length, generator)
+        else:
+            visible, hidden = mask_edges(train_edge_index, rate, generator)
         inp = encoder_input(x, normalized_adjacency(visible.numpy(), num_nodes), fold=fold)
         return [(inp, MaskedLinkTarget.from_hidden(base, hidden))]
 
     return batches
 
 
-__all__ = ["mask_edges", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
+#: the corruptions :func:`masked_batches` can apply
+MASK_STRATEGIES = ("edge", "path")
+
+__all__ = ["mask_edges", "mask_paths", "MASK_STRATEGIES", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
            "undirected_once"]

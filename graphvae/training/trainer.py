@@ -1,6 +1,7 @@
 """The trainer: Adam on ``ELBOTerms.loss`` over whatever batches a model provides (full graph or image mini-batches)."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Iterable, Iterator
 
@@ -18,14 +19,19 @@ _TOTALS = ("elbo", "log_likelihood", "kl", "penalty")  # the ELBOTerms summed in
 def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epochs: int, lr: float,
                generator: torch.Generator, progress: bool = False,
                on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training",
-               aux_step: Callable[[Any, torch.Generator], None] | None = None) -> list[dict]:
-    """Maximize the ELBO with Adam and return the per-epoch history.
+               aux_step: Callable[[Any, torch.Generator], None] | None = None,
+               lr_schedule: str | None = None, clip_norm: float | None = None) -> list[dict]:
+    r"""Maximize the ELBO with Adam and return the per-epoch history.
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
     epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
     over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
     ``aux_step(terms, generator)``, if given, runs after every optimizer step with that step's
     :class:`graphvae.objectives.elbo.ELBOTerms` (e.g. ARGA's discriminator update, :mod:`graphvae.objectives.adversarial`).
+    ``lr_schedule``: ``None`` (constant ``lr``) or ``"cosine"``, the learning rate of epoch :math:`t` being
+    :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))` over ``T = epochs`` (Loshchilov & Hutter 2017, SGDR without
+    restarts; :func:`schedule_factor`). ``clip_norm``: rescale the gradient to at most this global L2 norm before
+    each step (``torch.nn.utils.clip_grad_norm_``).
 
     ``generator`` may be a list of generators, one per component of a disjoint union (:mod:`graphvae.estimators.batched`).
     The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``/``aux_step``, and
@@ -36,12 +42,15 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = FusedAdam(params, lr) if FusedAdam.supports(params) else torch.optim.Adam(params, lr=lr)
+    schedule_factor(lr_schedule, 0, epochs)  # rejects an unknown schedule before any work
     history = []
     objective.train()
     for epoch in tqdm(range(epochs), desc=desc, disable=not progress, leave=False):
         start = time.perf_counter()
         sums = dict(loss=0.0, elbo=0.0, log_likelihood=0.0, kl=0.0, penalty=0.0)
         count = 0
+        if lr_schedule is not None:
+            set_lr(optimizer, lr * schedule_factor(lr_schedule, epoch, epochs))
         for inp, target in batches(epoch):
             optimizer.zero_grad(set_to_none=True)
             with stage("train.forward"):
@@ -49,6 +58,8 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
                 loss = terms.loss
             with stage("train.backward"):
                 loss.backward()
+                if clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(params, clip_norm, foreach=True)
             with stage("train.step"):
                 optimizer.step()
             if aux_step is not None:
@@ -66,6 +77,27 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
             break
     objective.eval()
     return history
+
+
+SCHEDULES = ("cosine",)
+
+
+def schedule_factor(schedule: str | None, epoch: int, epochs: int) -> float:
+    """The learning rate of ``epoch`` (0-based) as a fraction of the base rate under ``schedule``."""
+    if schedule is None:
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r} (choose from: {', '.join(SCHEDULES)})")
+
+
+def set_lr(optimizer, lr: float) -> None:
+    """Set the learning rate of a :class:`FusedAdam` or of every parameter group of a ``torch.optim`` optimizer."""
+    if isinstance(optimizer, FusedAdam):
+        optimizer.lr = float(lr)
+    else:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 class FusedAdam:

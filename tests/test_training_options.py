@@ -1,0 +1,221 @@
+"""Options of the stronger models against independent references: the 16-bit-lane dropout, the cosine
+learning-rate schedule and gradient clipping of the trainer, MaskGAE's path masking."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from graphvae.nn.dropout import drop_threshold, dropout, keep_mask
+from graphvae.objectives.elbo import ELBO
+from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
+from graphvae.objectives.masking import mask_paths, masked_batches
+from graphvae.training.trainer import schedule_factor, train_elbo
+from graphvae.nn.encoder import GCNEncoder, encoder_input
+from graphvae.nn.operator import normalized_adjacency
+
+from conftest import all_pair_logits, random_graph
+
+
+# ------------------------------------------------------------------------------------------------ dropout
+@pytest.mark.parametrize("p", [0.2, 0.8, 0.5])
+def test_keep_mask_frequency_is_binomial_with_the_rounded_probability(p):
+    torch.manual_seed(0)
+    n = 400_001  # not a multiple of 4: the last random word is cut
+    keep = keep_mask((n,), p)
+    q = 1 - drop_threshold(p) / 2 ** 16
+    assert abs(q - (1 - p)) <= 2 ** -17
+    # within 5 binomial standard deviations of n q
+    assert abs(int(keep.sum()) - n * q) < 5 * math.sqrt(n * q * (1 - q))
+    # the four 16-bit lanes of a word are independent: each lane position keeps at the same rate,
+    # and neighbouring entries are uncorrelated
+    lanes = keep[: n - 1].view(-1, 4).double()
+    assert torch.allclose(lanes.mean(0), torch.full((4,), q, dtype=torch.float64), atol=5 * math.sqrt(q * (1 - q) * 4 / n))
+    both = (lanes[:, 0] * lanes[:, 1]).mean()
+    assert abs(float(both) - q * q) < 5 * math.sqrt(q * q * (1 - q * q) * 4 / n)
+
+
+def test_dropout_is_unbiased_scaled_and_identity_in_evaluation():
+    torch.manual_seed(1)
+    h = torch.randn(64, 16)
+    out = dropout(h, 0.3)
+    kept = out != 0
+    scale = 2 ** 16 / (2 ** 16 - drop_threshold(0.3))
+    assert torch.allclose(out[kept], h[kept] * scale)
+    mean = torch.stack([dropout(h, 0.3) for _ in range(4000)]).mean(0)
+    assert torch.allclose(mean, h, atol=0.1)                 # E[dropout(h)] = h
+    assert dropout(h, 0.3, training=False) is h and dropout(h, 0.0) is h
+    with pytest.raises(ValueError):
+        dropout(h, 1.0)
+
+
+# ------------------------------------------------------------------------------- trainer: schedule, clipping
+def _tiny_objective(seed: int = 0):
+    n = 12
+    edges = torch.from_numpy(random_graph(n, 0.3, seed=seed))
+    torch.manual_seed(seed)
+    x = torch.randn(n, 5)
+    enc = GCNEncoder(5, (8,), 4, variational=False)
+    inp = encoder_input(x, normalized_adjacency(edges.numpy(), n))
+    target = LinkTarget.from_edges(edges, n)
+    return ELBO(enc, LinkLikelihood()), inp, target
+
+
+@pytest.mark.parametrize("schedule,clip", [("cosine", None), (None, 0.05), ("cosine", 0.05)])
+def test_schedule_and_clipping_match_torch_adam_with_its_scheduler_and_clip_grad_norm(schedule, clip):
+    """The trainer against a hand-written loop with torch.optim.Adam(fused=True),
+    torch.optim.lr_scheduler.CosineAnnealingLR and torch.nn.utils.clip_grad_norm_."""
+    epochs, lr = 7, 0.05
+    ours, inp, target = _tiny_objective()
+    ref, _, _ = _tiny_objective()
+    ref.load_state_dict(ours.state_dict())
+    train_elbo(ours, lambda e: [(inp, target)], epochs, lr, torch.Generator().manual_seed(3),
+               lr_schedule=schedule, clip_norm=clip)
+    params = [p for p in ref.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr, fused=True)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule else None
+    gen = torch.Generator().manual_seed(3)
+    ref.train()
+    clipped = False
+    for _ in range(epochs):
+        opt.zero_grad()
+        ref(inp, target, gen).loss.backward()
+        if clip is not None:
+            clipped |= float(torch.nn.utils.clip_grad_norm_(params, clip)) > clip
+        opt.step()
+        if sched is not None:
+            sched.step()
+    if clip is not None:
+        assert clipped  # the test exercises the clipping
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_cosine_factor_closed_form_and_unknown_schedule():
+    assert schedule_factor("cosine", 0, 10) == 1.0
+    assert schedule_factor("cosine", 5, 10) == pytest.approx(0.5)
+    assert schedule_factor(None, 7, 10) == 1.0
+    with pytest.raises(ValueError, match="schedule"):
+        schedule_factor("step", 0, 10)
+
+
+# --------------------------------------------------------------------------------------------- path masking
+def _reference_walks(edges: np.ndarray, n: int, rate: float, length: int, gen: torch.Generator) -> set:
+    """Brute force with adjacency lists, consuming the same random numbers: the undirected edges walked."""
+    neighbours = {i: sorted(int(j) for j in edges[1][edges[0] == i]) for i in range(n)}
+    walkers = torch.randperm(n, generator=gen)[:round(rate * n)].tolist()
+    walked = set()
+    for _ in range(length):
+        walkers = [u for u in walkers if neighbours[u]]
+        draws = torch.rand(len(walkers), generator=gen).tolist()
+        nxt = []
+        for u, r in zip(walkers, draws):
+            v = neighbours[u][min(int(r * len(neighbours[u])), len(neighbours[u]) - 1)]
+            walked.add((min(u, v), max(u, v)))
+            nxt.append(v)
+        walkers = nxt
+    return walked
+
+
+@pytest.mark.parametrize("rate,length", [(0.7, 3), (0.3, 1), (1.0, 5)])
+def test_path_masking_hides_exactly_the_walked_edges(rate, length):
+    n = 30
+    edges = random_graph(n, 0.12, seed=4)
+    visible, hidden = mask_paths(torch.from_numpy(edges), n, rate, length, torch.Generator().manual_seed(5))
+    expected = _reference_walks(edges, n, rate, length, torch.Generator().manual_seed(5))
+    pairs = lambda e: set(zip(e[0].tolist(), e[1].tolist()))
+    assert pairs(hidden) == expected | {(v, u) for u, v in expected}
+    assert pairs(visible) | pairs(hidden) == pairs(edges) and not pairs(visible) & pairs(hidden)
+
+
+def test_path_masked_batches_feed_the_visible_graph_and_reject_unknown_strategies():
+    n = 20
+    edges = torch.from_numpy(random_graph(n, 0.3, seed=6))
+    batches = masked_batches(edges, torch.randn(n, 3), n, 0.5, torch.Generator().manual_seed(0), strategy="path")
+    inp, target = batches(0)[0]
+    hidden = {tuple(e) for e in target.hidden_edge_index.T.tolist()}
+    assert 0 < target.num_hidden == len(hidden) < edges.shape[1]
+    with pytest.raises(ValueError, match="strategy"):
+        masked_batches(edges, torch.randn(n, 3), n, 0.5, torch.Generator(), strategy="node")
+
+
+# ---------------------------------------------------------------------------------------------- allocator
+_FAULTS = """
+import resource, sys, torch
+from graphvae.allocator import retain_freed_memory
+if sys.argv[1] == "retain":
+    assert retain_freed_memory()
+def step():  # like a training step: several 12 MB tensors alive together, all freed at its end
+    held = [torch.empty(3_000_000).fill_(1.0) for _ in range(6)]
+    return float(sum(t[0] for t in held))
+for _ in range(3):  # warm up (the first allocations fault in any case)
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc only")
+def test_retained_memory_avoids_page_faults_of_reallocated_tensors():
+    """Page faults, counted by the kernel (getrusage), of re-allocating 12 MB tensors: with the setting
+    they are reused from the heap (almost no faults), without it each one is faulted in again."""
+    import subprocess
+    import sys
+
+    faults = {mode: int(subprocess.run([sys.executable, "-c", _FAULTS, mode], capture_output=True, text=True,
+                                       check=True).stdout) for mode in ("default", "retain")}
+    pages = 10 * 6 * 3_000_000 * 4 // 4096  # six 12 MB tensors per step
+    assert faults["default"] > pages / 2
+    assert faults["retain"] < pages / 4
+
+
+# ------------------------------------------------------------------------------- degree-distributed negatives
+def test_degree_negatives_follow_the_degree_power_and_estimate_the_weighted_sum():
+    from graphvae.objectives.edge_decoders import DecodedLinkLikelihood, HadamardMLPDecoder
+
+    n, power = 25, 0.75
+    edges = torch.from_numpy(random_graph(n, 0.2, seed=4))
+    target = LinkTarget.from_edges(edges, n)
+    torch.manual_seed(0)
+    decoder = HadamardMLPDecoder(4, 8)
+    lik = DecodedLinkLikelihood(decoder, negative_power=power)
+    degree = np.bincount(edges[0].numpy(), minlength=n) + 1.0   # training degree + the diagonal, by networkx-free count
+    q = degree ** power / (degree ** power).sum()
+    # the partners' empirical frequencies against q (each row draws k of them)
+    g = torch.Generator().manual_seed(1)
+    cols = torch.cat([lik.sampled_pairs(target, g)[1] for _ in range(300)]).numpy()
+    freq = np.bincount(cols, minlength=n) / cols.size
+    assert np.abs(freq - q).max() < 5 * np.sqrt(q * (1 - q) / cols.size).max()
+    # the estimate's expectation: the non-edge sum with pair (i, j) weighted by N q_j
+    z = torch.randn(n, 4)
+    logits, pos = all_pair_logits(decoder, z, edges)
+    logsig = lambda t: -np.logaddexp(0, -t)
+    with torch.no_grad():
+        exact = (n * q[None, :] * logsig(-logits))[~pos].sum()
+        g = torch.Generator().manual_seed(0)
+        estimates = torch.stack([lik.negative_sum(z, None, target, g) for _ in range(400)]).double()
+    assert abs(float(estimates.mean()) - exact) < 4 * float(estimates.std()) / 400 ** 0.5
+    uniform = (logsig(-logits))[~pos].sum()
+    assert abs(float(estimates.mean()) - uniform) > 4 * float(estimates.std()) / 400 ** 0.5  # it is another sum
+
+
+def test_checkpointed_decoder_chunks_replay_their_dropout_masks_in_backward():
+    """With dropout, the checkpointed chunks (recomputed in backward) give the gradients of the same masks as
+    a plain pass chunk by chunk from the same random state."""
+    from graphvae.objectives.edge_decoders import HadamardMLPDecoder
+
+    torch.manual_seed(0)
+    decoder = HadamardMLPDecoder(6, 5, dropout=0.4)
+    decoder.chunk = 7
+    z = torch.randn(30, 6, requires_grad=True)
+    row, col = torch.randint(0, 30, (2, 100))
+    torch.manual_seed(1)
+    plain = torch.cat([decoder._logits(z, r, c) for r, c in zip(row.split(7), col.split(7))])
+    expected = torch.autograd.grad(plain.square().sum(), [z, *decoder.parameters()])
+    torch.manual_seed(1)
+    chunked = decoder(z, row, col)
+    assert torch.equal(chunked, plain)
+    for a, b in zip(torch.autograd.grad(chunked.square().sum(), [z, *decoder.parameters()]), expected):
+        assert torch.allclose(a, b, atol=1e-6)
