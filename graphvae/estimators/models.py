@@ -43,6 +43,8 @@ from .base import (
 
 #: activations after the encoder's head (``head_activation``)
 HEAD_ACTIVATIONS = {"elu": torch.nn.functional.elu}
+#: activations of the hidden GCN layers (``activation``): the penalties' ones and MaskGAE's ELU
+ENCODER_ACTIVATIONS = {**ACTIVATIONS, "elu": torch.nn.functional.elu}
 
 
 class VGAE(Estimator):
@@ -71,11 +73,15 @@ class VGAE(Estimator):
         decoder: ``"inner"`` (the paper's :math:`z_i^\top z_j`) or ``"mlp"`` (MaskGAE's MLP on
             :math:`z_i \odot z_j`, :mod:`graphvae.objectives.edge_decoders`).
         decoder_hidden, decoder_dropout: width and dropout of the MLP edge decoder.
+        mask_mode: how edges are masked (:func:`graphvae.objectives.masking.masked_batches`): ``"undirected"`` (each
+            edge, both directions together), ``"directed"`` (each directed pair independently, MaskGAE's code: an
+            edge stays visible when either direction does, the hidden directed pairs are the positives) or
+            ``"path"`` (MaskGAE's path masking: the pairs walked by random walks from a share ``mask_rate`` of the nodes).
         degree_weight: weight of MaskGAE's degree decoder (needs ``mask_rate > 0``); 0: off.
         adversarial: weight of ARGA's adversarial regularizer (:mod:`graphvae.objectives.adversarial`); 0: off.
         discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
         weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.objectives.elbo.WeightDecay`).
-        activation: the GCN layers' activation, ``"relu"`` (paper), ``"sigmoid"`` or ``"tanh"``.
+        activation: the GCN layers' activation, ``"relu"`` (paper), ``"sigmoid"``, ``"tanh"`` or ``"elu"`` (MaskGAE).
         sparsity, sparsity_weight: the sparse autoencoder's KL penalty towards a mean activation ``sparsity``
             (sigmoid units; :class:`graphvae.objectives.penalties.SparsityKL`), with weight ``sparsity_weight``; 0: off.
         activation_l1: weight of the L1 penalty on hidden activations (:class:`graphvae.objectives.penalties.ActivationL1`).
@@ -99,7 +105,8 @@ class VGAE(Estimator):
                  adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0,
                  activation: str = "relu", sparsity: float = 0.05, sparsity_weight: float = 0.0,
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
-                 encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None):
+                 encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
+                 mask_mode: str = "undirected"):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -130,6 +137,7 @@ class VGAE(Estimator):
         self.encoder_dropout = encoder_dropout
         self.batch_norm = batch_norm
         self.head_activation = head_activation
+        self.mask_mode = mask_mode
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -153,7 +161,7 @@ class VGAE(Estimator):
         "adversarial": NON_NEGATIVE,
         "discriminator_lr": POSITIVE,
         "weight_decay": NON_NEGATIVE,
-        "activation": options(*ACTIVATIONS),
+        "activation": options(*ENCODER_ACTIVATIONS),
         "sparsity": PROBABILITY,
         "sparsity_weight": NON_NEGATIVE,
         "activation_l1": NON_NEGATIVE,
@@ -162,6 +170,7 @@ class VGAE(Estimator):
         "encoder_dropout": FRACTION,
         "batch_norm": BOOLEAN,
         "head_activation": [*options(*HEAD_ACTIVATIONS), None],
+        "mask_mode": options("undirected", "directed", "path"),
     }
 
     def _check_params(self) -> tuple[int, ...]:
@@ -170,6 +179,8 @@ class VGAE(Estimator):
         hidden = widths(self.hidden)
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
+        if self.mask_mode != "undirected" and not self.mask_rate > 0:
+            raise InputError("mask_mode chooses how edges are masked: it needs mask_rate > 0")
         if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
             raise InputError("choose edge masking (mask_rate) or denoising (hidden_edges, feature_noise), not both")
         if self.sparsity_weight > 0 and self.activation != "sigmoid":
@@ -217,7 +228,7 @@ class VGAE(Estimator):
         if self.mask_rate > 0:
             from ..objectives.masking import masked_batches
             batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator,
-                                     fold=self._fold, base=target)
+                                     fold=self._fold, base=target, mode=self.mask_mode)
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
@@ -245,7 +256,7 @@ class VGAE(Estimator):
     def _new_encoder(self, in_dim: int) -> GCNEncoder:
         """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
         return GCNEncoder(in_dim, widths(self.hidden), self.latent, variational=self.variational,
-                          activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize,
+                          activation=ENCODER_ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize,
                           dropout=self.encoder_dropout, batch_norm=self.batch_norm,
                           head_activation=HEAD_ACTIVATIONS.get(self.head_activation))
 
@@ -334,6 +345,6 @@ class GAE(VGAE):
                  discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
                  sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
-                 batch_norm: bool = False, head_activation: str | None = None):
+                 batch_norm: bool = False, head_activation: str | None = None, mask_mode: str = "undirected"):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)
