@@ -457,13 +457,13 @@ def test_path_masking_hides_the_steps_of_random_walks():
 
 
 def test_maskgae_cat_composes_maskgaes_node_classification_recipe():
-    """maskgae-cat: the zoo's maskgae with a 128-64 ELU GCN, directed masking and a 32-unit edge decoder; its
-    embedding is both layers' outputs concatenated with unit rows (what representation() gives)."""
-    from graphvae.estimators.node_embeddings import fit_embeddings, representation
+    """maskgae-cat: the zoo's maskgae with a 128-64 ELU GCN, path masking and a 32-unit edge decoder; its
+    embedding is both layers' outputs concatenated (what representation() gives)."""
+    from graphvae.estimators.node_embeddings import fit_embeddings, probe_c, representation
 
     g = gv.as_graph(two_communities(40))
     z, model = fit_embeddings(g, "maskgae-cat", random_state=0, epochs=2)
-    assert (model.hidden, model.latent, model.activation, model.mask_mode) == ((128,), 64, "elu", "directed")
+    assert (model.hidden, model.latent, model.activation, model.mask_mode) == ((128,), 64, "elu", "path")
     assert (model.decoder, model.decoder_hidden, model.batch_norm, model.early_stopping) == ("mlp", 32, True, False)
-    assert z.shape == (80, 192) and np.allclose(np.linalg.norm(z, axis=1), 1.0, atol=1e-5)
-    assert np.allclose(z, representation(model, "layers", 0, l2_normalize=True), atol=1e-6)
+    assert z.shape == (80, 192) and probe_c("maskgae-cat") == 0.03
+    assert np.allclose(z, representation(model, "layers", 0), atol=1e-6)
