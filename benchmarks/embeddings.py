@@ -1,6 +1,6 @@
 """Node embeddings for classification and clustering: GAE, VGAE and the default embedding models x Cora, CiteSeer.
 
-    python benchmarks/embeddings.py [--seeds 5] [--models gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth,gnae-wd-denoise] [--no-figures]
+    python benchmarks/embeddings.py [--seeds 5] [--models gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth,gnae-wd-denoise,maskgae-cat] [--no-figures]
 
 Computes what ``graphvae classify`` (logistic-regression probe, Planetoid public split) and ``graphvae
 cluster`` (EM on a Gaussian mixture, and k-means) report, from one training per seed, writes
@@ -70,7 +70,7 @@ def cell(dataset: str, model: str, seeds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--models", default="gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth,gnae-wd-denoise")
+    parser.add_argument("--models", default="gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth,gnae-wd-denoise,maskgae-cat")
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--no-figures", action="store_true")
     args = parser.parse_args()
@@ -84,7 +84,7 @@ def main() -> None:
             r = cell(dataset, model, args.seeds)
             path = out_dir / f"embeddings_{dataset}_{model}.json"
             text = json.dumps(r, indent=2) + "\n"
-            atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+            atomic_write(path, lambda tmp: tmp.write_text(text))
             rows.append(r)
     minutes = (time.perf_counter() - start) / 60
     lines = [

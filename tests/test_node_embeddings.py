@@ -369,3 +369,101 @@ def test_default_classify_model_trains_denoising_on_the_normalized_encoder_and_e
     noisy = denoising_graph_batches(g, 0.3, 0.3, torch.Generator().manual_seed(0), fold=False)
     a, b = noisy(0)[0][0], noisy(1)[0][0]
     assert a.adj.nnz < model.input_.adj.nnz and not torch.equal(dense(a.adj), dense(b.adj))
+
+
+# --------------------------------------------------------------------------- MaskGAE's node-classification pieces
+
+def test_directed_masking_hides_directed_pairs_and_shows_an_edge_if_either_direction_survives():
+    """mask_edges(directed=True) against a brute-force reading of MaskGAE's masking: the hidden pairs and the
+    surviving pairs partition the directed list; an undirected edge is visible iff a direction survived; over
+    many draws an edge is hidden from the encoder with probability rate**2 (both directions drawn)."""
+    from graphvae.objectives.masking import mask_edges
+
+    pairs = lambda e: set(zip(*np.asarray(e).tolist()))
+    g = gv.as_graph(two_communities(10))
+    edges, rate, gen = g.edge_index, 0.6, torch.Generator().manual_seed(1)
+    all_pairs = pairs(edges)
+    hidden_fully, draws = 0, 300
+    for _ in range(draws):
+        visible, hidden = mask_edges(edges, rate, gen, directed=True)
+        hid, vis = pairs(hidden), pairs(visible)
+        kept = all_pairs - hid
+        assert hid <= all_pairs and len(hid) == hidden.shape[1]  # each hidden pair once, one direction
+        assert vis == kept | {(v, u) for u, v in kept} and visible.shape[1] == len(vis)  # symmetric, no repeats
+        hidden_fully += len(all_pairs - vis) // 2
+    share = hidden_fully / (draws * len(all_pairs) // 2)
+    assert abs(share - rate ** 2) < 0.03
+
+
+def test_mask_mode_needs_masking():
+    g = gv.as_graph(two_communities(6))
+    with pytest.raises(gv.InputError, match="mask_rate"):
+        gv.GAE(mask_mode="directed").fit(g)
+
+
+def test_layers_representation_is_every_elu_layer_hand_stacked_and_l2_normalized():
+    """representation(model, "layers") = [H1, H2, mu] of a hand-written two-hidden-layer ELU GCN (dense Â, the
+    fitted weights), Â-propagated with hops, and scaled to unit rows with l2_normalize."""
+    from graphvae.estimators.node_embeddings import representation
+
+    g = gv.as_graph(two_communities(8))
+    model = gv.GAE(hidden=(6, 5), latent=3, bias=True, activation="elu", epochs=2).fit(g)
+    enc = model.objective_.encoder
+    adj = dense(model.input_.adj)
+    x = g.x.to_dense().float() if g.x.layout != torch.strided else g.x.float()
+    f = torch.nn.functional.elu
+    with torch.no_grad():
+        h1 = f(adj @ x @ enc.layers[0].weight + enc.layers[0].bias)
+        h2 = f(adj @ h1 @ enc.layers[1].weight + enc.layers[1].bias)
+        mu = adj @ h2 @ enc.head.weight + enc.head.bias
+    stacked = torch.cat([h1, h2, mu], dim=1).numpy()
+    assert np.allclose(representation(model, "layers"), stacked, atol=1e-5)
+    assert np.allclose(representation(model, "hidden+latent"), stacked[:, 6:], atol=1e-5)
+    smooth = (adj @ torch.from_numpy(stacked)).numpy()
+    unit = representation(model, "layers", hops=1, l2_normalize=True)
+    assert np.allclose(unit, smooth / np.linalg.norm(smooth, axis=1, keepdims=True), atol=1e-5)
+    with pytest.raises(gv.InputError, match="representation"):
+        representation(model, "every")
+
+
+def test_path_masking_hides_the_steps_of_random_walks():
+    """mask_paths: one step from each of round(rate*n) distinct start nodes hides one of its edges, chosen
+    uniformly (chi-square-free check: every neighbour's share near 1/degree); longer walks continue from
+    the previous step's end; the visible graph is the symmetrized rest."""
+    from graphvae.objectives.masking import mask_paths
+
+    pairs = lambda e: set(zip(*np.asarray(e).tolist()))
+    g = gv.as_graph(two_communities(10))
+    n, edges = int(g.num_nodes), g.edge_index
+    all_pairs, gen = pairs(edges), torch.Generator().manual_seed(2)
+    visible, hidden = mask_paths(edges, n, 0.5, walk_length=1, generator=gen)
+    starts = hidden[0].tolist()
+    assert len(starts) == len(set(starts)) == round(0.5 * n)  # every node has a neighbour here
+    kept = all_pairs - pairs(hidden)
+    assert pairs(visible) == kept | {(v, u) for u, v in kept}
+    hub = int(torch.bincount(edges[0]).argmax())
+    counts, draws = {}, 0
+    for _ in range(400):
+        _, hid = mask_paths(edges, n, 0.99, walk_length=1, generator=gen)
+        for u, v in zip(*hid.tolist()):
+            if u == hub:
+                counts[v] = counts.get(v, 0) + 1
+                draws += 1
+    degree = sum(1 for u, _ in all_pairs if u == hub)
+    assert len(counts) == degree and max(abs(c / draws - 1 / degree) for c in counts.values()) < 0.08
+    _, hid = mask_paths(edges, n, 0.3, walk_length=3, generator=gen)
+    sources, targets = set(hid[0].tolist()), set(hid[1].tolist())
+    assert len(sources - targets) <= round(0.3 * n)  # a step starts at a start node or where a step ended
+
+
+def test_maskgae_cat_composes_maskgaes_node_classification_recipe():
+    """maskgae-cat: the zoo's maskgae with a 128-64 ELU GCN, path masking and a 32-unit edge decoder; its
+    embedding is both layers' outputs concatenated (what representation() gives)."""
+    from graphvae.estimators.node_embeddings import fit_embeddings, probe_c, representation
+
+    g = gv.as_graph(two_communities(40))
+    z, model = fit_embeddings(g, "maskgae-cat", random_state=0, epochs=2)
+    assert (model.hidden, model.latent, model.activation, model.mask_mode) == ((128,), 64, "elu", "path")
+    assert (model.decoder, model.decoder_hidden, model.batch_norm, model.early_stopping) == ("mlp", 32, True, False)
+    assert z.shape == (80, 192) and probe_c("maskgae-cat") == 0.03
+    assert np.allclose(z, representation(model, "layers", 0), atol=1e-6)

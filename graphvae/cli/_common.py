@@ -213,7 +213,7 @@ def unit_fraction(text: str) -> float:
 
 #: the names of graphvae.estimators.node_embeddings.EMBEDDING_MODELS (kept here so --help imports no torch; a test compares them)
 EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth",
-                    "gnae-wd-denoise"]
+                    "gnae-wd-denoise", "maskgae-cat"]
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> None:
@@ -225,8 +225,8 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--hidden", type=positive_int, help="override the hidden GCN width")
     g.add_argument("--latent", type=positive_int, help="override the latent dimension")
     g.add_argument("--lr", type=positive_float, help="override the Adam learning rate")
-    g.add_argument("--representation", choices=["latent", "hidden+latent"],
-                   help="override what is embedded: mu, or the last hidden layer concatenated with mu")
+    g.add_argument("--representation", choices=["latent", "hidden+latent", "layers"],
+                   help="override what is embedded: mu, the last hidden layer concatenated with mu, or every layer's output concatenated")
     g.add_argument("--hops", type=int, help="override the propagation steps applied to the representation")
     g.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
     g.add_argument("--json", metavar="PATH", help="write the results as JSON")

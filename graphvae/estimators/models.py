@@ -43,6 +43,8 @@ from .base import (
 
 #: activations after the encoder's head (``head_activation``)
 HEAD_ACTIVATIONS = {"elu": torch.nn.functional.elu}
+#: activations of the hidden GCN layers (``activation``): the penalties' ones and MaskGAE's ELU
+ENCODER_ACTIVATIONS = {**ACTIVATIONS, "elu": torch.nn.functional.elu}
 
 
 class VGAE(Estimator):
@@ -71,11 +73,15 @@ class VGAE(Estimator):
         decoder: ``"inner"`` (the paper's :math:`z_i^\top z_j`) or ``"mlp"`` (MaskGAE's MLP on
             :math:`z_i \odot z_j`, :mod:`graphvae.objectives.edge_decoders`).
         decoder_hidden, decoder_dropout: width and dropout of the MLP edge decoder.
+        mask_mode: how edges are masked (:func:`graphvae.objectives.masking.masked_batches`): ``"undirected"`` (each
+            edge, both directions together), ``"directed"`` (each directed pair independently, MaskGAE's code: an
+            edge stays visible when either direction does, the hidden directed pairs are the positives) or
+            ``"path"`` (MaskGAE's path masking: the pairs walked by random walks from a share ``mask_rate`` of the nodes).
         degree_weight: weight of MaskGAE's degree decoder (needs ``mask_rate > 0``); 0: off.
         adversarial: weight of ARGA's adversarial regularizer (:mod:`graphvae.objectives.adversarial`); 0: off.
         discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
         weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.objectives.elbo.WeightDecay`).
-        activation: the GCN layers' activation, ``"relu"`` (paper), ``"sigmoid"`` or ``"tanh"``.
+        activation: the GCN layers' activation, ``"relu"`` (paper), ``"sigmoid"``, ``"tanh"`` or ``"elu"`` (MaskGAE).
         sparsity, sparsity_weight: the sparse autoencoder's KL penalty towards a mean activation ``sparsity``
             (sigmoid units; :class:`graphvae.objectives.penalties.SparsityKL`), with weight ``sparsity_weight``; 0: off.
         activation_l1: weight of the L1 penalty on hidden activations (:class:`graphvae.objectives.penalties.ActivationL1`).
@@ -88,9 +94,7 @@ class VGAE(Estimator):
         lr_schedule: ``None`` (constant ``lr``) or ``"cosine"`` (annealed to 0 over ``epochs``;
             :func:`graphvae.training.trainer.train_elbo`).
         clip_norm: rescale each step's gradient to at most this L2 norm; ``None``: off.
-        mask_strategy, walk_length: ``"edge"`` hides each training edge with probability ``mask_rate``;
-            ``"path"`` (MaskGAE's path masking, :func:`graphvae.objectives.masking.mask_paths`) hides the edges
-            along random walks of ``walk_length`` steps from a share ``mask_rate`` of the nodes.
+        walk_length: steps of each random walk of ``mask_mode="path"``.
         negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
             (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
             0: uniform.
@@ -109,7 +113,7 @@ class VGAE(Estimator):
                  activation: str = "relu", sparsity: float = 0.05, sparsity_weight: float = 0.0,
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
                  encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
-                 lr_schedule: str | None = None, clip_norm: float | None = None, mask_strategy: str = "edge",
+                 lr_schedule: str | None = None, clip_norm: float | None = None, mask_mode: str = "undirected",
                  walk_length: int = 3, negative_power: float = 0.0):
         self.hidden = hidden
         self.latent = latent
@@ -143,7 +147,7 @@ class VGAE(Estimator):
         self.head_activation = head_activation
         self.lr_schedule = lr_schedule
         self.clip_norm = clip_norm
-        self.mask_strategy = mask_strategy
+        self.mask_mode = mask_mode
         self.walk_length = walk_length
         self.negative_power = negative_power
 
@@ -169,7 +173,7 @@ class VGAE(Estimator):
         "adversarial": NON_NEGATIVE,
         "discriminator_lr": POSITIVE,
         "weight_decay": NON_NEGATIVE,
-        "activation": options(*ACTIVATIONS),
+        "activation": options(*ENCODER_ACTIVATIONS),
         "sparsity": PROBABILITY,
         "sparsity_weight": NON_NEGATIVE,
         "activation_l1": NON_NEGATIVE,
@@ -180,7 +184,7 @@ class VGAE(Estimator):
         "head_activation": [*options(*HEAD_ACTIVATIONS), None],
         "lr_schedule": [*options(*SCHEDULES), None],
         "clip_norm": [*POSITIVE, None],
-        "mask_strategy": options("edge", "path"),
+        "mask_mode": options("undirected", "directed", "path"),
         "walk_length": POSITIVE_INT,
         "negative_power": NON_NEGATIVE,
     }
@@ -193,6 +197,8 @@ class VGAE(Estimator):
             raise InputError("degree-distributed negatives (negative_power > 0) need the MLP edge decoder (decoder='mlp')")
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
+        if self.mask_mode != "undirected" and not self.mask_rate > 0:
+            raise InputError("mask_mode chooses how edges are masked: it needs mask_rate > 0")
         if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
             raise InputError("choose edge masking (mask_rate) or denoising (hidden_edges, feature_noise), not both")
         if self.sparsity_weight > 0 and self.activation != "sigmoid":
@@ -240,7 +246,7 @@ class VGAE(Estimator):
         if self.mask_rate > 0:
             from ..objectives.masking import masked_batches
             batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator, fold=self._fold,
-                                     base=target, strategy=self.mask_strategy, walk_length=self.walk_length)
+                                     base=target, mode=self.mask_mode, walk_length=self.walk_length)
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
@@ -269,7 +275,7 @@ class VGAE(Estimator):
     def _new_encoder(self, in_dim: int) -> GCNEncoder:
         """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
         return GCNEncoder(in_dim, widths(self.hidden), self.latent, variational=self.variational,
-                          activation=ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize,
+                          activation=ENCODER_ACTIVATIONS[self.activation], bias=self.bias, normalize=self.normalize,
                           dropout=self.encoder_dropout, batch_norm=self.batch_norm,
                           head_activation=HEAD_ACTIVATIONS.get(self.head_activation))
 
@@ -359,7 +365,7 @@ class GAE(VGAE):
                  sparsity: float = 0.05, sparsity_weight: float = 0.0, activation_l1: float = 0.0,
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
                  batch_norm: bool = False, head_activation: str | None = None, lr_schedule: str | None = None,
-                 clip_norm: float | None = None, mask_strategy: str = "edge", walk_length: int = 3,
+                 clip_norm: float | None = None, mask_mode: str = "undirected", walk_length: int = 3,
                  negative_power: float = 0.0):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)

@@ -30,54 +30,64 @@ from ..nn.inner_product import pattern_scores
 from .likelihood import LinkLikelihood, LinkTarget
 
 
+#: how :func:`masked_batches` hides edges
+MASK_MODES = ("undirected", "directed", "path")
+
+
 def undirected_once(edge_index: torch.Tensor) -> torch.Tensor:
     """Each undirected edge of a symmetric ``[2, 2E]`` edge list once (``u < v``)."""
     return edge_index[:, edge_index[0] < edge_index[1]]
 
 
-def mask_edges(edge_index: torch.Tensor, rate: float,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_edges(edge_index: torch.Tensor, rate: float, generator: torch.Generator | None = None,
+               directed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a symmetric edge list into ``(visible, hidden)``, each symmetric: every undirected edge
-    (both directions together) is hidden with probability ``rate``."""
+    (both directions together) is hidden with probability ``rate``.
+
+    ``directed=True`` is the masking of MaskGAE's code: each *directed* pair ``(u, v)`` of the list is
+    hidden independently; ``visible`` is the symmetrized rest (an undirected edge stays visible when
+    either direction survived, so a fraction ``rate**2`` of the edges is hidden from the encoder) and
+    ``hidden`` holds the hidden directed pairs only (one direction each, possibly with the other visible).
+    """
     if not 0 <= rate < 1:
         raise InputError(f"the masking rate must be in [0, 1), got {rate}")
+    both = lambda e: torch.cat([e, e.flip(0)], dim=1)
+    if directed:
+        hide = torch.rand(edge_index.shape[1], generator=generator) < rate
+        kept = edge_index[:, ~hide]
+        return both(undirected_once(torch.cat([kept, kept.flip(0)], dim=1).unique(dim=1))), edge_index[:, hide]
     once = undirected_once(edge_index)
     hide = torch.rand(once.shape[1], generator=generator) < rate
-    both = lambda e: torch.cat([e, e.flip(0)], dim=1)
     return both(once[:, ~hide]), both(once[:, hide])
 
 
 def mask_paths(edge_index: torch.Tensor, num_nodes: int, rate: float, walk_length: int = 3,
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Path masking (MaskGAE's ``MaskPath``): hide the edges along random walks, return ``(visible, hidden)``.
-
-    ``round(rate * N)`` distinct start nodes, drawn uniformly, each take one uniform random walk of
-    ``walk_length`` steps on the training graph (a walk that reaches a node without edges stops); every
-    undirected edge a walk traverses (in either direction) is hidden, both directions together. Unlike
-    :func:`mask_edges`, the hidden edges form connected paths, so whole neighbourhoods lose their links.
-    """
+    """MaskGAE's path masking: ``(visible, hidden)`` where ``hidden`` are the directed pairs walked by uniform
+    random walks of ``walk_length`` steps from ``round(rate * num_nodes)`` distinct random start nodes (a walk
+    stops at a node without neighbours) and ``visible`` the symmetrized rest, as in :func:`mask_edges` with
+    ``directed=True``. Masking along paths hides correlated edges around the same nodes."""
     if not 0 <= rate <= 1:
         raise InputError(f"the share of walk start nodes must be in [0, 1], got {rate}")
     if walk_length < 1:
         raise InputError(f"the walk length must be at least 1, got {walk_length}")
-    once = undirected_once(edge_index)
-    both = torch.cat([once, once.flip(0)], dim=1)                 # directed edge e and its reverse e +- m
-    m = once.shape[1]
-    order = torch.argsort(both[0] * num_nodes + both[1])            # CSR order of the directed edges
-    src, dst = both[0][order], both[1][order]
-    rowptr = torch.zeros(num_nodes + 1, dtype=torch.long)
-    rowptr[1:] = torch.cumsum(torch.bincount(src.long(), minlength=num_nodes), 0)
-    degree = rowptr[1:] - rowptr[:-1]
-    current = torch.randperm(num_nodes, generator=generator)[:round(rate * num_nodes)]
-    hidden = torch.zeros(m, dtype=torch.bool)
+    order = torch.argsort(edge_index[0] * num_nodes + edge_index[1])
+    row, col = edge_index[0][order], edge_index[1][order]
+    degree = torch.bincount(row, minlength=num_nodes)
+    start = torch.zeros(num_nodes + 1, dtype=torch.long)
+    start[1:] = torch.cumsum(degree, 0)
+    hide = torch.zeros(row.numel(), dtype=torch.bool)
+    node = torch.randperm(num_nodes, generator=generator)[:round(rate * num_nodes)]
     for _ in range(walk_length):
-        current = current[degree[current] > 0]
-        step = torch.rand(current.shape[0], generator=generator)
-        slot = rowptr[current] + (step * degree[current]).long().clamp(max=degree[current] - 1)
-        hidden[order[slot] % m] = True                              # the undirected edge the step traverses
-        current = dst[slot].long()
-    twice = lambda e: torch.cat([e, e.flip(0)], dim=1)
-    return twice(once[:, ~hidden]), twice(once[:, hidden])
+        node = node[degree[node] > 0]
+        pick = (torch.rand(node.numel(), generator=generator) * degree[node]).long().clamp(max=degree[node] - 1)
+        step = start[node] + pick
+        hide[step] = True
+        node = col[step]
+    kept = torch.stack([row[~hide], col[~hide]])
+    both = torch.cat([kept, kept.flip(0)], dim=1).unique(dim=1)
+    visible = undirected_once(both)
+    return torch.cat([visible, visible.flip(0)], dim=1), torch.stack([row[hide], col[hide]])
 
 
 @dataclass(frozen=True)
@@ -138,30 +148,29 @@ def masked_degrees(hidden_edge_index: torch.Tensor, num_nodes: int) -> torch.Ten
 
 
 def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: float, generator: torch.Generator,
-                   fold: bool = True, base: LinkTarget | None = None, strategy: str = "edge", walk_length: int = 3):
+                   fold: bool = True, base: LinkTarget | None = None, mode: str = "undirected",
+                   walk_length: int = 3):
     """``batches(epoch)`` for :func:`graphvae.training.trainer.train_elbo`: a fresh mask each epoch, the encoder on
-    the visible edges, :class:`MaskedLinkTarget` of the hidden ones. ``strategy``: ``"edge"`` (:func:`mask_edges`,
-    ``rate`` the share of edges hidden) or ``"path"`` (:func:`mask_paths`, ``rate`` the share of walk start nodes)."""
-    if strategy not in MASK_STRATEGIES:
-        raise InputError(f"unknown masking strategy {strategy!r} (choose from: {', '.join(MASK_STRATEGIES)})")
+    the visible edges, :class:`MaskedLinkTarget` of the hidden ones. ``mode``: ``"undirected"`` or ``"directed"``
+    (:func:`mask_edges`), or ``"path"`` (:func:`mask_paths`, walks of ``walk_length`` steps
+    from a share ``rate`` of the nodes)."""
+    if mode not in MASK_MODES:
+        raise InputError(f"unknown masking mode '{mode}' (choose from: {', '.join(MASK_MODES)})")
     from ..nn.encoder import encoder_input
     from ..nn.operator import normalized_adjacency
 
     base = base if base is not None else LinkTarget.from_edges(train_edge_index, num_nodes)
 
     def batches(epoch: int) -> list:
-        if strategy == "path":
+        if mode == "path":
             visible, hidden = mask_paths(train_edge_index, num_nodes, rate, walk_length, generator)
         else:
-            visible, hidden = mask_edges(train_edge_index, rate, generator)
+            visible, hidden = mask_edges(train_edge_index, rate, generator, directed=mode == "directed")
         inp = encoder_input(x, normalized_adjacency(visible.numpy(), num_nodes), fold=fold)
         return [(inp, MaskedLinkTarget.from_hidden(base, hidden))]
 
     return batches
 
 
-#: the corruptions :func:`masked_batches` can apply
-MASK_STRATEGIES = ("edge", "path")
-
-__all__ = ["mask_edges", "mask_paths", "MASK_STRATEGIES", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
+__all__ = ["MASK_MODES", "mask_edges", "mask_paths", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
            "undirected_once"]
