@@ -216,6 +216,13 @@ EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "
                     "gnae-wd-denoise", "maskgae-cat"]
 
 
+def add_threads_argument(p) -> None:
+    """``--threads``: the torch thread count of a training command (:func:`set_threads` chooses when it is not given)."""
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch threads (default: 1 for graphs of up to 200k nodes per step while the machine is "
+                        "busy, else torch's default)")
+
+
 def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> None:
     """The embedding model of ``classify`` and ``cluster``: a named configuration plus overrides."""
     g = p.add_argument_group("embedding model")
@@ -232,6 +239,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--json", metavar="PATH", help="write the results as JSON")
     g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_threads_argument(g)
 
 
 def embedding_overrides(args: argparse.Namespace) -> dict:

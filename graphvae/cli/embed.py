@@ -10,6 +10,7 @@ from ._common import (
     TORCHRUN_EPILOG,
     add_graph_arguments,
     add_model_arguments,
+    add_threads_argument,
     check_graph_arguments,
     check_inputs,
     check_output_dir,
@@ -18,6 +19,7 @@ from ._common import (
     graph_from_args,
     is_output_rank,
     model_from_args,
+    set_threads,
 )
 
 #: the suffixes of graphvae.data.embedding_files.FORMATS (kept here so that --help imports no numpy)
@@ -39,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--labels", metavar="FILE",
                    help="colour the map by these labels (node id, label; a `graphvae cluster --out` file works too)")
     p.add_argument("--projection", choices=["tsne", "pca"], default="tsne", help="2-D map method (default: tsne)")
+    add_threads_argument(p)
     p.set_defaults(func=run)
 
 
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.embedding_files import save_embeddings
 
     graph, name = graph_from_args(args)
+    set_threads(args.threads, int(graph.num_nodes))
     # a whole graph has no validation edges: every model trains for its full number of epochs
     model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
     if not is_output_rank():

@@ -11,6 +11,7 @@ from ._common import (
     TORCHRUN_EPILOG,
     add_graph_arguments,
     add_model_arguments,
+    add_threads_argument,
     check_graph_arguments,
     check_output_dir,
     check_plot_dir,
@@ -37,9 +38,7 @@ def register(sub) -> None:
     p.add_argument("--sequential", action="store_true",
                    help="train the seeds one after another (default: seeds of a small graph are trained together "
                         "as one batched model where the model allows it, which gives the same models faster)")
-    p.add_argument("--threads", type=positive_int, default=None,
-                   help="torch threads (default: 1 for graphs of up to 200k nodes per step while the machine is "
-                        "busy, else torch's default)")
+    add_threads_argument(p)
     p.add_argument("--early-stopping", action="store_true", default=None,
                    help="keep the epoch with the best validation AUC (on by default for all but gae/vgae)")
     p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: 50; 100 "
