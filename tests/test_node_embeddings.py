@@ -259,8 +259,9 @@ def test_plots_of_embed_and_linkpred(tmp_path):
 
 
 def test_every_graph_training_command_chooses_its_threads(tmp_path, monkeypatch):
-    """embed, classify and cluster call the CLI's thread choice (as linkpred does) with --threads and the graph's
-    node count, before training: a small graph on a busy machine then trains on one thread."""
+    """embed, classify and cluster prepare the process for training (glibc's freed memory kept, the CLI's thread
+    choice) as linkpred does, with --threads and the graph's node count: a small graph on a busy machine then trains
+    on one thread."""
     import importlib
 
     g, edges, labels = graph_and_labels(tmp_path)
@@ -271,7 +272,7 @@ def test_every_graph_training_command_chooses_its_threads(tmp_path, monkeypatch)
             "cluster": [*common, "--labels", str(labels), "--model", "gae", "--threads", "1"]}
     for command, args in runs.items():
         module = importlib.import_module(f"graphvae.cli.{command}")
-        monkeypatch.setattr(module, "set_threads", lambda requested, nodes, c=command: calls.append((c, requested, nodes)) or 1)
+        monkeypatch.setattr(module, "prepare_training", lambda requested, nodes, c=command: calls.append((c, requested, nodes)) or 1)
         assert main([command, *args]) == 0
     assert calls == [("embed", 1, len(g)), ("classify", None, len(g)), ("cluster", 1, len(g))]
 

@@ -154,12 +154,7 @@ def is_output_rank() -> bool:
 
 def fit_model(model, data):
     """``model.fit(data)``, or, under torchrun (``WORLD_SIZE`` set), the same fit spread over the ranks
-    (:func:`graphvae.training.distributed.fit.fit_distributed`); without torchrun nothing distributed is imported.
-    The CLI owns its process, so it first lets glibc reuse freed tensor memory between training steps
-    (:func:`graphvae.allocator.retain_freed_memory`; about 30% of MaskGAE's epoch was page faults without it)."""
-    from ..allocator import retain_freed_memory
-
-    retain_freed_memory()
+    (:func:`graphvae.training.distributed.fit.fit_distributed`); without torchrun nothing distributed is imported."""
     if not under_torchrun():
         return model.fit(data)
     from ..training.distributed.fit import fit_distributed
@@ -283,6 +278,16 @@ def cores_in_use(window: float = 0.06, stat: str = "/proc/stat") -> float | None
     if total1 <= total0:
         return 0.0
     return (1 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
+
+
+def prepare_training(requested_threads: int | None, nodes_per_step: int) -> int:
+    """Tune this CLI process for training and return torch's thread count: glibc keeps freed tensor memory for
+    the next step (:func:`graphvae.allocator.retain_freed_memory`; about 30% of MaskGAE's epoch was page faults
+    without it) and :func:`set_threads` chooses the threads. The CLI owns its process; library calls never do this."""
+    from ..allocator import retain_freed_memory
+
+    retain_freed_memory()
+    return set_threads(requested_threads, nodes_per_step)
 
 
 def set_threads(requested: int | None, nodes_per_step: int) -> int:

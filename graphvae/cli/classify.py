@@ -18,7 +18,7 @@ from ._common import (
     embedding_overrides,
     graph_from_args,
     positive_int,
-    set_threads,
+    prepare_training,
     unit_fraction,
 )
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.node_tasks import encode_labels, label_splits, node_labels, probe_scores, public_split
 
     graph, name = graph_from_args(args)
-    set_threads(args.threads, int(graph.num_nodes))
+    prepare_training(args.threads, int(graph.num_nodes))
     if args.C is None:
         args.C = probe_c(args.model)
     labels = node_labels(graph, args.labels)

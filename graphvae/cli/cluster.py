@@ -17,7 +17,7 @@ from ._common import (
     check_plot_dir,
     embedding_overrides,
     graph_from_args,
-    set_threads,
+    prepare_training,
 )
 
 DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.estimators.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     graph, name = graph_from_args(args)
-    set_threads(args.threads, int(graph.num_nodes))
+    prepare_training(args.threads, int(graph.num_nodes))
     labels = node_labels(graph, args.labels)
     y = None
     if labels is not None:

@@ -19,7 +19,7 @@ from ._common import (
     graph_from_args,
     is_output_rank,
     model_from_args,
-    set_threads,
+    prepare_training,
 )
 
 #: the suffixes of graphvae.data.embedding_files.FORMATS (kept here so that --help imports no numpy)
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.embedding_files import save_embeddings
 
     graph, name = graph_from_args(args)
-    set_threads(args.threads, int(graph.num_nodes))
+    prepare_training(args.threads, int(graph.num_nodes))
     # a whole graph has no validation edges: every model trains for its full number of epochs
     model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
     if not is_output_rank():

@@ -21,8 +21,8 @@ from ._common import (
     model_from_args,
     model_latent,
     positive_int,
+    prepare_training,
     say,
-    set_threads,
     under_torchrun,
 )
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     # under torchrun every seed is one distributed fit (graphvae.training.distributed), never a batch of seeds
     sequential = args.sequential or under_torchrun() or not batchable(template)
     batch = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
-    threads = set_threads(args.threads, batch * int(graph.num_nodes))
+    threads = prepare_training(args.threads, batch * int(graph.num_nodes))
     for first in range(0, len(seeds), batch):
         chunk = seeds[first:first + batch]
         splits = [split_edges(graph, seed=seed) for seed in chunk]
