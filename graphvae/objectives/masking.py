@@ -39,6 +39,13 @@ def undirected_once(edge_index: torch.Tensor) -> torch.Tensor:
     return edge_index[:, edge_index[0] < edge_index[1]]
 
 
+def symmetrized(pairs: torch.Tensor) -> torch.Tensor:
+    """The undirected edges of directed ``pairs`` (an edge when either direction is there), each in both
+    directions once: the visible graph of the directed maskings."""
+    once = undirected_once(torch.cat([pairs, pairs.flip(0)], dim=1).unique(dim=1))
+    return torch.cat([once, once.flip(0)], dim=1)
+
+
 def mask_edges(edge_index: torch.Tensor, rate: float, generator: torch.Generator | None = None,
                directed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a symmetric edge list into ``(visible, hidden)``, each symmetric: every undirected edge
@@ -51,13 +58,12 @@ def mask_edges(edge_index: torch.Tensor, rate: float, generator: torch.Generator
     """
     if not 0 <= rate < 1:
         raise InputError(f"the masking rate must be in [0, 1), got {rate}")
-    both = lambda e: torch.cat([e, e.flip(0)], dim=1)
     if directed:
         hide = torch.rand(edge_index.shape[1], generator=generator) < rate
-        kept = edge_index[:, ~hide]
-        return both(undirected_once(torch.cat([kept, kept.flip(0)], dim=1).unique(dim=1))), edge_index[:, hide]
+        return symmetrized(edge_index[:, ~hide]), edge_index[:, hide]
     once = undirected_once(edge_index)
     hide = torch.rand(once.shape[1], generator=generator) < rate
+    both = lambda e: torch.cat([e, e.flip(0)], dim=1)
     return both(once[:, ~hide]), both(once[:, hide])
 
 
@@ -84,10 +90,7 @@ def mask_paths(edge_index: torch.Tensor, num_nodes: int, rate: float, walk_lengt
         step = start[node] + pick
         hide[step] = True
         node = col[step]
-    kept = torch.stack([row[~hide], col[~hide]])
-    both = torch.cat([kept, kept.flip(0)], dim=1).unique(dim=1)
-    visible = undirected_once(both)
-    return torch.cat([visible, visible.flip(0)], dim=1), torch.stack([row[hide], col[hide]])
+    return symmetrized(torch.stack([row[~hide], col[~hide]])), torch.stack([row[hide], col[hide]])
 
 
 @dataclass(frozen=True)
@@ -173,4 +176,4 @@ def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: floa
 
 
 __all__ = ["MASK_MODES", "mask_edges", "mask_paths", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
-           "undirected_once"]
+           "symmetrized", "undirected_once"]
