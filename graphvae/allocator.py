@@ -48,8 +48,10 @@ def pause_collection() -> None:
     """Pause Python's cyclic garbage collector while a command imports its libraries.
 
     ``import torch`` and scikit-learn create about 220k objects that live until the process exits; while they
-    are made, every full collection walks all of them again (measured: a fifth of the imports' CPU time).
-    Call :func:`keep_imported_objects` once the imports are done. Process-wide: only the command line calls it.
+    are made, every full collection walks all of them again. With the collector paused during these imports and
+    the objects frozen after them (:func:`keep_imported_objects`), importing them and exiting took 2.9-3.8 s of
+    CPU instead of 4.4-5.4 s on a busy 2-core machine (``docs/benchmarks.md``, sixth round).
+    Process-wide: only the command line calls it.
     """
     global _paused
     if gc.isenabled():
