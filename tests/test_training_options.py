@@ -143,7 +143,7 @@ def test_parameter_average_is_the_warm_up_ema_recursion_of_the_trained_weights()
         ParameterAverage(objective, 1.0)
 
 
-def test_averaged_fit_scores_validation_with_the_average_and_keeps_it(monkeypatch):
+def test_averaged_fit_scores_validation_with_the_average_and_keeps_it():
     """``average_decay`` leaves the training trajectory as it is (same losses), validation scores the
     average, and the kept state is the average of the best validation epoch."""
     import graphvae as gv
