@@ -220,3 +220,59 @@ def test_checkpointed_decoder_chunks_replay_their_dropout_masks_in_backward():
     assert torch.equal(chunked, plain)
     for a, b in zip(torch.autograd.grad(chunked.square().sum(), [z, *decoder.parameters()]), expected):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+_GC_STATE = """
+import gc, json, sys
+from graphvae.cli.main import main
+sys.argv = ["graphvae"] + sys.argv[1:]
+state = {}
+import graphvae.allocator as allocator
+original = allocator.keep_imported_objects
+def spy():  # the state the training step finds, before and after the CLI resumes the collector
+    state["paused_before_training"] = not gc.isenabled()
+    original()
+    state["enabled_for_training"] = gc.isenabled()
+    state["frozen_for_training"] = gc.get_freeze_count()
+allocator.keep_imported_objects = spy
+code = main() if sys.argv[1] != "in-process" else main(sys.argv[2:])
+state.update(code=code, enabled_at_exit=gc.isenabled(), frozen_at_exit=gc.get_freeze_count())
+print(json.dumps(state))
+"""
+
+
+def _gc_state(*argv: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GRAPHVAE_DATA": os.environ.get("GRAPHVAE_DATA", "")}
+    r = subprocess.run([sys.executable, "-c", _GC_STATE, *argv], capture_output=True, text=True, check=True, env=env)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _small_graph_arguments(tmp_path) -> list[str]:
+    import numpy as np
+
+    edges = tmp_path / "ring.csv"
+    rng = np.random.default_rng(0)
+    pairs = {(i, (i + 1) % 60) for i in range(60)} | {tuple(sorted(p)) for p in rng.integers(0, 60, (120, 2)) if p[0] != p[1]}
+    edges.write_text("\n".join(f"{a},{b}" for a, b in sorted(pairs)))
+    return ["linkpred", "--edges", str(edges), "--epochs", "2", "--no-progress", "--threads", "1"]
+
+
+def test_cli_pauses_the_collector_during_imports_and_freezes_before_training_and_exit(tmp_path):
+    """As the process's command, ``linkpred`` imports with the garbage collector paused, trains with it running
+    and the imported objects frozen, and leaves every object frozen for the interpreter's exit."""
+    state = _gc_state(*_small_graph_arguments(tmp_path))
+    assert state["code"] == 0
+    assert state["paused_before_training"] and state["enabled_for_training"]
+    assert state["frozen_for_training"] > 10_000  # torch's and scikit-learn's objects
+    assert state["enabled_at_exit"] and state["frozen_at_exit"] >= state["frozen_for_training"]
+
+
+def test_cli_called_with_arguments_leaves_the_collector_alone(tmp_path):
+    state = _gc_state("in-process", *_small_graph_arguments(tmp_path))  # main([...]) as tests and programs call it
+    assert state["code"] == 0 and state["enabled_at_exit"] and state["frozen_at_exit"] == 0
+    assert state["paused_before_training"] is False and state["frozen_for_training"] == 0

@@ -283,9 +283,12 @@ def cores_in_use(window: float = 0.06, stat: str = "/proc/stat") -> float | None
 def prepare_training(requested_threads: int | None, nodes_per_step: int) -> int:
     """Tune this CLI process for training and return torch's thread count: glibc keeps freed tensor memory for
     the next step (:func:`graphvae.allocator.retain_freed_memory`; about 30% of MaskGAE's epoch was page faults
-    without it) and :func:`set_threads` chooses the threads. The CLI owns its process; library calls never do this."""
-    from ..allocator import retain_freed_memory
+    without it), Python's garbage collector resumes with the imported libraries' objects frozen if the command
+    paused it (:func:`graphvae.allocator.keep_imported_objects`), and :func:`set_threads` chooses the threads.
+    The CLI owns its process; library calls never do this."""
+    from ..allocator import keep_imported_objects, retain_freed_memory
 
+    keep_imported_objects()
     retain_freed_memory()
     return set_threads(requested_threads, nodes_per_step)
 

@@ -53,8 +53,30 @@ def _version() -> str:
     return __version__
 
 
+#: commands that import torch and scikit-learn with Python's garbage collector paused and resume it, with those
+#: objects frozen, before training (:func:`graphvae.cli._common.prepare_training`)
+PAUSED_IMPORTS = ("linkpred", "embed", "classify", "cluster")
+
+
 def main(argv: list[str] | None = None) -> int:
-    code = _run(argv)
+    """Run the command in ``argv`` (default: the process's arguments) and return its exit status.
+
+    As the process's own command (``argv`` not given: the ``graphvae`` script, ``python -m graphvae``) it also
+    tunes the interpreter for a short-lived process (:mod:`graphvae.allocator`): a training command imports its
+    libraries with the garbage collector paused, and every object is frozen before the interpreter exits, which
+    makes the exit cheap. Called with ``argv`` (tests, other programs) it leaves the interpreter alone.
+    """
+    program = argv is None
+    if program:
+        from .. import allocator
+
+        if next((a for a in sys.argv[1:] if not a.startswith("-")), None) in PAUSED_IMPORTS:
+            allocator.pause_collection()
+    try:
+        code = _run(argv)
+    finally:
+        if program:
+            allocator.freeze_before_exit()
     runtime = sys.modules.get("graphvae.training.distributed.runtime")  # only imported under torchrun
     return runtime.leave(code) if runtime is not None else code
 
