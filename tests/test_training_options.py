@@ -1,21 +1,19 @@
 """Options of the stronger models against independent references: the 16-bit-lane dropout, the cosine
-learning-rate schedule, gradient clipping and the weights' moving average of the trainer, MaskGAE's path masking."""
+learning-rate schedule and gradient clipping of the trainer, MaskGAE's path masking."""
 import math
 
 import numpy as np
 import pytest
 import torch
+from conftest import all_pair_logits, random_graph
 
 from graphvae.nn.dropout import drop_threshold, dropout, keep_mask
+from graphvae.nn.encoder import GCNEncoder, encoder_input
+from graphvae.nn.operator import normalized_adjacency
 from graphvae.objectives.elbo import ELBO
 from graphvae.objectives.likelihood import LinkLikelihood, LinkTarget
 from graphvae.objectives.masking import mask_paths, masked_batches
-from graphvae.training.averaging import ParameterAverage
 from graphvae.training.trainer import schedule_factor, train_elbo
-from graphvae.nn.encoder import GCNEncoder, encoder_input
-from graphvae.nn.operator import normalized_adjacency
-
-from conftest import all_pair_logits, random_graph
 
 
 # ------------------------------------------------------------------------------------------------ dropout
@@ -98,66 +96,6 @@ def test_cosine_factor_closed_form_and_unknown_schedule():
     assert schedule_factor(None, 7, 10) == 1.0
     with pytest.raises(ValueError, match="schedule"):
         schedule_factor("step", 0, 10)
-
-
-# ------------------------------------------------------------------------------------ parameter averaging
-def test_parameter_average_is_the_warm_up_ema_recursion_of_the_trained_weights():
-    """The average after training against the recursion recomputed in float64 from a copy of the weights
-    taken after every step (batch norm's running statistics included), and ``applied`` restores the live weights."""
-    n, decay = 12, 0.8
-    edges = torch.from_numpy(random_graph(n, 0.3, seed=1))
-    torch.manual_seed(1)
-    enc = GCNEncoder(5, (8,), 4, variational=False, batch_norm=True)
-    inp = encoder_input(torch.randn(n, 5), normalized_adjacency(edges.numpy(), n))
-    objective = ELBO(enc, LinkLikelihood())
-    average = ParameterAverage(objective, decay)
-    names = [k for k, v in objective.state_dict().items() if v.is_floating_point()]
-    assert any("running_mean" in k for k in names) and not any("num_batches" in k for k in names)
-    snapshots = [{k: v.double().clone() for k, v in objective.state_dict().items()}]
-
-    def record(terms, generator):
-        snapshots.append({k: v.double().clone() for k, v in objective.state_dict().items()})
-
-    def step(terms, generator):
-        average.update()
-        record(terms, generator)
-
-    train_elbo(objective, lambda e: [(inp, LinkTarget.from_edges(edges, n))], 30, 0.05,
-               torch.Generator().manual_seed(0), aux_step=step)
-    expected = dict(snapshots[0])
-    for t, snap in enumerate(snapshots[1:], start=1):
-        d = min(decay, (1 + t) / (10 + t))
-        expected = {k: d * expected[k] + (1 - d) * snap[k] for k in names}
-    assert average.updates == 30
-    averaged = average.state_dict()
-    live = {k: v.clone() for k, v in objective.state_dict().items()}
-    for k in names:
-        assert torch.allclose(averaged[k].double(), expected[k], atol=1e-6), k
-        assert not torch.allclose(averaged[k], live[k])  # the average is not the last iterate
-    with average.applied():
-        for k, v in objective.state_dict().items():
-            assert torch.equal(v, averaged[k])
-    for k, v in objective.state_dict().items():
-        assert torch.equal(v, live[k])
-    with pytest.raises(ValueError):
-        ParameterAverage(objective, 1.0)
-
-
-def test_averaged_fit_scores_validation_with_the_average_and_keeps_it():
-    """``average_decay`` leaves the training trajectory as it is (same losses), validation scores the
-    average, and the kept state is the average of the best validation epoch."""
-    import graphvae as gv
-    from graphvae.estimators.models import GAE
-
-    split = gv.split_edges(gv.degree_corrected_sbm(120, edges_per_node=4, num_blocks=3, num_features=8, seed=2), seed=0)
-    options = dict(hidden=(), latent=8, epochs=25, early_stopping=True, patience=25, batch_norm=True, random_state=0)
-    plain = GAE(**options).fit(split)
-    averaged = GAE(**options, average_decay=0.9).fit(split)
-    assert [h["loss"] for h in plain.history_] == [h["loss"] for h in averaged.history_]
-    assert [h["val_auc"] for h in plain.history_] != [h["val_auc"] for h in averaged.history_]
-    assert averaged.score(split.val_pos, split.val_neg)["auc"] == pytest.approx(averaged.best_val_auc_, abs=1e-12)
-    last = GAE(**{**options, "early_stopping": False}, average_decay=0.9).fit(split)
-    assert not torch.allclose(last.embed_tensor(), GAE(**{**options, "early_stopping": False}).fit(split).embed_tensor())
 
 
 # --------------------------------------------------------------------------------------------- path masking

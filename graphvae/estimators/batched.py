@@ -45,7 +45,7 @@ def batchable(model: VGAE) -> bool:
     decoder, optional bias), without early stopping (per seed) or the options of :mod:`graphvae.estimators.zoo`'s
     stronger models (normalized head, edge masking, learned decoders, adversarial or weight-decay terms) and
     of the graph autoencoders (other activations, sparsity penalties, denoising), or MaskGAE's encoder
-    options (dropout, batch norm, head activation), or a learning-rate schedule, gradient clipping or weight averaging."""
+    options (dropout, batch norm, head activation), or a learning-rate schedule or gradient clipping."""
     return (not model.early_stopping and getattr(model, "normalize", None) is None
             and getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
             and getattr(model, "adversarial", 0.0) == 0 and getattr(model, "weight_decay", 0.0) == 0
@@ -54,7 +54,7 @@ def batchable(model: VGAE) -> bool:
             and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0
             and getattr(model, "encoder_dropout", 0.0) == 0 and not getattr(model, "batch_norm", False)
             and getattr(model, "head_activation", None) is None and getattr(model, "lr_schedule", None) is None
-            and getattr(model, "clip_norm", None) is None and getattr(model, "average_decay", 0.0) == 0)
+            and getattr(model, "clip_norm", None) is None)
 
 
 def seeds_per_batch(num_nodes: int, seeds: int, max_union_nodes: int = MAX_UNION_NODES) -> int:

@@ -98,9 +98,6 @@ class VGAE(Estimator):
         negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
             (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
             0: uniform.
-        average_decay: keep an exponential moving average of the weights with this decay
-            (:class:`graphvae.training.averaging.ParameterAverage`, updated after every step); validation scores
-            the average and ``fit`` keeps it (the best validation epoch's average with ``early_stopping``); 0: off.
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
@@ -117,7 +114,7 @@ class VGAE(Estimator):
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
                  encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
                  lr_schedule: str | None = None, clip_norm: float | None = None, mask_mode: str = "undirected",
-                 walk_length: int = 3, negative_power: float = 0.0, average_decay: float = 0.0):
+                 walk_length: int = 3, negative_power: float = 0.0):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -153,7 +150,6 @@ class VGAE(Estimator):
         self.mask_mode = mask_mode
         self.walk_length = walk_length
         self.negative_power = negative_power
-        self.average_decay = average_decay
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -191,7 +187,6 @@ class VGAE(Estimator):
         "mask_mode": options("undirected", "directed", "path"),
         "walk_length": POSITIVE_INT,
         "negative_power": NON_NEGATIVE,
-        "average_decay": FRACTION,
     }
 
     def _check_params(self) -> tuple[int, ...]:
@@ -248,11 +243,6 @@ class VGAE(Estimator):
         if self.activation_l1 > 0:
             penalties.append(ActivationL1(self.activation_l1))
         self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
-        average = None
-        if self.average_decay > 0:  # the weights' moving average is what validation scores and fit keeps
-            from ..training.averaging import ParameterAverage
-            average = ParameterAverage(self.objective_, self.average_decay)
-            aux_step = average.update if aux_step is None else _chain(aux_step, average.update)
         if self.mask_rate > 0:
             from ..objectives.masking import masked_batches
             batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator, fold=self._fold,
@@ -268,15 +258,10 @@ class VGAE(Estimator):
 
         def validate(epoch: int, entry: dict) -> bool:
             self.objective_.eval()
-            if average is None:
-                entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
-            else:
-                with average.applied():
-                    entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
+            entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
             self.objective_.train()
             if entry["val_auc"] > best["auc"]:
-                state = average.state_dict() if average is not None else copy.deepcopy(self.objective_.state_dict())
-                best.update(auc=entry["val_auc"], epoch=epoch, state=state)
+                best.update(auc=entry["val_auc"], epoch=epoch, state=copy.deepcopy(self.objective_.state_dict()))
             return epoch - best["epoch"] >= self.patience
 
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
@@ -286,8 +271,6 @@ class VGAE(Estimator):
         if self.early_stopping:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
-        elif average is not None:
-            self.objective_.load_state_dict(average.state_dict())
 
     def _new_encoder(self, in_dim: int) -> GCNEncoder:
         """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
@@ -370,14 +353,6 @@ class VGAE(Estimator):
         return auc_ap(self._probabilities(z, pos), self._probabilities(z, neg))
 
 
-def _chain(*steps):
-    """One ``aux_step`` that runs ``steps`` in order."""
-    def step(terms, generator):
-        for s in steps:
-            s(terms, generator)
-    return step
-
-
 class GAE(VGAE):
     """Graph auto-encoder: the :class:`VGAE` without the variational head (no KL term); the same options."""
 
@@ -391,6 +366,6 @@ class GAE(VGAE):
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
                  batch_norm: bool = False, head_activation: str | None = None, lr_schedule: str | None = None,
                  clip_norm: float | None = None, mask_mode: str = "undirected", walk_length: int = 3,
-                 negative_power: float = 0.0, average_decay: float = 0.0):
+                 negative_power: float = 0.0):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)
