@@ -36,16 +36,42 @@ L2_CS = (0.3, 1, 3, 10)
 ADAM_WDS = (1e-4, 1e-3, 1e-2)
 
 
+def propagated_features(graph):
+    """Â² X̃ (X̃: the features with rows L1-normalized), float64 numpy: label-free, as SGC propagates them."""
+    import numpy as np
+    import torch
+    from sklearn.preprocessing import normalize
+
+    from graphvae.nn.operator import normalized_adjacency_matrix
+
+    adj = normalized_adjacency_matrix(graph.edge_index, graph.num_nodes)
+    x = graph.x.to_dense() if graph.x.layout != torch.strided else graph.x
+    return adj @ (adj @ normalize(x.numpy().astype(np.float64), norm="l1"))
+
+
+def standardized(z):
+    """Each column to mean 0 and variance 1 (scikit-learn's ``StandardScaler``)."""
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit_transform(z)
+
+
+def blocks(*zs):
+    """Concatenation of standardized blocks, each scaled to total variance 100 whatever its width."""
+    import numpy as np
+
+    return np.hstack([standardized(z) * np.sqrt(100.0 / z.shape[1]) for z in zs])
+
+
 def main() -> None:
     import numpy as np
     import torch
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler, normalize
+    from sklearn.preprocessing import normalize
 
     import graphvae as gv
     from graphvae.estimators.node_embeddings import EMBEDDING_MODELS, fit_embeddings, representation
     from graphvae.evaluation.node_tasks import node_labels, public_split
-    from graphvae.nn.operator import normalized_adjacency_matrix
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
@@ -57,9 +83,7 @@ def main() -> None:
     graph = gv.load_dataset("cora")
     y = np.asarray(node_labels(graph), dtype=np.int64)
     train, val, test = public_split(graph)
-    adj = normalized_adjacency_matrix(graph.edge_index, graph.num_nodes)
-    x = graph.x.to_dense() if graph.x.layout != torch.strided else graph.x
-    a2x = adj @ (adj @ normalize(x.numpy().astype(np.float64), norm="l1"))
+    a2x = propagated_features(graph)
 
     m3_model = {**EMBEDDING_MODELS["maskgae-cat"]["model"], "mask_rate": 0.3, "degree_weight": 0.002}
     trained: dict[str, list[np.ndarray]] = {"D": [], "M": [], "M3": []}
@@ -81,11 +105,7 @@ def main() -> None:
             trained[key].append(z.astype(np.float64))
         print(f"seed {seed} trained ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    def std(z):
-        return StandardScaler().fit_transform(z)
-
-    def blocks(*zs):  # each block standardized, scaled to total variance 100 whatever its width
-        return np.hstack([std(z) * np.sqrt(100.0 / z.shape[1]) for z in zs])
+    std = standardized
 
     def l2_blocks(*zs):
         return np.hstack([normalize(z) for z in zs])

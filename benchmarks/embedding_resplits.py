@@ -17,35 +17,28 @@ import sys
 from pathlib import Path
 
 from _docs import ROOT, atomic_write
+from embedding_combinations import blocks, propagated_features, standardized
 
 
 def main() -> None:
     import numpy as np
     import torch
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler, normalize
 
     import graphvae as gv
     from graphvae.evaluation.node_tasks import node_labels, public_split
-    from graphvae.nn.operator import normalized_adjacency_matrix
 
     torch.set_num_threads(1)
     cache = Path(sys.argv[1])
     graph = gv.load_dataset("cora")
     y = np.asarray(node_labels(graph), dtype=np.int64)
     train, val, _ = public_split(graph)  # the test nodes are not used
-    adj = normalized_adjacency_matrix(graph.edge_index, graph.num_nodes)
-    x = graph.x.to_dense() if graph.x.layout != torch.strided else graph.x
-    a2x = adj @ (adj @ normalize(x.numpy().astype(np.float64), norm="l1"))
+    a2x = propagated_features(graph)
 
     def load(key, seed):
         return np.load(cache / f"{key}_{seed}.npy").astype(np.float64)
 
-    def std(z):
-        return StandardScaler().fit_transform(z)
-
-    def blocks(*zs):
-        return np.hstack([std(z) * np.sqrt(100.0 / z.shape[1]) for z in zs])
+    std = standardized
 
     candidates = {"D (default), standardized, C 0.03": (lambda s: std(load("D", s)), 0.03),
                   "M, standardized, C 0.03": (lambda s: std(load("M", s)), 0.03),
