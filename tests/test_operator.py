@@ -63,17 +63,26 @@ def test_encoder_with_sparse_and_precomputed_features_matches_dense_gcn():
         assert torch.allclose(post.logstd, out[:, 3:], atol=1e-5)
 
 
-def test_spmm_equals_scipy_and_never_leaks_the_buffer():
-    """``spmm`` writes into an uninitialized buffer (addmm, beta=0): rows without entries must still be 0."""
+def test_spmm_equals_scipy_with_empty_rows_int64_indices_and_float64():
+    """``spmm`` / ``csr_matmul`` (``embedding_bag`` on the CPU) against scipy: empty rows (first, inside, last) are 0,
+    an all-zero matrix gives 0, and int32/int64 indices and float32/float64 values give the same product."""
+    import numpy as np
     import scipy.sparse as sp
     import torch
 
-    from graphvae._sparse import spmm, to_torch_csr
+    from graphvae._sparse import csr_matmul, spmm, to_torch_csr
 
     m = sp.random(60, 30, density=0.05, format="lil", random_state=1)
-    m[:10] = 0  # empty rows
+    m[:10] = 0
+    m[30:33] = 0
+    m[-1] = 0
     m = m.tocsr()
     dense = torch.randn(30, 5)
     for matrix in (m, sp.csr_matrix((60, 30))):
-        expected = torch.from_numpy((matrix @ dense.numpy().astype("float64")).astype("float32"))
-        assert torch.allclose(spmm(to_torch_csr(matrix), dense), expected, atol=1e-6)
+        expected = matrix @ dense.numpy().astype("float64")
+        csr = to_torch_csr(matrix)
+        assert torch.allclose(spmm(csr, dense), torch.from_numpy(expected.astype("float32")), atol=1e-6)
+        crow, col = csr.crow_indices().long(), csr.col_indices().long()
+        out64 = csr_matmul(crow, col, csr.values().double(), dense.double())
+        assert out64.dtype == torch.float64 and np.allclose(out64.numpy(), expected, atol=1e-12)
+        assert torch.equal(csr_matmul(crow, col.int(), csr.values(), dense), spmm(csr, dense))

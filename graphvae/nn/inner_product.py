@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .operator import csr_tensor, spmm
+from .operator import csr_matmul, csr_tensor
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,10 @@ class _PairScores(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         z, crow, col, crow_t, col_t, transpose = ctx.saved_tensors
-        n = z.shape[0]
         grad_t = grad.index_select(0, transpose)  # grad[transpose]; index_select is several times faster than aten::index
-        # the products write into one buffer (spmm: no zero-filled result, no copy); the transpose's product adds to it
         if ctx.symmetric:
-            return spmm(_csr(crow, col, grad_t.add_(grad), n), z), None, None, None, None, None, None
-        grad_z = spmm(_csr(crow, col, grad, n), z)
-        torch.addmm(grad_z, _csr(crow_t, col_t, grad_t, n), z, out=grad_z)
-        return grad_z, None, None, None, None, None, None
+            return csr_matmul(crow, col, grad_t.add_(grad), z), None, None, None, None, None, None
+        return csr_matmul(crow, col, grad, z).add_(csr_matmul(crow_t, col_t, grad_t, z)), None, None, None, None, None, None
 
 
 def pattern_scores(z: torch.Tensor, pairs: PairPattern) -> torch.Tensor:

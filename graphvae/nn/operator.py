@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .._sparse import csr_tensor, index_dtype, spmm, to_torch_csr  # noqa: F401 (re-exported)
+from .._sparse import csr_matmul, csr_tensor, index_dtype, spmm, to_torch_csr  # noqa: F401 (re-exported)
 
 
 class SparseOperator:
