@@ -31,60 +31,15 @@ from pathlib import Path
 
 from _docs import ROOT, atomic_write, machine
 
+# the propagated features Â² X̃ (X̃: rows L1-normalized, as SGC propagates them), and the blocks: standardized, each
+# scaled to total variance 100 whatever its width, or each L2-normalized (embedding_resplits imports them from here)
+from graphvae.estimators.node_embeddings import equal_variance_blocks as blocks
+from graphvae.estimators.node_embeddings import l2_blocks, standardized
+from graphvae.estimators.node_embeddings import sgc_features as propagated_features
+
 STD_CS = (0.003, 0.01, 0.03, 0.1)
 L2_CS = (0.3, 1, 3, 10)
 ADAM_WDS = (1e-4, 1e-3, 1e-2)
-
-
-def _adjacency_and_features(graph):
-    """Â (scipy CSR) and X̃, the features with rows L1-normalized (float64 numpy)."""
-    import numpy as np
-    import torch
-    from sklearn.preprocessing import normalize
-
-    from graphvae.nn.operator import normalized_adjacency_matrix
-
-    adj = normalized_adjacency_matrix(graph.edge_index, graph.num_nodes)
-    x = graph.x.to_dense() if graph.x.layout != torch.strided else graph.x
-    return adj, normalize(x.numpy().astype(np.float64), norm="l1")
-
-
-def propagated_features(graph):
-    """Â² X̃ (X̃: the features with rows L1-normalized), float64 numpy: label-free, as SGC propagates them."""
-    adj, x = _adjacency_and_features(graph)
-    return adj @ (adj @ x)
-
-
-def s2gc_features(graph, K: int = 16, alpha: float = 0.05):
-    """S²GC's features (Zhu & Koniusz 2021): (1/K) Σ_{k=1..K} ((1 − α) Â^k X̃ + α X̃), float64 numpy, label-free."""
-    adj, x = _adjacency_and_features(graph)
-    h, total = x, 0.0
-    for _ in range(K):
-        h = adj @ h
-        total = total + h
-    return (1 - alpha) * total / K + alpha * x
-
-
-def standardized(z):
-    """Each column to mean 0 and variance 1 (scikit-learn's ``StandardScaler``)."""
-    from sklearn.preprocessing import StandardScaler
-
-    return StandardScaler().fit_transform(z)
-
-
-def blocks(*zs):
-    """Concatenation of standardized blocks, each scaled to total variance 100 whatever its width."""
-    import numpy as np
-
-    return np.hstack([standardized(z) * np.sqrt(100.0 / z.shape[1]) for z in zs])
-
-
-def l2_blocks(*zs):
-    """Concatenation of blocks whose rows are each L2-normalized."""
-    import numpy as np
-    from sklearn.preprocessing import normalize
-
-    return np.hstack([normalize(z) for z in zs])
 
 
 def trained_embeddings(graph, seeds, cache=None, keys=("D", "M", "M3")):

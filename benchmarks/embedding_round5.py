@@ -25,18 +25,11 @@ from __future__ import annotations
 import time
 
 from _docs import machine
-from embedding_combinations import (
-    L2_CS,
-    STD_CS,
-    blocks,
-    cora_run,
-    l2_blocks,
-    propagated_features,
-    s2gc_features,
-    standardized,
-    trained_embeddings,
-    write_record,
-)
+from embedding_combinations import L2_CS, STD_CS, cora_run, trained_embeddings, write_record
+
+from graphvae.estimators.node_embeddings import equal_variance_blocks as blocks
+from graphvae.estimators.node_embeddings import l2_blocks, s2gc_features, standardized
+from graphvae.estimators.node_embeddings import sgc_features as propagated_features
 
 SPLITS = 20
 SPLIT_SEED = 2026
