@@ -31,36 +31,72 @@ from pathlib import Path
 
 from _docs import ROOT, atomic_write, machine
 
+# the propagated features Â² X̃ (X̃: rows L1-normalized, as SGC propagates them), and the blocks: standardized, each
+# scaled to total variance 100 whatever its width, or each L2-normalized (embedding_resplits imports them from here)
+from graphvae.estimators.node_embeddings import equal_variance_blocks as blocks
+from graphvae.estimators.node_embeddings import l2_blocks, standardized
+from graphvae.estimators.node_embeddings import sgc_features as propagated_features
+
 STD_CS = (0.003, 0.01, 0.03, 0.1)
 L2_CS = (0.3, 1, 3, 10)
 ADAM_WDS = (1e-4, 1e-3, 1e-2)
 
 
-def propagated_features(graph):
-    """Â² X̃ (X̃: the features with rows L1-normalized), float64 numpy: label-free, as SGC propagates them."""
+def trained_embeddings(graph, seeds, cache=None, keys=("D", "M", "M3")):
+    """``{key: [embedding of seed 0, 1, ...]}`` (float64) of D (``gnae-wd-denoise``, Â μ), M (``maskgae-cat``,
+    [H₁, μ]) and M3 (``maskgae-cat`` with walks from 30 % of the nodes, degree weight 0.002), trained on the whole
+    graph without labels; kept in / read from ``cache/{key}_{seed}.npy`` when ``cache`` is a folder."""
+    import numpy as np
+
+    from graphvae.estimators.node_embeddings import EMBEDDING_MODELS, fit_embeddings, representation
+
+    m3_model = {**EMBEDDING_MODELS["maskgae-cat"]["model"], "mask_rate": 0.3, "degree_weight": 0.002}
+    fits = {"D": lambda seed: fit_embeddings(graph, "gnae-wd-denoise", random_state=seed)[0],
+            "M": lambda seed: representation(fit_embeddings(graph, "maskgae-cat", random_state=seed)[1], "layers"),
+            "M3": lambda seed: representation(fit_embeddings(graph, "maskgae-cat", random_state=seed,
+                                                             model=m3_model)[1], "layers")}
+    cache = Path(cache) if cache else None
+    trained: dict[str, list] = {key: [] for key in keys}
+    start = time.perf_counter()
+    for seed in seeds:
+        for key in keys:
+            path = cache / f"{key}_{seed}.npy" if cache else None
+            if path is not None and path.exists():
+                z = np.load(path)
+            else:
+                z = fits[key](seed)
+                if path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(path, z)
+            trained[key].append(z.astype(np.float64))
+        print(f"seed {seed} trained ({time.perf_counter() - start:.0f} s)", flush=True)
+    return trained
+
+
+def cora_run():
+    """The command line (``--seeds``, ``--cache``) at one torch thread, and Cora: ``(args, graph, labels, public
+    (train, val, test) split)``."""
     import numpy as np
     import torch
-    from sklearn.preprocessing import normalize
 
-    from graphvae.nn.operator import normalized_adjacency_matrix
+    import graphvae as gv
+    from graphvae.evaluation.node_tasks import node_labels, public_split
 
-    adj = normalized_adjacency_matrix(graph.edge_index, graph.num_nodes)
-    x = graph.x.to_dense() if graph.x.layout != torch.strided else graph.x
-    return adj @ (adj @ normalize(x.numpy().astype(np.float64), norm="l1"))
-
-
-def standardized(z):
-    """Each column to mean 0 and variance 1 (scikit-learn's ``StandardScaler``)."""
-    from sklearn.preprocessing import StandardScaler
-
-    return StandardScaler().fit_transform(z)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--cache", help="folder keeping the trained embeddings (.npy) between runs")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    graph = gv.load_dataset("cora")
+    return args, graph, np.asarray(node_labels(graph), dtype=np.int64), public_split(graph)
 
 
-def blocks(*zs):
-    """Concatenation of standardized blocks, each scaled to total variance 100 whatever its width."""
-    import numpy as np
-
-    return np.hstack([standardized(z) * np.sqrt(100.0 / z.shape[1]) for z in zs])
+def write_record(name, record):
+    """``record`` as JSON in ``benchmarks/results/embedding_search/<name>``, written atomically."""
+    out = ROOT / "benchmarks" / "results" / "embedding_search"
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record, indent=2) + "\n"
+    atomic_write(out / name, lambda tmp: tmp.write_text(text))
 
 
 def main() -> None:
@@ -69,46 +105,11 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import normalize
 
-    import graphvae as gv
-    from graphvae.estimators.node_embeddings import EMBEDDING_MODELS, fit_embeddings, representation
-    from graphvae.evaluation.node_tasks import node_labels, public_split
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--cache", help="folder keeping the trained embeddings (.npy) between runs")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
     start = time.perf_counter()
-
-    graph = gv.load_dataset("cora")
-    y = np.asarray(node_labels(graph), dtype=np.int64)
-    train, val, test = public_split(graph)
+    args, graph, y, (train, val, test) = cora_run()
     a2x = propagated_features(graph)
-
-    m3_model = {**EMBEDDING_MODELS["maskgae-cat"]["model"], "mask_rate": 0.3, "degree_weight": 0.002}
-    trained: dict[str, list[np.ndarray]] = {"D": [], "M": [], "M3": []}
-    fits = {"D": lambda seed: fit_embeddings(graph, "gnae-wd-denoise", random_state=seed)[0],
-            "M": lambda seed: representation(fit_embeddings(graph, "maskgae-cat", random_state=seed)[1], "layers"),
-            "M3": lambda seed: representation(fit_embeddings(graph, "maskgae-cat", random_state=seed,
-                                                             model=m3_model)[1], "layers")}
-    cache = Path(args.cache) if args.cache else None
-    for seed in range(args.seeds):
-        for key, fit in fits.items():
-            path = cache / f"{key}_{seed}.npy" if cache else None
-            if path is not None and path.exists():
-                z = np.load(path)
-            else:
-                z = fit(seed)
-                if path is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    np.save(path, z)
-            trained[key].append(z.astype(np.float64))
-        print(f"seed {seed} trained ({time.perf_counter() - start:.0f} s)", flush=True)
-
+    trained = trained_embeddings(graph, range(args.seeds), args.cache)
     std = standardized
-
-    def l2_blocks(*zs):
-        return np.hstack([normalize(z) for z in zs])
 
     def logistic(z, C, seed):
         probe = LogisticRegression(C=C, max_iter=3000, random_state=seed).fit(z[train], y[train])
@@ -174,10 +175,7 @@ def main() -> None:
     record = {"seeds": list(range(args.seeds)), "machine": machine(), "wall_seconds": time.perf_counter() - start,
               "selection": "best setting per candidate by mean validation accuracy (500 public validation nodes)",
               "results": results}
-    out = ROOT / "benchmarks" / "results" / "embedding_search"
-    out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, indent=2) + "\n"
-    atomic_write(out / "round4.json", lambda tmp: tmp.write_text(text))
+    write_record("round4.json", record)
 
 
 if __name__ == "__main__":

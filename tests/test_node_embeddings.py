@@ -205,7 +205,9 @@ def test_classify_cora_public_split_json(tmp_path, cora):
     r = json.loads(out.read_text())
     assert r["model"] == DEFAULT_MODEL and r["protocol"] == "public split (140/500/1000)"
     assert r["config"]["probe_C"] == EMBEDDING_MODELS[DEFAULT_MODEL]["probe_C"]  # the model's C by default
-    assert r["config"]["hidden_edges"] == 0.3 and r["config"]["feature_noise"] == 0.3
+    assert r["config"]["components"] == ["gnae-wd-denoise", "maskgae-cat"] and r["config"]["features"] == "s2gc"
+    assert r["config"]["probe_standardize"] is False  # the blocks carry their own scale
+    assert r["config"]["component_overrides"] == {"epochs": 2, "hidden": 16}  # the overrides reach each component
     accs = [s["accuracy"] for s in r["seeds"]]
     assert r["accuracy"]["mean"] == pytest.approx(np.mean(accs)) and r["accuracy"]["std"] == pytest.approx(np.std(accs))
     assert all(0 < s["macro_f1"] <= 1 and 0 < s["val_accuracy"] <= 1 for s in r["seeds"])
@@ -364,7 +366,7 @@ def test_cluster_axes_are_orthonormal_and_follow_the_mean_difference():
     assert abs(axes[0] @ shift) / np.linalg.norm(shift) > 0.999
 
 
-def test_default_classify_model_trains_denoising_on_the_normalized_encoder_and_embeds_a_hat_mu():
+def test_gnae_wd_denoise_trains_denoising_on_the_normalized_encoder_and_embeds_a_hat_mu():
     """gnae-wd-denoise: the corrupted views reach the normalized head unpropagated (it needs X, not Â X),
     the corruption varies between epochs, and the embedding is Â μ of the fitted model."""
     from graphvae.training.corruption import denoising_graph_batches
@@ -373,10 +375,10 @@ def test_default_classify_model_trains_denoising_on_the_normalized_encoder_and_e
     def array(f):
         return torch.as_tensor(f.to_scipy().toarray()) if hasattr(f, "to_scipy") else f.to_dense()
 
-    config = embedding_config(DEFAULT_MODEL)
-    assert config["zoo"] == "gnae-wd" and config["hops"] == 1 and probe_c() == config["probe_C"] == 0.03
+    config = embedding_config("gnae-wd-denoise")
+    assert config["zoo"] == "gnae-wd" and config["hops"] == 1 and probe_c("gnae-wd-denoise") == config["probe_C"] == 0.03
     g = gv.as_graph(two_communities(12))
-    z, model = fit_embeddings(g, DEFAULT_MODEL, random_state=0, epochs=3, latent=4)
+    z, model = fit_embeddings(g, "gnae-wd-denoise", random_state=0, epochs=3, latent=4)
     assert (model.normalize, model.hidden_edges, model.feature_noise) == (1.8, 0.3, 0.3)
     adj = dense(model.input_.adj)
     assert np.allclose(z, (adj @ torch.from_numpy(model.embed())).numpy(), atol=1e-5)
@@ -388,6 +390,86 @@ def test_default_classify_model_trains_denoising_on_the_normalized_encoder_and_e
     noisy = denoising_graph_batches(g, 0.3, 0.3, torch.Generator().manual_seed(0), fold=False)
     a, b = noisy(0)[0][0], noisy(1)[0][0]
     assert a.adj.nnz < model.input_.adj.nnz and not torch.equal(dense(a.adj), dense(b.adj))
+
+
+# --------------------------------------------------------------------------- the composed classify default
+
+def tiny_graph_with_features(n=12, width=5, seed=0):
+    g = two_communities(n, seed)
+    return gv.as_graph(g, features=np.random.default_rng(seed).random((2 * n, width)).astype(np.float32))
+
+
+def test_blocks_have_equal_total_variance_and_zero_mean_or_unit_rows():
+    from graphvae.estimators.node_embeddings import equal_variance_blocks, l2_blocks
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(3.0, 5.0, (40, 3)), rng.normal(-1.0, 0.1, (40, 50))
+    z = equal_variance_blocks(a, b)
+    assert z.shape == (40, 53) and np.allclose(z.mean(axis=0), 0)
+    assert z[:, :3].var(axis=0).sum() == pytest.approx(100) and z[:, 3:].var(axis=0).sum() == pytest.approx(100)
+    w = l2_blocks(a, b)
+    assert np.allclose(np.linalg.norm(w[:, :3], axis=1), 1) and np.allclose(np.linalg.norm(w[:, 3:], axis=1), 1)
+    assert np.allclose(w[:, :3] * np.linalg.norm(a, axis=1, keepdims=True), a)  # a scale per row, no more
+
+
+def test_s2gc_and_sgc_features_match_a_dense_brute_force():
+    from graphvae.estimators.node_embeddings import s2gc_features, sgc_features
+
+    g = tiny_graph_with_features(6)
+    a = np.zeros((g.num_nodes, g.num_nodes))
+    a[tuple(g.edge_index.numpy())] = 1
+    a_tilde = a + np.eye(len(a))
+    d = a_tilde.sum(axis=1)
+    a_hat = a_tilde / np.sqrt(np.outer(d, d))
+    x = g.x.numpy().astype(np.float64)
+    x = x / x.sum(axis=1, keepdims=True)
+    K, alpha = 16, 0.05
+    expected = sum((1 - alpha) * np.linalg.matrix_power(a_hat, k) @ x + alpha * x for k in range(1, K + 1)) / K
+    assert np.allclose(s2gc_features(g, K, alpha), expected, atol=1e-6)
+    assert np.allclose(sgc_features(g), a_hat @ a_hat @ x, atol=1e-6)
+
+
+def test_composed_default_is_its_components_l2_blocks_and_its_probe_keeps_them():
+    from graphvae.estimators.node_embeddings import (
+        fit_embeddings,
+        l2_blocks,
+        probe_c,
+        probe_standardizes,
+        s2gc_features,
+    )
+
+    config = EMBEDDING_MODELS[DEFAULT_MODEL]
+    assert config["components"] == ("gnae-wd-denoise", "maskgae-cat") and config["combine"] == "l2-blocks"
+    assert probe_c() == 3.0 and not probe_standardizes() and probe_standardizes("gnae-wd-denoise")
+    g = tiny_graph_with_features(70)  # gnae-wd's latent dimension, 128, needs as many nodes
+    z, composed = fit_embeddings(g, DEFAULT_MODEL, random_state=1, epochs=3)
+    parts = [fit_embeddings(g, name, random_state=1, epochs=3) for name in config["components"]]
+    assert np.array_equal(z, l2_blocks(*[p[0] for p in parts], s2gc_features(g)))  # trained separately, same seed
+    assert z.shape == (g.num_nodes, 128 + (128 + 64) + 5)
+    assert composed.train_seconds_ == pytest.approx(sum(m.train_seconds_ for m in composed.models))
+    # a graph without node features (identity features) gets no [N, N] feature block
+    plain = gv.as_graph(two_communities(70))
+    z_plain, _ = fit_embeddings(plain, DEFAULT_MODEL, random_state=1, epochs=2)
+    assert z_plain.shape == (plain.num_nodes, 128 + 128 + 64)
+
+
+def test_classify_does_not_restandardize_the_composed_blocks(tmp_path, monkeypatch):
+    from graphvae.evaluation import node_tasks
+
+    calls, original = [], node_tasks.probe_scores
+    monkeypatch.setattr(node_tasks, "probe_scores",
+                        lambda *a, **k: calls.append(a[6] if len(a) > 6 else k.get("standardize", True)) or original(*a, **k))
+    g, edges, labels = graph_and_labels(tmp_path, 70)
+    for model, standardized in ((DEFAULT_MODEL, False), ("gae", True)):
+        calls.clear()
+        assert main(["classify", "--edges", str(edges), "--labels", str(labels), "--model", model, "--epochs", "5",
+                     "--no-progress"]) == 0
+        assert calls and set(calls) == {standardized}
+    z = np.random.default_rng(0).normal(size=(20, 3)) * [1.0, 1.0, 1e-4]
+    y = (z[:, 2] > 0).astype(int)  # only the tiny column tells the classes apart
+    train = test = np.arange(20)
+    assert original(z, y, train, test, 1.0, standardize=True)["accuracy"] == 1.0
+    assert original(z, y, train, test, 1.0, standardize=False)["accuracy"] < 1.0
 
 
 # --------------------------------------------------------------------------- MaskGAE's node-classification pieces

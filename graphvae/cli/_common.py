@@ -208,7 +208,7 @@ def unit_fraction(text: str) -> float:
 
 #: the names of graphvae.estimators.node_embeddings.EMBEDDING_MODELS (kept here so --help imports no torch; a test compares them)
 EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "gnae-wd-smooth",
-                    "gnae-wd-denoise", "maskgae-cat"]
+                    "gnae-wd-denoise", "maskgae-cat", "gnae-maskgae-s2gc"]
 
 
 def add_threads_argument(p) -> None:

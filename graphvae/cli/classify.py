@@ -22,7 +22,7 @@ from ._common import (
     unit_fraction,
 )
 
-DEFAULT_MODEL = "gnae-wd-denoise"  # graphvae.estimators.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
+DEFAULT_MODEL = "gnae-maskgae-s2gc"  # graphvae.estimators.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
 
 
 def register(sub) -> None:
@@ -37,8 +37,9 @@ def register(sub) -> None:
     p.add_argument("--test-size", type=unit_fraction, default=0.5,
                    help="test fraction of the stratified split of --labels (default: 0.5)")
     p.add_argument("--C", type=float,
-                   help="inverse L2 strength of the probe (default: the model's, chosen on the Cora validation "
-                        "nodes: 0.03 for the default model, 0.01 for the others)")
+                   help="inverse L2 strength of the probe (default: the model's: 3 for the default model, whose "
+                        "L2-normalized blocks the probe takes as they are; 0.03 for gnae-wd-denoise and maskgae-cat, "
+                        "0.01 for the others, on standardized embeddings)")
     add_embedding_arguments(p, DEFAULT_MODEL)
     p.set_defaults(func=run)
 
@@ -54,13 +55,14 @@ def run(args: argparse.Namespace) -> int:
     check_plot_dir(args.plot)
     import numpy as np
 
-    from ..estimators.node_embeddings import embedding_config, fit_embeddings, probe_c
+    from ..estimators.node_embeddings import embedding_config, fit_embeddings, probe_c, probe_standardizes
     from ..evaluation.node_tasks import encode_labels, label_splits, node_labels, probe_scores, public_split
 
     graph, name = graph_from_args(args)
     prepare_training(args.threads, int(graph.num_nodes))
     if args.C is None:
         args.C = probe_c(args.model)
+    standardize = probe_standardizes(args.model)
     labels = node_labels(graph, args.labels)
     if labels is None:
         raise InputError("classify needs labels: give --labels FILE (node id, label) or a bundled --dataset")
@@ -79,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
         z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, **embedding_overrides(args))
         zl = z[labelled]
         if public is None:
-            folds = [probe_scores(zl, y, tr, te, args.C, seed) for tr, te in splits_of[seed]]
+            folds = [probe_scores(zl, y, tr, te, args.C, seed, standardize) for tr, te in splits_of[seed]]
             r = {"seed": seed, **{k: float(np.mean([f[k] for f in folds])) for k in ("accuracy", "macro_f1")}}
         else:
-            r = {"seed": seed, **probe_scores(zl, y, train, test, args.C, seed),
-                 "val_accuracy": probe_scores(zl, y, train, val, args.C, seed)["accuracy"]}
+            r = {"seed": seed, **probe_scores(zl, y, train, test, args.C, seed, standardize),
+                 "val_accuracy": probe_scores(zl, y, train, val, args.C, seed, standardize)["accuracy"]}
         r["train_seconds"] = model.train_seconds_
         results.append(r)
         z0 = z if z0 is None else z0
@@ -107,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             "dataset": name, "model": args.model, "protocol": protocol, "classes": classes,
             "labelled_nodes": int(len(labelled)), "accuracy": acc, "macro_f1": f1, "seeds": results,
             "config": {**embedding_config(args.model, **embedding_overrides(args)), "probe_C": args.C,
+                       "probe_standardize": standardize,
                        "folds": args.folds, "test_size": args.test_size},
             "figures": figures, "total_seconds": time.perf_counter() - start,
         })

@@ -1,6 +1,7 @@
 r"""What node embeddings are for: a classification probe and clustering (EM on a Gaussian mixture, k-means).
 
-**Probe.** A multinomial logistic regression (scikit-learn) on standardized embeddings, trained on
+**Probe.** A multinomial logistic regression (scikit-learn) on standardized embeddings (a composed model's
+blocks as they are: they carry their own scaling), trained on
 labelled training nodes and scored on test nodes by accuracy and macro-F1. The embeddings are
 learned without labels, so the probe measures how linearly separable the classes are in them.
 
@@ -86,14 +87,16 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
 # --------------------------------------------------------------------------- probe
 
 def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, C: float = PROBE_C,
-                 random_state: int = 0) -> dict[str, float]:
-    """Accuracy and macro-F1 on ``test`` of a logistic regression fitted on ``train`` (standardized ``z``)."""
+                 random_state: int = 0, standardize: bool = True) -> dict[str, float]:
+    """Accuracy and macro-F1 on ``test`` of a logistic regression fitted on ``train`` (on ``z`` standardized with the
+    training rows' means and deviations, or as it is with ``standardize=False``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000, random_state=random_state))
+    steps = [StandardScaler()] if standardize else []
+    probe = make_pipeline(*steps, LogisticRegression(C=C, max_iter=3000, random_state=random_state))
     probe.fit(z[train], y[train])
     pred = probe.predict(z[test])
     return {"accuracy": float(accuracy_score(y[test], pred)),
