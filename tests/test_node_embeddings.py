@@ -14,7 +14,8 @@ import graphvae as gv
 from graphvae.cli import main
 from graphvae.data.embedding_files import load_embeddings, save_embeddings
 from graphvae.estimators.node_embeddings import DEFAULT_MODEL, EMBEDDING_MODELS
-from graphvae.evaluation.node_tasks import cluster, cluster_scores, label_splits, matched_accuracy, encode_labels
+from graphvae.evaluation.node_tasks import (CLUSTER_RESTARTS, cluster, cluster_scores, encode_labels, label_splits,
+                                            matched_accuracy)
 from graphvae.nn.operator import normalized_adjacency
 
 
@@ -171,6 +172,21 @@ def test_gmm_clusters_separated_blobs_with_responsibilities():
         assert s["acc"] == 1.0 and s["nmi"] == pytest.approx(1.0) and s["ari"] == pytest.approx(1.0)
 
 
+def test_restarts_keep_the_best_of_several_initializations():
+    # eight overlapping blobs: one EM run (or one k-means run) from this seed stops in a local optimum
+    rng = np.random.default_rng(4)
+    y = np.repeat(np.arange(8), 40)
+    z = rng.normal(scale=4, size=(8, 3))[y] + rng.normal(size=(320, 3))
+    one, default = cluster(z, 8, "gmm", random_state=0, n_init=1)["model"], cluster(z, 8, "gmm", random_state=0)["model"]
+    assert default.n_init == CLUSTER_RESTARTS == 10
+    # the first of the restarts is the single run (same random state), so the best is at least as likely; here better
+    assert default.lower_bound_ > one.lower_bound_ + 0.1
+    km_one, km_default = (cluster(z, 8, "kmeans", random_state=0, n_init=n)["model"] for n in (1, 10))
+    assert km_default.inertia_ < km_one.inertia_ - 1
+    with pytest.raises(gv.InputError, match="at least 1"):
+        cluster(z, 8, "gmm", n_init=0)
+
+
 def test_label_splits_errors_and_stratification():
     _, y, names = encode_labels(["a", "b", None, "a", "b", "a", "b", "a"])
     assert names == ["a", "b"] and len(y) == 7
@@ -242,7 +258,7 @@ def test_cluster_writes_ids_clusters_responsibilities_and_scores(tmp_path):
     assert {r[0] for r in body} == set(g.nodes)
     assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-4 and int(r[1]) == int(float(r[3]) > float(r[2])) for r in body)
     r = json.loads(res.read_text())
-    assert r["model"] == "gae" and r["covariance"] == "tied" and r["method"] == "gmm"
+    assert r["model"] == "gae" and r["covariance"] == "tied" and r["method"] == "gmm" and r["restarts"] == 10
     assert r["clusters"] == 2 and set(r["acc"]) == {"mean", "std"} and r["acc"]["mean"] >= 0.9
     assert r["nmi"]["mean"] == pytest.approx(np.mean([s["nmi"] for s in r["seeds"]]))
     assert (plots / "cluster_map.png").is_file()
@@ -294,6 +310,7 @@ BAD = [
     ("cluster", {"e.csv": _ring()}, [], "--clusters K is required"),
     ("cluster", {"e.csv": _ring()}, ["--clusters", "1"], "at least 2"),
     ("cluster", {"e.csv": _ring()}, ["--clusters", "13"], "between 2 and the number of nodes (12)"),
+    ("cluster", {"e.csv": _ring()}, ["--clusters", "2", "--restarts", "0"], "--restarts must be at least 1"),
     ("embed", {"e.csv": "a,b,x\nb,c,1\n"}, ["--out", "z.npy"], "'x' is not a number"),
     ("embed", {"e.csv": "a,b,-1\nb,c,1\n"}, ["--out", "z.npy"], "finite and non-negative"),
     ("embed", {"e.csv": "a,b,nan\nb,c,1\n"}, ["--out", "z.npy"], "finite and non-negative"),

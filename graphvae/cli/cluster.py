@@ -38,6 +38,9 @@ def register(sub) -> None:
     p.add_argument("--covariance", choices=["full", "tied", "diag", "spherical"], default="tied",
                    help="covariance type of the mixture components (default: tied, one covariance shared by "
                         "all components; chosen on the Cora validation nodes)")
+    p.add_argument("--restarts", type=int, default=10,
+                   help="EM (or k-means) runs from different initializations; the highest likelihood is kept "
+                        "(default: 10)")
     p.add_argument("--out", metavar="FILE", help="CSV of node id, cluster and responsibilities r0..r(K-1)")
     add_embedding_arguments(p, DEFAULT_MODEL)
     p.set_defaults(func=run)
@@ -46,6 +49,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.clusters is not None and args.clusters < 2:
         raise InputError(f"--clusters must be at least 2, got {args.clusters}")
+    if args.restarts < 1:
+        raise InputError(f"--restarts must be at least 1, got {args.restarts}")
     check_graph_arguments(args)
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "clusters file")
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     results, start, first = [], time.perf_counter(), None
     for seed in range(args.seeds):
         z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, **embedding_overrides(args))
-        c = cluster(z, k, args.method, args.covariance, random_state=seed)
+        c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
         first = first or c
         r = {"seed": seed, "train_seconds": model.train_seconds_}
         if y is not None:
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, {
             "dataset": name, "model": args.model, "method": args.method, "covariance": args.covariance,
-            "clusters": k, **summary, "seeds": results,
+            "clusters": k, "restarts": args.restarts, **summary, "seeds": results,
             "config": embedding_config(args.model, **embedding_overrides(args)), "figures": figures,
             "total_seconds": time.perf_counter() - start,
         })
