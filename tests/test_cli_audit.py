@@ -1,0 +1,90 @@
+"""Bad input found by the QA audit: each is one line on stderr and exit status 2 (``InputError`` from the API),
+never a traceback or a silent wrong answer."""
+import numpy as np
+import pytest
+import torch
+
+import graphvae as gv
+from graphvae.cli import main
+
+
+def ring(n=30):
+    return "\n".join(f"n{i},n{(i + 1) % n}" for i in range(n)) + "\n"
+
+
+def one_error(capsys, fragment: str) -> None:
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and fragment in errors[0] and "Traceback" not in err, err
+
+
+@pytest.fixture
+def edges(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.csv").write_text(ring())
+    return "e.csv"
+
+
+FAST = ["--epochs", "1", "--latent", "4", "--no-progress"]
+
+
+def test_negative_first_seed_is_an_input_error(edges, capsys):
+    for command in (["linkpred", "--first-seed", "-1"], ["embed", "--seed", "-1", "--out", "z.npy"]):
+        with pytest.raises(SystemExit) as exit_:  # argparse's error: one line, status 2
+            main([*command, "--edges", edges, *FAST])
+        assert exit_.value.code == 2
+        one_error(capsys, "non-negative integer")
+
+
+def test_split_edges_checks_its_seed_and_takes_any_graph():
+    import networkx as nx
+
+    g = gv.as_graph(nx.karate_club_graph())
+    with pytest.raises(gv.InputError, match="seed"):
+        gv.split_edges(g, seed=-1)
+    split = gv.split_edges(nx.karate_club_graph(), seed=0)  # a networkx graph, as fit takes it
+    assert split.num_nodes == 34
+
+
+@pytest.mark.parametrize("command", [["linkpred"], ["embed", "--out", "z.npy"],
+                                     ["cluster", "--clusters", "2", "--model", "gae"]])
+def test_dataset_and_edges_together_are_refused(edges, capsys, command):
+    for dataset in ("cora", "nosuch"):
+        assert main([*command, "--edges", edges, "--dataset", dataset, *FAST]) == 2
+        one_error(capsys, "not both")
+
+
+def test_output_path_that_is_a_folder_fails_before_training(edges, tmp_path, capsys):
+    (tmp_path / "taken.json").mkdir()
+    assert main(["linkpred", "--edges", edges, "--json", "taken.json", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "seed 0" not in err and "tmp-" not in err
+
+
+@pytest.mark.parametrize("command", [["vae", "--iwae-k", "2", "--epochs", "1"],
+                                     ["ae", "--kind", "vanilla", "--epochs", "1"]])
+def test_image_figures_folder_that_is_a_file_fails_before_training(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "figs").write_text("a file")
+    assert main([*command, "--out", "figs", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "not a writable folder" in err and "seed 0" not in err
+    assert (tmp_path / "figs").read_text() == "a file"
+
+
+def test_cluster_out_must_be_csv(edges, tmp_path, capsys):
+    assert main(["cluster", "--edges", edges, "--clusters", "2", "--model", "gae", "--out", "c.npy", *FAST]) == 2
+    one_error(capsys, ".csv")
+    assert not (tmp_path / "c.npy").exists()
+
+
+def test_embed_bad_labels_fail_before_anything_is_written(edges, tmp_path, capsys):
+    (tmp_path / "y.csv").write_text("zz,a\n")
+    assert main(["embed", "--edges", edges, "--labels", "y.csv", "--plot", "figs", "--out", "z.npy", *FAST]) == 2
+    one_error(capsys, "'zz' is not in the graph")
+    assert not (tmp_path / "z.npy").exists()
+
+
+def test_out_of_memory_is_one_line(edges, capsys):
+    assert main(["linkpred", "--edges", edges, "--hidden", "100000000000", *FAST]) == 2
+    one_error(capsys, "memory")
