@@ -85,6 +85,27 @@ def test_embed_bad_labels_fail_before_anything_is_written(edges, tmp_path, capsy
     assert not (tmp_path / "z.npy").exists()
 
 
+def test_diverged_training_is_an_error_not_a_perfect_score(edges, tmp_path, capsys):
+    # lr 1e308 makes every parameter NaN after one step: NaN scores used to give AUC 1.0 and NaN embeddings
+    assert main(["linkpred", "--edges", edges, "--lr", "1e308", "--epochs", "3", "--latent", "4", "--no-progress"]) == 2
+    one_error(capsys, "diverged")
+    assert main(["embed", "--edges", edges, "--lr", "1e308", "--out", "z.npy", "--epochs", "3", "--latent", "4",
+                 "--no-progress"]) == 2
+    one_error(capsys, "diverged")
+    assert not (tmp_path / "z.npy").exists()
+
+
+def test_diverged_fit_raises_input_error_and_nan_scores_are_refused():
+    import networkx as nx
+
+    with pytest.raises(gv.InputError, match="diverged"):
+        gv.GAE(lr=1e308, epochs=3, latent=4).fit(nx.karate_club_graph())
+    from graphvae.evaluation.metrics import auc_ap
+
+    with pytest.raises(ValueError, match="NaN"):
+        auc_ap(np.array([np.nan, 0.5]), np.array([0.1, np.nan]))
+
+
 def test_out_of_memory_is_one_line(edges, capsys):
     assert main(["linkpred", "--edges", edges, "--hidden", "100000000000", *FAST]) == 2
     one_error(capsys, "memory")

@@ -106,6 +106,7 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
         model.history_ = history
         model.train_seconds_ = seconds / len(models)
         model.batched_seeds_ = len(models)
+        model._check_diverged()
     return models
 
 
