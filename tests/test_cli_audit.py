@@ -106,6 +106,15 @@ def test_diverged_fit_raises_input_error_and_nan_scores_are_refused():
         auc_ap(np.array([np.nan, 0.5]), np.array([0.1, np.nan]))
 
 
+def test_fit_seeds_with_one_split(cora):
+    from graphvae.estimators.batched import fit_seeds
+
+    split = gv.split_edges(cora, seed=0)
+    [model] = fit_seeds(gv.VGAE(epochs=2), [split], [0])
+    single = gv.VGAE(epochs=2, random_state=0).fit(split)
+    assert np.allclose(model.embed(), single.embed(), atol=1e-5)
+
+
 def test_out_of_memory_is_one_line(edges, capsys):
     assert main(["linkpred", "--edges", edges, "--hidden", "100000000000", *FAST]) == 2
     one_error(capsys, "memory")

@@ -84,6 +84,10 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
         g.check_trainable(template.latent)
     x = graphs[0].x
     models = [_clone(template, seed) for seed in seeds]
+    if len(models) == 1:  # nothing to batch: the model fit trains (a batch of one has no stacked encoder)
+        models[0].fit(splits[0])
+        models[0].batched_seeds_ = 1
+        return models
     adjacencies = [adjacency_matrix(g.edge_index.numpy(), n) for g in graphs]
     likelihood = template._likelihood()
     target = LinkTarget.disjoint_union(adjacencies)
