@@ -85,6 +85,14 @@ def test_embed_bad_labels_fail_before_anything_is_written(edges, tmp_path, capsy
     assert not (tmp_path / "z.npy").exists()
 
 
+def test_nan_edge_weight_message_shows_the_value(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w.csv").write_text("a,b,nan\nb,c,1\n")
+    assert main(["embed", "--edges", "w.csv", "--out", "z.npy", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "got nan" in err and "np.float64" not in err
+
+
 def test_diverged_training_is_an_error_not_a_perfect_score(edges, tmp_path, capsys):
     # lr 1e308 makes every parameter NaN after one step: NaN scores used to give AUC 1.0 and NaN embeddings
     assert main(["linkpred", "--edges", edges, "--lr", "1e308", "--epochs", "3", "--latent", "4", "--no-progress"]) == 2
@@ -113,6 +121,32 @@ def test_fit_seeds_with_one_split(cora):
     [model] = fit_seeds(gv.VGAE(epochs=2), [split], [0])
     single = gv.VGAE(epochs=2, random_state=0).fit(split)
     assert np.allclose(model.embed(), single.embed(), atol=1e-5)
+
+
+def test_predict_proba_checks_the_pairs():
+    import networkx as nx
+
+    model = gv.GAE(epochs=1, latent=4).fit(nx.karate_club_graph())
+    for pairs in (np.array([[0], [34]]), np.array([[0], [-1]]), np.array([0, 1, 2]), np.zeros((3, 2))):
+        with pytest.raises(gv.InputError, match="pairs"):
+            model.predict_proba(pairs)
+    with pytest.raises(gv.InputError, match="pairs"):
+        model.score(torch.tensor([[0], [99]]), torch.tensor([[1], [2]]))
+    assert model.predict_proba(np.array([[0, 1], [1, 2]])).shape == (2,)
+
+
+def test_embedding_files_bad_input(tmp_path):
+    with pytest.raises(gv.InputError, match="2-d"):
+        gv.save_embeddings(tmp_path / "z.csv", np.ones(2), [0, 1])
+    (tmp_path / "bad.npz").write_text("garbage")
+    with pytest.raises(gv.InputError, match="bad.npz"):
+        gv.load_embeddings(tmp_path / "bad.npz")
+    (tmp_path / "bad.csv").write_text("node_id,z0\na,1\nb,x\n")
+    with pytest.raises(gv.InputError, match="bad.csv"):
+        gv.load_embeddings(tmp_path / "bad.csv")
+    (tmp_path / "bad.emb").write_text("two 1\na 1\n")
+    with pytest.raises(gv.InputError, match="bad.emb"):
+        gv.load_embeddings(tmp_path / "bad.emb")
 
 
 def test_out_of_memory_is_one_line(edges, capsys):
