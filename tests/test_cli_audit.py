@@ -152,3 +152,15 @@ def test_embedding_files_bad_input(tmp_path):
 def test_out_of_memory_is_one_line(edges, capsys):
     assert main(["linkpred", "--edges", edges, "--hidden", "100000000000", *FAST]) == 2
     one_error(capsys, "memory")
+
+
+def test_fit_seeds_leaves_the_global_random_state_alone(cora):
+    from graphvae.estimators.batched import fit_seeds
+
+    splits = [gv.split_edges(cora, seed=s) for s in (0, 1)]
+    torch.manual_seed(123)
+    np.random.seed(123)
+    before_torch, before_numpy = torch.random.get_rng_state(), np.random.get_state()[1].copy()
+    fit_seeds(gv.VGAE(epochs=1), splits, [0, 1])
+    assert torch.equal(torch.random.get_rng_state(), before_torch)
+    assert np.array_equal(np.random.get_state()[1], before_numpy)

@@ -68,8 +68,14 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     Model ``c`` is a fitted ``VGAE`` with ``template``'s parameters and ``random_state=seeds[c]``, the
     same as ``clone.fit(splits[c])`` up to float summation order. Its ``history_`` holds the batched
     run's totals (the loss is the sum over the seeds) and ``train_seconds_`` its share of the training time.
-    Early stopping is per seed and not batched: use ``fit`` one seed at a time.
+    Early stopping is per seed and not batched: use ``fit`` one seed at a time. Like ``fit``, it leaves the
+    caller's global torch random state as it was.
     """
+    with torch.random.fork_rng(devices=[]):  # building the stacked encoder and its copies draws throwaway weights
+        return _fit_seeds(template, splits, seeds)
+
+
+def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
     if len(splits) != len(seeds) or not splits:
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
     if not batchable(template):
