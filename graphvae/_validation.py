@@ -33,6 +33,8 @@ def writable_path(path: str | os.PathLike, what: str = "output file") -> Path:
     """Return ``path`` as a :class:`Path`, or raise :class:`InputError` if it cannot be written: the first
     existing folder above it (where any missing folders would be created) must be a writable folder."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"cannot write the {what} {p}: it is a folder")
     folder = p.absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent

@@ -21,6 +21,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """A seed: an integer of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -57,8 +65,10 @@ def check_output_dir(path: str | os.PathLike | None, what: str = "output") -> No
 # --------------------------------------------------------------------------- graph commands
 
 def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None) -> None:
-    p.add_argument("--dataset", default=dataset_default,
-                   help="registered dataset: cora, citeseer or pubmed (fetched on first use, then cached)")
+    p.add_argument("--dataset", default=None,
+                   help="registered dataset: cora, citeseer or pubmed (fetched on first use, then cached)"
+                        + (f"; default: {dataset_default} unless --edges is given" if dataset_default else ""))
+    p.set_defaults(default_dataset=dataset_default)
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, then the cache)")
     p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
@@ -82,7 +92,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_graph_arguments(args: argparse.Namespace) -> None:
-    """The graph arguments' consistency and files, checked before anything heavy is imported."""
+    """The graph arguments' consistency and files, checked before anything heavy is imported; without
+    ``--edges`` and ``--dataset`` the command's default dataset (if any) is filled in."""
+    if args.edges is not None and args.dataset is not None:
+        raise InputError("give --dataset NAME or --edges FILE, not both")
+    if args.edges is None and args.dataset is None:
+        args.dataset = getattr(args, "default_dataset", None)
     if args.edges is None and args.dataset is None:
         raise InputError("give --dataset NAME or --edges FILE")
     if args.edges is None and args.features:
@@ -242,10 +257,10 @@ def embedding_overrides(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in ("epochs", "hidden", "latent", "lr", "representation", "hops")}
 
 
-def check_plot_dir(path: str | None) -> None:
-    """Fail fast if the ``--plot`` folder cannot be created or written."""
+def check_plot_dir(path: str | None, flag: str = "--plot") -> None:
+    """Fail fast if the figures folder (``--plot``, or ``flag``) cannot be created or written."""
     if path is not None:
-        check_output_dir(os.path.join(path, "figure.png"), "figures in --plot folder")
+        check_output_dir(os.path.join(path, "figure.png"), f"figures in {flag} folder")
 
 
 #: up to this many nodes per training step a graph counts as small for :func:`set_threads`

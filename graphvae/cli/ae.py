@@ -19,6 +19,7 @@ from ._common import (
     add_image_arguments,
     check_image_arguments,
     check_output_dir,
+    check_plot_dir,
     image_dataset_from_args,
     positive_float,
     positive_int,
@@ -168,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} must be a finite number")
     check_image_arguments(args)
     check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.out, "--out")
     import torch
 
     torch.set_num_threads(args.threads)

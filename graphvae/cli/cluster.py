@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--restarts", type=int, default=10,
                    help="EM (or k-means) runs from different initializations; the highest likelihood is kept "
                         "(default: 10)")
-    p.add_argument("--out", metavar="FILE", help="CSV of node id, cluster and responsibilities r0..r(K-1)")
+    p.add_argument("--out", metavar="FILE", help="CSV (.csv) of node id, cluster and responsibilities r0..r(K-1)")
     add_embedding_arguments(p, DEFAULT_MODEL)
     p.set_defaults(func=run)
 
@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--clusters must be at least 2, got {args.clusters}")
     if args.restarts < 1:
         raise InputError(f"--restarts must be at least 1, got {args.restarts}")
+    if args.out is not None and not args.out.lower().endswith(".csv"):
+        raise InputError(f"--out must end in .csv (the clusters are written as CSV); got {args.out}")
     check_graph_arguments(args)
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "clusters file")

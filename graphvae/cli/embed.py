@@ -19,6 +19,7 @@ from ._common import (
     graph_from_args,
     is_output_rank,
     model_from_args,
+    non_negative_int,
     prepare_training,
 )
 
@@ -33,7 +34,7 @@ def register(sub) -> None:
                        epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default=None)
     add_model_arguments(p)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", required=True,
                    help="output file: .npy (array), .csv (node id, then the vector), .emb (word2vec text: "
                         "'N d' header, then 'id v1 ... vd') or .npz (arrays ids and embeddings)")
@@ -55,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     from ..data.embedding_files import save_embeddings
 
     graph, name = graph_from_args(args)
+    labels = None
+    if args.plot:  # read before training, so that a bad labels file fails before anything is written
+        from ..evaluation.node_tasks import node_labels
+
+        labels = node_labels(graph, args.labels)
     prepare_training(args.threads, int(graph.num_nodes))
     # a whole graph has no validation edges: every model trains for its full number of epochs
     model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)
@@ -66,10 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         import numpy as np
 
-        from ..evaluation.node_tasks import node_labels
         from ..evaluation.plots import plot_latent_map
 
-        labels = node_labels(graph, args.labels)
         shown = None if labels is None else np.array([str(v) if v is not None else "unlabelled" for v in labels])
         path = plot_latent_map(z, shown, Path(args.plot) / "embedding_map.png",
                                f"{args.model.upper()} embeddings of {name}", method=args.projection,

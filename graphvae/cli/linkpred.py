@@ -20,6 +20,7 @@ from ._common import (
     is_output_rank,
     model_from_args,
     model_latent,
+    non_negative_int,
     positive_int,
     prepare_training,
     say,
@@ -34,7 +35,7 @@ def register(sub) -> None:
     add_graph_arguments(p, dataset_default="cora")
     add_model_arguments(p)
     p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds K..K+N-1 (default: 1)")
-    p.add_argument("--first-seed", type=int, default=0, help="first seed K (default: 0)")
+    p.add_argument("--first-seed", type=non_negative_int, default=0, help="first seed K (default: 0)")
     p.add_argument("--sequential", action="store_true",
                    help="train the seeds one after another (default: seeds of a small graph are trained together "
                         "as one batched model where the model allows it, which gives the same models faster)")

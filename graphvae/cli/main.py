@@ -100,9 +100,30 @@ def _run(argv: list[str] | None) -> int:
         # torchrun: a lost peer, a timeout or no rendezvous (one line per rank, no traceback)
         print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as e:
+        # a model or graph too large for this machine (e.g. --hidden 100000000): torch's allocator raises RuntimeError
+        if not _out_of_memory(e):
+            raise
+        print(f"graphvae {args.command}: error: out of memory ({_allocation(e)}): choose a smaller model "
+              "(--hidden, --latent) or a smaller graph", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("graphvae: interrupted", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an allocation failure (``MemoryError``, or torch's allocator's ``RuntimeError``)."""
+    text = str(error)
+    return isinstance(error, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()
+
+
+def _allocation(error: BaseException) -> str:
+    """The size of the allocation that failed, from torch's message ("tried to allocate N bytes"), if it says."""
+    import re
+
+    match = re.search(r"tried to allocate (\d+) bytes", str(error))
+    return f"{int(match.group(1)) / 2**30:.1f} GiB requested" if match else type(error).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

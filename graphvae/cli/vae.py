@@ -17,6 +17,7 @@ from ._common import (
     add_image_arguments,
     check_image_arguments,
     check_output_dir,
+    check_plot_dir,
     image_dataset_from_args,
     positive_float,
     positive_int,
@@ -175,6 +176,7 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
 def run(args: argparse.Namespace) -> int:
     setup = check_args(args)
     check_output_dir(args.json, "JSON file")
+    check_plot_dir(args.out, "--out")
     import torch
 
     from ..estimators.image_vae import ImageVAE

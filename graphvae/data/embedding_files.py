@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -33,6 +34,8 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
     """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``)."""
     path = check_output_path(path)
     embeddings = np.asarray(embeddings)
+    if embeddings.ndim != 2:
+        raise InputError(f"embeddings must be a 2-d array [nodes, dimensions], got shape {embeddings.shape}")
     if len(node_ids) != len(embeddings):
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
     if path.suffix == ".emb":
@@ -69,10 +72,23 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
 
 
 def load_embeddings(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray]:
-    """Read embeddings back: ``(node_ids, array)``; ``node_ids`` is ``None`` for ``.npy``, strings otherwise."""
+    """Read embeddings back: ``(node_ids, array)``; ``node_ids`` is ``None`` for ``.npy``, strings otherwise.
+
+    A file that is not in the format its suffix names raises :class:`InputError`.
+    """
     path = readable_file(path, "embeddings file")
+    try:
+        return _load_embeddings(path)
+    except InputError:
+        raise
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path}: not a readable {path.suffix or 'CSV'} embeddings file "
+                         f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
     if path.suffix == ".npy":
-        return None, np.load(path)
+        return None, np.load(path, allow_pickle=False)
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as f:
             return f["ids"].tolist(), f["embeddings"]

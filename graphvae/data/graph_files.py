@@ -51,7 +51,7 @@ def check_weights(weight: Any, what: str) -> np.ndarray:
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{what}: edge weights must be finite and non-negative, got {w[k]!r} (edge {k + 1})")
+        raise InputError(f"{what}: edge weights must be finite and non-negative, got {float(w[k])} (edge {k + 1})")
     return w
 
 

@@ -14,7 +14,7 @@ import torch
 
 from .._keys import first_occurrences, is_member
 from .._validation import InputError
-from .graph import Graph
+from .graph import Graph, as_graph
 
 
 @dataclass
@@ -46,7 +46,14 @@ def undirected_edges(graph: Graph) -> np.ndarray:
 
 
 def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int = 0) -> LinkSplit:
-    """Seeded edge split with matched non-edges (see the module docstring)."""
+    """Seeded edge split with matched non-edges (see the module docstring).
+
+    ``graph`` may also be what :func:`graphvae.data.graph.as_graph` converts (networkx, scipy sparse, PyG ``Data``);
+    ``seed`` is an integer of at least 0.
+    """
+    graph = as_graph(graph)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer of at least 0, got {seed!r}")
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise InputError(f"val and test fractions must be in (0, 1) with a sum below 1, got {val} and {test}")
     edges = undirected_edges(graph)

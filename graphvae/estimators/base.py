@@ -8,7 +8,8 @@ for all estimators what each used to write by hand:
 2. forgetting every fitted attribute (the names ending in ``_``) so nothing survives a refit;
 3. seeding: the subclass's :meth:`Estimator._fit` runs inside :func:`torch.random.fork_rng` with the
    global torch generator seeded from ``random_state``, and numpy's global state is restored, so
-   ``fit`` never changes the caller's random state;
+   ``fit`` never changes the caller's random state; a fit that leaves a NaN or inf parameter (training
+   diverged) raises :class:`graphvae.InputError`;
 4. timing: ``train_seconds_`` is the sum of the trainer's per-epoch ``seconds``
    (:func:`graphvae.training.trainer.train_elbo` history; training steps only, validation excluded).
 
@@ -86,6 +87,7 @@ class Estimator(BaseEstimator):
                 self._fit(X, y)
         finally:
             np.random.set_state(numpy_state)
+        self._check_diverged()
         self.train_seconds_ = float(sum(entry["seconds"] for history in self._histories() for entry in history))
         return self
 
@@ -95,6 +97,23 @@ class Estimator(BaseEstimator):
     def _histories(self) -> list[list[dict]]:
         """Every training run's history (their epochs' seconds add up to ``train_seconds_``)."""
         return [self.history_]
+
+    def _check_diverged(self) -> None:
+        """Raise :class:`InputError` if training left a NaN or inf parameter (e.g. a learning rate far too large):
+        such a model would embed every node as NaN and score every pair as NaN."""
+        objective = getattr(self, self._fitted_attribute, None)
+        if not isinstance(objective, torch.nn.Module):
+            return
+        with torch.no_grad():
+            bad = next((name for name, p in objective.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        if bad is None:
+            return
+        losses = [(entry.get("epoch"), entry.get("loss")) for history in self._histories() for entry in history]
+        epoch = next((e for e, loss in losses if loss is not None and not np.isfinite(loss)), None)
+        when = f" (the loss became NaN or inf at epoch {epoch})" if epoch is not None else ""
+        lr = getattr(self, "lr", None)
+        raise InputError(f"training diverged: parameter {bad} is NaN or inf{when}; try a smaller learning rate"
+                         + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""))
 
     def _check_params_table(self) -> None:
         try:

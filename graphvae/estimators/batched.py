@@ -68,8 +68,14 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     Model ``c`` is a fitted ``VGAE`` with ``template``'s parameters and ``random_state=seeds[c]``, the
     same as ``clone.fit(splits[c])`` up to float summation order. Its ``history_`` holds the batched
     run's totals (the loss is the sum over the seeds) and ``train_seconds_`` its share of the training time.
-    Early stopping is per seed and not batched: use ``fit`` one seed at a time.
+    Early stopping is per seed and not batched: use ``fit`` one seed at a time. Like ``fit``, it leaves the
+    caller's global torch random state as it was.
     """
+    with torch.random.fork_rng(devices=[]):  # building the stacked encoder and its copies draws throwaway weights
+        return _fit_seeds(template, splits, seeds)
+
+
+def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
     if len(splits) != len(seeds) or not splits:
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
     if not batchable(template):
@@ -84,6 +90,10 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
         g.check_trainable(template.latent)
     x = graphs[0].x
     models = [_clone(template, seed) for seed in seeds]
+    if len(models) == 1:  # nothing to batch: the model fit trains (a batch of one has no stacked encoder)
+        models[0].fit(splits[0])
+        models[0].batched_seeds_ = 1
+        return models
     adjacencies = [adjacency_matrix(g.edge_index.numpy(), n) for g in graphs]
     likelihood = template._likelihood()
     target = LinkTarget.disjoint_union(adjacencies)
@@ -106,6 +116,7 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
         model.history_ = history
         model.train_seconds_ = seconds / len(models)
         model.batched_seeds_ = len(models)
+        model._check_diverged()
     return models
 
 

@@ -336,7 +336,8 @@ class VGAE(Estimator):
 
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
         """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
-        return self._probabilities(self.embed_tensor(), torch.as_tensor(np.asarray(pairs), dtype=torch.long))
+        z = self.embed_tensor()
+        return self._probabilities(z, _node_pairs(pairs, int(z.shape[0])))
 
     def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
         likelihood = self.objective_.likelihood
@@ -350,7 +351,25 @@ class VGAE(Estimator):
     def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
         """AUC and AP on held-out positive and negative pairs (``[2, n]`` each)."""
         z = self.embed_tensor()
-        return auc_ap(self._probabilities(z, pos), self._probabilities(z, neg))
+        n = int(z.shape[0])
+        return auc_ap(self._probabilities(z, _node_pairs(pos, n)), self._probabilities(z, _node_pairs(neg, n)))
+
+
+def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tensor:
+    """``pairs`` as a ``[2, n]`` long tensor of node indices in ``0..num_nodes-1``, or :class:`InputError`."""
+    if not isinstance(pairs, torch.Tensor):
+        pairs = np.asarray(pairs)
+        if pairs.size and pairs.dtype.kind not in "iu":
+            raise InputError(f"node pairs must be integer node indices, got dtype {pairs.dtype}")
+        pairs = torch.as_tensor(pairs, dtype=torch.long)
+    elif pairs.numel() and (pairs.is_floating_point() or pairs.is_complex()):
+        raise InputError(f"node pairs must be integer node indices, got dtype {pairs.dtype}")
+    if pairs.dim() != 2 or pairs.shape[0] != 2:
+        raise InputError(f"node pairs must have shape [2, n], got {list(pairs.shape)}")
+    pairs = pairs.long()
+    if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= num_nodes):
+        raise InputError(f"node pairs must index nodes 0..{num_nodes - 1}, got {int(pairs.min())}..{int(pairs.max())}")
+    return pairs
 
 
 class GAE(VGAE):

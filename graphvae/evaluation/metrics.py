@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._validation import InputError
 from ..nn.inner_product import pair_scores
 
 
@@ -29,6 +30,8 @@ def auc_ap(pos_scores: np.ndarray, neg_scores: np.ndarray) -> dict[str, float]:
     pos, neg = np.asarray(pos_scores, dtype=np.float64).ravel(), np.asarray(neg_scores, dtype=np.float64).ravel()
     if pos.size == 0 or neg.size == 0:
         raise ValueError("AUC and AP need at least one positive and one negative pair")
+    if np.isnan(pos).any() or np.isnan(neg).any():  # NaN would sort as distinct thresholds: a meaningless score
+        raise InputError("AUC and AP need scores that are not NaN (did training diverge?)")
     scores = np.concatenate([pos, neg])
     order = np.argsort(-scores, kind="stable")
     labels = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])[order]

@@ -1,0 +1,166 @@
+"""Bad input found by the QA audit: each is one line on stderr and exit status 2 (``InputError`` from the API),
+never a traceback or a silent wrong answer."""
+import numpy as np
+import pytest
+import torch
+
+import graphvae as gv
+from graphvae.cli import main
+
+
+def ring(n=30):
+    return "\n".join(f"n{i},n{(i + 1) % n}" for i in range(n)) + "\n"
+
+
+def one_error(capsys, fragment: str) -> None:
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and fragment in errors[0] and "Traceback" not in err, err
+
+
+@pytest.fixture
+def edges(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.csv").write_text(ring())
+    return "e.csv"
+
+
+FAST = ["--epochs", "1", "--latent", "4", "--no-progress"]
+
+
+def test_negative_first_seed_is_an_input_error(edges, capsys):
+    for command in (["linkpred", "--first-seed", "-1"], ["embed", "--seed", "-1", "--out", "z.npy"]):
+        with pytest.raises(SystemExit) as exit_:  # argparse's error: one line, status 2
+            main([*command, "--edges", edges, *FAST])
+        assert exit_.value.code == 2
+        one_error(capsys, "non-negative integer")
+
+
+def test_split_edges_checks_its_seed_and_takes_any_graph():
+    import networkx as nx
+
+    g = gv.as_graph(nx.karate_club_graph())
+    with pytest.raises(gv.InputError, match="seed"):
+        gv.split_edges(g, seed=-1)
+    split = gv.split_edges(nx.karate_club_graph(), seed=0)  # a networkx graph, as fit takes it
+    assert split.num_nodes == 34
+
+
+@pytest.mark.parametrize("command", [["linkpred"], ["embed", "--out", "z.npy"],
+                                     ["cluster", "--clusters", "2", "--model", "gae"]])
+def test_dataset_and_edges_together_are_refused(edges, capsys, command):
+    for dataset in ("cora", "nosuch"):
+        assert main([*command, "--edges", edges, "--dataset", dataset, *FAST]) == 2
+        one_error(capsys, "not both")
+
+
+def test_output_path_that_is_a_folder_fails_before_training(edges, tmp_path, capsys):
+    (tmp_path / "taken.json").mkdir()
+    assert main(["linkpred", "--edges", edges, "--json", "taken.json", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "seed 0" not in err and "tmp-" not in err
+
+
+@pytest.mark.parametrize("command", [["vae", "--iwae-k", "2", "--epochs", "1"],
+                                     ["ae", "--kind", "vanilla", "--epochs", "1"]])
+def test_image_figures_folder_that_is_a_file_fails_before_training(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "figs").write_text("a file")
+    assert main([*command, "--out", "figs", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "not a writable folder" in err and "seed 0" not in err
+    assert (tmp_path / "figs").read_text() == "a file"
+
+
+def test_cluster_out_must_be_csv(edges, tmp_path, capsys):
+    assert main(["cluster", "--edges", edges, "--clusters", "2", "--model", "gae", "--out", "c.npy", *FAST]) == 2
+    one_error(capsys, ".csv")
+    assert not (tmp_path / "c.npy").exists()
+
+
+def test_embed_bad_labels_fail_before_anything_is_written(edges, tmp_path, capsys):
+    (tmp_path / "y.csv").write_text("zz,a\n")
+    assert main(["embed", "--edges", edges, "--labels", "y.csv", "--plot", "figs", "--out", "z.npy", *FAST]) == 2
+    one_error(capsys, "'zz' is not in the graph")
+    assert not (tmp_path / "z.npy").exists()
+
+
+def test_nan_edge_weight_message_shows_the_value(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w.csv").write_text("a,b,nan\nb,c,1\n")
+    assert main(["embed", "--edges", "w.csv", "--out", "z.npy", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "got nan" in err and "np.float64" not in err
+
+
+def test_diverged_training_is_an_error_not_a_perfect_score(edges, tmp_path, capsys):
+    # lr 1e308 makes every parameter NaN after one step: NaN scores used to give AUC 1.0 and NaN embeddings
+    assert main(["linkpred", "--edges", edges, "--lr", "1e308", "--epochs", "3", "--latent", "4", "--no-progress"]) == 2
+    one_error(capsys, "diverged")
+    assert main(["embed", "--edges", edges, "--lr", "1e308", "--out", "z.npy", "--epochs", "3", "--latent", "4",
+                 "--no-progress"]) == 2
+    one_error(capsys, "diverged")
+    assert not (tmp_path / "z.npy").exists()
+
+
+def test_diverged_fit_raises_input_error_and_nan_scores_are_refused():
+    import networkx as nx
+
+    with pytest.raises(gv.InputError, match="diverged"):
+        gv.GAE(lr=1e308, epochs=3, latent=4).fit(nx.karate_club_graph())
+    from graphvae.evaluation.metrics import auc_ap
+
+    with pytest.raises(ValueError, match="NaN"):
+        auc_ap(np.array([np.nan, 0.5]), np.array([0.1, np.nan]))
+
+
+def test_fit_seeds_with_one_split(cora):
+    from graphvae.estimators.batched import fit_seeds
+
+    split = gv.split_edges(cora, seed=0)
+    [model] = fit_seeds(gv.VGAE(epochs=2), [split], [0])
+    single = gv.VGAE(epochs=2, random_state=0).fit(split)
+    assert np.allclose(model.embed(), single.embed(), atol=1e-5)
+
+
+def test_predict_proba_checks_the_pairs():
+    import networkx as nx
+
+    model = gv.GAE(epochs=1, latent=4).fit(nx.karate_club_graph())
+    for pairs in (np.array([[0], [34]]), np.array([[0], [-1]]), np.array([0, 1, 2]), np.zeros((3, 2))):
+        with pytest.raises(gv.InputError, match="pairs"):
+            model.predict_proba(pairs)
+    with pytest.raises(gv.InputError, match="pairs"):
+        model.score(torch.tensor([[0], [99]]), torch.tensor([[1], [2]]))
+    assert model.predict_proba(np.array([[0, 1], [1, 2]])).shape == (2,)
+
+
+def test_embedding_files_bad_input(tmp_path):
+    with pytest.raises(gv.InputError, match="2-d"):
+        gv.save_embeddings(tmp_path / "z.csv", np.ones(2), [0, 1])
+    (tmp_path / "bad.npz").write_text("garbage")
+    with pytest.raises(gv.InputError, match="bad.npz"):
+        gv.load_embeddings(tmp_path / "bad.npz")
+    (tmp_path / "bad.csv").write_text("node_id,z0\na,1\nb,x\n")
+    with pytest.raises(gv.InputError, match="bad.csv"):
+        gv.load_embeddings(tmp_path / "bad.csv")
+    (tmp_path / "bad.emb").write_text("two 1\na 1\n")
+    with pytest.raises(gv.InputError, match="bad.emb"):
+        gv.load_embeddings(tmp_path / "bad.emb")
+
+
+def test_out_of_memory_is_one_line(edges, capsys):
+    assert main(["linkpred", "--edges", edges, "--hidden", "100000000000", *FAST]) == 2
+    one_error(capsys, "memory")
+
+
+def test_fit_seeds_leaves_the_global_random_state_alone(cora):
+    from graphvae.estimators.batched import fit_seeds
+
+    splits = [gv.split_edges(cora, seed=s) for s in (0, 1)]
+    torch.manual_seed(123)
+    np.random.seed(123)
+    before_torch, before_numpy = torch.random.get_rng_state(), np.random.get_state()[1].copy()
+    fit_seeds(gv.VGAE(epochs=1), splits, [0, 1])
+    assert torch.equal(torch.random.get_rng_state(), before_torch)
+    assert np.array_equal(np.random.get_state()[1], before_numpy)
