@@ -89,7 +89,7 @@ def test_encoder_dropout_drops_sparse_feature_entries_in_training_only():
     enc = gv.GCNEncoder(50, (), 4, variational=False, dropout=0.6)
     feats = gv.encoder_input(x, normalized_adjacency(random_graph(200, 0.02, seed=1), 200), fold=False).features
     torch.manual_seed(0)
-    dropped = enc._drop(feats).to_dense().numpy()
+    dropped = enc._drop(feats).csr.to_dense().numpy()
     dense = x.toarray()
     kept = dropped != 0
     assert not (kept & (dense == 0)).any()  # only stored entries, each zeroed or scaled by 1 / (1 - p)
