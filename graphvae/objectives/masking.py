@@ -159,10 +159,12 @@ def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: floa
     from a share ``rate`` of the nodes)."""
     if mode not in MASK_MODES:
         raise InputError(f"unknown masking mode '{mode}' (choose from: {', '.join(MASK_MODES)})")
-    from ..nn.encoder import encoder_input
+    from ..nn.encoder import _as_features, encoder_input
     from ..nn.operator import normalized_adjacency
 
     base = base if base is not None else LinkTarget.from_edges(train_edge_index, num_nodes)
+    if not fold:  # unfolded features do not depend on the mask: converted once (with their cached transpose)
+        x = _as_features(x)
 
     def batches(epoch: int) -> list:
         if mode == "path":
