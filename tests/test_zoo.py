@@ -106,6 +106,34 @@ def small_split():
     return gv.split_edges(graph, seed=0)
 
 
+@pytest.mark.parametrize("rate", [0.0, 0.4, 0.95])
+def test_undirected_masking_gives_the_general_path_bit_for_bit(rate):
+    """``UndirectedMasking.draw`` against ``mask_edges`` + ``normalized_adjacency`` + ``MaskedLinkTarget.from_hidden``
+    from the same generator state: the same Â (pattern, index dtype and float32 values) and the same target, on a
+    graph with a duplicated edge (drawn twice, as mask_edges does) and with the identity when nothing is visible."""
+    from graphvae.objectives.masking import UndirectedMasking
+
+    n = 40
+    edges = torch.from_numpy(random_graph(n, 0.15, seed=6))
+    edges = torch.cat([edges, edges[:, :1], edges[:, :1].flip(0)], dim=1)  # one edge listed twice
+    base = LinkTarget.from_edges(edges, n)
+    masking = UndirectedMasking(edges, n, base)
+    for seed in range(4):
+        adj, target = masking.draw(rate, torch.Generator().manual_seed(seed))
+        visible, hidden = mask_edges(edges, rate, torch.Generator().manual_seed(seed))
+        expected = normalized_adjacency(visible.numpy(), n)
+        assert adj.is_identity == expected.is_identity
+        if not adj.is_identity:
+            for a, b in [(adj.csr.crow_indices(), expected.csr.crow_indices()),
+                         (adj.csr.col_indices(), expected.csr.col_indices()), (adj.csr.values(), expected.csr.values())]:
+                assert a.dtype == b.dtype and torch.equal(a, b)
+        reference = MaskedLinkTarget.from_hidden(base, hidden)
+        assert torch.equal(target.weights, reference.weights)
+        assert torch.equal(target.hidden_edge_index, reference.hidden_edge_index)
+    everything = UndirectedMasking(edges, n, base).draw(0.999999, torch.Generator().manual_seed(0))[0]
+    assert everything.is_identity
+
+
 def test_masked_positives_are_exactly_the_hidden_edges(small_split):
     train = small_split.train_edge_index
     visible, hidden = mask_edges(train, 0.6, torch.Generator().manual_seed(0))

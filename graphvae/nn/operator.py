@@ -38,6 +38,14 @@ class SparseOperator:
         self.csr = to_torch_csr(matrix, dtype)
         self.csr_t = self.csr if symmetric else to_torch_csr(matrix.T.tocsr(), dtype)
 
+    @classmethod
+    def from_csr(cls, csr: torch.Tensor, csr_t: torch.Tensor | None = None) -> "SparseOperator":
+        """The operator of a torch CSR matrix (sorted column indices) and its transpose (``None``: symmetric)."""
+        out = cls.__new__(cls)
+        out.shape = tuple(csr.shape)
+        out.csr, out.csr_t = csr, csr if csr_t is None else csr_t
+        return out
+
     @property
     def is_identity(self) -> bool:
         return self.csr is None
@@ -64,13 +72,9 @@ class SparseOperator:
         """
         if self.csr is None:
             raise ValueError("the identity operator has no stored entries to keep")
-        values = self.csr.values()
-        out = SparseOperator.__new__(SparseOperator)
-        out.shape = self.shape
-        out.csr = _kept_csr(self.csr, keep, values, divisor)
-        order = self.transpose_order()
-        out.csr_t = _kept_csr(self.csr_t, keep.index_select(0, order), values.index_select(0, order), divisor)
-        return out
+        values, order = self.csr.values(), self.transpose_order()
+        return SparseOperator.from_csr(_kept_csr(self.csr, keep, values, divisor),
+                                       _kept_csr(self.csr_t, keep.index_select(0, order), values.index_select(0, order), divisor))
 
     def transpose_order(self) -> torch.Tensor:
         """``order[e]``: the CSR position in ``M`` of the entry stored at position ``e`` of ``M^T`` (computed once)."""
