@@ -125,7 +125,8 @@ def test_undirected_masking_gives_the_general_path_bit_for_bit(rate):
         assert adj.is_identity == expected.is_identity
         if not adj.is_identity:
             for a, b in [(adj.csr.crow_indices(), expected.csr.crow_indices()),
-                         (adj.csr.col_indices(), expected.csr.col_indices()), (adj.csr.values(), expected.csr.values())]:
+                         (adj.csr.col_indices(), expected.csr.col_indices()),
+                         (adj.csr.values(), expected.csr.values())]:
                 assert a.dtype == b.dtype and torch.equal(a, b)
         reference = MaskedLinkTarget.from_hidden(base, hidden)
         assert torch.equal(target.weights, reference.weights)

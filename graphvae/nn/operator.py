@@ -62,7 +62,7 @@ class SparseOperator:
         return sp.csr_matrix((c.values().numpy(), c.col_indices().numpy(), c.crow_indices().numpy()), shape=self.shape)
 
     def keep_entries(self, keep: torch.Tensor, divisor: float = 1.0) -> "SparseOperator":
-        r"""The operator of the stored entries where ``keep`` holds (a mask in CSR order), values divided by ``divisor``.
+        r"""The operator of the stored entries where ``keep`` (a mask in CSR order) holds, values over ``divisor``.
 
         The dropout of the encoder's sparse features: with ``keep`` drawn with probability :math:`1 - p` and
         ``divisor`` :math:`1 - p` the result equals ``values * keep / (1 - p)`` on the same pattern (the
@@ -73,8 +73,8 @@ class SparseOperator:
         if self.csr is None:
             raise ValueError("the identity operator has no stored entries to keep")
         values, order = self.csr.values(), self.transpose_order()
-        return SparseOperator.from_csr(_kept_csr(self.csr, keep, values, divisor),
-                                       _kept_csr(self.csr_t, keep.index_select(0, order), values.index_select(0, order), divisor))
+        kept_t = _kept_csr(self.csr_t, keep.index_select(0, order), values.index_select(0, order), divisor)
+        return SparseOperator.from_csr(_kept_csr(self.csr, keep, values, divisor), kept_t)
 
     def transpose_order(self) -> torch.Tensor:
         """``order[e]``: the CSR position in ``M`` of the entry stored at position ``e`` of ``M^T`` (computed once)."""
@@ -107,7 +107,7 @@ def _kept_csr(csr: torch.Tensor, keep: torch.Tensor, values: torch.Tensor, divis
     kept = keep.nonzero().squeeze(1)
     crow = csr.crow_indices()
     counts = torch.zeros(keep.numel() + 1, dtype=crow.dtype, device=crow.device)
-    torch.cumsum(keep, 0, dtype=crow.dtype, out=counts[1:])  # kept entries before each position: the new row pointers at crow
+    torch.cumsum(keep, 0, dtype=crow.dtype, out=counts[1:])  # kept entries before each position: read at crow
     return csr_tensor(counts.index_select(0, crow.long()), csr.col_indices().index_select(0, kept),
                       values.index_select(0, kept) / divisor, tuple(csr.shape))
 

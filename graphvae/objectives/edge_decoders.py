@@ -72,7 +72,8 @@ class HadamardLinear(torch.autograd.Function):
 
     :math:`Z_r, Z_c` the rows ``z_row[row]``, ``z_col[col]`` (``pairs x d``; the decoder passes its ``z`` as
     both, and autograd sums the two gradients), :math:`M` the dropout factors
-    (:func:`graphvae.nn.dropout.dropout_mask`; ``None``: no dropout). The backward, for :math:`G = \partial L/\partial H`:
+    (:func:`graphvae.nn.dropout.dropout_mask`; ``None``: no dropout). The backward, for
+    :math:`G = \partial L/\partial H`:
 
     .. math:: \partial W = G^\top U,\quad \partial b = \textstyle\sum_p G_p,\quad
               \partial U = (G W) \odot M,\quad
@@ -83,7 +84,8 @@ class HadamardLinear(torch.autograd.Function):
     It is the autograd of ``linear(dropout(z[row] * z[col]))`` operation for operation (the same products and
     sums in the same order, so the same bits; ``tests/test_zoo.py``) without most of its ``pairs x d`` passes
     and temporaries: the mask multiplies :math:`Z_r \odot Z_c` in place and :math:`\partial U` in place, and
-    the backward reuses :math:`\partial U`'s buffer for one of the two products. On Cora each pass over ``pairs x 128`` floats costs 0.2-1 ms.
+    the backward reuses :math:`\partial U`'s buffer for one of the two products. On Cora each pass over
+    ``pairs x 128`` floats costs 0.2-1 ms.
     """
 
     @staticmethod

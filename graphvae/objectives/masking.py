@@ -21,6 +21,7 @@ Validation and test edges never enter: masking only ever selects among the train
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ import torch.nn.functional as F
 from .._validation import InputError
 from ..nn.inner_product import pattern_scores
 from .likelihood import LinkLikelihood, LinkTarget
+
+if TYPE_CHECKING:
+    from ..nn.operator import SparseOperator
 
 
 #: how :func:`masked_batches` hides edges
@@ -161,7 +165,7 @@ class UndirectedMasking:
         if m and not bool(found.all()):
             raise InputError("hidden edges must be training edges")
 
-    def draw(self, rate: float, generator: torch.Generator | None = None) -> tuple["SparseOperator", MaskedLinkTarget]:
+    def draw(self, rate: float, generator: torch.Generator | None = None) -> tuple[SparseOperator, MaskedLinkTarget]:
         """One masking: ``(Â of the visible edges, MaskedLinkTarget of the hidden ones)``."""
         from .._sparse import csr_tensor
         from ..nn.operator import SparseOperator
