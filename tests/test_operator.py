@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
@@ -44,6 +45,37 @@ def test_sparse_product_gradient_matches_dense():
     h2 = h.detach().clone().requires_grad_(True)
     (dense(op) @ h2).square().sum().backward()
     assert torch.allclose(h.grad, h2.grad, atol=1e-5)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_kept_entries_are_the_masked_matrix_and_its_transpose_and_gradient(symmetric):
+    """``keep_entries``: the matrix ``values * keep / divisor`` on the same pattern, with the true transpose
+    cached (empty rows and columns included), and ``op @ W`` differentiates like the dense product."""
+    import scipy.sparse as sp
+
+    rows, cols = np.ones(30, np.float32), np.ones(20, np.float32)
+    rows[3] = cols[7] = 0  # an empty row and an empty column
+    x = sp.diags(rows) @ sp.random(30, 20, density=0.15, format="csr", dtype="float32", random_state=4) @ sp.diags(cols)
+    x = sp.csr_matrix(x)
+    x.eliminate_zeros()
+    if symmetric:
+        x = normalized_adjacency(random_graph(30, 0.15, seed=5), 30).to_scipy()
+    op = SparseOperator(x, symmetric=symmetric)
+    g = torch.Generator().manual_seed(0)
+    keep = torch.rand(op.nnz, generator=g) >= 0.6
+    kept = op.keep_entries(keep, 0.4)
+    expected = torch.sparse_csr_tensor(op.csr.crow_indices(), op.csr.col_indices(),
+                                       op.csr.values() * keep / 0.4, size=op.shape).to_dense()
+    assert torch.equal(kept.csr.to_dense(), expected)
+    assert torch.equal(kept.csr_t.to_dense(), expected.t())
+    assert kept.nnz == int(keep.sum())
+    w = torch.randn(op.shape[1], 3, generator=g, requires_grad=True)
+    (kept @ w).square().sum().backward()
+    w2 = w.detach().clone().requires_grad_(True)
+    (expected @ w2).square().sum().backward()
+    assert torch.allclose(w.grad, w2.grad, atol=1e-5)
+    nothing = op.keep_entries(torch.zeros(op.nnz, dtype=torch.bool))
+    assert torch.equal(nothing @ w.detach(), torch.zeros(op.shape[0], 3))
 
 
 def test_encoder_with_sparse_and_precomputed_features_matches_dense_gcn():

@@ -34,6 +34,26 @@ def test_keep_mask_frequency_is_binomial_with_the_rounded_probability(p):
     assert abs(float(both) - q * q) < 5 * math.sqrt(q * q * (1 - q * q) * 4 / n)
 
 
+def test_masks_are_the_draws_of_randint_words_and_dropout_mask_is_the_scaled_keep_mask():
+    """The lanes come from ``random_(-2**63, None)`` words with the sign bit flipped: the same words as
+    ``torch.randint(-2**63, 2**63 - 1)`` from the same state (the generator ending in the same state), and
+    :func:`dropout_mask` is ``keep_mask`` times the scale, value for value."""
+    from graphvae.nn.dropout import dropout_mask
+
+    n, p = 40_003, 0.2
+    torch.manual_seed(5)
+    words = torch.randint(-(1 << 63), (1 << 63) - 1, (-(-n // 4),), dtype=torch.int64)
+    after = torch.rand(3)
+    expected = words.view(torch.int16)[:n] >= drop_threshold(p) - (1 << 15)
+    torch.manual_seed(5)
+    assert torch.equal(keep_mask((n,), p), expected)
+    assert torch.equal(torch.rand(3), after)
+    torch.manual_seed(5)
+    scale = 2 ** 16 / (2 ** 16 - drop_threshold(p))
+    assert torch.equal(dropout_mask((n,), p), expected.float() * scale)
+    assert dropout_mask((7, 3), p, torch.float64).dtype == torch.float64
+
+
 def test_dropout_is_unbiased_scaled_and_identity_in_evaluation():
     torch.manual_seed(1)
     h = torch.randn(64, 16)

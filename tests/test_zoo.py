@@ -89,7 +89,7 @@ def test_encoder_dropout_drops_sparse_feature_entries_in_training_only():
     enc = gv.GCNEncoder(50, (), 4, variational=False, dropout=0.6)
     feats = gv.encoder_input(x, normalized_adjacency(random_graph(200, 0.02, seed=1), 200), fold=False).features
     torch.manual_seed(0)
-    dropped = enc._drop(feats).to_dense().numpy()
+    dropped = enc._drop(feats).csr.to_dense().numpy()
     dense = x.toarray()
     kept = dropped != 0
     assert not (kept & (dense == 0)).any()  # only stored entries, each zeroed or scaled by 1 / (1 - p)
@@ -104,6 +104,35 @@ def test_encoder_dropout_drops_sparse_feature_entries_in_training_only():
 def small_split():
     graph = gv.degree_corrected_sbm(150, edges_per_node=4, num_blocks=3, num_features=8, seed=3)
     return gv.split_edges(graph, seed=0)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.4, 0.95])
+def test_undirected_masking_gives_the_general_path_bit_for_bit(rate):
+    """``UndirectedMasking.draw`` against ``mask_edges`` + ``normalized_adjacency`` + ``MaskedLinkTarget.from_hidden``
+    from the same generator state: the same Â (pattern, index dtype and float32 values) and the same target, on a
+    graph with a duplicated edge (drawn twice, as mask_edges does) and with the identity when nothing is visible."""
+    from graphvae.objectives.masking import UndirectedMasking
+
+    n = 40
+    edges = torch.from_numpy(random_graph(n, 0.15, seed=6))
+    edges = torch.cat([edges, edges[:, :1], edges[:, :1].flip(0)], dim=1)  # one edge listed twice
+    base = LinkTarget.from_edges(edges, n)
+    masking = UndirectedMasking(edges, n, base)
+    for seed in range(4):
+        adj, target = masking.draw(rate, torch.Generator().manual_seed(seed))
+        visible, hidden = mask_edges(edges, rate, torch.Generator().manual_seed(seed))
+        expected = normalized_adjacency(visible.numpy(), n)
+        assert adj.is_identity == expected.is_identity
+        if not adj.is_identity:
+            for a, b in [(adj.csr.crow_indices(), expected.csr.crow_indices()),
+                         (adj.csr.col_indices(), expected.csr.col_indices()),
+                         (adj.csr.values(), expected.csr.values())]:
+                assert a.dtype == b.dtype and torch.equal(a, b)
+        reference = MaskedLinkTarget.from_hidden(base, hidden)
+        assert torch.equal(target.weights, reference.weights)
+        assert torch.equal(target.hidden_edge_index, reference.hidden_edge_index)
+    everything = UndirectedMasking(edges, n, base).draw(0.999999, torch.Generator().manual_seed(0))[0]
+    assert everything.is_identity
 
 
 def test_masked_positives_are_exactly_the_hidden_edges(small_split):
@@ -200,6 +229,42 @@ def test_mlp_decoder_in_checkpointed_chunks_equals_one_pass():
     assert torch.allclose(chunked, whole, atol=1e-6)
     for a, b in zip(torch.autograd.grad(chunked.square().sum(), [z, *decoder.parameters()]), grads):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("masked,bias", [(True, True), (False, True), (True, False)])
+def test_hadamard_linear_gradients_pass_gradcheck(masked, bias):
+    """The hand-written backward of the decoder's first layer against finite differences (float64), with two
+    different embeddings at ``row`` and ``col`` so each input's gradient is checked on its own."""
+    from graphvae.objectives.edge_decoders import HadamardLinear
+
+    g = torch.Generator().manual_seed(0)
+    z_row, z_col = (torch.randn(7, 5, dtype=torch.float64, generator=g, requires_grad=True) for _ in range(2))
+    row, col = torch.randint(0, 7, (2, 13), generator=g)  # repeated nodes: the scatter must add
+    weight = torch.randn(3, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    b = torch.randn(3, dtype=torch.float64, generator=g, requires_grad=True) if bias else None
+    mask = (torch.rand(13, 5, dtype=torch.float64, generator=g) > 0.3) * 1.5 if masked else None
+    inputs = (z_row, z_col, row, col, weight, b, mask)
+    assert torch.autograd.gradcheck(HadamardLinear.apply, inputs)
+
+
+def test_hadamard_linear_is_bitwise_the_autograd_of_the_plain_layers():
+    """``HadamardLinear`` against ``linear((z[row] * z[col]) * mask)`` through autograd, on one ``z``:
+    the same outputs and the same gradients, bit for bit (float32)."""
+    from graphvae.nn.dropout import dropout_mask
+    from graphvae.objectives.edge_decoders import HadamardLinear
+
+    torch.manual_seed(0)
+    z = torch.randn(50, 16, requires_grad=True)
+    row, col = torch.randint(0, 50, (2, 400))
+    linear = torch.nn.Linear(16, 8)
+    mask = dropout_mask((400, 16), 0.2)
+    grad = torch.randn(400, 8)
+    plain = linear(z.index_select(0, row) * z.index_select(0, col) * mask)
+    expected = torch.autograd.grad(plain, [z, *linear.parameters()], grad)
+    fused = HadamardLinear.apply(z, z, col, row, linear.weight, linear.bias, mask)
+    assert torch.equal(fused, plain)
+    for a, b in zip(torch.autograd.grad(fused, [z, *linear.parameters()], grad), expected):
+        assert torch.equal(a, b)
 
 
 def test_degree_decoder_target_is_the_masked_degree():

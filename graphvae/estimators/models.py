@@ -9,7 +9,6 @@ edge masking (``mask_rate``, :mod:`graphvae.objectives.masking`), a learned edge
 """
 from __future__ import annotations
 
-import copy
 from typing import Sequence
 
 import numpy as np
@@ -45,6 +44,15 @@ from .base import (
 HEAD_ACTIVATIONS = {"elu": torch.nn.functional.elu}
 #: activations of the hidden GCN layers (``activation``): the penalties' ones and MaskGAE's ELU
 ENCODER_ACTIVATIONS = {**ACTIVATIONS, "elu": torch.nn.functional.elu}
+
+
+def _state_copy(module: torch.nn.Module) -> dict:
+    """A copy of ``module.state_dict()`` that later training steps do not change: each tensor cloned (about a
+    fifth of ``copy.deepcopy``'s time on MaskGAE's parameters, which validation copies at every improvement)."""
+    state = module.state_dict()
+    for key, value in state.items():
+        state[key] = value.clone()
+    return state
 
 
 class VGAE(Estimator):
@@ -261,7 +269,7 @@ class VGAE(Estimator):
             entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
             self.objective_.train()
             if entry["val_auc"] > best["auc"]:
-                best.update(auc=entry["val_auc"], epoch=epoch, state=copy.deepcopy(self.objective_.state_dict()))
+                best.update(auc=entry["val_auc"], epoch=epoch, state=_state_copy(self.objective_))
             return epoch - best["epoch"] >= self.patience
 
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,

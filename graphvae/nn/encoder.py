@@ -222,10 +222,10 @@ class GCNEncoder(nn.Module):
             return torch.nn.functional.dropout(h, self.dropout, True)
         if h.is_identity:
             raise ValueError("dropout needs features, not the identity operator")
-        c = h.csr
-        keep = torch.rand(c.values().shape, device=c.values().device) >= self.dropout
-        values = c.values() * keep.to(c.values().dtype) / (1 - self.dropout)
-        return torch.sparse_csr_tensor(c.crow_indices(), c.col_indices(), values, size=c.shape, check_invariants=False)
+        values = h.csr.values()
+        keep = torch.rand(values.shape, device=values.device) >= self.dropout
+        # a sparse operator of the kept entries: its product and that product's backward skip the dropped ones
+        return h.keep_entries(keep, 1 - self.dropout)
 
     def _normalized_head(self, h: Features, adj: SparseOperator, propagated: bool) -> torch.Tensor:
         """The head with the mean part row-normalized to norm ``normalize`` before propagation."""

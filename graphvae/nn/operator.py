@@ -38,6 +38,14 @@ class SparseOperator:
         self.csr = to_torch_csr(matrix, dtype)
         self.csr_t = self.csr if symmetric else to_torch_csr(matrix.T.tocsr(), dtype)
 
+    @classmethod
+    def from_csr(cls, csr: torch.Tensor, csr_t: torch.Tensor | None = None) -> "SparseOperator":
+        """The operator of a torch CSR matrix (sorted column indices) and its transpose (``None``: symmetric)."""
+        out = cls.__new__(cls)
+        out.shape = tuple(csr.shape)
+        out.csr, out.csr_t = csr, csr if csr_t is None else csr_t
+        return out
+
     @property
     def is_identity(self) -> bool:
         return self.csr is None
@@ -53,6 +61,33 @@ class SparseOperator:
         c = self.csr
         return sp.csr_matrix((c.values().numpy(), c.col_indices().numpy(), c.crow_indices().numpy()), shape=self.shape)
 
+    def keep_entries(self, keep: torch.Tensor, divisor: float = 1.0) -> "SparseOperator":
+        r"""The operator of the stored entries where ``keep`` (a mask in CSR order) holds, values over ``divisor``.
+
+        The dropout of the encoder's sparse features: with ``keep`` drawn with probability :math:`1 - p` and
+        ``divisor`` :math:`1 - p` the result equals ``values * keep / (1 - p)`` on the same pattern (the
+        dropped entries stored as zeros) as a matrix, but its products skip the dropped entries, and its
+        transpose, which the backward of ``op @ W`` multiplies by, is taken from the cached transpose by one
+        gather (:meth:`transpose_order`) instead of a conversion and a sort each call.
+        """
+        if self.csr is None:
+            raise ValueError("the identity operator has no stored entries to keep")
+        values, order = self.csr.values(), self.transpose_order()
+        kept_t = _kept_csr(self.csr_t, keep.index_select(0, order), values.index_select(0, order), divisor)
+        return SparseOperator.from_csr(_kept_csr(self.csr, keep, values, divisor), kept_t)
+
+    def transpose_order(self) -> torch.Tensor:
+        """``order[e]``: the CSR position in ``M`` of the entry stored at position ``e`` of ``M^T`` (computed once)."""
+        if getattr(self, "_transpose_order", None) is None:
+            c = self.csr
+            nnz = int(c.values().numel())
+            ids = sp.csr_matrix((np.arange(nnz, dtype=np.int64), c.col_indices().cpu().numpy(),
+                                 c.crow_indices().cpu().numpy()), shape=self.shape)
+            t = ids.T.tocsr()
+            t.sort_indices()  # the cached transpose's order (to_torch_csr sorts its column indices)
+            self._transpose_order = torch.from_numpy(t.data).to(c.values().device)
+        return self._transpose_order
+
     def __matmul__(self, dense: torch.Tensor) -> torch.Tensor:
         if self.csr is None:
             return dense
@@ -64,6 +99,17 @@ class SparseOperator:
         out.csr = None if self.csr is None else self.csr.to(device)
         out.csr_t = None if self.csr_t is None else (out.csr if self.csr_t is self.csr else self.csr_t.to(device))
         return out
+
+
+def _kept_csr(csr: torch.Tensor, keep: torch.Tensor, values: torch.Tensor, divisor: float) -> torch.Tensor:
+    """The CSR matrix of ``csr``'s pattern restricted to the entries where ``keep`` holds, values ``values / divisor``
+    (``keep`` and ``values`` aligned with ``csr``'s entries)."""
+    kept = keep.nonzero().squeeze(1)
+    crow = csr.crow_indices()
+    counts = torch.zeros(keep.numel() + 1, dtype=crow.dtype, device=crow.device)
+    torch.cumsum(keep, 0, dtype=crow.dtype, out=counts[1:])  # kept entries before each position: read at crow
+    return csr_tensor(counts.index_select(0, crow.long()), csr.col_indices().index_select(0, kept),
+                      values.index_select(0, kept) / divisor, tuple(csr.shape))
 
 
 class _ConstantSpMM(torch.autograd.Function):

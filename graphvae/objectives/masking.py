@@ -21,13 +21,18 @@ Validation and test edges never enter: masking only ever selects among the train
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .._validation import InputError
 from ..nn.inner_product import pattern_scores
 from .likelihood import LinkLikelihood, LinkTarget
+
+if TYPE_CHECKING:
+    from ..nn.operator import SparseOperator
 
 
 #: how :func:`masked_batches` hides edges
@@ -126,6 +131,72 @@ class MaskedLinkTarget:
         return int(self.weights.sum())
 
 
+class UndirectedMasking:
+    r"""The masking of :func:`mask_edges` (undirected) with all but the draw done once: each :meth:`draw` gives
+    :math:`\hat A` of the visible edges and the :class:`MaskedLinkTarget` of the hidden ones.
+
+    :meth:`draw` makes :func:`mask_edges`' draws (one uniform per edge of ``undirected_once(edge_index)``). Then,
+    instead of building :math:`\hat A` from the visible edge list through scipy and looking the hidden pairs up
+    in ``base`` by binary search (about 1.5 ms per Cora epoch), it keeps the visible entries of the training
+    graph's :math:`A + I`, stored once in CSR order with each edge's two positions, and normalizes them:
+    :math:`\hat A_{ij} = (d_i d_j)^{-1/2}` with :math:`d_i` the kept entries of row ``i``, the square roots in
+    float64 and the products in float32 as :func:`graphvae.nn.operator.gcn_normalize` computes them, so
+    :math:`\hat A` and the target are those of ``masked_batches``' general path bit for bit (``tests/test_zoo.py``).
+    """
+
+    def __init__(self, edge_index: torch.Tensor, num_nodes: int, base: LinkTarget):
+        from .._sparse import index_dtype
+
+        n, self.once, self.base = num_nodes, undirected_once(edge_index), base
+        u, v = self.once[0].long(), self.once[1].long()
+        m, loops = u.numel(), torch.arange(n)
+        # every stored entry of A + I once, in CSR order; inverse: the entry of each (u, v), (v, u), (i, i)
+        keys, inverse = torch.unique(torch.cat([u * n + v, v * n + u, loops * (n + 1)]), return_inverse=True)
+        self.entry_row, entry_col = keys // n, keys % n
+        self.itype = getattr(torch, np.dtype(index_dtype(keys.numel(), n)).name)
+        self.entry_col = entry_col.to(self.itype)
+        self.crow = torch.zeros(n + 1, dtype=torch.long)
+        self.crow[1:] = torch.bincount(self.entry_row, minlength=n).cumsum(0)
+        self.positions, self.diagonal = inverse[:2 * m], inverse[2 * m:]
+        # the two directions' positions among base's positives (MaskedLinkTarget.weights)
+        pair_keys = torch.cat([u * n + v, v * n + u])
+        self.base_positions = torch.searchsorted(base.keys, pair_keys)
+        found = base.keys[self.base_positions.clamp(max=max(base.keys.numel() - 1, 0))] == pair_keys
+        if m and not bool(found.all()):
+            raise InputError("hidden edges must be training edges")
+
+    def draw(self, rate: float, generator: torch.Generator | None = None) -> tuple[SparseOperator, MaskedLinkTarget]:
+        """One masking: ``(Â of the visible edges, MaskedLinkTarget of the hidden ones)``."""
+        from .._sparse import csr_tensor
+        from ..nn.operator import SparseOperator
+
+        if not 0 <= rate < 1:
+            raise InputError(f"the masking rate must be in [0, 1), got {rate}")
+        n = self.crow.numel() - 1
+        hide = torch.rand(self.once.shape[1], generator=generator) < rate
+        shown = (~hide).repeat(2)
+        # an entry stays if any copy of its edge is shown (duplicate edges are drawn separately, as in mask_edges)
+        copies = torch.zeros(self.entry_row.numel(), dtype=torch.int32).index_add_(0, self.positions, shown.int())
+        keep = copies > 0
+        keep[self.diagonal] = True
+        before = torch.zeros(keep.numel() + 1, dtype=torch.long)
+        torch.cumsum(keep, 0, out=before[1:])  # kept entries before each position
+        crow = before.index_select(0, self.crow)
+        degree = crow.diff()
+        if int(crow[-1]) == n:  # no visible edge: the identity, as normalized_adjacency gives it
+            adj = SparseOperator(None, n=n)
+        else:
+            d_inv_sqrt = (1.0 / torch.sqrt(degree.double())).float()
+            kept = keep.nonzero().squeeze(1)
+            row, col = self.entry_row.index_select(0, kept), self.entry_col.index_select(0, kept)
+            values = d_inv_sqrt.index_select(0, row) * d_inv_sqrt.index_select(0, col.long())
+            adj = SparseOperator.from_csr(csr_tensor(crow.to(self.itype), col, values, (n, n)))
+        weights = torch.zeros(self.base.keys.numel())
+        weights[self.base_positions[~shown]] = 1.0
+        hidden = self.once[:, hide]
+        return adj, MaskedLinkTarget(self.base, weights, torch.cat([hidden, hidden.flip(0)], dim=1))
+
+
 class MaskedLinkLikelihood(LinkLikelihood):
     """:class:`LinkLikelihood` whose positives are only the hidden edges of a :class:`MaskedLinkTarget`
     (see the module docstring); the non-edge estimate is the parent's, over the non-training pairs."""
@@ -159,10 +230,20 @@ def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: floa
     from a share ``rate`` of the nodes)."""
     if mode not in MASK_MODES:
         raise InputError(f"unknown masking mode '{mode}' (choose from: {', '.join(MASK_MODES)})")
-    from ..nn.encoder import encoder_input
+    from ..nn.encoder import _as_features, encoder_input
     from ..nn.operator import normalized_adjacency
 
     base = base if base is not None else LinkTarget.from_edges(train_edge_index, num_nodes)
+    if not fold:  # unfolded features do not depend on the mask: converted once (with their cached transpose)
+        x = _as_features(x)
+    if mode == "undirected":  # mask_edges' draws; Â and the target from positions found once
+        masking = UndirectedMasking(train_edge_index, num_nodes, base)
+
+        def undirected_batches(epoch: int) -> list:
+            adj, target = masking.draw(rate, generator)
+            return [(encoder_input(x, adj, fold=fold), target)]
+
+        return undirected_batches
 
     def batches(epoch: int) -> list:
         if mode == "path":
@@ -176,4 +257,5 @@ def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: floa
 
 
 __all__ = ["MASK_MODES", "mask_edges", "mask_paths", "MaskedLinkTarget", "MaskedLinkLikelihood", "masked_degrees", "masked_batches",
+           "UndirectedMasking",
            "symmetrized", "undirected_once"]
