@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import ROOT, machine, update_section  # noqa: E402
 from _profile import profile_fit  # noqa: E402
 
+from graphvae.allocator import use_huge_pages  # noqa: E402
 from graphvae.files import atomic_write  # noqa: E402
 from graphvae.evaluation.summary import mean_std
 from graphvae.files import write_json  # noqa: E402
@@ -147,6 +148,8 @@ def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, pr
         "final_loss": model.history_[-1]["loss"], "machine": machine(), "torch_threads": torch.get_num_threads(),
         # other processes on the machine inflate wall times: the 1-minute load average before and after
         "load_average": [load_before, os.getloadavg()[0]], "code": code_version(),
+        # PyTorch's tensors of 2 MB and more on transparent huge pages (graphvae.allocator.use_huge_pages)
+        "huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE") == "1",
     }
     result["seconds_per_edge"] = result["seconds_per_epoch"] / result["edges"]
     if profile:
@@ -159,14 +162,15 @@ def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, pr
 
 # --------------------------------------------------------------------------- all sizes
 
-def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Path, timeout: float) -> dict:
+def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Path, timeout: float,
+            huge_pages: bool = True) -> dict:
     runs = []
     for nodes in sizes:
         for seed in (large_seeds if nodes >= 1_000_000 else seeds):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "run.json"
                 cmd = [sys.executable, __file__, "--nodes", str(nodes), "--seed", str(seed), "--epochs", str(epochs),
-                       "--features", str(features), "--json", str(path)]
+                       "--features", str(features), "--json", str(path), *([] if huge_pages else ["--no-huge-pages"])]
                 print(f"[scale] {nodes:,} nodes, seed {seed} ...", flush=True)
                 proc = subprocess.run(cmd, timeout=timeout)
                 if proc.returncode != 0:
@@ -356,7 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="then profile a short fit stage by stage (torch.profiler)")
     p.add_argument("--profile-epochs", type=int, default=3, help="epochs of the profiled fit")
     p.add_argument("--timeout", type=float, default=3600, help="seconds allowed per subprocess run")
+    p.add_argument("--no-huge-pages", action="store_true",
+                   help="leave PyTorch's tensors on 4 kB pages (default: huge pages, as the CLI: graphvae.allocator)")
     args = p.parse_args(argv)
+    if not args.no_huge_pages:
+        use_huge_pages()  # before the first tensor is allocated: PyTorch reads the switch once
     if args.report_only:
         report = json.loads((args.json or RESULTS).read_text())
         report.update(summarize(report["runs"]))
@@ -365,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         update_section("benchmarks.md", "scale", markdown(report))
         return 0
     if args.all:
-        report = run_all(args.sizes, args.seeds, args.large_seeds, args.epochs, args.features, args.json or RESULTS, args.timeout)
+        report = run_all(args.sizes, args.seeds, args.large_seeds, args.epochs, args.features, args.json or RESULTS,
+                         args.timeout, not args.no_huge_pages)
         print(json.dumps({"sizes": report["sizes"], "ratios_100k_to_1m": report["ratios_100k_to_1m"]}, indent=1))
         return 0
     if args.nodes is None:

@@ -295,3 +295,64 @@ def test_cli_called_with_arguments_leaves_the_collector_alone(tmp_path):
     state = _gc_state("in-process", *_small_graph_arguments(tmp_path))  # main([...]) as tests and programs call it
     assert state["code"] == 0 and state["enabled_at_exit"] and state["frozen_at_exit"] == 0
     assert state["paused_before_training"] is False and state["frozen_for_training"] == 0
+
+
+# ------------------------------------------------------------------------------- transparent huge pages
+_HUGE_PAGES = """
+import os, sys
+from graphvae.cli.main import main
+sys.argv = ["graphvae"] + sys.argv[1:]
+code = main()  # as the graphvae script: a whole command, its tensors included, before the check below
+import torch
+big = torch.ones(32 << 20)  # 128 MB: would PyTorch put it on huge pages, after everything the command allocated?
+huge_kb = next(int(line.split()[1]) for line in open("/proc/self/smaps_rollup") if line.startswith("AnonHugePages"))
+print(code, os.environ.get("THP_MEM_ALLOC_ENABLE"), huge_kb)
+"""
+
+
+def _kernel_offers_huge_pages() -> bool:
+    from graphvae.allocator import THP_SETTING
+
+    try:
+        with open(THP_SETTING) as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _kernel_offers_huge_pages(), reason="no transparent huge pages in this kernel")
+def test_cli_requests_huge_pages_before_its_first_tensor(tmp_path):
+    """PyTorch reads its huge-page switch at the process's first tensor allocation: the CLI must set it before
+    anything allocates, or it is silently off. After a whole command has run, a large tensor is on huge pages."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+    r = subprocess.run([sys.executable, "-c", _HUGE_PAGES, *_small_graph_arguments(tmp_path)], capture_output=True,
+                       text=True, env=env, check=True)
+    code, switch, huge_kb = r.stdout.split()[-3:]
+    assert (code, switch) == ("0", "1")
+    assert int(huge_kb) >= 2048  # at least one 2 MB page (the 128 MB tensor: up to 64 of them)
+
+
+def test_huge_pages_respect_the_kernel_and_the_user(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    import graphvae.allocator as allocator
+
+    setting = tmp_path / "enabled"
+    monkeypatch.setattr(allocator, "THP_SETTING", str(setting))
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
+    setting.write_text("always madvise [never]\n")
+    assert not allocator.use_huge_pages() and "THP_MEM_ALLOC_ENABLE" not in os.environ
+    setting.unlink()  # a kernel without transparent huge pages
+    assert not allocator.use_huge_pages() and "THP_MEM_ALLOC_ENABLE" not in os.environ
+    setting.write_text("always [madvise] never\n")
+    if sys.platform.startswith("linux"):
+        assert allocator.use_huge_pages() and os.environ["THP_MEM_ALLOC_ENABLE"] == "1"
+        monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")  # the user's own choice is kept
+        assert not allocator.use_huge_pages() and os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
+    else:
+        assert not allocator.use_huge_pages()

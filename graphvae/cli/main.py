@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (default: the process's arguments) and return its exit status.
 
     As the process's own command (``argv`` not given: the ``graphvae`` script, ``python -m graphvae``) it also
-    tunes the interpreter for a short-lived process (:mod:`graphvae.allocator`): a training command imports its
+    tunes the interpreter for a short-lived process (:mod:`graphvae.allocator`): tensors of 2 MB and more go on
+    transparent huge pages where the kernel offers them, a training command imports its
     libraries with the garbage collector paused, and every object is frozen before the interpreter exits, which
     makes the exit cheap. Called with ``argv`` (tests, other programs) it leaves the interpreter alone.
     """
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if program:
         from .. import allocator
 
+        allocator.use_huge_pages()  # before any tensor exists: PyTorch reads the switch at its first allocation
         if next((a for a in sys.argv[1:] if not a.startswith("-")), None) in PAUSED_IMPORTS:
             allocator.pause_collection()
     try:
