@@ -240,6 +240,17 @@ def plot(sizes: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _huge_pages_line(runs: list[dict]) -> str:
+    """Whether PyTorch's large tensors were on transparent huge pages in these runs (older JSON: not recorded)."""
+    flags = {r.get("huge_pages") for r in runs}
+    if flags == {True}:
+        return ("PyTorch's tensors of 2 MB and more are on transparent huge pages, as in the CLI "
+                "(`graphvae.allocator.use_huge_pages`; `--no-huge-pages` turns it off).")
+    if flags == {False}:
+        return "Run with `--no-huge-pages`: 4 kB pages throughout."
+    return ""
+
+
 def markdown(report: dict) -> str:
     rows = ["| nodes | undirected edges | s / epoch | peak RSS (GB) | test AUC | setup s (in fit) | generate s | split s |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -292,7 +303,8 @@ def markdown(report: dict) -> str:
         f"`model.score` on the test pairs. Mean ± std over seeds (number of seeds per size: {seeds}), each run in a fresh process; "
         f"peak RSS is the process's `ru_maxrss` (generation and split included). **Seconds per epoch is the "
         f"median wall time of the epochs after the first** (the first epoch, which also warms up the allocator, is "
-        f"`first_epoch_seconds` in the JSON); setup is the rest of `fit`. Time per edge: seconds per epoch / undirected edges.",
+        f"`first_epoch_seconds` in the JSON); setup is the rest of `fit`. Time per edge: seconds per epoch / undirected edges. "
+        + _huge_pages_line(runs),
         "",
         *rows,
         "",
