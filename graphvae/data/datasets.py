@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import InputError
+from ..files import atomic_write
 
 #: seconds to wait for a connection and between bytes of a download (``$GRAPHVAE_DOWNLOAD_TIMEOUT``)
 DOWNLOAD_TIMEOUT = 10.0
@@ -153,7 +154,7 @@ def _download(entry: dict[str, Any], target: Path) -> None:
     if unpinned:
         # no pinned checksum: record what was downloaded, so a later change to the files is caught
         lines = "".join(f"{digest}  {file}\n" for file, digest in unpinned.items())
-        (target / "SHA256SUMS").write_text(lines)
+        atomic_write(target / "SHA256SUMS", lambda tmp: tmp.write_text(lines))
         print(f"graphvae: warning: {', '.join(unpinned)} have no checksum in graphvae's registry; downloaded "
               f"from {base} unverified, their SHA-256 recorded in {target / 'SHA256SUMS'}", file=sys.stderr)
 
