@@ -42,7 +42,7 @@ def test_union_target_counts_and_mismatched_sizes():
     union = LinkTarget.disjoint_union([a, b])
     assert union.components == 2 and union.component_nodes == 12
     assert union.component_edges.tolist() == [a.nnz, b.nnz]
-    assert union.component_positives.tolist() == [a.nnz + 12, b.nnz + 12]
+    assert union.component_positives.tolist() == union.positive_counts.tolist() == [a.nnz + 12, b.nnz + 12]
     # no pair across the components is a positive, every pair inside one is as in its own graph
     rows, cols = torch.meshgrid(torch.arange(24), torch.arange(24), indexing="ij")
     dense = union.is_positive(rows.ravel(), cols.ravel()).view(24, 24).numpy()

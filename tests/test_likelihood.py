@@ -279,7 +279,8 @@ def test_closed_form_quadratic_gradient_equals_autograd(components):
     component = None if components == 1 else torch.arange(components).repeat_interleave(per)
     count = 17.0 if components == 1 else torch.tensor([17.0, 18.0, 19.0], dtype=torch.float64)
     weights = torch.randn(components, generator=gen, dtype=torch.float64)
-    (_ClosedFormQuadratic.apply(z, pos, coef, count, component) * weights).sum().backward()
+    lengths = None if components == 1 else torch.full((components,), per)
+    (_ClosedFormQuadratic.apply(z, pos, coef, count, component, lengths) * weights).sum().backward()
     z_r, pos_r = z.detach().clone().requires_grad_(), pos.detach().clone().requires_grad_()
     total = 0
     for c in range(components):
