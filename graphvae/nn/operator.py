@@ -105,11 +105,16 @@ def _kept_csr(csr: torch.Tensor, keep: torch.Tensor, values: torch.Tensor, divis
     """The CSR matrix of ``csr``'s pattern restricted to the entries where ``keep`` holds, values ``values / divisor``
     (``keep`` and ``values`` aligned with ``csr``'s entries)."""
     kept = keep.nonzero().squeeze(1)
-    crow = csr.crow_indices()
-    counts = torch.zeros(keep.numel() + 1, dtype=crow.dtype, device=crow.device)
-    torch.cumsum(keep, 0, dtype=crow.dtype, out=counts[1:])  # kept entries before each position: read at crow
-    return csr_tensor(counts.index_select(0, crow.long()), csr.col_indices().index_select(0, kept),
+    return csr_tensor(kept_row_pointers(csr.crow_indices(), keep), csr.col_indices().index_select(0, kept),
                       values.index_select(0, kept) / divisor, tuple(csr.shape))
+
+
+def kept_row_pointers(crow: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Row pointers (``crow``'s dtype) of the CSR pattern ``crow`` restricted to the entries where ``keep`` holds
+    (a mask in CSR order): the number of kept entries before each row's first position."""
+    before = torch.zeros(keep.numel() + 1, dtype=crow.dtype, device=crow.device)
+    torch.cumsum(keep, 0, dtype=crow.dtype, out=before[1:])  # kept entries before each position
+    return before.index_select(0, crow.long())
 
 
 class _ConstantSpMM(torch.autograd.Function):

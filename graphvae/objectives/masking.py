@@ -168,7 +168,7 @@ class UndirectedMasking:
     def draw(self, rate: float, generator: torch.Generator | None = None) -> tuple[SparseOperator, MaskedLinkTarget]:
         """One masking: ``(Â of the visible edges, MaskedLinkTarget of the hidden ones)``."""
         from .._sparse import csr_tensor
-        from ..nn.operator import SparseOperator
+        from ..nn.operator import SparseOperator, kept_row_pointers
 
         if not 0 <= rate < 1:
             raise InputError(f"the masking rate must be in [0, 1), got {rate}")
@@ -179,9 +179,7 @@ class UndirectedMasking:
         copies = torch.zeros(self.entry_row.numel(), dtype=torch.int32).index_add_(0, self.positions, shown.int())
         keep = copies > 0
         keep[self.diagonal] = True
-        before = torch.zeros(keep.numel() + 1, dtype=torch.long)
-        torch.cumsum(keep, 0, out=before[1:])  # kept entries before each position
-        crow = before.index_select(0, self.crow)
+        crow = kept_row_pointers(self.crow, keep)
         degree = crow.diff()
         if int(crow[-1]) == n:  # no visible edge: the identity, as normalized_adjacency gives it
             adj = SparseOperator(None, n=n)
