@@ -152,3 +152,21 @@ def test_cli_thread_choice_follows_the_cpu_in_use(tmp_path, monkeypatch):
         assert _common.set_threads(3, 2708) == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_stacking_one_encoder_gives_that_encoder_and_copies_are_checked():
+    torch.manual_seed(0)
+    single = GCNEncoder(5, (4,), 2)
+    stacked = GCNEncoder.stack([single])
+    assert stacked.copies == 1
+    assert all(torch.equal(p, q) for p, q in zip(stacked.parameters(), single.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(stacked.copy(0).parameters(), single.parameters()))
+    pair = GCNEncoder.stack([single, GCNEncoder(5, (4,), 2)])
+    assert all(torch.equal(p, q) for p, q in zip(pair.copy(-2).parameters(), single.parameters()))
+    for index in (1, -2):
+        with pytest.raises(IndexError, match="copy"):
+            stacked.copy(index)
+    with pytest.raises(IndexError, match="copy 2"):
+        pair.copy(2)
+    with pytest.raises(ValueError, match="at least one"):
+        GCNEncoder.stack([])

@@ -179,21 +179,27 @@ class GCNEncoder(nn.Module):
     @classmethod
     def stack(cls, encoders: Sequence["GCNEncoder"]) -> "GCNEncoder":
         """One encoder with ``len(encoders)`` copies holding the given (single, equally configured) encoders' parameters."""
+        if not encoders:
+            raise ValueError("stack needs at least one encoder")
         config = encoders[0]._config
         if any(e._config != config or e.copies != 1 for e in encoders):
             raise ValueError("stack needs single encoders of the same configuration")
         out = cls(**config, copies=len(encoders))
-        with torch.no_grad():
+        with torch.no_grad():  # one encoder stacks to a single encoder (copies=1 stores unstacked parameters)
             for name, param in out.named_parameters():
-                param.copy_(torch.stack([dict(e.named_parameters())[name] for e in encoders]))
+                sources = [dict(e.named_parameters())[name] for e in encoders]
+                param.copy_(torch.stack(sources) if len(sources) > 1 else sources[0])
         return out
 
     def copy(self, index: int) -> "GCNEncoder":
         """Copy ``index`` of a batched encoder as a single encoder (its parameters cloned)."""
+        if not -self.copies <= index < self.copies:
+            raise IndexError(f"copy {index} of an encoder with {self.copies} copies")
         out = type(self)(**self._config)
         with torch.no_grad():
             for name, param in out.named_parameters():
-                param.copy_(dict(self.named_parameters())[name][index])
+                source = dict(self.named_parameters())[name]
+                param.copy_(source if self.copies == 1 else source[index])
         return out
 
     def forward(self, inp: EncoderInput, return_hidden: bool = False):
