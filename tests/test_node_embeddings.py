@@ -307,6 +307,8 @@ BAD = [
     ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nn1,a\n"}, ["--labels", "y.csv"], "at least 2 classes"),
     ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nn1,a\nn2,a\nn3,b\n"}, ["--labels", "y.csv"], "too few to stratify"),
     ("classify", {"e.csv": _ring()}, [], "classify needs labels"),
+    ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nn1,b\n"}, ["--labels", "y.csv", "--C", "inf"], "positive finite"),
+    ("classify", {"e.csv": _ring(), "y.csv": "n0,a\nn1,b\n"}, ["--labels", "y.csv", "--C", "0"], "positive finite"),
     ("cluster", {"e.csv": _ring()}, [], "--clusters K is required"),
     ("cluster", {"e.csv": _ring()}, ["--clusters", "1"], "at least 2"),
     ("cluster", {"e.csv": _ring()}, ["--clusters", "13"], "between 2 and the number of nodes (12)"),

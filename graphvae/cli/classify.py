@@ -47,8 +47,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.folds is not None and args.folds < 2:
         raise InputError(f"--folds must be at least 2, got {args.folds}")
-    if args.C is not None and not args.C > 0:
-        raise InputError(f"--C must be positive, got {args.C}")
+    if args.C is not None and not 0 < args.C < float("inf"):
+        raise InputError(f"--C must be a positive finite number, got {args.C}")
     check_graph_arguments(args)
     check_inputs(args, labels="labels file")
     check_output_dir(args.json, "JSON file")
