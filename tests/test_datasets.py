@@ -202,6 +202,7 @@ def test_offline_fails_fast_with_one_line_that_says_what_to_do(fresh_cache, monk
     assert time.perf_counter() - start < 5
     assert "\n" not in message and "citeseer" in message and str(fresh_cache) in message
     assert "GRAPHVAE_DATA" in message and "--data-dir" in message
+    assert not fresh_cache.parent.exists()  # the folders the failed download created are gone again
     assert main(["linkpred", "--dataset", "cora", "--epochs", "1", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("graphvae linkpred: error: dataset 'cora' not found")

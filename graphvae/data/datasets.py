@@ -114,11 +114,22 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     if not download:
         raise InputError(f"dataset '{key}' not found (looked in {looked}): {how}")
     target = cache_dir() / entry["folder"]
+    created = [folder for folder in (target, *target.parents) if not folder.exists()]  # deepest first
     try:
         _download(entry, target)
     except InputError as e:
+        _remove_empty(created)
         raise InputError(f"dataset '{key}' not found (looked in {looked}) and {e}: {how}") from None
     return target
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the given folders (deepest first) where a failed download left them empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()  # only an empty folder: anything written there stays
+        except OSError:
+            return
 
 
 def _download(entry: dict[str, Any], target: Path) -> None:
