@@ -164,3 +164,13 @@ def test_fit_seeds_leaves_the_global_random_state_alone(cora):
     fit_seeds(gv.VGAE(epochs=1), splits, [0, 1])
     assert torch.equal(torch.random.get_rng_state(), before_torch)
     assert np.array_equal(np.random.get_state()[1], before_numpy)
+
+
+def test_training_stops_at_the_first_nan_loss():
+    import networkx as nx
+
+    model = gv.VGAE(lr=1e308, epochs=200, latent=4)
+    with pytest.raises(gv.InputError, match="at epoch 1"):
+        model.fit(nx.karate_club_graph())
+    losses = [entry["loss"] for entry in model.history_]
+    assert len(losses) == 2 and np.isfinite(losses[0]) and np.isnan(losses[1])  # not 200 epochs of NaN

@@ -20,7 +20,8 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
                generator: torch.Generator, progress: bool = False,
                on_epoch: Callable[[int, dict], bool] | None = None, desc: str = "training",
                aux_step: Callable[[Any, torch.Generator], None] | None = None,
-               lr_schedule: str | None = None, clip_norm: float | None = None) -> list[dict]:
+               lr_schedule: str | None = None, clip_norm: float | None = None,
+               stop_on_nan: bool = True) -> list[dict]:
     r"""Maximize the ELBO with Adam and return the per-epoch history.
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
@@ -31,7 +32,10 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     ``lr_schedule``: ``None`` (constant ``lr``) or ``"cosine"``, the learning rate of epoch :math:`t` being
     :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))` over ``T = epochs`` (Loshchilov & Hutter 2017, SGDR without
     restarts; :func:`schedule_factor`). ``clip_norm``: rescale the gradient to at most this global L2 norm before
-    each step (``torch.nn.utils.clip_grad_norm_``).
+    each step (``torch.nn.utils.clip_grad_norm_``). ``stop_on_nan``: end training after the first epoch whose
+    loss is NaN (its gradients have made Adam's parameters NaN for good; the caller reports the divergence).
+    Callers whose loss sums independent parts pass ``False``: ten seeds trained together, where one seed's NaN
+    must not cut the others' training short, and the ranks of a distributed run, which must run the same epochs.
 
     ``generator`` may be a list of generators, one per component of a disjoint union (:mod:`graphvae.estimators.batched`).
     The stages are labelled for ``torch.profiler`` (``train.forward``/``backward``/``step``/``aux_step``, and
@@ -73,6 +77,8 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
                 sums[key] += value
         sums["loss"] /= max(count, 1)
         history.append(dict(epoch=epoch, seconds=time.perf_counter() - start, **sums))
+        if stop_on_nan and math.isnan(sums["loss"]):
+            break
         if on_epoch is not None and on_epoch(epoch, history[-1]):
             break
     objective.eval()
