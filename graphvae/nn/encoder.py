@@ -185,9 +185,10 @@ class GCNEncoder(nn.Module):
         if any(e._config != config or e.copies != 1 for e in encoders):
             raise ValueError("stack needs single encoders of the same configuration")
         out = cls(**config, copies=len(encoders))
+        named = [dict(e.named_parameters()) for e in encoders]
         with torch.no_grad():  # one encoder stacks to a single encoder (copies=1 stores unstacked parameters)
             for name, param in out.named_parameters():
-                sources = [dict(e.named_parameters())[name] for e in encoders]
+                sources = [params[name] for params in named]
                 param.copy_(torch.stack(sources) if len(sources) > 1 else sources[0])
         return out
 
@@ -195,11 +196,10 @@ class GCNEncoder(nn.Module):
         """Copy ``index`` of a batched encoder as a single encoder (its parameters cloned)."""
         if not -self.copies <= index < self.copies:
             raise IndexError(f"copy {index} of an encoder with {self.copies} copies")
-        out = type(self)(**self._config)
+        out, named = type(self)(**self._config), dict(self.named_parameters())
         with torch.no_grad():
             for name, param in out.named_parameters():
-                source = dict(self.named_parameters())[name]
-                param.copy_(source if self.copies == 1 else source[index])
+                param.copy_(named[name] if self.copies == 1 else named[name][index])
         return out
 
     def forward(self, inp: EncoderInput, return_hidden: bool = False):
