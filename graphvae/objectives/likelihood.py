@@ -71,7 +71,6 @@ class LinkTarget:
     filter_bits: int = 0       # each sub-table has 2^bits slots
     components: int = 1
     component_edges: torch.Tensor | None = None      # [C] directed training edges per component (float)
-    component_positives: torch.Tensor | None = None  # [C] positives per component (float)
     positive_component: torch.Tensor | None = None   # [P] the component of every positive pair
     positive_counts: torch.Tensor | None = None      # [C] positives per component (int64: segment lengths)
     #: per-target constants of the sampler (aranges, CSR row pointers, the rows' keys and filter slots), built on
@@ -125,7 +124,12 @@ class LinkTarget:
         edges = torch.zeros(count, dtype=torch.float64).index_add_(0, component, off_diagonal)
         counts = torch.bincount(component, minlength=count)
         return cls(union.num_nodes, union.positives, union.keys, union.num_edges, union.key_filter,
-                   union.filter_row_shift, union.filter_bits, count, edges, counts.double(), component, counts)
+                   union.filter_row_shift, union.filter_bits, count, edges, component, counts)
+
+    @property
+    def component_positives(self) -> torch.Tensor | None:
+        """``[C]`` positives per component as float64 (``positive_counts`` converted)."""
+        return None if self.positive_counts is None else self.positive_counts.double()
 
     @property
     def num_positive(self) -> int:
