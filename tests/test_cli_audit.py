@@ -1,5 +1,7 @@
 """Bad input found by the QA audit: each is one line on stderr and exit status 2 (``InputError`` from the API),
 never a traceback or a silent wrong answer."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -174,3 +176,26 @@ def test_training_stops_at_the_first_nan_loss():
         model.fit(nx.karate_club_graph())
     losses = [entry["loss"] for entry in model.history_]
     assert len(losses) == 2 and np.isfinite(losses[0]) and np.isnan(losses[1])  # not 200 epochs of NaN
+
+
+def test_diverging_run_leaks_no_numpy_warning(edges, capsys):
+    # lr 1e9 overflows the control variate's sums to inf before the loss turns NaN: numpy's "invalid value" warning
+    # used to print two lines of library source above the one-line error
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["embed", "--edges", edges, "--lr", "1e9", "--out", "z.npy", "--epochs", "5", "--latent", "4",
+                     "--no-progress"]) == 2
+    one_error(capsys, "diverged")
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
+def test_collapsed_embeddings_are_flagged_not_written_silently(edges, tmp_path, capsys):
+    # lr 1 for 50 epochs leaves every hidden unit of the ring's encoder inactive: every node gets the same vector
+    assert main(["embed", "--edges", edges, "--lr", "1", "--epochs", "50", "--out", "z.npy", "--latent", "4",
+                 "--no-progress"]) == 0
+    z = np.load(tmp_path / "z.npy")
+    assert np.ptp(z, axis=0).max() == 0  # the condition the warning is about
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert len(warned) == 1 and "same embedding" in warned[0] and "smaller learning rate than 1" in warned[0]
+    assert main(["embed", "--edges", edges, "--out", "z.npy", *FAST]) == 0  # a healthy run says nothing of the kind
+    assert "warning:" not in capsys.readouterr().err
