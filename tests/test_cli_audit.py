@@ -199,3 +199,25 @@ def test_collapsed_embeddings_are_flagged_not_written_silently(edges, tmp_path, 
     assert len(warned) == 1 and "same embedding" in warned[0] and "smaller learning rate than 1" in warned[0]
     assert main(["embed", "--edges", edges, "--out", "z.npy", *FAST]) == 0  # a healthy run says nothing of the kind
     assert "warning:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [{}, dict(decoder="mlp", mask_rate=0.4, batch_norm=True, encoder_dropout=0.5)])
+def test_divergence_under_early_stopping_names_the_parameter(options):
+    # the step that makes the parameters NaN is followed by a validation pass: that pass used to fail first, with
+    # the generic "scores that are not NaN" message instead of the diverged parameter and the learning-rate hint
+    import networkx as nx
+
+    split = gv.split_edges(gv.as_graph(nx.les_miserables_graph()), seed=0)
+    with pytest.raises(gv.InputError, match=r"training diverged: parameter .* smaller learning rate than 1e\+308"):
+        gv.VGAE(lr=1e308, epochs=5, latent=4, early_stopping=True, **options).fit(split)
+
+
+def test_non_finite_state_covers_buffers():
+    from graphvae.estimators.base import non_finite_state
+
+    module = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    assert non_finite_state(module) is None
+    module[1].running_var[1] = float("nan")  # batch norm's running statistics are buffers, not parameters
+    assert non_finite_state(module) == "buffer 1.running_var"
+    module[0].weight.data[0, 0] = float("inf")
+    assert non_finite_state(module) == "parameter 0.weight"

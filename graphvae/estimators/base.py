@@ -67,6 +67,17 @@ def widths(hidden: int | Sequence[int], allow_empty: bool = True) -> tuple[int, 
     return out
 
 
+def non_finite_state(module: torch.nn.Module) -> str | None:
+    """``"parameter NAME"`` or ``"buffer NAME"`` (e.g. batch norm's running statistics) of the first NaN or inf
+    entry of ``module``'s state, or ``None`` when all of it is finite."""
+    with torch.no_grad():
+        for kind, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
+            for name, value in named:
+                if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                    return f"{kind} {name}"
+    return None
+
+
 class Estimator(BaseEstimator):
     """Base of every graphvae estimator (see the module docstring for what ``fit`` does once for all)."""
 
@@ -104,15 +115,14 @@ class Estimator(BaseEstimator):
         objective = getattr(self, self._fitted_attribute, None)
         if not isinstance(objective, torch.nn.Module):
             return
-        with torch.no_grad():
-            bad = next((name for name, p in objective.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        bad = non_finite_state(objective)
         if bad is None:
             return
         losses = [(entry.get("epoch"), entry.get("loss")) for history in self._histories() for entry in history]
         epoch = next((e for e, loss in losses if loss is not None and not np.isfinite(loss)), None)
         when = f" (the loss became NaN or inf at epoch {epoch})" if epoch is not None else ""
         lr = getattr(self, "lr", None)
-        raise InputError(f"training diverged: parameter {bad} is NaN or inf{when}; try a smaller learning rate"
+        raise InputError(f"training diverged: {bad} is NaN or inf{when}; try a smaller learning rate"
                          + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""))
 
     def _check_params_table(self) -> None:

@@ -36,6 +36,7 @@ from .base import (
     UNIT_INTERVAL,
     WIDTHS,
     Estimator,
+    non_finite_state,
     options,
     widths,
 )
@@ -266,7 +267,12 @@ class VGAE(Estimator):
 
         def validate(epoch: int, entry: dict) -> bool:
             self.objective_.eval()
-            entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
+            try:
+                entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
+            except InputError:  # NaN scores: if this step made the state NaN, stop; fit keeps the best epoch
+                if non_finite_state(self.objective_) is None:  # before it, or reports the divergence
+                    raise
+                return True
             self.objective_.train()
             if entry["val_auc"] > best["auc"]:
                 best.update(auc=entry["val_auc"], epoch=epoch, state=_state_copy(self.objective_))
@@ -276,7 +282,7 @@ class VGAE(Estimator):
                                    validate if self.early_stopping else None,
                                    desc="VGAE" if self.variational else "GAE", aux_step=aux_step,
                                    lr_schedule=self.lr_schedule, clip_norm=self.clip_norm)
-        if self.early_stopping:
+        if self.early_stopping and best["state"] is not None:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
 
