@@ -221,3 +221,23 @@ def test_non_finite_state_covers_buffers():
     assert non_finite_state(module) == "buffer 1.running_var"
     module[0].weight.data[0, 0] = float("inf")
     assert non_finite_state(module) == "parameter 0.weight"
+
+
+def test_fit_takes_a_graph_file_path_and_numpy_integer_seeds(edges):
+    # a path is read by the CLI's own reader (as_graph -> load_graph); numpy integers are valid seeds, as in
+    # scikit-learn (torch's manual_seed refuses them, so they used to fail with "an integer is required")
+    import pathlib
+
+    reference = gv.GAE(epochs=3, latent=4, random_state=3).fit(gv.load_graph(edges)).embed()
+    from_path = gv.GAE(epochs=3, latent=4, random_state=np.int64(3)).fit(pathlib.Path(edges))
+    assert np.array_equal(from_path.embed(), reference)
+    assert from_path.node_ids_ == gv.load_graph(edges).node_ids
+    assert gv.as_graph(edges, np.eye(30)).x.shape == (30, 30)
+    with pytest.raises(gv.InputError, match="not found"):
+        gv.as_graph("missing.csv")
+    with pytest.raises(TypeError, match="path of a graph file"):
+        gv.as_graph(3)
+    from graphvae.estimators.batched import fit_seeds
+
+    models = fit_seeds(gv.GAE(epochs=2, latent=4), [gv.split_edges(edges, seed=0)] * 2, [np.int64(0), np.int64(1)])
+    assert len(models) == 2

@@ -286,10 +286,17 @@ def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = No
 # --------------------------------------------------------------------------- Python objects
 
 def as_graph(obj: Any, features: Any = None) -> Graph:
-    """Convert a networkx graph, a scipy sparse adjacency matrix or a PyG ``Data`` into a cleaned :class:`Graph`.
+    """Convert a networkx graph, a scipy sparse adjacency matrix, a PyG ``Data`` or the path of a graph file
+    (read by :func:`load_graph`, as ``--edges`` of the CLI) into a cleaned :class:`Graph`.
 
-    A :class:`Graph` is returned as it is (with ``features``, if given, replacing its own).
+    A :class:`Graph` is returned as it is (with ``features``, if given, replacing its own). ``features``: an
+    ``[N, F]`` array, or for a graph file also the path of a feature file (as ``--features``).
     """
+    if isinstance(obj, (str, os.PathLike)):
+        if isinstance(features, (str, os.PathLike)):
+            return load_graph(obj, features)
+        graph = load_graph(obj)
+        return graph if features is None else as_graph(graph, features)
     if isinstance(obj, Graph):
         if features is None:
             return obj
@@ -326,7 +333,7 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
 
         return to_graph(from_networkx(obj), features)
     raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
-                    "adjacency matrix or a torch_geometric Data")
+                    "adjacency matrix, a torch_geometric Data or the path of a graph file")
 
 
 def _is_pyg_data(obj: Any) -> bool:

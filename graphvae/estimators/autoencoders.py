@@ -288,7 +288,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         probes drawn from ``random_state``)."""
         inp = self._input(X)
         sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes,
-                              generator=torch.Generator().manual_seed(random_state))
+                              generator=torch.Generator().manual_seed(int(random_state)))
         return sq.detach().sqrt().numpy()
 
     def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
@@ -386,7 +386,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         self.classes_, labels = np.unique(y_np, return_inverse=True)
         if self.classes_.size < 2:
             raise InputError("y must hold at least two classes")
-        generator = torch.Generator().manual_seed(self.random_state)
+        generator = torch.Generator().manual_seed(int(self.random_state))
         act = ACTIVATIONS[self.activation]
         network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act)
         self.pretrain_history_ = self._pretrain(network, x, generator) if self.pretrain else []

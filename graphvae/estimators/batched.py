@@ -104,7 +104,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     inp = union_input(x, adjacencies)
     encoder = GCNEncoder.stack([m._initial_encoder(int(x.shape[1])) for m in models])
     objective = ELBO(encoder, likelihood, beta=template.beta)
-    generators = [torch.Generator().manual_seed(m.random_state) for m in models]
+    generators = [torch.Generator().manual_seed(int(m.random_state)) for m in models]
     start = time.perf_counter()
     history = train_elbo(objective, lambda epoch: [(inp, target)], template.epochs, template.lr, generators,
                          template.progress, None,

@@ -228,7 +228,7 @@ class ImageVAE(TransformerMixin, Estimator):
         xt = self._tensor(x)
         self.n_pixels_ = self.n_features_in_ = xt.shape[1]
         observed = self._observed(xt)
-        generator = torch.Generator().manual_seed(self.random_state)
+        generator = torch.Generator().manual_seed(int(self.random_state))
         objective = self._build(self.n_pixels_, hidden)  # initialization: the global RNG, seeded by Estimator.fit
 
         def batches(epoch: int):
@@ -253,7 +253,7 @@ class ImageVAE(TransformerMixin, Estimator):
         self._check_fitted()
         xt = self._tensor(x)
         observed = self._observed(xt)
-        generator = torch.Generator().manual_seed(random_state)
+        generator = torch.Generator().manual_seed(int(random_state))
         sums = dict(elbo=0.0, log_likelihood=0.0, kl=0.0)
         with torch.no_grad():
             for _ in range(num_samples):
@@ -275,7 +275,7 @@ class ImageVAE(TransformerMixin, Estimator):
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
         xt = self._observed(self._tensor(x))
-        generator = torch.Generator().manual_seed(random_state)
+        generator = torch.Generator().manual_seed(int(random_state))
         images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
         samples = max(1, min(k, _IWAE_CHUNK // xt.shape[1]))
         out = []
@@ -312,5 +312,5 @@ class ImageVAE(TransformerMixin, Estimator):
     def sample(self, n: int = 64, random_state: int = 0) -> np.ndarray:
         """``n`` images from the model: :math:`z \\sim \\mathcal N(0, I)`, shown as the mean of :math:`p(x\\mid z)`."""
         self._check_fitted()
-        generator = torch.Generator().manual_seed(random_state)
+        generator = torch.Generator().manual_seed(int(random_state))
         return self.decode(torch.randn(n, self.latent, generator=generator).numpy())

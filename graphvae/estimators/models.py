@@ -236,7 +236,7 @@ class VGAE(Estimator):
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
         del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
-        generator = torch.Generator().manual_seed(self.random_state)
+        generator = torch.Generator().manual_seed(int(self.random_state))
         encoder = self._new_encoder(int(graph.x.shape[1]))  # the global RNG is seeded by Estimator.fit
         likelihood = self._likelihood()
         penalties, aux_step = [], None
@@ -303,7 +303,7 @@ class VGAE(Estimator):
         """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
         (used by :func:`graphvae.estimators.batched.fit_seeds`, which stacks one per seed)."""
         with torch.random.fork_rng():
-            torch.manual_seed(self.random_state)
+            torch.manual_seed(int(self.random_state))
             return self._new_encoder(in_dim)
 
     def _likelihood(self) -> LinkLikelihood:

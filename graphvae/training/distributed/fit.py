@@ -103,7 +103,7 @@ def fit_shard(model, shard: Shard):
         raise InputError(f"shard of rank {shard.rank} of {shard.world_size} given to rank {ctx.rank} of {ctx.world_size}")
     objective, encoder, inp, target = build_objective(model, shard)
     shard.drop_setup_arrays()
-    generator = torch.Generator().manual_seed(model.random_state)
+    generator = torch.Generator().manual_seed(int(model.random_state))
     hooks = all_reduce_gradients(encoder)
     before = dict(ctx.sent_bytes)
     start = time.perf_counter()
@@ -142,7 +142,7 @@ def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput
         op = ShardOperator(shard.adj_indptr, shard.adj_indices, shard.adj_data, shard.lo, shard.hi, shard.bounds)
         inp = shard_input(shard.x, op, fold=normalize is None)
     with torch.random.fork_rng():  # the single process's initialization: identical on every rank
-        torch.manual_seed(model.random_state)
+        torch.manual_seed(int(model.random_state))
         options = {} if normalize is None else {"normalize": normalize}
         encoder = GCNEncoder(int(shard.x.shape[1]), hidden, model.latent, variational=model.variational,
                              bias=model.bias, **options)
