@@ -241,3 +241,19 @@ def test_fit_takes_a_graph_file_path_and_numpy_integer_seeds(edges):
 
     models = fit_seeds(gv.GAE(epochs=2, latent=4), [gv.split_edges(edges, seed=0)] * 2, [np.int64(0), np.int64(1)])
     assert len(models) == 2
+
+
+def test_pyg_round_trip_keeps_ids_and_weights_and_bad_edge_index_is_refused():
+    import networkx as nx
+    from torch_geometric.data import Data
+
+    graph = gv.as_graph(nx.les_miserables_graph())  # string node ids, weighted edges
+    back = gv.as_graph(graph.to_pyg())
+    assert back.node_ids == graph.node_ids and back.node_ids[0] == "Napoleon"
+    assert torch.equal(back.edge_index, graph.edge_index) and torch.equal(back.edge_weight, graph.edge_weight)
+    ring_index = [[0, 1, 2, 3], [1, 2, 3, 0]]
+    for edge_index, fragment in [(torch.tensor(ring_index, dtype=torch.float32), "integer node indices"),
+                                 (torch.tensor([*ring_index, [0, 0, 0, 0]]), r"shape \[2, E\], got \[3, 4\]"),
+                                 (torch.tensor([0, 1]), r"shape \[2, E\], got \[2\]")]:
+        with pytest.raises(gv.InputError, match=fragment):  # these were read silently (truncated, or rows dropped)
+            gv.as_graph(Data(edge_index=edge_index, num_nodes=4))

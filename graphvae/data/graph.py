@@ -79,12 +79,15 @@ class Graph:
                 f"num_features={int(self.x.shape[1])})")
 
     def to_pyg(self):
-        """The graph as a :class:`torch_geometric.data.Data` (dense features, same edges, labels and masks)."""
+        """The graph as a :class:`torch_geometric.data.Data`: dense features, the same edges, ``edge_weight`` if
+        weighted, labels and masks, and the node ids as a list attribute ``node_ids`` (so that :func:`as_graph`
+        gives this graph back)."""
         from torch_geometric.data import Data
 
         x = self.x.to_dense() if self.x.layout != torch.strided else self.x
         data = Data(x=x, edge_index=self.edge_index, num_nodes=self.num_nodes)
-        for key in ("y", "train_mask", "val_mask", "test_mask"):
+        data.node_ids = list(self.node_ids)
+        for key in ("edge_weight", "y", "train_mask", "val_mask", "test_mask"):
             if getattr(self, key, None) is not None:
                 data[key] = getattr(self, key)
         return data
@@ -307,7 +310,11 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     if _is_pyg_data(obj):
         if obj.edge_index is None or obj.num_nodes is None:
             raise InputError("PyG Data needs edge_index and num_nodes")
-        ei = obj.edge_index.numpy()
+        ei = np.asarray(obj.edge_index)
+        if ei.ndim != 2 or ei.shape[0] != 2:
+            raise InputError(f"PyG Data: edge_index must have shape [2, E], got {list(ei.shape)}")
+        if not np.issubdtype(ei.dtype, np.integer):
+            raise InputError(f"PyG Data: edge_index must hold integer node indices, got dtype {obj.edge_index.dtype}")
         x = features if features is not None else obj.x
         from .graph_files import RawEdges, check_weights, to_graph
 
