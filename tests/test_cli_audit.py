@@ -257,3 +257,12 @@ def test_pyg_round_trip_keeps_ids_and_weights_and_bad_edge_index_is_refused():
                                  (torch.tensor([0, 1]), r"shape \[2, E\], got \[2\]")]:
         with pytest.raises(gv.InputError, match=fragment):  # these were read silently (truncated, or rows dropped)
             gv.as_graph(Data(edge_index=edge_index, num_nodes=4))
+
+
+def test_early_stopping_on_a_whole_graph_says_how_to_train_it():
+    import networkx as nx
+    from graphvae.estimators.zoo import make_model
+
+    with pytest.raises(gv.InputError, match="set early_stopping=False"):
+        make_model("best", epochs=2, latent=4).fit(nx.karate_club_graph())
+    assert make_model("best", epochs=2, latent=4, early_stopping=False).fit(nx.karate_club_graph()).embed().shape == (34, 4)

@@ -230,7 +230,8 @@ class VGAE(Estimator):
         graph.check_trainable(self.latent)
         self.node_ids_ = list(graph.node_ids)
         if self.early_stopping and split is None:
-            raise InputError("early_stopping needs a LinkSplit (validation edges)")
+            raise InputError("early_stopping needs a LinkSplit (validation edges): fit a split (graphvae.split_edges), "
+                             "or set early_stopping=False to train a whole graph for all its epochs")
         n = int(graph.num_nodes)
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = self._encoder_input(graph, adjacency)
