@@ -1,5 +1,6 @@
 """Bad input found by the QA audit: each is one line on stderr and exit status 2 (``InputError`` from the API),
 never a traceback or a silent wrong answer."""
+import sys
 import warnings
 
 import numpy as np
@@ -266,3 +267,13 @@ def test_early_stopping_on_a_whole_graph_says_how_to_train_it():
     with pytest.raises(gv.InputError, match="set early_stopping=False"):
         make_model("best", epochs=2, latent=4).fit(nx.karate_club_graph())
     assert make_model("best", epochs=2, latent=4, early_stopping=False).fit(nx.karate_club_graph()).embed().shape == (34, 4)
+
+
+def test_progress_bar_only_on_a_terminal(edges, capsys, monkeypatch):
+    # captured stderr is not a terminal: a log file gets no carriage-return redraws of the bar
+    args = ["embed", "--edges", edges, "--out", "z.npy", "--epochs", "30", "--latent", "4"]
+    assert main(args) == 0
+    assert "it/s" not in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(args) == 0
+    assert "it/s" in capsys.readouterr().err  # on a terminal the bar is drawn, as before

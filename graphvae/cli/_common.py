@@ -88,7 +88,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent", type=positive_int, help="latent dimension (default: the model's; paper: 16)")
     p.add_argument("--negatives", type=positive_float,
                    help="sampled pairs per positive pair and epoch (default: 1)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
 
 
 def check_graph_arguments(args: argparse.Namespace) -> None:
@@ -248,7 +248,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
     g.add_argument("--json", metavar="PATH", help="write the results as JSON")
     g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
-    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     add_threads_argument(g)
 
 

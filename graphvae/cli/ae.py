@@ -77,7 +77,7 @@ def register(sub) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="DIR", help="write the figures (PNG) of the first seed into DIR")
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    out.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     p.set_defaults(func=run)
 
 

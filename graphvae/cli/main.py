@@ -87,6 +87,8 @@ def _run(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    if getattr(args, "no_progress", True) is False and not _is_terminal(sys.stderr):
+        args.no_progress = True  # a log file or a pipe gets no progress bar (tqdm's carriage-return redraws)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -112,6 +114,13 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("graphvae: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def _out_of_memory(error: BaseException) -> bool:

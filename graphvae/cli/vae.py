@@ -98,7 +98,7 @@ def register(sub) -> None:
                      help="cache of the Fréchet feature classifier (default: frechet/ in graphvae's cache folder, "
                           "$XDG_CACHE_HOME/graphvae or ~/.cache/graphvae)")
     out.add_argument("--no-cache", action="store_true", help="do not cache the feature classifier on disk")
-    out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    out.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     p.set_defaults(func=run)
 
 
