@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.plot)
     from ..data.split import split_edges
-    from ..estimators.batched import batchable, fit_seeds, seeds_per_batch
+    from ..estimators.batched import batched_by_default, fit_seeds, seeds_per_batch
 
     graph, name = graph_from_args(args)
     graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     template = model_from_args(args, seeds[0], early_stopping=args.early_stopping, patience=args.patience)
     # under torchrun every seed is one distributed fit (graphvae.training.distributed), never a batch of seeds
-    sequential = args.sequential or under_torchrun() or not batchable(template)
+    sequential = args.sequential or under_torchrun() or not batched_by_default(template)
     batch = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
     threads = prepare_training(args.threads, batch * int(graph.num_nodes))
     for first in range(0, len(seeds), batch):

@@ -11,7 +11,9 @@ training graph becomes component ``c`` of a disjoint union on ``C n`` nodes (nod
 * the link likelihood sums the components' likelihoods, each with its own positives, its own
   reweighting, its own sampled pairs and its own control variate
   (:meth:`graphvae.objectives.likelihood.LinkTarget.disjoint_union`);
-* every seed draws its noise and its pairs from its own generator, seeded as in a single run.
+* every seed draws its noise and its pairs from its own generator, seeded as in a single run;
+* with early stopping every seed is scored on its own validation pairs after every epoch and keeps the
+  parameters of its own best epoch; training runs until every seed has waited ``patience`` epochs.
 
 The loss is the sum of the seeds' losses and the parameters of different seeds never meet, so the
 gradient of copy ``c`` is exactly seed ``c``'s gradient and Adam (elementwise) makes the same step:
@@ -28,9 +30,10 @@ import torch
 
 from .._validation import InputError
 from ..data.split import LinkSplit
+from ..evaluation.metrics import auc_ap, link_probabilities
 from ..nn.encoder import EncoderInput, GCNEncoder, _as_features
 from ..nn.operator import adjacency_matrix, normalized_adjacency
-from ..objectives.elbo import ELBO
+from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkTarget
 from ..training.trainer import train_elbo
 from .models import VGAE
@@ -41,20 +44,31 @@ MAX_UNION_NODES = 100_000
 
 
 def batchable(model: VGAE) -> bool:
-    """Whether :func:`fit_seeds` can batch ``model``: the paper's GAE/VGAE (GCN encoder, inner-product
-    decoder, optional bias), without early stopping (per seed) or the options of :mod:`graphvae.estimators.zoo`'s
-    stronger models (normalized head, edge masking, learned decoders, adversarial or weight-decay terms) and
-    of the graph autoencoders (other activations, sparsity penalties, denoising), or MaskGAE's encoder
-    options (dropout, batch norm, head activation), or a learning-rate schedule or gradient clipping."""
-    return (not model.early_stopping and getattr(model, "normalize", None) is None
-            and getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
-            and getattr(model, "adversarial", 0.0) == 0 and getattr(model, "weight_decay", 0.0) == 0
+    """Whether :func:`fit_seeds` can batch ``model``: a GCN encoder with the inner-product decoder (the paper's
+    GAE/VGAE, optional bias), with or without early stopping (per seed), the normalized head and weight decay
+    (so ``gnae``, ``vgnae`` and ``gnae-wd`` of :mod:`graphvae.estimators.zoo`), but not edge masking, learned
+    decoders or adversarial terms (the zoo's ``masked-gnae``, ``maskgae``, ``arga``, ``argva``), the graph
+    autoencoders' options (other activations, sparsity penalties, denoising), MaskGAE's encoder options
+    (dropout, batch norm, head activation), or a learning-rate schedule or gradient clipping."""
+    return (getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
+            and getattr(model, "adversarial", 0.0) == 0
             and getattr(model, "degree_weight", 0.0) == 0 and getattr(model, "activation", "relu") == "relu"
             and getattr(model, "sparsity_weight", 0.0) == 0 and getattr(model, "activation_l1", 0.0) == 0
             and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0
             and getattr(model, "encoder_dropout", 0.0) == 0 and not getattr(model, "batch_norm", False)
             and getattr(model, "head_activation", None) is None and getattr(model, "lr_schedule", None) is None
             and getattr(model, "clip_norm", None) is None)
+
+
+def batched_by_default(model: VGAE) -> bool:
+    """Whether ``graphvae linkpred --seeds N`` batches ``model`` by itself: when :func:`batchable` and not with a
+    normalized head. The normalized models (``gnae``, ``vgnae``, ``gnae-wd``) batch exactly but gain nothing from
+    it: their 128-wide layers already make large kernels, and with early stopping every seed runs until the last
+    one stops (Cora, three seeds of ``gnae-wd``: 12.5-15.3 s batched against 9.0-11.3 s one after another).
+    Their training also amplifies float rounding (a 1e-7 relative change of the initial weights moves the
+    embedding by 0.2 after 200 epochs of ``gnae-wd``), so a batched seed is that seed's model only up to that
+    chaos, not to 1e-3 in AUC."""
+    return batchable(model) and getattr(model, "normalize", None) is None
 
 
 def seeds_per_batch(num_nodes: int, seeds: int, max_union_nodes: int = MAX_UNION_NODES) -> int:
@@ -67,9 +81,11 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
 
     Model ``c`` is a fitted ``VGAE`` with ``template``'s parameters and ``random_state=seeds[c]``, the
     same as ``clone.fit(splits[c])`` up to float summation order. Its ``history_`` holds the batched
-    run's totals (the loss is the sum over the seeds) and ``train_seconds_`` its share of the training time.
-    Early stopping is per seed and not batched: use ``fit`` one seed at a time. Like ``fit``, it leaves the
-    caller's global torch random state as it was.
+    run's totals (the loss is the sum over the seeds; with early stopping each entry also has this seed's
+    ``val_auc``) and ``train_seconds_`` its share of the training time. With early stopping each seed keeps its
+    own best epoch (``best_epoch_``, ``best_val_auc_``), as its own fit would; the run lasts until the last seed
+    stops, so ``history_`` may be longer than that fit's. Like ``fit``, it leaves the caller's global torch
+    random state as it was.
     """
     with torch.random.fork_rng(devices=[]):  # building the stacked encoder and its copies draws throwaway weights
         return _fit_seeds(template, splits, seeds)
@@ -79,8 +95,8 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     if len(splits) != len(seeds) or not splits:
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
     if not batchable(template):
-        raise InputError("this model is not batched (early stopping, or an option beyond the paper's GAE/VGAE): "
-                         "fit the seeds one at a time")
+        raise InputError("this model is not batched (edge masking, a learned decoder or another option of "
+                         "graphvae.estimators.batched.batchable): fit the seeds one at a time")
     template._check_params()
     graphs = [s.train_graph for s in splits]
     n = int(graphs[0].num_nodes)
@@ -101,33 +117,89 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         likelihood.check_union(target)
     except ValueError as e:
         raise InputError(f"these splits cannot be batched ({e}): fit them one at a time") from None
-    inp = union_input(x, adjacencies)
+    inp = union_input(x, adjacencies, fold=template._fold)
     encoder = GCNEncoder.stack([m._initial_encoder(int(x.shape[1])) for m in models])
-    objective = ELBO(encoder, likelihood, beta=template.beta)
+    penalties = [WeightDecay(template.weight_decay)] if template.weight_decay > 0 else []
+    objective = ELBO(encoder, likelihood, beta=template.beta, penalties=penalties)
     generators = [torch.Generator().manual_seed(int(m.random_state)) for m in models]
+    selection = SeedSelection(objective, inp, splits, template.patience) if template.early_stopping else None
     start = time.perf_counter()
     history = train_elbo(objective, lambda epoch: [(inp, target)], template.epochs, template.lr, generators,
-                         template.progress, None,
+                         template.progress, selection,
                          desc=f"{'VGAE' if template.variational else 'GAE'} x{len(models)}", stop_on_nan=False)
     seconds = time.perf_counter() - start
     for index, (model, graph, adjacency) in enumerate(zip(models, graphs, adjacencies)):
         model.input_ = model._encoder_input(graph, adjacency)
-        model.objective_ = ELBO(encoder.copy(index), template._likelihood(), beta=template.beta).eval()
+        single = encoder.copy(index)
         model.history_ = history
+        if selection is not None:
+            selection.restore(single, index)
+            model.history_ = [dict(entry, val_auc=auc) for entry, auc in zip(history, selection.val_auc[index])]
+            model.best_epoch_, model.best_val_auc_ = selection.best_epoch[index], selection.best_auc[index]
+        model.objective_ = ELBO(single, template._likelihood(), beta=template.beta, penalties=penalties).eval()
         model.train_seconds_ = seconds / len(models)
         model.batched_seeds_ = len(models)
         model._check_diverged()
     return models
 
 
-def union_input(x, adjacencies) -> EncoderInput:
+class SeedSelection:
+    """Early stopping of every seed of a batched run on its own validation pairs (``train_elbo``'s ``on_epoch``).
+
+    After each epoch the union is encoded once in evaluation mode; seed ``c``'s validation AUC is that of its
+    rows, scored as ``VGAE.score`` scores a single model. A seed that improves keeps a copy of its slice of the
+    parameters. A seed that has gone ``patience`` epochs without improving has stopped, as its single fit does:
+    it is no longer scored, and its choice stays; training ends once every seed has stopped.
+    """
+
+    def __init__(self, objective: ELBO, inp: EncoderInput, splits: Sequence[LinkSplit], patience: int) -> None:
+        self.objective, self.inp, self.patience = objective, inp, patience
+        self.n, count = int(splits[0].num_nodes), len(splits)
+        self.pairs = [(s.val_pos, s.val_neg) for s in splits]
+        self.best_auc, self.best_epoch = [-1.0] * count, [-1] * count
+        self.best_state: list[dict | None] = [None] * count
+        self.val_auc: list[list[float]] = [[] for _ in splits]  # NaN after a seed has stopped
+        self.stopped = [False] * count
+
+    def __call__(self, epoch: int, entry: dict) -> bool:
+        encoder = self.objective.encoder
+        self.objective.eval()
+        with torch.no_grad():
+            z = encoder(self.inp).mu
+        self.objective.train()
+        for c, (pos, neg) in enumerate(self.pairs):
+            if self.stopped[c]:  # its own fit has ended: later epochs must not change its choice
+                self.val_auc[c].append(float("nan"))
+                continue
+            z_c = z[c * self.n:(c + 1) * self.n]
+            auc = auc_ap(link_probabilities(z_c, pos), link_probabilities(z_c, neg))["auc"]
+            self.val_auc[c].append(auc)
+            if auc > self.best_auc[c]:
+                self.best_auc[c], self.best_epoch[c] = auc, epoch
+                with torch.no_grad():
+                    self.best_state[c] = {name: p[c].clone() for name, p in encoder.named_parameters()}
+            self.stopped[c] = epoch - self.best_epoch[c] >= self.patience
+        return all(self.stopped)
+
+    def restore(self, single: GCNEncoder, index: int) -> None:
+        """Load seed ``index``'s best parameters into its single encoder (``encoder.copy(index)``)."""
+        state = self.best_state[index]
+        if state is None:  # no finite validation score at all: the divergence check reports it
+            return
+        with torch.no_grad():
+            for name, p in single.named_parameters():
+                p.copy_(state[name])
+
+
+def union_input(x, adjacencies, fold: bool = True) -> EncoderInput:
     r"""Encoder input of the disjoint union: block-diagonal :math:`\hat A`; dense features propagated per
-    component (:math:`\hat A_c X` stacked), sparse features kept once and shared by the copies."""
+    component (:math:`\hat A_c X` stacked) when ``fold``, else (and always for sparse features) kept once and
+    shared by the copies (a normalized head needs them unpropagated)."""
     n, count = adjacencies[0].shape[0], len(adjacencies)
     import scipy.sparse as sp
 
     adj = normalized_adjacency(sp.block_diag(adjacencies, format="csr"), n * count)
-    if isinstance(x, torch.Tensor) and x.layout == torch.strided:
+    if fold and isinstance(x, torch.Tensor) and x.layout == torch.strided:
         return EncoderInput(adj @ x.detach().repeat(count, 1), adj, propagated=True)
     return EncoderInput(_as_features(x), adj, propagated=False)
 

@@ -99,6 +99,10 @@ class GCNLayer(nn.Module):
         out = h @ self.weight if self.copies == 1 else self._batched_product(h, adj.shape[0] // self.copies)
         if not propagated:
             out = adj @ out
+        return self.add_bias(out)
+
+    def add_bias(self, out: torch.Tensor) -> torch.Tensor:
+        """``out + b``, each copy's bias on its own rows."""
         if self.bias is None:
             return out
         if self.copies == 1:
@@ -131,7 +135,8 @@ class GCNEncoder(nn.Module):
             (isolated and low-degree nodes no longer collapse to near-zero embeddings); :math:`\log\sigma`
             stays a plain GCN output. Needs inputs built with ``encoder_input(..., fold=False)``.
         copies: ``C`` independent encoders over a disjoint union of ``C`` equal-size graphs (see
-            :class:`GCNLayer`, :meth:`stack` and :meth:`copy`); not with a normalized head.
+            :class:`GCNLayer`, :meth:`stack` and :meth:`copy`); a normalized head normalizes each node's row of
+            its own copy (rows are per node, so the copies never meet).
         dropout: dropout probability on the input of every layer, the features included (MaskGAE, Li et al.
             2023); sparse features drop stored entries. Active in training mode only. With ``dropout > 0``
             build inputs with ``encoder_input(..., fold=False)`` so that features are dropped before
@@ -154,8 +159,6 @@ class GCNEncoder(nn.Module):
             raise ValueError("dropout, batch_norm and head_activation are not batched: use copies=1")
         if normalize is not None and not normalize > 0:
             raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
-        if normalize is not None and copies != 1:
-            raise ValueError("a normalized head is not batched: use copies=1")
         widths = [in_dim, *hidden]
         self.layers = nn.ModuleList(GCNLayer(a, b, bias, copies) for a, b in zip(widths[:-1], widths[1:]))
         self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias, copies)
@@ -237,9 +240,8 @@ class GCNEncoder(nn.Module):
         """The head with the mean part row-normalized to norm ``normalize`` before propagation."""
         if propagated and not adj.is_identity:
             raise ValueError("a normalized head needs unpropagated features: build them with encoder_input(..., fold=False)")
-        out = h @ self.head.weight
-        if self.head.bias is not None:
-            out = out + self.head.bias
+        head = self.head  # every copy's H W + b on its own rows of the union
+        out = head.add_bias(h @ head.weight if head.copies == 1 else head._batched_product(h, adj.shape[0] // head.copies))
         mean = torch.nn.functional.normalize(out[:, :self.latent], dim=1) * self.normalize
         out = torch.cat([mean, out[:, self.latent:]], dim=1) if self.variational else mean
         return out if adj.is_identity else adj @ out
