@@ -227,3 +227,11 @@ def test_linkpred_cli_batches_early_stopping_but_not_the_normalized_models(cora,
         report = json.loads(path.read_text())
         assert report["seeds_trained_together"] == together
         assert all(0 <= seed["best_epoch"] < 8 and 0.5 < seed["val_auc"] <= 1 for seed in report["seeds"])
+
+
+def test_batched_early_stopping_reports_a_diverged_seed():
+    import networkx as nx
+
+    splits = [gv.split_edges(gv.as_graph(nx.les_miserables_graph()), seed=s) for s in (0, 1)]
+    with pytest.raises(gv.InputError, match="training diverged: parameter"):
+        fit_seeds(gv.VGAE(lr=1e308, epochs=5, latent=4, early_stopping=True), splits, [0, 1])

@@ -172,6 +172,10 @@ class SeedSelection:
                 self.val_auc[c].append(float("nan"))
                 continue
             z_c = z[c * self.n:(c + 1) * self.n]
+            if not bool(torch.isfinite(z_c).all()):  # this seed diverged: it stops, as its own fit does, keeping
+                self.stopped[c] = True               # its best epoch (none: fit_seeds reports the divergence)
+                self.val_auc[c].append(float("nan"))
+                continue
             auc = auc_ap(link_probabilities(z_c, pos), link_probabilities(z_c, neg))["auc"]
             self.val_auc[c].append(auc)
             if auc > self.best_auc[c]:
