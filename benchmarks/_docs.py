@@ -42,3 +42,24 @@ def update_section(page: str | os.PathLike, name: str, markdown: str, title: str
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return path
+
+
+def run_benchmark(main) -> None:
+    """Run a benchmark's ``main()`` as the script's entry point and exit with its status. Bad input (a missing
+    dataset, a malformed argument: :class:`graphvae.InputError`) and a ``graphvae`` command that failed (whose own
+    one-line message is already on stderr) end with one line on stderr and status 2 instead of a traceback."""
+    import subprocess
+
+    from graphvae import InputError
+
+    name = Path(sys.argv[0]).name
+    try:
+        code = main()
+    except InputError as e:
+        print(f"{name}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except subprocess.CalledProcessError as e:
+        command = " ".join(str(part) for part in e.cmd[:3])
+        print(f"{name}: error: `{command} ...` exited with status {e.returncode}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(code or 0)

@@ -16,7 +16,7 @@ import argparse
 import json
 import time
 
-from _docs import ROOT, machine, update_section  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark  # noqa: E402
 
 from graphvae.cli import main  # noqa: E402
 
@@ -149,4 +149,4 @@ def main_() -> None:
 
 
 if __name__ == "__main__":
-    main_()
+    run_benchmark(main_)

@@ -29,7 +29,7 @@ import json
 import time
 from pathlib import Path
 
-from _docs import ROOT, atomic_write, machine
+from _docs import ROOT, atomic_write, machine, run_benchmark
 
 # the propagated features Â² X̃ (X̃: rows L1-normalized, as SGC propagates them), and the blocks: standardized, each
 # scaled to total variance 100 whatever its width, or each L2-normalized (embedding_resplits imports them from here)
@@ -179,4 +179,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -13,14 +13,22 @@ test numbers were seen (see ``docs/embeddings.md``), so it is an analysis, not a
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-from _docs import ROOT, atomic_write
+from _docs import ROOT, atomic_write, run_benchmark
 from embedding_combinations import blocks, propagated_features, standardized
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("cache", help="the folder of embeddings that embedding_combinations.py --cache DIR kept")
+    args = parser.parse_args()
+    if not Path(args.cache).is_dir():
+        parser.error(f"no such folder: {args.cache}")
+
     import numpy as np
     import torch
     from sklearn.linear_model import LogisticRegression
@@ -29,7 +37,7 @@ def main() -> None:
     from graphvae.evaluation.node_tasks import node_labels, public_split
 
     torch.set_num_threads(1)
-    cache = Path(sys.argv[1])
+    cache = Path(args.cache)
     graph = gv.load_dataset("cora")
     y = np.asarray(node_labels(graph), dtype=np.int64)
     train, val, _ = public_split(graph)  # the test nodes are not used
@@ -77,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 
-from _docs import machine
+from _docs import machine, run_benchmark
 from embedding_combinations import L2_CS, STD_CS, cora_run, trained_embeddings, write_record
 
 from graphvae.estimators.node_embeddings import equal_variance_blocks as blocks
@@ -132,4 +132,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -13,16 +13,30 @@ candidates of the third search round with the command that produced each number.
 from __future__ import annotations
 
 import json
-import sys
 import time
 
-from _docs import ROOT, atomic_write
+from _docs import ROOT, atomic_write, run_benchmark
 
 PREPROCESSING = ("std", "l2", "l2std")
 CS = (0.01, 0.03, 0.1, 0.3, 1, 3, 10)
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("name", help="the candidate's name (the JSON file's name)")
+    parser.add_argument("seeds", type=int, help="number of seeds 0..N-1")
+    parser.add_argument("config", help="JSON object: keyword arguments of graphvae.VGAE, plus representation and hops")
+    args = parser.parse_args()
+    try:
+        config = json.loads(args.config)
+    except json.JSONDecodeError as e:
+        parser.error(f"config is not JSON: {e}")
+    if not isinstance(config, dict) or args.seeds < 1:
+        parser.error("config must be a JSON object and seeds at least 1")
+
     import numpy as np
     import torch
     from sklearn.linear_model import LogisticRegression
@@ -33,7 +47,7 @@ def main() -> None:
     from graphvae.evaluation.node_tasks import node_labels, public_split
 
     torch.set_num_threads(1)
-    name, seeds, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    name, seeds = args.name, args.seeds
     kind, hops = config.pop("representation", "hidden+latent"), int(config.pop("hops", 0))
     graph = gv.load_dataset("cora")
     y = np.asarray(node_labels(graph), dtype=np.int64)
@@ -58,7 +72,7 @@ def main() -> None:
     for (prep, C), v in ranked[:6]:
         print(f"  {prep:6s} C={C:<5} val {np.mean(v):.4f} ± {np.std(v):.4f}  {np.round(v, 3).tolist()}")
     (prep, C), best = ranked[0]
-    record = {"name": name, "seeds": seeds, "config": json.loads(sys.argv[3]), "best": {
+    record = {"name": name, "seeds": seeds, "config": json.loads(args.config), "best": {
         "preprocessing": prep, "C": C, "val_accuracy": float(np.mean(best)), "std": float(np.std(best)), "per_seed": best},
         "train_seconds": float(np.mean(seconds))}
     out = ROOT / "benchmarks" / "results" / "embedding_search"
@@ -68,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

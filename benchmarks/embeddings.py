@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from _docs import ROOT, atomic_write, machine, update_section
+from _docs import ROOT, atomic_write, machine, update_section, run_benchmark
 
 # published numbers (Cora / CiteSeer); linear probe on the public split; clustering ACC / NMI
 # published numbers quoted by issue 12 (Cora) and, for CiteSeer, the ARGA (Pan et al. 2018) and DGI/GraphMAE papers;
@@ -158,4 +158,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

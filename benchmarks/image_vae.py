@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from _docs import ROOT, machine, update_section  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -202,4 +202,4 @@ def run() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    run_benchmark(run)

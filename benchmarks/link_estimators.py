@@ -23,7 +23,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _docs import ROOT, machine, update_section
+from _docs import ROOT, machine, update_section, run_benchmark
 
 import graphvae as gv
 from graphvae.evaluation.summary import mean_std
@@ -111,4 +111,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -14,7 +14,7 @@ import json
 import subprocess
 import time
 
-from _docs import ROOT, machine, update_section
+from _docs import ROOT, machine, update_section, run_benchmark
 
 PUBMED_NOTE = ("PubMed, the paper's third dataset (GAE 0.964 / 0.965, VGAE 0.944 / 0.947), is registered "
                "(`--dataset pubmed`) but **was not run**: no copy of its files could be had on the benchmark "
@@ -109,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import machine  # noqa: E402
+from _docs import machine, run_benchmark  # noqa: E402
 
 from graphvae.files import write_json  # noqa: E402
 
@@ -75,4 +75,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -22,7 +22,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from _docs import ROOT, machine, update_section
+from _docs import ROOT, machine, update_section, run_benchmark
 
 from graphvae.evaluation.summary import mean_std
 from graphvae.files import write_json  # noqa: E402
@@ -288,4 +288,4 @@ def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> N
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_benchmark(main)

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import machine  # noqa: E402
+from _docs import machine, run_benchmark  # noqa: E402
 
 from graphvae.files import write_json  # noqa: E402
 from graphvae.training.distributed.partition import balanced_bounds, locality_order  # noqa: E402
@@ -90,4 +90,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_benchmark(main)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from _docs import ROOT  # noqa: F401  (puts the repository on sys.path)
+from _docs import ROOT, run_benchmark  # noqa: F401  (puts the repository on sys.path)
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import graphvae as gv
@@ -81,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

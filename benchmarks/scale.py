@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine, update_section  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark  # noqa: E402
 from _profile import profile_fit  # noqa: E402
 
 from graphvae.allocator import use_huge_pages  # noqa: E402
@@ -399,4 +399,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_benchmark(main)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine  # noqa: E402
+from _docs import ROOT, machine, run_benchmark  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -375,4 +375,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_benchmark(main)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT  # noqa: E402
+from _docs import ROOT, run_benchmark  # noqa: E402
 
 from graphvae.files import atomic_write  # noqa: E402
 
@@ -24,6 +24,9 @@ FIGURE = ROOT / "docs" / "figures" / "scale_out_ranks.png"
 
 
 def main() -> int:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Writes docs/figures/scale_out_ranks.png.").parse_args()
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -92,4 +95,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_benchmark(main)

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 import torch
-from _docs import ROOT, machine, update_section
+from _docs import ROOT, machine, update_section, run_benchmark
 from _profile import profile_fit, stage_table
 
 import graphvae as gv
@@ -195,4 +195,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from _docs import ROOT, machine, update_section
+from _docs import ROOT, machine, update_section, run_benchmark
 
 from graphvae.files import atomic_write
 
@@ -111,4 +111,4 @@ never pays it.
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)
