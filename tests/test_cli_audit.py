@@ -277,3 +277,22 @@ def test_progress_bar_only_on_a_terminal(edges, capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert main(args) == 0
     assert "it/s" in capsys.readouterr().err  # on a terminal the bar is drawn, as before
+
+
+def test_collapsed_or_nan_embeddings_are_refused_by_the_node_tasks(edges, capsys):
+    from graphvae.evaluation import node_tasks
+
+    # lr 1 for 50 epochs collapses the ring's encoder (see above): clustering used to end in scikit-learn's
+    # "Found array with 0 feature(s)" traceback
+    assert main(["cluster", "--edges", edges, "--clusters", "3", "--lr", "1", "--epochs", "50", "--latent", "4",
+                 "--model", "vgae", "--no-progress"]) == 2
+    one_error(capsys, "every node has the same embedding")
+    y = np.repeat([0, 1, 2], 10)
+    with pytest.raises(gv.InputError, match="NaN or inf"):
+        node_tasks.cluster(np.full((30, 4), np.nan), 3)
+    with pytest.raises(gv.InputError, match="NaN or inf"):
+        node_tasks.probe_scores(np.full((30, 4), np.nan), y, np.arange(20), np.arange(20, 30))
+    with pytest.raises(gv.InputError, match="10 cluster labels for 30"):
+        node_tasks.cluster_scores(y, np.zeros(10, dtype=int))
+    z = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    assert node_tasks.check_embeddings(z).dtype == np.float32  # the probe's numbers keep their precision

@@ -97,12 +97,28 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    z = check_embeddings(z, len(y))
     steps = [StandardScaler()] if standardize else []
     probe = make_pipeline(*steps, LogisticRegression(C=C, max_iter=3000, random_state=random_state))
     probe.fit(z[train], y[train])
     pred = probe.predict(z[test])
     return {"accuracy": float(accuracy_score(y[test], pred)),
             "macro_f1": float(f1_score(y[test], pred, average="macro"))}
+
+
+def check_embeddings(z: Any, rows: int | None = None) -> np.ndarray:
+    """``z`` as a finite ``[n, d]`` array (with ``rows`` rows when given; float arrays keep their precision),
+    else :class:`InputError`."""
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)
+    if z.ndim != 2 or z.shape[1] < 1:
+        raise InputError(f"embeddings must be a [nodes, dimensions] array, got shape {list(z.shape)}")
+    if rows is not None and z.shape[0] != rows:
+        raise InputError(f"{z.shape[0]} embeddings for {rows} labels")
+    if not np.isfinite(z).all():
+        raise InputError("embeddings contain NaN or inf (did training diverge?)")
+    return z
 
 
 # --------------------------------------------------------------------------- clustering
@@ -146,9 +162,13 @@ def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "
         raise InputError(f"unknown clustering method '{method}' (choose from: {', '.join(CLUSTER_METHODS)})")
     if covariance_type not in COVARIANCE_TYPES:
         raise InputError(f"unknown covariance type '{covariance_type}' (choose from: {', '.join(COVARIANCE_TYPES)})")
+    z = check_embeddings(z)
     k = check_clusters(k, len(z))
     if int(n_init) < 1:
         raise InputError(f"the number of restarts must be at least 1, got {n_init}")
+    if not (z != z[:1]).any():
+        raise InputError("every node has the same embedding: nothing to cluster (training collapsed; "
+                         "try a smaller learning rate)")
     points = whiten(z, k, random_state=random_state)
     if method == "gmm":
         from sklearn.mixture import GaussianMixture
@@ -183,6 +203,8 @@ def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """ACC (Hungarian matching), NMI and ARI of a clustering against labels."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    if len(y) != len(pred):
+        raise InputError(f"{len(pred)} cluster labels for {len(y)} class labels")
     return {"acc": matched_accuracy(y, pred), "nmi": float(normalized_mutual_info_score(y, pred)),
             "ari": float(adjusted_rand_score(y, pred))}
 
