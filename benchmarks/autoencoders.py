@@ -33,7 +33,7 @@ GRAPH_COLUMNS = [("auc", "test AUC", 3), ("ap", "test AP", 3), ("probe_accuracy"
 def image_command(kind: str, seeds: int, epochs: int) -> list[str]:
     hidden = "64,32" if kind == "stacked" else "64"
     return ["ae", "--kind", kind, "--dataset", "digits", "--hidden", hidden, "--latent", "16", "--epochs", str(epochs),
-            "--seeds", str(seeds), "--out", f"docs/figures/autoencoders/{kind}",
+            "--seeds", str(seeds), "--plot", f"docs/figures/autoencoders/{kind}",
             "--json", f"benchmarks/results/autoencoders_digits_{kind}.json", "--no-progress"]
 
 

@@ -47,7 +47,7 @@ FIGURES = [("latent_map.png", "test set in the latent space, coloured by digit")
 def command(latent: int, seeds: int, epochs: int) -> list[str]:
     return ["vae", "--dataset", "digits", "--latent", str(latent), "--hidden", "256", "--epochs", str(epochs),
             "--batch-size", "100", "--lr", "0.001", "--iwae-k", "1000", "--seeds", str(seeds),
-            "--out", f"docs/figures/image_vae/latent{latent}", "--json", f"benchmarks/results/image_vae_latent{latent}.json",
+            "--plot", f"docs/figures/image_vae/latent{latent}", "--json", f"benchmarks/results/image_vae_latent{latent}.json",
             "--no-progress"]
 
 
@@ -120,7 +120,7 @@ CIFAR_FIGURES = [("test_images.png", "the first 64 test images"),
 
 def cifar_command(path: str, seeds: int, epochs: int) -> list[str]:
     return ["vae", "--cifar", path, "--latent", "128", "--hidden", "512", "--epochs", str(epochs), "--batch-size", "100",
-            "--lr", "0.001", "--iwae-k", "100", "--seeds", str(seeds), "--out", "docs/figures/image_vae/cifar10",
+            "--lr", "0.001", "--iwae-k", "100", "--seeds", str(seeds), "--plot", "docs/figures/image_vae/cifar10",
             "--json", "benchmarks/results/image_vae_cifar10.json", "--no-progress"]
 
 

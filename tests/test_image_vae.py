@@ -236,7 +236,7 @@ def test_cli_digits_json_and_figures(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("graphvae.evaluation.frechet.feature_classifier", small_classifier)
     out, js = tmp_path / "figs", tmp_path / "r.json"
     rc = main(["vae", "--epochs", "2", "--latent", "3", "--hidden", "16", "--iwae-k", "5", "--elbo-samples", "2",
-               "--seeds", "2", "--out", str(out), "--json", str(js), "--no-progress", "--no-cache"])
+               "--seeds", "2", "--plot", str(out), "--json", str(js), "--no-progress", "--no-cache"])
     assert rc == 0
     r = json.loads(js.read_text())
     for key in ("test_elbo", "test_iwae", "frechet", "train_seconds"):

@@ -75,7 +75,8 @@ def register(sub) -> None:
     train.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
     train.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
     out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="write the figures (PNG) of the first seed into DIR")
+    out.add_argument("--plot", "--out", dest="out", metavar="DIR",
+                     help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     p.set_defaults(func=run)
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} must be a finite number")
     check_image_arguments(args)
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.out, "--out")
+    check_plot_dir(args.out, "--plot")
     import torch
 
     torch.set_num_threads(args.threads)

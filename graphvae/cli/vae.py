@@ -90,7 +90,8 @@ def register(sub) -> None:
     train.add_argument("--threads", type=positive_int, default=1,
                        help="torch CPU threads; small MLPs run fastest on one (default: 1)")
     out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="write the figures (PNG) of the first seed into DIR")
+    out.add_argument("--plot", "--out", dest="out", metavar="DIR",
+                     help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
     out.add_argument("--projection", choices=["pca", "tsne"], default="pca",
                      help="2-D projection of the latent map when --latent > 2 (default: pca)")
@@ -176,7 +177,7 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
 def run(args: argparse.Namespace) -> int:
     setup = check_args(args)
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.out, "--out")
+    check_plot_dir(args.out, "--plot")
     import torch
 
     from ..estimators.image_vae import ImageVAE
