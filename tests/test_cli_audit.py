@@ -296,3 +296,9 @@ def test_collapsed_or_nan_embeddings_are_refused_by_the_node_tasks(edges, capsys
         node_tasks.cluster_scores(y, np.zeros(10, dtype=int))
     z = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
     assert node_tasks.check_embeddings(z).dtype == np.float32  # the probe's numbers keep their precision
+
+
+def test_hidden_edges_on_images_is_refused(capsys):
+    # hiding edges of a graph that has none was accepted and silently did nothing
+    assert main(["ae", "--dataset", "digits", "--hidden-edges", "0.5", "--epochs", "1", "--no-progress"]) == 2
+    one_error(capsys, "--hidden-edges hides graph edges")

@@ -58,7 +58,7 @@ def register(sub) -> None:
     model.add_argument("--noise", choices=NOISES, default="masking", help="denoising corruption (default: masking)")
     model.add_argument("--noise-level", type=float, default=0.3,
                        help="corruption level; on graphs the fraction of masked feature entries (default: 0.3)")
-    model.add_argument("--hidden-edges", type=float, default=0.2,
+    model.add_argument("--hidden-edges", type=float, default=None,
                        help="denoising on graphs: fraction of edges hidden from the encoder each epoch (default: 0.2)")
     model.add_argument("--sparsity", type=float, default=0.05, help="sparse: target mean activation rho (default: 0.05)")
     model.add_argument("--sparse-penalty", choices=["kl", "l1"], default="kl", help="(default: kl)")
@@ -165,6 +165,10 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.hidden_edges is not None and args.dataset not in GRAPH_DATASETS:
+        raise InputError(f"--hidden-edges hides graph edges: it applies to --dataset {' or '.join(GRAPH_DATASETS)}")
+    if args.hidden_edges is None:
+        args.hidden_edges = 0.2
     for name in ("noise_level", "hidden_edges", "sparsity"):
         if not math.isfinite(getattr(args, name)):
             raise InputError(f"--{name.replace('_', '-')} must be a finite number")
