@@ -235,3 +235,16 @@ def test_batched_early_stopping_reports_a_diverged_seed():
     splits = [gv.split_edges(gv.as_graph(nx.les_miserables_graph()), seed=s) for s in (0, 1)]
     with pytest.raises(gv.InputError, match="training diverged: parameter"):
         fit_seeds(gv.VGAE(lr=1e308, epochs=5, latent=4, early_stopping=True), splits, [0, 1])
+
+
+def test_batched_seeds_refuse_splits_of_graphs_with_other_features():
+    import networkx as nx
+
+    plain = gv.as_graph(nx.les_miserables_graph())
+    featured = gv.as_graph(nx.les_miserables_graph(), np.random.default_rng(0).normal(size=(77, 5)))
+    # the union shares split 0's features: the second model used to train on them and then fail to embed its own
+    with pytest.raises(gv.InputError, match="split 1 has other node features"):
+        fit_seeds(gv.VGAE(epochs=2, latent=4), [gv.split_edges(plain, seed=0), gv.split_edges(featured, seed=1)], [0, 1])
+    same = fit_seeds(gv.VGAE(epochs=2, latent=4), [gv.split_edges(plain, seed=0), gv.split_edges(nx.les_miserables_graph(), seed=1)],
+                     [0, 1])  # two conversions of one graph: equal features, accepted
+    assert [m.embed().shape for m in same] == [(77, 4), (77, 4)]

@@ -102,6 +102,9 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     n = int(graphs[0].num_nodes)
     if any(int(g.num_nodes) != n for g in graphs):
         raise InputError("batched seeds need splits of the same graph (equal node counts)")
+    other = next((k for k, s in enumerate(splits) if not _same_features(s.graph.x, splits[0].graph.x)), None)
+    if other is not None:  # the union shares one feature matrix: another graph's would be trained on the wrong one
+        raise InputError(f"batched seeds need splits of the same graph: split {other} has other node features than split 0")
     for g in graphs:
         g.check_trainable(template.latent)
     x = graphs[0].x
@@ -193,6 +196,16 @@ class SeedSelection:
         with torch.no_grad():
             for name, p in single.named_parameters():
                 p.copy_(state[name])
+
+
+def _same_features(a, b) -> bool:
+    """Whether two feature matrices (dense or sparse tensors) hold the same values."""
+    if a is b:
+        return True
+    if tuple(a.shape) != tuple(b.shape):
+        return False
+    dense = lambda t: t.to_dense() if t.layout != torch.strided else t
+    return bool(torch.equal(dense(a), dense(b)))
 
 
 def union_input(x, adjacencies, fold: bool = True) -> EncoderInput:
