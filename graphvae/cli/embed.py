@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     z = model.embed()
     save_embeddings(args.out, z, graph.node_ids)
     print(f"wrote {graph.num_nodes} x {z.shape[1]} embeddings to {args.out}", file=sys.stderr)
-    if len(z) > 1 and not (z != z[:1]).any():  # every row equal: nothing in them tells the nodes apart
+    from ..evaluation.node_tasks import collapsed
+
+    if collapsed(z):
         print(f"graphvae embed: warning: all {len(z)} nodes got the same embedding (training collapsed, e.g. every "
               f"hidden unit inactive after too large a step): try a smaller learning rate than {model.lr:g}",
               file=sys.stderr)

@@ -121,6 +121,12 @@ def check_embeddings(z: Any, rows: int | None = None) -> np.ndarray:
     return z
 
 
+def collapsed(z: np.ndarray) -> bool:
+    """Whether every row of ``z`` (two or more) is the same vector: a collapsed training (e.g. every hidden
+    unit inactive after too large a step), whose embeddings tell no nodes apart."""
+    return len(z) > 1 and not (z != z[:1]).any()
+
+
 # --------------------------------------------------------------------------- clustering
 
 def check_clusters(k: Any, num_nodes: int) -> int:
@@ -166,7 +172,7 @@ def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "
     k = check_clusters(k, len(z))
     if int(n_init) < 1:
         raise InputError(f"the number of restarts must be at least 1, got {n_init}")
-    if not (z != z[:1]).any():
+    if collapsed(z):
         raise InputError("every node has the same embedding: nothing to cluster (training collapsed; "
                          "try a smaller learning rate)")
     points = whiten(z, k, random_state=random_state)
