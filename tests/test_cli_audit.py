@@ -302,3 +302,29 @@ def test_hidden_edges_on_images_is_refused(capsys):
     # hiding edges of a graph that has none was accepted and silently did nothing
     assert main(["ae", "--dataset", "digits", "--hidden-edges", "0.5", "--epochs", "1", "--no-progress"]) == 2
     one_error(capsys, "--hidden-edges hides graph edges")
+
+
+def test_default_latent_is_narrowed_to_a_small_graph_and_said(tmp_path, monkeypatch, capsys):
+    """The 128-dimensional default models on the 34-node karate club used to stop with "the latent dimension (128)
+    exceeds the number of nodes (34)" unless the user found --latent; a default is now fitted to the graph (with a
+    note), while an explicit --latent above the node count is still refused."""
+    import networkx as nx
+
+    from graphvae.estimators.node_embeddings import DEFAULT_MODEL, embedding_latent
+
+    assert embedding_latent(DEFAULT_MODEL) == 128 and embedding_latent("maskgae-cat") == 64
+    assert embedding_latent("gae") == 16 and embedding_latent(DEFAULT_MODEL, latent=8) == 8
+    monkeypatch.chdir(tmp_path)
+    with open("karate.csv", "w") as f:
+        f.writelines(f"{u},{v}\n" for u, v in nx.karate_club_graph().edges())
+    fast = ["--edges", "karate.csv", "--epochs", "2", "--no-progress"]
+    assert main(["embed", "--model", "gnae-wd", "--out", "z.npy", *fast]) == 0
+    assert np.load("z.npy").shape == (34, 34)
+    assert main(["cluster", "--clusters", "2", *fast]) == 0
+    assert main(["linkpred", "--model", "best", *fast]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert len(notes) == 3 and all("(128) exceeds the 34 nodes: training with --latent 34" in n for n in notes), notes
+    assert main(["embed", "--model", "gnae-wd", "--latent", "64", "--out", "z.npy", *fast]) == 2
+    one_error(capsys, "the latent dimension (64) exceeds the number of nodes (34)")
+    assert main(["embed", "--model", "gae", "--out", "z.npy", *fast]) == 0  # 16 dimensions: nothing to narrow
+    assert "note:" not in capsys.readouterr().err and np.load("z.npy").shape == (34, 16)

@@ -139,6 +139,18 @@ def model_latent(args: argparse.Namespace) -> int:
     return int(_model_kwargs(args).get("latent", 16))
 
 
+def narrow_default_latent(args: argparse.Namespace, graph, latent: int) -> None:
+    """Fit a default latent dimension to a small graph: when ``--latent`` was not given and the model's own
+    ``latent`` exceeds the graph's node count (the 128-dimensional models on the 34-node karate club), train with
+    as many dimensions as nodes and say so on stderr. A ``--latent`` given explicitly is left as it is (the model
+    refuses one above the node count)."""
+    n = int(graph.num_nodes)
+    if args.latent is None and latent > n >= 2:
+        args.latent = n
+        say(f"graphvae {args.command}: note: the model's latent dimension ({latent}) exceeds the {n} nodes: "
+            f"training with --latent {n}", file=sys.stderr)
+
+
 def model_from_args(args: argparse.Namespace, seed: int, **extra):
     """The named model as a :class:`graphvae.VGAE`; ``extra`` given as ``None`` keeps the model's own value."""
     from ..estimators.models import VGAE

@@ -17,6 +17,7 @@ from ._common import (
     check_plot_dir,
     embedding_overrides,
     graph_from_args,
+    narrow_default_latent,
     positive_int,
     prepare_training,
     unit_fraction,
@@ -55,11 +56,24 @@ def run(args: argparse.Namespace) -> int:
     check_plot_dir(args.plot)
     import numpy as np
 
-    from ..estimators.node_embeddings import embedding_config, fit_embeddings, probe_c, probe_standardizes
-    from ..evaluation.node_tasks import encode_labels, label_splits, node_labels, probe_scores, public_split
+    from ..estimators.node_embeddings import (
+        embedding_config,
+        embedding_latent,
+        fit_embeddings,
+        probe_c,
+        probe_standardizes,
+    )
+    from ..evaluation.node_tasks import (
+        encode_labels,
+        label_splits,
+        node_labels,
+        probe_scores,
+        public_split,
+    )
 
     graph, name = graph_from_args(args)
     prepare_training(args.threads, int(graph.num_nodes))
+    narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)))
     if args.C is None:
         args.C = probe_c(args.model)
     standardize = probe_standardizes(args.model)

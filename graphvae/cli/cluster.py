@@ -17,6 +17,7 @@ from ._common import (
     check_plot_dir,
     embedding_overrides,
     graph_from_args,
+    narrow_default_latent,
     prepare_training,
 )
 
@@ -60,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     check_plot_dir(args.plot)
     import numpy as np
 
-    from ..estimators.node_embeddings import embedding_config, fit_embeddings
+    from ..estimators.node_embeddings import (
+        embedding_config,
+        embedding_latent,
+        fit_embeddings,
+    )
     from ..evaluation.node_tasks import (
         check_clusters,
         cluster,
@@ -72,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     graph, name = graph_from_args(args)
     prepare_training(args.threads, int(graph.num_nodes))
+    narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)))
     labels = node_labels(graph, args.labels)
     y = None
     if labels is not None:

@@ -19,6 +19,8 @@ from ._common import (
     graph_from_args,
     is_output_rank,
     model_from_args,
+    model_latent,
+    narrow_default_latent,
     non_negative_int,
     prepare_training,
 )
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.embedding_files import save_embeddings
 
     graph, name = graph_from_args(args)
+    narrow_default_latent(args, graph, model_latent(args))
     labels = None
     if args.plot:  # read before training, so that a bad labels file fails before anything is written
         from ..evaluation.node_tasks import node_labels

@@ -20,6 +20,7 @@ from ._common import (
     is_output_rank,
     model_from_args,
     model_latent,
+    narrow_default_latent,
     non_negative_int,
     positive_int,
     prepare_training,
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ..estimators.batched import batched_by_default, fit_seeds, seeds_per_batch
 
     graph, name = graph_from_args(args)
+    narrow_default_latent(args, graph, model_latent(args))
     graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"
     results, train_seconds = [], 0.0
     start = time.perf_counter()

@@ -104,6 +104,18 @@ def embedding_config(name: str = DEFAULT_MODEL, **overrides: Any) -> dict[str, A
     return config
 
 
+def embedding_latent(name: str = DEFAULT_MODEL, **overrides: Any) -> int:
+    """The latent dimension model ``name`` trains with (a composed model: its components' largest)."""
+    config = embedding_config(name, **overrides)
+    if "components" in config:
+        return max(embedding_latent(c, **config.get("component_overrides", {})) for c in config["components"])
+    if "latent" in config:
+        return int(config["latent"])
+    from .zoo import model_config
+
+    return int({**model_config(config["zoo"]), **config.get("model", {})}.get("latent", 16))
+
+
 def probe_c(name: str = DEFAULT_MODEL) -> float:
     """The probe's inverse L2 strength chosen for model ``name`` on the Cora validation nodes."""
     from ..evaluation.node_tasks import PROBE_C
