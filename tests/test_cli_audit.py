@@ -213,6 +213,19 @@ def test_divergence_under_early_stopping_names_the_parameter(options):
         gv.VGAE(lr=1e308, epochs=5, latent=4, early_stopping=True, **options).fit(split)
 
 
+def test_scores_overflowing_with_finite_parameters_are_reported_as_divergence():
+    # lr 1e9 on MaskGAE's model: the parameters stay finite but the embeddings grow so large that the MLP decoder's
+    # scores are NaN; that used to end in the generic "AUC and AP need scores that are not NaN"
+    import networkx as nx
+
+    from graphvae.estimators.zoo import make_model
+
+    split = gv.split_edges(gv.as_graph(nx.karate_club_graph()), seed=0)
+    with pytest.raises(gv.InputError, match=r"training diverged: the validation scores are NaN at epoch \d+ .* "
+                                            r"smaller learning rate than 1e\+09"):
+        make_model("best", lr=1e9, epochs=5, latent=4, random_state=0).fit(split)
+
+
 def test_non_finite_state_covers_buffers():
     from graphvae.estimators.base import non_finite_state
 

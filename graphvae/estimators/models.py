@@ -272,7 +272,10 @@ class VGAE(Estimator):
                 entry["val_auc"] = self.score(split.val_pos, split.val_neg)["auc"]
             except InputError:  # NaN scores: if this step made the state NaN, stop; fit keeps the best epoch
                 if non_finite_state(self.objective_) is None:  # before it, or reports the divergence
-                    raise
+                    # finite parameters, NaN scores: activations too large to score (inf - inf), the same divergence
+                    raise InputError(f"training diverged: the validation scores are NaN at epoch {epoch} (finite "
+                                     f"parameters, but embeddings too large to score); try a smaller learning "
+                                     f"rate than {self.lr:g}") from None
                 return True
             self.objective_.train()
             if entry["val_auc"] > best["auc"]:
