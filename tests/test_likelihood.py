@@ -389,3 +389,21 @@ def test_blockwise_large_graph_path_equals_the_whole_array_path(local_block, mon
             names.add(type(node).__name__)
             stack.extend(f for f, _ in node.next_functions)
     assert {"_ChunkedResidualBackward", "_ChunkedLogSigmoidSumBackward"} <= names
+
+
+def test_pairs_per_node_never_exceed_the_nodes():
+    # negatives_per_positive above N²/P asked for more sampled partners per row than the row has columns; the sparse
+    # kernels (run without invariant checks) then wrote out of bounds and killed the process (segfault, "free():
+    # invalid next size") on the karate club from negatives_per_positive=13
+    import networkx as nx
+
+    import graphvae as gv
+
+    n = 30
+    target = LinkTarget.from_edges(random_graph(n, 0.2, seed=0), n)
+    assert LinkLikelihood(1000.0).negatives_per_node(target) == n
+    assert LinkLikelihood(1.0).negatives_per_node(target) == max(2, int(np.ceil(target.num_positive / n)))
+    pattern, _ = LinkLikelihood(1000.0).sample_pairs(target, torch.Generator().manual_seed(0))
+    assert int(pattern.crow.diff().max()) == n and 0 <= int(pattern.col.min()) and int(pattern.col.max()) < n
+    z = gv.GAE(epochs=5, negatives_per_positive=20, latent=4, random_state=0).fit(nx.karate_club_graph()).embed()
+    assert np.isfinite(z).all()

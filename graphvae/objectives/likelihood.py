@@ -260,9 +260,14 @@ class LinkLikelihood(Likelihood):
     def negatives_per_node(self, target: LinkTarget) -> int:
         """``k``; for a disjoint union, of its first component (:meth:`check_union` asks them to agree)."""
         if target.components > 1:
-            positives = float(target.component_positives[0])
-            return max(2, int(np.ceil(self.negatives_per_positive * positives / target.component_nodes)))
-        return max(2, int(np.ceil(self.negatives_per_positive * target.num_positive / target.num_nodes)))
+            return self._pairs_per_node(float(target.component_positives[0]), target.component_nodes)
+        return self._pairs_per_node(target.num_positive, target.num_nodes)
+
+    def _pairs_per_node(self, positives: float, nodes: int) -> int:
+        """``ceil(negatives_per_positive * positives / nodes)``, at least 2 and at most ``nodes``: a row has ``nodes``
+        partners (the estimate is unbiased for any ``k``; sparse kernels index out of bounds with more slots than
+        columns, which crashed the process for ``negatives_per_positive`` above ``N² / P``)."""
+        return min(int(nodes), max(2, int(np.ceil(self.negatives_per_positive * positives / nodes))))
 
     def offset_groups(self, num_nodes: int, k: int) -> int:
         r"""How many independent offsets :meth:`sample_pairs` draws for its ``k`` slots (0: one per slot).
@@ -278,7 +283,7 @@ class LinkLikelihood(Likelihood):
     def check_union(self, target: LinkTarget) -> None:
         """Raise ``ValueError`` unless every component of ``target`` samples the same ``k`` as on its own."""
         n = target.component_nodes
-        ks = {max(2, int(np.ceil(self.negatives_per_positive * float(p) / n))) for p in target.component_positives}
+        ks = {self._pairs_per_node(float(p), n) for p in target.component_positives}
         if len(ks) > 1:
             raise ValueError(f"the components sample different numbers of pairs per node: {sorted(ks)}")
 
