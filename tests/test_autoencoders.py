@@ -19,6 +19,7 @@ from graphvae.nn.encoder import edgeless_input
 from graphvae.data.images import load_digits
 from graphvae.nn.latent import Posterior
 from graphvae.data.graph import build_graph
+from graphvae.estimators.models import GAE
 
 
 # ------------------------------------------------------------------------------------------- fixtures
@@ -117,7 +118,7 @@ def test_contractive_penalty_has_gradients_and_rejects_graphs():
         (grad,) = torch.autograd.grad(value, encoder.layers[0].weight)
         assert grad.abs().sum() > 0
     with pytest.raises(InputError, match="edgeless"):
-        penalties.jacobian_sq_norm(encoder, ae.Autoencoder._graph_input(_small_graph()))
+        penalties.jacobian_sq_norm(encoder, GAE()._encoder_input(_small_graph()))
     with pytest.raises(InputError, match="method"):
         penalties.ContractivePenalty(1.0, "finite-differences")
 
@@ -163,7 +164,7 @@ def test_denoising_graph_batches_hide_edges_from_the_encoder_only():
     graph = _small_graph()
     batches = corruption.denoising_graph_batches(graph, 0.5, 0.0, torch.Generator().manual_seed(0))
     (inp, target), = batches(0)
-    full = ae.Autoencoder._graph_input(graph)
+    full = GAE()._encoder_input(graph)
     assert inp.adj.nnz < full.adj.nnz
     assert target.num_positive == graph.edge_index.shape[1] + graph.num_nodes  # all edges + self-loops
 

@@ -49,10 +49,8 @@ from torch import nn
 from .._validation import InputError, check_finite
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
-from ..evaluation.metrics import link_auc_ap
 from ..nn.decoder import MLPDecoder
-from ..nn.encoder import EncoderInput, GCNEncoder, edgeless_input, encoder_input
-from ..nn.operator import normalized_adjacency
+from ..nn.encoder import EncoderInput, GCNEncoder, edgeless_input
 from ..objectives.elbo import ELBO
 from ..objectives.likelihood import Likelihood
 from ..objectives.penalties import ACTIVATIONS, jacobian_sq_norm
@@ -227,9 +225,9 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         is read as images here: convert an adjacency with ``as_graph`` first).
         """
         self._check_params()
-        if hasattr(X, "edge_index") and not isinstance(X, (Graph, LinkSplit)) or type(X).__module__.startswith("networkx"):
-            X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
-        if isinstance(X, (Graph, LinkSplit)):
+        if _graph_like(X):
+            if not isinstance(X, (Graph, LinkSplit)):
+                X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
             if self.kind not in GRAPH_KINDS:
                 raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
             model = self.graph_model().fit(X)
@@ -240,17 +238,16 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
 
     # -- inference ------------------------------------------------------------------------------------
-    @staticmethod
-    def _graph_input(graph: Graph) -> EncoderInput:
-        return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), int(graph.num_nodes)))
-
     def _input(self, X) -> EncoderInput:
         self._check_fitted()
-        if X is None or isinstance(X, (Graph, LinkSplit)):
+        if X is None or _graph_like(X):
             if self.graph_ is None:
                 raise InputError("this autoencoder was fitted on images: pass images")
-            graph = self.graph_ if X is None else (X.train_graph if isinstance(X, LinkSplit) else X)
-            return self._graph_input(graph)
+            if X is None:
+                return self.model_.input_
+            graph = X.train_graph if isinstance(X, LinkSplit) else as_graph(X)
+            graph.check_features(int(self.model_.input_.features.shape[1]))
+            return self.model_._encoder_input(graph)  # the operator the graph model trained with (weights included)
         if self.graph_ is not None:
             raise InputError("this autoencoder was fitted on a graph: pass a graph (or None)")
         x = _as_images(X)
@@ -266,8 +263,9 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
 
     def hidden_activations(self, X=None) -> list[np.ndarray]:
         """The hidden layers' activations ``[n, width]``, one array per hidden layer."""
+        inp = self._input(X)  # first: it says when the model is not fitted
         with torch.no_grad():
-            _, hidden = self.objective_.encoder(self._input(X), return_hidden=True)
+            _, hidden = self.objective_.encoder(inp, return_hidden=True)
         return [h.numpy() for h in hidden]
 
     def reconstruct(self, X) -> np.ndarray:
@@ -293,8 +291,10 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
 
     def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
         """Graphs: AUC and AP of the inner-product decoder on held-out pairs ``[2, n]``."""
-        z = torch.from_numpy(self.transform(None))
-        return link_auc_ap(z, pos, neg)
+        self._check_fitted()
+        if self.graph_ is None:
+            raise InputError("score(pos, neg) scores held-out node pairs of a graph; this autoencoder was fitted on images")
+        return self.model_.score(pos, neg)  # its pairs checked as the graph model checks them
 
 
 # --------------------------------------------------------------------------------------------- stacked
@@ -442,3 +442,10 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
     def transform(self, X) -> np.ndarray:
         """The last hidden layer's codes ``[n, hidden[-1]]``."""
         return self.hidden_activations(X)[-1]
+
+
+def _graph_like(X) -> bool:
+    """Whether :class:`Autoencoder` reads ``X`` as a graph: a ``Graph``, a ``LinkSplit``, a networkx graph or a PyG
+    ``Data`` (a scipy matrix or an array is read as images)."""
+    return (isinstance(X, (Graph, LinkSplit)) or hasattr(X, "edge_index")
+            or type(X).__module__.startswith("networkx"))

@@ -323,12 +323,19 @@ class VGAE(Estimator):
             return MaskedLinkLikelihood(self.negatives_per_positive)
         return LinkLikelihood(self.negatives_per_positive)
 
+    @property
+    def _uses_edge_weights(self) -> bool:
+        """Whether edge weights enter Â: not for a model that hides edges while training (masking, denoising), whose
+        corrupted views are built from the unweighted graph; it then embeds with the unweighted Â too, as it trained."""
+        return self.mask_rate == 0 and self.hidden_edges == 0
+
     def _encoder_input(self, graph: Graph, adjacency=None) -> EncoderInput:
         """Features and Â of ``graph`` (``adjacency``: its 0/1 matrix, when already built)."""
         n = int(graph.num_nodes)
-        weight = getattr(graph, "edge_weight", None)
+        weight = getattr(graph, "edge_weight", None) if self._uses_edge_weights else None
         if weight is not None:  # weights enter Â only; the likelihood models edge presence
-            return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight))
+            return encoder_input(graph.x, normalized_adjacency(graph.edge_index.numpy(), n, edge_weight=weight),
+                                 fold=self._fold)
         if adjacency is None:
             adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self._fold)

@@ -1,0 +1,55 @@
+"""Defects of the Python API found by the second audit (2026-12-03), each with the input that exposed it."""
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+
+import graphvae as gv
+from graphvae.estimators.base import NotFittedError
+from graphvae.estimators.zoo import make_model
+
+
+def weighted_partition():
+    g = nx.planted_partition_graph(3, 30, 0.3, 0.02, seed=1)
+    weighted = g.copy()
+    for u, v in weighted.edges:
+        weighted[u][v]["weight"] = 1 + 4 * ((u + v) % 2)
+    return g, weighted
+
+
+@pytest.mark.parametrize("name", ["gnae", "vgnae", "gnae-wd", "maskgae"])
+def test_models_with_unfolded_features_train_on_weighted_graphs(name):
+    # the weighted Â was built with the features folded in, which the normalized head refuses (a ValueError from
+    # every normalized model and from classify's and cluster's defaults on any weighted edge list) and which made
+    # MaskGAE's input dropout drop entries of ÂX instead of X
+    g, weighted = weighted_partition()
+    model = make_model(name, early_stopping=False, latent=8, epochs=3, random_state=0).fit(weighted)
+    assert not model.input_.propagated and np.isfinite(model.embed()).all()
+    if name != "maskgae":  # weights enter Â of the models that do not hide edges
+        plain = make_model(name, early_stopping=False, latent=8, epochs=3, random_state=0).fit(g)
+        assert not np.allclose(plain.embed(), model.embed())
+
+
+@pytest.mark.parametrize("options", [{"mask_rate": 0.3}, {"hidden_edges": 0.2}])
+def test_models_that_hide_edges_train_and_embed_on_the_same_operator(options):
+    # their corrupted views are built from the unweighted graph; embed() used the weighted Â all the same
+    g, weighted = weighted_partition()
+    a = gv.GAE(epochs=5, latent=8, random_state=0, **options).fit(g)
+    b = gv.GAE(epochs=5, latent=8, random_state=0, **options).fit(weighted)
+    assert [h["loss"] for h in a.history_] == [h["loss"] for h in b.history_]
+    assert np.array_equal(a.embed(), b.embed())
+
+
+def test_graph_autoencoder_embeds_with_the_operator_it_trained_with():
+    _, weighted = weighted_partition()
+    auto = gv.Autoencoder(hidden=8, latent=2, epochs=3, random_state=0).fit(weighted)
+    reference = gv.Autoencoder(hidden=8, latent=2, epochs=3, random_state=0).graph_model().fit(weighted).embed()
+    np.testing.assert_array_equal(auto.transform(), reference)          # was the unweighted Â: 0.15 apart
+    np.testing.assert_array_equal(auto.transform(weighted), reference)  # a networkx graph is read as a graph
+    assert gv.Autoencoder(hidden=8, latent=2, epochs=2).fit_transform(weighted).shape == (90, 2)
+    with pytest.raises(gv.InputError, match="features per node"):
+        auto.transform(gv.as_graph(nx.path_graph(5)))                   # was silently embedded
+    with pytest.raises(gv.InputError, match="node pairs must index nodes"):
+        auto.score(torch.tensor([[0], [99]]), torch.tensor([[0], [1]]))
+    with pytest.raises(NotFittedError):
+        gv.Autoencoder().hidden_activations(np.zeros((2, 4)))
