@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -180,18 +181,31 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
 
 def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The file's lines and its data rows ``(line number, fields)``, skipping blank and ``#`` lines."""
-    try:
-        lines = p.read_text().splitlines()
+    try:  # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first node id
+        lines = p.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)") from None
-    return lines, [(n, _split(line)) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    data = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    sep = _separator(line for _, line in data)
+    return lines, [(n, _split(line, sep)) for n, line in data]
 
 
-def _split(line: str) -> list[str]:
-    for sep in (",", "\t"):
-        if sep in line:
-            return [f.strip() for f in next(csv.reader([line], delimiter=sep))]
-    return line.split()
+def _separator(lines) -> str | None:
+    """One field separator for the whole file: a tab if any data line has one (TSV, whose ids may contain commas),
+    else a comma if any has one (CSV), else ``None`` (runs of whitespace)."""
+    found = None
+    for line in lines:
+        if "\t" in line:
+            return "\t"
+        if found is None and "," in line:
+            found = ","
+    return found
+
+
+def _split(line: str, sep: str | None) -> list[str]:
+    if sep is None:
+        return line.split()
+    return [f.strip() for f in next(csv.reader([line], delimiter=sep))]
 
 
 def _is_number(s: str) -> bool:
@@ -209,12 +223,20 @@ def _looks_like_header(rows: list) -> bool:
     return len(rows) > 1 and not any(map(_is_number, first)) and all(map(_is_number, rows[1][1]))
 
 
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+
+
 def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
     """Map raw string ids to 0..N-1 (numeric order for integer ids, else first appearance)."""
-    try:
-        as_int = np.array([int(s) for s in raw], dtype=np.int64)
-    except ValueError:
-        as_int = None
+    # integers only when every id is one written canonically ("7", "-3"; not "007", "+1", "1_000" or a number beyond
+    # int64), so that no two distinct ids merge and every id is written back as it was read
+    canonical = all(_INTEGER.fullmatch(s) and str(int(s)) == s for s in raw)
+    as_int = None
+    if canonical and len(raw):
+        try:
+            as_int = np.array([int(s) for s in raw], dtype=np.int64)
+        except OverflowError:
+            as_int = None
     if as_int is not None:
         ids, index = unique_inverse(as_int)
         return ids.tolist(), index.astype(np.int64)

@@ -43,7 +43,10 @@ class RawEdges:
 
 
 def check_weights(weight: Any, what: str) -> np.ndarray:
-    """Edge weights as float64, or :class:`InputError` if any is not a finite non-negative number."""
+    """Edge weights as float64, or :class:`InputError` if any is not a finite non-negative number that the float32
+    operator can hold (a larger one would become inf in Â and zero its nodes' embeddings)."""
+    if np.iscomplexobj(weight):
+        raise InputError(f"{what}: edge weights must be real numbers, got complex values")
     try:
         w = np.asarray(weight, dtype=np.float64)
     except (TypeError, ValueError):
@@ -52,7 +55,15 @@ def check_weights(weight: Any, what: str) -> np.ndarray:
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise InputError(f"{what}: edge weights must be finite and non-negative, got {float(w[k])} (edge {k + 1})")
+    big = w > _FLOAT32_MAX
+    if big.any():
+        k = int(np.flatnonzero(big)[0])
+        raise InputError(f"{what}: edge weights must be at most {_FLOAT32_MAX:.3g} (float32), got {float(w[k]):g} "
+                         f"(edge {k + 1}): rescale them")
     return w
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # --------------------------------------------------------------------------- files
