@@ -341,3 +341,54 @@ def test_default_latent_is_narrowed_to_a_small_graph_and_said(tmp_path, monkeypa
     one_error(capsys, "the latent dimension (64) exceeds the number of nodes (34)")
     assert main(["embed", "--model", "gae", "--out", "z.npy", *fast]) == 0  # 16 dimensions: nothing to narrow
     assert "note:" not in capsys.readouterr().err and np.load("z.npy").shape == (34, 16)
+
+
+def test_edge_list_reader_keeps_every_id_as_written(tmp_path):
+    # a byte-order mark split node 0 in two; a TSV id with a comma was cut at the comma; int() merged "01" with
+    # "1" (and wrote "007" back as 7); an id beyond int64 ended in an OverflowError traceback
+    cases = {
+        "bom.csv": ("\ufeff5,3\n3,1\n1,0\n0,2\n2,4\n", [0, 1, 2, 3, 4, 5], 5),
+        "comma.tsv": ("Washington, DC\tBoston\nBoston\tAustin\nAustin\tWashington, DC\n",
+                      ["Washington, DC", "Boston", "Austin"], 3),
+        "zeros.csv": ("01,2\n1,3\n2,3\n007,3\n", ["01", "2", "1", "3", "007"], 4),
+        "big.csv": ("18446744073709551615,1\n1,2\n2,18446744073709551615\n", ["18446744073709551615", "1", "2"], 3),
+    }
+    for name, (text, ids, edges) in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        graph = gv.load_graph(path)
+        assert graph.node_ids == ids and graph.num_edges == edges, name
+
+
+def test_weights_the_float32_operator_cannot_hold_are_refused(tmp_path):
+    import scipy.sparse as sp
+
+    (tmp_path / "w.csv").write_text("0,1,1e39\n1,2,1\n2,3,1\n3,0,1\n")  # became inf in Â: zero embeddings, exit 0
+    with pytest.raises(gv.InputError, match=r"at most 3.4e\+38 \(float32\), got 1e\+39"):
+        gv.load_graph(tmp_path / "w.csv")
+    sp.save_npz(tmp_path / "c.npz", sp.csr_matrix(np.array([[0, 1 + 2j], [1 + 2j, 0]])))  # imaginary part dropped
+    with pytest.raises(gv.InputError, match="real numbers"):
+        gv.load_graph(tmp_path / "c.npz")
+
+
+def test_an_output_path_that_is_an_input_is_refused(edges, capsys):
+    import shutil
+
+    shutil.copy(edges, "copy.csv")
+    for command in (["embed", "--out", "./copy.csv"], ["linkpred", "--json", "copy.csv"]):
+        assert main([*command, "--edges", "copy.csv", *FAST]) == 2  # the edge list was overwritten, exit 0
+        one_error(capsys, "is the --edges file")
+    assert open("copy.csv").read() == open(edges).read()
+
+
+def test_bools_and_huge_seeds_are_refused():
+    import networkx as nx
+
+    g = nx.karate_club_graph()
+    for options in ({"epochs": True}, {"latent": True}, {"lr": True}, {"hidden": [4.7]}, {"random_state": 2**64}):
+        with pytest.raises(gv.InputError):  # trained with 1 epoch / 1 dimension / width 4, or torch's overflow error
+            gv.GAE(**options).fit(g)
+    for args in (["--first-seed", str(2**64)], ["--seeds", str(10**20)]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["linkpred", "--edges", "x.csv", *args])
+        assert exit_.value.code == 2

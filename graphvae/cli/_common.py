@@ -21,11 +21,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: the largest seed torch takes (``torch.manual_seed`` overflows beyond int64)
+MAX_SEED = 2**63 - 1
+#: the most seeds one command runs
+MAX_SEEDS = 10_000
+
+
 def non_negative_int(text: str) -> int:
-    """A seed: an integer of at least 0."""
+    """A seed: an integer from 0 to :data:`MAX_SEED`."""
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer of at most 2**63 - 1, got {text}")
+    return value
+
+
+def seed_count(text: str) -> int:
+    """``--seeds``: how many seeds, 1 to :data:`MAX_SEEDS`."""
+    value = positive_int(text)
+    if value > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEEDS}, got {text}")
     return value
 
 
@@ -103,6 +117,26 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
     if args.edges is None and args.features:
         raise InputError("--features goes with --edges, not with a registered --dataset")
     check_inputs(args, edges="edge-list file", features="feature file")
+    check_outputs_spare_inputs(args)
+
+
+def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
+    """Refuse an output path (``--out``, ``--json``) that is one of the command's input files (``--edges``,
+    ``--features``, ``--labels``): writing it would replace the user's data with the results."""
+    inputs = [(flag, getattr(args, flag, None)) for flag in ("edges", "features", "labels")]
+    for out_flag in ("out", "json"):
+        out = getattr(args, out_flag, None)
+        for in_flag, path in inputs:
+            if out and path and _same_file(out, path):
+                raise InputError(f"--{out_flag} {out} is the --{in_flag} file: writing it would replace your input; "
+                                 f"choose another path")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): the same path spelled the same way after resolving
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def graph_from_args(args: argparse.Namespace):
@@ -118,11 +152,18 @@ def graph_from_args(args: argparse.Namespace):
         say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
               f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
               f"symmetrized {c['one_way']} one-way edges)"
-              + ("; edge weights enter Â" if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
+              + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
         return graph, str(args.edges)
     from ..data.datasets import load_dataset
 
     return load_dataset(args.dataset, root=args.data_dir), args.dataset.lower()
+
+
+def _weights_note(args: argparse.Namespace) -> str:
+    """What the command does with a weighted graph's weights (docs/embeddings.md, "Edge weights")."""
+    if getattr(args, "command", None) == "linkpred":
+        return "; edge weights unused: link prediction holds out edges and trains on the unweighted graph"
+    return "; edge weights enter Â (of models that do not hide edges while training)"
 
 
 def _model_kwargs(args: argparse.Namespace, **extra) -> dict:
@@ -257,7 +298,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--representation", choices=["latent", "hidden+latent", "layers"],
                    help="override what is embedded: mu, the last hidden layer concatenated with mu, or every layer's output concatenated")
     g.add_argument("--hops", type=int, help="override the propagation steps applied to the representation")
-    g.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    g.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
     g.add_argument("--json", metavar="PATH", help="write the results as JSON")
     g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")

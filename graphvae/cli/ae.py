@@ -23,6 +23,7 @@ from ._common import (
     image_dataset_from_args,
     positive_float,
     positive_int,
+    seed_count,
     widths,
 )
 
@@ -72,7 +73,7 @@ def register(sub) -> None:
                        help="stacked: supervised epochs, also the from-scratch budget (default: --epochs)")
     train.add_argument("--batch-size", type=positive_int, default=64, help="(default: 64)")
     train.add_argument("--lr", type=positive_float, default=0.005, help="Adam learning rate (default: 0.005)")
-    train.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    train.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
     train.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
     out = p.add_argument_group("output")
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",

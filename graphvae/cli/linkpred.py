@@ -5,9 +5,11 @@ import argparse
 import sys
 import time
 
+from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
 from ._common import (
+    MAX_SEED,
     TORCHRUN_EPILOG,
     add_graph_arguments,
     add_model_arguments,
@@ -25,6 +27,7 @@ from ._common import (
     positive_int,
     prepare_training,
     say,
+    seed_count,
     under_torchrun,
 )
 
@@ -35,7 +38,7 @@ def register(sub) -> None:
                        epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default="cora")
     add_model_arguments(p)
-    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds K..K+N-1 (default: 1)")
+    p.add_argument("--seeds", type=seed_count, default=1, help="number of seeds K..K+N-1 (default: 1)")
     p.add_argument("--first-seed", type=non_negative_int, default=0, help="first seed K (default: 0)")
     p.add_argument("--sequential", action="store_true",
                    help="train the seeds one after another (default: seeds of a small graph are trained together "
@@ -58,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from ..data.split import split_edges
     from ..estimators.batched import batched_by_default, fit_seeds, seeds_per_batch
 
+    if args.first_seed + args.seeds - 1 > MAX_SEED:
+        raise InputError(f"the last seed, --first-seed + --seeds - 1 = {args.first_seed + args.seeds - 1}, exceeds 2**63 - 1")
     graph, name = graph_from_args(args)
     narrow_default_latent(args, graph, model_latent(args))
     graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"

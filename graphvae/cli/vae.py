@@ -21,6 +21,7 @@ from ._common import (
     image_dataset_from_args,
     positive_float,
     positive_int,
+    seed_count,
     widths,
 )
 
@@ -81,7 +82,7 @@ def register(sub) -> None:
     train.add_argument("--epochs", type=positive_int, default=300, help="(default: 300)")
     train.add_argument("--batch-size", type=positive_int, default=100, help="(default: 100)")
     train.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: 0.001)")
-    train.add_argument("--seeds", type=positive_int, default=1, help="number of seeds 0..N-1 (default: 1)")
+    train.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
     train.add_argument("--iwae-k", type=positive_int,
                        help="IWAE importance samples k (default: 1000; 100 with --cifar, where k=1000 over 10000 "
                             "test images takes hours on a CPU)")

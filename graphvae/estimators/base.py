@@ -43,7 +43,7 @@ NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
 PROBABILITY = [Interval(Real, 0, 1, closed="neither")]  # (0, 1)
 UNIT_INTERVAL = [Interval(Real, 0, 1, closed="both")]  # [0, 1]
-SEED = [Interval(Integral, 0, None, closed="left")]
+SEED = [Interval(Integral, 0, 2**63 - 1, closed="both")]  # torch.manual_seed overflows beyond int64
 BOOLEAN = ["boolean"]
 
 
@@ -58,10 +58,15 @@ class NotFittedError(_SklearnNotFitted, RuntimeError):
 
 def widths(hidden: int | Sequence[int], allow_empty: bool = True) -> tuple[int, ...]:
     """Hidden widths as a tuple of positive ints (one int is one layer)."""
+    items = [hidden] if isinstance(hidden, (int, np.integer)) else hidden
     try:
-        out = (int(hidden),) if isinstance(hidden, (int, np.integer)) else tuple(int(h) for h in hidden)
-    except (TypeError, ValueError):
-        raise InputError(f"hidden must be an int or a sequence of ints, got {hidden!r}") from None
+        items = list(items)
+    except TypeError:
+        items = None
+    if items is None or isinstance(hidden, (str, bytes)) or not all(
+            isinstance(h, (int, np.integer)) and not isinstance(h, (bool, np.bool_)) for h in items):
+        raise InputError(f"hidden must be an int or a sequence of ints, got {hidden!r}")
+    out = tuple(int(h) for h in items)
     if any(h < 1 for h in out) or (not out and not allow_empty):
         raise InputError(f"hidden widths must be positive{'' if allow_empty else ' (at least one layer)'}, got {hidden!r}")
     return out
@@ -126,6 +131,11 @@ class Estimator(BaseEstimator):
                          + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""))
 
     def _check_params_table(self) -> None:
+        params = self.get_params(deep=False)
+        for name, constraints in self._parameter_constraints.items():  # scikit-learn's Interval takes True for 1
+            if isinstance(params.get(name), (bool, np.bool_)) and "boolean" not in constraints:
+                raise InputError(f"The '{name}' parameter of {type(self).__name__} must be a number, not a bool "
+                                 f"({params[name]!r})")
         try:
             validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
                                            caller_name=type(self).__name__)
