@@ -392,3 +392,47 @@ def test_bools_and_huge_seeds_are_refused():
         with pytest.raises(SystemExit) as exit_:
             main(["linkpred", "--edges", "x.csv", *args])
         assert exit_.value.code == 2
+
+
+def test_node_tasks_refuse_what_would_score_nonsense(tmp_path):
+    from graphvae.data.graph_files import read_labels
+    from graphvae.evaluation.node_tasks import cluster, cluster_scores, encode_labels, label_splits, probe_scores
+
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(40, 3)), np.repeat([0, 1], 20)
+    with pytest.raises(gv.InputError, match="same embedding"):  # classify reported chance accuracy, exit 0
+        probe_scores(np.ones((40, 3)), y, np.arange(0, 40, 2), np.arange(1, 40, 2))
+    for C in (0.0, -1.0):
+        with pytest.raises(gv.InputError, match="C must be"):
+            probe_scores(z, y, np.arange(0, 40, 2), np.arange(1, 40, 2), C=C)
+    with pytest.raises(gv.InputError, match="at least 2 classes"):
+        probe_scores(z, y, np.arange(20), np.arange(20, 40))
+    labelled, codes, classes = encode_labels([1.0, np.nan, 2.0, None])  # NaN was a class of its own
+    assert labelled.tolist() == [0, 2] and classes == ["1.0", "2.0"]
+    # a class of 2 in 200 nodes at test fraction 0.9: no training node of it (a traceback, or scored but never trained)
+    imbalanced = np.array([0] * 188 + [1] * 10 + [2] * 2)
+    with pytest.raises(gv.InputError, match="without training nodes"):
+        label_splits(imbalanced, test_size=0.9)
+    with pytest.raises(gv.InputError, match="too few"):  # 0.95 * 34 = 32.3: scikit-learn takes 33 test nodes
+        label_splits(np.repeat([0, 1], 17), test_size=0.95)
+    for folds in (0, 1, 2.5):
+        with pytest.raises(gv.InputError, match="folds"):
+            label_splits(y, folds=folds)
+    with pytest.raises(gv.InputError, match="only 2 distinct values"):  # empty clusters and sklearn warning spam
+        cluster(np.repeat([[0.0, 1.0], [1.0, 0.0]], 10, axis=0), 3)
+    for k in (2.7, "abc"):
+        with pytest.raises(gv.InputError, match="clusters"):
+            cluster(z, k)
+    with pytest.raises(gv.InputError, match="restarts"):
+        cluster(z, 2, n_init=2.5)
+    with pytest.raises(gv.InputError):
+        cluster_scores([], [])
+    ids = [f"n{i}" for i in range(4)]
+    (tmp_path / "nan.csv").write_text("n0,a\nn1,nan\nn2,b\n")
+    with pytest.raises(gv.InputError, match="missing value"):
+        read_labels(tmp_path / "nan.csv", ids)
+    (tmp_path / "header.csv").write_text("\ufeffvertex,community\nn0,a\nn1,b\n")  # BOM and an unlisted header word
+    assert read_labels(tmp_path / "header.csv", ids).tolist() == ["a", "b", None, None]
+    (tmp_path / "typo.csv").write_text("nX,a\nn1,a\nn2,b\n")  # a mistyped id is still an error, not a header
+    with pytest.raises(gv.InputError, match="'nX' is not in the graph"):
+        read_labels(tmp_path / "typo.csv", ids)

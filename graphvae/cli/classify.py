@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
             "labelled_nodes": int(len(labelled)), "accuracy": acc, "macro_f1": f1, "seeds": results,
             "config": {**embedding_config(args.model, **embedding_overrides(args)), "probe_C": args.C,
                        "probe_standardize": standardize,
-                       "folds": args.folds, "test_size": args.test_size},
+                       "folds": args.folds,  # the fraction applies to the stratified split only
+                       "test_size": args.test_size if public is None and args.folds is None else None},
             "figures": figures, "total_seconds": time.perf_counter() - start,
         })
     return 0

@@ -91,10 +91,13 @@ def run(args: argparse.Namespace) -> int:
         z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, **embedding_overrides(args))
         c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
         first = first or c
-        r = {"seed": seed, "train_seconds": model.train_seconds_}
+        r = {"seed": seed, "train_seconds": model.train_seconds_,
+             "sizes": np.bincount(c["labels"], minlength=k).tolist()}
         if y is not None:
             r.update(cluster_scores(y, c["labels"]))
             print(f"seed {seed}: ACC {r['acc']:.4f}  NMI {r['nmi']:.4f}  ARI {r['ari']:.4f}", flush=True)
+        elif args.seeds > 1:
+            print(f"seed {seed}: clusters of sizes {', '.join(map(str, r['sizes']))}", flush=True)
         results.append(r)
     summary = {m: mean_std([r[m] for r in results]) for m in ("acc", "nmi", "ari")} if y is not None else {}
     how = "EM on a Gaussian mixture" if args.method == "gmm" else "k-means"
@@ -131,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
     if args.json:
         write_json(args.json, {
-            "dataset": name, "model": args.model, "method": args.method, "covariance": args.covariance,
+            "dataset": name, "model": args.model, "method": args.method,
+            "covariance": args.covariance if args.method == "gmm" else None,
             "clusters": k, "restarts": args.restarts, **summary, "seeds": results,
             "config": embedding_config(args.model, **embedding_overrides(args)), "figures": figures,
             "total_seconds": time.perf_counter() - start,

@@ -217,8 +217,8 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     p = readable_file(path, "labels file")
     lines, rows = _read_rows(p, "labels file")
     position = {str(i): k for k, i in enumerate(node_ids)}
-    if rows and rows[0][1][0] not in position and rows[0][1][0].lower() in ("id", "node", "node_id", "name", "source"):
-        rows = rows[1:]  # header
+    if rows and rows[0][1][0] not in position and _label_header(rows):
+        rows = rows[1:]
     if not rows:
         raise InputError(f"{p}: no label rows")
     labels = np.full(len(node_ids), None, dtype=object)
@@ -230,5 +230,21 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph")
         if labels[k] is not None:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second label")
+        if fields[1].lower() in MISSING_LABELS:
+            raise InputError(f"{p}, line {n}: label {fields[1]!r} of node {fields[0]!r} reads as a missing value: leave "
+                             f"unlabelled nodes out of the labels file")
         labels[k] = fields[1]
     return labels
+
+
+#: label texts that mean "no label" in the files people export (pandas' missing values): refused, not a class
+MISSING_LABELS = ("nan", "na", "n/a", "null", "none", "#n/a")
+
+
+def _label_header(rows: list) -> bool:
+    """Whether the first row (whose id is not a graph node) is a header: a usual column name, or a second field that
+    no other row has as its label (a header names the label column; a row with a mistyped id has a real class)."""
+    first = rows[0][1]
+    if first[0].lower() in ("id", "node", "node_id", "name", "source", "vertex"):
+        return True
+    return len(first) > 1 and len(rows) > 1 and first[1] not in {f[1] for _, f in rows[1:] if len(f) > 1}

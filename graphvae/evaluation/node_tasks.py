@@ -39,21 +39,26 @@ CLUSTER_RESTARTS = 10
 # --------------------------------------------------------------------------- labels and splits
 
 def encode_labels(labels: Sequence, what: str = "labels") -> tuple[np.ndarray, np.ndarray, list]:
-    """``(labelled node indices, class index per labelled node, class names)``; ``None`` means unlabelled.
+    """``(labelled node indices, class index per labelled node, class names)``; ``None`` (or a float NaN, pandas'
+    missing value) means unlabelled. Labels are compared as strings (``1`` and ``1.0`` are two classes).
 
     Raises :class:`InputError` for fewer than 2 classes.
     """
     labels = np.asarray(labels, dtype=object)
-    labelled = np.flatnonzero(np.array([v is not None for v in labels], dtype=bool))
+    labelled = np.flatnonzero(np.array([not _missing(v) for v in labels], dtype=bool))
     names, codes = np.unique(np.array([str(v) for v in labels[labelled]], dtype=str), return_inverse=True)
     if len(names) < 2:
         raise InputError(f"{what}: a probe or clustering score needs at least 2 classes, got {len(names)}")
     return labelled, codes.astype(np.int64), names.tolist()
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
 def require_all_labelled(labels: Sequence, node_ids: Sequence, what: str = "labels") -> None:
     """:class:`InputError` naming the first unlabelled node, for tasks that need every node's label."""
-    missing = [node_ids[i] for i, v in enumerate(labels) if v is None]
+    missing = [node_ids[i] for i, v in enumerate(labels) if _missing(v)]
     if missing:
         raise InputError(f"{what}: {len(missing)} graph nodes have no label (e.g. {missing[0]!r}); "
                          "this task needs a label for every node")
@@ -67,8 +72,12 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
     """
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2):
+        raise InputError(f"the number of folds must be an integer of at least 2, got {folds!r}")
+    if folds is None and not 0 < test_size < 1:
+        raise InputError(f"the test fraction must lie strictly between 0 and 1, got {test_size}")
     y = np.asarray(y)
-    _, counts = np.unique(y, return_counts=True)
+    classes, counts = np.unique(y, return_counts=True)
     need = folds if folds else 2
     if counts.min() < need:
         raise InputError(f"the smallest class has {counts.min()} labelled node(s): too few to stratify "
@@ -78,11 +87,18 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
         kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
         return [(tr, te) for tr, te in kfold.split(index, y)]
     n_classes = len(counts)
-    n_test = int(round(test_size * len(y)))
+    n_test = int(np.ceil(test_size * len(y)))  # as scikit-learn's train_test_split rounds it
     if n_test < n_classes or len(y) - n_test < n_classes:
         raise InputError(f"{len(y)} labelled nodes in {n_classes} classes: too few for a stratified "
                          f"{1 - test_size:.0%}/{test_size:.0%} split (each side needs one node per class)")
     tr, te = train_test_split(index, test_size=test_size, stratify=y, random_state=random_state)
+    for side, rows in (("training", tr), ("test", te)):  # a small class may get no node on one side
+        absent = np.setdiff1d(classes, y[rows])
+        if absent.size:
+            c = absent[0]
+            raise InputError(f"class {c!r} has {int(counts[classes == c][0])} labelled node(s): the stratified "
+                             f"{1 - test_size:.0%}/{test_size:.0%} split leaves it without {side} nodes; choose "
+                             f"another test fraction or --folds")
     return [(np.sort(tr), np.sort(te))]
 
 
@@ -98,6 +114,15 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
     from sklearn.preprocessing import StandardScaler
 
     z = check_embeddings(z, len(y))
+    if not 0 < C < np.inf:
+        raise InputError(f"the probe's C must be a positive finite number, got {C}")
+    if collapsed(z):
+        raise InputError("every node has the same embedding: a probe on it scores chance (training collapsed; "
+                         "try a smaller learning rate)")
+    y, train, test = np.asarray(y), np.asarray(train), np.asarray(test)
+    if len(test) == 0 or len(np.unique(y[train])) < 2:
+        raise InputError(f"the probe needs training nodes of at least 2 classes and some test nodes, got "
+                         f"{len(np.unique(y[train]))} class(es) and {len(test)} test node(s)")
     steps = [StandardScaler()] if standardize else []
     probe = make_pipeline(*steps, LogisticRegression(C=C, max_iter=3000, random_state=random_state))
     probe.fit(z[train], y[train])
@@ -131,7 +156,7 @@ def collapsed(z: np.ndarray) -> bool:
 
 def check_clusters(k: Any, num_nodes: int) -> int:
     """``k`` as an int in ``2..num_nodes``, else :class:`InputError`."""
-    if k is None or not 2 <= int(k) <= num_nodes:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 2 <= int(k) <= num_nodes:
         raise InputError(f"the number of clusters must be between 2 and the number of nodes ({num_nodes}), got {k}")
     return int(k)
 
@@ -170,12 +195,16 @@ def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "
         raise InputError(f"unknown covariance type '{covariance_type}' (choose from: {', '.join(COVARIANCE_TYPES)})")
     z = check_embeddings(z)
     k = check_clusters(k, len(z))
-    if int(n_init) < 1:
-        raise InputError(f"the number of restarts must be at least 1, got {n_init}")
+    if isinstance(n_init, (bool, np.bool_)) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise InputError(f"the number of restarts must be an integer of at least 1, got {n_init!r}")
     if collapsed(z):
         raise InputError("every node has the same embedding: nothing to cluster (training collapsed; "
                          "try a smaller learning rate)")
     points = whiten(z, k, random_state=random_state)
+    distinct = len(np.unique(points, axis=0))
+    if distinct < k:  # some clusters would stay empty (and scikit-learn would warn over many lines)
+        raise InputError(f"the embeddings take only {distinct} distinct values: too few for {k} clusters; "
+                         f"choose --clusters of at most {distinct}")
     if method == "gmm":
         from sklearn.mixture import GaussianMixture
 
@@ -209,8 +238,8 @@ def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """ACC (Hungarian matching), NMI and ARI of a clustering against labels."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    if len(y) != len(pred):
-        raise InputError(f"{len(pred)} cluster labels for {len(y)} class labels")
+    if len(y) != len(pred) or len(y) == 0:
+        raise InputError(f"{len(pred)} cluster labels for {len(y)} class labels (need the same number, at least 1)")
     return {"acc": matched_accuracy(y, pred), "nmi": float(normalized_mutual_info_score(y, pred)),
             "ari": float(adjusted_rand_score(y, pred))}
 
