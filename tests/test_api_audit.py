@@ -53,3 +53,33 @@ def test_graph_autoencoder_embeds_with_the_operator_it_trained_with():
         auto.score(torch.tensor([[0], [99]]), torch.tensor([[0], [1]]))
     with pytest.raises(NotFittedError):
         gv.Autoencoder().hidden_activations(np.zeros((2, 4)))
+
+
+def test_a_failed_fit_leaves_no_fitted_model():
+    model = gv.GAE(epochs=5, latent=4, lr=1e10)
+    with pytest.raises(gv.InputError, match="training diverged"):
+        model.fit(nx.karate_club_graph())
+    with pytest.raises(NotFittedError):  # embedded NaN and scored NaN without a word
+        model.embed()
+    with pytest.raises(NotFittedError):  # an AttributeError on node_ids_
+        gv.VGAE().embedding_dict()
+
+
+def test_batched_seeds_are_checked_and_their_models_complete():
+    from graphvae.estimators.batched import fit_seeds
+
+    splits = [gv.split_edges(nx.karate_club_graph(), seed=s) for s in (0, 1)]
+    models = fit_seeds(gv.VGAE(epochs=3, hidden=16, latent=8), splits, [0, 1])
+    assert list(models[0].embedding_dict()) == list(range(34))  # node_ids_ was missing
+    np.testing.assert_array_equal(models[0].embed(splits[0]), models[0].embed())  # a LinkSplit embeds its training graph
+    for seeds in ([-1, 2], [True, 2]):
+        with pytest.raises(gv.InputError, match="random_state"):
+            fit_seeds(gv.VGAE(epochs=3), splits, seeds)
+    with pytest.raises(gv.InputError, match="LinkSplit"):
+        fit_seeds(gv.VGAE(epochs=3), [s.graph for s in splits], [0, 1])
+
+
+@pytest.mark.parametrize("options", [{}, {"decoder": "mlp", "mask_rate": 0.5}])
+def test_a_complete_graph_is_refused_with_its_reason(options):
+    with pytest.raises(gv.InputError, match="complete graph"):  # a ZeroDivisionError with the MLP decoder
+        gv.GAE(epochs=3, latent=2, hidden=2, **options).fit(nx.complete_graph(5))

@@ -94,18 +94,25 @@ class Estimator(BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> "Estimator":
         """Validate the parameters, forget any previous fit, train with ``random_state``; return ``self``."""
         self._check_params_table()
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            delattr(self, name)
+        self._forget_fit()
         numpy_state = np.random.get_state()
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(self.random_state))
                 self._fit(X, y)
+            self._check_diverged()
+        except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind
+            self._forget_fit()
+            raise
         finally:
             np.random.set_state(numpy_state)
-        self._check_diverged()
         self.train_seconds_ = float(sum(entry["seconds"] for history in self._histories() for entry in history))
         return self
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute (``name_``)."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
 
     def _fit(self, X: Any, y: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -94,6 +94,8 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
 def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
     if len(splits) != len(seeds) or not splits:
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
+    if not all(isinstance(s, LinkSplit) for s in splits):
+        raise InputError("fit_seeds trains on LinkSplits (graphvae.split_edges), one per seed")
     if not batchable(template):
         raise InputError("this model is not batched (edge masking, a learned decoder or another option of "
                          "graphvae.estimators.batched.batchable): fit the seeds one at a time")
@@ -109,6 +111,8 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         g.check_trainable(template.latent)
     x = graphs[0].x
     models = [_clone(template, seed) for seed in seeds]
+    for model in models:
+        model._check_params_table()  # each seed as fit checks it (an integer from 0 to 2**63 - 1)
     if len(models) == 1:  # nothing to batch: the model fit trains (a batch of one has no stacked encoder)
         models[0].fit(splits[0])
         models[0].batched_seeds_ = 1
@@ -133,6 +137,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     seconds = time.perf_counter() - start
     for index, (model, graph, adjacency) in enumerate(zip(models, graphs, adjacencies)):
         model.input_ = model._encoder_input(graph, adjacency)
+        model.node_ids_ = list(graph.node_ids)
         single = encoder.copy(index)
         model.history_ = history
         if selection is not None:

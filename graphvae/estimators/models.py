@@ -236,6 +236,9 @@ class VGAE(Estimator):
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         self.input_ = self._encoder_input(graph, adjacency)
         target = LinkTarget.from_edges(adjacency, n)
+        if target.num_negative == 0:
+            raise InputError(f"every pair of the {n} nodes is an edge (a complete graph): there are no non-edges for "
+                             f"the link likelihood to tell the edges from")
         del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
         generator = torch.Generator().manual_seed(int(self.random_state))
         encoder = self._new_encoder(int(graph.x.shape[1]))  # the global RNG is seeded by Estimator.fit
@@ -346,14 +349,15 @@ class VGAE(Estimator):
 
     def embedding_dict(self) -> dict:
         """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
-        return dict(zip(self.node_ids_, self.embed()))
+        z = self.embed()  # first: it says when the model is not fitted
+        return dict(zip(self.node_ids_, z))
 
     def embed_tensor(self, graph: Graph | None = None) -> torch.Tensor:
         self._check_fitted()
         if graph is None and getattr(self, "embedding_", None) is not None:
             return self.embedding_  # a distributed fit (graphvae.training.distributed) gathered every rank's rows
         if graph is not None:
-            graph = as_graph(graph)
+            graph = graph.train_graph if isinstance(graph, LinkSplit) else as_graph(graph)
             graph.check_features(int(self.input_.features.shape[1]))
         inp = self.input_ if graph is None else self._encoder_input(graph)
         with torch.no_grad():
