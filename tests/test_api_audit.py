@@ -79,7 +79,36 @@ def test_batched_seeds_are_checked_and_their_models_complete():
         fit_seeds(gv.VGAE(epochs=3), [s.graph for s in splits], [0, 1])
 
 
-@pytest.mark.parametrize("options", [{}, {"decoder": "mlp", "mask_rate": 0.5}])
+@pytest.mark.parametrize("options", [{"decoder": "mlp"}, {"mask_rate": 0.5}])
 def test_a_complete_graph_is_refused_with_its_reason(options):
     with pytest.raises(gv.InputError, match="complete graph"):  # a ZeroDivisionError with the MLP decoder
         gv.GAE(epochs=3, latent=2, hidden=2, **options).fit(nx.complete_graph(5))
+
+
+def test_hand_built_graphs_and_pyg_inputs_are_checked():
+    from torch_geometric.data import Data
+
+    from graphvae.data.graph import Graph
+
+    g = gv.as_graph(nx.karate_club_graph())  # weighted, in the cleaned order
+    order = torch.argsort(g.edge_index[1] * 34 + g.edge_index[0])  # another valid edge order of the same graph
+    shuffled = Graph(g.x, g.edge_index[:, order], 34, g.node_ids)
+    shuffled.edge_weight = g.edge_weight[order]
+    replaced = gv.as_graph(shuffled, features=np.ones((34, 3)))  # the edges were re-cleaned, the weights not
+    assert torch.equal(replaced.edge_index, shuffled.edge_index)
+    assert torch.equal(torch.as_tensor(replaced.edge_weight), torch.as_tensor(shuffled.edge_weight))
+    assert replaced.x.shape == (34, 3) and replaced.x.dtype == torch.float32
+    for x in (torch.ones(34, 2, dtype=torch.float64), np.ones((34, 2))):  # bare dtype/attribute errors before
+        assert gv.GAE(epochs=2, latent=2).fit(Graph(x, g.edge_index, 34)).embed().shape == (34, 2)
+    for bad, message in ((Graph(g.x, g.edge_index.numpy(), 34), "int64 torch tensor"),
+                         (Graph(g.x, g.edge_index + 40, 34), "endpoints must lie in 0..33"),
+                         (Graph(torch.ones(30, 2), g.edge_index, 34), "30 rows but the graph has 34 nodes")):
+        with pytest.raises(gv.InputError, match=message):
+            gv.GAE(epochs=2, latent=2).fit(bad)
+    with pytest.raises(gv.InputError, match="one weight per edge"):
+        gv.as_graph(Data(edge_index=g.edge_index, edge_weight=torch.rand(5), num_nodes=34))
+    assert gv.as_graph(Data(x=torch.eye(34).to_sparse_csr(), edge_index=g.edge_index, num_nodes=34)).x.layout \
+        == torch.sparse_csr  # was made dense
+    for features, message in ((np.array([["a"] * 3] * 34), "must be numbers"), (np.ones((34, 3)) * 1j, "real numbers")):
+        with pytest.raises(gv.InputError, match=message):
+            gv.as_graph(g, features=features)

@@ -120,13 +120,25 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
     if x is None:
         return to_torch_csr(sp.identity(num_nodes, dtype=np.float32, format="csr"))
     if isinstance(x, torch.Tensor):
-        x = x.to_dense().numpy() if x.layout != torch.strided else x.detach().cpu().numpy()
+        if x.layout == torch.strided:
+            x = x.detach().cpu().numpy()
+        else:  # sparse stays sparse (a dense copy of a large bag-of-words matrix could not fit in memory)
+            coo = x.detach().cpu().to_sparse_coo().coalesce()
+            if coo.dim() != 2:
+                raise InputError(f"node features must be a 2-D matrix, got shape {tuple(coo.shape)}")
+            i = coo.indices().numpy()
+            x = sp.csr_matrix((coo.values().numpy(), (i[0], i[1])), shape=tuple(coo.shape))
+    if np.iscomplexobj(x.data if sp.issparse(x) else x):
+        raise InputError("node features must be real numbers, got complex values")
     if sp.issparse(x):
         x = sp.csr_matrix(x, dtype=np.float32)
         check_finite(x.data, "node features")
         values = x
     else:
-        values = np.asarray(x, dtype=np.float32)
+        try:
+            values = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise InputError("node features must be numbers") from None
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2:
@@ -323,12 +335,7 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         graph = load_graph(obj)
         return graph if features is None else as_graph(graph, features)
     if isinstance(obj, Graph):
-        if features is None:
-            return obj
-        graph = build_graph(*obj.edge_index.numpy(), obj.num_nodes, x=features, node_ids=obj.node_ids)
-        for key in ("y", "name", "edge_weight", "train_mask", "val_mask", "test_mask"):
-            setattr(graph, key, getattr(obj, key, None))
-        return graph
+        return _checked_graph(obj, features)
     if _is_pyg_data(obj):
         if obj.edge_index is None or obj.num_nodes is None:
             raise InputError("PyG Data needs edge_index and num_nodes")
@@ -341,7 +348,10 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         from .graph_files import RawEdges, check_weights, to_graph
 
         w = getattr(obj, "edge_weight", None)
-        weight = None if w is None else check_weights(np.asarray(w, dtype=np.float64).ravel(), "edge_weight")
+        weight = None if w is None else check_weights(np.asarray(w, dtype=np.float64), "edge_weight")
+        if weight is not None and weight.shape != (ei.shape[1],):
+            raise InputError(f"PyG Data: edge_weight must hold one weight per edge, shape [{ei.shape[1]}], "
+                             f"got {list(weight.shape)}")
         ids = getattr(obj, "node_ids", None)
         graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
                                   weight), x)
@@ -363,6 +373,33 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         return to_graph(from_networkx(obj), features)
     raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
                     "adjacency matrix, a torch_geometric Data or the path of a graph file")
+
+
+def _checked_graph(graph: Graph, features: Any = None) -> Graph:
+    """A :class:`Graph` built by hand, checked: ``edge_index`` an int64 ``[2, E]`` tensor of endpoints in
+    ``0..N-1``, ``edge_weight`` one weight per edge, features converted to float32 (and replaced by ``features``
+    if given). The same object when nothing changes; else a copy with its edges and attributes untouched."""
+    import copy
+
+    n, ei = int(graph.num_nodes), graph.edge_index
+    if not isinstance(ei, torch.Tensor) or ei.dtype != torch.int64 or ei.dim() != 2 or ei.shape[0] != 2:
+        raise InputError("Graph.edge_index must be an int64 torch tensor of shape [2, E] (graphvae.as_graph builds "
+                         "graphs from networkx, scipy, PyG or files)")
+    if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
+        raise InputError(f"Graph.edge_index: endpoints must lie in 0..{n - 1}, got {int(ei.min())}..{int(ei.max())}")
+    weight = getattr(graph, "edge_weight", None)
+    if weight is not None and tuple(weight.shape) != (ei.shape[1],):
+        raise InputError(f"Graph.edge_weight must hold one weight per edge, shape [{ei.shape[1]}], got {list(weight.shape)}")
+    if len(graph.node_ids) != n:
+        raise InputError(f"Graph.node_ids has {len(graph.node_ids)} ids for {n} nodes")
+    x = graph.x if features is None else features
+    ready = (isinstance(x, torch.Tensor) and x.dtype == torch.float32 and x.dim() == 2 and x.shape[0] == n
+             and x.layout in (torch.strided, torch.sparse_csr))
+    if ready and features is None:
+        return graph
+    out = copy.copy(graph)
+    out.x = x if ready else _features(x, n)
+    return out
 
 
 def _is_pyg_data(obj: Any) -> bool:
