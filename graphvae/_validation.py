@@ -43,6 +43,22 @@ def writable_path(path: str | os.PathLike, what: str = "output file") -> Path:
     return p
 
 
+def as_float32(array, what: str):
+    """``array`` as float32, or :class:`InputError` naming the first row with a complex, NaN or inf value or with a
+    magnitude float32 cannot hold (above 3.4e38: it would become inf)."""
+    import numpy as np
+
+    if np.iscomplexobj(array):
+        raise InputError(f"{what} must be real numbers, got complex values")
+    wide = np.asarray(array, dtype=np.float64)
+    check_finite(wide, what)
+    big = np.abs(wide) > np.finfo(np.float32).max
+    if big.any():
+        row = int(np.argwhere(big)[0][0])
+        raise InputError(f"{what} exceed float32's range (magnitude at most 3.4e+38) at row {row}: rescale them")
+    return wide.astype(np.float32)
+
+
 def check_finite(array, what: str) -> None:
     """Raise :class:`InputError` naming the first row that holds NaN or inf."""
     import numpy as np

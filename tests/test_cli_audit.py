@@ -436,3 +436,30 @@ def test_node_tasks_refuse_what_would_score_nonsense(tmp_path):
     (tmp_path / "typo.csv").write_text("nX,a\nn1,a\nn2,b\n")  # a mistyped id is still an error, not a header
     with pytest.raises(gv.InputError, match="'nX' is not in the graph"):
         read_labels(tmp_path / "typo.csv", ids)
+
+
+def test_gml_labels_and_feature_ranges_are_not_silently_replaced(tmp_path, capsys):
+    gml = 'graph [\n node [ id 10 label "alice" ]\n node [ id 11 {} ]\n node [ id 12 label "bob" ]\n' \
+          ' edge [ source 10 target 11 ]\n edge [ source 11 target 12 ]\n]\n'
+    (tmp_path / "partial.gml").write_text(gml.format(""))  # every node was renamed by its GML id, silently
+    with pytest.raises(gv.InputError, match="GML id 11 has no label"):
+        gv.load_graph(tmp_path / "partial.gml")
+    (tmp_path / "repeated.gml").write_text(gml.format('label "alice"'))  # two nodes "alice": the same fallback
+    with pytest.raises(gv.InputError, match="two nodes have the label 'alice'"):
+        gv.load_graph(tmp_path / "repeated.gml")
+    (tmp_path / "labelled.gml").write_text(gml.format('label "carol"'))
+    assert gv.load_graph(tmp_path / "labelled.gml").node_ids == ["alice", "carol", "bob"]
+    (tmp_path / "ids.gml").write_text(gml.replace(' label "alice"', "").replace(' label "bob"', "").format(""))
+    assert gv.load_graph(tmp_path / "ids.gml").node_ids == ["10", "11", "12"]  # no labels at all: the ids
+    (tmp_path / "e.csv").write_text(ring(34))
+    np.save(tmp_path / "big.npy", np.full((34, 2), 1e300))  # float32 inf: "contain NaN or inf" and numpy warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(gv.InputError, match="exceed float32's range"):
+            gv.load_graph(tmp_path / "e.csv", tmp_path / "big.npy")
+
+
+def test_a_skipped_header_line_is_said(tmp_path, capsys):
+    (tmp_path / "uv.txt").write_text("u v\nv w\nw x\nx u\n")  # 'u v' is read as a header: one edge fewer
+    assert main(["embed", "--edges", str(tmp_path / "uv.txt"), "--out", str(tmp_path / "z.npy"), *FAST]) == 0
+    assert "skipped the header line 'u v' (--no-header reads it as an edge)" in capsys.readouterr().err

@@ -28,7 +28,7 @@ def test_edge_list_with_header_string_ids_and_cleaning(tmp_path):
     p = write(tmp_path, "e.csv", "source,target\na,b\nb,a\nb,c\nc,c\na,b\nc,d\n")
     g = gv.load_graph(p)
     assert g.node_ids == ["a", "b", "c", "d"]
-    assert g.cleaning == dict(self_loops=1, duplicates=1, one_way=2, undirected_edges=3)
+    assert g.cleaning == dict(self_loops=1, duplicates=1, one_way=2, undirected_edges=3, header="source,target")
     assert g.edge_index.shape == (2, 6)
     assert g.x.shape == (4, 4)  # identity features for a featureless graph
 

@@ -152,7 +152,9 @@ def graph_from_args(args: argparse.Namespace):
         say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
               f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
               f"symmetrized {c['one_way']} one-way edges)"
-              + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else ""), file=sys.stderr)
+              + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else "")
+              + (f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""),
+            file=sys.stderr)
         return graph, str(args.edges)
     from ..data.datasets import load_dataset
 

@@ -21,10 +21,10 @@ import torch
 
 from .._keys import unique_inverse, unique_sorted
 from .._sparse import to_torch_csr
-from .._validation import InputError, check_finite, readable_file
+from .._validation import InputError, as_float32, readable_file
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
-                 "id1", "id2", "source_id", "target_id", "node", "id", "node_id"}
+                 "id1", "id2", "source_id", "target_id", "node", "id", "node_id", "weight", "w", "value"}
 
 
 class Graph:
@@ -128,22 +128,22 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
                 raise InputError(f"node features must be a 2-D matrix, got shape {tuple(coo.shape)}")
             i = coo.indices().numpy()
             x = sp.csr_matrix((coo.values().numpy(), (i[0], i[1])), shape=tuple(coo.shape))
-    if np.iscomplexobj(x.data if sp.issparse(x) else x):
-        raise InputError("node features must be real numbers, got complex values")
     if sp.issparse(x):
-        x = sp.csr_matrix(x, dtype=np.float32)
-        check_finite(x.data, "node features")
-        values = x
+        x = sp.csr_matrix(x)
+        values = sp.csr_matrix((as_float32(x.data, "node features"), x.indices, x.indptr), shape=x.shape)
     else:
-        try:
-            values = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise InputError("node features must be numbers") from None
+        if not isinstance(x, np.ndarray):
+            try:
+                x = np.asarray(x, dtype=np.complex128 if np.iscomplexobj(x) else np.float64)
+            except (TypeError, ValueError):
+                raise InputError("node features must be numbers") from None
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise InputError(f"node features must be numbers, got dtype {x.dtype}")
+        values = as_float32(x, "node features")
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2:
             raise InputError(f"node features must be a 2-D matrix, got shape {values.shape}")
-        check_finite(values, "node features")
     if values.shape[1] == 0:
         raise InputError("node features have no columns (leave them out for identity features)")
     if values.shape[0] != num_nodes:
@@ -164,8 +164,10 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     """
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
+    detected = None
     if header is None:
         header = bool(rows) and _looks_like_header(rows)
+        detected = lines[rows[0][0] - 1].strip() if header else None
     if header:
         rows = rows[1:]
     if not rows:
@@ -174,7 +176,8 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     for n, fields in rows:
         if len(fields) != width or not all(fields):
             expected = "3 columns (source, target, weight)" if width == 3 else "2 columns (source, target)"
-            raise InputError(f"{p}, line {n}: expected {expected}, got {len(fields)}: {lines[n - 1].strip()!r}")
+            got = f"{len(fields)}" if len(fields) != width else "an empty field"
+            raise InputError(f"{p}, line {n}: expected {expected}, got {got}: {lines[n - 1].strip()!r}")
     ends = np.array([f[:2] for _, f in rows], dtype=object)
     ids, index = _index_ids(ends.ravel())
     index = index.reshape(-1, 2)
@@ -188,7 +191,7 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
             if not _is_number(fields[2]):
                 raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number")
         weight = check_weights([float(f[2]) for _, f in rows], str(p))
-    return RawEdges(index[:, 0], index[:, 1], ids, weight)
+    return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected)
 
 
 def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -269,12 +272,10 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}: not a readable .npy array ({e})") from None
         if not np.issubdtype(x.dtype, np.number):
             raise InputError(f"{p}: features must be numeric, got dtype {x.dtype}")
-        x = np.asarray(x, dtype=np.float32)
         if x.ndim != 2 or x.shape[0] != len(node_ids):
             raise InputError(f"{p}: feature matrix has shape {x.shape} but the graph has {len(node_ids)} nodes "
-                             f"(expected {len(node_ids)} rows)")
-        check_finite(x, f"{p}: features")
-        return x
+                             f"(expected a 2-D array of {len(node_ids)} rows)")
+        return as_float32(x, f"{p}: features")
     _, rows = _read_rows(p, "feature file")
     if rows and not all(map(_is_number, rows[0][1][1:])):
         rows = rows[1:]  # header
@@ -282,7 +283,7 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         raise InputError(f"{p}: no feature rows")
     width = len(rows[0][1]) - 1
     position = {str(i): k for k, i in enumerate(node_ids)}
-    x = np.full((len(node_ids), width), np.nan, dtype=np.float32)
+    x = np.full((len(node_ids), width), np.nan, dtype=np.float64)
     seen = np.zeros(len(node_ids), dtype=bool)
     for n, fields in rows:
         if len(fields) - 1 != width or width < 1:
@@ -296,13 +297,13 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             x[k] = [float(v) for v in fields[1:]]
         except ValueError:
             raise InputError(f"{p}, line {n}: non-numeric feature value") from None
-        if not np.isfinite(x[k]).all():
-            raise InputError(f"{p}, line {n}: features contain NaN or inf")
+        if not np.isfinite(x[k]).all() or (np.abs(x[k]) > np.finfo(np.float32).max).any():
+            raise InputError(f"{p}, line {n}: features contain NaN or inf, or a magnitude above float32's 3.4e+38")
         seen[k] = True
     if not seen.all():
         missing = [node_ids[i] for i in np.flatnonzero(~seen)[:3]]
         raise InputError(f"{p}: {int((~seen).sum())} graph nodes have no feature row (e.g. {missing})")
-    return x
+    return x.astype(np.float32)
 
 
 def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,

@@ -40,6 +40,8 @@ class RawEdges:
     dst: np.ndarray
     node_ids: list
     weight: np.ndarray | None = None
+    #: the first line, when it was detected as a header and skipped (said in the graph's ``cleaning``)
+    header: str | None = None
 
 
 def check_weights(weight: Any, what: str) -> np.ndarray:
@@ -105,14 +107,38 @@ def read_networkx_file(path: str | os.PathLike) -> RawEdges:
         elif fmt == "Pajek":
             g = nx.read_pajek(p)
         else:
-            try:
-                g = nx.read_gml(p, label="label")
-            except nx.NetworkXError:  # nodes without a label: their GML id names them
-                g = nx.read_gml(p, label="id")
+            g = nx.read_gml(p, label=None)  # keyed by GML id, each node's label kept as an attribute
     except Exception as e:  # noqa: BLE001 - parse errors of every kind: one line for the user
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputError(f"{p}: not a readable {fmt} file ({detail[:200]})") from None
+    if fmt == "GML":
+        g = _gml_named(g, p)
     return from_networkx(g, str(p), string_ids=True)
+
+
+def _gml_named(g: Any, p: Any) -> Any:
+    """A GML graph keyed by its node labels (as text), or by its GML ids when no node has a label; a file where some
+    nodes have a label and others none, or two nodes share one, is refused (it used to fall back to the ids for
+    every node, silently)."""
+    import networkx as nx
+
+    labels = {node: data.get("label") for node, data in g.nodes(data=True)}
+    if all(v is None for v in labels.values()):
+        return g
+    missing = [node for node, v in labels.items() if v is None]
+    if missing:
+        raise InputError(f"{p}: node with GML id {missing[0]} has no label while others have one: label every node "
+                         f"or none (then the GML ids name them)")
+    names = {node: str(v) for node, v in labels.items()}
+    if len(set(names.values())) < len(names):
+        seen, repeated = set(), None
+        for v in names.values():
+            if v in seen:
+                repeated = v
+                break
+            seen.add(v)
+        raise InputError(f"{p}: two nodes have the label {repeated!r}: node labels must be unique")
+    return nx.relabel_nodes(g, names)
 
 
 # --------------------------------------------------------------------------- Python objects
@@ -165,8 +191,11 @@ def to_graph(raw: RawEdges, x: Any = None):
     src, dst = np.asarray(raw.src, dtype=np.int64), np.asarray(raw.dst, dtype=np.int64)
     if raw.weight is not None:  # weight 0 is no edge
         listed = np.asarray(raw.weight) > 0
-        src, dst, raw = src[listed], dst[listed], RawEdges(src[listed], dst[listed], raw.node_ids, raw.weight[listed])
+        src, dst, raw = src[listed], dst[listed], RawEdges(src[listed], dst[listed], raw.node_ids, raw.weight[listed],
+                                                           raw.header)
     graph = build_graph(src, dst, n, x=x, node_ids=raw.node_ids)
+    if raw.header is not None:
+        graph.cleaning["header"] = raw.header
     graph.edge_weight = None
     if raw.weight is not None:
         graph.edge_weight = edge_weights(src, dst, raw.weight, graph.edge_index, n)

@@ -101,17 +101,17 @@ class Estimator(BaseEstimator):
                 torch.manual_seed(int(self.random_state))
                 self._fit(X, y)
             self._check_diverged()
-        except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind
-            self._forget_fit()
+        except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind,
+            self._forget_fit(keep=("history_",))  # only the losses of the epochs it ran, to look at
             raise
         finally:
             np.random.set_state(numpy_state)
         self.train_seconds_ = float(sum(entry["seconds"] for history in self._histories() for entry in history))
         return self
 
-    def _forget_fit(self) -> None:
-        """Remove every fitted attribute (``name_``)."""
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+    def _forget_fit(self, keep: tuple[str, ...] = ()) -> None:
+        """Remove every fitted attribute (``name_``) but those in ``keep``."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_") and k not in keep]:
             delattr(self, name)
 
     def _fit(self, X: Any, y: Any) -> None:  # pragma: no cover - abstract
