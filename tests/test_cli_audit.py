@@ -463,3 +463,13 @@ def test_a_skipped_header_line_is_said(tmp_path, capsys):
     (tmp_path / "uv.txt").write_text("u v\nv w\nw x\nx u\n")  # 'u v' is read as a header: one edge fewer
     assert main(["embed", "--edges", str(tmp_path / "uv.txt"), "--out", str(tmp_path / "z.npy"), *FAST]) == 0
     assert "skipped the header line 'u v' (--no-header reads it as an edge)" in capsys.readouterr().err
+
+
+def test_embed_refuses_ignored_labels_and_emb_ids_before_training(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("a b,c\nc,d\nd,a b\n" * 1)
+    (tmp_path / "y.csv").write_text("c,1\nd,2\n")
+    out = ["--edges", str(tmp_path / "e.csv"), *FAST[:2], "--latent", "2", "--no-progress"]
+    assert main(["embed", *out, "--out", str(tmp_path / "z.emb")]) == 2  # was refused only after training
+    one_error(capsys, "needs node ids without whitespace, got 'a b'")
+    assert main(["embed", *out, "--out", str(tmp_path / "z.npy"), "--labels", str(tmp_path / "y.csv")]) == 2
+    one_error(capsys, "--labels colours the --plot map")  # was silently ignored

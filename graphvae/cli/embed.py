@@ -57,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
     check_plot_dir(args.plot)
     from ..data.embedding_files import save_embeddings
 
+    if args.labels and not args.plot:
+        raise InputError("--labels colours the --plot map: give --plot DIR too")
     graph, name = graph_from_args(args)
+    if Path(args.out).suffix == ".emb":  # before training, not after it
+        from ..data.embedding_files import check_emb_ids
+
+        check_emb_ids(graph.node_ids)
     narrow_default_latent(args, graph, model_latent(args))
     labels = None
     if args.plot:  # read before training, so that a bad labels file fails before anything is written

@@ -30,6 +30,14 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return writable_path(path, "embeddings file")
 
 
+def check_emb_ids(node_ids: Sequence) -> None:
+    """:class:`InputError` unless every id can be a word of the ``.emb`` (word2vec) format: non-empty, no whitespace."""
+    bad = next((i for i in map(str, node_ids) if not i or any(c.isspace() for c in i)), None)
+    if bad is not None:
+        raise InputError(f"the .emb (word2vec) format needs node ids without whitespace, got {bad!r}: "
+                         f"write .csv or .npz instead")
+
+
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
     """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``)."""
     path = check_output_path(path)
@@ -40,8 +48,7 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
     if path.suffix == ".emb":
         ids = [str(i) for i in node_ids]
-        if any(not i or any(c.isspace() for c in i) for i in ids):
-            raise InputError("the .emb (word2vec) format needs node ids without whitespace")
+        check_emb_ids(ids)
 
         def write_emb(tmp):
             with open(tmp, "w") as f:
