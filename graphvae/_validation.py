@@ -43,6 +43,22 @@ def writable_path(path: str | os.PathLike, what: str = "output file") -> Path:
     return p
 
 
+def check_int(value, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an int in ``minimum..maximum`` (not a bool, not a float), else :class:`InputError`."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum or (
+            maximum is not None and value > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise InputError(f"{name} must be an integer {bound}, got {value!r}")
+    return int(value)
+
+
+def check_seed(value, name: str = "random_state") -> int:
+    """A seed torch takes: an integer from 0 to 2**63 - 1."""
+    return check_int(value, name, 0, 2**63 - 1)
+
+
 def as_float32(array, what: str):
     """``array`` as float32, or :class:`InputError` naming the first row with a complex, NaN or inf value or with a
     magnitude float32 cannot hold (above 3.4e38: it would become inf)."""

@@ -112,3 +112,29 @@ def test_hand_built_graphs_and_pyg_inputs_are_checked():
     for features, message in ((np.array([["a"] * 3] * 34), "must be numbers"), (np.ones((34, 3)) * 1j, "real numbers")):
         with pytest.raises(gv.InputError, match=message):
             gv.as_graph(g, features=features)
+
+
+def test_image_models_check_their_arguments():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x, y = digits.data[:200] / 16, digits.target[:200]
+    vae = gv.ImageVAE(epochs=1, latent=2, random_state=0).fit(x)
+    for call, name in ((lambda: vae.elbo(x, num_samples=0), "num_samples"),  # ZeroDivisionError
+                       (lambda: vae.elbo(x, num_samples=-1), "num_samples"),  # silently 0.0
+                       (lambda: vae.iwae(x, k=2.5), "k"), (lambda: vae.sample(-1), "n"),
+                       (lambda: vae.elbo(x, random_state=None), "random_state")):
+        with pytest.raises(gv.InputError, match=name):
+            call()
+    stacked = gv.StackedAutoencoder(pretrain_epochs=1, finetune_epochs=1)
+    with pytest.raises(NotFittedError):  # an AttributeError on classes_
+        stacked.predict(x)
+    with pytest.raises(gv.InputError, match=r"Bernoulli pixels must lie in \[0, 1\]"):  # the loss ran unbounded
+        stacked.fit(digits.data[:200], y)
+    for labels, message in ((np.linspace(0, 1, 200), "class labels"), (np.where(y > 4, np.nan, 1.0), "NaN")):
+        with pytest.raises(gv.InputError, match=message):  # 200 classes; NaN a class
+            stacked.fit(x, labels)
+    stacked.fit(x, y.reshape(-1, 1))  # a column vector of labels, as scikit-learn takes it
+    assert stacked.n_features_in_ == 64
+    with pytest.raises(gv.InputError, match="10 pixels, the model was fitted on 64"):
+        stacked.predict(x[:, :10])

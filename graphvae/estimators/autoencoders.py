@@ -378,11 +378,27 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         return [*self.pretrain_history_, self.history_]
 
     def _fit(self, X, y) -> None:
+        from sklearn.utils.multiclass import type_of_target
+
         hidden = widths(self.hidden, allow_empty=False)
         x = _as_images(X)
+        if self.pretrain and self.likelihood == "bernoulli" and (float(x.min()) < 0 or float(x.max()) > 1):
+            raise InputError(f"Bernoulli pixels must lie in [0, 1], the images range over [{float(x.min()):g}, "
+                             f"{float(x.max()):g}] (scale them, or pretrain with likelihood='gaussian')")
         y_np = np.asarray(y)
+        if y_np.ndim == 2 and y_np.shape[1] == 1:
+            y_np = y_np.ravel()
         if y_np.ndim != 1 or y_np.shape[0] != x.shape[0]:
             raise InputError(f"y must be 1-d with one label per row of X ({x.shape[0]}), got shape {y_np.shape}")
+        if y_np.dtype.kind == "f" and np.isnan(y_np).any():
+            raise InputError("y: labels contain NaN")
+        try:
+            kind = type_of_target(y_np)
+        except ValueError as e:
+            raise InputError(f"y: {str(e).splitlines()[0]}") from None
+        if kind not in ("binary", "multiclass"):
+            raise InputError(f"y must hold class labels, got {kind} values")
+        self.n_features_in_ = int(x.shape[1])
         self.classes_, labels = np.unique(y_np, return_inverse=True)
         if self.classes_.size < 2:
             raise InputError("y must hold at least two classes")
@@ -417,16 +433,24 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
                 codes = network.activation(stage(edgeless_input(codes)).mu)
         return histories
 
-    def _logits(self, X) -> torch.Tensor:
+    def _images(self, X) -> torch.Tensor:
         self._check_fitted()
+        x = _as_images(X)
+        if x.shape[1] != self.n_features_in_:
+            raise InputError(f"images have {x.shape[1]} pixels, the model was fitted on {self.n_features_in_}")
+        return x
+
+    def _logits(self, X) -> torch.Tensor:
+        x = self._images(X)
         with torch.no_grad():
-            return self.objective_.encoder(edgeless_input(_as_images(X))).mu
+            return self.objective_.encoder(edgeless_input(x)).mu
 
     def predict_proba(self, X) -> np.ndarray:
         return torch.softmax(self._logits(X), -1).numpy()
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self._logits(X).argmax(-1).numpy()]
+        logits = self._logits(X)  # first: it says when the model is not fitted
+        return self.classes_[logits.argmax(-1).numpy()]
 
     def score(self, X, y) -> float:
         """Classification accuracy."""
@@ -434,9 +458,9 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
 
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every hidden layer's activations ``[n, width]`` (after fine-tuning)."""
-        self._check_fitted()
+        x = self._images(X)
         with torch.no_grad():
-            _, hidden = self.objective_.encoder(edgeless_input(_as_images(X)), return_hidden=True)
+            _, hidden = self.objective_.encoder(edgeless_input(x), return_hidden=True)
         return [h.numpy() for h in hidden]
 
     def transform(self, X) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from sklearn.base import TransformerMixin
 
-from .._validation import InputError, InputTypeError, check_finite
+from .._validation import InputError, InputTypeError, check_finite, check_int, check_seed
 from ..nn.decoder import MLPDecoder
 from ..nn.encoder import GCNEncoder, edgeless_input
 from ..objectives.elbo import ELBO
@@ -251,9 +251,10 @@ class ImageVAE(TransformerMixin, Estimator):
     def elbo(self, x, num_samples: int = 1, random_state: int = 0) -> dict[str, float]:
         """The ELBO and its terms in nats per image, through the shared objective, averaged over ``num_samples`` draws."""
         self._check_fitted()
+        num_samples = check_int(num_samples, "num_samples")
         xt = self._tensor(x)
         observed = self._observed(xt)
-        generator = torch.Generator().manual_seed(int(random_state))
+        generator = torch.Generator().manual_seed(check_seed(random_state))
         sums = dict(elbo=0.0, log_likelihood=0.0, kl=0.0)
         with torch.no_grad():
             for _ in range(num_samples):
@@ -272,10 +273,9 @@ class ImageVAE(TransformerMixin, Estimator):
         self._check_fitted()
         if not self.variational:
             raise InputError("the IWAE bound needs a variational model (variational=True)")
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
+        k = check_int(k, "k")
         xt = self._observed(self._tensor(x))
-        generator = torch.Generator().manual_seed(int(random_state))
+        generator = torch.Generator().manual_seed(check_seed(random_state))
         images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
         samples = max(1, min(k, _IWAE_CHUNK // xt.shape[1]))
         out = []
@@ -312,5 +312,6 @@ class ImageVAE(TransformerMixin, Estimator):
     def sample(self, n: int = 64, random_state: int = 0) -> np.ndarray:
         """``n`` images from the model: :math:`z \\sim \\mathcal N(0, I)`, shown as the mean of :math:`p(x\\mid z)`."""
         self._check_fitted()
-        generator = torch.Generator().manual_seed(int(random_state))
+        n = check_int(n, "n", minimum=0)
+        generator = torch.Generator().manual_seed(check_seed(random_state))
         return self.decode(torch.randn(n, self.latent, generator=generator).numpy())
