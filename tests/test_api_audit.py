@@ -138,3 +138,19 @@ def test_image_models_check_their_arguments():
     assert stacked.n_features_in_ == 64
     with pytest.raises(gv.InputError, match="10 pixels, the model was fitted on 64"):
         stacked.predict(x[:, :10])
+
+
+def test_pair_and_id_inputs_are_refused_with_input_errors():
+    from torch_geometric.data import Data
+
+    model = gv.GAE(epochs=2, latent=4).fit(nx.karate_club_graph())
+    for pairs, message in (([[0, 1], [2]], "shape"), (torch.tensor([[True], [False]]), "integer"),
+                           (np.array([[0], [2**63 + 5]], dtype=np.uint64), "index nodes 0..33")):
+        with pytest.raises(gv.InputError, match=message):  # a numpy ValueError; accepted; a wrapped negative index
+            model.predict_proba(pairs)
+    with pytest.raises(gv.InputError, match="at least one positive"):  # a plain ValueError
+        model.score(torch.zeros(2, 0, dtype=torch.long), torch.tensor([[0], [1]]))
+    data = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
+    data.node_ids = ["a", "a"]  # embedding_dict collapsed to one entry
+    with pytest.raises(gv.InputError, match="name each of the 2 nodes once"):
+        gv.as_graph(data)

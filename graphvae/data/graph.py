@@ -354,6 +354,9 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
             raise InputError(f"PyG Data: edge_weight must hold one weight per edge, shape [{ei.shape[1]}], "
                              f"got {list(weight.shape)}")
         ids = getattr(obj, "node_ids", None)
+        if ids is not None and (len(ids) != int(obj.num_nodes) or len(set(map(str, ids))) != len(ids)):
+            raise InputError(f"PyG Data: node_ids must name each of the {int(obj.num_nodes)} nodes once, got "
+                             f"{len(ids)} ids of which {len(set(map(str, ids)))} distinct")
         graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
                                   weight), x)
         for key in ("y", "train_mask", "val_mask", "test_mask", "name"):

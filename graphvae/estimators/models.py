@@ -388,11 +388,16 @@ class VGAE(Estimator):
 def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tensor:
     """``pairs`` as a ``[2, n]`` long tensor of node indices in ``0..num_nodes-1``, or :class:`InputError`."""
     if not isinstance(pairs, torch.Tensor):
-        pairs = np.asarray(pairs)
+        try:
+            pairs = np.asarray(pairs)
+        except ValueError:  # ragged nested lists
+            raise InputError("node pairs must have shape [2, n]: two equally long rows of node indices") from None
         if pairs.size and pairs.dtype.kind not in "iu":
             raise InputError(f"node pairs must be integer node indices, got dtype {pairs.dtype}")
-        pairs = torch.as_tensor(pairs, dtype=torch.long)
-    elif pairs.numel() and (pairs.is_floating_point() or pairs.is_complex()):
+        if pairs.size and pairs.dtype.kind == "u" and int(pairs.max()) >= num_nodes:  # before a wrap to negative
+            raise InputError(f"node pairs must index nodes 0..{num_nodes - 1}, got up to {int(pairs.max())}")
+        pairs = torch.as_tensor(pairs.astype(np.int64, copy=False))
+    elif pairs.numel() and (pairs.is_floating_point() or pairs.is_complex() or pairs.dtype == torch.bool):
         raise InputError(f"node pairs must be integer node indices, got dtype {pairs.dtype}")
     if pairs.dim() != 2 or pairs.shape[0] != 2:
         raise InputError(f"node pairs must have shape [2, n], got {list(pairs.shape)}")

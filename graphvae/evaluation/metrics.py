@@ -29,7 +29,7 @@ def auc_ap(pos_scores: np.ndarray, neg_scores: np.ndarray) -> dict[str, float]:
     """
     pos, neg = np.asarray(pos_scores, dtype=np.float64).ravel(), np.asarray(neg_scores, dtype=np.float64).ravel()
     if pos.size == 0 or neg.size == 0:
-        raise ValueError("AUC and AP need at least one positive and one negative pair")
+        raise InputError("AUC and AP need at least one positive and one negative pair")
     if np.isnan(pos).any() or np.isnan(neg).any():  # NaN would sort as distinct thresholds: a meaningless score
         raise InputError("AUC and AP need scores that are not NaN (did training diverge?)")
     scores = np.concatenate([pos, neg])
