@@ -14,9 +14,12 @@ from typing import Any, Callable
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
 
-    A crash half-way leaves any previous file at ``path`` untouched.
+    A crash half-way leaves any previous file at ``path`` untouched. A symbolic link at ``path`` stays a link: the
+    file it points to is the one replaced.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:

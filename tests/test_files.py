@@ -34,3 +34,14 @@ def test_mean_std_is_the_population_statistics():
     values = [0.91, 0.93, 0.88, 0.95]
     assert mean_std(values) == pytest.approx({"mean": statistics.fmean(values), "std": statistics.pstdev(values)})
     assert mean_std(iter([0.5])) == {"mean": 0.5, "std": 0.0}
+
+
+def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path):
+    from graphvae.files import atomic_write
+
+    target = tmp_path / "real.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    atomic_write(link, lambda tmp: tmp.write_text("new"))
+    assert link.is_symlink() and target.read_text() == "new"  # the link was replaced by a regular file
