@@ -338,7 +338,8 @@ def profile_markdown(path: Path) -> list[str]:
         f"### Where the time goes at {r['nodes']:,} nodes",
         "",
         "```",
-        f"python benchmarks/scale.py --nodes {r['nodes']} --epochs {r['epochs']} --profile --json "
+        f"python benchmarks/scale.py --nodes {r['nodes']} --epochs {r['epochs']} --profile "
+        f"--profile-epochs {prof['epochs']} --json "
         f"{path.relative_to(ROOT).as_posix()}",
         "```",
         "",

@@ -101,7 +101,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=positive_int, help="hidden GCN width (default: the model's; paper: 32)")
     p.add_argument("--latent", type=positive_int, help="latent dimension (default: the model's; paper: 16)")
     p.add_argument("--negatives", type=positive_float,
-                   help="sampled pairs per positive pair and epoch (default: 1)")
+                   help="sampled pairs per positive pair and epoch (default: the model's; paper: 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
 
 

@@ -45,9 +45,10 @@ def register(sub) -> None:
                         "as one batched model where the model allows it, which gives the same models faster)")
     add_threads_argument(p)
     p.add_argument("--early-stopping", action="store_true", default=None,
-                   help="keep the epoch with the best validation AUC (on by default for all but gae/vgae)")
-    p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: 50; 100 "
-                                                          "for the models beyond gae/vgae)")
+                   help="keep the epoch with the best validation AUC (on by default for all but gae, vgae, arga "
+                        "and argva)")
+    p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: the model's: "
+                                                          "100 for the named models that stop early by default, else 50)")
     p.add_argument("--json", help="write the results as JSON to this path")
     p.add_argument("--plot", metavar="DIR", help="write ROC and precision-recall curves of the test edges "
                                                  "(first seed, link_curves.png) into DIR")
