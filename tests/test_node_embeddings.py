@@ -587,3 +587,11 @@ def test_maskgae_cat_composes_maskgaes_node_classification_recipe():
     assert (model.decoder, model.decoder_hidden, model.batch_norm, model.early_stopping) == ("mlp", 32, True, False)
     assert z.shape == (80, 192) and probe_c("maskgae-cat") == 0.03
     assert np.allclose(z, representation(model, "layers", 0), atol=1e-6)
+
+
+def test_cluster_axes_of_one_dimensional_points_do_not_repeat_the_axis():
+    # with --latent 1 the second axis was a copy of the first: every point plotted on the diagonal
+    from graphvae.evaluation.plots import cluster_axes
+
+    _, axes = cluster_axes(np.array([[0.0], [1.0], [5.0], [6.0]]), np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(np.abs(axes), [[1.0], [0.0]])

@@ -310,6 +310,9 @@ def cluster_axes(points: np.ndarray, clusters: np.ndarray, means: np.ndarray | N
     _, sv, vt = np.linalg.svd(np.sqrt(weights)[:, None] * (means - centre), full_matrices=False)
     axes = [v for v, s in zip(vt, sv) if s > 1e-12][:2]
     while len(axes) < 2:
+        if len(axes) >= points.shape[1]:  # 1-D points: no second direction; a flat second coordinate
+            axes.append(np.zeros(points.shape[1]))
+            continue
         rest = points - centre
         for a in axes:
             rest = rest - np.outer(rest @ a, a)
