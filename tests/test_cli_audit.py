@@ -377,7 +377,7 @@ def test_an_output_path_that_is_an_input_is_refused(edges, capsys):
     shutil.copy(edges, "copy.csv")
     for command in (["embed", "--out", "./copy.csv"], ["linkpred", "--json", "copy.csv"]):
         assert main([*command, "--edges", "copy.csv", *FAST]) == 2  # the edge list was overwritten, exit 0
-        one_error(capsys, "is the --edges file")
+        one_error(capsys, "is the --edges input file")
     assert open("copy.csv").read() == open(edges).read()
 
 
@@ -473,3 +473,54 @@ def test_embed_refuses_ignored_labels_and_emb_ids_before_training(tmp_path, caps
     one_error(capsys, "needs node ids without whitespace, got 'a b'")
     assert main(["embed", *out, "--out", str(tmp_path / "z.npy"), "--labels", str(tmp_path / "y.csv")]) == 2
     one_error(capsys, "--labels colours the --plot map")  # was silently ignored
+
+
+def test_image_commands_guard_their_inputs_and_outputs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    labels = {"y_train": rng.integers(0, 10, 120), "y_test": rng.integers(0, 10, 30)}
+    np.savez("mnist.npz", x_train=rng.integers(0, 256, (120, 28, 28)).astype(np.uint8),
+             x_test=rng.integers(0, 256, (30, 28, 28)).astype(np.uint8), **labels)
+    data = open("mnist.npz", "rb").read()
+    fast = ["--epochs", "1", "--iwae-k", "2", "--no-progress"]
+    for command in (["vae", *fast], ["ae", "--epochs", "1", "--no-progress"]):  # the data file became the JSON
+        assert main([*command, "--mnist", "mnist.npz", "--json", "./mnist.npz"]) == 2
+        one_error(capsys, "is the --mnist input file")
+    assert open("mnist.npz", "rb").read() == data
+    assert main(["vae", *fast, "--plot", "figs", "--json", "figs"]) == 2  # the JSON lost after the whole run
+    one_error(capsys, "figures folder")
+    for name, x, message in (("nan.npz", np.full((120, 28, 28), np.nan), "NaN or inf"),  # trained on zeros
+                             ("neg.npz", -np.ones((120, 28, 28)), "0..255"),
+                             ("u16.npz", np.full((120, 28, 28), 60000, dtype=np.uint16), "0..255"),  # almost all 1
+                             ("empty.npz", np.zeros((0, 28, 28)), "empty")):  # a reshape traceback
+        np.savez(name, x_train=x, x_test=np.zeros((30, 28, 28)), y_train=labels["y_train"][:len(x)],
+                 y_test=labels["y_test"])
+        assert main(["vae", *fast, "--mnist", name]) == 2
+        one_error(capsys, message)
+    assert main(["vae", *fast, "--test-size", "0.995"]) == 2  # scikit-learn's traceback
+    one_error(capsys, "cannot split the 1797 digits")
+    assert main(["vae", *fast, "--lr", "1e8", "--json", "lr.json"]) == 2  # "-inf ± nan", exit 0, -Infinity in JSON
+    one_error(capsys, "the test elbo is -inf")
+    assert not (tmp_path / "lr.json").exists()
+    assert main(["vae", *fast, "--latent", "1", "--plot", "p1"]) == 0  # the latent grid failed after training
+    assert not (tmp_path / "p1" / "latent_grid.png").exists() and (tmp_path / "p1" / "latent_map.png").exists()
+
+
+def test_download_settings_and_sums_files_are_checked(tmp_path, monkeypatch):
+    from graphvae.data.datasets import download_timeout, load_dataset
+
+    for bad in ("abc", "0", "-1", "inf"):
+        monkeypatch.setenv("GRAPHVAE_DOWNLOAD_TIMEOUT", bad)  # tracebacks from float() and urllib3
+        with pytest.raises(gv.InputError, match="GRAPHVAE_DOWNLOAD_TIMEOUT"):
+            download_timeout()
+    monkeypatch.delenv("GRAPHVAE_DOWNLOAD_TIMEOUT")
+    import os
+    import shutil
+
+    from graphvae.data.datasets import dataset_folder
+
+    folder = tmp_path / "planetoid" / "Cora" / "raw"
+    shutil.copytree(dataset_folder("cora", os.environ.get("GRAPHVAE_DATA"), download=False), folder)
+    (folder / "SHA256SUMS").write_text("not a sums file\n")  # "too many values to unpack"
+    with pytest.raises(gv.InputError, match="SHA256SUMS, line 1"):
+        load_dataset("cora", root=tmp_path)

@@ -114,3 +114,24 @@ def test_memory_cache_is_bounded_and_least_recently_used_goes_first(monkeypatch)
         fr._remember(f"k{i}", object())
     assert len(fr._MEMORY_CACHE) == fr._MEMORY_CACHE_SIZE
     assert list(fr._MEMORY_CACHE)[0] == "k2"
+
+
+def test_a_damaged_or_foreign_cache_entry_is_retrained_and_overwritten(tmp_path):
+    # a truncated file ended every later `graphvae vae` in a BadZipFile traceback; an entry of other shapes in an
+    # error that --no-cache alone got around
+    from graphvae.evaluation import frechet
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((60, 8)).astype(np.float32), np.repeat(np.arange(3), 20)
+    first = frechet.feature_classifier(x, y, hidden=(6,), max_iter=20, cache_dir=tmp_path)
+    (entry,) = tmp_path.glob("frechet-classifier-*.npz")
+    good = entry.read_bytes()
+    for damaged in (good[:300], None):
+        frechet._MEMORY_CACHE.clear()
+        if damaged is None:
+            np.savez(entry, w0=np.zeros((8, 6)), b0=np.zeros(6), w1=np.zeros((6, 5)), b1=np.zeros(5))  # 5 classes
+        else:
+            entry.write_bytes(damaged)
+        again = frechet.feature_classifier(x, y, hidden=(6,), max_iter=20, cache_dir=tmp_path)
+        assert all(np.array_equal(a, b) for a, b in zip(again.weights, first.weights))
+        assert entry.read_bytes() == good

@@ -122,14 +122,28 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
 
 def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
     """Refuse an output path (``--out``, ``--json``) that is one of the command's input files (``--edges``,
-    ``--features``, ``--labels``): writing it would replace the user's data with the results."""
-    inputs = [(flag, getattr(args, flag, None)) for flag in ("edges", "features", "labels")]
-    for out_flag in ("out", "json"):
+    ``--features``, ``--labels``; the image files ``--mnist``, ``--fashion-mnist``, ``--cifar``, or a file inside
+    such a folder): writing it would replace the user's data with the results. The image commands' ``--out`` is
+    their figures folder, which ``--json`` may not be either."""
+    inputs = [(flag, getattr(args, flag, None)) for flag in ("edges", "features", "labels", "mnist", "fashion_mnist",
+                                                               "cifar")]
+    figures = getattr(args, "out", None) if getattr(args, "command", None) in ("vae", "ae") else None
+    for out_flag in ("json",) if figures else ("out", "json"):
         out = getattr(args, out_flag, None)
         for in_flag, path in inputs:
-            if out and path and _same_file(out, path):
-                raise InputError(f"--{out_flag} {out} is the --{in_flag} file: writing it would replace your input; "
-                                 f"choose another path")
+            if out and path and (_same_file(out, path) or (os.path.isdir(path) and _inside(out, path))):
+                raise InputError(f"--{out_flag} {out} is the --{in_flag.replace('_', '-')} input "
+                                 f"{'file' if not os.path.isdir(path) else 'folder'}: writing it would replace your "
+                                 f"data; choose another path")
+    if figures and args.json and (_same_file(args.json, figures) or (
+            _inside(args.json, figures) and args.json.lower().endswith(".png"))):
+        raise InputError(f"--json {args.json} is the figures folder --plot {figures} or a figure in it: choose "
+                         f"another path")
+
+
+def _inside(path: str, folder: str) -> bool:
+    folder = os.path.realpath(folder)
+    return os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
 def _same_file(a: str, b: str) -> bool:

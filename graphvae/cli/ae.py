@@ -19,6 +19,7 @@ from ._common import (
     add_image_arguments,
     check_image_arguments,
     check_output_dir,
+    check_outputs_spare_inputs,
     check_plot_dir,
     image_dataset_from_args,
     positive_float,
@@ -46,6 +47,9 @@ def register(sub) -> None:
     data.add_argument("--dataset", choices=[*IMAGE_DATASETS, *GRAPH_DATASETS],
                       help="digits (default), mnist, fashion-mnist, or a graph: cora, citeseer")
     add_image_arguments(data)
+    data.add_argument("--data-dir", metavar="DIR",
+                      help="with a graph --dataset: folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, "
+                           "then the cache)")
     data.add_argument("--no-binarize", action="store_true", help="keep pixels in [0, 1] instead of thresholding")
     data.add_argument("--test-size", type=positive_float, default=0.2,
                       help="digits (and graph-node probe) test fraction, stratified by seed (default: 0.2)")
@@ -150,11 +154,16 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
     from ..estimators.autoencoders import linear_probe_accuracy
     from ..evaluation.plots import plot_latent_map
 
-    graph = load_dataset(args.dataset)
+    graph = load_dataset(args.dataset, root=args.data_dir)
+    y = graph.y.numpy()
+    try:  # before training: a fraction that leaves a class out fails at once
+        tr, te = train_test_split(np.arange(len(y)), test_size=args.test_size, random_state=seed, stratify=y)
+    except ValueError as e:  # a side too small to hold every class
+        raise InputError(f"--test-size {args.test_size} cannot split the {len(y)} labelled nodes with every class on "
+                         f"both sides ({str(e).splitlines()[0]})") from None
     split = split_edges(graph, seed=seed)
     model = _autoencoder(args, seed).fit(split)
-    codes, y = model.transform(), graph.y.numpy()
-    tr, te = train_test_split(np.arange(len(y)), test_size=args.test_size, random_state=seed, stratify=y)
+    codes = model.transform()
     r = {**model.score(split.test_pos, split.test_neg),
          "probe_accuracy": linear_probe_accuracy(codes[tr], y[tr], codes[te], y[te], random_state=seed),
          "hidden_activation": float(model.hidden_activations()[0].mean()), "train_seconds": model.train_seconds_}
@@ -174,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         if not math.isfinite(getattr(args, name)):
             raise InputError(f"--{name.replace('_', '-')} must be a finite number")
     check_image_arguments(args)
+    check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.out, "--plot")
     import torch

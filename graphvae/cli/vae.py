@@ -6,6 +6,7 @@ and input paths are checked.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from ._common import (
     add_image_arguments,
     check_image_arguments,
     check_output_dir,
+    check_outputs_spare_inputs,
     check_plot_dir,
     image_dataset_from_args,
     positive_float,
@@ -164,7 +166,8 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
     files = [
         plot_images(data.x_test[:64], data.shape, out / "test_images.png", f"{name}: the first 64 test images", ncols=8),
         plot_latent_map(z, labels, out / "latent_map.png", f"{name} test set", method=projection, random_state=seed),
-        plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name, codes=z),
+        *([plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name, codes=z)]
+          if model.latent >= 2 else []),  # a grid of decoded codes needs two latent dimensions
         plot_reconstructions(data.x_test[:32], model.reconstruct(data.x_test[:32]), data.shape,
                              out / "reconstructions.png", f"{name} test images (left) and reconstructions (right)", n=32),
         plot_images(model.sample(64, random_state=seed), data.shape, out / "prior_samples.png",
@@ -177,6 +180,7 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
 
 def run(args: argparse.Namespace) -> int:
     setup = check_args(args)
+    check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.out, "--plot")
     import torch
@@ -205,6 +209,10 @@ def run(args: argparse.Namespace) -> int:
              "frechet": clf.frechet(data.x_test, model.sample(n_test, random_state=seed)),
              "frechet_real": clf.frechet(data.x_test, data.x_train[:n_test]),
              "classifier_accuracy": clf.accuracy, "train_seconds": model.train_seconds_}
+        bad = [k for k in ("test_elbo", "test_iwae", "frechet") if not math.isfinite(r[k])]
+        if bad:  # finite parameters, but an evaluation that overflowed: the same failure as a diverged training
+            raise InputError(f"seed {seed}: the {bad[0].replace('_', ' ')} is {r[bad[0]]} (training diverged or the "
+                             f"pixel likelihood overflowed): try a smaller learning rate than {args.lr:g}")
         line = f"test ELBO {r['test_elbo']:.3f}  IWAE(k={iwae_k}) {r['test_iwae']:.3f} nats/image"
         if data.levels is not None:
             dims = model.n_pixels_

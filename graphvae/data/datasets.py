@@ -98,8 +98,19 @@ def _verified(folder: Path, files: dict[str, str | None]) -> bool:
 def _read_sums(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
-    pairs = (line.split() for line in path.read_text().splitlines() if line.strip())
-    return {Path(name).name: digest for digest, name in pairs}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise InputError(f"{path}: not a readable SHA256SUMS file (lines of 'digest  file name')") from None
+    sums = {}
+    for n, line in enumerate(lines, 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or len(fields[0]) != 64:
+            raise InputError(f"{path}, line {n}: expected 'sha256-digest  file name', got {line.strip()[:80]!r}")
+        sums[Path(fields[1]).name] = fields[0]
+    return sums
 
 
 def dataset_folder(name: str, root: str | os.PathLike | None = None, download: bool = True) -> Path:
@@ -113,6 +124,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     how = (f"put the files in DIR/{entry['folder']} and pass --data-dir DIR (root=DIR) or set GRAPHVAE_DATA=DIR")
     if not download:
         raise InputError(f"dataset '{key}' not found (looked in {looked}): {how}")
+    download_timeout()  # a bad setting fails before any folder is made
     target = cache_dir() / entry["folder"]
     created = [folder for folder in (target, *target.parents) if not folder.exists()]  # deepest first
     try:
@@ -120,6 +132,9 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     except InputError as e:
         _remove_empty(created)
         raise InputError(f"dataset '{key}' not found (looked in {looked}) and {e}: {how}") from None
+    except BaseException:  # an interrupt (Ctrl-C) or an unexpected error: no empty folders left either
+        _remove_empty(created)
+        raise
     return target
 
 
@@ -132,6 +147,20 @@ def _remove_empty(folders: list[Path]) -> None:
             return
 
 
+def download_timeout() -> float:
+    """``$GRAPHVAE_DOWNLOAD_TIMEOUT`` (seconds, a positive finite number) or :data:`DOWNLOAD_TIMEOUT`."""
+    text = os.environ.get("GRAPHVAE_DOWNLOAD_TIMEOUT")
+    if text is None:
+        return DOWNLOAD_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise InputError(f"GRAPHVAE_DOWNLOAD_TIMEOUT must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def _download(entry: dict[str, Any], target: Path) -> None:
     """Fetch the entry's files into ``target`` with pooch (checked, atomic, short timeout)."""
     import pooch
@@ -139,7 +168,7 @@ def _download(entry: dict[str, Any], target: Path) -> None:
 
     base = os.environ.get("GRAPHVAE_DATA_URL") or registry()["sources"][entry["source"]]["base_url"]
     base = base if base.endswith("/") else base + "/"
-    timeout = float(os.environ.get("GRAPHVAE_DOWNLOAD_TIMEOUT", DOWNLOAD_TIMEOUT))
+    timeout = download_timeout()
     downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=sys.stderr.isatty())
     unpinned = {}
     logger = pooch.get_logger()  # pooch logs a line per file; graphvae says one line when it is done

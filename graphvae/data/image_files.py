@@ -321,6 +321,22 @@ class ImageDataset:
     levels: int | None = None
 
 
+def _pixel_range(path: object, *arrays: np.ndarray) -> float:
+    """255 or 1: the scale of grey pixels (bytes, or already in [0, 1]), after checking that they are finite,
+    non-negative, real and within 0..255, and that no array is empty; else :class:`InputError`."""
+    for a in arrays:
+        if a.size == 0:
+            raise InputError(f"{path}: an image array is empty")
+        if np.iscomplexobj(a) or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise InputError(f"{path}: pixels must be real numbers, got dtype {a.dtype}")
+        if not np.isfinite(a).all():
+            raise InputError(f"{path}: pixels contain NaN or inf")
+    low, high = min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)
+    if low < 0 or high > 255:
+        raise InputError(f"{path}: pixels must lie in 0..255 (bytes) or [0, 1], they range over [{low:g}, {high:g}]")
+    return 255.0 if high > 1 else 1.0
+
+
 def _scale(x: np.ndarray, maximum: float, binarize: bool) -> np.ndarray:
     """Pixels to [0, 1]; binarized at more than half of ``maximum`` (> 127 of 255, as digits use > 8 of 16)."""
     x = x.reshape(len(x), -1).astype(np.float64)
@@ -369,11 +385,16 @@ def load_image_dataset(name: str | None = "digits", path: str | os.PathLike | No
         from .images import load_digits
 
         x, y, shape = load_digits(binarize)
-        x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
+        try:
+            x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=seed,
+                                                                stratify=y)
+        except ValueError as e:  # a side too small to hold every class
+            raise InputError(f"test_size {test_size} cannot split the {len(y)} digits with every class on both "
+                             f"sides ({str(e).splitlines()[0]})") from None
         return ImageDataset(name, x_train, y_train, x_test, y_test, shape, binarize)
     if path is None:
         raise InputError(f"{name} is not bundled: give the path of its IDX directory or .npz file")
     x_train, y_train, x_test, y_test = read_mnist(path)
-    maximum = 255.0 if max(x_train.max(initial=0), x_test.max(initial=0)) > 1 else 1.0
+    maximum = _pixel_range(path, x_train, x_test)
     return ImageDataset(name, _scale(x_train, maximum, binarize), y_train.astype(np.int64),
                         _scale(x_test, maximum, binarize), y_test.astype(np.int64), tuple(x_train.shape[1:]), binarize)

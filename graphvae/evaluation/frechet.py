@@ -142,7 +142,7 @@ def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (12
         _MEMORY_CACHE.move_to_end(key)
     path = Path(cache_dir) / f"frechet-classifier-{key}.npz" if cache_dir is not None else None
     if clf is None and path is not None and path.is_file():
-        clf = _load(path)
+        clf = _load(path, (x.shape[1], *hidden, len(np.unique(y))))
     if clf is None:
         # early stopping on a 10% hold-out stops small sets far too soon: only for MNIST-sized data
         model = MLPClassifier(hidden_layer_sizes=tuple(hidden), max_iter=max_iter, early_stopping=len(x) >= 10000,
@@ -174,10 +174,20 @@ def _save(path: Path, clf: FeatureClassifier) -> None:
         warnings.warn(f"could not cache the Fréchet feature classifier at {path}: {e}", stacklevel=3)
 
 
-def _load(path: Path) -> FeatureClassifier | None:
+def _load(path: Path, widths: Sequence[int]) -> FeatureClassifier | None:
+    """The cached classifier at ``path`` if it is intact and has the layer ``widths`` (input, hidden..., classes;
+    a binary classifier has one output), else ``None``: a damaged or foreign entry is retrained and overwritten."""
     try:
         with np.load(path, allow_pickle=False) as f:
             n = len(f.files) // 2
-            return FeatureClassifier(tuple(f[f"w{i}"] for i in range(n)), tuple(f[f"b{i}"] for i in range(n)))
-    except (OSError, ValueError, KeyError):  # a damaged cache entry is retrained and overwritten
+            weights = tuple(np.asarray(f[f"w{i}"]) for i in range(n))
+            biases = tuple(np.asarray(f[f"b{i}"]) for i in range(n))
+    except Exception:  # noqa: BLE001 - a truncated zip, a missing array, a bad header: all mean "retrain"
         return None
+    outputs = widths[-1] if widths[-1] > 2 else 1
+    expected = [(a, b) for a, b in zip(widths[:-1], [*widths[1:-1], outputs])]
+    shapes = [w.shape for w in weights]
+    if shapes != expected or [b.shape for b in biases] != [(b,) for _, b in expected] or not all(
+            np.isfinite(a).all() for a in (*weights, *biases)):
+        return None
+    return FeatureClassifier(weights, biases)
