@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -238,20 +237,17 @@ def _looks_like_header(rows: list) -> bool:
     return len(rows) > 1 and not any(map(_is_number, first)) and all(map(_is_number, rows[1][1]))
 
 
-_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
-
-
 def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
     """Map raw string ids to 0..N-1 (numeric order for integer ids, else first appearance)."""
-    # integers only when every id is one written canonically ("7", "-3"; not "007", "+1", "1_000" or a number beyond
-    # int64), so that no two distinct ids merge and every id is written back as it was read
-    canonical = all(_INTEGER.fullmatch(s) and str(int(s)) == s for s in raw)
+    # integers only when every id is one written canonically ("7", "-3"; not "007", "+1", "1_000", "١" or a number
+    # beyond int64): str(int(s)) == s, so that no two distinct ids merge and every id is written back as it was read
+    try:
+        values = [int(s) for s in raw]
+    except ValueError:
+        values = None
     as_int = None
-    if canonical and len(raw):
-        try:
-            as_int = np.array([int(s) for s in raw], dtype=np.int64)
-        except OverflowError:
-            as_int = None
+    if values and all(str(v) == s for v, s in zip(values, raw)) and -2**63 <= min(values) and max(values) < 2**63:
+        as_int = np.array(values, dtype=np.int64)
     if as_int is not None:
         ids, index = unique_inverse(as_int)
         return ids.tolist(), index.astype(np.int64)
