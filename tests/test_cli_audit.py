@@ -336,7 +336,7 @@ def test_default_latent_is_narrowed_to_a_small_graph_and_said(tmp_path, monkeypa
     assert main(["cluster", "--clusters", "2", *fast]) == 0
     assert main(["linkpred", "--model", "best", *fast]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
-    assert len(notes) == 3 and all("(128) exceeds the 34 nodes: training with --latent 34" in n for n in notes), notes
+    assert len(notes) == 3 and all("(128) exceeds the 34 nodes: training with at most 34" in n for n in notes), notes
     assert main(["embed", "--model", "gnae-wd", "--latent", "64", "--out", "z.npy", *fast]) == 2
     one_error(capsys, "the latent dimension (64) exceeds the number of nodes (34)")
     assert main(["embed", "--model", "gae", "--out", "z.npy", *fast]) == 0  # 16 dimensions: nothing to narrow
@@ -524,3 +524,38 @@ def test_download_settings_and_sums_files_are_checked(tmp_path, monkeypatch):
     (folder / "SHA256SUMS").write_text("not a sums file\n")  # "too many values to unpack"
     with pytest.raises(gv.InputError, match="SHA256SUMS, line 1"):
         load_dataset("cora", root=tmp_path)
+
+
+def test_narrowing_caps_each_component_of_a_composed_model_only_where_it_exceeds(tmp_path):
+    # on 100 nodes the composed default's 128-d part is narrowed to 100, and its 64-d maskgae-cat part stays 64
+    # (a --latent 100 override widened it)
+    import networkx as nx
+
+    from graphvae.estimators.node_embeddings import DEFAULT_MODEL, fit_embeddings
+
+    graph = gv.as_graph(nx.planted_partition_graph(4, 25, 0.3, 0.02, seed=0))
+    z, composed = fit_embeddings(graph, DEFAULT_MODEL, epochs=1, max_latent=100)
+    assert [m.latent for m in composed.models] == [100, 64]
+    assert z.shape == (100, 100 + 128 + 64)  # Â μ (100) and [H₁ (128), μ (64)]; no feature block without features
+
+
+def test_fourth_audit_inputs(tmp_path, monkeypatch, capsys):
+    from graphvae.data.graph_files import read_labels
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tri.csv").write_text("a,b\nb,c\nc,a\n")  # every node the same embedding: t-SNE crashed the process
+    assert main(["embed", "--edges", "tri.csv", "--out", "z.npy", "--plot", "figs", "--epochs", "5",
+                 "--no-progress"]) == 0
+    assert "no map drawn" in capsys.readouterr().err and not (tmp_path / "figs" / "embedding_map.png").exists()
+    (tmp_path / "spaces.txt").write_text("0 New York\n1 New Jersey\n2 Boston\n")  # read as 'New', 'New', 'Boston'
+    with pytest.raises(gv.InputError, match="fields separated by spaces"):
+        read_labels(tmp_path / "spaces.txt", [0, 1, 2])
+    (tmp_path / "comma.csv").write_text("0,Smith, John\n1,Doe\n")  # read as 'Smith'
+    with pytest.raises(gv.InputError, match="2 fields where line 1 has 3"):
+        read_labels(tmp_path / "comma.csv", [0, 1])
+    (tmp_path / "semi.csv").write_text("0;1;0,5\n1;2;1,5\n2;0;2,5\n")  # a graph of ids like '0;1;0' and '5'
+    with pytest.raises(gv.InputError, match="every line holds ';'"):
+        gv.load_graph(tmp_path / "semi.csv")
+    (tmp_path / "e.csv").write_text(ring())
+    assert main(["cluster", "--edges", "e.csv", "--clusters", "2", "--out", "c.csv", "--json", "c.csv", *FAST]) == 2
+    one_error(capsys, "--out and --json are the same file")  # the clusters were replaced by the JSON

@@ -127,18 +127,25 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
     their figures folder, which ``--json`` may not be either."""
     inputs = [(flag, getattr(args, flag, None)) for flag in ("edges", "features", "labels", "mnist", "fashion_mnist",
                                                                "cifar")]
-    figures = getattr(args, "out", None) if getattr(args, "command", None) in ("vae", "ae") else None
-    for out_flag in ("json",) if figures else ("out", "json"):
+    images = getattr(args, "command", None) in ("vae", "ae")  # their --out is the figures folder (--plot)
+    figures = getattr(args, "out", None) if images else getattr(args, "plot", None)
+    for out_flag in ("json",) if images else ("out", "json"):
         out = getattr(args, out_flag, None)
         for in_flag, path in inputs:
             if out and path and (_same_file(out, path) or (os.path.isdir(path) and _inside(out, path))):
                 raise InputError(f"--{out_flag} {out} is the --{in_flag.replace('_', '-')} input "
                                  f"{'file' if not os.path.isdir(path) else 'folder'}: writing it would replace your "
                                  f"data; choose another path")
-    if figures and args.json and (_same_file(args.json, figures) or (
-            _inside(args.json, figures) and args.json.lower().endswith(".png"))):
-        raise InputError(f"--json {args.json} is the figures folder --plot {figures} or a figure in it: choose "
+    json_path = getattr(args, "json", None)
+    if figures and json_path and (_same_file(json_path, figures) or (
+            _inside(json_path, figures) and json_path.lower().endswith(".png"))):
+        raise InputError(f"--json {json_path} is the figures folder --plot {figures} or a figure in it: choose "
                          f"another path")
+    out = None if images else getattr(args, "out", None)
+    if out and json_path and _same_file(out, json_path):
+        raise InputError(f"--out and --json are the same file ({out}): the JSON would replace the output")
+    if out and figures and (_same_file(out, figures) or (_inside(out, figures) and out.lower().endswith(".png"))):
+        raise InputError(f"--out {out} is the figures folder --plot {figures} or a figure in it: choose another path")
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -196,16 +203,21 @@ def model_latent(args: argparse.Namespace) -> int:
     return int(_model_kwargs(args).get("latent", 16))
 
 
-def narrow_default_latent(args: argparse.Namespace, graph, latent: int) -> None:
+def narrow_default_latent(args: argparse.Namespace, graph, latent: int, set_latent: bool = True) -> int | None:
     """Fit a default latent dimension to a small graph: when ``--latent`` was not given and the model's own
     ``latent`` exceeds the graph's node count (the 128-dimensional models on the 34-node karate club), train with
-    as many dimensions as nodes and say so on stderr. A ``--latent`` given explicitly is left as it is (the model
-    refuses one above the node count)."""
+    as many dimensions as nodes and say so on stderr; returns that cap (``None``: nothing narrowed). With
+    ``set_latent`` it becomes ``args.latent``; without, the caller caps each part of a composed model where its own
+    dimension exceeds it (``fit_embeddings(max_latent=...)``). A ``--latent`` given explicitly is left as it is
+    (the model refuses one above the node count)."""
     n = int(graph.num_nodes)
     if args.latent is None and latent > n >= 2:
-        args.latent = n
+        if set_latent:
+            args.latent = n
         say(f"graphvae {args.command}: note: the model's latent dimension ({latent}) exceeds the {n} nodes: "
-            f"training with --latent {n}", file=sys.stderr)
+            f"training with at most {n}", file=sys.stderr)
+        return n
+    return None
 
 
 def model_from_args(args: argparse.Namespace, seed: int, **extra):

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     graph, name = graph_from_args(args)
     prepare_training(args.threads, int(graph.num_nodes))
-    narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)))
+    max_latent = narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)),
+                                       set_latent=False)
     if args.C is None:
         args.C = probe_c(args.model)
     standardize = probe_standardizes(args.model)
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         protocol = f"public split ({len(train)}/{len(val)}/{len(test)})"
     results, start, z0 = [], time.perf_counter(), None
     for seed in range(args.seeds):
-        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, **embedding_overrides(args))
+        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, max_latent,
+                                  **embedding_overrides(args))
         zl = z[labelled]
         if public is None:
             folds = [probe_scores(zl, y, tr, te, args.C, seed, standardize) for tr, te in splits_of[seed]]
@@ -122,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, {
             "dataset": name, "model": args.model, "protocol": protocol, "classes": classes,
             "labelled_nodes": int(len(labelled)), "accuracy": acc, "macro_f1": f1, "seeds": results,
-            "config": {**embedding_config(args.model, **embedding_overrides(args)), "probe_C": args.C,
+            "config": {**embedding_config(args.model, **embedding_overrides(args)), "max_latent": max_latent,
+                       "probe_C": args.C,
                        "probe_standardize": standardize,
                        "folds": args.folds,  # the fraction applies to the stratified split only
                        "test_size": args.test_size if public is None and args.folds is None else None},

@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     graph, name = graph_from_args(args)
     prepare_training(args.threads, int(graph.num_nodes))
-    narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)))
+    max_latent = narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)),
+                                       set_latent=False)
     labels = node_labels(graph, args.labels)
     y = None
     if labels is not None:
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     k = check_clusters(args.clusters if args.clusters is not None else len(classes), int(graph.num_nodes))
     results, start, first = [], time.perf_counter(), None
     for seed in range(args.seeds):
-        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, **embedding_overrides(args))
+        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, max_latent,
+                                  **embedding_overrides(args))
         c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
         first = first or c
         r = {"seed": seed, "train_seconds": model.train_seconds_,
@@ -137,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
             "dataset": name, "model": args.model, "method": args.method,
             "covariance": args.covariance if args.method == "gmm" else None,
             "clusters": k, "restarts": args.restarts, **summary, "seeds": results,
-            "config": embedding_config(args.model, **embedding_overrides(args)), "figures": figures,
+            "config": {**embedding_config(args.model, **embedding_overrides(args)), "max_latent": max_latent},
+            "figures": figures,
             "total_seconds": time.perf_counter() - start,
         })
     return 0

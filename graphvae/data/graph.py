@@ -201,6 +201,9 @@ def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]
         raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)") from None
     data = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
     sep = _separator(line for _, line in data)
+    if sep != "\t" and data and all(";" in line for _, line in data):  # a European CSV: ';' fields, ',' decimals
+        raise InputError(f"{p}: every line holds ';': graphvae reads comma-, tab- or space-separated {what}s "
+                         f"(replace the ';' separators, and decimal commas by points)")
     return lines, [(n, _split(line, sep)) for n, line in data]
 
 

@@ -250,6 +250,16 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         rows = rows[1:]
     if not rows:
         raise InputError(f"{p}: no label rows")
+    from .graph import _separator
+
+    sep = _separator(lines[n - 1] for n, _ in rows)
+    for n, fields in rows:  # extra columns (a `cluster --out` file) only where they cannot be part of a label
+        if sep is None and len(fields) > 2:
+            raise InputError(f"{p}, line {n}: {len(fields)} fields separated by spaces: a label with spaces needs a "
+                             f"comma- or tab-separated file")
+        if len(fields) != len(rows[0][1]):
+            raise InputError(f"{p}, line {n}: {len(fields)} fields where line {rows[0][0]} has {len(rows[0][1])} "
+                             f"(quote a label that contains the separator)")
     labels = np.full(len(node_ids), None, dtype=object)
     for n, fields in rows:
         if len(fields) < 2 or not all(fields[:2]):

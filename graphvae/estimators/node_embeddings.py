@@ -130,16 +130,18 @@ def probe_standardizes(name: str = DEFAULT_MODEL) -> bool:
 
 
 def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0, progress: bool = False,
-                   **overrides: Any) -> tuple[np.ndarray, Any]:
+                   max_latent: int | None = None, **overrides: Any) -> tuple[np.ndarray, Any]:
     """Train the named model on all edges of ``graph`` and return ``(embeddings [N, d], fitted VGAE)`` (for a
-    composed model, ``(its blocks, ComposedEmbedding)``: :func:`composed_embeddings`)."""
+    composed model, ``(its blocks, ComposedEmbedding)``: :func:`composed_embeddings`). ``max_latent`` caps the
+    latent dimension of the model (of each component, where its own exceeds it), e.g. at a small graph's node
+    count."""
     from ..data.graph import as_graph
     from .models import VGAE
 
     config = embedding_config(name, **overrides)
     graph = as_graph(graph)
     if "components" in config:
-        return composed_embeddings(graph, config, random_state, progress)
+        return composed_embeddings(graph, config, random_state, progress, max_latent)
     if config.get("normalize_features"):
         graph = row_normalized(graph)
     if "zoo" in config:  # a named model of graphvae.estimators.zoo; a whole graph has no validation edges to stop on
@@ -152,6 +154,8 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0,
             kwargs["hidden"] = config["hidden"]
     else:
         kwargs = {**{k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr")}, **config.get("model", {})}
+    if max_latent is not None:
+        kwargs["latent"] = min(int(kwargs.get("latent", 16)), int(max_latent))
     model = VGAE(**kwargs, random_state=random_state, progress=progress).fit(graph)
     return representation(model, config["representation"], int(config["hops"]),
                           bool(config.get("l2_normalize", False))), model
@@ -187,7 +191,7 @@ class ComposedEmbedding:
 
 
 def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 0,
-                        progress: bool = False) -> tuple[np.ndarray, ComposedEmbedding]:
+                        progress: bool = False, max_latent: int | None = None) -> tuple[np.ndarray, ComposedEmbedding]:
     """The blocks of a composed configuration (``components``, ``features``, ``combine``; see the module's doc):
     each component trained by :func:`fit_embeddings` with ``random_state``, then the feature block when the graph
     has node features (identity features carry none, and would make an ``[N, N]`` dense block)."""
@@ -199,7 +203,8 @@ def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 
         raise InputError(f"unknown combination '{combine}' (choose from: {', '.join(COMBINATIONS)})")
     parts, models = [], []
     for component in config["components"]:
-        z, model = fit_embeddings(graph, component, random_state, progress, **config.get("component_overrides", {}))
+        z, model = fit_embeddings(graph, component, random_state, progress, max_latent,
+                                  **config.get("component_overrides", {}))
         parts.append(z)
         models.append(model)
     if config.get("features") and not has_identity_features(graph):
