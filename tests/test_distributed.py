@@ -233,3 +233,20 @@ def test_options_the_ranks_do_not_have_are_refused_with_one_line():
         with pytest.raises(InputError, match="not available in a distributed run") as info:
             check_supported(VGAE(early_stopping=False, **option))
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_ranks_without_boundary_rows_train_and_match_the_single_process(tmp_path, world):
+    """Two disjoint copies of a graph on 2 ranks (each rank owns one: no halo rows), or a single rank: the exchange
+    of zero rows ended every rank in an IndexError traceback."""
+    rng = np.random.default_rng(0)
+    pairs = [(u, v) for u, v in rng.integers(0, 30, (80, 2)) if u != v]
+    edges = tmp_path / "edges.csv"
+    edges.write_text("".join(f"{u},{v}\n{u + 30},{v + 30}\n" for u, v in pairs))
+    args = ["embed", "--edges", str(edges), "--epochs", "3", "--latent", "4", "--hidden", "8", "--no-progress"]
+    procs = launch(["-m", "graphvae", *args, "--out", str(tmp_path / "ranks.npy")], world=world, timeout=90)
+    assert [p.returncode for p in procs] == [0] * world, [p.stderr[-2000:] for p in procs]
+    single = subprocess.run([sys.executable, "-m", "graphvae", *args, "--out", str(tmp_path / "one.npy")], cwd=ROOT,
+                            capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert single.returncode == 0, single.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "ranks.npy"), np.load(tmp_path / "one.npy"), atol=1e-5)

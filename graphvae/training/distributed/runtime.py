@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import datetime
+import math
 import os
 import re
 import signal
@@ -263,7 +264,7 @@ def all_to_all(output: torch.Tensor, input: torch.Tensor, output_splits: list[in
                kind: str) -> torch.Tensor:
     """``all_to_all_single`` along dim 0; counts the rows sent to other ranks."""
     ctx = context()
-    row = input[0].numel() * input.element_size() if input.dim() > 1 else input.element_size()
+    row = math.prod(input.shape[1:]) * input.element_size()  # from the shape: a rank may send no rows at all
     ctx.count(kind, row * (sum(input_splits) - input_splits[ctx.rank]))
     if ctx.world_size == 1:
         output.copy_(input)
