@@ -44,6 +44,20 @@ def update_section(page: str | os.PathLike, name: str, markdown: str, title: str
     return path
 
 
+def count(text: str) -> int:
+    """argparse type of ``--seeds``/``--runs``/``--repeats``/``--jobs``: an integer of at least 1 (0 seeds gave NaN
+    tables or tracebacks)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
 def run_benchmark(main) -> None:
     """Run a benchmark's ``main()`` as the script's entry point and exit with its status. Bad input (a missing
     dataset, a malformed argument: :class:`graphvae.InputError`) and a ``graphvae`` command that failed (whose own

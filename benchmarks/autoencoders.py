@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
-from _docs import ROOT, machine, update_section, run_benchmark  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark, count  # noqa: E402
 
 from graphvae.cli import main  # noqa: E402
 
@@ -133,10 +134,11 @@ def page(images: dict, graphs: dict, image_cmds: list, graph_cmds: list, seeds: 
 
 def main_() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--graph-seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=count, default=5)
+    parser.add_argument("--graph-seeds", type=count, default=3)
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
+    os.chdir(ROOT)  # the commands' --json/--plot paths and the docs read them back relative to the repository
     start = time.perf_counter()
     image_cmds = [image_command(kind, args.seeds, args.epochs) for kind in IMAGE_KINDS]
     images = {kind: run(cmd) for kind, cmd in zip(IMAGE_KINDS, image_cmds)}

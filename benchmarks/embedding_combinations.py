@@ -29,7 +29,7 @@ import json
 import time
 from pathlib import Path
 
-from _docs import ROOT, atomic_write, machine, run_benchmark
+from _docs import ROOT, atomic_write, machine, run_benchmark, count
 
 # the propagated features Â² X̃ (X̃: rows L1-normalized, as SGC propagates them), and the blocks: standardized, each
 # scaled to total variance 100 whatever its width, or each L2-normalized (embedding_resplits imports them from here)
@@ -83,7 +83,7 @@ def cora_run():
     from graphvae.evaluation.node_tasks import node_labels, public_split
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=count, default=5)
     parser.add_argument("--cache", help="folder keeping the trained embeddings (.npy) between runs")
     args = parser.parse_args()
     torch.set_num_threads(1)

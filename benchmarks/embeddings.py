@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from _docs import ROOT, atomic_write, machine, update_section, run_benchmark
+from _docs import ROOT, atomic_write, machine, update_section, run_benchmark, count
 
 # published numbers (Cora / CiteSeer); linear probe on the public split; clustering ACC / NMI
 # published numbers quoted by issue 12 (Cora) and, for CiteSeer, the ARGA (Pan et al. 2018) and DGI/GraphMAE papers;
@@ -70,7 +70,7 @@ def cell(dataset: str, model: str, seeds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=count, default=5)
     parser.add_argument("--models", default="gae,vgae,vgae-wide,vgae-wide-smooth,gnae-wd,gnae-wd-smooth,gnae-wd-denoise,maskgae-cat,gnae-maskgae-s2gc")
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--no-figures", action="store_true")

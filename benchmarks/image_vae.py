@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from _docs import ROOT, machine, update_section, run_benchmark  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark, count  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -179,7 +179,7 @@ def run_cifar(path: str, seeds: int, epochs: int) -> int:
 def run() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cifar", metavar="PATH", help="run the CIFAR-10 benchmark on your copy of the files")
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=count, default=3)
     p.add_argument("--epochs", type=int, help="(default: 300 for digits, 50 for CIFAR-10)")
     args = p.parse_args()
     import os

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _docs import ROOT, machine, update_section, run_benchmark
+from _docs import ROOT, machine, update_section, run_benchmark, count
 
 import graphvae as gv
 from graphvae.evaluation.summary import mean_std
@@ -57,7 +57,7 @@ def model_with(estimator: str, variational: bool, seed: int) -> gv.VGAE:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=count, default=10)
     parser.add_argument("--datasets", nargs="+", default=["cora", "citeseer"])
     parser.add_argument("--models", nargs="+", choices=["gae", "vgae"], default=["gae", "vgae"])
     args = parser.parse_args()

@@ -14,7 +14,7 @@ import json
 import subprocess
 import time
 
-from _docs import ROOT, machine, update_section, run_benchmark
+from _docs import ROOT, machine, update_section, run_benchmark, count
 
 PUBMED_NOTE = ("PubMed, the paper's third dataset (GAE 0.964 / 0.965, VGAE 0.944 / 0.947), is registered "
                "(`--dataset pubmed`) but **was not run**: no copy of its files could be had on the benchmark "
@@ -37,7 +37,7 @@ def met(key: tuple[str, str], result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=count, default=10)
     parser.add_argument("--more-seeds", type=int, default=50, help="seeds of the extra run (0 skips it)")
     parser.add_argument("--negatives", type=float, default=None, help="override --negatives of graphvae linkpred")
     args = parser.parse_args()

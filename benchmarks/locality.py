@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import machine, run_benchmark  # noqa: E402
+from _docs import machine, run_benchmark, count  # noqa: E402
 
 from graphvae.files import write_json  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nodes", type=int, default=1_000_000)
     p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--repeats", type=count, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default="benchmarks/results/locality.json")
     p.add_argument("--one", choices=["random", "block"], help=argparse.SUPPRESS)

@@ -22,7 +22,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from _docs import ROOT, machine, update_section, run_benchmark
+from _docs import ROOT, machine, update_section, run_benchmark, count
 
 from graphvae.evaluation.summary import mean_std
 from graphvae.files import write_json  # noqa: E402
@@ -161,9 +161,9 @@ def seconds(s: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--ablation-seeds", type=int, default=10, help="seeds 0..N-1 for the ablation variants")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seeds", type=count, default=10)
+    parser.add_argument("--ablation-seeds", type=count, default=10, help="seeds 0..N-1 for the ablation variants")
+    parser.add_argument("--jobs", type=count, default=2)
     parser.add_argument("--only", help="comma-separated dataset:variant cells to (re)run; the table uses saved JSON")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="rewrite the docs from the saved JSON")
@@ -189,6 +189,11 @@ def main() -> None:
     cells = [(d, v) for d in DATASETS for v in variants]
     if args.only:
         wanted = set(args.only.split(","))
+        unknown = sorted(wanted - {f"{d}:{v}" for d, v in cells})
+        if unknown:  # nothing would run, and the docs would still say these cells were re-run
+            from graphvae import InputError
+
+            raise InputError(f"--only: no cell {unknown[0]!r} (cells are dataset:variant, e.g. cora:maskgae)")
         cells = [c for c in cells if f"{c[0]}:{c[1]}" in wanted]
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

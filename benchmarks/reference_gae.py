@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from _docs import ROOT, run_benchmark  # noqa: F401  (puts the repository on sys.path)
+from _docs import ROOT, run_benchmark, count  # noqa: F401  (puts the repository on sys.path)
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import graphvae as gv
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="cora")
     parser.add_argument("--model", choices=["gae", "vgae"], default="vgae")
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=count, default=10)
     parser.add_argument("--json")
     args = parser.parse_args()
     graph = gv.load_dataset(args.dataset)

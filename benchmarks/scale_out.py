@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine, run_benchmark  # noqa: E402
+from _docs import ROOT, machine, run_benchmark, count  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="where to write the result (required unless --docs)")
     p.add_argument("--docs", type=Path, nargs="+", metavar="RESULT", help="update docs/scale_out.md from these results")
     p.add_argument("--cora", action="store_true", help="compare the CLI on Cora, 1 process vs 2 ranks (AUC within 0.005)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds for --cora")
+    p.add_argument("--seeds", type=count, default=1, help="seeds for --cora")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--features", type=int, default=32)

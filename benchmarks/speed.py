@@ -25,7 +25,7 @@ import tempfile
 import time
 
 import torch
-from _docs import ROOT, machine, update_section, run_benchmark
+from _docs import ROOT, machine, update_section, run_benchmark, count
 from _profile import profile_fit, stage_table
 
 import graphvae as gv
@@ -88,7 +88,7 @@ def time_pyg(split, epochs: int, seed: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=count, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     parser.add_argument("--batch", type=int, default=10, help="seeds trained together in the batched measurement")
     parser.add_argument("--profile-epochs", type=int, default=30, help="epochs of each profiled fit (0: no profile)")

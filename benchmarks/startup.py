@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from _docs import ROOT, machine, update_section, run_benchmark
+from _docs import ROOT, machine, update_section, run_benchmark, count
 
 from graphvae.files import atomic_write
 
@@ -63,7 +63,7 @@ def median_seconds(argv: list[str], runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--runs", type=count, default=9)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "startup.json"))
     args = parser.parse_args()
     # interleave the commands run by run, so a slow spell of a shared machine hits all of them alike
