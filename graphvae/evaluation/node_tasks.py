@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import InputError
+from .._validation import InputError, check_int
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CLUSTER_METHODS = ("gmm", "kmeans")
@@ -72,8 +72,8 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
     """
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
-    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2):
-        raise InputError(f"the number of folds must be an integer of at least 2, got {folds!r}")
+    if folds is not None:
+        folds = check_int(folds, "the number of folds", minimum=2)
     if folds is None and not 0 < test_size < 1:
         raise InputError(f"the test fraction must lie strictly between 0 and 1, got {test_size}")
     y = np.asarray(y)
@@ -195,8 +195,7 @@ def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "
         raise InputError(f"unknown covariance type '{covariance_type}' (choose from: {', '.join(COVARIANCE_TYPES)})")
     z = check_embeddings(z)
     k = check_clusters(k, len(z))
-    if isinstance(n_init, (bool, np.bool_)) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
-        raise InputError(f"the number of restarts must be an integer of at least 1, got {n_init!r}")
+    n_init = check_int(n_init, "the number of restarts")
     if collapsed(z):
         raise InputError("every node has the same embedding: nothing to cluster (training collapsed; "
                          "try a smaller learning rate)")

@@ -143,7 +143,9 @@ def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
         return np.column_stack([z[:, 0], np.zeros(len(z))]), "1-D latent"
     if z.shape[1] == 2:
         return z, "latent space"
-    if len(z) > 1 and not (z != z[:1]).any():  # PCA divides by zero, and sklearn's t-SNE crashed the process
+    from .node_tasks import collapsed
+
+    if collapsed(z):  # PCA divides by zero, and scikit-learn's t-SNE crashed the process
         raise InputError(f"every point of the {what} is the same vector: there is no map to draw")
     if method == "pca":
         from sklearn.decomposition import PCA
