@@ -356,6 +356,14 @@ def profile_markdown(path: Path) -> list[str]:
 
 # --------------------------------------------------------------------------- command line
 
+def non_negative(text: str) -> int:
+    """argparse type of ``--seed``: an integer of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--nodes", type=int, help="run one size in this process")
@@ -364,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--large-seeds", type=int, nargs="+", default=[0], help="seeds for sizes of 1M nodes and more")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative, default=0)
     p.add_argument("--model", choices=NAMES, default="vgae",
                    help="a named model of graphvae.estimators.zoo for --nodes (default: vgae, the paper's)")
     p.add_argument("--epochs", type=int, default=5, help="training epochs (seconds_per_epoch: median after the first)")

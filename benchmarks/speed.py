@@ -87,12 +87,15 @@ def time_pyg(split, epochs: int, seed: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--epochs", type=count, default=200, help=f"epochs per run (more than the {WARMUP} warm-up "
+                                                                        "epochs the timings leave out)")
     parser.add_argument("--seeds", type=count, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     parser.add_argument("--batch", type=int, default=10, help="seeds trained together in the batched measurement")
     parser.add_argument("--profile-epochs", type=int, default=30, help="epochs of each profiled fit (0: no profile)")
     args = parser.parse_args()
+    if args.epochs <= WARMUP + 1:  # the median after the warm-up needs epochs left (a StatisticsError after training)
+        parser.error(f"--epochs must exceed the {WARMUP} warm-up epochs by at least 2, got {args.epochs}")
     if args.threads:
         torch.set_num_threads(args.threads)
     results, profiles = [], {}

@@ -56,8 +56,8 @@ def timeout_seconds() -> float:
         value = float(text)
     except ValueError:
         raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be positive, got {text!r}")
+    if not 0 < value <= 10**7:  # inf or 1e20 overflowed the process group's timedelta: a misleading rendezvous error
+        raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be a positive number of seconds of at most 1e7, got {text!r}")
     return value
 
 
