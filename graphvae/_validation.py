@@ -54,9 +54,13 @@ def check_int(value, name: str, minimum: int = 1, maximum: int | None = None) ->
     return int(value)
 
 
+#: the largest seed torch takes (``torch.manual_seed`` overflows beyond int64)
+MAX_SEED = 2**63 - 1
+
+
 def check_seed(value, name: str = "random_state") -> int:
-    """A seed torch takes: an integer from 0 to 2**63 - 1."""
-    return check_int(value, name, 0, 2**63 - 1)
+    """A seed torch takes: an integer from 0 to :data:`MAX_SEED`."""
+    return check_int(value, name, 0, MAX_SEED)
 
 
 def as_float32(array, what: str):

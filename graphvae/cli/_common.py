@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from .._validation import InputError, readable_file, writable_path
+from .._validation import MAX_SEED, InputError, readable_file, writable_path
 from ..estimators.zoo import NAMES as MODEL_NAMES
 from ..estimators.zoo import model_config
 
@@ -21,8 +21,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-#: the largest seed torch takes (``torch.manual_seed`` overflows beyond int64)
-MAX_SEED = 2**63 - 1
 #: the most seeds one command runs
 MAX_SEEDS = 10_000
 
@@ -136,16 +134,13 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
                 raise InputError(f"--{out_flag} {out} is the --{in_flag.replace('_', '-')} input "
                                  f"{'file' if not os.path.isdir(path) else 'folder'}: writing it would replace your "
                                  f"data; choose another path")
-    json_path = getattr(args, "json", None)
-    if figures and json_path and (_same_file(json_path, figures) or (
-            _inside(json_path, figures) and json_path.lower().endswith(".png"))):
-        raise InputError(f"--json {json_path} is the figures folder --plot {figures} or a figure in it: choose "
-                         f"another path")
-    out = None if images else getattr(args, "out", None)
+    json_path, out = getattr(args, "json", None), None if images else getattr(args, "out", None)
+    for flag, path in (("json", json_path), ("out", out)):
+        if figures and path and (_same_file(path, figures) or (_inside(path, figures) and path.lower().endswith(".png"))):
+            raise InputError(f"--{flag} {path} is the figures folder --plot {figures} or a figure in it: choose "
+                             f"another path")
     if out and json_path and _same_file(out, json_path):
         raise InputError(f"--out and --json are the same file ({out}): the JSON would replace the output")
-    if out and figures and (_same_file(out, figures) or (_inside(out, figures) and out.lower().endswith(".png"))):
-        raise InputError(f"--out {out} is the figures folder --plot {figures} or a figure in it: choose another path")
 
 
 def _inside(path: str, folder: str) -> bool:

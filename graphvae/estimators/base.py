@@ -33,7 +33,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions, validate_parameter_constraints  # noqa: F401
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import InputError
+from .._validation import MAX_SEED, InputError
 
 # the constraints the estimators' ``_parameter_constraints`` tables are written in (scikit-learn's language)
 POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
@@ -43,7 +43,7 @@ NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
 PROBABILITY = [Interval(Real, 0, 1, closed="neither")]  # (0, 1)
 UNIT_INTERVAL = [Interval(Real, 0, 1, closed="both")]  # [0, 1]
-SEED = [Interval(Integral, 0, 2**63 - 1, closed="both")]  # torch.manual_seed overflows beyond int64
+SEED = [Interval(Integral, 0, MAX_SEED, closed="both")]
 BOOLEAN = ["boolean"]
 
 
