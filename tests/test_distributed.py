@@ -250,3 +250,74 @@ def test_ranks_without_boundary_rows_train_and_match_the_single_process(tmp_path
                             capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert single.returncode == 0, single.stderr
     np.testing.assert_allclose(np.load(tmp_path / "ranks.npy"), np.load(tmp_path / "one.npy"), atol=1e-5)
+
+
+def _under_torchrun(monkeypatch, world: int = 2, timeout: str = "30") -> None:
+    """torchrun's variables in this process (no rendezvous is reached by the refusals tested with them)."""
+    for name, value in (("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(free_port())), ("RANK", "0"),
+                        ("WORLD_SIZE", str(world)), ("GRAPHVAE_DIST_TIMEOUT", timeout)):
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("command", ["linkpred", "embed"])
+def test_a_bad_timeout_is_reported_before_the_graph_is_loaded(tmp_path, monkeypatch, capsys, command):
+    """GRAPHVAE_DIST_TIMEOUT is checked as soon as the command knows it runs under torchrun: a bad value is the one
+    line, not an error of the input file (nor reported after a long load)."""
+    from graphvae.cli.main import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c,d\nx\n")
+    _under_torchrun(monkeypatch, timeout="abc")
+    out = ["--out", str(tmp_path / "z.npy")] if command == "embed" else []
+    assert main([command, "--edges", str(bad), "--no-progress", *out]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"graphvae {command}: error: GRAPHVAE_DIST_TIMEOUT must be a number of seconds, got 'abc'"]
+
+
+@pytest.mark.parametrize("command", ["classify", "cluster"])
+def test_classify_and_cluster_refuse_torchrun_with_one_line(tmp_path, monkeypatch, capsys, command):
+    """They train composed or weight-decayed models the ranks do not have: under torchrun every rank ran the whole
+    job, printed and wrote the outputs. Now each rank refuses in one line, before any data is read."""
+    from graphvae.cli.main import main
+
+    edges = _edges(tmp_path)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("".join(f"{i},{i % 2}\n" for i in range(60)))
+    _under_torchrun(monkeypatch)
+    argv = [command, "--edges", str(edges), "--no-header", "--labels", str(labels), "--epochs", "1", "--latent", "4",
+            "--no-progress", "--json", str(tmp_path / "r.json")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == [
+        f"graphvae {command}: error: {command} does not run under torchrun (every rank would run the whole job and "
+        f"write the outputs): run it as one process, without torchrun"]
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_linkpred_refusal_of_early_stopping_names_a_flag_that_exists(tmp_path, monkeypatch, capsys):
+    """`--model gnae` stops early by default; the refusal under torchrun names --no-early-stopping (which linkpred
+    has) or the models that run, and comes before the graph is loaded."""
+    from graphvae.cli.main import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c,d\nx\n")
+    _under_torchrun(monkeypatch)
+    assert main(["linkpred", "--edges", str(bad), "--model", "gnae", "--no-progress"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "graphvae linkpred: error: not available in a distributed run: early stopping (it needs every epoch's "
+        "validation AUC on one rank); under torchrun use --model gae or vgae, or --model gnae or vgnae with "
+        "--no-early-stopping"]
+
+
+def test_linkpred_gnae_without_early_stopping_runs_on_two_ranks(tmp_path):
+    """The advice works: `linkpred --model gnae --no-early-stopping` on 2 ranks gives the single process's AUC."""
+    args = ["-m", "graphvae", "linkpred", "--edges", str(_edges(tmp_path)), "--no-header", "--model", "gnae",
+            "--no-early-stopping", "--epochs", "5", "--latent", "4", "--no-progress"]
+    procs = launch([*args, "--json", str(tmp_path / "ranks.json")], timeout=120)
+    assert [p.returncode for p in procs] == [0, 0], [p.stderr[-2000:] for p in procs]
+    single = subprocess.run([sys.executable, *args, "--json", str(tmp_path / "one.json")], cwd=ROOT,
+                            capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert single.returncode == 0, single.stderr
+    ranks, one = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("ranks", "one"))
+    assert "best_epoch" not in ranks["seeds"][0] and ranks["config"]["early_stopping"] is False
+    assert ranks["auc"]["mean"] == pytest.approx(one["auc"]["mean"], abs=1e-5)

@@ -32,6 +32,10 @@ from ._common import (
 )
 
 
+#: what an unsupported model under torchrun is told (:func:`graphvae.training.distributed.fit.check_supported`)
+TORCHRUN_ADVICE = "under torchrun use --model gae or vgae, or --model gnae or vgnae with --no-early-stopping"
+
+
 def register(sub) -> None:
     p = sub.add_parser("linkpred", help="link prediction: train on a split, report test AUC and AP",
                        description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.",
@@ -44,9 +48,13 @@ def register(sub) -> None:
                    help="train the seeds one after another (default: seeds of a small graph are trained together "
                         "as one batched model where the model allows it, which gives the same models faster)")
     add_threads_argument(p)
-    p.add_argument("--early-stopping", action="store_true", default=None,
-                   help="keep the epoch with the best validation AUC (on by default for all but gae, vgae, arga "
-                        "and argva)")
+    stopping = p.add_mutually_exclusive_group()
+    stopping.add_argument("--early-stopping", action="store_true", default=None,
+                          help="keep the epoch with the best validation AUC (on by default for all but gae, vgae, "
+                               "arga and argva)")
+    stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
+                          help="train every epoch and keep the last (also for the models that stop early by default; "
+                               "needed for gnae and vgnae under torchrun)")
     p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: the model's: "
                                                           "100 for the named models that stop early by default, else 50)")
     p.add_argument("--json", help="write the results as JSON to this path")
@@ -64,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.first_seed + args.seeds - 1 > MAX_SEED:
         raise InputError(f"the last seed, --first-seed + --seeds - 1 = {args.first_seed + args.seeds - 1}, exceeds 2**63 - 1")
+    if under_torchrun():  # the options the ranks do not have, before the graph is loaded
+        from ..training.distributed.fit import check_supported
+
+        check_supported(model_from_args(args, args.first_seed, early_stopping=args.early_stopping,
+                                        patience=args.patience), TORCHRUN_ADVICE)
     graph, name = graph_from_args(args)
     narrow_default_latent(args, graph, model_latent(args))
     graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"

@@ -13,7 +13,7 @@ import os
 import sys
 
 from .._validation import InputError
-from ..training.distributed import DistributedError
+from ..training.distributed import DistributedError, launched, timeout_from_env
 
 #: subcommand -> one-line help; module ``graphvae.cli.<name>`` has ``register(subparsers)``
 #: that adds the parser and sets ``func(args) -> int``
@@ -53,6 +53,24 @@ def _version() -> str:
     return __version__
 
 
+#: the commands that train across the ranks under torchrun (:mod:`graphvae.training.distributed`, rank 0 writes the
+#: outputs); the others refuse torchrun rather than run the whole job on every rank
+TORCHRUN_COMMANDS = ("linkpred", "embed")
+
+
+def check_torchrun(command: str) -> None:
+    """Under torchrun (``WORLD_SIZE`` set), before any data is loaded: a command that does not train across ranks is
+    refused when there are several, and ``GRAPHVAE_DIST_TIMEOUT`` must be valid (:class:`graphvae.InputError`)."""
+    if not launched():
+        return
+    if command not in TORCHRUN_COMMANDS:
+        if os.environ["WORLD_SIZE"].strip() != "1":  # one rank is one process: the command runs as it is
+            raise InputError(f"{command} does not run under torchrun (every rank would run the whole job and write "
+                             f"the outputs): run it as one process, without torchrun")
+        return
+    timeout_from_env()
+
+
 #: commands that import torch and scikit-learn with Python's garbage collector paused and resume it, with those
 #: objects frozen, before training (:func:`graphvae.cli._common.prepare_training`)
 PAUSED_IMPORTS = ("linkpred", "embed", "classify", "cluster")
@@ -90,6 +108,7 @@ def _run(argv: list[str] | None) -> int:
     if getattr(args, "no_progress", True) is False and not _is_terminal(sys.stderr):
         args.no_progress = True  # a log file or a pipe gets no progress bar (tqdm's carriage-return redraws)
     try:
+        check_torchrun(args.command)
         return int(args.func(args) or 0)
     except BrokenPipeError:
         # the reader went away (e.g. `graphvae linkpred ... | head`): stop quietly, as a shell tool does

@@ -61,8 +61,13 @@ def fit_distributed(model, data, ordering: str | None = None):
     return fit_shard(model, shard)
 
 
-def check_supported(model) -> None:
-    """Raise :class:`graphvae.InputError` (one line) for model options the distributed path does not have."""
+#: what :func:`check_supported` advises by default (the Python API's spelling)
+SUPPORTED_ADVICE = "under torchrun train gae or vgae (or a VGAE with a normalized head) without early stopping"
+
+
+def check_supported(model, advice: str = SUPPORTED_ADVICE) -> None:
+    """Raise :class:`graphvae.InputError` (one line) for model options the distributed path does not have;
+    ``advice`` ends the line (a command names its own flags and models)."""
     missing = [what for what, on in (
         ("early stopping (it needs every epoch's validation AUC on one rank)", model.early_stopping),
         ("edge masking", getattr(model, "mask_rate", 0) > 0),
@@ -76,8 +81,7 @@ def check_supported(model) -> None:
         ("batch norm (its statistics would be per rank)", getattr(model, "batch_norm", False)),
         ("a head activation", getattr(model, "head_activation", None) is not None)) if on]
     if missing:
-        raise InputError(f"not available in a distributed run: {', '.join(missing)}; under torchrun train "
-                         f"gae or vgae (or a VGAE with a normalized head) without early stopping")
+        raise InputError(f"not available in a distributed run: {', '.join(missing)}; {advice}")
 
 
 def shard_input(x, op: ShardOperator, fold: bool = True) -> EncoderInput:

@@ -22,9 +22,7 @@ import torch
 import torch.distributed as dist
 
 from ..._validation import InputError
-from . import LAUNCH_VARIABLES, DistributedError
-
-DEFAULT_TIMEOUT = 300.0
+from . import DEFAULT_TIMEOUT, LAUNCH_VARIABLES, DistributedError, timeout_from_env  # noqa: F401
 
 
 @dataclass
@@ -51,14 +49,8 @@ _CONTEXT: Context | None = None
 
 
 def timeout_seconds() -> float:
-    text = os.environ.get("GRAPHVAE_DIST_TIMEOUT", str(DEFAULT_TIMEOUT))
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be a number of seconds, got {text!r}") from None
-    if not 0 < value <= 10**7:  # inf or 1e20 overflowed the process group's timedelta: a misleading rendezvous error
-        raise InputError(f"GRAPHVAE_DIST_TIMEOUT must be a positive number of seconds of at most 1e7, got {text!r}")
-    return value
+    """``GRAPHVAE_DIST_TIMEOUT`` (:func:`graphvae.training.distributed.timeout_from_env`)."""
+    return timeout_from_env()
 
 
 def world_size_from_env() -> int:
