@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, TransformerMixin
 from torch import nn
 
-from .._validation import InputError, check_finite
+from .._validation import InputError
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
 from ..nn.decoder import MLPDecoder
@@ -70,6 +70,7 @@ from .base import (
     options,
     widths,
 )
+from .image_vae import check_images
 
 KINDS = ("vanilla", "denoising", "sparse", "contractive")
 GRAPH_KINDS = ("vanilla", "denoising", "sparse")
@@ -86,19 +87,6 @@ def linear_probe_accuracy(train_codes: np.ndarray, y_train: np.ndarray, test_cod
 
 
 # ------------------------------------------------------------------------------------------ estimator
-def _as_images(x, what: str = "images") -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    try:
-        a = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a numeric array of shape [n, pixels]") from None
-    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise InputError(f"{what} must be a non-empty 2-d array [n, pixels], got shape {a.shape}")
-    check_finite(a, what)
-    return torch.from_numpy(a)
-
-
 class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
     r"""A deterministic autoencoder of kind vanilla, denoising, sparse or contractive (scikit-learn style).
 
@@ -123,7 +111,12 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         epochs, batch_size, lr: Adam training (the graph is one batch).
         random_state: seed of initialization, batching and noise.
 
-    Attributes after ``fit``: ``objective_`` (the ELBO module), ``history_``, ``train_seconds_``.
+    ``score`` follows what was fitted: ``score(X)`` on images is the mean log-likelihood per image (as
+    :meth:`graphvae.ImageVAE.score`; ``y`` is ignored), ``score(pos, neg)`` on a graph the AUC and AP of held-out pairs.
+
+    Attributes after ``fit``: ``objective_`` (the ELBO module), ``model_`` (the fitted :class:`graphvae.ImageVAE`
+    or :class:`graphvae.GAE`), ``graph_`` (``None`` for images), ``history_``, ``train_seconds_``; on images also
+    ``n_features_in_`` (= ``n_pixels_``).
     """
 
     def __init__(self, kind: str = "vanilla", hidden: int | Sequence[int] = 64, latent: int = 16,
@@ -171,6 +164,12 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         "random_state": SEED,
         "progress": BOOLEAN,
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
+        return tags
 
     # -- construction ---------------------------------------------------------------------------------
     def _check_params(self) -> tuple[int, ...]:
@@ -233,8 +232,10 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
             model = self.graph_model().fit(X)
             self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
         else:
-            model = self.image_model().fit(_as_images(X).numpy())
-            self.graph_, self.n_pixels_ = None, model.n_pixels_
+            x = check_images(X, owner=type(self).__name__, unit_interval=self.likelihood == "bernoulli")
+            model = self.image_model().fit(x)
+            self.graph_ = None
+            self.n_features_in_ = self.n_pixels_ = model.n_pixels_
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
 
     # -- inference ------------------------------------------------------------------------------------
@@ -250,10 +251,10 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
             return self.model_._encoder_input(graph)  # the operator the graph model trained with (weights included)
         if self.graph_ is not None:
             raise InputError("this autoencoder was fitted on a graph: pass a graph (or None)")
-        x = _as_images(X)
-        if x.shape[1] != self.n_pixels_:
-            raise InputError(f"images have {x.shape[1]} pixels, the model was fitted on {self.n_pixels_}")
-        return edgeless_input(x)
+        return edgeless_input(self._images(X))
+
+    def _images(self, X, what: str = "images") -> torch.Tensor:
+        return check_images(X, what, self.n_features_in_, type(self).__name__)
 
     def transform(self, X=None) -> np.ndarray:
         """The codes :math:`z = f(x)`: ``[n, latent]`` for images, node embeddings for a graph (``None``: the fitted one)."""
@@ -278,8 +279,12 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
 
     def reconstruction_error(self, X, clean=None) -> float:
         """Mean squared error per pixel between the reconstruction of ``X`` and ``clean`` (default: ``X``)."""
-        target = _as_images(X if clean is None else clean)
-        return float(((torch.from_numpy(self.reconstruct(X)) - target) ** 2).mean())
+        reconstruction = torch.from_numpy(self.reconstruct(X))  # first: it says when the model is not fitted
+        target = self._images(X) if clean is None else self._images(clean, "clean images")
+        if target.shape != reconstruction.shape:
+            raise InputError(f"clean images must have one row per image of X ({reconstruction.shape[0]}), "
+                             f"got {target.shape[0]}")
+        return float(((reconstruction - target) ** 2).mean())
 
     def jacobian_norm(self, X, method: str = "exact", num_probes: int = 1, random_state: int = 0) -> np.ndarray:
         r"""Per image :math:`\lVert J_f(x) \rVert_F` of the encoder (see :func:`jacobian_sq_norm`; Hutchinson
@@ -289,12 +294,22 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
                               generator=torch.Generator().manual_seed(int(random_state)))
         return sq.detach().sqrt().numpy()
 
-    def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
-        """Graphs: AUC and AP of the inner-product decoder on held-out pairs ``[2, n]``."""
+    def score(self, X, y=None) -> float | dict[str, float]:
+        r"""What was fitted decides (images and node pairs are both 2-d arrays, so the input cannot):
+
+        - images: ``score(X)``, the mean :math:`\log p(x \mid z = f(x))` per image of ``X`` in nats, higher is
+          better (the ELBO of a deterministic encoder, as :meth:`graphvae.ImageVAE.score`); ``y`` is ignored;
+        - a graph: ``score(pos, neg)``, the AUC and AP of the inner-product decoder on held-out positive and
+          negative node pairs ``[2, n]`` each (:meth:`graphvae.GAE.score`).
+        """
         self._check_fitted()
-        if self.graph_ is None:
-            raise InputError("score(pos, neg) scores held-out node pairs of a graph; this autoencoder was fitted on images")
-        return self.model_.score(pos, neg)  # its pairs checked as the graph model checks them
+        if self.graph_ is not None:
+            if y is None:
+                raise InputError("this autoencoder was fitted on a graph: score(pos, neg) takes held-out positive "
+                                 "and negative node pairs [2, n]")
+            return self.model_.score(X, y)  # its pairs checked as the graph model checks them
+        self._input(X)  # images with this estimator's pixel count (a graph is refused)
+        return self.model_.elbo(X)["elbo"]  # one pass: the deterministic encoder draws no sample
 
 
 # --------------------------------------------------------------------------------------------- stacked
@@ -338,7 +353,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
     with the same fine-tuning budget.
 
     Attributes after ``fit``: ``objective_``, ``pretrain_history_`` (one history per layer),
-    ``history_`` (fine-tuning), ``classes_``, ``train_seconds_``.
+    ``history_`` (fine-tuning), ``classes_``, ``n_features_in_``, ``train_seconds_``.
     """
 
     def __init__(self, hidden: Sequence[int] = (128, 64), activation: str = "sigmoid", likelihood: str = "bernoulli",
@@ -370,6 +385,12 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         "progress": BOOLEAN,
     }
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
+        return tags
+
     def fit(self, X, y) -> "StackedAutoencoder":
         """Pretrain (if ``pretrain``) on ``X [n, pixels]``, then fine-tune on the labels ``y [n]``."""
         return super().fit(X, y)
@@ -378,30 +399,18 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         return [*self.pretrain_history_, self.history_]
 
     def _fit(self, X, y) -> None:
-        from sklearn.utils.multiclass import type_of_target
-
         hidden = widths(self.hidden, allow_empty=False)
-        x = _as_images(X)
+        if y is None:
+            raise InputError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        x = check_images(X, owner=type(self).__name__)
         if self.pretrain and self.likelihood == "bernoulli" and (float(x.min()) < 0 or float(x.max()) > 1):
             raise InputError(f"Bernoulli pixels must lie in [0, 1], the images range over [{float(x.min()):g}, "
                              f"{float(x.max()):g}] (scale them, or pretrain with likelihood='gaussian')")
-        y_np = np.asarray(y)
-        if y_np.ndim == 2 and y_np.shape[1] == 1:
-            y_np = y_np.ravel()
-        if y_np.ndim != 1 or y_np.shape[0] != x.shape[0]:
-            raise InputError(f"y must be 1-d with one label per row of X ({x.shape[0]}), got shape {y_np.shape}")
-        if y_np.dtype.kind == "f" and np.isnan(y_np).any():
-            raise InputError("y: labels contain NaN")
-        try:
-            kind = type_of_target(y_np)
-        except ValueError as e:
-            raise InputError(f"y: {str(e).splitlines()[0]}") from None
-        if kind not in ("binary", "multiclass"):
-            raise InputError(f"y must hold class labels, got {kind} values")
+        y_np = _class_labels(y, x.shape[0])
         self.n_features_in_ = int(x.shape[1])
         self.classes_, labels = np.unique(y_np, return_inverse=True)
         if self.classes_.size < 2:
-            raise InputError("y must hold at least two classes")
+            raise InputError(f"y must hold at least two classes, got {self.classes_.size} class")
         generator = torch.Generator().manual_seed(int(self.random_state))
         act = ACTIVATIONS[self.activation]
         network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act)
@@ -435,10 +444,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
 
     def _images(self, X) -> torch.Tensor:
         self._check_fitted()
-        x = _as_images(X)
-        if x.shape[1] != self.n_features_in_:
-            raise InputError(f"images have {x.shape[1]} pixels, the model was fitted on {self.n_features_in_}")
-        return x
+        return check_images(X, n_features=self.n_features_in_, owner=type(self).__name__)
 
     def _logits(self, X) -> torch.Tensor:
         x = self._images(X)
@@ -452,9 +458,9 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         logits = self._logits(X)  # first: it says when the model is not fitted
         return self.classes_[logits.argmax(-1).numpy()]
 
-    def score(self, X, y) -> float:
-        """Classification accuracy."""
-        return float((self.predict(X) == np.asarray(y)).mean())
+    def score(self, X, y, sample_weight=None) -> float:
+        """Classification accuracy (scikit-learn's ``accuracy_score``: a column vector ``y`` is one label per row)."""
+        return float(super().score(X, y, sample_weight))
 
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every hidden layer's activations ``[n, width]`` (after fine-tuning)."""
@@ -466,6 +472,28 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
     def transform(self, X) -> np.ndarray:
         """The last hidden layer's codes ``[n, hidden[-1]]``."""
         return self.hidden_activations(X)[-1]
+
+
+def _class_labels(y, n: int) -> np.ndarray:
+    """``y`` as 1-d class labels, one per row of ``X`` (``n`` rows); a column vector warns as in scikit-learn."""
+    from sklearn.utils.multiclass import type_of_target
+    from sklearn.utils.validation import column_or_1d
+
+    try:
+        y_np = column_or_1d(y, warn=True)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"y must be 1-d with one label per row of X ({n}): {' '.join(str(error).split())}") from None
+    if y_np.shape[0] != n:
+        raise InputError(f"y must be 1-d with one label per row of X ({n}), got {y_np.shape[0]} labels")
+    if y_np.dtype.kind in "fc" and not np.isfinite(y_np).all():
+        raise InputError("y: labels contain NaN or infinity")
+    try:
+        kind = type_of_target(y_np)
+    except ValueError as e:
+        raise InputError(f"y: {str(e).splitlines()[0]}") from None
+    if kind not in ("binary", "multiclass"):
+        raise InputError(f"y must hold class labels, got {kind} values (Unknown label type: {kind})")
+    return y_np
 
 
 def _graph_like(X) -> bool:

@@ -61,6 +61,36 @@ ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functiona
 _IWAE_CHUNK = 2 ** 22
 
 
+def check_images(x, what: str = "images", n_features: int | None = None, owner: str = "ImageVAE",
+                 unit_interval: bool = False) -> torch.Tensor:
+    """Images ``x [n, pixels]`` as a float32 tensor, checked as every image estimator checks them.
+
+    scikit-learn's ``check_array`` (2-d, numeric, dense, real, at least one row and one pixel; its messages, e.g.
+    "Reshape your data"), then ours: finite values, ``n_features`` pixels when given (named with scikit-learn's
+    wording "X has .. features, but ``owner`` is expecting .."), pixels in [0, 1] if ``unit_interval``. A bad
+    ``x`` raises :class:`InputError` (:class:`InputTypeError` for a wrong type). The caller's array is never
+    written to: a read-only one is copied.
+    """
+    from sklearn.utils.validation import check_array
+
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
+    except (TypeError, ValueError) as error:
+        kind = InputTypeError if isinstance(error, TypeError) else InputError
+        raise kind(f"{what} must be a 2-d array of numbers [n, pixels]: {' '.join(str(error).split())}") from None
+    check_finite(x, what)
+    if n_features is not None and x.shape[1] != n_features:
+        raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {n_features} "
+                         f"(X has {x.shape[1]} features, but {owner} is expecting {n_features} features as input)")
+    if unit_interval and (x.min() < 0 or x.max() > 1):
+        raise InputError(f"Bernoulli pixels must lie in [0, 1], {what} range over [{x.min():g}, {x.max():g}]")
+    if not x.flags.writeable:
+        x = x.copy()
+    return torch.as_tensor(x, dtype=torch.float32)
+
+
 class ImageVAE(TransformerMixin, Estimator):
     """Variational autoencoder for images: encoder and decoder are GCN stacks on the edgeless graph.
 
@@ -178,26 +208,9 @@ class ImageVAE(TransformerMixin, Estimator):
         return penalties
 
     def _tensor(self, x, what: str = "images") -> torch.Tensor:
-        """``x`` checked by scikit-learn's ``check_array`` (2-d, numeric, dense, not complex) and ours, as float32."""
-        from sklearn.utils.validation import check_array
-
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
-        try:
-            x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
-        except (TypeError, ValueError) as error:
-            kind = InputTypeError if isinstance(error, TypeError) else InputError
-            raise kind(f"{what}: {' '.join(str(error).split())}") from None
-        check_finite(x, what)
-        if hasattr(self, "n_features_in_") and x.shape[1] != self.n_features_in_:
-            raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {self.n_features_in_} "
-                             f"(X has {x.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input)")
-        if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
-            raise InputError(f"Bernoulli pixels must lie in [0, 1], {what} range over [{x.min():g}, {x.max():g}]")
-        if not x.flags.writeable:
-            x = x.copy()
-        return torch.as_tensor(x, dtype=torch.float32)
+        """``x`` checked by :func:`check_images` against this model (its pixel count once fitted; [0, 1] for Bernoulli)."""
+        return check_images(x, what, getattr(self, "n_features_in_", None), type(self).__name__,
+                            unit_interval=self.likelihood == "bernoulli")
 
     def _observed(self, xt: torch.Tensor) -> torch.Tensor:
         """What the likelihood is evaluated on, before dequantization noise: ``xt`` itself, or its integer levels."""
