@@ -114,8 +114,39 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
         raise InputError("give --dataset NAME or --edges FILE")
     if args.edges is None and args.features:
         raise InputError("--features goes with --edges, not with a registered --dataset")
+    if args.edges is not None and getattr(args, "data_dir", None) is not None:
+        raise InputError("--data-dir is where registered datasets are found: it goes with --dataset, not with --edges")
+    header = getattr(args, "header", None)
+    if header is not None and (args.edges is None or os.path.splitext(args.edges)[1].lower() in NOT_EDGE_LISTS):
+        raise InputError(f"--{'' if header else 'no-'}header applies to an edge-list file (--edges FILE.csv), not to "
+                         + ("a registered --dataset" if args.edges is None else f"{args.edges}"))
     check_inputs(args, edges="edge-list file", features="feature file")
     check_outputs_spare_inputs(args)
+    check_plot_dir(getattr(args, "plot", None), names=GRAPH_FIGURES.get(getattr(args, "command", None), ()))
+
+
+#: graph files that are not edge lists, by suffix (graphvae.data.graph_files' NETWORKX_SUFFIXES and .npz; kept here so
+#: that bad arguments answer without importing numpy; a test compares them)
+NOT_EDGE_LISTS = (".graphml", ".gml", ".gexf", ".net", ".pajek", ".npz")
+#: the figures each graph command writes into --plot DIR
+GRAPH_FIGURES = {"embed": ("embedding_map.png",), "linkpred": ("link_curves.png",), "classify": ("label_map.png",),
+                 "cluster": ("cluster_map.png",)}
+
+
+def refuse_unused(args: argparse.Namespace, rules: list[tuple[str, bool, str]]) -> None:
+    """Refuse an option given on the command line that the chosen kind, likelihood or data would ignore: ``rules``
+    holds ``(attribute, applies, message)``; an attribute that is set (not ``None``, not ``False``: its default is
+    ``None``, or ``False`` for a switch) where ``applies`` is false raises :class:`InputError` with ``message``."""
+    for attr, applies, message in rules:
+        if getattr(args, attr, None) not in (None, False) and not applies:
+            raise InputError(message)
+
+
+def fill_defaults(args: argparse.Namespace, defaults: dict) -> None:
+    """Set the options left out (``None``) to their defaults, once :func:`refuse_unused` has seen what was given."""
+    for attr, value in defaults.items():
+        if getattr(args, attr) is None:
+            setattr(args, attr, value)
 
 
 def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
@@ -165,12 +196,16 @@ def graph_from_args(args: argparse.Namespace):
 
         graph = load_graph(args.edges, args.features, args.header)
         c = graph.cleaning
+        dropped = (f"{c['self_loops']} self-loops, {c['duplicates']} duplicate edges and {c['zero_weight']} edges of "
+                   f"weight 0" if "zero_weight" in c else f"{c['self_loops']} self-loops and {c['duplicates']} duplicate edges")
         say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
-              f"(dropped {c['self_loops']} self-loops and {c['duplicates']} duplicate edges; "
-              f"symmetrized {c['one_way']} one-way edges)"
+              f"(dropped {dropped}; symmetrized {c['one_way']} one-way edges)"
               + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else "")
               + (f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""),
             file=sys.stderr)
+        if "possible_header" in c:
+            say(f"graphvae {args.command}: note: the first line {c['possible_header']!r} was read as an edge between "
+                f"two nodes that appear on no other line: if it is a header, give --header", file=sys.stderr)
         return graph, str(args.edges)
     from ..data.datasets import load_dataset
 
@@ -267,7 +302,7 @@ def add_image_arguments(data: argparse._ArgumentGroup) -> None:
 
 
 def check_image_arguments(args: argparse.Namespace) -> None:
-    if not args.test_size < 1:
+    if args.test_size is not None and not args.test_size < 1:
         raise InputError(f"--test-size must be below 1, got {args.test_size}")
     for attr in ("mnist", "fashion_mnist"):
         path = getattr(args, attr, None)
@@ -333,10 +368,20 @@ def embedding_overrides(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in ("epochs", "hidden", "latent", "lr", "representation", "hops")}
 
 
-def check_plot_dir(path: str | None, flag: str = "--plot") -> None:
-    """Fail fast if the figures folder (``--plot``, or ``flag``) cannot be created or written."""
-    if path is not None:
-        check_output_dir(os.path.join(path, "figure.png"), f"figures in {flag} folder")
+def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...] = ()) -> None:
+    """Fail fast, before training, if the figures folder (``--plot``, or ``flag``) cannot be created or written, or
+    one of the figure files ``names`` the command writes there cannot be replaced (a folder of that name, or a link
+    into a folder that cannot be written)."""
+    if path is None:
+        return
+    folder = os.path.abspath(path)
+    while not os.path.exists(folder) and folder != os.path.dirname(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write the figures into the {flag} folder {path}: {folder} is not a writable folder")
+    for name in names:
+        target = os.path.join(path, name)
+        check_output_dir(os.path.realpath(target) if os.path.islink(target) else target, f"figure {name} in {flag}")
 
 
 #: up to this many nodes per training step a graph counts as small for :func:`set_threads`

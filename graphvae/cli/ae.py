@@ -21,9 +21,11 @@ from ._common import (
     check_output_dir,
     check_outputs_spare_inputs,
     check_plot_dir,
+    fill_defaults,
     image_dataset_from_args,
     positive_float,
     positive_int,
+    refuse_unused,
     seed_count,
     widths,
 )
@@ -50,32 +52,40 @@ def register(sub) -> None:
     data.add_argument("--data-dir", metavar="DIR",
                       help="with a graph --dataset: folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, "
                            "then the cache)")
-    data.add_argument("--no-binarize", action="store_true", help="keep pixels in [0, 1] instead of thresholding")
-    data.add_argument("--test-size", type=positive_float, default=0.2,
-                      help="digits (and graph-node probe) test fraction, stratified by seed (default: 0.2)")
+    data.add_argument("--no-binarize", action="store_true",
+                      help="images: keep pixels in [0, 1] instead of thresholding")
+    data.add_argument("--test-size", type=positive_float, default=None,
+                      help="digits (and graph-node probe) test fraction, stratified by seed (default: 0.2; image "
+                           "files keep their own split)")
     model = p.add_argument_group("model")
     model.add_argument("--hidden", type=widths, default=None,
                        help="hidden widths, comma-separated (default: 64; stacked: 128,64)")
     model.add_argument("--latent", type=positive_int, default=16, help="code width (default: 16)")
     model.add_argument("--activation", choices=AE_ACTIVATIONS, default="sigmoid", help="(default: sigmoid)")
-    model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
-                       help="pixel reconstruction: cross-entropy or MSE (default: bernoulli)")
-    model.add_argument("--noise", choices=NOISES, default="masking", help="denoising corruption (default: masking)")
-    model.add_argument("--noise-level", type=float, default=0.3,
-                       help="corruption level; on graphs the fraction of masked feature entries (default: 0.3)")
+    model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default=None,
+                       help="images: pixel reconstruction, cross-entropy or MSE (default: bernoulli)")
+    model.add_argument("--noise", choices=NOISES, default=None,
+                       help="images, every kind but stacked: the denoising corruption, also that of the noisy test "
+                            "error (default: masking)")
+    model.add_argument("--noise-level", type=float, default=None,
+                       help="corruption level (images, every kind but stacked); on graphs (denoising) the fraction of "
+                            "masked feature entries (default: 0.3)")
     model.add_argument("--hidden-edges", type=float, default=None,
                        help="denoising on graphs: fraction of edges hidden from the encoder each epoch (default: 0.2)")
-    model.add_argument("--sparsity", type=float, default=0.05, help="sparse: target mean activation rho (default: 0.05)")
-    model.add_argument("--sparse-penalty", choices=["kl", "l1"], default="kl", help="(default: kl)")
+    model.add_argument("--sparsity", type=float, default=None,
+                       help="sparse with the KL penalty: target mean activation rho (default: 0.05)")
+    model.add_argument("--sparse-penalty", choices=["kl", "l1"], default=None, help="sparse: (default: kl)")
     model.add_argument("--weight", type=float, default=None,
-                       help="penalty weight lambda (default: 1 for KL, 0.001 for L1, 0.1 contractive)")
-    model.add_argument("--jacobian", choices=["exact", "hutchinson"], default="exact",
+                       help="sparse and contractive: penalty weight lambda (default: 1 for KL, 0.001 for L1, "
+                            "0.1 contractive)")
+    model.add_argument("--jacobian", choices=["exact", "hutchinson"], default=None,
                        help="contractive: closed form or Hutchinson estimate (default: exact)")
     train = p.add_argument_group("training")
     train.add_argument("--epochs", type=positive_int, default=50, help="(default: 50; stacked: per stage)")
     train.add_argument("--finetune-epochs", type=positive_int, default=None,
                        help="stacked: supervised epochs, also the from-scratch budget (default: --epochs)")
-    train.add_argument("--batch-size", type=positive_int, default=64, help="(default: 64)")
+    train.add_argument("--batch-size", type=positive_int, default=None,
+                       help="images (a graph is one batch) (default: 64)")
     train.add_argument("--lr", type=positive_float, default=0.005, help="Adam learning rate (default: 0.005)")
     train.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
     train.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
@@ -85,6 +95,14 @@ def register(sub) -> None:
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     p.set_defaults(func=run)
+
+
+def figure_names(args: argparse.Namespace) -> tuple[str, ...]:
+    """The files ``--plot DIR`` receives: the node-code map on a graph; the code map, the first-layer features and
+    (but for stacked) the reconstructions on images."""
+    if args.dataset in GRAPH_DATASETS:
+        return ("latent_map.png",)
+    return ("latent_map.png", "features.png", *(("reconstructions.png",) if args.kind != "stacked" else ()))
 
 
 def _autoencoder(args: argparse.Namespace, seed: int):
@@ -174,18 +192,51 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
     return {"dataset": args.dataset, "figures": figures, **r}
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse an option given for a kind or data type that ignores it (:func:`refuse_unused`), then fill in the
+    defaults of those left out."""
+    kind, on_graph = args.kind, args.dataset in GRAPH_DATASETS
+    data = args.dataset or ("mnist" if args.mnist else "fashion-mnist" if args.fashion_mnist else "digits")
+    penalty = args.sparse_penalty or "kl"
+    refuse_unused(args, [
+        ("weight", kind in ("sparse", "contractive"), f"--weight is the penalty weight of --kind sparse or contractive: "
+                                                      f"--kind {kind} has no penalty"),
+        ("sparse_penalty", kind == "sparse", f"--sparse-penalty applies to --kind sparse, not to --kind {kind}"),
+        ("sparsity", kind == "sparse" and penalty == "kl", "--sparsity is the target activation of the KL penalty of "
+                                                           "--kind sparse" + (" (the L1 penalty has none)" if kind ==
+                                                                              "sparse" else f", not of --kind {kind}")),
+        ("jacobian", kind == "contractive", f"--jacobian applies to --kind contractive, not to --kind {kind}"),
+        ("finetune_epochs", kind == "stacked", f"--finetune-epochs applies to --kind stacked, not to --kind {kind}"),
+        ("hidden_edges", on_graph and kind == "denoising", f"--hidden-edges hides graph edges: it applies to --kind "
+                                                           f"denoising on --dataset {' or '.join(GRAPH_DATASETS)}"),
+        ("noise", not on_graph and kind != "stacked", "--noise corrupts images, for every kind but stacked: it does not "
+                                                      "apply " + ("to a graph --dataset" if on_graph else "to --kind stacked")),
+        ("noise_level", kind != "stacked" and (not on_graph or kind == "denoising"),
+         "--noise-level applies to images (every kind but stacked) and to --kind denoising on a graph, not to "
+         + (f"--kind {kind} on a graph" if on_graph else "--kind stacked")),
+        ("likelihood", not on_graph, "--likelihood is the pixel reconstruction of images: a graph autoencoder "
+                                     "reconstructs edges"),
+        ("batch_size", not on_graph, "--batch-size applies to images: a graph trains as one batch"),
+        ("no_binarize", not on_graph, "--no-binarize applies to images, not to a graph --dataset"),
+        ("data_dir", on_graph, f"--data-dir is where the graph datasets are found: it applies to --dataset "
+                               f"{' or '.join(GRAPH_DATASETS)}, not to images"),
+        ("test_size", data in ("digits", *GRAPH_DATASETS), f"--test-size splits the bundled digits or a graph's nodes: "
+                                                           f"the {data} files keep their own train/test split"),
+    ])
+    fill_defaults(args, {"hidden_edges": 0.2, "noise": "masking", "noise_level": 0.3, "sparsity": 0.05,
+                         "sparse_penalty": "kl", "jacobian": "exact", "likelihood": "bernoulli", "batch_size": 64,
+                         "test_size": 0.2})
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.hidden_edges is not None and args.dataset not in GRAPH_DATASETS:
-        raise InputError(f"--hidden-edges hides graph edges: it applies to --dataset {' or '.join(GRAPH_DATASETS)}")
-    if args.hidden_edges is None:
-        args.hidden_edges = 0.2
+    check_options(args)
     for name in ("noise_level", "hidden_edges", "sparsity"):
         if not math.isfinite(getattr(args, name)):
             raise InputError(f"--{name.replace('_', '-')} must be a finite number")
     check_image_arguments(args)
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.out, "--plot")
+    check_plot_dir(args.out, "--plot", figure_names(args))
     import torch
 
     torch.set_num_threads(args.threads)

@@ -14,7 +14,7 @@ from ._common import (
     check_graph_arguments,
     check_inputs,
     check_output_dir,
-    check_plot_dir,
+    fill_defaults,
     fit_model,
     graph_from_args,
     is_output_rank,
@@ -23,6 +23,7 @@ from ._common import (
     narrow_default_latent,
     non_negative_int,
     prepare_training,
+    refuse_unused,
 )
 
 #: the suffixes of graphvae.data.embedding_files.FORMATS (kept here so that --help imports no numpy)
@@ -43,7 +44,7 @@ def register(sub) -> None:
     p.add_argument("--plot", metavar="DIR", help="write a 2-D map of the embeddings (embedding_map.png) into DIR")
     p.add_argument("--labels", metavar="FILE",
                    help="colour the map by these labels (node id, label; a `graphvae cluster --out` file works too)")
-    p.add_argument("--projection", choices=["tsne", "pca"], default="tsne", help="2-D map method (default: tsne)")
+    p.add_argument("--projection", choices=["tsne", "pca"], default=None, help="2-D method of the --plot map (default: tsne)")
     add_threads_argument(p)
     p.set_defaults(func=run)
 
@@ -53,12 +54,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--out must end in {', '.join(FORMATS)}; got {args.out}")
     check_graph_arguments(args)
     check_inputs(args, labels="labels file")
-    check_output_dir(args.out, "embeddings file")
-    check_plot_dir(args.plot)
+    check_output_dir(args.out, "embeddings file")  # --plot DIR: checked with the graph arguments
     from ..data.embedding_files import save_embeddings
 
     if args.labels and not args.plot:
         raise InputError("--labels colours the --plot map: give --plot DIR too")
+    refuse_unused(args, [("projection", args.plot is not None, "--projection draws the --plot map: give --plot DIR too")])
+    fill_defaults(args, {"projection": "tsne"})
     graph, name = graph_from_args(args)
     if Path(args.out).suffix == ".emb":  # before training, not after it
         from ..data.embedding_files import check_emb_ids

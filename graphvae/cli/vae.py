@@ -20,9 +20,11 @@ from ._common import (
     check_output_dir,
     check_outputs_spare_inputs,
     check_plot_dir,
+    fill_defaults,
     image_dataset_from_args,
     positive_float,
     positive_int,
+    refuse_unused,
     seed_count,
     widths,
 )
@@ -66,8 +68,9 @@ def register(sub) -> None:
                            "Gaussian likelihood with uniform dequantization (reports bits/dim)")
     data.add_argument("--no-binarize", action="store_true",
                       help="keep pixels in [0, 1] instead of thresholding at half range (digits: > 8 of 16)")
-    data.add_argument("--test-size", type=positive_float, default=0.2,
-                      help="digits test fraction, stratified, split with random_state=seed (default: 0.2)")
+    data.add_argument("--test-size", type=positive_float, default=None,
+                      help="digits test fraction, stratified, split with random_state=seed (default: 0.2; files "
+                           "keep their own split)")
     model = p.add_argument_group("model")
     model.add_argument("--latent", type=positive_int, default=2, help="latent dimension (default: 2)")
     model.add_argument("--hidden", type=widths, default=(256,),
@@ -76,9 +79,10 @@ def register(sub) -> None:
     model.add_argument("--likelihood", choices=["bernoulli", "gaussian"],
                        help="pixel likelihood (default: bernoulli; gaussian with --cifar, the only one allowed there)")
     model.add_argument("--sigma", type=positive_float,
-                       help="Gaussian pixel std, fixed unless --learn-sigma (default: 1; with --cifar and no "
-                            "--sigma the std is learned per pixel, starting from 0.1)")
-    model.add_argument("--learn-sigma", action="store_true", help="learn the Gaussian pixel std per pixel")
+                       help="Gaussian pixel std (with --likelihood gaussian or --cifar), fixed unless --learn-sigma "
+                            "(default: 1; with --cifar and no --sigma the std is learned per pixel, starting from 0.1)")
+    model.add_argument("--learn-sigma", action="store_true",
+                       help="learn the Gaussian pixel std per pixel (with --likelihood gaussian or --cifar)")
     model.add_argument("--beta", type=float, default=1.0, help="KL weight (default: 1)")
     train = p.add_argument_group("training and evaluation")
     train.add_argument("--epochs", type=positive_int, default=300, help="(default: 300)")
@@ -96,12 +100,13 @@ def register(sub) -> None:
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",
                      help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    out.add_argument("--projection", choices=["pca", "tsne"], default="pca",
-                     help="2-D projection of the latent map when --latent > 2 (default: pca)")
+    out.add_argument("--projection", choices=["pca", "tsne"], default=None,
+                     help="2-D projection of the --plot latent map when --latent > 2 (default: pca)")
     out.add_argument("--cache-dir", metavar="DIR",
                      help="cache of the Fréchet feature classifier (default: frechet/ in graphvae's cache folder, "
                           "$XDG_CACHE_HOME/graphvae or ~/.cache/graphvae)")
-    out.add_argument("--no-cache", action="store_true", help="do not cache the feature classifier on disk")
+    out.add_argument("--no-cache", action="store_true",
+                     help="do not cache the feature classifier on disk (not with --cache-dir)")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     p.set_defaults(func=run)
 
@@ -133,7 +138,19 @@ def check_args(args: argparse.Namespace) -> dict:
     colour = name in COLOUR_DATASETS
     if colour and args.likelihood == "bernoulli":
         raise InputError("--cifar uses the Gaussian pixel likelihood on [0, 1] pixels; --likelihood bernoulli is not allowed")
-    return {"name": name, "path": path, "likelihood": "gaussian" if colour else (args.likelihood or "bernoulli"),
+    likelihood = "gaussian" if colour else (args.likelihood or "bernoulli")
+    gaussian = " applies to the Gaussian pixel likelihood (--likelihood gaussian, or --cifar), not to Bernoulli pixels"
+    refuse_unused(args, [
+        ("sigma", likelihood == "gaussian", "--sigma, the pixel std," + gaussian),
+        ("learn_sigma", likelihood == "gaussian", "--learn-sigma" + gaussian),
+        ("test_size", name == "digits", f"--test-size splits the bundled digits: the {name} files keep their own "
+                                        f"train/test split"),
+        ("projection", args.out is not None and args.latent > 2, "--projection draws the --plot latent map of more "
+                                                                 "than 2 latent dimensions: give --plot DIR and --latent 3 or more"),
+        ("cache_dir", not args.no_cache, "give --cache-dir DIR or --no-cache, not both"),
+    ])
+    fill_defaults(args, {"test_size": 0.2, "projection": "pca"})
+    return {"name": name, "path": path, "likelihood": likelihood,
             "sigma": args.sigma if args.sigma is not None else (CIFAR_SIGMA if colour else 1.0),
             "learn_sigma": args.learn_sigma or (colour and args.sigma is None),
             "iwae_k": args.iwae_k or (100 if colour else 1000)}
@@ -148,8 +165,14 @@ def load_data(args: argparse.Namespace, setup: dict, seed: int) -> ImageDataset:
     return image_dataset_from_args(args, seed)
 
 
+def figure_names(latent: int) -> tuple[str, ...]:
+    """The files :func:`write_figures` writes for a model with ``latent`` dimensions (the grid needs two)."""
+    return ("test_images.png", "latent_map.png", *(("latent_grid.png",) if latent >= 2 else ()), "reconstructions.png",
+            "prior_samples.png", "training_curves.png")
+
+
 def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: str, seed: int) -> list[str]:
-    """The lecture's figures for a fitted model; returns the file names."""
+    """The lecture's figures for a fitted model (:func:`figure_names`); returns the file names."""
     from ..evaluation.plots import (
         plot_images,
         plot_latent_grid,
@@ -182,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     setup = check_args(args)
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.out, "--plot")
+    check_plot_dir(args.out, "--plot", figure_names(args.latent))
     import torch
 
     from ..estimators.image_vae import ImageVAE

@@ -299,9 +299,15 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
 
     Looks in ``root``, ``$GRAPHVAE_DATA`` and the cache, then downloads into the cache (see the module
     docstring); ``download=False`` only looks. Raises :class:`graphvae.InputError` with one line that
-    says where it looked and how to provide the files.
+    says where it looked and how to provide the files, or when the files of a folder given by ``root`` or
+    ``$GRAPHVAE_DATA`` do not hold the registry's number of nodes.
     """
-    key = _entry(name)[0]
-    graph = read_planetoid(dataset_folder(key, root, download), key)
+    key, entry = _entry(name)
+    folder = dataset_folder(key, root, download)
+    graph = read_planetoid(folder, key)
+    if folder != cache_dir() / entry["folder"] and graph.num_nodes != entry["nodes"]:
+        # a user's folder (root, $GRAPHVAE_DATA) of files without a pinned checksum (PubMed): a wrong copy
+        raise InputError(f"{folder / f'ind.{key}.*'}: {graph.num_nodes} nodes where graphvae's registry has "
+                         f"{entry['nodes']} for {key} (a different or truncated copy): replace the files")
     graph.name = key
     return graph

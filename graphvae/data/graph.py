@@ -5,7 +5,8 @@ Every graph comes out as a :class:`Graph` (``graph.to_pyg()`` gives a PyG ``Data
 - ``x``: node features, a float32 tensor, sparse CSR where the input was sparse (identity if none given);
 - ``edge_index``: ``[2, 2E]``, every undirected edge once in each direction, no self-loops, no duplicates;
 - ``node_ids``: the user's id of each node (row ``i`` of ``x`` is node ``node_ids[i]``);
-- ``cleaning``: how many self-loops, duplicate and one-way (directed) edges the input held.
+- ``cleaning``: how many self-loops, duplicate and one-way (directed) edges (and, if weighted, edges of weight 0)
+  the input held.
 """
 from __future__ import annotations
 
@@ -55,8 +56,10 @@ class Graph:
         if n < 2:
             raise InputError(f"the graph has {n} node{'s' if n != 1 else ''}: at least 2 are needed to learn links")
         if self.num_edges == 0:
-            loops = self.cleaning.get("self_loops", 0)
-            why = f" ({loops} self-loops were dropped)" if loops else ""
+            dropped = [f"{count} {what}" for count, what in ((self.cleaning.get("self_loops", 0), "self-loops"),
+                                                             (self.cleaning.get("zero_weight", 0), "edges of weight 0"))
+                       if count]
+            why = f" ({' and '.join(dropped)} were dropped)" if dropped else ""
             raise InputError(f"the graph has no edges between distinct nodes{why}: there is nothing to reconstruct")
         if latent > n:
             raise InputError(f"the latent dimension ({latent}) exceeds the number of nodes ({n}): "
@@ -163,7 +166,7 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     """
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
-    detected = None
+    detected, guessed = None, header is None
     if header is None:
         header = bool(rows) and _looks_like_header(rows)
         detected = lines[rows[0][0] - 1].strip() if header else None
@@ -180,6 +183,7 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     ends = np.array([f[:2] for _, f in rows], dtype=object)
     ids, index = _index_ids(ends.ravel())
     index = index.reshape(-1, 2)
+    lonely = lines[rows[0][0] - 1].strip() if guessed and _lonely_first_row(ids, index) else None
     if not weighted:
         return index[:, 0], index[:, 1], ids
     from .graph_files import RawEdges, check_weights
@@ -188,9 +192,19 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     if width == 3:
         for n, fields in rows:
             if not _is_number(fields[2]):
-                raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number")
+                hint = " (if it is a header, give --header)" if guessed and n == rows[0][0] else ""
+                raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number{hint}")
         weight = check_weights([float(f[2]) for _, f in rows], str(p))
-    return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected)
+    return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely)
+
+
+def _lonely_first_row(ids: list, index: np.ndarray) -> bool:
+    """Whether the first row, read as an edge, joins two string ids that no other row has (an isolated 2-node
+    component): a header of column names that are not known ones, such as ``gene1,gene2``, reads so."""
+    if len(index) < 2 or isinstance(ids[0], int) or index[0, 0] == index[0, 1]:
+        return False
+    counts = np.bincount(index.ravel(), minlength=len(ids))
+    return bool(counts[index[0, 0]] == 1 and counts[index[0, 1]] == 1)
 
 
 def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -276,12 +290,13 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
                              f"(expected a 2-D array of {len(node_ids)} rows)")
         return as_float32(x, f"{p}: features")
     _, rows = _read_rows(p, "feature file")
-    if rows and not all(map(_is_number, rows[0][1][1:])):
-        rows = rows[1:]  # header
+    position = {str(i): k for k, i in enumerate(node_ids)}
+    # a header: column names, or an empty first field (pandas' to_csv with the index: ",0,1,2")
+    if rows and (not all(map(_is_number, rows[0][1][1:])) or (rows[0][1][0] == "" and "" not in position)):
+        rows = rows[1:]
     if not rows:
         raise InputError(f"{p}: no feature rows")
     width = len(rows[0][1]) - 1
-    position = {str(i): k for k, i in enumerate(node_ids)}
     x = np.full((len(node_ids), width), np.nan, dtype=np.float64)
     seen = np.zeros(len(node_ids), dtype=bool)
     for n, fields in rows:

@@ -42,6 +42,8 @@ class RawEdges:
     weight: np.ndarray | None = None
     #: the first line, when it was detected as a header and skipped (said in the graph's ``cleaning``)
     header: str | None = None
+    #: the first line, read as an edge, when it may be an undetected header: its two string ids appear on no other line
+    possible_header: str | None = None
 
 
 def check_weights(weight: Any, what: str) -> np.ndarray:
@@ -183,19 +185,25 @@ def to_graph(raw: RawEdges, x: Any = None):
     """Clean ``raw`` into a graph (:func:`graphvae.data.graph.build_graph`) and attach ``edge_weight`` if weighted.
 
     ``edge_weight`` (float32, aligned with ``edge_index``) holds each undirected edge's largest listed
-    weight in both directions; self-loops are dropped with their weights.
+    weight in both directions; self-loops are dropped with their weights, and edges of weight 0 (counted in the
+    graph's ``cleaning`` as ``zero_weight``).
     """
     from .graph import build_graph
 
     n = len(raw.node_ids)
     src, dst = np.asarray(raw.src, dtype=np.int64), np.asarray(raw.dst, dtype=np.int64)
+    zero_weight = 0
     if raw.weight is not None:  # weight 0 is no edge
         listed = np.asarray(raw.weight) > 0
+        zero_weight = int(listed.size - listed.sum())
         src, dst, raw = src[listed], dst[listed], RawEdges(src[listed], dst[listed], raw.node_ids, raw.weight[listed],
-                                                           raw.header)
+                                                           raw.header, raw.possible_header)
     graph = build_graph(src, dst, n, x=x, node_ids=raw.node_ids)
-    if raw.header is not None:
-        graph.cleaning["header"] = raw.header
+    if raw.weight is not None:
+        graph.cleaning["zero_weight"] = zero_weight
+    for key in ("header", "possible_header"):
+        if getattr(raw, key) is not None:
+            graph.cleaning[key] = getattr(raw, key)
     graph.edge_weight = None
     if raw.weight is not None:
         graph.edge_weight = edge_weights(src, dst, raw.weight, graph.edge_index, n)
