@@ -45,8 +45,9 @@ def update_section(page: str | os.PathLike, name: str, markdown: str, title: str
 
 
 def count(text: str) -> int:
-    """argparse type of ``--seeds``/``--runs``/``--repeats``/``--jobs``: an integer of at least 1 (0 seeds gave NaN
-    tables or tracebacks). Benchmarks use graphvae's public modules only, so not the CLI's ``positive_int``."""
+    """argparse type of ``--seeds``/``--runs``/``--repeats``/``--jobs`` (and sizes, epochs): an integer of at least 1
+    (0 seeds gave NaN tables or tracebacks). Benchmarks use graphvae's public modules only, so not the CLI's
+    ``positive_int``."""
     import argparse
 
     try:
@@ -58,10 +59,39 @@ def count(text: str) -> int:
     return value
 
 
+def non_negative(text: str) -> int:
+    """argparse type of ``--seed`` (and seed lists): an integer of at least 0."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """argparse type of ``--timeout``: a finite number of seconds above 0 (0 timed out every run at once, inf
+    overflowed the process group's timeout)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
 def run_benchmark(main) -> None:
     """Run a benchmark's ``main()`` as the script's entry point and exit with its status. Bad input (a missing
     dataset, a malformed argument: :class:`graphvae.InputError`) and a ``graphvae`` command that failed (whose own
-    one-line message is already on stderr) end with one line on stderr and status 2 instead of a traceback."""
+    one-line message is already on stderr) end with one line on stderr instead of a traceback, and status 2 (the
+    command's bad input) or 1 (any other failure of the command)."""
     import subprocess
 
     from graphvae import InputError
@@ -73,7 +103,9 @@ def run_benchmark(main) -> None:
         print(f"{name}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     except subprocess.CalledProcessError as e:
-        command = " ".join(str(part) for part in e.cmd[:3])
-        print(f"{name}: error: `{command} ...` exited with status {e.returncode}", file=sys.stderr)
-        raise SystemExit(2) from None
+        cmd = [str(part) for part in e.cmd]
+        if cmd[:2] == [sys.executable, "-m"]:
+            cmd = cmd[2:]  # `python -m graphvae linkpred ...`: name the graphvae command
+        print(f"{name}: error: `{' '.join(cmd[:4])} ...` exited with status {e.returncode}", file=sys.stderr)
+        raise SystemExit(2 if e.returncode == 2 else 1) from None
     raise SystemExit(code or 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import time
 
 from _docs import ROOT, machine, update_section, run_benchmark, count  # noqa: E402
@@ -45,8 +46,11 @@ def graph_command(kind: str, extra: list[str], seeds: int) -> list[str]:
 
 
 def run(cmd: list[str]) -> dict:
-    if main(cmd) != 0:
-        raise SystemExit(f"failed: graphvae {' '.join(cmd)}")
+    """Run ``graphvae CMD`` in this process and read back its JSON; a failed command (its one-line message is on
+    stderr) raises :class:`subprocess.CalledProcessError`, which :func:`_docs.run_benchmark` reports (bad input: 2)."""
+    code = main(cmd)
+    if code != 0:
+        raise subprocess.CalledProcessError(code, ["graphvae", *cmd])
     return json.loads((ROOT / cmd[cmd.index("--json") + 1]).read_text())
 
 
@@ -136,7 +140,7 @@ def main_() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=count, default=5)
     parser.add_argument("--graph-seeds", type=count, default=3)
-    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--epochs", type=count, default=50)
     args = parser.parse_args()
     os.chdir(ROOT)  # the commands' --json/--plot paths and the docs read them back relative to the repository
     start = time.perf_counter()

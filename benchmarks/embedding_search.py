@@ -43,12 +43,21 @@ def main() -> None:
     from sklearn.preprocessing import StandardScaler, normalize
 
     import graphvae as gv
-    from graphvae.estimators.node_embeddings import representation
+    from graphvae.estimators.node_embeddings import REPRESENTATIONS, representation
     from graphvae.evaluation.node_tasks import node_labels, public_split
+
+    kind, hops = config.pop("representation", "hidden+latent"), config.pop("hops", 0)
+    unknown = sorted(set(config) - (set(gv.VGAE().get_params()) - {"random_state"}))  # random_state: the seed
+    if unknown:  # before Cora is loaded and the first seed trained
+        parser.error(f"config: unknown key(s) {', '.join(unknown)} (keyword arguments of graphvae.VGAE except "
+                     "random_state, which is the seed, plus representation and hops)")
+    if kind not in REPRESENTATIONS:
+        parser.error(f"config: unknown representation {kind!r} (choose from: {', '.join(REPRESENTATIONS)})")
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 0:
+        parser.error(f"config: hops must be a non-negative integer, got {hops!r}")
 
     torch.set_num_threads(1)
     name, seeds = args.name, args.seeds
-    kind, hops = config.pop("representation", "hidden+latent"), int(config.pop("hops", 0))
     graph = gv.load_dataset("cora")
     y = np.asarray(node_labels(graph), dtype=np.int64)
     train, val, _ = public_split(graph)  # the test nodes are not used

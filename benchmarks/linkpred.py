@@ -2,7 +2,8 @@
 
     python benchmarks/linkpred.py [--seeds 10] [--more-seeds 50] [--negatives 1]
 
-Runs ``graphvae linkpred`` for each cell (paper defaults: 200 epochs, Adam 0.01, 32-16, no early
+Runs this checkout's ``graphvae linkpred`` (``python -m graphvae linkpred`` from the repository root, not an
+installed ``graphvae`` script) for each cell (paper defaults: 200 epochs, Adam 0.01, 32-16, no early
 stopping, test metrics of the final model), writes ``benchmarks/results/linkpred_<dataset>_<model>.json``
 and the ``linkpred`` section of ``docs/benchmarks.md``; then the same with early stopping, and the
 paper protocol again over ``--more-seeds`` splits (a tighter estimate of the mean than 10 splits give).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import time
 
 from _docs import ROOT, machine, update_section, run_benchmark, count
@@ -58,7 +60,7 @@ def main() -> None:
                     cmd += ["--early-stopping"]
                 commands.append(" ".join(cmd))
                 print(commands[-1], flush=True)
-                subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                subprocess.run([sys.executable, "-m", *cmd], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
                 runs[variant].append((dataset, model, json.loads(path.read_text())))
     lines = [
         "## Link prediction (Kipf & Welling 2016, Table 1)", "",

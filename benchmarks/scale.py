@@ -18,7 +18,9 @@ All sizes, each seed in a fresh subprocess (so that peak memory is per run)::
     python benchmarks/scale.py --all
 
 writes ``benchmarks/results/scale.json`` (runs, mean ± std per size, 100k -> 1M ratios), the
-plot ``docs/figures/scale.png`` and the ``scale`` section of ``docs/benchmarks.md``.
+plot ``docs/figures/scale.png`` and the ``scale`` section of ``docs/benchmarks.md``. ``--report-only``
+recomputes the summary of that JSON (or ``--json PATH``) and redraws the plot and section from it. With
+``--no-docs`` both write the JSON only (``--report-only`` then prints the section instead).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine, update_section, run_benchmark  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark, count, non_negative, seconds  # noqa: E402
 from _profile import profile_fit  # noqa: E402
 
 from graphvae.allocator import use_huge_pages  # noqa: E402
@@ -163,7 +165,7 @@ def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, pr
 # --------------------------------------------------------------------------- all sizes
 
 def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Path, timeout: float,
-            huge_pages: bool = True) -> dict:
+            huge_pages: bool = True, docs: bool = True) -> dict:
     runs = []
     for nodes in sizes:
         for seed in (large_seeds if nodes >= 1_000_000 else seeds):
@@ -172,7 +174,12 @@ def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Pa
                 cmd = [sys.executable, __file__, "--nodes", str(nodes), "--seed", str(seed), "--epochs", str(epochs),
                        "--features", str(features), "--json", str(path), *([] if huge_pages else ["--no-huge-pages"])]
                 print(f"[scale] {nodes:,} nodes, seed {seed} ...", flush=True)
-                proc = subprocess.run(cmd, timeout=timeout)
+                try:
+                    proc = subprocess.run(cmd, timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    raise SystemExit(f"scale run for {nodes} nodes (seed {seed}) did not finish within {timeout:g} s") from None
+                if proc.returncode == 2:  # bad input: the run's one-line message is already on stderr
+                    raise SystemExit(2)
                 if proc.returncode != 0:
                     raise SystemExit(f"scale run for {nodes} nodes (seed {seed}) failed with exit code {proc.returncode}")
                 runs.append(json.loads(path.read_text()))
@@ -180,8 +187,9 @@ def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Pa
     report = {"command": " ".join(["python benchmarks/scale.py --all", *_argv_tail()]), "machine": machine(),
               "targets_at_1m": TARGETS, "runs": runs, **summary}
     write_json(json_path, report)
-    plot(summary["sizes"], FIGURE)
-    update_section("benchmarks.md", "scale", markdown(report))
+    if docs:
+        plot(summary["sizes"], FIGURE)
+        update_section("benchmarks.md", "scale", markdown(report))
     return report
 
 
@@ -356,46 +364,50 @@ def profile_markdown(path: Path) -> list[str]:
 
 # --------------------------------------------------------------------------- command line
 
-def non_negative(text: str) -> int:
-    """argparse type of ``--seed``: an integer of at least 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--nodes", type=int, help="run one size in this process")
+    p.add_argument("--nodes", type=count, help="run one size in this process")
     p.add_argument("--json", type=Path, help="where to write the JSON result")
     p.add_argument("--all", action="store_true", help="run every size in subprocesses and update the docs")
-    p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--large-seeds", type=int, nargs="+", default=[0], help="seeds for sizes of 1M nodes and more")
+    p.add_argument("--sizes", type=count, nargs="+", default=list(SIZES))
+    p.add_argument("--seeds", type=non_negative, nargs="+", default=[0, 1, 2])
+    p.add_argument("--large-seeds", type=non_negative, nargs="+", default=[0], help="seeds for sizes of 1M nodes and more")
     p.add_argument("--seed", type=non_negative, default=0)
     p.add_argument("--model", choices=NAMES, default="vgae",
                    help="a named model of graphvae.estimators.zoo for --nodes (default: vgae, the paper's)")
-    p.add_argument("--epochs", type=int, default=5, help="training epochs (seconds_per_epoch: median after the first)")
-    p.add_argument("--features", type=int, default=32)
+    p.add_argument("--epochs", type=count, default=5, help="training epochs (seconds_per_epoch: median after the first)")
+    p.add_argument("--features", type=count, default=32)
     p.add_argument("--report-only", action="store_true", help="redraw the plot and docs section from the JSON")
+    p.add_argument("--no-docs", action="store_true",
+                   help="with --all or --report-only: write the JSON only, not the plot and docs/benchmarks.md "
+                        "(--report-only prints the section instead)")
     p.add_argument("--profile", action="store_true", help="then profile a short fit stage by stage (torch.profiler)")
-    p.add_argument("--profile-epochs", type=int, default=3, help="epochs of the profiled fit")
-    p.add_argument("--timeout", type=float, default=3600, help="seconds allowed per subprocess run")
+    p.add_argument("--profile-epochs", type=count, default=3, help="epochs of the profiled fit")
+    p.add_argument("--timeout", type=seconds, default=3600, help="seconds allowed per subprocess run")
     p.add_argument("--no-huge-pages", action="store_true",
                    help="leave PyTorch's tensors on 4 kB pages (default: huge pages, as the CLI: graphvae.allocator)")
     args = p.parse_args(argv)
     if not args.no_huge_pages:
         use_huge_pages()  # before the first tensor is allocated: PyTorch reads the switch once
     if args.report_only:
-        report = json.loads((args.json or RESULTS).read_text())
+        path = args.json or RESULTS
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            p.error(f"--report-only reads {path}: {e}")
+        if not isinstance(report, dict) or not isinstance(report.get("runs"), list) or not report["runs"]:
+            p.error(f"--report-only reads {path}: not a result of scale.py --all (no runs)")
         report.update(summarize(report["runs"]))
-        write_json(args.json or RESULTS, report)
+        write_json(path, report)
+        if args.no_docs:
+            print(markdown(report))
+            return 0
         plot(report["sizes"], FIGURE)
         update_section("benchmarks.md", "scale", markdown(report))
         return 0
     if args.all:
         report = run_all(args.sizes, args.seeds, args.large_seeds, args.epochs, args.features, args.json or RESULTS,
-                         args.timeout, not args.no_huge_pages)
+                         args.timeout, not args.no_huge_pages, docs=not args.no_docs)
         print(json.dumps({"sizes": report["sizes"], "ratios_100k_to_1m": report["ratios_100k_to_1m"]}, indent=1))
         return 0
     if args.nodes is None:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine, run_benchmark, count  # noqa: E402
+from _docs import ROOT, machine, run_benchmark, count, non_negative, seconds  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -143,6 +143,8 @@ def _run(cmd: list[str], timeout: float, env: dict | None = None, what: str = ""
         proc = subprocess.run(cmd, timeout=timeout, env=env, cwd=ROOT)
     except subprocess.TimeoutExpired:
         raise SystemExit(f"scale_out: the {what} run did not finish within {timeout:g} s") from None
+    if proc.returncode == 2:  # bad input: the run's one-line message is already on stderr
+        raise SystemExit(2)
     if proc.returncode != 0:
         raise SystemExit(f"scale_out: the {what} run failed with exit code {proc.returncode}")
 
@@ -338,20 +340,27 @@ def cora_check(timeout: float, seeds: int = 1) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--nodes", type=int, default=100_000)
+    p.add_argument("--nodes", type=count, default=100_000)
     p.add_argument("--json", type=Path, help="where to write the result (required unless --docs)")
     p.add_argument("--docs", type=Path, nargs="+", metavar="RESULT", help="update docs/scale_out.md from these results")
     p.add_argument("--cora", action="store_true", help="compare the CLI on Cora, 1 process vs 2 ranks (AUC within 0.005)")
     p.add_argument("--seeds", type=count, default=1, help="seeds for --cora")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--features", type=int, default=32)
-    p.add_argument("--world", type=int, default=2, help="ranks on this machine (default: 2)")
-    p.add_argument("--timeout", type=float, default=3600, help="seconds allowed for each run")
+    p.add_argument("--epochs", type=count, default=3)
+    p.add_argument("--seed", type=non_negative, default=0)
+    p.add_argument("--features", type=count, default=32)
+    p.add_argument("--world", type=count, default=2, help="ranks on this machine (default: 2)")
+    p.add_argument("--timeout", type=seconds, default=3600, help="seconds allowed for each run")
     p.add_argument("--stage", choices=["prepare", "single", "rank"], help=argparse.SUPPRESS)
     p.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.docs:
+        for path in args.docs:  # every file checked before docs/scale_out.md is touched
+            try:
+                result = json.loads(path.read_text())
+            except (OSError, ValueError) as e:
+                p.error(f"--docs {path}: {e}")
+            if not isinstance(result, dict) or "memory_ratio" not in result:
+                p.error(f"--docs {path}: not a result of benchmarks/scale_out.py")
         docs(args.docs)
         return 0
     if args.json is None:
