@@ -156,7 +156,7 @@ def main() -> None:
              "| dataset | graphvae ms / epoch | PyG ms / epoch | speed-up | graphvae test AUC | PyG test AUC |",
              "|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['dataset']} | {r['graphvae_ms']:.2f} | {r['pyg_ms']:.2f} | {r['ratio']:.1f}x | "
+        lines.append(f"| {r['dataset']} | {r['graphvae_ms']:.2f} | {r['pyg_ms']:.2f} | {r['ratio']:.2f}x | "
                      f"{r['graphvae_auc']:.3f} | {r['pyg_auc']:.3f} |")
     lines += ["", f"Seeds trained together (`graphvae.estimators.batched.fit_seeds`, {args.batch} seeds as one model over the "
               "disjoint union of their training graphs; per-seed milliseconds = batched epoch / seeds; the same models "
