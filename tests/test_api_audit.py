@@ -134,7 +134,10 @@ def test_image_models_check_their_arguments():
     for labels, message in ((np.linspace(0, 1, 200), "class labels"), (np.where(y > 4, np.nan, 1.0), "NaN")):
         with pytest.raises(gv.InputError, match=message):  # 200 classes; NaN a class
             stacked.fit(x, labels)
-    stacked.fit(x, y.reshape(-1, 1))  # a column vector of labels, as scikit-learn takes it
+    from sklearn.exceptions import DataConversionWarning
+
+    with pytest.warns(DataConversionWarning):  # a column vector of labels is taken, with scikit-learn's warning
+        stacked.fit(x, y.reshape(-1, 1))
     assert stacked.n_features_in_ == 64
     with pytest.raises(gv.InputError, match="10 pixels, the model was fitted on 64"):
         stacked.predict(x[:, :10])
