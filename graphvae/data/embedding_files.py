@@ -5,6 +5,9 @@
 - ``.emb``: the word2vec text format of node2vec and gensim (``KeyedVectors.load_word2vec_format``):
   a header line ``N d``, then ``node_id v1 ... vd`` per line (ids must not contain whitespace);
 - ``.npz``: arrays ``ids`` (strings) and ``embeddings``.
+
+Text files are UTF-8 whatever the locale (as gensim reads them). Ids are written as ``str(id)``, so two ids with
+the same text (``1`` and ``"1"``) are refused rather than written twice.
 """
 from __future__ import annotations
 
@@ -38,6 +41,16 @@ def check_emb_ids(node_ids: Sequence) -> None:
                          f"write .csv or .npz instead")
 
 
+def check_distinct_ids(node_ids: Sequence) -> None:
+    """:class:`InputError` if two node ids are written as the same text (e.g. ``1`` and ``"1"`` of a networkx graph)."""
+    seen: set[str] = set()
+    for text in map(str, node_ids):
+        if text in seen:
+            raise InputError(f"two node ids are both written as {text!r} (e.g. 1 and '1'): relabel the nodes so "
+                             f"that their texts differ")
+        seen.add(text)
+
+
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
     """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``)."""
     path = check_output_path(path)
@@ -46,12 +59,14 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         raise InputError(f"embeddings must be a 2-d array [nodes, dimensions], got shape {embeddings.shape}")
     if len(node_ids) != len(embeddings):
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
+    if path.suffix != ".npy":
+        check_distinct_ids(node_ids)
     if path.suffix == ".emb":
         ids = [str(i) for i in node_ids]
         check_emb_ids(ids)
 
         def write_emb(tmp):
-            with open(tmp, "w") as f:
+            with open(tmp, "w", encoding="utf-8") as f:
                 f.write(f"{len(ids)} {embeddings.shape[1]}\n")
                 for node, row in zip(ids, embeddings):
                     f.write(node + " " + " ".join(repr(float(v)) for v in row) + "\n")
@@ -70,7 +85,7 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         atomic_write(path, write)
     elif path.suffix == ".csv":
         def write(tmp):
-            with open(tmp, "w", newline="") as f:
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
                 w = csv.writer(f)
                 w.writerow(["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])])
                 for node, row in zip(node_ids, np.asarray(embeddings)):
@@ -100,12 +115,13 @@ def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
         with np.load(path, allow_pickle=False) as f:
             return f["ids"].tolist(), f["embeddings"]
     if path.suffix == ".emb":
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             n, d = (int(v) for v in f.readline().split())
-            rows = [line.rstrip("\n").split(" ") for line in f]
+            # rstrip: the word2vec C tool ends each line with a space (gensim's reader strips it too)
+            rows = [line.rstrip().split(" ") for line in f]
         if len(rows) != n or any(len(r) != d + 1 for r in rows):
             raise InputError(f"{path}: not a word2vec text file with {n} rows of an id and {d} values")
         return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))[1:]
     return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)

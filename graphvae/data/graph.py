@@ -122,10 +122,11 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
     if x is None:
         return to_torch_csr(sp.identity(num_nodes, dtype=np.float32, format="csr"))
     if isinstance(x, torch.Tensor):
+        x = _numpy_ready(x)
         if x.layout == torch.strided:
-            x = x.detach().cpu().numpy()
+            x = x.numpy()
         else:  # sparse stays sparse (a dense copy of a large bag-of-words matrix could not fit in memory)
-            coo = x.detach().cpu().to_sparse_coo().coalesce()
+            coo = x.to_sparse_coo().coalesce()
             if coo.dim() != 2:
                 raise InputError(f"node features must be a 2-D matrix, got shape {tuple(coo.shape)}")
             i = coo.indices().numpy()
@@ -151,6 +152,12 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
     if values.shape[0] != num_nodes:
         raise InputError(f"node features have {values.shape[0]} rows but the graph has {num_nodes} nodes")
     return to_torch_csr(values) if sp.issparse(values) else torch.from_numpy(np.ascontiguousarray(values))
+
+
+def _numpy_ready(t: torch.Tensor) -> torch.Tensor:
+    """``t`` detached on the CPU, in a dtype numpy has (bfloat16 and the like become float64)."""
+    t = t.detach().cpu()
+    return t.double() if t.is_floating_point() and t.dtype not in (torch.float16, torch.float32, torch.float64) else t
 
 
 # --------------------------------------------------------------------------- user files
@@ -363,11 +370,15 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         from .graph_files import RawEdges, check_weights, to_graph
 
         w = getattr(obj, "edge_weight", None)
-        weight = None if w is None else check_weights(np.asarray(w, dtype=np.float64), "edge_weight")
+        if isinstance(w, torch.Tensor):  # learned weights may require grad; bfloat16 has no numpy dtype
+            w = _numpy_ready(w)
+        weight = None if w is None else check_weights(w, "edge_weight")
         if weight is not None and weight.shape != (ei.shape[1],):
             raise InputError(f"PyG Data: edge_weight must hold one weight per edge, shape [{ei.shape[1]}], "
                              f"got {list(weight.shape)}")
         ids = getattr(obj, "node_ids", None)
+        if isinstance(ids, (torch.Tensor, np.ndarray)):  # plain ints/strings, not 0-d tensors (keys of embedding_dict)
+            ids = ids.tolist()
         if ids is not None and (len(ids) != int(obj.num_nodes) or len(set(map(str, ids))) != len(ids)):
             raise InputError(f"PyG Data: node_ids must name each of the {int(obj.num_nodes)} nodes once, got "
                              f"{len(ids)} ids of which {len(set(map(str, ids)))} distinct")
@@ -422,4 +433,5 @@ def _checked_graph(graph: Graph, features: Any = None) -> Graph:
 
 def _is_pyg_data(obj: Any) -> bool:
     """A PyG ``Data`` (checked without importing torch_geometric, which only a PyG user has loaded)."""
-    return type(obj).__module__.startswith("torch_geometric.") and hasattr(obj, "edge_index")
+    # any class of the MRO: a Batch of a DataLoader is a dynamically made DataBatch, a user's subclass lives elsewhere
+    return any(c.__module__.startswith("torch_geometric.") for c in type(obj).__mro__) and hasattr(obj, "edge_index")

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import InputError
+from .._validation import InputError, InputTypeError, check_int
 
 #: named configurations of :class:`graphvae.estimators.models.VGAE` plus the representation taken from it
 EMBEDDING_MODELS: dict[str, dict[str, Any]] = {
@@ -84,6 +84,9 @@ CLUSTER_DEFAULT_MODEL = "gnae-wd-smooth"
 REPRESENTATIONS = ("latent", "hidden+latent", "layers")
 #: how a composed model concatenates its blocks
 COMBINATIONS = ("l2-blocks", "blocks")
+#: the keys :func:`fit_embeddings` reads from a single model's configuration (and so the overrides it takes)
+CONFIG_KEYS = ("zoo", "variational", "hidden", "latent", "epochs", "lr", "hidden_edges", "feature_noise", "model",
+               "representation", "hops", "normalize_features", "l2_normalize", "probe_C", "probe_standardize")
 
 
 def embedding_config(name: str = DEFAULT_MODEL, **overrides: Any) -> dict[str, Any]:
@@ -96,11 +99,14 @@ def embedding_config(name: str = DEFAULT_MODEL, **overrides: Any) -> dict[str, A
         for component in config["components"]:
             embedding_config(component, **given)
         return {**config, **({"component_overrides": given} if given else {})}
+    unknown = sorted(set(given) - set(CONFIG_KEYS))
+    if unknown:  # a misspelt option (epoch=5) would otherwise train the named model unchanged
+        raise InputTypeError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} of embedding model "
+                             f"'{name}' (choose from: {', '.join(CONFIG_KEYS)})")
     config.update(given)
     if config["representation"] not in REPRESENTATIONS:
         raise InputError(f"unknown representation '{config['representation']}' (choose from: {', '.join(REPRESENTATIONS)})")
-    if int(config["hops"]) < 0:
-        raise InputError(f"hops must be at least 0, got {config['hops']}")
+    config["hops"] = check_int(config["hops"], "hops", minimum=0)
     return config
 
 
@@ -149,11 +155,11 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0,
 
         kwargs = {**model_config(config["zoo"]), "early_stopping": False}
         kwargs.update(config.get("model", {}))  # the embedding model's own changes of the zoo model's options
-        kwargs.update({k: config[k] for k in ("epochs", "latent", "lr", "hidden_edges", "feature_noise") if k in config})
-        if "hidden" in config:
-            kwargs["hidden"] = config["hidden"]
+        kwargs.update({k: config[k] for k in ("variational", "epochs", "latent", "lr", "hidden_edges", "feature_noise",
+                                              "hidden") if k in config})
     else:
-        kwargs = {**{k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr")}, **config.get("model", {})}
+        kwargs = {**{k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr", "hidden_edges",
+                                            "feature_noise") if k in config}, **config.get("model", {})}
     if max_latent is not None:
         kwargs["latent"] = min(int(kwargs.get("latent", 16)), int(max_latent))
     model = VGAE(**kwargs, random_state=random_state, progress=progress).fit(graph)

@@ -21,6 +21,7 @@ from scikit-learn.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -53,7 +54,41 @@ def encode_labels(labels: Sequence, what: str = "labels") -> tuple[np.ndarray, n
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+    """``None``, a float NaN, a datetime NaT or pandas' ``NA``/``NaT`` (what nullable pandas columns hold)."""
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return True
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))
+    pd = sys.modules.get("pandas")  # only a pandas user has its missing values
+    return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
+def _class_labels(y: Any, what: str = "labels") -> np.ndarray:
+    """``y`` as a 1-d array of class labels, or :class:`InputError` for missing values (use :func:`encode_labels`)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:  # a column vector
+        y = y.ravel()
+    if y.ndim != 1:
+        raise InputError(f"{what} must be a 1-d sequence of class labels, got shape {list(y.shape)}")
+    values = y.tolist() if y.dtype.kind in "fcmMO" else []  # integers, booleans and strings have no missing value
+    missing = next((k for k, v in enumerate(values) if _missing(v)), None)
+    if missing is not None:
+        raise InputError(f"{what}: the label of row {missing} is a missing value ({values[missing]!r}): keep the "
+                         f"labelled nodes only (graphvae.evaluation.node_tasks.encode_labels)")
+    return y.astype(str) if y.dtype == object else y  # mixed types (1 and "b") compared as text, as encode_labels does
+
+
+def _indices(rows: Any, n: int, what: str) -> np.ndarray:
+    """Row indices (or a boolean mask of ``n``) into ``n`` rows as an int array, else :class:`InputError`."""
+    rows = np.asarray(rows)
+    if rows.dtype == bool and rows.shape == (n,):
+        return np.flatnonzero(rows)
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= n:
+        raise InputError(f"{what} must be integer indices in 0..{n - 1} (or a boolean mask of {n} rows), got "
+                         f"{rows.dtype} values of shape {list(rows.shape)}")
+    return rows
 
 
 def require_all_labelled(labels: Sequence, node_ids: Sequence, what: str = "labels") -> None:
@@ -74,9 +109,11 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
 
     if folds is not None:
         folds = check_int(folds, "the number of folds", minimum=2)
-    if folds is None and not 0 < test_size < 1:
+    if folds is None and (not isinstance(test_size, (int, float, np.integer, np.floating)) or not 0 < test_size < 1):
         raise InputError(f"the test fraction must lie strictly between 0 and 1, got {test_size}")
-    y = np.asarray(y)
+    y = _class_labels(y)
+    if len(y) == 0:
+        raise InputError("no labelled nodes to split")
     classes, counts = np.unique(y, return_counts=True)
     need = folds if folds else 2
     if counts.min() < need:
@@ -113,13 +150,15 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    y = _class_labels(y)
     z = check_embeddings(z, len(y))
-    if not 0 < C < np.inf:
-        raise InputError(f"the probe's C must be a positive finite number, got {C}")
+    number = isinstance(C, (int, float, np.integer, np.floating)) and not isinstance(C, (bool, np.bool_))
+    if not number or not 0 < C < np.inf:
+        raise InputError(f"the probe's C must be a positive finite number, got {C!r}")
     if collapsed(z):
         raise InputError("every node has the same embedding: a probe on it scores chance (training collapsed; "
                          "try a smaller learning rate)")
-    y, train, test = np.asarray(y), np.asarray(train), np.asarray(test)
+    train, test = _indices(train, len(y), "training nodes"), _indices(test, len(y), "test nodes")
     if len(test) == 0 or len(np.unique(y[train])) < 2:
         raise InputError(f"the probe needs training nodes of at least 2 classes and some test nodes, got "
                          f"{len(np.unique(y[train]))} class(es) and {len(test)} test node(s)")
@@ -135,8 +174,13 @@ def check_embeddings(z: Any, rows: int | None = None) -> np.ndarray:
     """``z`` as a finite ``[n, d]`` array (with ``rows`` rows when given; float arrays keep their precision),
     else :class:`InputError`."""
     z = np.asarray(z)
+    if np.iscomplexobj(z):
+        raise InputError("embeddings must be real numbers, got complex values")
     if not np.issubdtype(z.dtype, np.floating):
-        z = z.astype(np.float64)
+        try:
+            z = z.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"embeddings must be numbers, got dtype {z.dtype}") from None
     if z.ndim != 2 or z.shape[1] < 1:
         raise InputError(f"embeddings must be a [nodes, dimensions] array, got shape {list(z.shape)}")
     if rows is not None and z.shape[0] != rows:
@@ -237,6 +281,7 @@ def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """ACC (Hungarian matching), NMI and ARI of a clustering against labels."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    y = _class_labels(y)
     if len(y) != len(pred) or len(y) == 0:
         raise InputError(f"{len(pred)} cluster labels for {len(y)} class labels (need the same number, at least 1)")
     return {"acc": matched_accuracy(y, pred), "nmi": float(normalized_mutual_info_score(y, pred)),
