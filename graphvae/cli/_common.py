@@ -138,7 +138,9 @@ def refuse_unused(args: argparse.Namespace, rules: list[tuple[str, bool, str]]) 
     holds ``(attribute, applies, message)``; an attribute that is set (not ``None``, not ``False``: its default is
     ``None``, or ``False`` for a switch) where ``applies`` is false raises :class:`InputError` with ``message``."""
     for attr, applies, message in rules:
-        if getattr(args, attr, None) not in (None, False) and not applies:
+        value = getattr(args, attr, None)
+        # identity, not equality: a number given as 0 (``--weight 0``) is given, though ``0 == False``
+        if value is not None and value is not False and not applies:
             raise InputError(message)
 
 

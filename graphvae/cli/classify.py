@@ -16,10 +16,12 @@ from ._common import (
     check_output_dir,
     check_plot_dir,
     embedding_overrides,
+    fill_defaults,
     graph_from_args,
     narrow_default_latent,
     positive_int,
     prepare_training,
+    refuse_unused,
     unit_fraction,
 )
 
@@ -35,8 +37,8 @@ def register(sub) -> None:
     add_graph_arguments(p, dataset_default=None)
     p.add_argument("--labels", metavar="FILE", help="CSV/TSV of node id, label (nodes without a row are unlabelled)")
     p.add_argument("--folds", type=positive_int, help="stratified k-fold over the labelled nodes instead of one split")
-    p.add_argument("--test-size", type=unit_fraction, default=0.5,
-                   help="test fraction of the stratified split of --labels (default: 0.5)")
+    p.add_argument("--test-size", type=unit_fraction, default=None,
+                   help="test fraction of the stratified split of --labels (not with --folds) (default: 0.5)")
     p.add_argument("--C", type=float,
                    help="inverse L2 strength of the probe (default: the model's: 3 for the default model, whose "
                         "L2-normalized blocks the probe takes as they are; 0.03 for gnae-wd-denoise and maskgae-cat, "
@@ -51,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
     if args.C is not None and not 0 < args.C < float("inf"):
         raise InputError(f"--C must be a positive finite number, got {args.C}")
     check_graph_arguments(args)
+    # a registered --dataset without --labels is scored on its public split (a graph file needs --labels: said below)
+    refuse_unused(args, [("test_size", args.folds is None and (args.labels is not None or args.edges is not None),
+                          "--test-size is the test fraction of the stratified split of --labels: "
+                          + ("--folds splits into folds instead" if args.folds is not None else
+                             f"--dataset {args.dataset} without --labels is scored on its public split"))])
+    fill_defaults(args, {"test_size": 0.5})
     check_inputs(args, labels="labels file")
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.plot)

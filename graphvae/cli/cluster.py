@@ -16,9 +16,11 @@ from ._common import (
     check_output_dir,
     check_plot_dir,
     embedding_overrides,
+    fill_defaults,
     graph_from_args,
     narrow_default_latent,
     prepare_training,
+    refuse_unused,
 )
 
 DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.estimators.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
@@ -36,9 +38,9 @@ def register(sub) -> None:
                                                 "required without labels)")
     p.add_argument("--method", choices=["gmm", "kmeans"], default="gmm",
                    help="gmm: EM on a Gaussian mixture (default); kmeans")
-    p.add_argument("--covariance", choices=["full", "tied", "diag", "spherical"], default="tied",
-                   help="covariance type of the mixture components (default: tied, one covariance shared by "
-                        "all components; chosen on the Cora validation nodes)")
+    p.add_argument("--covariance", choices=["full", "tied", "diag", "spherical"], default=None,
+                   help="covariance type of the mixture components (--method gmm) (default: tied, one covariance "
+                        "shared by all components; chosen on the Cora validation nodes)")
     p.add_argument("--restarts", type=int, default=10,
                    help="EM (or k-means) runs from different initializations; the highest likelihood is kept "
                         "(default: 10)")
@@ -55,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.lower().endswith(".csv"):
         raise InputError(f"--out must end in .csv (the clusters are written as CSV); got {args.out}")
     check_graph_arguments(args)
+    refuse_unused(args, [("covariance", args.method == "gmm", "--covariance is that of the Gaussian mixture "
+                                                               "(--method gmm): k-means has none")])
+    fill_defaults(args, {"covariance": "tied"})
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "clusters file")
     check_output_dir(args.json, "JSON file")

@@ -44,7 +44,8 @@ def register(sub) -> None:
     p.add_argument("--plot", metavar="DIR", help="write a 2-D map of the embeddings (embedding_map.png) into DIR")
     p.add_argument("--labels", metavar="FILE",
                    help="colour the map by these labels (node id, label; a `graphvae cluster --out` file works too)")
-    p.add_argument("--projection", choices=["tsne", "pca"], default=None, help="2-D method of the --plot map (default: tsne)")
+    p.add_argument("--projection", choices=["tsne", "pca"], default=None,
+                   help="2-D method of the --plot map of more than 2 dimensions (default: tsne)")
     add_threads_argument(p)
     p.set_defaults(func=run)
 
@@ -59,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.labels and not args.plot:
         raise InputError("--labels colours the --plot map: give --plot DIR too")
-    refuse_unused(args, [("projection", args.plot is not None, "--projection draws the --plot map: give --plot DIR too")])
+    latent = model_latent(args)
+    refuse_unused(args, [("projection", args.plot is not None and latent > 2,
+                          "--projection draws the --plot map: give --plot DIR too" if args.plot is None else
+                          f"--projection maps more than 2 dimensions to 2-D: the {latent}-dimensional embeddings "
+                          f"are drawn as they are")])
     fill_defaults(args, {"projection": "tsne"})
     graph, name = graph_from_args(args)
     if Path(args.out).suffix == ".emb":  # before training, not after it

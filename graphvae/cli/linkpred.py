@@ -7,6 +7,7 @@ import time
 
 from .._validation import InputError
 from ..evaluation.summary import mean_std
+from ..estimators.zoo import model_config
 from ..files import write_json
 from ._common import (
     MAX_SEED,
@@ -26,6 +27,7 @@ from ._common import (
     non_negative_int,
     positive_int,
     prepare_training,
+    refuse_unused,
     say,
     seed_count,
     under_torchrun,
@@ -55,8 +57,10 @@ def register(sub) -> None:
     stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_false",
                           help="train every epoch and keep the last (also for the models that stop early by default; "
                                "needed for gnae and vgnae under torchrun)")
-    p.add_argument("--patience", type=positive_int, help="early-stopping patience in epochs (default: the model's: "
-                                                          "100 for the named models that stop early by default, else 50)")
+    p.add_argument("--patience", type=positive_int,
+                   help="early-stopping patience in epochs, for a run that stops early (--early-stopping, or a model "
+                        "that does by default) (default: the model's: 100 for the named models that stop early by "
+                        "default, else 50)")
     p.add_argument("--json", help="write the results as JSON to this path")
     p.add_argument("--plot", metavar="DIR", help="write ROC and precision-recall curves of the test edges "
                                                  "(first seed, link_curves.png) into DIR")
@@ -67,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
     check_graph_arguments(args)
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.plot)
+    stops = args.early_stopping if args.early_stopping is not None else bool(
+        model_config(args.model).get("early_stopping", False))
+    refuse_unused(args, [("patience", stops, "--patience is the early-stopping patience: " + (
+        "--no-early-stopping trains every epoch" if args.early_stopping is False else
+        f"--model {args.model} trains every epoch unless --early-stopping is given"))])
     from ..data.split import split_edges
     from ..estimators.batched import batched_by_default, fit_seeds, seeds_per_batch
 

@@ -13,7 +13,7 @@ import os
 import sys
 
 from .._validation import InputError
-from ..training.distributed import DistributedError, launched, timeout_from_env
+from ..training.distributed import LAUNCH_VARIABLES, DistributedError, launched, timeout_from_env
 
 #: subcommand -> one-line help; module ``graphvae.cli.<name>`` has ``register(subparsers)``
 #: that adds the parser and sets ``func(args) -> int``
@@ -59,16 +59,30 @@ TORCHRUN_COMMANDS = ("linkpred", "embed")
 
 
 def check_torchrun(command: str) -> None:
-    """Under torchrun (``WORLD_SIZE`` set), before any data is loaded: a command that does not train across ranks is
-    refused when there are several, and ``GRAPHVAE_DIST_TIMEOUT`` must be valid (:class:`graphvae.InputError`)."""
+    """Under torchrun (``WORLD_SIZE`` set), before any data is loaded: ``WORLD_SIZE`` must be a positive integer and a
+    command that does not train across ranks is refused when there are several (:class:`graphvae.InputError`); a
+    command that does needs a valid ``GRAPHVAE_DIST_TIMEOUT`` (:class:`graphvae.InputError`) and torchrun's other
+    variables (:class:`DistributedError`, as the rendezvous would say after loading the graph)."""
     if not launched():
         return
+    text = os.environ["WORLD_SIZE"]
+    try:
+        world = int(text)
+    except ValueError:
+        world = 0
+    if world < 1:  # set by another tool, or left over: say so, rather than "does not run under torchrun" or a failure
+        raise InputError(f"WORLD_SIZE must be a positive integer (the number of torchrun processes), got {text!r}: "
+                         f"unset it to run as one process")
     if command not in TORCHRUN_COMMANDS:
-        if os.environ["WORLD_SIZE"].strip() != "1":  # one rank is one process: the command runs as it is
+        if world != 1:  # one rank is one process: the command runs as it is
             raise InputError(f"{command} does not run under torchrun (every rank would run the whole job and write "
                              f"the outputs): run it as one process, without torchrun")
         return
     timeout_from_env()
+    missing = [name for name in LAUNCH_VARIABLES if name not in os.environ]
+    if missing:  # the rendezvous would fail the same way, but after the graph is loaded
+        raise DistributedError(f"WORLD_SIZE is set but {', '.join(missing)} is not: start the run with torchrun, or unset "
+                               f"WORLD_SIZE to run as one process")
 
 
 #: commands that import torch and scikit-learn with Python's garbage collector paused and resume it, with those

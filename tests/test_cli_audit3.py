@@ -1,0 +1,160 @@
+"""Third QA audit of the command line: refusals of options that do not apply (an option given as 0, --patience
+without early stopping, embed's --projection of a 2-D embedding, classify's --test-size beside --folds or a public
+split, cluster's --covariance with k-means) and the torchrun check of a WORLD_SIZE that another tool set."""
+import json
+import os
+
+import pytest
+
+from graphvae.cli import main
+from graphvae.cli.main import build_parser
+
+
+def one_error(capsys, fragment: str) -> str:
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and fragment in err and "Traceback" not in err, err
+    return err
+
+
+def ring(n=30):
+    return "".join(f"n{i},n{(i + 1) % n}\nn{i},n{(i + 7) % n}\n" for i in range(n))
+
+
+@pytest.fixture
+def edges(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.csv").write_text(ring())
+    (tmp_path / "y.csv").write_text("".join(f"n{i},{i % 2}\n" for i in range(30)))
+    return "e.csv"
+
+
+FAST = ["--epochs", "1", "--no-progress"]
+EMBED_FAST = ["--model", "gae", "--epochs", "1", "--latent", "2", "--hidden", "4", "--no-progress"]
+
+
+# --------------------------------------------------------------------------- an option given as 0
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--kind", "vanilla", "--weight", "0"], "--kind vanilla has no penalty"),
+    (["--kind", "sparse", "--sparse-penalty", "l1", "--sparsity", "0"], "the L1 penalty has none"),
+    (["--kind", "stacked", "--noise-level", "0"], "not to --kind stacked"),
+    (["--dataset", "cora", "--hidden-edges", "0"], "it applies to --kind denoising on --dataset cora"),
+])
+def test_an_option_given_as_zero_is_refused_where_it_does_not_apply(tmp_path, monkeypatch, capsys, argv, fragment):
+    # refuse_unused compared with `in (None, False)`, and 0 == False: `--weight 0` passed as if not given
+    monkeypatch.chdir(tmp_path)
+    assert main(["ae", *argv, *FAST]) == 2
+    one_error(capsys, fragment)
+
+
+def test_an_option_given_as_zero_is_accepted_where_it_applies():
+    from graphvae.cli import ae
+
+    args = build_parser("ae").parse_args(["ae", "--kind", "sparse", "--weight", "0", "--sparsity", "0"])
+    ae.check_options(args)
+    assert (args.weight, args.sparsity) == (0.0, 0.0)
+
+
+# --------------------------------------------------------------------------- linkpred --patience
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--model", "gae"], "--model gae trains every epoch unless --early-stopping is given"),
+    (["--model", "vgae"], "--model vgae trains every epoch unless --early-stopping is given"),
+    (["--model", "gnae", "--no-early-stopping"], "--no-early-stopping trains every epoch"),
+])
+def test_patience_without_early_stopping_is_refused(edges, capsys, argv, fragment):
+    assert main(["linkpred", "--edges", edges, *argv, "--patience", "5", "--json", "r.json", *FAST]) == 2
+    one_error(capsys, f"--patience is the early-stopping patience: {fragment}")
+    assert not os.path.exists("r.json")
+
+
+@pytest.mark.parametrize("argv", [["--model", "gae", "--early-stopping"], ["--model", "gnae"]])
+def test_patience_with_early_stopping_is_accepted(edges, argv):
+    assert main(["linkpred", "--edges", edges, *argv, "--patience", "3", "--latent", "2", "--hidden", "4",
+                 "--json", "r.json", *FAST]) == 0
+    result = json.loads(open("r.json").read())
+    assert result["config"]["early_stopping"] is True and result["config"]["patience"] == 3
+
+
+# --------------------------------------------------------------------------- WORLD_SIZE set by another tool
+
+@pytest.mark.parametrize("command", ["linkpred", "classify", "vae"])
+@pytest.mark.parametrize("world", ["abc", "", "0", "-2"])
+def test_a_world_size_that_is_not_a_positive_integer_is_one_line(edges, monkeypatch, capsys, command, world):
+    # classify/vae said "does not run under torchrun"; linkpred loaded the graph, then failed with status 1 (0: a
+    # numpy division warning first)
+    monkeypatch.setenv("WORLD_SIZE", world)
+    argv = {"linkpred": ["--edges", edges], "classify": ["--edges", edges, "--labels", "y.csv"], "vae": []}[command]
+    assert main([command, *argv, *FAST]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"graphvae {command}: error: WORLD_SIZE must be a positive integer (the number of torchrun processes), got "
+        f"{world!r}: unset it to run as one process"]
+
+
+def test_a_world_size_of_one_without_torchrun_fails_before_the_graph_is_loaded(tmp_path, monkeypatch, capsys):
+    # a WORLD_SIZE=1 left in the environment: linkpred read (or failed on) the whole input before saying so
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.csv").write_text("a,b,c,d\nx\n")
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT", "GRAPHVAE_DIST_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert main(["linkpred", "--edges", "bad.csv", *FAST]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "graphvae linkpred: error: WORLD_SIZE is set but RANK, MASTER_ADDR, MASTER_PORT is not: start the run with "
+        "torchrun, or unset WORLD_SIZE to run as one process"]
+
+
+# --------------------------------------------------------------------------- embed --projection
+
+def test_embed_projection_of_a_two_dimensional_embedding_is_refused(edges, capsys):
+    # a 2-D embedding is drawn as it is (graphvae.evaluation.plots.project_2d): --projection did nothing
+    assert main(["embed", "--edges", edges, "--out", "z.npy", "--plot", "figs", "--projection", "pca",
+                 *EMBED_FAST]) == 2
+    one_error(capsys, "--projection maps more than 2 dimensions to 2-D: the 2-dimensional embeddings")
+    assert not os.path.exists("z.npy")
+
+
+def test_embed_projection_of_three_dimensions_is_accepted(edges):
+    assert main(["embed", "--edges", edges, "--out", "z.npy", "--plot", "figs", "--projection", "pca",
+                 *EMBED_FAST, "--latent", "3"]) == 0
+    assert os.listdir("figs") == ["embedding_map.png"]
+
+
+# --------------------------------------------------------------------------- classify --test-size, cluster --covariance
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--edges", "e.csv", "--labels", "y.csv", "--folds", "3"], "--folds splits into folds instead"),
+    (["--dataset", "cora"], "--dataset cora without --labels is scored on its public split"),
+    (["--dataset", "cora", "--folds", "3"], "--folds splits into folds instead"),
+])
+def test_classify_test_size_that_no_split_uses_is_refused(edges, capsys, argv, fragment):
+    # refused before the dataset is loaded or anything trained
+    assert main(["classify", *argv, "--test-size", "0.3", "--json", "r.json", *FAST]) == 2
+    one_error(capsys, f"--test-size is the test fraction of the stratified split of --labels: {fragment}")
+    assert not os.path.exists("r.json")
+
+
+def test_classify_test_size_of_the_stratified_split_is_accepted_and_defaults_to_a_half(edges):
+    common = ["classify", "--edges", edges, "--labels", "y.csv", "--model", "gae", "--latent", "2", "--hidden", "4"]
+    assert main([*common, "--test-size", "0.3", "--json", "a.json", *FAST]) == 0
+    assert main([*common, "--json", "b.json", *FAST]) == 0
+    assert main([*common, "--folds", "2", "--json", "c.json", *FAST]) == 0
+    configs = [json.loads(open(f"{n}.json").read()) for n in "abc"]
+    assert [c["config"]["test_size"] for c in configs] == [0.3, 0.5, None]
+    assert [c["protocol"] for c in configs] == ["stratified 70%/30% split", "stratified 50%/50% split", "2-fold"]
+
+
+def test_cluster_covariance_with_kmeans_is_refused(edges, capsys):
+    assert main(["cluster", "--edges", edges, "--clusters", "2", "--method", "kmeans", "--covariance", "full",
+                 "--out", "c.csv", *FAST]) == 2
+    one_error(capsys, "--covariance is that of the Gaussian mixture (--method gmm): k-means has none")
+    assert not os.path.exists("c.csv")
+
+
+def test_cluster_covariance_is_accepted_with_gmm_and_defaults_to_tied(edges):
+    common = ["cluster", "--edges", edges, "--clusters", "2", "--model", "gae", "--latent", "2", "--hidden", "4",
+              "--restarts", "1"]
+    runs = {"full": ["--covariance", "full"], "default": [], "kmeans": ["--method", "kmeans"]}
+    for name, extra in runs.items():
+        assert main([*common, *extra, "--json", f"{name}.json", *FAST]) == 0
+    assert [json.loads(open(f"{n}.json").read())["covariance"] for n in runs] == ["full", "tied", None]
