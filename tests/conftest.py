@@ -31,6 +31,28 @@ def all_pair_logits(decoder, z, edges) -> tuple[np.ndarray, np.ndarray]:
     return logits, pos
 
 
+def one_error(capsys, fragment: str, only: bool = False) -> str:
+    """The single ``error:`` line a command printed on stderr, which must contain ``fragment``; no traceback.
+    ``only=True``: stderr holds that line and nothing else."""
+    err = capsys.readouterr().err
+    errors = err.splitlines() if only else [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and fragment in errors[0] and "Traceback" not in err, err
+    return errors[0]
+
+
+def ring(n: int = 30, chord: int = 0) -> str:
+    """An edge-list CSV text: the ring n0-n1-...-n{n-1}-n0, plus the chords i-(i+chord) when ``chord`` > 0."""
+    return "".join(f"n{i},n{(i + 1) % n}\n" + (f"n{i},n{(i + chord) % n}\n" if chord else "") for i in range(n))
+
+
+@pytest.fixture
+def edges(tmp_path, monkeypatch):
+    """A 30-node ring as ``e.csv`` in a fresh working folder; returns the file name."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.csv").write_text(ring())
+    return "e.csv"
+
+
 def registered_dataset(name: str):
     """A registered dataset from a data folder ($GRAPHVAE_DATA or the cache), never downloaded.
 

@@ -9,23 +9,7 @@ import torch
 
 import graphvae as gv
 from graphvae.cli import main
-
-
-def ring(n=30):
-    return "\n".join(f"n{i},n{(i + 1) % n}" for i in range(n)) + "\n"
-
-
-def one_error(capsys, fragment: str) -> None:
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and fragment in errors[0] and "Traceback" not in err, err
-
-
-@pytest.fixture
-def edges(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "e.csv").write_text(ring())
-    return "e.csv"
+from conftest import one_error, ring
 
 
 FAST = ["--epochs", "1", "--latent", "4", "--no-progress"]

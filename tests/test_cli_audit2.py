@@ -11,25 +11,8 @@ import scipy.sparse as sp
 
 import graphvae as gv
 from graphvae.cli import main
+from conftest import one_error, ring
 from graphvae.cli._common import GRAPH_FIGURES, NOT_EDGE_LISTS
-
-
-def one_error(capsys, fragment: str) -> str:
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and fragment in errors[0] and "Traceback" not in err, err
-    return errors[0]
-
-
-def ring(n=12):
-    return "".join(f"n{i},n{(i + 1) % n}\n" for i in range(n))
-
-
-@pytest.fixture
-def edges(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "e.csv").write_text(ring())
-    return "e.csv"
 
 
 FAST = ["--epochs", "1", "--latent", "2", "--no-progress"]

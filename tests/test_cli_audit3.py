@@ -7,25 +7,20 @@ import os
 import pytest
 
 from graphvae.cli import main
+from conftest import one_error as shared_one_error, ring
 from graphvae.cli.main import build_parser
 
 
 def one_error(capsys, fragment: str) -> str:
-    err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and fragment in err and "Traceback" not in err, err
-    return err
-
-
-def ring(n=30):
-    return "".join(f"n{i},n{(i + 1) % n}\nn{i},n{(i + 7) % n}\n" for i in range(n))
+    return shared_one_error(capsys, fragment, only=True)
 
 
 @pytest.fixture
-def edges(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "e.csv").write_text(ring())
+def edges(edges, tmp_path):
+    """The shared ring with chords i-(i+7), and labels ``y.csv``."""
+    (tmp_path / edges).write_text(ring(30, chord=7))
     (tmp_path / "y.csv").write_text("".join(f"n{i},{i % 2}\n" for i in range(30)))
-    return "e.csv"
+    return edges
 
 
 FAST = ["--epochs", "1", "--no-progress"]
