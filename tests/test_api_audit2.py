@@ -166,3 +166,21 @@ def test_fit_embeddings_refuses_options_it_would_ignore():
     assert model.hidden_edges == 0.3 and model.feature_noise == 0.3 and not np.allclose(plain, noisy)
     _, model = fit_embeddings(g, "gnae-wd", epochs=2, latent=4, variational=True)
     assert model.variational
+
+
+def test_identity_features_are_recognised_after_a_round_trip_through_pyg():
+    """``to_pyg`` writes a featureless graph's identity densely; the composed embedding model must still see "no
+    features" (else it adds an N x N propagated-feature block: 31 MB on Cora's size, N^2 floats in general)."""
+    import networkx as nx
+    import torch
+
+    from graphvae.estimators.node_embeddings import has_identity_features
+
+    graph = gv.as_graph(nx.karate_club_graph())
+    assert has_identity_features(graph)
+    back = gv.as_graph(graph.to_pyg())
+    assert back.x.layout == torch.strided and has_identity_features(back)
+    permutation = torch.eye(34)[torch.randperm(34, generator=torch.Generator().manual_seed(0))]
+    assert not torch.equal(permutation, torch.eye(34))
+    assert not has_identity_features(gv.as_graph(nx.karate_club_graph(), features=permutation.numpy()))
+    assert not has_identity_features(gv.as_graph(nx.karate_club_graph(), features=2 * torch.eye(34).numpy()))

@@ -220,11 +220,16 @@ def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 
 
 
 def has_identity_features(graph: Any) -> bool:
-    """Whether ``graph.x`` is the identity that stands in for missing node features."""
+    """Whether ``graph.x`` is the identity that stands in for missing node features (sparse, as graphvae builds it,
+    or dense, as :meth:`graphvae.data.graph.Graph.to_pyg` writes it for PyG)."""
     import torch
 
     x, n = graph.x, int(graph.num_nodes)
-    if x.layout == torch.strided or tuple(x.shape) != (n, n) or x.values().numel() != n:
+    if tuple(x.shape) != (n, n):
+        return False
+    if x.layout == torch.strided:
+        return bool(torch.count_nonzero(x) == n and torch.all(torch.diagonal(x) == 1))
+    if x.values().numel() != n:
         return False
     return bool(torch.equal(x.col_indices(), torch.arange(n, dtype=x.col_indices().dtype))
                 and torch.all(x.values() == 1))
