@@ -82,7 +82,8 @@ def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None)
                         + (f"; default: {dataset_default} unless --edges is given" if dataset_default else ""))
     p.set_defaults(default_dataset=dataset_default)
     p.add_argument("--data-dir", metavar="DIR",
-                   help="folder holding planetoid/<Name>/raw/ (default: $GRAPHVAE_DATA, then the cache)")
+                   help="folder holding planetoid/<Name>/raw/ for a registered dataset, not with --edges (default: "
+                        "$GRAPHVAE_DATA, then the cache)")
     p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
                                    ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
     p.add_argument("--features", help="node features: .npy (one row per node) or CSV keyed by node id")

@@ -3,7 +3,9 @@
 Only the named subcommand's module is imported, and command modules import torch and the models
 inside ``run``, so ``--help`` and bad arguments or paths answer without loading torch.
 Bad input (:class:`graphvae.InputError`, unreadable files, bad arguments) is reported as one line on
-stderr with exit status 2; nothing is printed as a traceback.
+stderr with exit status 2; under torchrun a lost rank, a timeout, a failed rendezvous or a ``WORLD_SIZE`` without
+torchrun's other variables (:class:`graphvae.training.distributed.DistributedError`) is one line with exit status 1;
+nothing is printed as a traceback.
 """
 from __future__ import annotations
 

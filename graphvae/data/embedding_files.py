@@ -52,7 +52,9 @@ def check_distinct_ids(node_ids: Sequence) -> None:
 
 
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
-    """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``)."""
+    """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``).
+
+    Text files are UTF-8; but for ``.npy`` (no ids), two ids written as the same text raise :class:`InputError`."""
     path = check_output_path(path)
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2:

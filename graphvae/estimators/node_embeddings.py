@@ -90,7 +90,11 @@ CONFIG_KEYS = ("zoo", "variational", "hidden", "latent", "epochs", "lr", "hidden
 
 
 def embedding_config(name: str = DEFAULT_MODEL, **overrides: Any) -> dict[str, Any]:
-    """The named configuration with ``overrides`` (``None`` values ignored) applied."""
+    """The named configuration with ``overrides`` (``None`` values ignored) applied.
+
+    An override that is not a key of :data:`CONFIG_KEYS` (a misspelling such as ``epoch=5``) raises
+    :class:`graphvae._validation.InputTypeError` (an :class:`InputError` and a ``TypeError``); for a composed model
+    the overrides are checked against, and applied to, each component."""
     if name not in EMBEDDING_MODELS:
         raise InputError(f"unknown embedding model '{name}' (choose from: {', '.join(EMBEDDING_MODELS)})")
     config = dict(EMBEDDING_MODELS[name])
@@ -140,7 +144,8 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0,
     """Train the named model on all edges of ``graph`` and return ``(embeddings [N, d], fitted VGAE)`` (for a
     composed model, ``(its blocks, ComposedEmbedding)``: :func:`composed_embeddings`). ``max_latent`` caps the
     latent dimension of the model (of each component, where its own exceeds it), e.g. at a small graph's node
-    count."""
+    count. ``overrides`` (``epochs=``, ``latent=``, ``hops=``, ...; ``None`` values ignored) change the named
+    configuration as :func:`embedding_config` does, which refuses an unknown one."""
     from ..data.graph import as_graph
     from .models import VGAE
 

@@ -40,8 +40,8 @@ CLUSTER_RESTARTS = 10
 # --------------------------------------------------------------------------- labels and splits
 
 def encode_labels(labels: Sequence, what: str = "labels") -> tuple[np.ndarray, np.ndarray, list]:
-    """``(labelled node indices, class index per labelled node, class names)``; ``None`` (or a float NaN, pandas'
-    missing value) means unlabelled. Labels are compared as strings (``1`` and ``1.0`` are two classes).
+    """``(labelled node indices, class index per labelled node, class names)``; ``None`` (or a float NaN, a NaT,
+    pandas' ``NA``/``NaT``) means unlabelled. Labels are compared as strings (``1`` and ``1.0`` are two classes).
 
     Raises :class:`InputError` for fewer than 2 classes.
     """
@@ -144,7 +144,11 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
 def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, C: float = PROBE_C,
                  random_state: int = 0, standardize: bool = True) -> dict[str, float]:
     """Accuracy and macro-F1 on ``test`` of a logistic regression fitted on ``train`` (on ``z`` standardized with the
-    training rows' means and deviations, or as it is with ``standardize=False``)."""
+    training rows' means and deviations, or as it is with ``standardize=False``).
+
+    ``y`` holds one class label per row of ``z`` (a missing value, such as NaN or ``None``, raises
+    :class:`InputError`: keep the labelled rows only, :func:`encode_labels`); ``train`` and ``test`` are row indices
+    or boolean masks of ``len(y)`` rows."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.pipeline import make_pipeline
@@ -278,7 +282,8 @@ def matched_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """ACC (Hungarian matching), NMI and ARI of a clustering against labels."""
+    """ACC (Hungarian matching), NMI and ARI of a clustering against labels (one per clustered row; a missing label
+    raises :class:`InputError`)."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     y = _class_labels(y)
