@@ -60,7 +60,8 @@ def register(sub) -> None:
     model = p.add_argument_group("model")
     model.add_argument("--hidden", type=widths, default=None,
                        help="hidden widths, comma-separated (default: 64; stacked: 128,64)")
-    model.add_argument("--latent", type=positive_int, default=16, help="code width (default: 16)")
+    model.add_argument("--latent", type=positive_int, default=16,
+                       help="code width, every kind but stacked, whose code is its last --hidden layer (default: 16)")
     model.add_argument("--activation", choices=AE_ACTIVATIONS, default="sigmoid", help="(default: sigmoid)")
     model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default=None,
                        help="images: pixel reconstruction, cross-entropy or MSE (default: bernoulli)")
@@ -130,6 +131,10 @@ def _image_run(args, seed: int, out: Path | None) -> dict:
 
     data = image_dataset_from_args(args, seed)
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
+    classes = sorted(set(y_tr.tolist()))
+    if len(classes) < 2:  # before training: the linear probe of the codes (and stacked's fine-tuning) needs two
+        raise InputError(f"{data.name}: the training labels hold one class ({classes[0]}): the linear probe of the "
+                         f"codes needs at least two")
     if args.kind == "stacked":
         params = dict(hidden=args.hidden or (128, 64), activation=args.activation, likelihood=args.likelihood,
                       pretrain_epochs=args.epochs, finetune_epochs=args.finetune_epochs or args.epochs,

@@ -67,7 +67,8 @@ def register(sub) -> None:
                            "cifar-10-python.tar.gz, or a Keras-style .npz; 3x32x32 colour pixels in [0, 1], "
                            "Gaussian likelihood with uniform dequantization (reports bits/dim)")
     data.add_argument("--no-binarize", action="store_true",
-                      help="keep pixels in [0, 1] instead of thresholding at half range (digits: > 8 of 16)")
+                      help="grey images: keep pixels in [0, 1] instead of thresholding at half range (digits: "
+                           "> 8 of 16; --cifar is never binarized)")
     data.add_argument("--test-size", type=positive_float, default=None,
                       help="digits test fraction, stratified, split with random_state=seed (default: 0.2; files "
                            "keep their own split)")

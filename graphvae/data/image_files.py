@@ -175,8 +175,8 @@ def _check_arrays(x_train, y_train, x_test, y_test, source: str):
             raise InputError(f"{source}: {name} images must have shape [n, height, width], got {x.shape}")
         if y.ndim != 1 or y.shape[0] != x.shape[0]:
             raise InputError(f"{source}: {x.shape[0]} {name} images but labels of shape {y.shape}")
-        if not (np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.integer)):
-            raise InputError(f"{source}: {name} images must be numbers and labels integers")
+        if not ((np.issubdtype(x.dtype, np.number) or x.dtype == bool) and np.issubdtype(y.dtype, np.integer)):
+            raise InputError(f"{source}: {name} images must be numbers (or booleans) and labels integers")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise InputError(f"{source}: train images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ in size")
     return x_train, y_train, x_test, y_test

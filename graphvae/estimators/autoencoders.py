@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, TransformerMixin
 from torch import nn
 
-from .._validation import InputError
+from .._validation import InputError, check_seed
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
 from ..nn.decoder import MLPDecoder
@@ -291,7 +291,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         probes drawn from ``random_state``)."""
         inp = self._input(X)
         sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes,
-                              generator=torch.Generator().manual_seed(int(random_state)))
+                              generator=torch.Generator().manual_seed(check_seed(random_state)))
         return sq.detach().sqrt().numpy()
 
     def score(self, X, y=None) -> float | dict[str, float]:

@@ -74,13 +74,17 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
     from sklearn.utils.validation import check_array
 
     if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
+        x = _tensor_to_numpy(x, what)
     try:
         x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
     except (TypeError, ValueError) as error:
         kind = InputTypeError if isinstance(error, TypeError) else InputError
         raise kind(f"{what} must be a 2-d array of numbers [n, pixels]: {' '.join(str(error).split())}") from None
     check_finite(x, what)
+    if x.dtype == np.float64 and x.size and float(np.abs(x).max()) > float(np.finfo(np.float32).max):
+        # the model computes in float32: such a pixel would become inf (a NaN loss, NaN reconstructions)
+        raise InputError(f"{what} hold values of magnitude up to {float(np.abs(x).max()):g}, beyond float32's "
+                         f"{float(np.finfo(np.float32).max):g} (the model computes in float32): scale the pixels")
     if n_features is not None and x.shape[1] != n_features:
         raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {n_features} "
                          f"(X has {x.shape[1]} features, but {owner} is expecting {n_features} features as input)")
@@ -89,6 +93,18 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
     if not x.flags.writeable:
         x = x.copy()
     return torch.as_tensor(x, dtype=torch.float32)
+
+
+def _tensor_to_numpy(x: torch.Tensor, what: str) -> np.ndarray:
+    """A torch tensor as a numpy array for :func:`check_images`: detached, on the CPU, dense (a sparse tensor is
+    refused as scipy's sparse matrices are), floats numpy lacks (bfloat16, float8) widened to float32."""
+    if x.layout != torch.strided:
+        raise InputTypeError(f"{what}: a sparse tensor ({x.layout}) was passed, but dense data is required; "
+                             f"use .to_dense()")
+    x = x.detach().cpu()
+    if x.is_floating_point() and x.dtype not in (torch.float16, torch.float32, torch.float64):
+        x = x.float()
+    return x.numpy()
 
 
 class ImageVAE(TransformerMixin, Estimator):
@@ -312,9 +328,15 @@ class ImageVAE(TransformerMixin, Estimator):
     def decode(self, z) -> np.ndarray:
         """Mean images of :math:`p(x\\mid z)` for latent codes ``z`` (``[m, latent]``)."""
         self._check_fitted()
-        z = np.asarray(z, dtype=np.float32)
+        if isinstance(z, torch.Tensor):
+            z = _tensor_to_numpy(z, "latent codes")
+        try:
+            z = np.asarray(z, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"latent codes must be numbers [m, {self.latent}]: {' '.join(str(error).split())}") from None
         if z.ndim != 2 or z.shape[1] != self.latent:
             raise InputError(f"latent codes must have shape [m, {self.latent}], got {z.shape}")
+        check_finite(z, "latent codes")
         with torch.no_grad():
             return self.objective_.likelihood.decode_mean(torch.from_numpy(z)).numpy()
 
