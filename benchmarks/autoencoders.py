@@ -5,7 +5,8 @@ Usage::
     python benchmarks/autoencoders.py [--seeds 5] [--epochs 50] [--graph-seeds 3]
 
 Runs ``graphvae ae --kind K --dataset digits --hidden 64 --latent 16 --epochs 50 --seeds 5`` for each kind
-(stacked: 64-32 hidden, 50 pretraining epochs per layer and 50 fine-tuning epochs), and
+(stacked: ``--hidden 64,32`` and no ``--latent``, its code being its last hidden layer; 50 pretraining epochs per
+layer and 50 fine-tuning epochs), and
 ``graphvae ae --kind K --dataset cora --hidden 32 --latent 16 --epochs 200 --lr 0.01 --seeds 3`` for the
 graph kinds. Writes ``benchmarks/results/autoencoders_{digits,cora}_{kind}.json``, the figures of seed 0
 under ``docs/figures/autoencoders/`` and the ``autoencoders`` section of ``docs/autoencoders.md``.
@@ -33,8 +34,8 @@ GRAPH_COLUMNS = [("auc", "test AUC", 3), ("ap", "test AP", 3), ("probe_accuracy"
 
 
 def image_command(kind: str, seeds: int, epochs: int) -> list[str]:
-    hidden = "64,32" if kind == "stacked" else "64"
-    return ["ae", "--kind", kind, "--dataset", "digits", "--hidden", hidden, "--latent", "16", "--epochs", str(epochs),
+    width = ["--hidden", "64,32"] if kind == "stacked" else ["--hidden", "64", "--latent", "16"]  # stacked: no code layer
+    return ["ae", "--kind", kind, "--dataset", "digits", *width, "--epochs", str(epochs),
             "--seeds", str(seeds), "--plot", f"docs/figures/autoencoders/{kind}",
             "--json", f"benchmarks/results/autoencoders_digits_{kind}.json", "--no-progress"]
 

@@ -35,6 +35,7 @@ AE_FAST = ["--epochs", "1", "--hidden", "8", "--latent", "4", "--no-progress"]
     (["ae", "--sparse-penalty", "l1"], "--sparse-penalty applies to --kind sparse"),
     (["ae", "--kind", "sparse", "--jacobian", "hutchinson"], "--jacobian applies to --kind contractive"),
     (["ae", "--finetune-epochs", "3"], "--finetune-epochs applies to --kind stacked"),
+    (["ae", "--kind", "stacked", "--hidden", "8,4", "--latent", "4"], "--kind stacked codes with its last --hidden layer"),
     (["ae", "--kind", "stacked", "--noise", "gaussian"], "--noise corrupts images, for every kind but stacked"),
     (["ae", "--kind", "stacked", "--noise-level", "0.1"], "--noise-level applies to images (every kind but stacked)"),
     (["ae", "--dataset", "cora", "--noise-level", "0.1"], "not to --kind vanilla on a graph"),
@@ -209,7 +210,8 @@ def test_ae_figure_names_are_the_files_written(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     for kind in ("vanilla", "stacked"):
-        assert main(["ae", "--kind", kind, *AE_FAST, "--hidden", "8,4", "--plot", kind]) == 0
+        fast = [a for a in AE_FAST if a not in ("--latent", "4")] if kind == "stacked" else AE_FAST  # no code width
+        assert main(["ae", "--kind", kind, *fast, "--hidden", "8,4", "--plot", kind]) == 0
         assert sorted(os.listdir(kind)) == sorted(figure_names(Namespace(kind=kind, dataset=None)))
 
 

@@ -60,7 +60,7 @@ def register(sub) -> None:
     model = p.add_argument_group("model")
     model.add_argument("--hidden", type=widths, default=None,
                        help="hidden widths, comma-separated (default: 64; stacked: 128,64)")
-    model.add_argument("--latent", type=positive_int, default=16,
+    model.add_argument("--latent", type=positive_int, default=None,
                        help="code width, every kind but stacked, whose code is its last --hidden layer (default: 16)")
     model.add_argument("--activation", choices=AE_ACTIVATIONS, default="sigmoid", help="(default: sigmoid)")
     model.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default=None,
@@ -212,6 +212,8 @@ def check_options(args: argparse.Namespace) -> None:
                                                                               "sparse" else f", not of --kind {kind}")),
         ("jacobian", kind == "contractive", f"--jacobian applies to --kind contractive, not to --kind {kind}"),
         ("finetune_epochs", kind == "stacked", f"--finetune-epochs applies to --kind stacked, not to --kind {kind}"),
+        ("latent", kind != "stacked", "--latent is the code width of the other kinds: --kind stacked codes with its last "
+                                      "--hidden layer"),
         ("hidden_edges", on_graph and kind == "denoising", f"--hidden-edges hides graph edges: it applies to --kind "
                                                            f"denoising on --dataset {' or '.join(GRAPH_DATASETS)}"),
         ("noise", not on_graph and kind != "stacked", "--noise corrupts images, for every kind but stacked: it does not "
@@ -228,7 +230,7 @@ def check_options(args: argparse.Namespace) -> None:
         ("test_size", data in ("digits", *GRAPH_DATASETS), f"--test-size splits the bundled digits or a graph's nodes: "
                                                            f"the {data} files keep their own train/test split"),
     ])
-    fill_defaults(args, {"hidden_edges": 0.2, "noise": "masking", "noise_level": 0.3, "sparsity": 0.05,
+    fill_defaults(args, {"latent": 16, "hidden_edges": 0.2, "noise": "masking", "noise_level": 0.3, "sparsity": 0.05,
                          "sparse_penalty": "kl", "jacobian": "exact", "likelihood": "bernoulli", "batch_size": 64,
                          "test_size": 0.2})
 
