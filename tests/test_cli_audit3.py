@@ -153,3 +153,22 @@ def test_cluster_covariance_is_accepted_with_gmm_and_defaults_to_tied(edges):
     for name, extra in runs.items():
         assert main([*common, *extra, "--json", f"{name}.json", *FAST]) == 0
     assert [json.loads(open(f"{n}.json").read())["covariance"] for n in runs] == ["full", "tied", None]
+
+
+def test_no_binarize_with_cifar_is_refused(tmp_path, monkeypatch, capsys):
+    """CIFAR-10's colour pixels are never binarized: --no-binarize did nothing there (it applies to grey images)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.npz").write_bytes(b"")
+    assert main(["vae", "--cifar", "c.npz", "--no-binarize", "--epochs", "1"]) == 2
+    one_error(capsys, "--cifar colour pixels are never binarized")
+
+
+def test_fit_embeddings_checks_max_latent():
+    import networkx as nx
+
+    import graphvae as gv
+    from graphvae.estimators.node_embeddings import fit_embeddings
+
+    for bad in ("4", 0, 2.5, True):
+        with pytest.raises(gv.InputError, match="max_latent"):
+            fit_embeddings(nx.karate_club_graph(), "gae", 0, max_latent=bad, epochs=1)

@@ -149,6 +149,8 @@ def check_args(args: argparse.Namespace) -> dict:
         ("projection", args.out is not None and args.latent > 2, "--projection draws the --plot latent map of more "
                                                                  "than 2 latent dimensions: give --plot DIR and --latent 3 or more"),
         ("cache_dir", not args.no_cache, "give --cache-dir DIR or --no-cache, not both"),
+        ("no_binarize", not colour, "--no-binarize keeps grey pixels unthresholded: --cifar colour pixels are never "
+                                    "binarized"),
     ])
     fill_defaults(args, {"test_size": 0.2, "projection": "pca"})
     return {"name": name, "path": path, "likelihood": likelihood,

@@ -166,7 +166,7 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0,
         kwargs = {**{k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr", "hidden_edges",
                                             "feature_noise") if k in config}, **config.get("model", {})}
     if max_latent is not None:
-        kwargs["latent"] = min(int(kwargs.get("latent", 16)), int(max_latent))
+        kwargs["latent"] = min(int(kwargs.get("latent", 16)), check_int(max_latent, "max_latent", minimum=1))
     model = VGAE(**kwargs, random_state=random_state, progress=progress).fit(graph)
     return representation(model, config["representation"], int(config["hops"]),
                           bool(config.get("l2_normalize", False))), model
