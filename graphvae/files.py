@@ -5,8 +5,10 @@ Every file graphvae writes (embeddings, JSON results, figures, datasets in the c
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,8 +22,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
+    if path.is_dir():  # before writing anything: os.replace would fail naming the temporary file
+        raise IsADirectoryError(errno.EISDIR, "cannot write a file over a folder", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # one temporary name per process *and thread*: two threads writing the same path shared one and clobbered it
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -55,12 +55,30 @@ def frechet_distance(mu_x: np.ndarray, cov_x: np.ndarray, mu_y: np.ndarray, cov_
     k = mu_x.shape[0]
     if mu_y.shape != (k,) or cov_x.shape != (k, k) or cov_y.shape != (k, k):
         raise InputError(f"shapes do not match: means {mu_x.shape}, {mu_y.shape}; covariances {cov_x.shape}, {cov_y.shape}")
+    for name, a in (("entries of the first mean", mu_x), ("entries of the second mean", mu_y)):
+        check_finite(a[None], name)
+    for name, c in (("first covariance", cov_x), ("second covariance", cov_y)):
+        _check_covariance(c, name)
     root_x = psd_sqrt(cov_x)
     cross = root_x @ cov_y @ root_x
     eig = scipy.linalg.eigvalsh(0.5 * (cross + cross.T))
     trace_sqrt = np.sqrt(np.clip(eig, 0.0, None)).sum()
     d2 = np.sum((mu_x - mu_y) ** 2) + np.trace(cov_x) + np.trace(cov_y) - 2.0 * trace_sqrt
     return float(max(d2, 0.0))
+
+
+def _check_covariance(c: np.ndarray, what: str, tol: float = 1e-6) -> None:
+    """:class:`InputError` unless ``c`` is a finite symmetric positive semi-definite matrix, up to round-off (``tol``
+    relative to its largest entry): a negative variance or an asymmetric matrix was clipped or symmetrized into a
+    distance between Gaussians that do not exist."""
+    check_finite(c, "entries of the " + what)
+    scale = max(float(np.abs(c).max()), np.finfo(np.float64).tiny)
+    if np.abs(c - c.T).max() > tol * scale:
+        raise InputError(f"the {what} is not symmetric: not a covariance matrix")
+    low = float(scipy.linalg.eigvalsh(0.5 * (c + c.T)).min())
+    if low < -tol * scale:
+        raise InputError(f"the {what} has a negative eigenvalue ({low:.3g}): not a covariance matrix (a variance "
+                         "cannot be negative)")
 
 
 def frechet_distance_samples(x: np.ndarray, y: np.ndarray) -> float:
@@ -85,7 +103,11 @@ class FeatureClassifier:
         return h
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.argmax(self.features(x) @ self.weights[-1] + self.biases[-1], axis=1)
+        """The output index of each image's class (the class's position among the sorted training labels)."""
+        logits = self.features(x) @ self.weights[-1] + self.biases[-1]
+        if logits.shape[1] == 1:  # two classes: one logistic output, class 1 where it is positive
+            return (logits[:, 0] > 0).astype(np.int64)
+        return np.argmax(logits, axis=1)
 
     def frechet(self, real: np.ndarray, generated: np.ndarray) -> float:
         """Fréchet distance between real and generated images in this classifier's feature space."""
@@ -113,7 +135,9 @@ def default_cache_dir() -> Path:
 
 def _cache_key(x: np.ndarray, y: np.ndarray, hidden: Sequence[int], random_state: int, max_iter: int) -> str:
     h = hashlib.sha256()
-    for a in (np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.int64)):
+    # integer labels hash as before (existing cache entries stay valid); others (strings) by their text
+    labels = np.ascontiguousarray(y, np.int64) if y.dtype.kind in "iub" else np.array([str(v) for v in y]).astype("U")
+    for a in (np.ascontiguousarray(x, np.float32), labels):
         h.update(str(a.shape).encode())
         h.update(a.tobytes())
     h.update(repr((tuple(hidden), random_state, max_iter)).encode())
@@ -136,6 +160,10 @@ def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (12
     y = np.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise InputError(f"need [n, pixels] images and n labels, got {x.shape} and {y.shape}")
+    check_finite(x, "the classifier's training images")
+    classes = np.unique(y)  # the order of MLPClassifier's outputs
+    if len(classes) < 2:
+        raise InputError(f"the feature classifier needs images of at least 2 classes, got {len(classes)}")
     key = _cache_key(x, y, hidden, random_state, max_iter)
     clf = _MEMORY_CACHE.get(key)
     if clf is not None:
@@ -153,11 +181,15 @@ def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (12
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(x, y)
         clf = FeatureClassifier(tuple(model.coefs_), tuple(model.intercepts_))
-        if path is not None:
+        if path is not None:  # a fresh classifier replaces a damaged or foreign entry
             _save(path, clf)
+    elif path is not None and not path.is_file():  # a memory hit: the caller asked for a cache on disk too
+        _save(path, clf)
     _remember(key, clf)
     if x_test is not None and y_test is not None:
-        clf = FeatureClassifier(clf.weights, clf.biases, float(np.mean(clf.predict(x_test) == np.asarray(y_test))))
+        # predict() gives output indices, the positions of the labels in np.unique(y): compare labels with labels
+        predicted = classes[clf.predict(x_test)]
+        clf = FeatureClassifier(clf.weights, clf.biases, float(np.mean(predicted == np.asarray(y_test))))
     return clf
 
 

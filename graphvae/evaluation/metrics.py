@@ -35,8 +35,10 @@ def auc_ap(pos_scores: np.ndarray, neg_scores: np.ndarray) -> dict[str, float]:
     scores = np.concatenate([pos, neg])
     order = np.argsort(-scores, kind="stable")
     labels = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])[order]
-    # the last index of each group of equal scores: one threshold per distinct score
-    last = np.r_[np.flatnonzero(np.diff(scores[order])), scores.size - 1]
+    # the last index of each group of equal scores: one threshold per distinct score (compared with !=, not by a
+    # difference: inf - inf is NaN, which split equal infinite scores into two thresholds and broke their tie)
+    ranked = scores[order]
+    last = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), scores.size - 1]
     tp = np.cumsum(labels)[last]
     fp = (last + 1) - tp
     tp_prev, fp_prev = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from .._validation import InputError
+from .._validation import InputError, check_finite, writable_path
 from ..files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,15 +39,29 @@ def _figure(figsize) -> "Figure":
     return Figure(figsize=figsize)
 
 
-def _colormap(name: str):
+def _class_colours(n: int) -> list:
+    """``n`` distinct colours: tab10 up to 10 classes, tab20 up to 20, else ``n`` evenly spaced hues of turbo
+    (cycling tab20 gave classes 0 and 20 the same colour: two classes the figure could not tell apart)."""
     import matplotlib
 
-    return matplotlib.colormaps[name]
+    if n <= 20:
+        cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+        return [cmap(i) for i in range(n)]
+    cmap = matplotlib.colormaps["turbo"]
+    return [cmap(v) for v in np.linspace(0.0, 1.0, n)]
 
 
 def _tiles(images: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """``[n, h, w]`` grey or ``[n, h, w, 3]`` RGB tiles from flattened (or not) images of ``shape``."""
     shape = tuple(int(s) for s in shape)
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[0] != 3):
+        raise InputError(f"an image shape is (h, w) or (3, h, w), got {shape}")
+    if min(shape) < 1:
+        raise InputError(f"an image shape needs positive sizes, got {shape}")
+    size = int(np.prod(shape))
+    if np.size(images) % size:
+        raise InputError(f"{np.size(images)} pixel values are not a whole number of images of shape {shape} "
+                         f"({size} pixels each)")
     if len(shape) == 2:
         return np.asarray(images, dtype=np.float64).reshape(-1, *shape)
     if len(shape) == 3 and shape[0] == 3:
@@ -95,7 +109,7 @@ def image_grid(images: np.ndarray, shape: Sequence[int], ncols: int | None = Non
 
 def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
     """Save ``fig`` as PNG at :data:`DPI` atomically; the size is exactly ``figsize * DPI``."""
-    path = Path(path)
+    path = writable_path(path, "figure")  # a folder, or a folder under a file: one line, not an OSError
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
     return path
 
@@ -126,6 +140,8 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, sha
     if originals.shape != reconstructions.shape:
         raise InputError(f"originals {originals.shape} and reconstructions {reconstructions.shape} differ in shape")
     n = min(n, len(originals))
+    if n < 1:
+        raise InputError("plot_reconstructions needs at least one image (and n of at least 1)")
     pairs = np.stack([originals[:n], reconstructions[:n]], axis=1).reshape(2 * n, -1)
     cols = 2 * int(np.ceil(np.sqrt(n)))
     fig = _figure(figsize)
@@ -136,9 +152,17 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, sha
 def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
                what: str = "latent means") -> tuple[np.ndarray, str]:
     """``(points [n, 2], description)``: ``z`` itself if 2-D, else its PCA or t-SNE projection."""
-    z = np.asarray(z, dtype=np.float64)
+    try:
+        z = np.asarray(z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"the {what} must be numbers") from None
     if z.ndim != 2 or z.shape[1] < 1:
         raise InputError(f"latent codes must be a [n, d] array, got shape {z.shape}")
+    if method not in ("pca", "tsne"):  # refused whatever the dimension, not only when it would be used
+        raise InputError(f"projection must be 'pca' or 'tsne', got {method!r}")
+    if len(z) == 0:
+        raise InputError(f"no {what} to draw")
+    check_finite(z, f"the {what}")  # NaN: scikit-learn's traceback; in 2-D, points silently left out
     if z.shape[1] == 1:
         return np.column_stack([z[:, 0], np.zeros(len(z))]), "1-D latent"
     if z.shape[1] == 2:
@@ -147,6 +171,9 @@ def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
 
     if collapsed(z):  # PCA divides by zero, and scikit-learn's t-SNE crashed the process
         raise InputError(f"every point of the {what} is the same vector: there is no map to draw")
+    if len(z) < (3 if method == "tsne" else 2):
+        raise InputError(f"a {'t-SNE' if method == 'tsne' else 'PCA'} map of the {z.shape[1]}-D {what} needs at least "
+                         f"{3 if method == 'tsne' else 2} points, got {len(z)}")
     if method == "pca":
         from sklearn.decomposition import PCA
         pca = PCA(n_components=2, random_state=random_state).fit(z)
@@ -157,7 +184,29 @@ def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
         perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
         points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(z)
         return points, f"t-SNE of the {z.shape[1]}-D {what}"
-    raise InputError(f"projection must be 'pca' or 'tsne', got {method!r}")
+    raise AssertionError(method)  # pragma: no cover - checked above
+
+
+def _point_labels(labels, n: int) -> np.ndarray:
+    """``labels`` as a 1-d array of ``n`` class labels; missing ones (``None``, NaN) become ``"unlabelled"`` and then
+    every label is text (``None`` beside integers made ``np.unique`` raise a ``TypeError``)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels.ravel()
+    if labels.shape != (n,):
+        raise InputError(f"{labels.size} labels of shape {list(labels.shape)} for {n} points (need one label a point)")
+    if labels.dtype.kind in "fO":
+        from .node_tasks import _missing
+
+        values = labels.tolist()
+        missing = [_missing(v) for v in values]
+        if any(missing):
+            return np.array(["unlabelled" if m else str(v) for v, m in zip(values, missing)])
+        try:
+            np.unique(labels)
+        except TypeError:  # labels of several types that do not compare: compared as text
+            return np.array([str(v) for v in values])
+    return labels
 
 
 def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.PathLike, title: str = "",
@@ -169,17 +218,17 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     title together with ``what`` the codes are.
     """
     points, how = project_2d(z, method, random_state, what)
+    labels = None if labels is None else _point_labels(labels, len(points))
     fig = _figure(figsize)
     ax = fig.add_subplot()
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
     else:
-        labels = np.asarray(labels)
         classes = np.unique(labels)
-        cmap = _colormap("tab10" if len(classes) <= 10 else "tab20")
+        colours = _class_colours(len(classes))
         for i, c in enumerate(classes):
             m = labels == c
-            ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=cmap(i % cmap.N), label=str(c))
+            ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=colours[i], label=str(c))
         ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(classes) > 5 else 1)
     ax.set_title(f"{title}: {how}" if title else how, fontsize=10)
     return save_figure(fig, path)
@@ -198,6 +247,8 @@ def latent_quantile_grid(n: int = 15, latent: int = 2, basis: np.ndarray | None 
 
     if latent < 2:
         raise InputError(f"a latent grid needs at least 2 latent dimensions, got {latent}")
+    if not 0 < low < high < 1:  # a quantile of 0 or 1 is an infinite code
+        raise InputError(f"the grid's quantiles need 0 < low < high < 1, got low={low}, high={high}")
     basis = np.eye(2, latent) if basis is None else np.asarray(basis, dtype=np.float64)
     if basis.shape != (2, latent):
         raise InputError(f"the grid basis must have shape (2, {latent}), got {basis.shape}")
@@ -210,7 +261,12 @@ def principal_directions(z: np.ndarray) -> np.ndarray:
     """The two leading principal directions (orthonormal rows, ``[2, d]``) of latent codes ``z``."""
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=2).fit(np.asarray(z, dtype=np.float64)).components_
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or len(z) < 2 or z.shape[1] < 2:
+        raise InputError(f"principal directions need at least 2 codes of at least 2 dimensions, got shape {z.shape}")
+    check_finite(z, "latent codes")
+    # a fixed random_state: PCA's randomized solver (chosen for e.g. [1000, 128]) drew from numpy's global generator
+    return PCA(n_components=2, random_state=0).fit(z).components_
 
 
 def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, shape: Sequence[int],
@@ -223,6 +279,10 @@ def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, sh
     by the first two coordinates; the title says which.
     """
     basis, how = None, "decoded at Gaussian quantiles of z1, z2"
+    from .node_tasks import collapsed
+
+    if codes is not None and collapsed(np.asarray(codes)):  # no principal directions: the coordinate axes, said so
+        codes = None
     if latent > 2 and codes is not None:
         basis, how = principal_directions(codes), f"Gaussian quantiles along 2 PCA directions of the {latent}-D means"
     elif latent > 2:
@@ -241,6 +301,13 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
     """One panel per history key (default: ELBO, reconstruction term, KL) against the epoch, divided by ``per``."""
     if len(history) == 0:
         raise InputError("no training history to plot")
+    if len(keys) == 0:
+        raise InputError("no history keys to plot")
+    absent = sorted({k for k, _ in (("epoch", ""), *keys) if any(k not in h for h in history)})
+    if absent:
+        raise InputError(f"the training history lacks {', '.join(map(repr, absent))} in some epochs")
+    if not (isinstance(per, (int, float, np.integer, np.floating)) and np.isfinite(per) and per != 0):
+        raise InputError(f"per must be a finite nonzero number, got {per!r}")
     epochs = [h["epoch"] + 1 for h in history]
     fig = _figure(figsize)
     axes = fig.subplots(1, len(keys))
@@ -264,6 +331,16 @@ def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.Path
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
     y_true, scores = np.asarray(y_true), np.asarray(scores)
+    if y_true.ndim != 1 or scores.shape != y_true.shape:
+        raise InputError(f"need one score per pair: labels of shape {list(y_true.shape)}, scores {list(scores.shape)}")
+    if y_true.dtype.kind not in "biuf" or not np.isin(y_true, (0, 1)).all():
+        raise InputError("link labels must be 1 (edge) or 0 (non-edge)")  # the chance line is the mean of 0/1 labels
+    if np.unique(y_true).size < 2:
+        raise InputError("ROC and precision-recall curves need both edges (1) and non-edges (0)")
+    if scores.dtype.kind not in "biuf":
+        raise InputError(f"link scores must be numbers, got dtype {scores.dtype}")
+    check_finite(scores, "link scores")
+    y_true = y_true.astype(np.int64)
     fpr, tpr, _ = roc_curve(y_true, scores)
     precision, recall, _ = precision_recall_curve(y_true, scores)
     fig = _figure(figsize)
@@ -338,6 +415,25 @@ def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.Pa
 
     points = np.asarray(points, dtype=np.float64)
     clusters = np.asarray(clusters)
+    if points.ndim != 2 or len(points) == 0 or points.shape[1] < 1:
+        raise InputError(f"cluster points must be a non-empty [n, d] array, got shape {list(points.shape)}")
+    check_finite(points, "cluster points")
+    if clusters.shape != (len(points),):
+        raise InputError(f"{clusters.size} cluster labels of shape {list(clusters.shape)} for {len(points)} points")
+    ids = np.unique(clusters)
+    if mixture is not None:
+        k, d = mixture.means_.shape
+        if d != points.shape[1]:
+            raise InputError(f"the mixture is over {d}-D points, the points are {points.shape[1]}-D")
+        if clusters.dtype.kind not in "iu" or ids.min() < 0 or ids.max() >= k:
+            raise InputError(f"with a mixture the cluster labels must be its component indices 0..{k - 1}")
+        # colour = component index, so that a component no point fell into shifts no colour: its ellipse and its
+        # points (and the legend) agree
+        colours = _class_colours(k)
+        colour_of = {c: colours[int(c)] for c in ids}
+    else:
+        colours = _class_colours(len(ids))
+        colour_of = {c: colours[i] for i, c in enumerate(ids)}
     if mixture is not None:
         centre, proj = cluster_axes(points, clusters, mixture.means_, mixture.weights_)
     else:
@@ -345,13 +441,10 @@ def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.Pa
     xy = (points - centre) @ proj.T
     fig = _figure(figsize)
     ax = fig.add_subplot()
-    ids = np.unique(clusters)
-    cmap = _colormap("tab10" if len(ids) <= 10 else "tab20")
-    for i, c in enumerate(ids):
+    for c in ids:
         m = clusters == c
-        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=cmap(i % cmap.N), label=f"cluster {c}")
+        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=colour_of[c], label=f"cluster {c}")
     if mixture is not None:
-        k, d = mixture.means_.shape
         covs = _full_covariances(mixture.covariances_, mixture.covariance_type, k, d)
         for i, (mean, cov) in enumerate(zip(mixture.means_, covs)):
             m2, c2 = proj @ (mean - centre), proj @ cov @ proj.T
@@ -360,10 +453,10 @@ def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.Pa
             for n_std in (1, 2):
                 w, h = 2 * n_std * np.sqrt(np.maximum(values[::-1], 0))
                 ax.add_patch(Ellipse(m2, w, h, angle=angle, fill=False, lw=1.2, ls="-" if n_std == 1 else "--",
-                                     color=cmap(i % cmap.N)))
+                                     color=colours[i]))
             ax.plot(*m2, marker="x", color="black", ms=6)
     lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
-    pad = 0.08 * (hi - lo)
+    pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)  # one point, or 1-D points (a flat second axis): a unit margin
     ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
     ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
     ax.set_xlabel("cluster axis 1")
