@@ -1,19 +1,21 @@
 """The link-prediction split of Kipf & Welling (2016): hold out edges, pair them with sampled non-edges.
 
 From the undirected edges, ``test`` (10%) and ``val`` (5%) are removed, each matched by as many
-sampled non-edges. The training graph keeps the rest, so no held-out edge is visible to the
+sampled non-edges; each count is rounded down (``floor(E * test)``, as in the paper's code), a product
+that float rounding puts just below a whole number (``100 * 0.29 = 28.999...``) counting as that number. The training graph keeps the rest, so no held-out edge is visible to the
 encoder in either direction, and no sampled non-edge is a true edge of the full graph. Everything
 is vectorized (O(E log E)) and seeded.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .._keys import first_occurrences, is_member
-from .._validation import InputError
+from .._validation import InputError, InputTypeError
 from .graph import Graph, as_graph
 
 
@@ -45,24 +47,58 @@ def undirected_edges(graph: Graph) -> np.ndarray:
     return ei[:, keep]
 
 
+def held_out_count(num_edges: int, fraction: float) -> int:
+    """``floor(num_edges * fraction)``, the number of edges a fraction holds out, counting a product that float
+    rounding leaves a hair below a whole number (``100 * 0.29 == 28.999999999999996``) as that number."""
+    return int(math.floor(num_edges * fraction * (1 + 1e-12)))
+
+
+def _fraction(value, name: str) -> float:
+    """A held-out fraction as a float, or :class:`InputTypeError` for a value that is not a real number."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise InputTypeError(f"{name} must be a number in (0, 1), got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"{name} must be a number in (0, 1), got {value!r}") from None
+
+
+def _edges_needed(fraction: float) -> int | None:
+    """The fewest edges of which ``fraction`` holds out at least one (under :func:`held_out_count`); ``None`` when
+    more than float arithmetic can count (a fraction below about 1e-15)."""
+    inverse = 1 / fraction if fraction > 0 else math.inf
+    if not inverse < 1e15:
+        return None
+    need = max(1, int(math.ceil(inverse)))
+    for _ in range(3):  # ceil(1 / fraction) is off by at most one either way in floats
+        if need > 1 and held_out_count(need - 1, fraction) >= 1:
+            need -= 1
+        elif held_out_count(need, fraction) < 1:
+            need += 1
+    return need
+
+
 def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int = 0) -> LinkSplit:
     """Seeded edge split with matched non-edges (see the module docstring).
 
     ``graph`` may also be what :func:`graphvae.data.graph.as_graph` converts (networkx, scipy sparse, PyG ``Data``);
-    ``seed`` is an integer of at least 0.
+    ``val`` and ``test`` are fractions in (0, 1) with a sum below 1 (each count rounded down, see the module
+    docstring); ``seed`` is an integer of at least 0.
     """
     graph = as_graph(graph)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be an integer of at least 0, got {seed!r}")
+    val, test = _fraction(val, "val"), _fraction(test, "test")
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise InputError(f"val and test fractions must be in (0, 1) with a sum below 1, got {val} and {test}")
     edges = undirected_edges(graph)
     n, e = int(graph.num_nodes), edges.shape[1]
-    n_test, n_val = int(np.floor(e * test)), int(np.floor(e * val))
+    n_test, n_val = held_out_count(e, test), held_out_count(e, val)
     if n_test < 1 or n_val < 1 or e - n_test - n_val < 1:
-        need = int(np.ceil(1 / min(val, test)))
-        raise InputError(f"graph has {e} undirected edges: too few to split (at least {need} are needed "
-                         f"to hold out {test:.0%} test and {val:.0%} validation edges)")
+        needs = (_edges_needed(val), _edges_needed(test))
+        need = f"at least {max(needs)}" if None not in needs else "far more"
+        raise InputError(f"graph has {e} undirected edges: too few to split ({need} are needed "
+                         f"to hold out {test * 100:g}% test and {val * 100:g}% validation edges)")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(e)
     test_pos, val_pos, train = edges[:, perm[:n_test]], edges[:, perm[n_test:n_test + n_val]], edges[:, perm[n_test + n_val:]]
@@ -73,12 +109,25 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int =
 
 
 def sample_non_edges(edges: np.ndarray, num_nodes: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` distinct node pairs ``u < v`` that are not edges, as ``[2, count]``, uniformly at random."""
+    """``count`` distinct node pairs ``u < v`` that are not edges, as ``[2, count]``, uniformly at random.
+
+    Pairs are drawn uniformly and the edges and repeats rejected; when the draw would have to find nearly every
+    non-edge of a dense graph (fewer than an eighth of all pairs left over once ``count`` are taken, where
+    rejection slows to a coupon collector's crawl), the non-edges are listed (then O(E): such a graph has
+    fewer than 16/7 E pairs) and ``count`` of them chosen without replacement.
+    """
     n = num_nodes
-    available = n * (n - 1) // 2 - edges.shape[1]
+    pairs = n * (n - 1) // 2
+    available = pairs - edges.shape[1]
     if count > available:
         raise InputError(f"graph is too dense to sample {count} non-edges ({available} exist)")
     edge_keys = np.sort(edges[0].astype(np.int64) * n + edges[1])
+    if 8 * (available - count) < pairs:
+        u, v = np.triu_indices(n, 1)
+        keys = u.astype(np.int64) * n + v
+        keys = keys[~is_member(keys, edge_keys)]
+        chosen = keys[rng.choice(keys.size, count, replace=False)]
+        return np.stack([chosen // n, chosen % n])
     chosen = np.empty(0, dtype=np.int64)
     while chosen.size < count:
         m = max(2 * (count - chosen.size), 64)

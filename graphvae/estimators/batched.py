@@ -28,7 +28,7 @@ from typing import Sequence
 
 import torch
 
-from .._validation import InputError
+from .._validation import InputError, InputTypeError
 from ..data.split import LinkSplit
 from ..evaluation.metrics import auc_ap, link_probabilities
 from ..nn.encoder import EncoderInput, GCNEncoder, _as_features
@@ -92,6 +92,9 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
 
 
 def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
+    if not isinstance(template, VGAE):
+        raise InputTypeError(f"fit_seeds trains a graph autoencoder (graphvae.VGAE or GAE), got {type(template).__name__}")
+    splits, seeds = _as_list(splits, "splits"), _as_list(seeds, "seeds")
     if len(splits) != len(seeds) or not splits:
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
     if not all(isinstance(s, LinkSplit) for s in splits):
@@ -224,6 +227,16 @@ def union_input(x, adjacencies, fold: bool = True) -> EncoderInput:
     if fold and isinstance(x, torch.Tensor) and x.layout == torch.strided:
         return EncoderInput(adj @ x.detach().repeat(count, 1), adj, propagated=True)
     return EncoderInput(_as_features(x), adj, propagated=False)
+
+
+def _as_list(items, name: str) -> list:
+    """``items`` (a list, tuple, array, generator, ...) as a list, or :class:`InputTypeError` when not iterable."""
+    if isinstance(items, (str, bytes, LinkSplit)):
+        raise InputTypeError(f"{name} must be a sequence (one entry per seed), got {type(items).__name__}")
+    try:
+        return list(items)
+    except TypeError:
+        raise InputTypeError(f"{name} must be a sequence (one entry per seed), got {type(items).__name__}") from None
 
 
 def _clone(template: VGAE, seed: int) -> VGAE:

@@ -399,6 +399,8 @@ def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tenso
         pairs = torch.as_tensor(pairs.astype(np.int64, copy=False))
     elif pairs.numel() and (pairs.is_floating_point() or pairs.is_complex() or pairs.dtype == torch.bool):
         raise InputError(f"node pairs must be integer node indices, got dtype {pairs.dtype}")
+    elif pairs.layout != torch.strided:  # a sparse tensor: min/max and indexing are not defined for it
+        raise InputError(f"node pairs must be a dense [2, n] tensor or array, got a {pairs.layout} tensor")
     if pairs.dim() != 2 or pairs.shape[0] != 2:
         raise InputError(f"node pairs must have shape [2, n], got {list(pairs.shape)}")
     pairs = pairs.long()

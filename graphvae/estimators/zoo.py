@@ -57,7 +57,7 @@ def model_config(name: str) -> dict:
     from .._validation import InputError
 
     key = BEST if name == "best" else name
-    if key not in MODELS:
+    if not isinstance(key, str) or key not in MODELS:  # a list or dict name would be unhashable: the same line
         raise InputError(f"unknown model {name!r} (choose from: {', '.join(NAMES)})")
     return dict(MODELS[key])
 
