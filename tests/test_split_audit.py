@@ -220,3 +220,19 @@ def test_fit_seeds_checks_its_arguments():
         fit_seeds(gv.VGAE(epochs=1), splits, None)
     models = fit_seeds(gv.VGAE(epochs=2, hidden=8, latent=4), (s for s in splits), range(2))
     assert [m.random_state for m in models] == [0, 1]
+
+
+def test_hand_built_graphs_must_hold_cleaned_edges():
+    """A ``Graph`` built by hand with a one-way edge list split as "0 undirected edges" (and gave the models another
+    graph than the user's): it must hold each edge in both directions, without self-loops or duplicates."""
+    import torch
+
+    x = torch.eye(6)
+    ring = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]])
+    for edge_index, message in ((ring, "not symmetric"), (torch.cat([ring, ring.flip(0), ring], 1), "duplicate"),
+                                (torch.cat([ring, ring.flip(0), torch.tensor([[2], [2]])], 1), "self-loops")):
+        with pytest.raises(gv.InputError, match=message):
+            gv.split_edges(gv.Graph(x, edge_index, 6), seed=0)
+    clean = gv.build_graph(ring[0].numpy(), ring[1].numpy(), 6, x)
+    by_hand = gv.Graph(x, clean.edge_index, 6)
+    assert gv.as_graph(by_hand) is by_hand and gv.split_edges(by_hand, seed=0, val=0.2, test=0.2).test_pos.shape[1] == 1

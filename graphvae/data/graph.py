@@ -419,6 +419,8 @@ def _checked_graph(graph: Graph, features: Any = None) -> Graph:
     weight = getattr(graph, "edge_weight", None)
     if weight is not None and tuple(weight.shape) != (ei.shape[1],):
         raise InputError(f"Graph.edge_weight must hold one weight per edge, shape [{ei.shape[1]}], got {list(weight.shape)}")
+    if "undirected_edges" not in graph.cleaning:  # not made by build_graph: check the invariant the models rely on
+        _check_cleaned_edges(ei.numpy(), n)
     if len(graph.node_ids) != n:
         raise InputError(f"Graph.node_ids has {len(graph.node_ids)} ids for {n} nodes")
     x = graph.x if features is None else features
@@ -429,6 +431,21 @@ def _checked_graph(graph: Graph, features: Any = None) -> Graph:
     out = copy.copy(graph)
     out.x = x if ready else _features(x, n)
     return out
+
+
+def _check_cleaned_edges(ei: np.ndarray, n: int) -> None:
+    """A hand-built ``Graph.edge_index`` must be what :func:`build_graph` makes (each undirected edge once in each
+    direction, no self-loops, no duplicates): else the normalized adjacency, the split and the likelihood silently
+    see another graph (a one-way edge list split as "0 undirected edges")."""
+    src, dst = ei[0], ei[1]
+    hint = "build it with graphvae.build_graph(src, dst, num_nodes, x), which symmetrizes and cleans edge lists"
+    if np.any(src == dst):
+        raise InputError(f"Graph.edge_index holds self-loops ({int(np.sum(src == dst))}): {hint}")
+    keys = np.sort(src * n + dst)
+    if keys.size > 1 and np.any(keys[1:] == keys[:-1]):
+        raise InputError(f"Graph.edge_index holds duplicate edges: {hint}")
+    if not np.array_equal(keys, np.sort(dst * n + src)):
+        raise InputError(f"Graph.edge_index is not symmetric (an edge listed in one direction only): {hint}")
 
 
 def _is_pyg_data(obj: Any) -> bool:

@@ -37,7 +37,8 @@ class LinkSplit:
     @property
     def train_graph(self) -> Graph:
         """The graph the encoder sees: all nodes and features, training edges only."""
-        return Graph(self.graph.x, self.train_edge_index, self.num_nodes, self.graph.node_ids)
+        return Graph(self.graph.x, self.train_edge_index, self.num_nodes, self.graph.node_ids,  # clean by construction
+                     cleaning={"undirected_edges": self.train_edge_index.shape[1] // 2})
 
 
 def undirected_edges(graph: Graph) -> np.ndarray:
