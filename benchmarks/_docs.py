@@ -48,27 +48,24 @@ def count(text: str) -> int:
     """argparse type of ``--seeds``/``--runs``/``--repeats``/``--jobs`` (and sizes, epochs): an integer of at least 1
     (0 seeds gave NaN tables or tracebacks). Benchmarks use graphvae's public modules only, so not the CLI's
     ``positive_int``."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+    return _integer(text, 1, "a positive")
 
 
 def non_negative(text: str) -> int:
     """argparse type of ``--seed`` (and seed lists): an integer of at least 0."""
+    return _integer(text, 0, "a non-negative")
+
+
+def _integer(text: str, minimum: int, kind: str) -> int:
+    """``text`` as an integer of at least ``minimum``, else argparse's "must be {kind} integer" error."""
     import argparse
 
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {kind} integer, got {text}")
     return value
 
 
@@ -85,6 +82,22 @@ def seconds(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
+
+
+def run_step(cmd: list[str], timeout: float, what: str, **kwargs) -> None:
+    """Run one subprocess of a benchmark (``kwargs`` go to :func:`subprocess.run`); a timeout or a failure ends the
+    benchmark with one line naming ``what``, and bad input (status 2: the run's one-line message is already on
+    stderr) with status 2."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(cmd, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"{what} did not finish within {timeout:g} s") from None
+    if proc.returncode == 2:
+        raise SystemExit(2)
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed with exit code {proc.returncode}")
 
 
 def run_benchmark(main) -> None:

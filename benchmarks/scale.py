@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine, update_section, run_benchmark, count, non_negative, seconds  # noqa: E402
+from _docs import ROOT, machine, update_section, run_benchmark, run_step, count, non_negative, seconds  # noqa: E402
 from _profile import profile_fit  # noqa: E402
 
 from graphvae.allocator import use_huge_pages  # noqa: E402
@@ -174,14 +174,7 @@ def run_all(sizes, seeds, large_seeds, epochs: int, features: int, json_path: Pa
                 cmd = [sys.executable, __file__, "--nodes", str(nodes), "--seed", str(seed), "--epochs", str(epochs),
                        "--features", str(features), "--json", str(path), *([] if huge_pages else ["--no-huge-pages"])]
                 print(f"[scale] {nodes:,} nodes, seed {seed} ...", flush=True)
-                try:
-                    proc = subprocess.run(cmd, timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    raise SystemExit(f"scale run for {nodes} nodes (seed {seed}) did not finish within {timeout:g} s") from None
-                if proc.returncode == 2:  # bad input: the run's one-line message is already on stderr
-                    raise SystemExit(2)
-                if proc.returncode != 0:
-                    raise SystemExit(f"scale run for {nodes} nodes (seed {seed}) failed with exit code {proc.returncode}")
+                run_step(cmd, timeout, f"scale run for {nodes} nodes (seed {seed})")
                 runs.append(json.loads(path.read_text()))
     summary = summarize(runs)
     report = {"command": " ".join(["python benchmarks/scale.py --all", *_argv_tail()]), "machine": machine(),

@@ -24,14 +24,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _docs import ROOT, machine, run_benchmark, count, non_negative, seconds  # noqa: E402
+from _docs import ROOT, machine, run_benchmark, run_step, count, non_negative, seconds  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -139,14 +138,7 @@ def rank_run(folder: Path, epochs: int, seed: int, out: Path) -> dict:
 
 def _run(cmd: list[str], timeout: float, env: dict | None = None, what: str = "") -> None:
     print(f"[scale_out] {what}: {' '.join(cmd[-8:])}", file=sys.stderr, flush=True)
-    try:
-        proc = subprocess.run(cmd, timeout=timeout, env=env, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        raise SystemExit(f"scale_out: the {what} run did not finish within {timeout:g} s") from None
-    if proc.returncode == 2:  # bad input: the run's one-line message is already on stderr
-        raise SystemExit(2)
-    if proc.returncode != 0:
-        raise SystemExit(f"scale_out: the {what} run failed with exit code {proc.returncode}")
+    run_step(cmd, timeout, f"scale_out: the {what} run", env=env, cwd=ROOT)
 
 
 def run(nodes: int, epochs: int, seed: int, features: int, timeout: float, world: int) -> dict:

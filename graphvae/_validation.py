@@ -35,12 +35,21 @@ def writable_path(path: str | os.PathLike, what: str = "output file") -> Path:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"cannot write the {what} {p}: it is a folder")
-    folder = p.absolute().parent
+    folder = unwritable_folder(p.absolute().parent)
+    if folder is not None:
+        raise InputError(f"cannot write the {what} {p}: {folder} is not a writable folder")
+    return p
+
+
+def unwritable_folder(folder: str | os.PathLike) -> Path | None:
+    """The first existing path at or above ``folder`` (an absolute path: where missing folders would be created)
+    when it is not a writable folder, else ``None``."""
+    folder = Path(folder)
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write the {what} {p}: {folder} is not a writable folder")
-    return p
+        return folder
+    return None
 
 
 def check_int(value, name: str, minimum: int = 1, maximum: int | None = None) -> int:

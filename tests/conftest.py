@@ -17,6 +17,12 @@ def random_graph(n: int, p: float, seed: int = 0) -> np.ndarray:
     return np.stack([np.concatenate([u, v]), np.concatenate([v, u])])
 
 
+def keys(pairs, n):
+    """The node pairs ``[2, m]`` as a set of undirected keys ``min * n + max``."""
+    p = np.asarray(pairs)
+    return set((np.minimum(p[0], p[1]) * n + np.maximum(p[0], p[1])).tolist())
+
+
 def all_pair_logits(decoder, z, edges) -> tuple[np.ndarray, np.ndarray]:
     """Brute force on a small graph: ``decoder``'s logits of all N² pairs ``[N, N]`` (float64) and the mask of the
     positives (the edges ``[2, E]`` and the diagonal)."""

@@ -3,11 +3,7 @@ import pytest
 import torch
 
 import graphvae as gv
-
-
-def keys(pairs, n):
-    p = np.asarray(pairs)
-    return set((np.minimum(p[0], p[1]) * n + np.maximum(p[0], p[1])).tolist())
+from conftest import keys
 
 
 def test_split_sizes_no_leak_and_true_negatives(cora):

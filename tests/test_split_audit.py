@@ -9,12 +9,8 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import graphvae as gv
+from conftest import keys
 from graphvae.data.split import held_out_count, sample_non_edges
-
-
-def keys(pairs, n):
-    p = np.asarray(pairs)
-    return set((np.minimum(p[0], p[1]) * n + np.maximum(p[0], p[1])).tolist())
 
 
 def gnm(n, m, seed=0):

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from .._validation import MAX_SEED, InputError, readable_file, writable_path
+from .._validation import MAX_SEED, InputError, readable_file, unwritable_folder, writable_path
 from ..estimators.zoo import NAMES as MODEL_NAMES
 from ..estimators.zoo import model_config
 
@@ -377,10 +377,8 @@ def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...
     into a folder that cannot be written)."""
     if path is None:
         return
-    folder = os.path.abspath(path)
-    while not os.path.exists(folder) and folder != os.path.dirname(folder):
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+    folder = unwritable_folder(os.path.abspath(path))
+    if folder is not None:
         raise InputError(f"cannot write the figures into the {flag} folder {path}: {folder} is not a writable folder")
     for name in names:
         target = os.path.join(path, name)

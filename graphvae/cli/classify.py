@@ -14,7 +14,6 @@ from ._common import (
     check_graph_arguments,
     check_inputs,
     check_output_dir,
-    check_plot_dir,
     embedding_overrides,
     fill_defaults,
     graph_from_args,
@@ -61,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     fill_defaults(args, {"test_size": 0.5})
     check_inputs(args, labels="labels file")
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.plot)
     import numpy as np
 
     from ..estimators.node_embeddings import (

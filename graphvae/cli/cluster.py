@@ -14,7 +14,6 @@ from ._common import (
     check_graph_arguments,
     check_inputs,
     check_output_dir,
-    check_plot_dir,
     embedding_overrides,
     fill_defaults,
     graph_from_args,
@@ -63,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "clusters file")
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.plot)
     import numpy as np
 
     from ..estimators.node_embeddings import (

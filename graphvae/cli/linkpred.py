@@ -17,7 +17,6 @@ from ._common import (
     add_threads_argument,
     check_graph_arguments,
     check_output_dir,
-    check_plot_dir,
     fit_model,
     graph_from_args,
     is_output_rank,
@@ -70,7 +69,6 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     check_graph_arguments(args)
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.plot)
     stops = args.early_stopping if args.early_stopping is not None else bool(
         model_config(args.model).get("early_stopping", False))
     refuse_unused(args, [("patience", stops, "--patience is the early-stopping patience: " + (

@@ -122,7 +122,7 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
     if x is None:
         return to_torch_csr(sp.identity(num_nodes, dtype=np.float32, format="csr"))
     if isinstance(x, torch.Tensor):
-        x = _numpy_ready(x)
+        x = numpy_ready(x)
         if x.layout == torch.strided:
             x = x.numpy()
         else:  # sparse stays sparse (a dense copy of a large bag-of-words matrix could not fit in memory)
@@ -154,7 +154,7 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
     return to_torch_csr(values) if sp.issparse(values) else torch.from_numpy(np.ascontiguousarray(values))
 
 
-def _numpy_ready(t: torch.Tensor) -> torch.Tensor:
+def numpy_ready(t: torch.Tensor) -> torch.Tensor:
     """``t`` detached on the CPU, in a dtype numpy has (bfloat16 and the like become float64)."""
     t = t.detach().cpu()
     return t.double() if t.is_floating_point() and t.dtype not in (torch.float16, torch.float32, torch.float64) else t
@@ -371,7 +371,7 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
 
         w = getattr(obj, "edge_weight", None)
         if isinstance(w, torch.Tensor):  # learned weights may require grad; bfloat16 has no numpy dtype
-            w = _numpy_ready(w)
+            w = numpy_ready(w)
         weight = None if w is None else check_weights(w, "edge_weight")
         if weight is not None and weight.shape != (ei.shape[1],):
             raise InputError(f"PyG Data: edge_weight must hold one weight per edge, shape [{ei.shape[1]}], "

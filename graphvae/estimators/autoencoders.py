@@ -232,8 +232,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
             model = self.graph_model().fit(X)
             self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
         else:
-            x = check_images(X, owner=type(self).__name__, unit_interval=self.likelihood == "bernoulli")
-            model = self.image_model().fit(x)
+            model = self.image_model().fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
             self.graph_ = None
             self.n_features_in_ = self.n_pixels_ = model.n_pixels_
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_

@@ -97,14 +97,14 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
 
 def _tensor_to_numpy(x: torch.Tensor, what: str) -> np.ndarray:
     """A torch tensor as a numpy array for :func:`check_images`: detached, on the CPU, dense (a sparse tensor is
-    refused as scipy's sparse matrices are), floats numpy lacks (bfloat16, float8) widened to float32."""
+    refused as scipy's sparse matrices are), floats numpy lacks (bfloat16, float8) widened
+    (:func:`graphvae.data.graph.numpy_ready`)."""
+    from ..data.graph import numpy_ready
+
     if x.layout != torch.strided:
         raise InputTypeError(f"{what}: a sparse tensor ({x.layout}) was passed, but dense data is required; "
                              f"use .to_dense()")
-    x = x.detach().cpu()
-    if x.is_floating_point() and x.dtype not in (torch.float16, torch.float32, torch.float64):
-        x = x.float()
-    return x.numpy()
+    return numpy_ready(x).numpy()
 
 
 class ImageVAE(TransformerMixin, Estimator):

@@ -155,16 +155,15 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0,
         return composed_embeddings(graph, config, random_state, progress, max_latent)
     if config.get("normalize_features"):
         graph = row_normalized(graph)
+    given = {k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr", "hidden_edges", "feature_noise")
+             if k in config}
     if "zoo" in config:  # a named model of graphvae.estimators.zoo; a whole graph has no validation edges to stop on
         from .zoo import model_config
 
-        kwargs = {**model_config(config["zoo"]), "early_stopping": False}
-        kwargs.update(config.get("model", {}))  # the embedding model's own changes of the zoo model's options
-        kwargs.update({k: config[k] for k in ("variational", "epochs", "latent", "lr", "hidden_edges", "feature_noise",
-                                              "hidden") if k in config})
+        # the embedding model's own changes of the zoo model's options, then the configuration's VGAE options
+        kwargs = {**model_config(config["zoo"]), "early_stopping": False, **config.get("model", {}), **given}
     else:
-        kwargs = {**{k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr", "hidden_edges",
-                                            "feature_noise") if k in config}, **config.get("model", {})}
+        kwargs = {**given, **config.get("model", {})}
     if max_latent is not None:
         kwargs["latent"] = min(int(kwargs.get("latent", 16)), check_int(max_latent, "max_latent", minimum=1))
     model = VGAE(**kwargs, random_state=random_state, progress=progress).fit(graph)

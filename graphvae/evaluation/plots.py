@@ -179,12 +179,10 @@ def project_2d(z: np.ndarray, method: str = "pca", random_state: int = 0,
         pca = PCA(n_components=2, random_state=random_state).fit(z)
         explained = 100 * pca.explained_variance_ratio_.sum()
         return pca.transform(z), f"PCA of the {z.shape[1]}-D {what} ({explained:.0f}% of variance)"
-    if method == "tsne":
-        from sklearn.manifold import TSNE
-        perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
-        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(z)
-        return points, f"t-SNE of the {z.shape[1]}-D {what}"
-    raise AssertionError(method)  # pragma: no cover - checked above
+    from sklearn.manifold import TSNE  # method == "tsne" (checked above)
+    perplexity = min(30.0, max(2.0, (len(z) - 1) / 3))
+    points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(z)
+    return points, f"t-SNE of the {z.shape[1]}-D {what}"
 
 
 def _point_labels(labels, n: int) -> np.ndarray:

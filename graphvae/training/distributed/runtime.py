@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 
 from ..._validation import InputError
-from . import DEFAULT_TIMEOUT, LAUNCH_VARIABLES, DistributedError, timeout_from_env  # noqa: F401
+from . import LAUNCH_VARIABLES, DistributedError, timeout_from_env
 
 
 @dataclass
@@ -48,9 +48,8 @@ class Context:
 _CONTEXT: Context | None = None
 
 
-def timeout_seconds() -> float:
-    """``GRAPHVAE_DIST_TIMEOUT`` (:func:`graphvae.training.distributed.timeout_from_env`)."""
-    return timeout_from_env()
+#: ``GRAPHVAE_DIST_TIMEOUT`` in seconds (:func:`graphvae.training.distributed.timeout_from_env`)
+timeout_seconds = timeout_from_env
 
 
 def world_size_from_env() -> int:
