@@ -237,6 +237,91 @@ def test_batched_early_stopping_reports_a_diverged_seed():
         fit_seeds(gv.VGAE(lr=1e308, epochs=5, latent=4, early_stopping=True), splits, [0, 1])
 
 
+def _linkpred_report(tmp_path, *extra):
+    import json
+
+    from graphvae.cli import main
+
+    path = tmp_path / "run.json"
+    assert main(["linkpred", "--dataset", "cora", "--seeds", "3", "--epochs", "3", "--no-progress", "--json", str(path),
+                 *extra]) == 0
+    return json.loads(path.read_text())
+
+
+@pytest.mark.skipif(not __import__("graphvae.cli._workers", fromlist=["can_fork"]).can_fork(), reason="needs fork")
+def test_linkpred_workers_give_every_seed_the_result_of_one_process(cora, tmp_path):
+    """Seeds trained in two worker processes (one thread each) are the seeds of one process with one thread: exactly
+    when every seed is its own model, within the batching tolerance when a worker batches its share."""
+    alone = _linkpred_report(tmp_path, "--sequential", "--threads", "1")
+    shared = _linkpred_report(tmp_path, "--sequential", "--workers", "2")
+    assert shared["workers"] == 2 and shared["threads"] == 1 and alone["workers"] == 1
+    assert [s["seed"] for s in shared["seeds"]] == [0, 1, 2]  # in seed order, whichever worker finished first
+    assert [(s["auc"], s["ap"]) for s in shared["seeds"]] == [(s["auc"], s["ap"]) for s in alone["seeds"]]
+    batched = _linkpred_report(tmp_path, "--workers", "2")
+    assert batched["seeds_trained_together"] == 2  # 3 seeds over 2 workers: seeds 0-1 batched, seed 2 alone
+    for a, b in zip(batched["seeds"], alone["seeds"]):
+        assert abs(a["auc"] - b["auc"]) <= 1e-3 and abs(a["ap"] - b["ap"]) <= 1e-3
+
+
+@pytest.mark.skipif(not __import__("graphvae.cli._workers", fromlist=["can_fork"]).can_fork(), reason="needs fork")
+def test_linkpred_bad_input_inside_a_worker_is_one_line(capsys):
+    from graphvae.cli import main
+
+    code = main(["linkpred", "--dataset", "cora", "--seeds", "2", "--epochs", "3", "--lr", "1e308", "--no-progress",
+                 "--workers", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "training diverged" in err[0]
+
+
+def test_worker_choice(monkeypatch):
+    from graphvae.cli import _common
+
+    monkeypatch.setattr(_common, "prepare_training", lambda threads, nodes: threads or 2)
+    monkeypatch.setattr("graphvae.cli._workers.available_cores", lambda: 2)
+    monkeypatch.setattr("graphvae.cli._workers.can_fork", lambda: True)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setattr(_common, "machine_busy", lambda: False)
+    assert _common.prepare_workers(None, None, 10, 27080) == (2, 1)      # idle machine, small graph: one per core
+    assert _common.prepare_workers(None, None, 1, 2708) == (1, 2)        # one task: one process
+    assert _common.prepare_workers(None, 3, 10, 2708) == (1, 3)          # --threads: one process with those threads
+    assert _common.prepare_workers(None, None, 10, 10 * _common.SMALL_GRAPH_NODES) == (1, 2)  # a large graph
+    assert _common.prepare_workers(5, None, 3, 2708) == (3, 1)           # never more workers than tasks
+    monkeypatch.setattr(_common, "machine_busy", lambda: True)
+    assert _common.prepare_workers(None, None, 10, 2708) == (1, 1)       # busy: one process, one thread
+    assert _common.prepare_workers(2, None, 10, 2708) == (2, 1)          # asked for: given
+    with pytest.raises(gv.InputError, match="--threads without --workers"):
+        _common.prepare_workers(2, 2, 10, 2708)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(gv.InputError, match="torchrun"):
+        _common.prepare_workers(2, None, 10, 2708)
+    assert _common.prepare_workers(None, None, 10, 2708)[0] == 1         # torchrun: the ranks are the parallelism
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.setattr("graphvae.cli._workers.can_fork", lambda: False)
+    with pytest.raises(gv.InputError, match="Linux"):
+        _common.prepare_workers(2, None, 10, 2708)
+
+
+def test_map_in_workers_keeps_order_and_raises_a_workers_error():
+    from graphvae.cli._workers import can_fork, map_in_workers
+
+    if not can_fork():
+        pytest.skip("needs fork")
+    import time
+
+    def task(k):
+        time.sleep(0.05 * max(3 - k, 0))  # the later items finish first
+        if k == 4:
+            raise gv.InputError("item 4 is bad")
+        return k, os.getpid(), torch.get_num_threads()
+
+    out = list(map_in_workers(task, [0, 1, 2, 3], 2))
+    assert [k for k, _, _ in out] == [0, 1, 2, 3] and {t for _, _, t in out} == {1}
+    assert len({pid for _, pid, _ in out}) == 2 and os.getpid() not in {pid for _, pid, _ in out}
+    assert [k for k, _, _ in map_in_workers(task, [0, 1], 1)] == [0, 1]  # one worker: in this process
+    with pytest.raises(gv.InputError, match="item 4 is bad"):
+        list(map_in_workers(task, [3, 4], 2))
+
+
 def test_batched_seeds_refuse_splits_of_graphs_with_other_features():
     import networkx as nx
 

@@ -288,9 +288,12 @@ def test_every_graph_training_command_chooses_its_threads(tmp_path, monkeypatch)
     runs = {"embed": [*common, "--out", str(tmp_path / "z.npy"), "--threads", "1"],
             "classify": [*common, "--labels", str(labels), "--model", "gae", "--folds", "2"],
             "cluster": [*common, "--labels", str(labels), "--model", "gae", "--threads", "1"]}
+    from graphvae.cli import _common
+
     for command, args in runs.items():
         module = importlib.import_module(f"graphvae.cli.{command}")
-        monkeypatch.setattr(module, "prepare_training", lambda requested, nodes, c=command: calls.append((c, requested, nodes)) or 1)
+        record = lambda requested, nodes, c=command: calls.append((c, requested, nodes)) or 1
+        monkeypatch.setattr(module if command == "embed" else _common, "prepare_training", record)
         assert main([command, *args]) == 0
     assert calls == [("embed", 1, len(g)), ("classify", None, len(g)), ("cluster", 1, len(g))]
 

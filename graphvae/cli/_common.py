@@ -364,6 +364,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     add_threads_argument(g)
+    add_workers_argument(g)
 
 
 def embedding_overrides(args: argparse.Namespace) -> dict:
@@ -446,15 +447,65 @@ def set_threads(requested: int | None, nodes_per_step: int) -> int:
     import torch
 
     if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
-        used = cores_in_use()
-        if used is not None:
-            busy = used >= BUSY_CORES
-        else:
-            try:
-                busy = os.getloadavg()[0] >= BUSY_LOAD
-            except OSError:  # no load average on this platform
-                busy = False
-        requested = 1 if busy else None
+        requested = 1 if machine_busy() else None
     if requested is not None:
         torch.set_num_threads(requested)
     return torch.get_num_threads()
+
+
+def machine_busy() -> bool:
+    """Whether other processes are running now: at least half a core busy over 60 ms of ``/proc/stat``
+    (:func:`cores_in_use`); without it, a 1-minute load average of at least 0.75."""
+    used = cores_in_use()
+    if used is not None:
+        return used >= BUSY_CORES
+    try:
+        return os.getloadavg()[0] >= BUSY_LOAD
+    except OSError:  # no load average on this platform
+        return False
+
+
+def add_workers_argument(p) -> None:
+    """``--workers``: seeds trained in parallel worker processes (:func:`prepare_workers` chooses when not given)."""
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="train the seeds in this many worker processes with one torch thread each (Linux; default: "
+                        "one per core for graphs of up to 200k nodes on an idle machine when --threads is not given, "
+                        "else 1); a seed's result does not depend on the number of workers")
+
+
+def prepare_workers(requested_workers: int | None, requested_threads: int | None, tasks: int,
+                    nodes_per_task: int) -> tuple[int, int]:
+    """Tune this CLI process for training ``tasks`` independent runs (:func:`prepare_training`) and return
+    ``(workers, threads)``: the worker processes to run them in (:func:`graphvae.cli._workers.map_in_workers`)
+    and the torch threads of each process.
+
+    ``requested_workers`` if given (more than one needs Linux, refuses ``--threads`` and torchrun); else, for a small
+    graph, no ``--threads`` and more than one task, one worker per core on an idle machine. A small graph's epoch
+    is a stream of small kernels that two torch threads share poorly (one waits on the other at every kernel, and
+    the Python between kernels runs on one core), so two single-threaded processes train two seeds in about the
+    time two threads train one and a half (docs/benchmarks.md). Otherwise one process and :func:`set_threads`'s choice.
+    """
+    from ._workers import available_cores, can_fork
+
+    if requested_workers is not None and requested_workers > 1:
+        if under_torchrun():
+            raise InputError("--workers runs seeds in processes of their own; under torchrun every seed is one "
+                             "distributed fit: leave --workers out")
+        if not can_fork():
+            raise InputError("--workers needs Linux (the worker processes are forked from this one)")
+        if requested_threads is not None:
+            raise InputError("--workers trains each seed on one torch thread: give --threads without --workers")
+    workers, threads = requested_workers, requested_threads
+    if workers is None:
+        workers = 1
+        if (tasks > 1 and threads is None and nodes_per_task <= SMALL_GRAPH_NODES and not under_torchrun()
+                and available_cores() > 1 and can_fork()):
+            if machine_busy():  # measured once: set_threads would take one thread for the same reason
+                threads = 1
+            else:
+                workers = available_cores()
+    workers = min(workers, max(tasks, 1))
+    if workers > 1:
+        prepare_training(1, nodes_per_task)
+        return workers, 1
+    return 1, prepare_training(threads, nodes_per_task)

@@ -8,6 +8,7 @@ import time
 from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
+from ._workers import SeedLines, map_in_workers
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
@@ -19,7 +20,7 @@ from ._common import (
     graph_from_args,
     narrow_default_latent,
     positive_int,
-    prepare_training,
+    prepare_workers,
     refuse_unused,
     unit_fraction,
 )
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     graph, name = graph_from_args(args)
-    prepare_training(args.threads, int(graph.num_nodes))
+    workers, _ = prepare_workers(args.workers, args.threads, args.seeds, int(graph.num_nodes))
     max_latent = narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)),
                                        set_latent=False)
     if args.C is None:
@@ -95,23 +96,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         position = -np.ones(len(labels), dtype=np.int64)
         position[labelled] = np.arange(len(labelled))
-        train, val, test = (position[i] for i in public)
-        protocol = f"public split ({len(train)}/{len(val)}/{len(test)})"
+        train_nodes, val, test = (position[i] for i in public)
+        protocol = f"public split ({len(train_nodes)}/{len(val)}/{len(test)})"
     results, start, z0 = [], time.perf_counter(), None
-    for seed in range(args.seeds):
-        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, max_latent,
+    progress = not args.no_progress
+
+    def train(seed: int) -> tuple[dict, np.ndarray | None]:
+        """Embed with ``seed`` and probe; with seed 0's embeddings for ``--plot``."""
+        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent,
                                   **embedding_overrides(args))
         zl = z[labelled]
         if public is None:
             folds = [probe_scores(zl, y, tr, te, args.C, seed, standardize) for tr, te in splits_of[seed]]
             r = {"seed": seed, **{k: float(np.mean([f[k] for f in folds])) for k in ("accuracy", "macro_f1")}}
         else:
-            r = {"seed": seed, **probe_scores(zl, y, train, test, args.C, seed, standardize),
-                 "val_accuracy": probe_scores(zl, y, train, val, args.C, seed, standardize)["accuracy"]}
+            r = {"seed": seed, **probe_scores(zl, y, train_nodes, test, args.C, seed, standardize),
+                 "val_accuracy": probe_scores(zl, y, train_nodes, val, args.C, seed, standardize)["accuracy"]}
         r["train_seconds"] = model.train_seconds_
-        results.append(r)
-        z0 = z if z0 is None else z0
-        print(f"seed {seed}: test accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}", flush=True)
+        return r, (z if seed == 0 and args.plot else None)
+
+    with SeedLines(args.seeds, workers, progress) as report:
+        for r, z in map_in_workers(train, range(args.seeds), workers):
+            results.append(r)
+            z0 = z if z0 is None else z0
+            report(f"seed {r['seed']}: test accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}")
     acc, f1 = mean_std([r["accuracy"] for r in results]), mean_std([r["macro_f1"] for r in results])
     print(f"{args.model} on {name}, {protocol}, {args.seeds} seed(s): accuracy {acc['mean']:.4f} ± {acc['std']:.4f}  "
           f"macro-F1 {f1['mean']:.4f} ± {f1['std']:.4f}")
@@ -135,6 +143,6 @@ def run(args: argparse.Namespace) -> int:
                        "probe_standardize": standardize,
                        "folds": args.folds,  # the fraction applies to the stratified split only
                        "test_size": args.test_size if public is None and args.folds is None else None},
-            "figures": figures, "total_seconds": time.perf_counter() - start,
+            "figures": figures, "workers": workers, "total_seconds": time.perf_counter() - start,
         })
     return 0

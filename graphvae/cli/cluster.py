@@ -8,6 +8,7 @@ import time
 from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
+from ._workers import SeedLines, map_in_workers
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
@@ -18,7 +19,7 @@ from ._common import (
     fill_defaults,
     graph_from_args,
     narrow_default_latent,
-    prepare_training,
+    prepare_workers,
     refuse_unused,
 )
 
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     graph, name = graph_from_args(args)
-    prepare_training(args.threads, int(graph.num_nodes))
+    workers, _ = prepare_workers(args.workers, args.threads, args.seeds, int(graph.num_nodes))
     max_latent = narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)),
                                        set_latent=False)
     labels = node_labels(graph, args.labels)
@@ -91,19 +92,27 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--clusters K is required for a graph without labels")
     k = check_clusters(args.clusters if args.clusters is not None else len(classes), int(graph.num_nodes))
     results, start, first = [], time.perf_counter(), None
-    for seed in range(args.seeds):
-        z, model = fit_embeddings(graph, args.model, seed, not args.no_progress, max_latent,
+    progress = not args.no_progress
+
+    def train(seed: int) -> tuple[dict, dict | None]:
+        """Embed with ``seed`` and cluster; with seed 0's clustering for ``--out`` and ``--plot``."""
+        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent,
                                   **embedding_overrides(args))
         c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
-        first = first or c
         r = {"seed": seed, "train_seconds": model.train_seconds_,
              "sizes": np.bincount(c["labels"], minlength=k).tolist()}
         if y is not None:
             r.update(cluster_scores(y, c["labels"]))
-            print(f"seed {seed}: ACC {r['acc']:.4f}  NMI {r['nmi']:.4f}  ARI {r['ari']:.4f}", flush=True)
-        elif args.seeds > 1:
-            print(f"seed {seed}: clusters of sizes {', '.join(map(str, r['sizes']))}", flush=True)
-        results.append(r)
+        return r, (c if seed == 0 else None)
+
+    with SeedLines(args.seeds, workers, progress) as report:
+        for r, c in map_in_workers(train, range(args.seeds), workers):
+            first = first or c
+            if y is not None:
+                report(f"seed {r['seed']}: ACC {r['acc']:.4f}  NMI {r['nmi']:.4f}  ARI {r['ari']:.4f}")
+            elif args.seeds > 1:
+                report(f"seed {r['seed']}: clusters of sizes {', '.join(map(str, r['sizes']))}")
+            results.append(r)
     summary = {m: mean_std([r[m] for r in results]) for m in ("acc", "nmi", "ari")} if y is not None else {}
     how = "EM on a Gaussian mixture" if args.method == "gmm" else "k-means"
     if summary:
@@ -143,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             "covariance": args.covariance if args.method == "gmm" else None,
             "clusters": k, "restarts": args.restarts, **summary, "seeds": results,
             "config": {**embedding_config(args.model, **embedding_overrides(args)), "max_latent": max_latent},
-            "figures": figures,
+            "figures": figures, "workers": workers,
             "total_seconds": time.perf_counter() - start,
         })
     return 0

@@ -9,12 +9,14 @@ from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..estimators.zoo import model_config
 from ..files import write_json
+from ._workers import SeedLines, map_in_workers
 from ._common import (
     MAX_SEED,
     TORCHRUN_EPILOG,
     add_graph_arguments,
     add_model_arguments,
     add_threads_argument,
+    add_workers_argument,
     check_graph_arguments,
     check_output_dir,
     fit_model,
@@ -25,7 +27,7 @@ from ._common import (
     narrow_default_latent,
     non_negative_int,
     positive_int,
-    prepare_training,
+    prepare_workers,
     refuse_unused,
     say,
     seed_count,
@@ -46,9 +48,10 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=seed_count, default=1, help="number of seeds K..K+N-1 (default: 1)")
     p.add_argument("--first-seed", type=non_negative_int, default=0, help="first seed K (default: 0)")
     p.add_argument("--sequential", action="store_true",
-                   help="train the seeds one after another (default: seeds of a small graph are trained together "
-                        "as one batched model where the model allows it, which gives the same models faster)")
+                   help="train every seed as a model of its own (default: seeds of a small graph are trained "
+                        "together as one batched model where the model allows it, which gives the same models faster)")
     add_threads_argument(p)
+    add_workers_argument(p)
     stopping = p.add_mutually_exclusive_group()
     stopping.add_argument("--early-stopping", action="store_true", default=None,
                           help="keep the epoch with the best validation AUC (on by default for all but gae, vgae, "
@@ -93,34 +96,53 @@ def run(args: argparse.Namespace) -> int:
     template = model_from_args(args, seeds[0], early_stopping=args.early_stopping, patience=args.patience)
     # under torchrun every seed is one distributed fit (graphvae.training.distributed), never a batch of seeds
     sequential = args.sequential or under_torchrun() or not batched_by_default(template)
-    batch = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
-    threads = prepare_training(args.threads, batch * int(graph.num_nodes))
-    for first in range(0, len(seeds), batch):
-        chunk = seeds[first:first + batch]
+    most = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
+    workers, threads = prepare_workers(args.workers, args.threads, len(seeds), most * int(graph.num_nodes))
+    batch = min(most, -(-len(seeds) // workers))  # the seeds shared out over the workers
+    progress = not args.no_progress and is_output_rank()
+    if workers > 1:  # one bar over the seeds instead of one per worker
+        template.set_params(progress=False)
+
+    def train(chunk: list[int]) -> list[tuple[dict, tuple | None]]:
+        """Split, train and score the seeds of ``chunk`` (together when more than one); with the first seed's
+        test-pair probabilities for ``--plot``."""
         splits = [split_edges(graph, seed=seed) for seed in chunk]
         if len(chunk) > 1:
             models = fit_seeds(template, splits, chunk)
         else:
             models = [fit_model(model_from_args(args, chunk[0], early_stopping=args.early_stopping,
-                                                patience=args.patience), splits[0])]
+                                                patience=args.patience).set_params(progress=template.progress),
+                                splits[0])]
+        out = []
         for seed, split, model in zip(chunk, splits, models):
-            train_seconds += model.train_seconds_
             scores = model.score(split.test_pos, split.test_neg)
-            results.append({"seed": seed, **scores, "train_seconds": model.train_seconds_,
-                            **({"best_epoch": model.best_epoch_, "val_auc": model.best_val_auc_}
-                               if model.early_stopping else {})})
-            say(f"seed {seed}: test AUC {scores['auc']:.4f}  AP {scores['ap']:.4f}", flush=True)
+            row = {"seed": seed, **scores, "train_seconds": model.train_seconds_,
+                   **({"best_epoch": model.best_epoch_, "val_auc": model.best_val_auc_} if model.early_stopping else {})}
+            curves = None
             if args.plot and seed == args.first_seed and is_output_rank():
                 import numpy as np
                 import torch
 
-                from ..evaluation.plots import plot_link_curves
-
                 pairs = torch.cat([split.test_pos, split.test_neg], dim=1)
                 truth = np.r_[np.ones(split.test_pos.shape[1]), np.zeros(split.test_neg.shape[1])]
-                path = plot_link_curves(truth, model.predict_proba(pairs), f"{args.plot}/link_curves.png",
-                                        f"{args.model.upper()} on {name}: test edges vs sampled non-edges (seed {seed})")
-                print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
+                curves = (truth, model.predict_proba(pairs))
+            out.append((row, curves))
+        return out
+
+    chunks = [seeds[first:first + batch] for first in range(0, len(seeds), batch)]
+    with SeedLines(len(seeds), workers, progress, say) as report:
+        for done in map_in_workers(train, chunks, workers):
+            for row, curves in done:
+                train_seconds += row["train_seconds"]
+                results.append(row)
+                report(f"seed {row['seed']}: test AUC {row['auc']:.4f}  AP {row['ap']:.4f}")
+                if curves is not None:
+                    from ..evaluation.plots import plot_link_curves
+
+                    path = plot_link_curves(*curves, f"{args.plot}/link_curves.png",
+                                            f"{args.model.upper()} on {name}: test edges vs sampled non-edges "
+                                            f"(seed {row['seed']})")
+                    print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
     say(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
@@ -129,6 +151,6 @@ def run(args: argparse.Namespace) -> int:
             "dataset": name, "model": args.model, "seeds": results, "auc": auc, "ap": ap,
             "train_seconds": train_seconds, "total_seconds": time.perf_counter() - start,
             "config": {k: v for k, v in template.get_params().items() if k not in ("random_state", "progress")},
-            "seeds_trained_together": batch, "threads": threads,
+            "seeds_trained_together": batch, "workers": workers, "threads": threads,
         })
     return 0

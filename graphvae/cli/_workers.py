@@ -1,0 +1,100 @@
+"""Seeds in parallel worker processes, for the command line's multi-seed runs.
+
+A small graph's epoch is a stream of small kernels: torch's second thread mostly waits on the first
+(each parallel kernel wakes it, and the Python between kernels runs on one core). Two processes with one
+thread each keep both cores busy instead. :func:`map_in_workers` runs a task per item in forked worker
+processes, each with one torch thread, and yields the results in the items' order.
+
+Forked workers inherit the parent's loaded graph and settings (nothing is pickled on the way in but
+the item), and each seed's split, initialization and draws come from its own seed, so a seed's result
+does not depend on the number of workers: it is the result of the same run in one process with one thread.
+Only the command line uses this (it sets the workers' thread count, a process-wide setting); library calls
+never start processes. Linux only (``fork``); elsewhere everything runs in this process.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: the task the forked workers run: set before the pool forks, so the workers inherit it (closures need no pickling)
+_TASK: Callable | None = None
+
+
+def can_fork() -> bool:
+    """Whether worker processes are available here (Linux, where ``fork`` copies the loaded process)."""
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def map_in_workers(task: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+    """``task(item)`` for every item, yielded in order; with ``workers > 1`` (and more than one item) in that many
+    forked processes with one torch thread each. An exception in a worker is raised here, as it would be in
+    this process; leaving the iteration early stops the workers."""
+    global _TASK
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            yield task(item)
+        return
+    import multiprocessing
+
+    _TASK = task
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(items)), initializer=_one_thread) as pool:
+            yield from pool.imap(_run, items)
+    finally:
+        _TASK = None
+
+
+class SeedLines:
+    """Where a multi-seed command reports each finished seed: a printed line (in one process the model's own bar
+    shows the epochs), above one progress bar over the seeds when workers train them (theirs would collide)."""
+
+    def __init__(self, seeds: int, workers: int, progress: bool, echo: Callable[..., None] = print) -> None:
+        self.echo, self.bar = echo, None
+        if workers > 1 and progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=seeds, desc=f"seeds ({workers} workers)", leave=False)
+
+    def __call__(self, line: str) -> None:
+        """Report one finished seed."""
+        if self.bar is None:
+            self.echo(line, flush=True)
+        else:
+            self.bar.update()
+            self.bar.write(line, file=sys.stdout)
+
+    def __enter__(self) -> "SeedLines":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _one_thread() -> None:
+    """A worker's start: one torch thread, and Ctrl-C left to the parent (which stops the pool)."""
+    import signal
+
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+
+
+def _run(item):
+    return _TASK(item)
