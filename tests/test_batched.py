@@ -320,6 +320,14 @@ def test_map_in_workers_keeps_order_and_raises_a_workers_error():
     assert [k for k, _, _ in map_in_workers(task, [0, 1], 1)] == [0, 1]  # one worker: in this process
     with pytest.raises(gv.InputError, match="item 4 is bad"):
         list(map_in_workers(task, [3, 4], 2))
+    import multiprocessing
+
+    assert not multiprocessing.active_children()  # the workers are gone after an error...
+    results = map_in_workers(task, [0, 1, 2, 3], 2)
+    assert len(multiprocessing.active_children()) == 2  # (forked by the call, before the first result)
+    assert next(results)[0] == 0
+    results.close()
+    assert not multiprocessing.active_children()  # ...and when the caller stops early
 
 
 def test_batched_seeds_refuse_splits_of_graphs_with_other_features():

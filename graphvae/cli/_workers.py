@@ -42,20 +42,32 @@ def available_cores() -> int:
 def map_in_workers(task: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     """``task(item)`` for every item, yielded in order; with ``workers > 1`` (and more than one item) in that many
     forked processes with one torch thread each. An exception in a worker is raised here, as it would be in
-    this process; leaving the iteration early stops the workers."""
+    this process; leaving the iteration early stops the workers.
+
+    The workers are forked by this call, not at the first ``next``: start anything that runs threads of its own in
+    this process (a progress bar's monitor) afterwards, since a fork copies a lock such a thread may hold."""
     global _TASK
     items = list(items)
     if workers <= 1 or len(items) <= 1:
-        for item in items:
-            yield task(item)
-        return
+        return (task(item) for item in items)
     import multiprocessing
 
     _TASK = task
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(items)), initializer=_one_thread) as pool:
-            yield from pool.imap(_run, items)
+        pool = multiprocessing.get_context("fork").Pool(min(workers, len(items)), initializer=_one_thread)
+    except BaseException:
+        _TASK = None
+        raise
+    return _results(pool, items)
+
+
+def _results(pool, items: list) -> Iterator:
+    global _TASK
+    try:
+        yield from pool.imap(_run, items)
     finally:
+        pool.terminate()
+        pool.join()
         _TASK = None
 
 

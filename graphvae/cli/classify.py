@@ -115,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
         r["train_seconds"] = model.train_seconds_
         return r, (z if seed == 0 and args.plot else None)
 
+    outcomes = map_in_workers(train, range(args.seeds), workers)  # forks now: before the bar starts its thread
     with SeedLines(args.seeds, workers, progress) as report:
-        for r, z in map_in_workers(train, range(args.seeds), workers):
+        for r, z in outcomes:
             results.append(r)
             z0 = z if z0 is None else z0
             report(f"seed {r['seed']}: test accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}")

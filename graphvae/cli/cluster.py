@@ -105,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
             r.update(cluster_scores(y, c["labels"]))
         return r, (c if seed == 0 else None)
 
+    outcomes = map_in_workers(train, range(args.seeds), workers)  # forks now: before the bar starts its thread
     with SeedLines(args.seeds, workers, progress) as report:
-        for r, c in map_in_workers(train, range(args.seeds), workers):
+        for r, c in outcomes:
             first = first or c
             if y is not None:
                 report(f"seed {r['seed']}: ACC {r['acc']:.4f}  NMI {r['nmi']:.4f}  ARI {r['ari']:.4f}")

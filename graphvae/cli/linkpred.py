@@ -130,8 +130,9 @@ def run(args: argparse.Namespace) -> int:
         return out
 
     chunks = [seeds[first:first + batch] for first in range(0, len(seeds), batch)]
+    outcomes = map_in_workers(train, chunks, workers)  # forks now: before the bar starts its thread
     with SeedLines(len(seeds), workers, progress, say) as report:
-        for done in map_in_workers(train, chunks, workers):
+        for done in outcomes:
             for row, curves in done:
                 train_seconds += row["train_seconds"]
                 results.append(row)
