@@ -330,6 +330,26 @@ def test_map_in_workers_keeps_order_and_raises_a_workers_error():
     assert not multiprocessing.active_children()  # ...and when the caller stops early
 
 
+def test_a_killed_worker_is_an_error_not_a_hang(capsys):
+    import signal
+
+    from graphvae.cli._workers import WorkerDied, can_fork, map_in_workers
+
+    if not can_fork():
+        pytest.skip("needs fork")
+
+    def task(k):
+        if k == 1:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the system's out-of-memory killer would
+        return k
+
+    with pytest.raises(WorkerDied, match="--workers 1"):
+        list(map_in_workers(task, [0, 1, 2], 2))
+    import multiprocessing
+
+    assert not multiprocessing.active_children()
+
+
 def test_batched_seeds_refuse_splits_of_graphs_with_other_features():
     import networkx as nx
 
@@ -341,3 +361,17 @@ def test_batched_seeds_refuse_splits_of_graphs_with_other_features():
     same = fit_seeds(gv.VGAE(epochs=2, latent=4), [gv.split_edges(plain, seed=0), gv.split_edges(nx.les_miserables_graph(), seed=1)],
                      [0, 1])  # two conversions of one graph: equal features, accepted
     assert [m.embed().shape for m in same] == [(77, 4), (77, 4)]
+
+
+def test_the_cli_reports_a_killed_worker_in_one_line(cora, capsys, monkeypatch):
+    from graphvae.cli import linkpred, main
+    from graphvae.cli._workers import WorkerDied
+
+    def killed(task, items, workers):
+        raise WorkerDied("a worker process was killed before it finished (out of memory?): train with fewer workers")
+
+    monkeypatch.setattr(linkpred, "map_in_workers", killed)
+    assert main(["linkpred", "--dataset", "cora", "--seeds", "2", "--epochs", "2", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["graphvae linkpred: error: a worker process was killed before it finished (out of memory?): "
+                   "train with fewer workers"]

@@ -39,36 +39,59 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended without returning its result (killed by the system, e.g. out of memory)."""
+
+
 def map_in_workers(task: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     """``task(item)`` for every item, yielded in order; with ``workers > 1`` (and more than one item) in that many
     forked processes with one torch thread each. An exception in a worker is raised here, as it would be in
-    this process; leaving the iteration early stops the workers.
+    this process; a worker that dies (e.g. killed for memory) raises :class:`WorkerDied` instead of leaving the
+    caller waiting; leaving the iteration early stops the workers.
 
-    The workers are forked by this call, not at the first ``next``: start anything that runs threads of its own in
-    this process (a progress bar's monitor) afterwards, since a fork copies a lock such a thread may hold."""
+    The workers are forked by this call, not at the first ``next``, and before the executor starts its own thread:
+    start anything that runs threads of its own in this process (a progress bar's monitor) afterwards, since a fork
+    copies the locks such a thread may hold."""
     global _TASK
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return (task(item) for item in items)
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     _TASK = task
+    executor = ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_one_thread)
     try:
-        pool = multiprocessing.get_context("fork").Pool(min(workers, len(items)), initializer=_one_thread)
+        results = executor.map(_run, items)  # submits every item; with fork all workers start before its thread
     except BaseException:
-        _TASK = None
+        _stop(executor, running=True)
         raise
-    return _results(pool, items)
+    return _results(executor, results)
 
 
-def _results(pool, items: list) -> Iterator:
-    global _TASK
+def _results(executor, results: Iterator) -> Iterator:
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = False
     try:
-        yield from pool.imap(_run, items)
+        yield from results
+        done = True
+    except BrokenProcessPool:
+        raise WorkerDied("a worker process was killed before it finished (out of memory?): train with fewer "
+                         "workers (--workers 1)") from None
     finally:
-        pool.terminate()
-        pool.join()
-        _TASK = None
+        _stop(executor, running=not done)
+
+
+def _stop(executor, running: bool) -> None:
+    """Shut the workers down; ``running``: stop the seeds they are still training instead of waiting for them."""
+    global _TASK
+    if running:  # the executor's public shutdown would wait for the running seeds (no public way to stop them)
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+    executor.shutdown(wait=True, cancel_futures=True)
+    _TASK = None
 
 
 class SeedLines:

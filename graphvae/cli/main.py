@@ -16,6 +16,7 @@ import sys
 
 from .._validation import InputError
 from ..training.distributed import LAUNCH_VARIABLES, DistributedError, launched, timeout_from_env
+from ._workers import WorkerDied
 
 #: subcommand -> one-line help; module ``graphvae.cli.<name>`` has ``register(subparsers)``
 #: that adds the parser and sets ``func(args) -> int``
@@ -135,6 +136,9 @@ def _run(argv: list[str] | None) -> int:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"graphvae {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except WorkerDied as e:
+        print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except DistributedError as e:
         # torchrun: a lost peer, a timeout or no rendezvous (one line per rank, no traceback)
         print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
