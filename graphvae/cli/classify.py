@@ -8,7 +8,6 @@ import time
 from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
-from ._workers import SeedLines, map_in_workers
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
@@ -24,6 +23,7 @@ from ._common import (
     refuse_unused,
     unit_fraction,
 )
+from ._workers import SeedLines, map_in_workers
 
 DEFAULT_MODEL = "gnae-maskgae-s2gc"  # graphvae.estimators.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
 

@@ -8,7 +8,6 @@ import time
 from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
-from ._workers import SeedLines, map_in_workers
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
@@ -22,6 +21,7 @@ from ._common import (
     prepare_workers,
     refuse_unused,
 )
+from ._workers import SeedLines, map_in_workers
 
 DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.estimators.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
 

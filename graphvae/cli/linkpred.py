@@ -9,7 +9,6 @@ from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..estimators.zoo import model_config
 from ..files import write_json
-from ._workers import SeedLines, map_in_workers
 from ._common import (
     MAX_SEED,
     TORCHRUN_EPILOG,
@@ -33,6 +32,7 @@ from ._common import (
     seed_count,
     under_torchrun,
 )
+from ._workers import SeedLines, map_in_workers
 
 
 #: what an unsupported model under torchrun is told (:func:`graphvae.training.distributed.fit.check_supported`)
