@@ -38,7 +38,9 @@ PUBLISHED = {
     "arga": ("92.4 / 93.2", "91.9 / 93.0", "Pan et al. 2018: 85/5/10, 10 runs"),
     "argva": ("92.4 / 92.6", "92.4 / 93.0", "Pan et al. 2018: 85/5/10, 10 runs"),
     "VGNAE": ("95.4 / –", "97.0 / –", "Ahn & Kim 2021: trains on 80% of the edges"),
-    "MaskGAE": ("96.4 / 95.9", "98.0 / 98.2", "Li et al. 2023: one fixed split, 10 runs, validation selection"),
+    "MaskGAE": ("96.4 / 95.9", "98.0 / 98.2",
+                "Li et al. 2023: one fixed split, 10 runs, validation selection; test pairs scored on embeddings of "
+                "the training + validation edges (PyG's RandomLinkSplit)"),
 }
 OTHER_PUBLISHED = [("S2GAE (Tan et al. 2023)", "95.1 / –", "94.9 / –", "as reported by the issue")]
 
