@@ -54,9 +54,9 @@ ABLATION: dict[str, dict | str] = {
     "no edge masking (the whole training graph reconstructed; no degree decoder)": {"mask_rate": 0.0,
                                                                                    "degree_weight": 0.0},
     "masking rate 0.7 (the published p) instead of 0.4": {"mask_rate": 0.7},
-    "the earlier widths: 64 decoder units, 5 sampled partners per node": {"decoder_hidden": 64,
-                                                                         "negatives_per_positive": 1.0},
-    "64 decoder units (3 sampled partners per node)": {"decoder_hidden": 64},
+    "32 decoder units, 3 sampled partners per node (= `maskgae`)": "maskgae",
+    "64 decoder units, 3 sampled partners per node": {"negatives_per_positive": 0.5},
+    "32 decoder units, 5 sampled partners per node": {"decoder_hidden": 32},
 }
 
 
@@ -85,7 +85,7 @@ def run_seed(dataset: str, name: str, overrides: dict, seed: int) -> dict:
     return {"result": out, "config": config}
 
 
-EPOCH_TIME_MODELS = ("gae", "gnae-wd", "maskgae")
+EPOCH_TIME_MODELS = ("gae", "gnae-wd", "maskgae", "maskgae-wide")
 
 
 def epoch_times(epochs: int = 40, repeats: int = 2) -> dict:

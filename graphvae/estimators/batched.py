@@ -47,7 +47,7 @@ def batchable(model: VGAE) -> bool:
     """Whether :func:`fit_seeds` can batch ``model``: a GCN encoder with the inner-product decoder (the paper's
     GAE/VGAE, optional bias), with or without early stopping (per seed), the normalized head and weight decay
     (so ``gnae``, ``vgnae`` and ``gnae-wd`` of :mod:`graphvae.estimators.zoo`), but not edge masking, learned
-    decoders or adversarial terms (the zoo's ``masked-gnae``, ``maskgae``, ``arga``, ``argva``), the graph
+    decoders or adversarial terms (the zoo's ``masked-gnae``, ``maskgae``, ``maskgae-wide``, ``arga``, ``argva``), the graph
     autoencoders' options (other activations, sparsity penalties, denoising), MaskGAE's encoder options
     (dropout, batch norm, head activation), or a learning-rate schedule or gradient clipping."""
     return (getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
