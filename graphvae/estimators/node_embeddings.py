@@ -53,7 +53,7 @@ EMBEDDING_MODELS: dict[str, dict[str, Any]] = {
                       hops=1, normalize_features=True),
     "vgae-wide-smooth": dict(variational=True, hidden=256, latent=16, epochs=300, lr=0.01,
                              representation="hidden+latent", hops=2, normalize_features=False),
-    # a strong link predictor of graphvae.estimators.zoo (second to maskgae by validation AUC; normalized one-hop encoder, weight decay), trained on
+    # a strong link predictor of graphvae.estimators.zoo (after the MaskGAE models by validation AUC; normalized one-hop encoder, weight decay), trained on
     # the whole graph for its full 300 epochs
     "gnae-wd": dict(zoo="gnae-wd", representation="latent", hops=0, normalize_features=False),
     "gnae-wd-smooth": dict(zoo="gnae-wd", representation="latent", hops=1, normalize_features=False),
