@@ -10,7 +10,7 @@ import os
 import sys
 
 from .._validation import MAX_SEED, InputError, readable_file, unwritable_folder, writable_path
-from ..estimators.zoo import NAMES as MODEL_NAMES
+from ..estimators.zoo import BEST, NAMES as MODEL_NAMES
 from ..estimators.zoo import model_config
 
 
@@ -94,7 +94,8 @@ def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None)
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=MODEL_NAMES, default="vgae", metavar="NAME",
-                   help=f"one of {', '.join(MODEL_NAMES)} (default: vgae, the paper's model; best: see docs/models.md)")
+                   help=f"one of {', '.join(MODEL_NAMES)} (default: vgae, the paper's model; best: the strongest by "
+                        f"validation AUC, now {BEST}: see docs/models.md)")
     p.add_argument("--epochs", type=positive_int, help="training epochs (default: the model's; paper: 200)")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: the model's; paper: 0.01)")
     p.add_argument("--hidden", type=positive_int, help="hidden GCN width (default: the model's; paper: 32)")
