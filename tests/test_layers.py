@@ -13,7 +13,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "graphvae"
 
 LAYERS = {
-    0: {"_validation", "_keys", "_stages", "_sparse", "files", "allocator"},
+    0: {"_validation", "_device", "_keys", "_stages", "_sparse", "files", "allocator"},
     1: {"data"},
     2: {"nn"},
     3: {"objectives"},

@@ -7,8 +7,8 @@ for all estimators what each used to write by hand:
    constraint language), a bad value raising :class:`graphvae.InputError` with one line;
 2. forgetting every fitted attribute (the names ending in ``_``) so nothing survives a refit;
 3. seeding: the subclass's :meth:`Estimator._fit` runs inside :func:`torch.random.fork_rng` with the
-   global torch generator seeded from ``random_state``, and numpy's global state is restored, so
-   ``fit`` never changes the caller's random state; a fit that leaves a NaN or inf parameter (training
+   global torch generator seeded from ``random_state`` (and, for a fit on a CUDA ``device``, that device's), and
+   numpy's global state is restored, so ``fit`` never changes the caller's random state; a fit that leaves a NaN or inf parameter (training
    diverged) raises :class:`graphvae.InputError`;
 4. timing: ``train_seconds_`` is the sum of the trainer's per-epoch ``seconds``
    (:func:`graphvae.training.trainer.train_elbo` history; training steps only, validation excluded).
@@ -96,9 +96,14 @@ class Estimator(BaseEstimator):
         self._check_params_table()
         self._forget_fit()
         numpy_state = np.random.get_state()
+        cuda = self._cuda_devices()
         try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(self.random_state))
+            with torch.random.fork_rng(devices=cuda):
+                # the CPU generator (torch.manual_seed would also seed, and so change, every CUDA device's)
+                torch.random.default_generator.manual_seed(int(self.random_state))
+                for index in cuda:  # a CUDA fit's global draws (dropout) on its device, restored afterwards
+                    with torch.cuda.device(index):
+                        torch.cuda.manual_seed(int(self.random_state))
                 self._fit(X, y)
             self._check_diverged()
         except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind,
@@ -108,6 +113,15 @@ class Estimator(BaseEstimator):
             np.random.set_state(numpy_state)
         self.train_seconds_ = float(sum(entry["seconds"] for history in self._histories() for entry in history))
         return self
+
+    def _cuda_devices(self) -> list[int]:
+        """The CUDA device indices whose global generator a fit uses (``device`` parameter; none for the CPU)."""
+        device = getattr(self, "device", "cpu")
+        if device is None or str(device) == "cpu":
+            return []
+        from .._device import resolve_device
+        resolved = resolve_device(device)
+        return [resolved.index] if resolved.type == "cuda" else []
 
     def _forget_fit(self, keep: tuple[str, ...] = ()) -> None:
         """Remove every fitted attribute (``name_``) but those in ``keep``."""

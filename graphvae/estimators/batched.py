@@ -49,7 +49,8 @@ def batchable(model: VGAE) -> bool:
     (so ``gnae``, ``vgnae`` and ``gnae-wd`` of :mod:`graphvae.estimators.zoo`), but not edge masking, learned
     decoders or adversarial terms (the zoo's ``masked-gnae``, ``maskgae``, ``maskgae-wide``, ``arga``, ``argva``), the graph
     autoencoders' options (other activations, sparsity penalties, denoising), MaskGAE's encoder options
-    (dropout, batch norm, head activation), or a learning-rate schedule or gradient clipping."""
+    (dropout, batch norm, head activation), a learning-rate schedule or gradient clipping, or a CUDA ``device``
+    (the union's per-seed generators draw on the CPU)."""
     return (getattr(model, "mask_rate", 0.0) == 0 and getattr(model, "decoder", "inner") == "inner"
             and getattr(model, "adversarial", 0.0) == 0
             and getattr(model, "degree_weight", 0.0) == 0 and getattr(model, "activation", "relu") == "relu"
@@ -57,7 +58,7 @@ def batchable(model: VGAE) -> bool:
             and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0
             and getattr(model, "encoder_dropout", 0.0) == 0 and not getattr(model, "batch_norm", False)
             and getattr(model, "head_activation", None) is None and getattr(model, "lr_schedule", None) is None
-            and getattr(model, "clip_norm", None) is None)
+            and getattr(model, "clip_norm", None) is None and str(getattr(model, "device", "cpu")) == "cpu")
 
 
 def batched_by_default(model: VGAE) -> bool:

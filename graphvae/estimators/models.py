@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .._device import device_generator, resolve_device, to_device
 from .._validation import InputError
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
@@ -107,6 +108,12 @@ class VGAE(Estimator):
         negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
             (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
             0: uniform.
+        device: where to train and embed: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``). The graph, the
+            splits and each epoch's masked view are prepared on the CPU and moved there (:mod:`graphvae._device`);
+            a CUDA fit draws from a CUDA generator seeded with ``random_state``, so it draws other pairs than
+            the CPU fit of the same seed (``tests/test_cuda.py``; CUDA's sparse kernels need not add in the same
+            order from run to run). :meth:`embed` returns a numpy array
+            (on the CPU) wherever the model trained.
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
@@ -123,7 +130,7 @@ class VGAE(Estimator):
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
                  encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
                  lr_schedule: str | None = None, clip_norm: float | None = None, mask_mode: str = "undirected",
-                 walk_length: int = 3, negative_power: float = 0.0):
+                 walk_length: int = 3, negative_power: float = 0.0, device: str = "cpu"):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -159,6 +166,7 @@ class VGAE(Estimator):
         self.mask_mode = mask_mode
         self.walk_length = walk_length
         self.negative_power = negative_power
+        self.device = device
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -196,11 +204,13 @@ class VGAE(Estimator):
         "mask_mode": options("undirected", "directed", "path"),
         "walk_length": POSITIVE_INT,
         "negative_power": NON_NEGATIVE,
+        "device": [str, torch.device],
     }
 
     def _check_params(self) -> tuple[int, ...]:
         """The parameter table, then the checks that involve several parameters; the hidden widths."""
         self._check_params_table()
+        resolve_device(self.device)
         hidden = widths(self.hidden)
         if self.negative_power > 0 and self.decoder != "mlp":
             raise InputError("degree-distributed negatives (negative_power > 0) need the MLP edge decoder (decoder='mlp')")
@@ -224,6 +234,7 @@ class VGAE(Estimator):
         node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
         """
         self._check_params()
+        device = resolve_device(self.device)
         denoising = self.hidden_edges > 0 or self.feature_noise > 0
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
@@ -241,15 +252,20 @@ class VGAE(Estimator):
             raise InputError(f"every pair of the {n} nodes is an edge (a complete graph): there are no non-edges for "
                              f"the link likelihood to tell the edges from")
         del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
-        generator = torch.Generator().manual_seed(int(self.random_state))
-        encoder = self._new_encoder(int(graph.x.shape[1]))  # the global RNG is seeded by Estimator.fit
-        likelihood = self._likelihood()
+        generator = torch.Generator().manual_seed(int(self.random_state))  # the views' draws (on the CPU)
+        sampler = device_generator(device, self.random_state, generator)  # the draws of training itself
+        views_target = target  # what the masked views are built on: the CPU target
+        if device.type != "cpu":  # the link targets move once (the masked views refer to the CPU one, which
+            moved = {}            # maps to its moved copy), the rest of each epoch's view moves every epoch
+            self.input_, target = to_device((self.input_, target), device, moved, persistent=(LinkTarget,))
+        encoder = self._new_encoder(int(graph.x.shape[1])).to(device)  # the global RNG is seeded by Estimator.fit
+        likelihood = self._likelihood().to(device)
         penalties, aux_step = [], None
         if self.weight_decay > 0:
             penalties.append(WeightDecay(self.weight_decay))
         if self.adversarial > 0:
             from ..objectives.adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
-            discriminator = Discriminator(self.latent)
+            discriminator = Discriminator(self.latent).to(device)
             penalties.append(AdversarialPenalty(discriminator, self.adversarial))
             aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
         if self.sparsity_weight > 0:
@@ -260,13 +276,16 @@ class VGAE(Estimator):
         if self.mask_rate > 0:
             from ..objectives.masking import masked_batches
             batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator, fold=self._fold,
-                                     base=target, mode=self.mask_mode, walk_length=self.walk_length)
+                                     base=views_target, mode=self.mask_mode, walk_length=self.walk_length)
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
                                               fold=self._fold)
         else:
             batches = lambda epoch: [(self.input_, target)]
+        if device.type != "cpu" and (self.mask_rate > 0 or denoising):  # views drawn on the CPU, trained on the device
+            views = batches
+            batches = lambda epoch: [to_device(view, device, moved, persistent=(LinkTarget,)) for view in views(epoch)]
 
         best = {"auc": -1.0, "epoch": -1, "state": None}
 
@@ -286,7 +305,7 @@ class VGAE(Estimator):
                 best.update(auc=entry["val_auc"], epoch=epoch, state=_state_copy(self.objective_))
             return epoch - best["epoch"] >= self.patience
 
-        self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, generator, self.progress,
+        self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, sampler, self.progress,
                                    validate if self.early_stopping else None,
                                    desc="VGAE" if self.variational else "GAE", aux_step=aux_step,
                                    lr_schedule=self.lr_schedule, clip_norm=self.clip_norm)
@@ -346,7 +365,7 @@ class VGAE(Estimator):
 
     def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
-        return self.embed_tensor(graph).numpy()
+        return self.embed_tensor(graph).cpu().numpy()
 
     def embedding_dict(self) -> dict:
         """``{node id: embedding}`` of the fitted graph, keyed by the caller's node ids."""
@@ -360,14 +379,22 @@ class VGAE(Estimator):
         if graph is not None:
             graph = graph.train_graph if isinstance(graph, LinkSplit) else as_graph(graph)
             graph.check_features(int(self.input_.features.shape[1]))
-        inp = self.input_ if graph is None else self._encoder_input(graph)
+        inp = self.input_
+        if graph is not None:
+            inp = self._encoder_input(graph)
+            inp = inp if self._device.type == "cpu" else to_device(inp, self._device)
         with torch.no_grad():
             return self.objective_.encoder(inp).mu
+
+    @property
+    def _device(self) -> torch.device:
+        """The device the fitted model is on (its encoder's parameters')."""
+        return next(self.objective_.encoder.parameters()).device
 
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
         """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
         z = self.embed_tensor()
-        return self._probabilities(z, _node_pairs(pairs, int(z.shape[0])))
+        return self._probabilities(z, _node_pairs(pairs, int(z.shape[0])).to(z.device))
 
     def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
         likelihood = self.objective_.likelihood
@@ -382,7 +409,8 @@ class VGAE(Estimator):
         """AUC and AP on held-out positive and negative pairs (``[2, n]`` each)."""
         z = self.embed_tensor()
         n = int(z.shape[0])
-        return auc_ap(self._probabilities(z, _node_pairs(pos, n)), self._probabilities(z, _node_pairs(neg, n)))
+        return auc_ap(self._probabilities(z, _node_pairs(pos, n).to(z.device)),
+                      self._probabilities(z, _node_pairs(neg, n).to(z.device)))
 
 
 def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tensor:
@@ -422,6 +450,6 @@ class GAE(VGAE):
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
                  batch_norm: bool = False, head_activation: str | None = None, lr_schedule: str | None = None,
                  clip_norm: float | None = None, mask_mode: str = "undirected", walk_length: int = 3,
-                 negative_power: float = 0.0):
+                 negative_power: float = 0.0, device: str = "cpu"):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)

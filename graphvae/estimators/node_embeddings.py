@@ -140,19 +140,20 @@ def probe_standardizes(name: str = DEFAULT_MODEL) -> bool:
 
 
 def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0, progress: bool = False,
-                   max_latent: int | None = None, **overrides: Any) -> tuple[np.ndarray, Any]:
+                   max_latent: int | None = None, device: str = "cpu", **overrides: Any) -> tuple[np.ndarray, Any]:
     """Train the named model on all edges of ``graph`` and return ``(embeddings [N, d], fitted VGAE)`` (for a
     composed model, ``(its blocks, ComposedEmbedding)``: :func:`composed_embeddings`). ``max_latent`` caps the
     latent dimension of the model (of each component, where its own exceeds it), e.g. at a small graph's node
     count. ``overrides`` (``epochs=``, ``latent=``, ``hops=``, ...; ``None`` values ignored) change the named
-    configuration as :func:`embedding_config` does, which refuses an unknown one."""
+    configuration as :func:`embedding_config` does, which refuses an unknown one. ``device``: where the models
+    train (:class:`graphvae.estimators.models.VGAE`'s ``device``); the embeddings come back as a numpy array."""
     from ..data.graph import as_graph
     from .models import VGAE
 
     config = embedding_config(name, **overrides)
     graph = as_graph(graph)
     if "components" in config:
-        return composed_embeddings(graph, config, random_state, progress, max_latent)
+        return composed_embeddings(graph, config, random_state, progress, max_latent, device)
     if config.get("normalize_features"):
         graph = row_normalized(graph)
     given = {k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr", "hidden_edges", "feature_noise")
@@ -166,7 +167,7 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0,
         kwargs = {**given, **config.get("model", {})}
     if max_latent is not None:
         kwargs["latent"] = min(int(kwargs.get("latent", 16)), check_int(max_latent, "max_latent", minimum=1))
-    model = VGAE(**kwargs, random_state=random_state, progress=progress).fit(graph)
+    model = VGAE(**kwargs, random_state=random_state, progress=progress, device=device).fit(graph)
     return representation(model, config["representation"], int(config["hops"]),
                           bool(config.get("l2_normalize", False))), model
 
@@ -188,7 +189,7 @@ def representation(model: Any, kind: str = "latent", hops: int = 0, l2_normalize
             z = model.input_.adj @ z
         if l2_normalize:
             z = torch.nn.functional.normalize(z, dim=1)
-    return z.numpy()
+    return z.cpu().numpy()
 
 
 class ComposedEmbedding:
@@ -201,7 +202,8 @@ class ComposedEmbedding:
 
 
 def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 0,
-                        progress: bool = False, max_latent: int | None = None) -> tuple[np.ndarray, ComposedEmbedding]:
+                        progress: bool = False, max_latent: int | None = None,
+                        device: str = "cpu") -> tuple[np.ndarray, ComposedEmbedding]:
     """The blocks of a composed configuration (``components``, ``features``, ``combine``; see the module's doc):
     each component trained by :func:`fit_embeddings` with ``random_state``, then the feature block when the graph
     has node features (identity features carry none, and would make an ``[N, N]`` dense block)."""
@@ -213,7 +215,7 @@ def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 
         raise InputError(f"unknown combination '{combine}' (choose from: {', '.join(COMBINATIONS)})")
     parts, models = [], []
     for component in config["components"]:
-        z, model = fit_embeddings(graph, component, random_state, progress, max_latent,
+        z, model = fit_embeddings(graph, component, random_state, progress, max_latent, device,
                                   **config.get("component_overrides", {}))
         parts.append(z)
         models.append(model)

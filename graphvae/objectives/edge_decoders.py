@@ -187,7 +187,7 @@ class DecodedLinkLikelihood(LinkLikelihood):
         if key not in target.cache:
             target.cache[key] = target.positives.crow.diff().double() ** self.negative_power
         col = torch.multinomial(target.cache[key], n * k, replacement=True, generator=generator)
-        row = torch.arange(n).repeat_interleave(k)
+        row = torch.arange(n, device=col.device).repeat_interleave(k)
         return row, col, ~target.is_positive(row, col)
 
     def pair_logits(self, z: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:

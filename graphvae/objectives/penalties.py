@@ -142,8 +142,8 @@ def _vjp_sq_norm(encoder: GCNEncoder, inp: EncoderInput, num_probes: int | None,
     with torch.enable_grad():
         z = encoder(EncoderInput(x, inp.adj, inp.propagated)).mu
         d = z.shape[1]
-        probes = torch.eye(d, dtype=z.dtype).unsqueeze(1).expand(d, *z.shape) if num_probes is None \
-            else torch.randn(num_probes, *z.shape, dtype=z.dtype, generator=generator)
+        probes = torch.eye(d, dtype=z.dtype, device=z.device).unsqueeze(1).expand(d, *z.shape) if num_probes is None \
+            else torch.randn(num_probes, *z.shape, dtype=z.dtype, device=z.device, generator=generator)
         total = x.new_zeros(x.shape[0])
         for v in probes:
             (g,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=create_graph, retain_graph=True)
