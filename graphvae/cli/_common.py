@@ -103,6 +103,28 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--negatives", type=positive_float,
                    help="sampled pairs per positive pair and epoch (default: the model's; paper: 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
+    add_device_argument(p)
+
+
+def add_device_argument(p) -> None:
+    """``--device``: where a training command trains (:func:`check_device`)."""
+    p.add_argument("--device", default="cpu",
+                   help="where to train: cpu (default), cuda or cuda:N (the seeds then train one after another in "
+                        "this process)")
+
+
+def check_device(args: argparse.Namespace) -> None:
+    """``--device`` names a device torch can train on here (else one line, exit 2); a CUDA device refuses
+    ``--workers`` (the worker processes are forked CPU trainers)."""
+    from .._device import resolve_device
+
+    device = resolve_device(args.device)
+    args.device = str(device)  # as the model and the JSON config record it ("cuda" -> "cuda:0")
+    if device.type != "cpu" and (getattr(args, "workers", None) or 1) > 1:
+        raise InputError(f"--workers trains seeds in forked CPU processes: with --device {args.device} the seeds "
+                         f"train one after another on the device; leave --workers out")
+    if device.type != "cpu" and under_torchrun():
+        raise InputError("a distributed run (torchrun) trains on the CPU: leave --device out")
 
 
 def check_graph_arguments(args: argparse.Namespace) -> None:
@@ -227,7 +249,7 @@ def _model_kwargs(args: argparse.Namespace, **extra) -> dict:
     """The named model's configuration (:mod:`graphvae.estimators.zoo`) with the options given on the command line over it."""
     config = model_config(args.model)
     given = {"hidden": args.hidden, "latent": args.latent, "epochs": args.epochs, "lr": args.lr,
-             "negatives_per_positive": args.negatives, **extra}
+             "negatives_per_positive": args.negatives, "device": getattr(args, "device", None), **extra}
     config.update({k: v for k, v in given.items() if v is not None})
     return config
 
@@ -364,6 +386,7 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--json", metavar="PATH", help="write the results as JSON")
     g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
+    add_device_argument(g)
     add_threads_argument(g)
     add_workers_argument(g)
 
@@ -475,7 +498,7 @@ def add_workers_argument(p) -> None:
 
 
 def prepare_workers(requested_workers: int | None, requested_threads: int | None, tasks: int,
-                    nodes_per_task: int) -> tuple[int, int]:
+                    nodes_per_task: int, device: str = "cpu") -> tuple[int, int]:
     """Tune this CLI process for training ``tasks`` independent runs (:func:`prepare_training`) and return
     ``(workers, threads)``: the worker processes to run them in (:func:`graphvae.cli._workers.map_in_workers`)
     and the torch threads of each process.
@@ -484,7 +507,8 @@ def prepare_workers(requested_workers: int | None, requested_threads: int | None
     graph, no ``--threads`` and more than one task, one worker per core on an idle machine. A small graph's epoch
     is a stream of small kernels that two torch threads share poorly (one waits on the other at every kernel, and
     the Python between kernels runs on one core), so two single-threaded processes train two seeds in about the
-    time two threads train one and a half (docs/benchmarks.md). Otherwise one process and :func:`set_threads`'s choice.
+    time two threads train one and a half (docs/benchmarks.md). Otherwise one process and :func:`set_threads`'s choice,
+    always for a CUDA ``device`` (one process drives it; :func:`check_device` refused ``--workers``).
     """
     from ._workers import available_cores, can_fork
 
@@ -497,6 +521,8 @@ def prepare_workers(requested_workers: int | None, requested_threads: int | None
         if requested_threads is not None:
             raise InputError("--workers trains each seed on one torch thread: give --threads without --workers")
     workers, threads = requested_workers, requested_threads
+    if device != "cpu":
+        workers = 1
     if workers is None:
         workers = 1
         if (tasks > 1 and threads is None and nodes_per_task <= SMALL_GRAPH_NODES and not under_torchrun()

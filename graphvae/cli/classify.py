@@ -11,6 +11,7 @@ from ..files import write_json
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
+    check_device,
     check_graph_arguments,
     check_inputs,
     check_output_dir,
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.C is not None and not 0 < args.C < float("inf"):
         raise InputError(f"--C must be a positive finite number, got {args.C}")
     check_graph_arguments(args)
+    check_device(args)
     # a registered --dataset without --labels is scored on its public split (a graph file needs --labels: said below)
     refuse_unused(args, [("test_size", args.folds is None and (args.labels is not None or args.edges is not None),
                           "--test-size is the test fraction of the stratified split of --labels: "
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     graph, name = graph_from_args(args)
-    workers, _ = prepare_workers(args.workers, args.threads, args.seeds, int(graph.num_nodes))
+    workers, _ = prepare_workers(args.workers, args.threads, args.seeds, int(graph.num_nodes), args.device)
     max_latent = narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)),
                                        set_latent=False)
     if args.C is None:
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     def train(seed: int) -> tuple[dict, np.ndarray | None]:
         """Embed with ``seed`` and probe; with seed 0's embeddings for ``--plot``."""
-        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent,
+        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
                                   **embedding_overrides(args))
         zl = z[labelled]
         if public is None:

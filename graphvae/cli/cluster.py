@@ -11,6 +11,7 @@ from ..files import write_json
 from ._common import (
     add_embedding_arguments,
     add_graph_arguments,
+    check_device,
     check_graph_arguments,
     check_inputs,
     check_output_dir,
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.lower().endswith(".csv"):
         raise InputError(f"--out must end in .csv (the clusters are written as CSV); got {args.out}")
     check_graph_arguments(args)
+    check_device(args)
     refuse_unused(args, [("covariance", args.method == "gmm", "--covariance is that of the Gaussian mixture "
                                                                "(--method gmm): k-means has none")])
     fill_defaults(args, {"covariance": "tied"})
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     graph, name = graph_from_args(args)
-    workers, _ = prepare_workers(args.workers, args.threads, args.seeds, int(graph.num_nodes))
+    workers, _ = prepare_workers(args.workers, args.threads, args.seeds, int(graph.num_nodes), args.device)
     max_latent = narrow_default_latent(args, graph, embedding_latent(args.model, **embedding_overrides(args)),
                                        set_latent=False)
     labels = node_labels(graph, args.labels)
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     def train(seed: int) -> tuple[dict, dict | None]:
         """Embed with ``seed`` and cluster; with seed 0's clustering for ``--out`` and ``--plot``."""
-        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent,
+        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
                                   **embedding_overrides(args))
         c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
         r = {"seed": seed, "train_seconds": model.train_seconds_,

@@ -11,6 +11,7 @@ from ._common import (
     add_graph_arguments,
     add_model_arguments,
     add_threads_argument,
+    check_device,
     check_graph_arguments,
     check_inputs,
     check_output_dir,
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
                           f"--projection maps more than 2 dimensions to 2-D: the {latent}-dimensional embeddings "
                           f"are drawn as they are")])
     fill_defaults(args, {"projection": "tsne"})
+    check_device(args)
     graph, name = graph_from_args(args)
     if Path(args.out).suffix == ".emb":  # before training, not after it
         from ..data.embedding_files import check_emb_ids

@@ -16,6 +16,7 @@ from ._common import (
     add_model_arguments,
     add_threads_argument,
     add_workers_argument,
+    check_device,
     check_graph_arguments,
     check_output_dir,
     fit_model,
@@ -71,6 +72,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_graph_arguments(args)
+    check_device(args)
     check_output_dir(args.json, "JSON file")
     stops = args.early_stopping if args.early_stopping is not None else bool(
         model_config(args.model).get("early_stopping", False))
@@ -97,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     # under torchrun every seed is one distributed fit (graphvae.training.distributed), never a batch of seeds
     sequential = args.sequential or under_torchrun() or not batched_by_default(template)
     most = 1 if sequential else seeds_per_batch(int(graph.num_nodes), args.seeds)
-    workers, threads = prepare_workers(args.workers, args.threads, len(seeds), most * int(graph.num_nodes))
+    workers, threads = prepare_workers(args.workers, args.threads, len(seeds), most * int(graph.num_nodes),
+                                       args.device)
     batch = min(most, -(-len(seeds) // workers))  # the seeds shared out over the workers
     progress = not args.no_progress and is_output_rank()
     if workers > 1:  # one bar over the seeds instead of one per worker
