@@ -119,13 +119,14 @@ def code_version() -> dict:
 
 
 def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, profile_epochs: int = 3,
-            model_name: str = "vgae") -> dict:
-    """Generate, split, fit, score one graph; every stage timed (``model_name``: a :mod:`graphvae.estimators.zoo` name)."""
+            model_name: str = "vgae", device: str = "cpu") -> dict:
+    """Generate, split, fit, score one graph; every stage timed (``model_name``: a :mod:`graphvae.estimators.zoo` name;
+    ``device``: where the model trains, the graph being generated and split on the CPU)."""
     import statistics
 
     def make(epochs: int):
-        return VGAE(epochs=epochs, random_state=seed) if model_name == "vgae" else \
-            make_model(model_name, epochs=epochs, random_state=seed)
+        return VGAE(epochs=epochs, random_state=seed, device=device) if model_name == "vgae" else \
+            make_model(model_name, epochs=epochs, random_state=seed, device=device)
 
     stages: dict = {}
     load_before, baseline = os.getloadavg()[0], _status_gb("VmRSS")  # the interpreter with torch imported
@@ -151,8 +152,11 @@ def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, pr
         # other processes on the machine inflate wall times: the 1-minute load average before and after
         "load_average": [load_before, os.getloadavg()[0]], "code": code_version(),
         # PyTorch's tensors of 2 MB and more on transparent huge pages (graphvae.allocator.use_huge_pages)
-        "huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE") == "1",
+        "huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE") == "1", "device": device,
     }
+    if device != "cpu":  # the device's own peak (peak_rss_gb is the host process's)
+        result["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated(device) / 1e9
+        result["gpu"] = torch.cuda.get_device_name(device)
     result["seconds_per_edge"] = result["seconds_per_epoch"] / result["edges"]
     if profile:
         del model
@@ -369,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", choices=NAMES, default="vgae",
                    help="a named model of graphvae.estimators.zoo for --nodes (default: vgae, the paper's)")
     p.add_argument("--epochs", type=count, default=5, help="training epochs (seconds_per_epoch: median after the first)")
+    p.add_argument("--device", default="cpu", help="with --nodes: where the model trains (cpu, cuda, cuda:N)")
     p.add_argument("--features", type=count, default=32)
     p.add_argument("--report-only", action="store_true", help="redraw the plot and docs section from the JSON")
     p.add_argument("--no-docs", action="store_true",
@@ -405,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.nodes is None:
         p.error("give --nodes N (one size) or --all")
-    result = run_one(args.nodes, args.epochs, args.seed, args.features, args.profile, args.profile_epochs, args.model)
+    result = run_one(args.nodes, args.epochs, args.seed, args.features, args.profile, args.profile_epochs, args.model,
+                     args.device)
     if args.json is not None:
         write_json(args.json, result)
     print(json.dumps({k: v for k, v in result.items() if k not in ("machine",)}, indent=1))
