@@ -139,6 +139,17 @@ def cpu_reference() -> dict:
     return out
 
 
+def _table(header: list[str], rows: list[dict], keys: int, cells) -> list[str]:
+    """A markdown table: ``cells(row)`` for each measured row; a row that failed shows its first ``keys`` cells
+    (what it was) and "failed"."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        values = cells(r) if "error" not in r else [*(r.get(k) for k in ("dataset", "model") if k in r)][:keys] + ["failed"]
+        values += [""] * (len(header) - len(values))
+        lines.append("| " + " | ".join(str(v) for v in values) + " |")
+    return lines
+
+
 def markdown(report: dict) -> str:
     cpu = cpu_reference()
     lines = ["## CUDA", "",
@@ -159,25 +170,18 @@ def markdown(report: dict) -> str:
     if report.get("commands"):
         lines += ["Whole commands, `python -m graphvae linkpred --dataset D --model M --seeds 10 --device cuda` "
                   "(wall seconds start to finish, the seeds one after another in one process):", "",
-                  "| dataset | model | wall s | s per seed | test AUC | test AP |", "|---|---|---|---|---|---|"]
-        for r in report["commands"]:
-            if "error" in r:
-                lines.append(f"| {r['dataset']} | {r['model']} | failed | | | |")
-                continue
-            lines.append(f"| {r['dataset']} | {r['model']} | {r['wall_seconds']:.1f} | {r['wall_seconds'] / 10:.2f} | "
-                         f"{r['auc']['mean']:.4f} ± {r['auc']['std']:.4f} | {r['ap']['mean']:.4f} ± {r['ap']['std']:.4f} |")
-        lines.append("")
+                  *_table(["dataset", "model", "wall s", "s per seed", "test AUC", "test AP"], report["commands"], 2,
+                          lambda r: [r["dataset"], r["model"], f"{r['wall_seconds']:.1f}", f"{r['wall_seconds'] / 10:.2f}",
+                                     f"{r['auc']['mean']:.4f} ± {r['auc']['std']:.4f}",
+                                     f"{r['ap']['mean']:.4f} ± {r['ap']['std']:.4f}"]), ""]
     if report.get("scale"):
         lines += ["A million nodes (`benchmarks/scale.py --nodes 1000000 --device cuda`; seconds per epoch: median "
                   "after the first):", "",
-                  "| model | epochs | s per epoch | GPU peak GB | host peak RSS GB | test AUC |", "|---|---|---|---|---|---|"]
-        for r in report["scale"]:
-            if "error" in r:
-                lines.append(f"| {r['model']} | | failed | | | |")
-                continue
-            lines.append(f"| {r['model']} | {r['epochs']} | {r['seconds_per_epoch']:.3f} | {r['peak_gpu_memory_gb']:.2f} | "
-                         f"{r['peak_rss_gb']:.2f} | {r['test_auc']:.4f} |")
-        lines.append("")
+                  *_table(["model", "epochs", "s per epoch", "GPU peak GB", "host peak RSS GB", "test AUC"],
+                          report["scale"], 1,
+                          lambda r: [r["model"], r["epochs"], f"{r['seconds_per_epoch']:.3f}",
+                                     f"{r['peak_gpu_memory_gb']:.2f}", f"{r['peak_rss_gb']:.2f}", f"{r['test_auc']:.4f}"]),
+                  ""]
     if cpu and report.get("scale") and report.get("commands") and report.get("epochs"):
         gpu_1m = {r["model"]: r["seconds_per_epoch"] for r in report["scale"] if "error" not in r}
         vgae_cmd = next((r["wall_seconds"] for r in report["commands"] if r["model"] == "vgae" and "error" not in r), None)

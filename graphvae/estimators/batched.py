@@ -101,8 +101,8 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     if not all(isinstance(s, LinkSplit) for s in splits):
         raise InputError("fit_seeds trains on LinkSplits (graphvae.split_edges), one per seed")
     if not batchable(template):
-        raise InputError("this model is not batched (edge masking, a learned decoder or another option of "
-                         "graphvae.estimators.batched.batchable): fit the seeds one at a time")
+        raise InputError("this model is not batched (edge masking, a learned decoder, a CUDA device or another "
+                         "option of graphvae.estimators.batched.batchable): fit the seeds one at a time")
     template._check_params()
     graphs = [s.train_graph for s in splits]
     n = int(graphs[0].num_nodes)
