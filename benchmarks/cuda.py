@@ -82,6 +82,25 @@ def part_models(report: dict) -> None:
     report["models"] = rows
 
 
+def images_epoch(device: str, epochs: int = 3) -> dict:
+    """The image VAE at CIFAR-10's size on ``device``: 10,000 random 3x32x32 8-bit images, ``vae --cifar``'s model
+    (Gaussian pixels with a learned std, dequantized, 256 hidden units, latent 128), seconds per epoch (median after
+    the first) of 100 mini-batches."""
+    import numpy as np
+
+    import graphvae as gv
+    x = np.random.default_rng(0).integers(0, 256, (10_000, 3072)).astype(np.float32) / 255
+    model = gv.ImageVAE(latent=128, likelihood="gaussian", learn_sigma=True, sigma=0.1, dequantize=256, epochs=epochs,
+                        random_state=0, device=device).fit(x)
+    seconds = [h["seconds"] for h in model.history_]
+    return {"device": device, "images": 10_000, "pixels": 3072, "epochs": epochs, "threads": torch.get_num_threads(),
+            "seconds_per_epoch": statistics.median(seconds[1:]), "epoch_seconds": seconds}
+
+
+def part_images(report: dict) -> None:
+    report["images"] = images_epoch("cuda")
+
+
 def part_commands(report: dict, budget_left) -> None:
     rows = []
     for dataset, model in (("cora", "vgae"), ("cora", "best"), ("citeseer", "best")):
@@ -167,6 +186,12 @@ def markdown(report: dict) -> str:
     if report.get("models"):
         lines += ["Each named model's epoch on Cora on the GPU (60 epochs, median ms after 10): "
                   + ", ".join(f"{r['model']} {r['ms_per_epoch']:.1f}" for r in report["models"]) + ".", ""]
+    if report.get("images"):
+        im, cpu_im = report["images"], report.get("images_cpu")
+        lines += ["The image VAE at CIFAR-10's size (`vae --cifar`'s model on 10,000 random 3x32x32 images, 100 "
+                  f"mini-batches per epoch): {im['seconds_per_epoch']:.3f} s per epoch on the GPU"
+                  + (f", {cpu_im['seconds_per_epoch']:.2f} s on two CPU cores ({cpu_im['machine']})" if cpu_im else "")
+                  + ".", ""]
     if report.get("commands"):
         lines += ["Whole commands, `python -m graphvae linkpred --dataset D --model M --seeds 10 --device cuda` "
                   "(wall seconds start to finish, the seeds one after another in one process):", "",
@@ -208,9 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", type=Path, default=RESULTS)
     p.add_argument("--budget", type=float, default=330.0, help="seconds after which the remaining parts are skipped")
-    p.add_argument("--parts", nargs="+", default=["epochs", "models", "commands", "scale"])
+    p.add_argument("--parts", nargs="+", default=["epochs", "models", "images", "commands", "scale"])
+    p.add_argument("--cpu-images", action="store_true",
+                   help="add the image part's CPU reference (this machine, 2 threads) to the JSON and the docs")
     p.add_argument("--report-only", action="store_true", help="write the docs section from the JSON")
     args = p.parse_args(argv)
+    if args.cpu_images:
+        torch.set_num_threads(2)
+        report = json.loads(args.json.read_text())
+        report["images_cpu"] = images_epoch("cpu") | {"machine": machine()}
+        write_json(args.json, report)
+        update_section("benchmarks.md", "cuda", markdown(report))
+        return 0
     if args.report_only:
         update_section("benchmarks.md", "cuda", markdown(json.loads(args.json.read_text())))
         return 0
@@ -226,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         t = time.perf_counter()
         try:
-            {"epochs": part_epochs, "models": part_models}[part](report) if part in ("epochs", "models") else \
+            {"epochs": part_epochs, "models": part_models, "images": part_images}[part](report) \
+                if part in ("epochs", "models", "images") else \
                 {"commands": part_commands, "scale": part_scale}[part](report, budget_left)
         except Exception as error:  # keep the other parts' numbers
             report.setdefault("errors", {})[part] = f"{type(error).__name__}: {error}"

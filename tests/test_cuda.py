@@ -132,3 +132,42 @@ def test_the_cli_trains_on_cuda(tmp_path):
     report = json.loads(out.read_text())
     assert report["config"]["device"] == "cuda:0" and report["workers"] == 1
     assert 0.88 < report["auc"]["mean"] < 0.95
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    x = (load_digits().data / 16).astype("float32")
+    return x[:1500], x[1500:]
+
+
+def test_the_image_vae_trains_on_cuda_as_well_as_on_the_cpu(digits):
+    train, test = digits
+    cpu = gv.ImageVAE(latent=8, epochs=30, random_state=0).fit(train)
+    gpu = gv.ImageVAE(latent=8, epochs=30, random_state=0, device="cuda").fit(train)
+    assert next(gpu.objective_.parameters()).device.type == "cuda"
+    cpu_elbo, gpu_elbo = cpu.elbo(test, 5)["elbo"], gpu.elbo(test, 5)["elbo"]
+    assert abs(gpu_elbo - cpu_elbo) < 0.03 * abs(cpu_elbo), (cpu_elbo, gpu_elbo)
+    assert gpu.iwae(test[:50], k=50) >= gpu.elbo(test[:50], 5)["elbo"] - 0.5  # the bound is at least the ELBO
+    for out in (gpu.transform(test), gpu.sample(5), gpu.reconstruct(test[:5])):
+        assert isinstance(out, np.ndarray) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "denoising", "sparse", "contractive"])
+def test_each_autoencoder_kind_trains_on_cuda_as_well_as_on_the_cpu(kind, digits):
+    train, test = digits
+    cpu = gv.Autoencoder(kind=kind, epochs=20, random_state=0).fit(train)
+    gpu = gv.Autoencoder(kind=kind, epochs=20, random_state=0, device="cuda").fit(train)
+    cpu_error, gpu_error = cpu.reconstruction_error(test), gpu.reconstruction_error(test)
+    assert abs(gpu_error - cpu_error) < 0.15 * cpu_error, (kind, cpu_error, gpu_error)
+    assert np.isfinite(gpu.jacobian_norm(test[:20], method="hutchinson", num_probes=3)).all()
+    assert len(gpu.hidden_activations(test[:5])) == 1
+
+
+def test_the_vae_command_trains_on_cuda(tmp_path):
+    out = tmp_path / "v.json"
+    run = subprocess.run([sys.executable, "-m", "graphvae", "vae", "--dataset", "digits", "--epochs", "5", "--device",
+                          "cuda", "--no-progress", "--json", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(out.read_text())["seeds"][0]["test_elbo"] < 0

@@ -163,3 +163,24 @@ def test_the_json_config_records_the_device(tmp_path):
     assert run.returncode == 0, run.stderr
     import json
     assert json.loads(out.read_text())["config"]["device"] == "cpu"
+
+
+def test_image_estimators_take_the_device_too(tmp_path):
+    from sklearn.datasets import load_digits
+
+    x = (load_digits().data[:200] / 16).astype("float32")
+    default = gv.ImageVAE(epochs=2, random_state=3).fit(x)
+    explicit = gv.ImageVAE(epochs=2, random_state=3, device="cpu").fit(x)
+    assert np.array_equal(default.transform(x), explicit.transform(x))
+    assert default.elbo(x, random_state=1) == explicit.elbo(x, random_state=1)
+    auto = gv.Autoencoder(kind="contractive", epochs=1, device="cpu").fit(x)
+    assert auto.model_.device == "cpu" and np.isfinite(auto.jacobian_norm(x[:5], method="hutchinson")).all()
+    assert gv.Autoencoder(device="cuda:0").graph_model().device == "cuda:0"  # passed through, checked at fit
+
+
+@no_cuda
+def test_image_estimators_without_cuda_say_so():
+    with pytest.raises(InputError, match="finds no CUDA device"):
+        gv.ImageVAE(epochs=1, device="cuda").fit(np.zeros((4, 3), dtype="float32"))
+    with pytest.raises(InputError, match="finds no CUDA device"):
+        gv.Autoencoder(epochs=1, device="cuda").fit(np.zeros((4, 3), dtype="float32"))

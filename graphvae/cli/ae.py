@@ -16,7 +16,9 @@ from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
 from ._common import (
+    add_device_argument,
     add_image_arguments,
+    check_device,
     check_image_arguments,
     check_output_dir,
     check_outputs_spare_inputs,
@@ -90,6 +92,7 @@ def register(sub) -> None:
     train.add_argument("--lr", type=positive_float, default=0.005, help="Adam learning rate (default: 0.005)")
     train.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
     train.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
+    add_device_argument(train)
     out = p.add_argument_group("output")
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",
                      help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
@@ -113,13 +116,13 @@ def _autoencoder(args: argparse.Namespace, seed: int):
                        likelihood=args.likelihood, noise=args.noise, noise_level=args.noise_level,
                        hidden_edges=args.hidden_edges, sparsity=args.sparsity, sparse_penalty=args.sparse_penalty,
                        weight=args.weight, jacobian=args.jacobian, epochs=args.epochs, batch_size=args.batch_size,
-                       lr=args.lr, random_state=seed, progress=not args.no_progress)
+                       lr=args.lr, random_state=seed, progress=not args.no_progress, device=args.device)
 
 
 def first_layer_features(encoder):
     """The first layer's weights as one input-shaped image per unit: ``[units, inputs]``."""
     layer = encoder.layers[0] if len(encoder.layers) else encoder.head
-    return layer.weight.detach().T.numpy()
+    return layer.weight.detach().T.cpu().numpy()
 
 
 def _image_run(args, seed: int, out: Path | None) -> dict:
@@ -244,6 +247,9 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.out, "--plot", figure_names(args))
+    check_device(args)
+    if args.kind == "stacked" and args.device != "cpu":
+        raise InputError("--kind stacked trains on the CPU: leave --device out")
     import torch
 
     torch.set_num_threads(args.threads)

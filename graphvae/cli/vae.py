@@ -15,7 +15,9 @@ from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
 from ._common import (
+    add_device_argument,
     add_image_arguments,
+    check_device,
     check_image_arguments,
     check_output_dir,
     check_outputs_spare_inputs,
@@ -97,6 +99,7 @@ def register(sub) -> None:
                        help="posterior samples averaged in the test ELBO (default: 10)")
     train.add_argument("--threads", type=positive_int, default=1,
                        help="torch CPU threads; small MLPs run fastest on one (default: 1)")
+    add_device_argument(train)
     out = p.add_argument_group("output")
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",
                      help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
@@ -209,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.out, "--plot", figure_names(args.latent))
+    check_device(args)
     import torch
 
     from ..estimators.image_vae import ImageVAE
@@ -225,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         model = ImageVAE(latent=args.latent, hidden=args.hidden, likelihood=setup["likelihood"], sigma=setup["sigma"],
                          learn_sigma=setup["learn_sigma"], beta=args.beta, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, activation=args.activation, random_state=seed,
-                         progress=not args.no_progress, dequantize=data.levels).fit(data.x_train)
+                         progress=not args.no_progress, dequantize=data.levels, device=args.device).fit(data.x_train)
         terms = model.elbo(data.x_test, num_samples=args.elbo_samples, random_state=seed)
         clf = feature_classifier(data.x_train, data.y_train, random_state=0, x_test=data.x_test, y_test=data.y_test,
                                  cache_dir=cache_dir)

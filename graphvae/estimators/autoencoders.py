@@ -110,6 +110,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         jacobian: ``"exact"`` (closed form) or ``"hutchinson"`` (``num_probes`` probes) for the contractive penalty.
         epochs, batch_size, lr: Adam training (the graph is one batch).
         random_state: seed of initialization, batching and noise.
+        device: ``"cpu"`` or a CUDA device, as the :class:`graphvae.ImageVAE` or :class:`graphvae.GAE` it trains takes it.
 
     ``score`` follows what was fitted: ``score(X)`` on images is the mean log-likelihood per image (as
     :meth:`graphvae.ImageVAE.score`; ``y`` is ignored), ``score(pos, neg)`` on a graph the AUC and AP of held-out pairs.
@@ -124,7 +125,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
                  noise_level: float = 0.3, hidden_edges: float = 0.2, sparsity: float = 0.05,
                  sparse_penalty: str = "kl", weight: float | None = None, jacobian: str = "exact",
                  num_probes: int = 1, epochs: int = 50, batch_size: int = 64, lr: float = 0.005,
-                 random_state: int = 0, progress: bool = False):
+                 random_state: int = 0, progress: bool = False, device: str = "cpu"):
         self.kind = kind
         self.hidden = hidden
         self.latent = latent
@@ -143,6 +144,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         self.lr = lr
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     _parameter_constraints = {
         "kind": options(*KINDS),
@@ -163,6 +165,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         "lr": POSITIVE,
         "random_state": SEED,
         "progress": BOOLEAN,
+        "device": [str, torch.device],
     }
 
     def __sklearn_tags__(self):
@@ -199,7 +202,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
 
         options = dict(hidden=self.hidden, latent=self.latent, epochs=self.epochs, lr=self.lr, bias=True,
                        activation=self.activation, random_state=self.random_state, progress=self.progress,
-                       **self._kind_options())
+                       device=self.device, **self._kind_options())
         if self.kind == "denoising":
             options.update(hidden_edges=self.hidden_edges, feature_noise=self.noise_level)
         return GAE(**options)
@@ -212,7 +215,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         options = dict(latent=self.latent, hidden=self.hidden, likelihood=self.likelihood, sigma=1.0,
                        variational=False, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                        activation=self.activation, random_state=self.random_state, progress=self.progress,
-                       **self._kind_options())
+                       device=self.device, **self._kind_options())
         if self.kind == "denoising":
             options.update(noise=self.noise, noise_level=self.noise_level)
         return ImageVAE(**options)
@@ -247,10 +250,11 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
                 return self.model_.input_
             graph = X.train_graph if isinstance(X, LinkSplit) else as_graph(X)
             graph.check_features(int(self.model_.input_.features.shape[1]))
-            return self.model_._encoder_input(graph)  # the operator the graph model trained with (weights included)
+            # the operator the graph model trained with (weights included)
+            return self._to_model_device(self.model_._encoder_input(graph))
         if self.graph_ is not None:
             raise InputError("this autoencoder was fitted on a graph: pass a graph (or None)")
-        return edgeless_input(self._images(X))
+        return self._to_model_device(edgeless_input(self._images(X)))
 
     def _images(self, X, what: str = "images") -> torch.Tensor:
         return check_images(X, what, self.n_features_in_, type(self).__name__)
@@ -259,14 +263,14 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         """The codes :math:`z = f(x)`: ``[n, latent]`` for images, node embeddings for a graph (``None``: the fitted one)."""
         inp = self._input(X)
         with torch.no_grad():
-            return self.objective_.encoder(inp).mu.numpy()
+            return self.objective_.encoder(inp).mu.cpu().numpy()
 
     def hidden_activations(self, X=None) -> list[np.ndarray]:
         """The hidden layers' activations ``[n, width]``, one array per hidden layer."""
         inp = self._input(X)  # first: it says when the model is not fitted
         with torch.no_grad():
             _, hidden = self.objective_.encoder(inp, return_hidden=True)
-        return [h.numpy() for h in hidden]
+        return [h.cpu().numpy() for h in hidden]
 
     def reconstruct(self, X) -> np.ndarray:
         """The mean image of :math:`p(x \\mid z = f(x))` for each row of ``X``."""
@@ -274,7 +278,7 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         if self.graph_ is not None:
             raise InputError("reconstruct is for images; score held-out links of a graph with score()")
         with torch.no_grad():
-            return self.objective_.likelihood.decode_mean(self.objective_.encoder(inp).mu).numpy()
+            return self.objective_.likelihood.decode_mean(self.objective_.encoder(inp).mu).cpu().numpy()
 
     def reconstruction_error(self, X, clean=None) -> float:
         """Mean squared error per pixel between the reconstruction of ``X`` and ``clean`` (default: ``X``)."""
@@ -289,9 +293,9 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         r"""Per image :math:`\lVert J_f(x) \rVert_F` of the encoder (see :func:`jacobian_sq_norm`; Hutchinson
         probes drawn from ``random_state``)."""
         inp = self._input(X)
-        sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes,
-                              generator=torch.Generator().manual_seed(check_seed(random_state)))
-        return sq.detach().sqrt().numpy()
+        generator = torch.Generator(device=self._device).manual_seed(check_seed(random_state))
+        sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes, generator=generator)
+        return sq.detach().sqrt().cpu().numpy()
 
     def score(self, X, y=None) -> float | dict[str, float]:
         r"""What was fitted decides (images and node pairs are both 2-d arrays, so the input cannot):

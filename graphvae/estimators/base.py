@@ -116,12 +116,29 @@ class Estimator(BaseEstimator):
 
     def _cuda_devices(self) -> list[int]:
         """The CUDA device indices whose global generator a fit uses (``device`` parameter; none for the CPU)."""
+        device = self._fit_device()
+        return [device.index] if device.type == "cuda" else []
+
+    def _fit_device(self) -> torch.device:
+        """Where ``fit`` trains: the ``device`` parameter of an estimator that has one (else the CPU), checked."""
         device = getattr(self, "device", "cpu")
-        if device is None or str(device) == "cpu":
-            return []
+        if str(device) == "cpu":
+            return torch.device("cpu")
         from .._device import resolve_device
-        resolved = resolve_device(device)
-        return [resolved.index] if resolved.type == "cuda" else []
+        return resolve_device(device)
+
+    @property
+    def _device(self) -> torch.device:
+        """The device the fitted model is on (its objective's first parameter's; the CPU without parameters)."""
+        return next(self.objective_.parameters(), torch.empty(0)).device
+
+    def _to_model_device(self, obj: Any) -> Any:
+        """``obj`` (tensors, encoder inputs) on the fitted model's device: as it is on the CPU."""
+        device = self._device
+        if device.type == "cpu":
+            return obj
+        from .._device import to_device
+        return to_device(obj, device)
 
     def _forget_fit(self, keep: tuple[str, ...] = ()) -> None:
         """Remove every fitted attribute (``name_``) but those in ``keep``."""

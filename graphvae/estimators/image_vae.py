@@ -33,6 +33,7 @@ import torch
 from sklearn.base import TransformerMixin
 
 from .._validation import InputError, InputTypeError, check_finite, check_int, check_seed
+from .._device import device_generator, to_device
 from ..nn.decoder import MLPDecoder
 from ..nn.encoder import GCNEncoder, edgeless_input
 from ..objectives.elbo import ELBO
@@ -130,6 +131,9 @@ class ImageVAE(TransformerMixin, Estimator):
             contractive Jacobian norm), each off at weight 0. The :class:`graphvae.Autoencoder` kinds are
             presets of these options with ``variational=False``.
         progress: show a progress bar.
+        device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): each mini-batch is drawn (and corrupted or
+            dequantized) on the CPU and moved there; the posterior samples come from a CUDA generator seeded with
+            ``random_state``. Every method takes and returns numpy arrays wherever the model trained.
 
     Attributes after ``fit``: ``objective_`` (the :class:`graphvae.objectives.elbo.ELBO`), ``history_`` (per-epoch
     totals; :meth:`history_per_image` divides them by the training-set size), ``train_seconds_``,
@@ -142,7 +146,7 @@ class ImageVAE(TransformerMixin, Estimator):
                  random_state: int = 0, progress: bool = False, dequantize: int | None = None,
                  noise: str | None = None, noise_level: float = 0.3, sparsity: float = 0.05,
                  sparsity_weight: float = 0.0, activation_l1: float = 0.0, contractive: float = 0.0,
-                 jacobian: str = "exact", num_probes: int = 1):
+                 jacobian: str = "exact", num_probes: int = 1, device: str = "cpu"):
         self.latent = latent
         self.hidden = hidden
         self.likelihood = likelihood
@@ -165,6 +169,7 @@ class ImageVAE(TransformerMixin, Estimator):
         self.contractive = contractive
         self.jacobian = jacobian
         self.num_probes = num_probes
+        self.device = device
 
     _parameter_constraints = {
         "latent": POSITIVE_INT,
@@ -189,6 +194,7 @@ class ImageVAE(TransformerMixin, Estimator):
         "contractive": NON_NEGATIVE,
         "jacobian": options("exact", "autograd", "hutchinson"),
         "num_probes": POSITIVE_INT,
+        "device": [str, torch.device],
     }
 
     def __sklearn_tags__(self):
@@ -257,16 +263,20 @@ class ImageVAE(TransformerMixin, Estimator):
         xt = self._tensor(x)
         self.n_pixels_ = self.n_features_in_ = xt.shape[1]
         observed = self._observed(xt)
-        generator = torch.Generator().manual_seed(int(self.random_state))
-        objective = self._build(self.n_pixels_, hidden)  # initialization: the global RNG, seeded by Estimator.fit
+        device = self._fit_device()
+        generator = torch.Generator().manual_seed(int(self.random_state))  # batches and pixel noise (on the CPU)
+        sampler = device_generator(device, self.random_state, generator)   # the posterior samples
+        # initialization: the global RNG, seeded by Estimator.fit
+        objective = self._build(self.n_pixels_, hidden).to(device)
+        move = (lambda batch: batch) if device.type == "cpu" else (lambda batch: to_device(batch, device))
 
         def batches(epoch: int):
             for _, xb in image_batches(observed, self.batch_size, generator):
                 xb = self._noisy(xb, generator)
                 seen = xb if self.noise is None else corrupt(xb, self.noise, self.noise_level, generator)
-                yield edgeless_input(seen), xb
+                yield move((edgeless_input(seen), xb))
 
-        history = train_elbo(objective, batches, self.epochs, self.lr, generator, self.progress,
+        history = train_elbo(objective, batches, self.epochs, self.lr, sampler, self.progress,
                              desc="VAE" if self.variational else "AE")
         self.objective_, self.history_, self.n_train_ = objective, history, xt.shape[0]
 
@@ -284,11 +294,12 @@ class ImageVAE(TransformerMixin, Estimator):
         xt = self._tensor(x)
         observed = self._observed(xt)
         generator = torch.Generator().manual_seed(check_seed(random_state))
+        sampler = device_generator(self._device, random_state, generator)
         sums = dict(elbo=0.0, log_likelihood=0.0, kl=0.0)
         with torch.no_grad():
             for _ in range(num_samples):
-                y = self._noisy(observed, generator)
-                terms = self.objective_(edgeless_input(y), y, generator)
+                y = self._to_model_device(self._noisy(observed, generator))
+                terms = self.objective_(edgeless_input(y), y, sampler)
                 for key in sums:
                     sums[key] += float(getattr(terms, key))
         return {k: v / (num_samples * xt.shape[0]) for k, v in sums.items()}
@@ -305,14 +316,15 @@ class ImageVAE(TransformerMixin, Estimator):
         k = check_int(k, "k")
         xt = self._observed(self._tensor(x))
         generator = torch.Generator().manual_seed(check_seed(random_state))
+        sampler = device_generator(self._device, random_state, generator)
         images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
         samples = max(1, min(k, _IWAE_CHUNK // xt.shape[1]))
         out = []
         with torch.no_grad():
             for start in range(0, xt.shape[0], images):
-                xb = self._noisy(xt[start:start + images], generator)
-                out.append(self.objective_.iwae(edgeless_input(xb), xb, k, generator, samples_per_chunk=samples))
-        return torch.cat(out).double().numpy()
+                xb = self._to_model_device(self._noisy(xt[start:start + images], generator))
+                out.append(self.objective_.iwae(edgeless_input(xb), xb, k, sampler, samples_per_chunk=samples))
+        return torch.cat(out).double().cpu().numpy()
 
     def iwae(self, x, k: int = 1000, random_state: int = 0) -> float:
         """The importance-weighted bound with ``k`` samples, mean nats per image."""
@@ -323,7 +335,7 @@ class ImageVAE(TransformerMixin, Estimator):
         """Posterior means :math:`\\mu(x)`, ``[n, latent]``."""
         self._check_fitted()
         with torch.no_grad():
-            return self.objective_.encoder(edgeless_input(self._tensor(x))).mu.numpy()
+            return self.objective_.encoder(edgeless_input(self._to_model_device(self._tensor(x)))).mu.cpu().numpy()
 
     def decode(self, z) -> np.ndarray:
         """Mean images of :math:`p(x\\mid z)` for latent codes ``z`` (``[m, latent]``)."""
@@ -338,7 +350,7 @@ class ImageVAE(TransformerMixin, Estimator):
             raise InputError(f"latent codes must have shape [m, {self.latent}], got {z.shape}")
         check_finite(z, "latent codes")
         with torch.no_grad():
-            return self.objective_.likelihood.decode_mean(torch.from_numpy(z)).numpy()
+            return self.objective_.likelihood.decode_mean(self._to_model_device(torch.from_numpy(z))).cpu().numpy()
 
     def reconstruct(self, x) -> np.ndarray:
         """Mean images decoded from the posterior means of ``x``."""

@@ -379,17 +379,9 @@ class VGAE(Estimator):
         if graph is not None:
             graph = graph.train_graph if isinstance(graph, LinkSplit) else as_graph(graph)
             graph.check_features(int(self.input_.features.shape[1]))
-        inp = self.input_
-        if graph is not None:
-            inp = self._encoder_input(graph)
-            inp = inp if self._device.type == "cpu" else to_device(inp, self._device)
+        inp = self.input_ if graph is None else self._to_model_device(self._encoder_input(graph))
         with torch.no_grad():
             return self.objective_.encoder(inp).mu
-
-    @property
-    def _device(self) -> torch.device:
-        """The device the fitted model is on (its encoder's parameters')."""
-        return next(self.objective_.encoder.parameters()).device
 
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
         """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
