@@ -199,6 +199,8 @@ def markdown(report: dict) -> str:
                           lambda r: [r["dataset"], r["model"], f"{r['wall_seconds']:.1f}", f"{r['wall_seconds'] / 10:.2f}",
                                      f"{r['auc']['mean']:.4f} ± {r['auc']['std']:.4f}",
                                      f"{r['ap']['mean']:.4f} ± {r['ap']['std']:.4f}"]), ""]
+        if report.get("commands_note"):
+            lines += [f"(The commands were {report['commands_note']}.)", ""]
     if report.get("scale"):
         lines += ["A million nodes (`benchmarks/scale.py --nodes 1000000 --device cuda`; seconds per epoch: median "
                   "after the first):", "",
@@ -219,8 +221,11 @@ def markdown(report: dict) -> str:
                   + (f"the VGAE epoch takes {gpu_1m['vgae']:.3f} s against {cpu['vgae_1m_s']:.2f} s on the CPU "
                      f"({cpu['vgae_1m_s'] / gpu_1m['vgae']:.0f}x)" if "vgae" in gpu_1m else "the VGAE did not run")
                   + (f", and `best`'s {gpu_1m['best']:.2f} s against {cpu['best_1m_s']:.1f} s "
-                     f"({cpu['best_1m_s'] / gpu_1m['best']:.0f}x; its masked view of each epoch is still drawn on the CPU "
-                     "and copied over)" if "best" in gpu_1m else "") + ".",
+                     f"({cpu['best_1m_s'] / gpu_1m['best']:.0f}x; its undirected masks are drawn on the GPU"
+                     + (f"; drawn on the CPU and copied over each epoch, as the other masking modes still are, it took "
+                        f"{report['scale_best_masks_drawn_on_the_cpu']['seconds_per_epoch']:.2f} s"
+                        if report.get("scale_best_masks_drawn_on_the_cpu") else "") + ")"
+                     if "best" in gpu_1m else "") + ".",
                   "",
                   "A CUDA fit draws its sampled pairs and its dropout from CUDA generators, so its models are not the CPU "
                   "fits of the same seeds (`tests/test_cuda.py` compares them by test AUC, and the operator, encoder, "

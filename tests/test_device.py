@@ -184,3 +184,25 @@ def test_image_estimators_without_cuda_say_so():
         gv.ImageVAE(epochs=1, device="cuda").fit(np.zeros((4, 3), dtype="float32"))
     with pytest.raises(InputError, match="finds no CUDA device"):
         gv.Autoencoder(epochs=1, device="cuda").fit(np.zeros((4, 3), dtype="float32"))
+
+
+def test_masks_drawn_on_a_device_are_the_cpu_masks_when_that_device_is_the_cpu(cora):
+    """The on-device masking path (moved once, drawn with the device's generator) run on the CPU: the same views
+    as the CPU path, bit for bit, and every view refers to the one moved link target."""
+    from graphvae.objectives.likelihood import LinkTarget
+    from graphvae.objectives.masking import masked_batches
+
+    n, cpu = int(cora.num_nodes), torch.device("cpu")
+    base = LinkTarget.from_edges(cora.edge_index, n)
+    moved = {id(base): (base, to_device(base, cpu))}
+    plain = masked_batches(cora.edge_index, cora.x, n, 0.5, torch.Generator().manual_seed(4), fold=False, base=base)
+    on_device = masked_batches(cora.edge_index, cora.x, n, 0.5, torch.Generator().manual_seed(4), fold=False,
+                               base=base, device=cpu, memo=moved)
+    for epoch in range(3):
+        [(inp_a, target_a)], [(inp_b, target_b)] = plain(epoch), on_device(epoch)
+        assert torch.equal(inp_a.adj.csr.to_dense(), inp_b.adj.csr.to_dense())
+        assert torch.equal(target_a.weights, target_b.weights)
+        assert torch.equal(target_a.hidden_edge_index, target_b.hidden_edge_index)
+        assert target_b.base is moved[id(base)][1] and target_a.base is base
+    with pytest.raises(ValueError, match="undirected mode"):
+        masked_batches(cora.edge_index, cora.x, n, 0.5, torch.Generator(), fold=True, base=base, device=cpu)

@@ -273,17 +273,21 @@ class VGAE(Estimator):
         if self.activation_l1 > 0:
             penalties.append(ActivationL1(self.activation_l1))
         self.objective_ = ELBO(encoder, likelihood, beta=self.beta, penalties=penalties)
+        # undirected masks of unfolded features are drawn on the device itself (from the device's generator)
+        masks_on_device = device.type != "cpu" and self.mask_rate > 0 and self.mask_mode == "undirected" and not self._fold
         if self.mask_rate > 0:
             from ..objectives.masking import masked_batches
-            batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate, generator, fold=self._fold,
-                                     base=views_target, mode=self.mask_mode, walk_length=self.walk_length)
+            batches = masked_batches(graph.edge_index, graph.x, n, self.mask_rate,
+                                     sampler if masks_on_device else generator, fold=self._fold, base=views_target,
+                                     mode=self.mask_mode, walk_length=self.walk_length,
+                                     **(dict(device=device, memo=moved) if masks_on_device else {}))
         elif denoising:  # a corrupted view for the encoder, the whole training graph as the target
             from ..training.corruption import denoising_graph_batches
             batches = denoising_graph_batches(graph, self.hidden_edges, self.feature_noise, generator,
                                               fold=self._fold)
         else:
             batches = lambda epoch: [(self.input_, target)]
-        if device.type != "cpu" and (self.mask_rate > 0 or denoising):  # views drawn on the CPU, trained on the device
+        if device.type != "cpu" and (self.mask_rate > 0 or denoising) and not masks_on_device:  # views drawn on the CPU
             views = batches
             batches = lambda epoch: [to_device(view, device, moved, persistent=(LinkTarget,)) for view in views(epoch)]
 

@@ -165,6 +165,16 @@ class UndirectedMasking:
         if m and not bool(found.all()):
             raise InputError("hidden edges must be training edges")
 
+    def to(self, device: torch.device | str, memo: dict | None = None) -> "UndirectedMasking":
+        """A copy whose draws happen on ``device`` (give :meth:`draw` a generator there); ``memo``: as
+        :func:`graphvae._device.to_device`'s, so that ``base`` is the link target already moved for training."""
+        from .._device import to_device
+
+        out = UndirectedMasking.__new__(UndirectedMasking)
+        for name, value in vars(self).items():
+            setattr(out, name, to_device(value, torch.device(device), memo) if name != "itype" else value)
+        return out
+
     def draw(self, rate: float, generator: torch.Generator | None = None) -> tuple[SparseOperator, MaskedLinkTarget]:
         """One masking: ``(Â of the visible edges, MaskedLinkTarget of the hidden ones)``."""
         from .._sparse import csr_tensor
@@ -173,10 +183,12 @@ class UndirectedMasking:
         if not 0 <= rate < 1:
             raise InputError(f"the masking rate must be in [0, 1), got {rate}")
         n = self.crow.numel() - 1
-        hide = torch.rand(self.once.shape[1], generator=generator) < rate
+        device = self.once.device
+        hide = torch.rand(self.once.shape[1], generator=generator, device=device) < rate
         shown = (~hide).repeat(2)
         # an entry stays if any copy of its edge is shown (duplicate edges are drawn separately, as in mask_edges)
-        copies = torch.zeros(self.entry_row.numel(), dtype=torch.int32).index_add_(0, self.positions, shown.int())
+        copies = torch.zeros(self.entry_row.numel(), dtype=torch.int32, device=device).index_add_(
+            0, self.positions, shown.int())
         keep = copies > 0
         keep[self.diagonal] = True
         crow = kept_row_pointers(self.crow, keep)
@@ -189,7 +201,7 @@ class UndirectedMasking:
             row, col = self.entry_row.index_select(0, kept), self.entry_col.index_select(0, kept)
             values = d_inv_sqrt.index_select(0, row) * d_inv_sqrt.index_select(0, col.long())
             adj = SparseOperator.from_csr(csr_tensor(crow.to(self.itype), col, values, (n, n)))
-        weights = torch.zeros(self.base.keys.numel())
+        weights = torch.zeros(self.base.keys.numel(), device=device)
         weights[self.base_positions[~shown]] = 1.0
         hidden = self.once[:, hide]
         return adj, MaskedLinkTarget(self.base, weights, torch.cat([hidden, hidden.flip(0)], dim=1))
@@ -221,21 +233,31 @@ def masked_degrees(hidden_edge_index: torch.Tensor, num_nodes: int) -> torch.Ten
 
 def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: float, generator: torch.Generator,
                    fold: bool = True, base: LinkTarget | None = None, mode: str = "undirected",
-                   walk_length: int = 3):
+                   walk_length: int = 3, device: torch.device | None = None, memo: dict | None = None):
     """``batches(epoch)`` for :func:`graphvae.training.trainer.train_elbo`: a fresh mask each epoch, the encoder on
     the visible edges, :class:`MaskedLinkTarget` of the hidden ones. ``mode``: ``"undirected"`` or ``"directed"``
     (:func:`mask_edges`), or ``"path"`` (:func:`mask_paths`, walks of ``walk_length`` steps
-    from a share ``rate`` of the nodes)."""
+    from a share ``rate`` of the nodes).
+
+    ``device`` (undirected mode with ``fold=False`` only; ``None``: the CPU): draw the masks there, ``generator``
+    being a generator on that device. The masking is prepared on the CPU and moved once (``memo`` maps the CPU
+    ``base`` to its moved copy: :func:`graphvae._device.to_device`), so each epoch's view is made on the device."""
     if mode not in MASK_MODES:
         raise InputError(f"unknown masking mode '{mode}' (choose from: {', '.join(MASK_MODES)})")
     from ..nn.encoder import _as_features, encoder_input
     from ..nn.operator import normalized_adjacency
 
+    if device is not None and (mode != "undirected" or fold):
+        raise ValueError("masks are drawn on a device in undirected mode with unfolded features only (fold=False)")
     base = base if base is not None else LinkTarget.from_edges(train_edge_index, num_nodes)
     if not fold:  # unfolded features do not depend on the mask: converted once (with their cached transpose)
         x = _as_features(x)
     if mode == "undirected":  # mask_edges' draws; Â and the target from positions found once
         masking = UndirectedMasking(train_edge_index, num_nodes, base)
+        if device is not None:
+            from .._device import to_device
+
+            masking, x = masking.to(device, memo), to_device(x, device)
 
         def undirected_batches(epoch: int) -> list:
             adj, target = masking.draw(rate, generator)
