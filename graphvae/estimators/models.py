@@ -108,8 +108,9 @@ class VGAE(Estimator):
         negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
             (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
             0: uniform.
-        device: where to train and embed: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``). The graph, the
-            splits and each epoch's masked view are prepared on the CPU and moved there (:mod:`graphvae._device`);
+        device: where to train and embed: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``). The graph and the
+            splits are prepared on the CPU and moved there (:mod:`graphvae._device`); undirected masks of unfolded
+            features are drawn on the device, the other masked or denoised views on the CPU and moved each epoch;
             a CUDA fit draws from a CUDA generator seeded with ``random_state``, so it draws other pairs than
             the CPU fit of the same seed (``tests/test_cuda.py``; CUDA's sparse kernels need not add in the same
             order from run to run). :meth:`embed` returns a numpy array
