@@ -206,3 +206,12 @@ def test_masks_drawn_on_a_device_are_the_cpu_masks_when_that_device_is_the_cpu(c
         assert target_b.base is moved[id(base)][1] and target_a.base is base
     with pytest.raises(ValueError, match="undirected mode"):
         masked_batches(cora.edge_index, cora.x, n, 0.5, torch.Generator(), fold=True, base=base, device=cpu)
+
+
+@no_cuda
+def test_a_refit_on_a_missing_device_keeps_the_previous_fit(cora_split_small):
+    model = gv.VGAE(epochs=2).fit(cora_split_small)
+    before = model.embed()
+    with pytest.raises(InputError, match="CUDA"):
+        model.set_params(device="cuda").fit(cora_split_small)
+    assert np.array_equal(model.embed(), before)  # as for any other bad parameter, nothing was forgotten

@@ -94,9 +94,9 @@ class Estimator(BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> "Estimator":
         """Validate the parameters, forget any previous fit, train with ``random_state``; return ``self``."""
         self._check_params_table()
+        cuda = self._cuda_devices()  # a device this machine lacks is refused like any bad parameter: before forgetting
         self._forget_fit()
         numpy_state = np.random.get_state()
-        cuda = self._cuda_devices()
         try:
             with torch.random.fork_rng(devices=cuda):
                 # the CPU generator (torch.manual_seed would also seed, and so change, every CUDA device's)
