@@ -193,3 +193,12 @@ def test_masks_drawn_on_cuda_train_as_well_as_those_drawn_on_the_cpu(split):
     moved = make_model("maskgae", random_state=0, device="cuda", mask_mode="directed").fit(split)
     aucs = [m.score(split.test_pos, split.test_neg)["auc"] for m in (gpu, moved)]
     assert abs(aucs[0] - aucs[1]) < 0.02 and min(aucs) > 0.95, aucs
+
+
+def test_a_pyg_data_on_the_gpu_is_read_and_trained(cora):
+    """A PyG user's ``data.to("cuda")`` goes to ``fit`` as it is: read through the CPU, trained where asked.
+    (Added after the last GPU run of the session that wrote it: not yet run on a GPU.)"""
+    data = cora.to_pyg().to("cuda")
+    model = gv.GAE(epochs=5, device="cuda").fit(data)
+    assert model.embed().shape == (cora.num_nodes, 16)
+    assert gv.as_graph(data).y.device.type == "cpu"

@@ -361,7 +361,8 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     if _is_pyg_data(obj):
         if obj.edge_index is None or obj.num_nodes is None:
             raise InputError("PyG Data needs edge_index and num_nodes")
-        ei = np.asarray(obj.edge_index)
+        # on the CPU first: a PyG user's Data may live on a GPU (``data.to("cuda")``)
+        ei = np.asarray(numpy_ready(obj.edge_index) if isinstance(obj.edge_index, torch.Tensor) else obj.edge_index)
         if ei.ndim != 2 or ei.shape[0] != 2:
             raise InputError(f"PyG Data: edge_index must have shape [2, E], got {list(ei.shape)}")
         if not np.issubdtype(ei.dtype, np.integer):
@@ -385,8 +386,9 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
                                   weight), x)
         for key in ("y", "train_mask", "val_mask", "test_mask", "name"):
-            if getattr(obj, key, None) is not None:
-                setattr(graph, key, getattr(obj, key))
+            value = getattr(obj, key, None)
+            if value is not None:
+                setattr(graph, key, value.detach().cpu() if isinstance(value, torch.Tensor) else value)
         return graph
     if sp.issparse(obj):
         from .graph_files import from_scipy, to_graph
