@@ -229,7 +229,7 @@ def test_options_the_ranks_do_not_have_are_refused_with_one_line():
     from graphvae.training.distributed.fit import check_supported
 
     check_supported(VGAE(early_stopping=False))  # the paper's VGAE runs
-    for option in (dict(batch_norm=True), dict(encoder_dropout=0.5), dict(head_activation="elu")):
+    for option in (dict(batch_norm=True), dict(encoder_dropout=0.5), dict(head_activation="elu"), dict(device="cuda")):
         with pytest.raises(InputError, match="not available in a distributed run") as info:
             check_supported(VGAE(early_stopping=False, **option))
         assert "\n" not in str(info.value)

@@ -235,7 +235,7 @@ class VGAE(Estimator):
         node id of each row of :meth:`embed` (networkx nodes, ``0..N-1`` for a matrix).
         """
         self._check_params()
-        device = resolve_device(self.device)
+        device = self._fit_device()
         denoising = self.hidden_edges > 0 or self.feature_noise > 0
         split = data if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)

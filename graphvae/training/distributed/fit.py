@@ -79,7 +79,8 @@ def check_supported(model, advice: str = SUPPORTED_ADVICE) -> None:
         ("denoising", getattr(model, "hidden_edges", 0) > 0 or getattr(model, "feature_noise", 0) > 0),
         ("encoder dropout", getattr(model, "encoder_dropout", 0) > 0),
         ("batch norm (its statistics would be per rank)", getattr(model, "batch_norm", False)),
-        ("a head activation", getattr(model, "head_activation", None) is not None)) if on]
+        ("a head activation", getattr(model, "head_activation", None) is not None),
+        ("a CUDA device (the ranks train on their CPUs)", str(getattr(model, "device", "cpu")) != "cpu")) if on]
     if missing:
         raise InputError(f"not available in a distributed run: {', '.join(missing)}; {advice}")
 
