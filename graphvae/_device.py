@@ -1,10 +1,10 @@
 """Where a model trains: checking a ``device`` argument, and moving a model's inputs and targets there.
 
-The graph estimators take ``device="cpu"`` (the default) or a CUDA device (``"cuda"``, ``"cuda:1"``). What they
-build from a graph (the operator :math:`\\hat A`, the features, the likelihood's target and, for the models that
-mask edges, each epoch's view) is built on the CPU and moved with :func:`to_device`, which knows the containers
-those are made of: tensors, objects with a ``to(device)`` method (:class:`graphvae.nn.operator.SparseOperator`),
-dataclasses (encoder inputs, link targets) and tuples or lists of them.
+The estimators take ``device="cpu"`` (the default) or a CUDA device (``"cuda"``, ``"cuda:1"``). What they build
+from a graph or from images (the operator :math:`\\hat A`, the features, the likelihood's target, the image
+mini-batches and the masked or denoised views that are not drawn on the device itself) is built on the CPU and moved
+with :func:`to_device`, which knows the containers those are made of: tensors, objects with a ``to(device)`` method
+(:class:`graphvae.nn.operator.SparseOperator`), dataclasses (encoder inputs, link targets) and tuples or lists of them.
 """
 from __future__ import annotations
 
