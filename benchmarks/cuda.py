@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,7 @@ def gpu_line() -> str:
             f"CUDA {torch.version.cuda}, host: {machine()}")
 
 
-def part_epochs(report: dict) -> None:
+def part_epochs(report: dict, budget_left=None) -> None:
     from speed import time_graphvae, time_pyg
 
     import graphvae as gv
@@ -69,7 +68,7 @@ def part_epochs(report: dict) -> None:
     report["epochs"] = rows
 
 
-def part_models(report: dict) -> None:
+def part_models(report: dict, budget_left=None) -> None:
     import graphvae as gv
     from graphvae.estimators.zoo import NAMES, make_model
 
@@ -97,7 +96,7 @@ def images_epoch(device: str, epochs: int = 3) -> dict:
             "seconds_per_epoch": statistics.median(seconds[1:]), "epoch_seconds": seconds}
 
 
-def part_images(report: dict) -> None:
+def part_images(report: dict, budget_left=None) -> None:
     report["images"] = images_epoch("cuda")
 
 
@@ -140,6 +139,11 @@ def part_scale(report: dict, budget_left) -> None:
                                        "peak_gpu_memory_gb", "peak_rss_gb", "test_auc", "test_ap", "setup_seconds")}
                     | {"stages": {k: v["seconds"] for k, v in r["stages"].items()}})
     report["scale"] = rows
+
+
+#: the parts, in their default order; each takes the report to fill and the seconds left of the budget
+PARTS = {"epochs": part_epochs, "models": part_models, "images": part_images, "commands": part_commands,
+         "scale": part_scale}
 
 
 def cpu_reference() -> dict:
@@ -238,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", type=Path, default=RESULTS)
     p.add_argument("--budget", type=float, default=330.0, help="seconds after which the remaining parts are skipped")
-    p.add_argument("--parts", nargs="+", default=["epochs", "models", "images", "commands", "scale"])
+    p.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
     p.add_argument("--cpu-images", action="store_true",
                    help="add the image part's CPU reference (this machine, 2 threads) to the JSON and the docs")
     p.add_argument("--report-only", action="store_true", help="write the docs section from the JSON")
@@ -265,9 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         t = time.perf_counter()
         try:
-            {"epochs": part_epochs, "models": part_models, "images": part_images}[part](report) \
-                if part in ("epochs", "models", "images") else \
-                {"commands": part_commands, "scale": part_scale}[part](report, budget_left)
+            PARTS[part](report, budget_left)
         except Exception as error:  # keep the other parts' numbers
             report.setdefault("errors", {})[part] = f"{type(error).__name__}: {error}"
         report.setdefault("part_seconds", {})[part] = time.perf_counter() - t

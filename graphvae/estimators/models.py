@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .._device import device_generator, resolve_device, to_device
+from .._device import device_generator, to_device
 from .._validation import InputError
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
@@ -211,7 +211,7 @@ class VGAE(Estimator):
     def _check_params(self) -> tuple[int, ...]:
         """The parameter table, then the checks that involve several parameters; the hidden widths."""
         self._check_params_table()
-        resolve_device(self.device)
+        self._fit_device()  # a device this machine lacks: one line
         hidden = widths(self.hidden)
         if self.negative_power > 0 and self.decoder != "mlp":
             raise InputError("degree-distributed negatives (negative_power > 0) need the MLP edge decoder (decoder='mlp')")
@@ -391,10 +391,10 @@ class VGAE(Estimator):
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
         """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
         z = self.embed_tensor()
-        return self._probabilities(z, _node_pairs(pairs, int(z.shape[0])).to(z.device))
+        return self._probabilities(z, _node_pairs(pairs, int(z.shape[0])))
 
     def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
-        likelihood = self.objective_.likelihood
+        likelihood, pairs = self.objective_.likelihood, pairs.to(z.device)  # the caller's pairs, on z's device
         with torch.no_grad():
             if hasattr(likelihood, "pair_logits"):
                 logits = likelihood.pair_logits(z, pairs[0], pairs[1])
@@ -406,8 +406,7 @@ class VGAE(Estimator):
         """AUC and AP on held-out positive and negative pairs (``[2, n]`` each)."""
         z = self.embed_tensor()
         n = int(z.shape[0])
-        return auc_ap(self._probabilities(z, _node_pairs(pos, n).to(z.device)),
-                      self._probabilities(z, _node_pairs(neg, n).to(z.device)))
+        return auc_ap(self._probabilities(z, _node_pairs(pos, n)), self._probabilities(z, _node_pairs(neg, n)))
 
 
 def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tensor:
