@@ -33,7 +33,7 @@ import torch
 from sklearn.base import TransformerMixin
 
 from .._validation import InputError, InputTypeError, check_finite, check_int, check_seed
-from .._device import device_generator, to_device
+from .._device import device_generator
 from ..nn.decoder import MLPDecoder
 from ..nn.encoder import GCNEncoder, edgeless_input
 from ..objectives.elbo import ELBO
@@ -131,9 +131,9 @@ class ImageVAE(TransformerMixin, Estimator):
             contractive Jacobian norm), each off at weight 0. The :class:`graphvae.Autoencoder` kinds are
             presets of these options with ``variational=False``.
         progress: show a progress bar.
-        device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): each mini-batch is drawn (and corrupted or
-            dequantized) on the CPU and moved there; the posterior samples come from a CUDA generator seeded with
-            ``random_state``. Every method takes and returns numpy arrays wherever the model trained.
+        device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): the images move there once, and the
+            mini-batches, their corruption or dequantization noise and the posterior samples are drawn there, from
+            a CUDA generator seeded with ``random_state`` (other draws than the CPU fit of the same seed). Every method takes and returns numpy arrays wherever the model trained.
 
     Attributes after ``fit``: ``objective_`` (the :class:`graphvae.objectives.elbo.ELBO`), ``history_`` (per-epoch
     totals; :meth:`history_per_image` divides them by the training-set size), ``train_seconds_``,
@@ -264,19 +264,19 @@ class ImageVAE(TransformerMixin, Estimator):
         self.n_pixels_ = self.n_features_in_ = xt.shape[1]
         observed = self._observed(xt)
         device = self._fit_device()
-        generator = torch.Generator().manual_seed(int(self.random_state))  # batches and pixel noise (on the CPU)
-        sampler = device_generator(device, self.random_state, generator)   # the posterior samples
+        # batches, pixel noise and posterior samples: one generator on the device (the CPU's own on the CPU)
+        generator = device_generator(device, self.random_state, torch.Generator().manual_seed(int(self.random_state)))
         # initialization: the global RNG, seeded by Estimator.fit
         objective = self._build(self.n_pixels_, hidden).to(device)
-        move = (lambda batch: batch) if device.type == "cpu" else (lambda batch: to_device(batch, device))
+        observed = observed.to(device)
 
         def batches(epoch: int):
             for _, xb in image_batches(observed, self.batch_size, generator):
                 xb = self._noisy(xb, generator)
                 seen = xb if self.noise is None else corrupt(xb, self.noise, self.noise_level, generator)
-                yield move((edgeless_input(seen), xb))
+                yield edgeless_input(seen), xb
 
-        history = train_elbo(objective, batches, self.epochs, self.lr, sampler, self.progress,
+        history = train_elbo(objective, batches, self.epochs, self.lr, generator, self.progress,
                              desc="VAE" if self.variational else "AE")
         self.objective_, self.history_, self.n_train_ = objective, history, xt.shape[0]
 

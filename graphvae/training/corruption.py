@@ -29,11 +29,11 @@ def corrupt(x: torch.Tensor, noise: str = "masking", level: float = 0.3,
     if not (level >= 0 and (noise == "gaussian" or level <= 1)):
         raise InputError(f"noise level must be in [0, 1] ({noise}), got {level}")
     if noise == "gaussian":
-        return x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype)
-    hit = torch.rand(x.shape, generator=generator) < level
+        return x + level * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    hit = torch.rand(x.shape, generator=generator, device=x.device) < level
     if noise == "masking":
         return x.masked_fill(hit, 0.0)
-    salt = (torch.rand(x.shape, generator=generator) < 0.5).to(x.dtype)
+    salt = (torch.rand(x.shape, generator=generator, device=x.device) < 0.5).to(x.dtype)
     return torch.where(hit, salt, x)
 
 

@@ -162,8 +162,10 @@ class FusedAdam:
 
 def image_batches(x: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
                   shuffle: bool = True) -> Iterator[tuple[EncoderInput, torch.Tensor]]:
-    """``(encoder input, target)`` mini-batches of images for :func:`graphvae.training.trainer.train_elbo`."""
-    order = torch.randperm(x.shape[0], generator=generator) if shuffle else torch.arange(x.shape[0])
+    """``(encoder input, target)`` mini-batches of images for :func:`graphvae.training.trainer.train_elbo`, drawn
+    on ``x``'s device (``generator`` must live there)."""
+    n = x.shape[0]
+    order = torch.randperm(n, generator=generator, device=x.device) if shuffle else torch.arange(n, device=x.device)
     for start in range(0, x.shape[0], batch_size):
         xb = x[order[start:start + batch_size]]
         yield edgeless_input(xb), xb
