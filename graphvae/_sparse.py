@@ -53,9 +53,13 @@ def csr_matmul(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, dens
     by ``values[e]`` over row ``i``'s entries, which is exactly a CSR row times ``dense``; PyTorch's
     ``embedding_bag`` kernel (FBGEMM) runs it about 2x faster than its sparse-CSR ``addmm`` (Cora's Â and
     features, 32 and 320 columns, and a 1M-node Â, one and two threads: ``docs/benchmarks.md``, seventh round).
-    Elsewhere it is ``addmm`` with ``beta=0`` into a fresh buffer (neither zero-filled first nor copied after).
+    Elsewhere it is ``addmm`` with ``beta=0`` into a fresh buffer (neither zero-filled first nor copied after),
+    unless torch's deterministic mode is on (``torch.use_deterministic_algorithms(True)``): cuSPARSE's CSR product
+    may sum a row in a different order from one call to the next (measured on an H200: Cora's Â times a dense
+    matrix differed in the last bits between calls), while ``embedding_bag``'s forward kernel sums each row in
+    one fixed order; on a GPU it is faster on small graphs (Cora) and about 2x slower at a million nodes.
     """
-    if dense.device.type == "cpu":
+    if dense.device.type == "cpu" or torch.are_deterministic_algorithms_enabled():
         if col.dtype != crow.dtype:
             col = col.to(crow.dtype)
         # detached: embedding_bag then takes its forward-only kernel (no bag bookkeeping kept for a backward)

@@ -141,6 +141,20 @@ def test_device_cpu_is_the_default_fit(model, cora_split_small):
     assert np.array_equal(default.embed(), explicit.embed())
 
 
+@pytest.mark.parametrize("model", ["vgae", "maskgae"])
+def test_torch_deterministic_mode_leaves_a_cpu_fit_as_it_was(model, cora_split_small):
+    """The deterministic mode switches CUDA's CSR products to the kernel the CPU always runs: CPU fits are the same."""
+    from graphvae.estimators.zoo import make_model
+
+    default = make_model(model, epochs=3, random_state=1).fit(cora_split_small)
+    torch.use_deterministic_algorithms(True)
+    try:
+        deterministic = make_model(model, epochs=3, random_state=1).fit(cora_split_small)
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert np.array_equal(default.embed(), deterministic.embed())
+
+
 def test_a_fit_leaves_the_global_torch_state_as_it_was(cora_split_small):
     torch.manual_seed(123)
     before = torch.get_rng_state()
@@ -168,6 +182,10 @@ def test_image_estimators_take_the_device_too(tmp_path):
     auto = gv.Autoencoder(kind="contractive", epochs=1, device="cpu").fit(x)
     assert auto.model_.device == "cpu" and np.isfinite(auto.jacobian_norm(x[:5], method="hutchinson")).all()
     assert gv.Autoencoder(device="cuda:0").graph_model().device == "cuda:0"  # passed through, checked at fit
+    y = load_digits().target[:200]
+    stacked = [gv.StackedAutoencoder(pretrain_epochs=1, finetune_epochs=1, random_state=3, **kw).fit(x, y)
+               for kw in ({}, {"device": "cpu"})]
+    assert np.array_equal(stacked[0].predict_proba(x), stacked[1].predict_proba(x))
 
 
 @no_cuda
@@ -176,6 +194,8 @@ def test_image_estimators_without_cuda_say_so():
         gv.ImageVAE(epochs=1, device="cuda").fit(np.zeros((4, 3), dtype="float32"))
     with pytest.raises(InputError, match="finds no CUDA device"):
         gv.Autoencoder(epochs=1, device="cuda").fit(np.zeros((4, 3), dtype="float32"))
+    with pytest.raises(InputError, match="finds no CUDA device"):
+        gv.StackedAutoencoder(device="cuda").fit(np.zeros((4, 3), dtype="float32"), [0, 1, 0, 1])
 
 
 def test_masks_drawn_on_a_device_are_the_cpu_masks_when_that_device_is_the_cpu(cora):

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, TransformerMixin
 from torch import nn
 
+from .._device import device_generator
 from .._validation import InputError, check_seed
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
@@ -355,13 +356,18 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
     labels (:class:`CategoricalLikelihood`). ``pretrain=False`` trains the same network from scratch
     with the same fine-tuning budget.
 
+    ``device``: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): the images and labels move there once and
+    the mini-batches are drawn there, from a CUDA generator seeded with ``random_state`` (other batches than the
+    CPU fit of the same seed); every method takes and returns numpy arrays.
+
     Attributes after ``fit``: ``objective_``, ``pretrain_history_`` (one history per layer),
     ``history_`` (fine-tuning), ``classes_``, ``n_features_in_``, ``train_seconds_``.
     """
 
     def __init__(self, hidden: Sequence[int] = (128, 64), activation: str = "sigmoid", likelihood: str = "bernoulli",
                  pretrain: bool = True, pretrain_epochs: int = 20, finetune_epochs: int = 20, batch_size: int = 64,
-                 lr: float = 0.005, finetune_lr: float | None = None, random_state: int = 0, progress: bool = False):
+                 lr: float = 0.005, finetune_lr: float | None = None, random_state: int = 0, progress: bool = False,
+                 device: str = "cpu"):
         self.hidden = hidden
         self.activation = activation
         self.likelihood = likelihood
@@ -373,6 +379,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         self.finetune_lr = finetune_lr
         self.random_state = random_state
         self.progress = progress
+        self.device = device
 
     _parameter_constraints = {
         "hidden": WIDTHS,
@@ -386,6 +393,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         "finetune_lr": [*POSITIVE, None],
         "random_state": SEED,
         "progress": BOOLEAN,
+        "device": [str, torch.device],
     }
 
     def __sklearn_tags__(self):
@@ -414,15 +422,18 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         self.classes_, labels = np.unique(y_np, return_inverse=True)
         if self.classes_.size < 2:
             raise InputError(f"y must hold at least two classes, got {self.classes_.size} class")
-        generator = torch.Generator().manual_seed(int(self.random_state))
+        device = self._fit_device()
+        # the batches' order: one generator on the device (the CPU's own on the CPU)
+        generator = device_generator(device, self.random_state, torch.Generator().manual_seed(int(self.random_state)))
         act = ACTIVATIONS[self.activation]
-        network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act)
+        network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act).to(device)
+        x = x.to(device)
         self.pretrain_history_ = self._pretrain(network, x, generator) if self.pretrain else []
         self.objective_ = ELBO(network, CategoricalLikelihood(), beta=0.0)
-        target = torch.from_numpy(labels.astype(np.int64))
+        target = torch.from_numpy(labels.astype(np.int64)).to(device)
 
         def batches(epoch):
-            order = torch.randperm(x.shape[0], generator=generator)
+            order = torch.randperm(x.shape[0], generator=generator, device=device)
             for s in range(0, x.shape[0], self.batch_size):
                 idx = order[s:s + self.batch_size]
                 yield edgeless_input(x[idx]), target[idx]
@@ -437,7 +448,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
             decoder = ActivatedDecoder(network.activation, MLPDecoder(width, (), width_in))
             bounded = (self.likelihood == "bernoulli") if l == 0 else (self.activation == "sigmoid")
             lik = BernoulliPixels(decoder) if bounded else GaussianPixels(decoder, width_in)
-            histories.append(train_elbo(ELBO(stage, lik, beta=0.0), lambda epoch, c=codes: image_batches(
+            histories.append(train_elbo(ELBO(stage, lik, beta=0.0).to(x.device), lambda epoch, c=codes: image_batches(
                 c, self.batch_size, generator), self.pretrain_epochs, self.lr, generator, self.progress,
                 desc=f"pretraining layer {l + 1}"))
             layer.load_state_dict(stage.head.state_dict())
@@ -446,8 +457,9 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         return histories
 
     def _images(self, X) -> torch.Tensor:
+        """``X`` checked against the fitted model, on the model's device."""
         self._check_fitted()
-        return check_images(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        return self._to_model_device(check_images(X, n_features=self.n_features_in_, owner=type(self).__name__))
 
     def _logits(self, X) -> torch.Tensor:
         x = self._images(X)
@@ -455,11 +467,11 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
             return self.objective_.encoder(edgeless_input(x)).mu
 
     def predict_proba(self, X) -> np.ndarray:
-        return torch.softmax(self._logits(X), -1).numpy()
+        return torch.softmax(self._logits(X), -1).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         logits = self._logits(X)  # first: it says when the model is not fitted
-        return self.classes_[logits.argmax(-1).numpy()]
+        return self.classes_[logits.argmax(-1).cpu().numpy()]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Classification accuracy (scikit-learn's ``accuracy_score``: a column vector ``y`` is one label per row)."""
@@ -470,7 +482,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         x = self._images(X)
         with torch.no_grad():
             _, hidden = self.objective_.encoder(edgeless_input(x), return_hidden=True)
-        return [h.numpy() for h in hidden]
+        return [h.cpu().numpy() for h in hidden]
 
     def transform(self, X) -> np.ndarray:
         """The last hidden layer's codes ``[n, hidden[-1]]``."""
