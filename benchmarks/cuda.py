@@ -195,7 +195,24 @@ def markdown(report: dict) -> str:
         lines += ["The image VAE at CIFAR-10's size (`vae --cifar`'s model on 10,000 random 3x32x32 images, 100 "
                   f"mini-batches per epoch): {im['seconds_per_epoch']:.3f} s per epoch on the GPU"
                   + (f", {cpu_im['seconds_per_epoch']:.2f} s on two CPU cores ({cpu_im['machine']})" if cpu_im else "")
-                  + ".", ""]
+                  + (f" ({report['images_before_on_device_batches']['seconds_per_epoch']:.2f} s on the GPU when each "
+                     "mini-batch was drawn and dequantized on the CPU and copied over; the images now move to the GPU "
+                     "once and their batches and noise are drawn there)" if report.get("images_before_on_device_batches")
+                     else "") + ".", ""]
+    if report.get("determinism"):
+        det = report["determinism"]
+        fits = lambda path: ", ".join(f"{m} {'the same bits' if det[f'fit {m} {path}']['bitwise'] else 'up to %.1e' % det[f'fit {m} {path}']['max_diff']}"
+                                      for m in ("vgae", "gnae-wd", "maskgae") if f"fit {m} {path}" in det)
+        lines += ["Run to run on the GPU (" + det["script"] + "): cuSPARSE's CSR product `Â @ H` was "
+                  + ("not " if not det["A@H cusparse"]["deterministic"] else "") + "bitwise repeatable, `embedding_bag`'s "
+                  + ("was" if det["A@H embedding_bag"]["deterministic"] else "was not") + f" ({det['A@H embedding_bag']['ms']:.3f} "
+                  f"against {det['A@H cusparse']['ms']:.3f} ms on Cora; {det['1M A@H embedding_bag']['ms']:.2f} against "
+                  f"{det['1M A@H cusparse']['ms']:.2f} ms on a 1M-node, 5M-entry matrix), and so were not torch's atomic "
+                  "`index_add_` and `scatter_add_` (the MLP decoder's backward); two fits of one seed with cuSPARSE: "
+                  + fits("cusparse") + "; with `embedding_bag`: " + fits("embedding_bag") + ". So by default CUDA fits "
+                  "are repeatable up to the order of float sums, and under `torch.use_deterministic_algorithms(True)` "
+                  "graphvae's CSR products take `embedding_bag` (and torch's `index_add_`/`scatter_add_` their "
+                  "deterministic paths): `tests/test_cuda.py` checks those fits bit for bit.", ""]
     if report.get("commands"):
         lines += ["Whole commands, `python -m graphvae linkpred --dataset D --model M --seeds 10 --device cuda` "
                   "(wall seconds start to finish, the seeds one after another in one process):", "",
