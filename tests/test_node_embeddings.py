@@ -1,4 +1,5 @@
 """The node-embedding workflow: graph formats in, embedding formats out, the probe, clustering, pictures, bad input."""
+import dataclasses
 import itertools
 import json
 
@@ -60,6 +61,58 @@ def test_weighted_edge_list_weights_enter_a_hat_as_pyg_gcn_norm(tmp_path):
     # the model uses it: the encoder input's operator is the weighted one
     model = gv.GAE(hidden=4, latent=2, epochs=1).fit(g)
     assert torch.allclose(dense(model.input_.adj), ref, atol=1e-6)
+
+
+def weighted_random_graph(n=60, p=0.12, seed=0) -> nx.Graph:
+    rng = np.random.default_rng(seed)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_weighted_edges_from((u, v, float(rng.uniform(0.1, 5))) for u in range(n) for v in range(u + 1, n)
+                              if rng.random() < p)
+    return g
+
+
+def test_a_split_keeps_the_weights_of_its_training_edges():
+    g = weighted_random_graph()
+    graph = gv.as_graph(g)
+    split = gv.split_edges(graph, seed=1)
+    ei, w = split.train_edge_index.numpy(), split.train_edge_weight.numpy()
+    assert w.shape == (ei.shape[1],)
+    # every training edge carries its weight in the networkx graph (node ids 0..n-1 read as themselves)
+    ids = [int(i) for i in graph.node_ids]
+    assert all(w[k] == np.float32(g[ids[u]][ids[v]]["weight"]) for k, (u, v) in enumerate(ei.T))
+    held_out = {tuple(p) for p in np.concatenate([split.val_pos, split.test_pos], axis=1).T.tolist()}
+    assert not held_out & {(min(u, v), max(u, v)) for u, v in ei.T.tolist()}
+    assert split.train_graph.edge_weight is split.train_edge_weight
+    assert gv.split_edges(nx.Graph(g.edges()), seed=1).train_edge_weight is None  # unweighted: none
+
+
+def test_link_prediction_trains_on_the_weighted_training_graph():
+    """The encoder of a fit on a weighted split sees PyG's gcn_norm of the training edges with their weights, and so
+    does each seed of a batched fit (its block of the union's Â)."""
+    split = gv.split_edges(gv.as_graph(weighted_random_graph()), seed=2)
+    model = gv.GAE(hidden=4, latent=2, epochs=2).fit(split)
+    index, weight = gcn_norm(split.train_edge_index, split.train_edge_weight, num_nodes=60, add_self_loops=True)
+    assert torch.allclose(dense(model.input_.adj), torch.sparse_coo_tensor(index, weight, (60, 60)).to_dense(), atol=1e-6)
+    unweighted = gv.GAE(hidden=4, latent=2, epochs=20).fit(dataclasses.replace(split, train_edge_weight=None))
+    from graphvae.estimators.batched import fit_seeds
+
+    other = gv.split_edges(gv.as_graph(weighted_random_graph()), seed=3)
+    batched = fit_seeds(gv.GAE(hidden=4, latent=2, epochs=20), [split, other], [0, 1])
+    singles = [gv.GAE(hidden=4, latent=2, epochs=20, random_state=seed).fit(s) for seed, s in ((0, split), (1, other))]
+    weights_matter = np.abs(singles[0].embed() - unweighted.embed()).max()
+    for single, seed_model in zip(singles, batched):
+        assert np.abs(single.embed() - seed_model.embed()).max() < 1e-4 < weights_matter / 100, weights_matter
+    with pytest.raises(gv.InputError, match="split 1 is unweighted"):
+        fit_seeds(gv.GAE(epochs=1), [split, dataclasses.replace(other, train_edge_weight=None)], [0, 1])
+
+
+def test_the_linkpred_command_on_a_weighted_edge_list_says_what_it_does(tmp_path, capsys):
+    g = weighted_random_graph()
+    path = write(tmp_path, "w.csv", "".join(f"{u},{v},{d['weight']}\n" for u, v, d in g.edges(data=True)))
+    assert main(["linkpred", "--edges", str(path), "--seeds", "2", "--epochs", "3", "--no-progress", "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "edge weights enter the training graph's Â" in err and "unused" not in err
 
 
 def test_unweighted_operator_unchanged_and_unit_weights_agree():

@@ -241,7 +241,8 @@ def graph_from_args(args: argparse.Namespace):
 def _weights_note(args: argparse.Namespace) -> str:
     """What the command does with a weighted graph's weights (docs/embeddings.md, "Edge weights")."""
     if getattr(args, "command", None) == "linkpred":
-        return "; edge weights unused: link prediction holds out edges and trains on the unweighted graph"
+        return ("; edge weights enter the training graph's Â (of models that do not hide edges while training); "
+                "held-out pairs are scored as edges or non-edges")
     return "; edge weights enter Â (of models that do not hide edges while training)"
 
 

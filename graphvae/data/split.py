@@ -21,7 +21,8 @@ from .graph import Graph, as_graph
 
 @dataclass
 class LinkSplit:
-    """A split graph: training edges in both directions, and ``[2, n]`` held-out pairs (``u < v``)."""
+    """A split graph: training edges in both directions, and ``[2, n]`` held-out pairs (``u < v``);
+    ``train_edge_weight`` (aligned with ``train_edge_index``) when the graph is weighted."""
 
     graph: Graph
     train_edge_index: torch.Tensor
@@ -29,6 +30,7 @@ class LinkSplit:
     val_neg: torch.Tensor
     test_pos: torch.Tensor
     test_neg: torch.Tensor
+    train_edge_weight: torch.Tensor | None = None
 
     @property
     def num_nodes(self) -> int:
@@ -36,9 +38,10 @@ class LinkSplit:
 
     @property
     def train_graph(self) -> Graph:
-        """The graph the encoder sees: all nodes and features, training edges only."""
+        """The graph the encoder sees: all nodes and features, training edges only (with their weights, if any)."""
         return Graph(self.graph.x, self.train_edge_index, self.num_nodes, self.graph.node_ids,  # clean by construction
-                     cleaning={"undirected_edges": self.train_edge_index.shape[1] // 2})
+                     cleaning={"undirected_edges": self.train_edge_index.shape[1] // 2},
+                     edge_weight=self.train_edge_weight)
 
 
 def undirected_edges(graph: Graph) -> np.ndarray:
@@ -46,6 +49,15 @@ def undirected_edges(graph: Graph) -> np.ndarray:
     ei = graph.edge_index.numpy()
     keep = ei[0] < ei[1]
     return ei[:, keep]
+
+
+def undirected_weights(graph: Graph) -> np.ndarray | None:
+    """The weights of :func:`undirected_edges`' edges, in their order (``None`` for an unweighted graph)."""
+    weight = getattr(graph, "edge_weight", None)
+    if weight is None:
+        return None
+    ei = graph.edge_index.numpy()
+    return np.asarray(weight, dtype=np.float32)[ei[0] < ei[1]]
 
 
 def held_out_count(num_edges: int, fraction: float) -> int:
@@ -106,7 +118,10 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int =
     negatives = sample_non_edges(edges, n, n_test + n_val, rng)
     train_ei = np.concatenate([train, train[::-1]], axis=1)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
-    return LinkSplit(graph, t(train_ei), t(val_pos), t(negatives[:, n_test:]), t(test_pos), t(negatives[:, :n_test]))
+    weights = undirected_weights(graph)
+    train_w = None if weights is None else t(np.tile(weights[perm[n_test + n_val:]], 2))  # both directions
+    return LinkSplit(graph, t(train_ei), t(val_pos), t(negatives[:, n_test:]), t(test_pos), t(negatives[:, :n_test]),
+                     train_w)
 
 
 def sample_non_edges(edges: np.ndarray, num_nodes: int, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from .._validation import InputError, InputTypeError
@@ -111,6 +112,10 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     other = next((k for k, s in enumerate(splits) if not _same_features(s.graph.x, splits[0].graph.x)), None)
     if other is not None:  # the union shares one feature matrix: another graph's would be trained on the wrong one
         raise InputError(f"batched seeds need splits of the same graph: split {other} has other node features than split 0")
+    weighted = [s.train_edge_weight is not None for s in splits]
+    if any(weighted) and not all(weighted):
+        raise InputError(f"batched seeds need splits of the same graph: split {weighted.index(not weighted[0])} is "
+                         f"{'un' if weighted[0] else ''}weighted, split 0 is {'' if weighted[0] else 'un'}weighted")
     for g in graphs:
         g.check_trainable(template.latent)
     x = graphs[0].x
@@ -128,7 +133,8 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         likelihood.check_union(target)
     except ValueError as e:
         raise InputError(f"these splits cannot be batched ({e}): fit them one at a time") from None
-    inp = union_input(x, adjacencies, fold=template._fold)
+    weights = [(g.edge_index.numpy(), g.edge_weight) for g in graphs] if all(weighted) else None
+    inp = union_input(x, adjacencies, fold=template._fold, weighted_edges=weights)
     encoder = GCNEncoder.stack([m._initial_encoder(int(x.shape[1])) for m in models])
     penalties = [WeightDecay(template.weight_decay)] if template.weight_decay > 0 else []
     objective = ELBO(encoder, likelihood, beta=template.beta, penalties=penalties)
@@ -217,14 +223,21 @@ def _same_features(a, b) -> bool:
     return bool(torch.equal(dense(a), dense(b)))
 
 
-def union_input(x, adjacencies, fold: bool = True) -> EncoderInput:
+def union_input(x, adjacencies, fold: bool = True, weighted_edges=None) -> EncoderInput:
     r"""Encoder input of the disjoint union: block-diagonal :math:`\hat A`; dense features propagated per
     component (:math:`\hat A_c X` stacked) when ``fold``, else (and always for sparse features) kept once and
-    shared by the copies (a normalized head needs them unpropagated)."""
+    shared by the copies (a normalized head needs them unpropagated). ``weighted_edges``: each component's
+    ``(edge_index, edge_weight)``, whose weights then enter its block (each block the component's own weighted
+    :math:`\hat A`: the union has no edge between components)."""
     n, count = adjacencies[0].shape[0], len(adjacencies)
     import scipy.sparse as sp
 
-    adj = normalized_adjacency(sp.block_diag(adjacencies, format="csr"), n * count)
+    if weighted_edges is None:
+        adj = normalized_adjacency(sp.block_diag(adjacencies, format="csr"), n * count)
+    else:
+        edge_index = np.concatenate([np.asarray(e) + c * n for c, (e, _) in enumerate(weighted_edges)], axis=1)
+        adj = normalized_adjacency(edge_index, n * count,
+                                   edge_weight=np.concatenate([np.asarray(w) for _, w in weighted_edges]))
     if fold and isinstance(x, torch.Tensor) and x.layout == torch.strided:
         return EncoderInput(adj @ x.detach().repeat(count, 1), adj, propagated=True)
     return EncoderInput(_as_features(x), adj, propagated=False)
