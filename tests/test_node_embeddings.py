@@ -115,6 +115,36 @@ def test_the_linkpred_command_on_a_weighted_edge_list_says_what_it_does(tmp_path
     assert "edge weights enter the training graph's Â" in err and "unused" not in err
 
 
+def test_features_from_networkx_node_attributes_are_pygs_from_networkx():
+    from torch_geometric.utils import from_networkx
+
+    g = nx.les_miserables_graph()
+    rng = np.random.default_rng(0)
+    for v in g:
+        g.nodes[v]["x"], g.nodes[v]["size"] = rng.random(3).tolist(), float(rng.integers(1, 9))
+    graph = gv.as_graph(g, features=["x", "size"])
+    reference = from_networkx(g, group_node_attrs=["x", "size"])
+    assert graph.node_ids == list(g.nodes)
+    assert torch.allclose(graph.x, reference.x.float())
+    assert torch.equal(gv.as_graph(g, features="size").x, graph.x[:, 3:])
+    gv.GAE(epochs=2, latent=2).fit(gv.split_edges(graph, seed=0))  # trains on them
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda g: g.nodes["Napoleon"].pop("x"), "node 'Napoleon' has no attribute 'x'"),
+    (lambda g: g.nodes["Napoleon"].update(x="big"), "is not a number or a sequence of numbers"),
+    (lambda g: g.nodes["Valjean"].update(x=[1.0]), "has 3 number\\(s\\) on the first node but 1 on node 'Valjean'"),
+    (lambda g: g.nodes["Napoleon"].update(x=[1.0, float("nan"), 0.0]), "node features"),
+])
+def test_bad_node_attribute_features_are_one_clear_error(change, message):
+    g = nx.les_miserables_graph()
+    for v in g:
+        g.nodes[v]["x"] = [1.0, 2.0, 3.0]
+    change(g)
+    with pytest.raises(gv.InputError, match=message):
+        gv.as_graph(g, features="x")
+
+
 def test_unweighted_operator_unchanged_and_unit_weights_agree():
     n = 40
     rng = np.random.default_rng(3)

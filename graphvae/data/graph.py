@@ -349,7 +349,10 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     (read by :func:`load_graph`, as ``--edges`` of the CLI) into a cleaned :class:`Graph`.
 
     A :class:`Graph` is returned as it is (with ``features``, if given, replacing its own). ``features``: an
-    ``[N, F]`` array, or for a graph file also the path of a feature file (as ``--features``).
+    ``[N, F]`` array, or for a graph file also the path of a feature file (as ``--features``), or for a networkx
+    graph the name of a node attribute (or a list of names) holding each node's features: a number or a
+    sequence of numbers per node, the names' values concatenated in order (PyG's ``from_networkx(G,
+    group_node_attrs=...)``).
     """
     if isinstance(obj, (str, os.PathLike)):
         if isinstance(features, (str, os.PathLike)):
@@ -401,9 +404,38 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     if nx is not None and isinstance(obj, nx.Graph):
         from .graph_files import from_networkx, to_graph
 
+        if isinstance(features, str) or (isinstance(features, (list, tuple)) and features
+                                         and all(isinstance(name, str) for name in features)):
+            features = node_attribute_features(obj, [features] if isinstance(features, str) else list(features))
         return to_graph(from_networkx(obj), features)
     raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
                     "adjacency matrix, a torch_geometric Data or the path of a graph file")
+
+
+def node_attribute_features(g: Any, names: list[str]) -> np.ndarray:
+    """``[N, F]`` float64 features of a networkx graph's nodes (in ``g.nodes`` order) from node attributes
+    ``names``: each a number or a sequence of numbers of the same length on every node, concatenated."""
+    columns = []
+    for name in names:
+        values = []
+        for node, data in g.nodes(data=True):
+            if name not in data:
+                raise InputError(f"networkx graph: node {node!r} has no attribute {name!r} (features from node "
+                                 f"attributes need it on every node)")
+            value = data[name]
+            if isinstance(value, torch.Tensor):
+                value = numpy_ready(value).numpy()
+            try:
+                row = np.asarray(value, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                raise InputError(f"networkx graph: node {node!r} attribute {name!r} is not a number or a sequence "
+                                 f"of numbers: {value!r}") from None
+            if values and row.size != values[0].size:
+                raise InputError(f"networkx graph: node attribute {name!r} has {values[0].size} number(s) on the "
+                                 f"first node but {row.size} on node {node!r}")
+            values.append(row)
+        columns.append(np.stack(values) if values else np.zeros((0, 0)))
+    return np.concatenate(columns, axis=1)
 
 
 def _checked_graph(graph: Graph, features: Any = None) -> Graph:
