@@ -252,6 +252,28 @@ def test_ranks_without_boundary_rows_train_and_match_the_single_process(tmp_path
     np.testing.assert_allclose(np.load(tmp_path / "ranks.npy"), np.load(tmp_path / "one.npy"), atol=1e-5)
 
 
+def test_a_weighted_graph_trains_on_two_ranks_as_in_one_process(tmp_path):
+    """Each rank's rows of Â carry the edge weights, as the single process's Â does (embed and linkpred)."""
+    rng = np.random.default_rng(1)
+    pairs = {(int(u), int(v)) for u, v in rng.integers(0, 60, (240, 2)) if u != v}
+    edges = tmp_path / "weighted.csv"
+    edges.write_text("".join(f"{u},{v},{rng.uniform(0.1, 5):.3f}\n" for u, v in sorted(pairs)))
+    base = ["--edges", str(edges), "--epochs", "3", "--latent", "4", "--hidden", "8", "--no-progress"]
+    for command, out in (("embed", ["--out"]), ("linkpred", ["--json"])):
+        files = [tmp_path / f"{command}_{who}.{'npy' if command == 'embed' else 'json'}" for who in ("ranks", "one")]
+        procs = launch(["-m", "graphvae", command, *base, *out, str(files[0])], timeout=90)
+        assert [p.returncode for p in procs] == [0, 0], [p.stderr[-2000:] for p in procs]
+        single = subprocess.run([sys.executable, "-m", "graphvae", command, *base, *out, str(files[1])], cwd=ROOT,
+                                capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert single.returncode == 0, single.stderr
+        if command == "embed":
+            ranks, one = np.load(files[0]), np.load(files[1])
+            np.testing.assert_allclose(ranks, one, atol=1e-5)
+        else:
+            ranks, one = (json.loads(f.read_text()) for f in files)
+            assert abs(ranks["auc"]["mean"] - one["auc"]["mean"]) < 1e-4
+
+
 def _under_torchrun(monkeypatch, world: int = 2, timeout: str = "30") -> None:
     """torchrun's variables in this process (no rendezvous is reached by the refusals tested with them)."""
     for name, value in (("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(free_port())), ("RANK", "0"),

@@ -21,7 +21,7 @@ import torch
 from ..._validation import InputError
 from ...data.graph import as_graph
 from ...nn.encoder import EncoderInput, GCNEncoder
-from ...nn.operator import SparseOperator, adjacency_matrix
+from ...nn.operator import SparseOperator, adjacency_matrix, weighted_gcn_normalize
 from ...objectives.elbo import ELBO
 from ..trainer import train_elbo
 from . import runtime
@@ -46,9 +46,6 @@ def fit_distributed(model, data, ordering: str | None = None):
     split = data if hasattr(data, "train_graph") else None
     graph = split.train_graph if split is not None else as_graph(data)
     graph.check_trainable(model.latent)
-    if getattr(graph, "edge_weight", None) is not None:
-        raise InputError("weighted graphs are not available in a distributed run (the ranks build the 0/1 Â): "
-                         "drop the weights or train in one process")
     n = int(graph.num_nodes)
     balanced_bounds(n, runtime.world_size_from_env())  # too many ranks: one line, before any rendezvous
     ordering = ordering or os.environ.get("GRAPHVAE_PARTITION", "rcm")
@@ -56,8 +53,10 @@ def fit_distributed(model, data, ordering: str | None = None):
         raise InputError(f"GRAPHVAE_PARTITION must be rcm, metis, natural or random, got {ordering!r}")
     ctx = runtime.init()
     adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
-    shard = Partition(adjacency, ctx.world_size, ordering).shard(ctx.rank, graph.x)
-    del adjacency
+    weight = getattr(graph, "edge_weight", None)  # weights enter Â as in one process (models here hide no edges)
+    ahat = None if weight is None else weighted_gcn_normalize(graph.edge_index.numpy(), weight, n)
+    shard = Partition(adjacency, ctx.world_size, ordering, ahat=ahat).shard(ctx.rank, graph.x)
+    del adjacency, ahat
     return fit_shard(model, shard)
 
 

@@ -172,7 +172,7 @@ class Partition:
     estimate and gradients; it only changes how many rows the ranks exchange.
     """
 
-    def __init__(self, adjacency: sp.csr_matrix, world_size: int, method: str = "rcm"):
+    def __init__(self, adjacency: sp.csr_matrix, world_size: int, method: str = "rcm", ahat: sp.csr_matrix | None = None):
         n = adjacency.shape[0]
         self.num_nodes, self.world_size = n, world_size
         balanced_bounds(n, world_size)  # too many ranks: an InputError before any work
@@ -184,7 +184,8 @@ class Partition:
         self.new_of_orig = np.empty(n, dtype=np.int64)
         self.new_of_orig[self.order] = np.arange(n)
         self.num_edges = int(adjacency.nnz)  # directed, off the diagonal (the positives add the N self-pairs)
-        self.ahat = gcn_normalize(sp.csr_matrix(adjacency))
+        # the GCN operator (``ahat``: a weighted graph's, on the pattern of ``adjacency`` + I) and its rows per rank
+        self.ahat = gcn_normalize(sp.csr_matrix(adjacency)) if ahat is None else sp.csr_matrix(ahat)
 
     def shard(self, rank: int, x) -> Shard:
         """Rank ``rank``'s rows; ``x`` the full features (numpy, scipy or a torch tensor, dense or sparse)."""
