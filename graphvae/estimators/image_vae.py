@@ -133,7 +133,8 @@ class ImageVAE(TransformerMixin, Estimator):
         progress: show a progress bar.
         device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): the images move there once, and the
             mini-batches, their corruption or dequantization noise and the posterior samples are drawn there, from
-            a CUDA generator seeded with ``random_state`` (other draws than the CPU fit of the same seed). Every method takes and returns numpy arrays wherever the model trained.
+            a CUDA generator seeded with ``random_state`` (other draws than the CPU fit of the same seed). Every
+            method takes and returns numpy arrays wherever the model trained.
 
     Attributes after ``fit``: ``objective_`` (the :class:`graphvae.objectives.elbo.ELBO`), ``history_`` (per-epoch
     totals; :meth:`history_per_image` divides them by the training-set size), ``train_seconds_``,
