@@ -172,7 +172,8 @@ class Partition:
     estimate and gradients; it only changes how many rows the ranks exchange.
     """
 
-    def __init__(self, adjacency: sp.csr_matrix, world_size: int, method: str = "rcm", ahat: sp.csr_matrix | None = None):
+    def __init__(self, adjacency: sp.csr_matrix, world_size: int, method: str = "rcm",
+                 ahat: sp.csr_matrix | None = None):
         n = adjacency.shape[0]
         self.num_nodes, self.world_size = n, world_size
         balanced_bounds(n, world_size)  # too many ranks: an InputError before any work
