@@ -273,7 +273,7 @@ def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> N
     ab_command = command + (f" --ablation-seeds {args.ablation_seeds}"
                              if getattr(args, "ablation_seeds", 10) != 10 else "")
     ab = ["## Ablation of `best`", "", "```", ab_command, "```", "",
-          f"`best` = `{BEST}` with one ingredient switched off at a time; same protocol; each variant is "
+          f"`best` = `{BEST}` with one ingredient switched off (or, in the last row, changed) at a time; same protocol; each variant is "
           "compared with `best` on the same seeds (the `seeds` column).", "",
           "| variant | seeds | Cora AUC | Cora AP | CiteSeer AUC | CiteSeer AP | val AUC | s/seed (Cora) |",
           "|---|---|---|---|---|---|---|---|"]
