@@ -357,12 +357,13 @@ def test_every_model_trains_through_the_shared_trainer_and_elbo(monkeypatch, sma
         assert np.isfinite(model.score(small_split.test_pos, small_split.test_neg)["auc"])
 
 
-def test_maskgae_wide_is_maskgae_with_a_wider_decoder_and_more_partners():
-    """best (maskgae-wide) is the published MaskGAE configuration (maskgae) with two widths changed, nothing else."""
+def test_maskgae_wide_is_maskgae_with_a_wider_decoder_more_partners_and_a_heavier_degree_term():
+    """best (maskgae-wide) is the published MaskGAE configuration (maskgae) with two widths and the degree decoder's
+    weight changed, nothing else."""
     wide, base = model_config("maskgae-wide"), model_config("maskgae")
-    assert {k for k in wide if wide[k] != base.get(k)} == {"decoder_hidden", "negatives_per_positive"}
-    assert (base["decoder_hidden"], base["negatives_per_positive"]) == (32, 0.5)
-    assert (wide["decoder_hidden"], wide["negatives_per_positive"]) == (64, 1.0)
+    assert {k for k in wide if wide[k] != base.get(k)} == {"decoder_hidden", "negatives_per_positive", "degree_weight"}
+    assert (base["decoder_hidden"], base["negatives_per_positive"], base["degree_weight"]) == (32, 0.5, 3e-3)
+    assert (wide["decoder_hidden"], wide["negatives_per_positive"], wide["degree_weight"]) == (64, 1.0, 1e-2)
     assert model_config("best") == wide and set(wide) == set(base)
     model = make_model("best", random_state=0)
     assert (model.decoder, model.decoder_hidden, model.negatives_per_positive, model.mask_rate) == ("mlp", 64, 1.0, 0.4)
