@@ -67,11 +67,12 @@ def to_device(obj: Any, device: torch.device, memo: dict | None = None, persiste
     return moved
 
 
-def device_generator(device: torch.device, seed: int, cpu_generator: torch.Generator) -> torch.Generator:
+def device_generator(device: torch.device, seed: int, cpu_generator: torch.Generator | None = None) -> torch.Generator:
     """The generator of the draws made on ``device``: ``cpu_generator`` itself on the CPU (so a CPU fit draws
-    exactly as before), else a generator on ``device`` seeded with ``seed``."""
+    exactly as before; ``None``: a CPU generator seeded with ``seed``), else a generator on ``device`` seeded
+    with ``seed``."""
     if device.type == "cpu":
-        return cpu_generator
+        return torch.Generator().manual_seed(int(seed)) if cpu_generator is None else cpu_generator
     return torch.Generator(device=device).manual_seed(int(seed))
 
 

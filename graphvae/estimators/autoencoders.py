@@ -424,7 +424,7 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
             raise InputError(f"y must hold at least two classes, got {self.classes_.size} class")
         device = self._fit_device()
         # the batches' order: one generator on the device (the CPU's own on the CPU)
-        generator = device_generator(device, self.random_state, torch.Generator().manual_seed(int(self.random_state)))
+        generator = device_generator(device, self.random_state)
         act = ACTIVATIONS[self.activation]
         network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act).to(device)
         x = x.to(device)

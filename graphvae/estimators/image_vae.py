@@ -266,7 +266,7 @@ class ImageVAE(TransformerMixin, Estimator):
         observed = self._observed(xt)
         device = self._fit_device()
         # batches, pixel noise and posterior samples: one generator on the device (the CPU's own on the CPU)
-        generator = device_generator(device, self.random_state, torch.Generator().manual_seed(int(self.random_state)))
+        generator = device_generator(device, self.random_state)
         # initialization: the global RNG, seeded by Estimator.fit
         objective = self._build(self.n_pixels_, hidden).to(device)
         observed = observed.to(device)
