@@ -267,6 +267,53 @@ def test_hadamard_linear_is_bitwise_the_autograd_of_the_plain_layers():
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("masked", [True, False])
+def test_hadamard_linear_in_bfloat16_is_the_float64_layer_on_rounded_values(masked):
+    """``compute_dtype=torch.bfloat16``: each matrix product is the exact (float64) product of the bfloat16-rounded
+    factors, itself rounded to bfloat16 (as under ``torch.autocast``), returned as float32. The reference is written
+    out by hand in float64, rounding U, W, the output's gradient G and each product's result; the kernels
+    accumulate in float32 and may round the other way at a tie, so the comparison allows 1-2 bfloat16 steps."""
+    from graphvae.nn.dropout import dropout_mask
+    from graphvae.objectives.edge_decoders import HadamardLinear
+
+    torch.manual_seed(0)
+    z = torch.randn(50, 16, requires_grad=True)
+    row, col = torch.randint(0, 50, (2, 400))
+    linear = torch.nn.Linear(16, 8)
+    mask = dropout_mask((400, 16), 0.2) if masked else None
+    grad = torch.randn(400, 8)
+    out = HadamardLinear.apply(z, z, col, row, linear.weight, linear.bias, mask, torch.bfloat16)
+    grads = torch.autograd.grad(out, [z, linear.weight, linear.bias], grad)
+    assert out.dtype == torch.float32 and all(g.dtype == torch.float32 for g in grads)
+
+    rounded = lambda t: t.detach().to(torch.bfloat16).double()
+    zr, zc = z.detach()[col].double(), z.detach()[row].double()
+    m = mask.double() if masked else torch.ones(400, 16, dtype=torch.float64)
+    u = ((zr * zc).float() * m.float()).double()                       # the float32 product, masked in float32
+    w, g = rounded(linear.weight), rounded(grad)
+    expected_out = rounded(rounded(u) @ w.T) + linear.bias.detach().double()
+    grad_u = rounded(g @ w) * m
+    expected_z = torch.zeros(50, 16, dtype=torch.float64).index_add_(0, col, grad_u * zc).index_add_(0, row, grad_u * zr)
+    expected = (expected_z, rounded(g.T @ rounded(u)), grad.double().sum(0))
+    step = 2.0 ** -7  # two bfloat16 steps, relative
+    assert torch.allclose(out.double(), expected_out, rtol=step, atol=1e-6)
+    for a, b in zip(grads, expected):
+        assert torch.allclose(a.double(), b, rtol=step, atol=step * float(b.abs().mean()))
+    # and it is not the float32 layer: the rounding shows (so the option is not silently ignored)
+    plain = HadamardLinear.apply(z, z, col, row, linear.weight, linear.bias, mask)
+    assert not torch.equal(out, plain) and torch.allclose(out, plain, rtol=0.05, atol=0.05)
+
+
+def test_decoder_precision_option_reaches_the_decoder_and_is_validated():
+    model = gv.VGAE(decoder="mlp", decoder_precision="bfloat16", mask_rate=0.5, epochs=1)
+    assert model._likelihood().decoder.precision == "bfloat16"
+    assert gv.GAE(decoder="mlp").get_params()["decoder_precision"] == "float32"
+    with pytest.raises(gv.InputError, match="decoder_precision"):
+        gv.VGAE(decoder="mlp", decoder_precision="float16").fit(gv.as_graph(nx.karate_club_graph()))
+    with pytest.raises(ValueError, match="precision"):
+        HadamardMLPDecoder(4, 8, precision="half")
+
+
 def test_degree_decoder_target_is_the_masked_degree():
     n = 20
     edges = torch.from_numpy(random_graph(n, 0.3, seed=5))
