@@ -1,18 +1,19 @@
 """The MLP edge decoder's first-layer products in float32 or bfloat16, on validation only.
 
-    python benchmarks/precision.py [--model maskgae-wide] [--seeds 10] [--workers 2]
+    python benchmarks/precision.py [--model maskgae-wide] [--seeds 10] [--workers 2] [--json PATH]
 
 Trains ``--model`` with ``decoder_precision`` float32 and bfloat16 on seeds 0..N-1 of Cora and CiteSeer (85/5/10
 splits, validation-based stopping as the model defines it) and records, per fit, the best validation AUC, its
 epoch and the process CPU seconds. No test edge is scored: the script decides nothing about the test set.
-Writes ``benchmarks/results/decoder_precision.json``; ``docs/models.md`` reports it.
+Writes ``benchmarks/results/decoder_precision.json`` (or ``--json``); ``docs/models.md`` reports it.
 """
 from __future__ import annotations
 
 import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+
+from _docs import ROOT, count, run_benchmark
 
 PRECISIONS = ("float32", "bfloat16")
 DATASETS = ("cora", "citeseer")
@@ -38,12 +39,19 @@ def fit_one(job: tuple[str, str, str, int]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="maskgae-wide")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=count, default=10)
+    parser.add_argument("--workers", type=count, default=2)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "decoder_precision.json"))
     args = parser.parse_args()
     import numpy as np
 
+    from graphvae.data.datasets import load_dataset
+    from graphvae.estimators.zoo import make_model
     from graphvae.evaluation.summary import mean_std
+
+    make_model(args.model, decoder_precision="bfloat16")  # an unknown name or a model without the option: exit 2
+    for d in DATASETS:  # a missing dataset: one line and status 2 here, before any worker starts
+        load_dataset(d)
 
     jobs = [(args.model, d, p, s) for d in DATASETS for s in range(args.seeds) for p in PRECISIONS]
     with ProcessPoolExecutor(args.workers) as pool:
@@ -59,13 +67,12 @@ def main() -> None:
         print(d, {p: round(summary[d][p]["val_auc"]["mean"], 5) for p in PRECISIONS},
               "diff %+.5f" % summary[d]["val_auc_bfloat16_minus_float32"]["mean"],
               {p: round(summary[d][p]["fit_cpu_seconds"]["mean"], 1) for p in PRECISIONS}, flush=True)
-    out = Path(__file__).parent / "results" / "decoder_precision.json"
     from graphvae.files import write_json
 
-    write_json(out, {"model": args.model, "seeds": list(range(args.seeds)), "workers": args.workers,
+    write_json(args.json, {"model": args.model, "seeds": list(range(args.seeds)), "workers": args.workers,
                      "summary": summary, "fits": fits})
-    print("wrote", out)
+    print("wrote", args.json)
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -49,6 +49,9 @@ def _no_data(tmp_path: Path) -> dict:
     (["models.py", "--seeds", "0"], "must be a positive integer"),  # an IndexError traceback
     (["link_estimators.py", "--seeds", "0"], "must be a positive integer"),  # a NaN table in the docs
     (["speed.py", "--epochs", "5"], "must exceed the 10 warm-up epochs"),  # a StatisticsError after training
+    (["precision.py", "--seeds", "0", "--json", NOWHERE], "must be a positive integer"),  # empty means, NaN
+    (["precision.py", "--model", "nosuch", "--json", NOWHERE], "unknown model 'nosuch'"),  # a worker's traceback
+    (["maskgae_reference.py", "--epochs", "5", "--json", NOWHERE], "must be at least 10"),  # never validated
     (["scale.py", "--nodes", "300", "--seed", "-1"], "non-negative"),  # a ValueError traceback
     # torchrun's AssertionError traceback, exit 1, after the prepare and single-process runs
     (["scale_out.py", "--world", "0", "--nodes", "1000", "--json", NOWHERE], "must be a positive integer"),
@@ -84,6 +87,8 @@ def test_scale_report_only_rejects_a_file_that_is_not_its_result(tmp_path):
     (["scale_out.py", "--cora", "--json", NOWHERE], "graphvae linkpred: error: dataset 'cora'"),
     (["scale.py", "--all", "--sizes", "1", "--json", NOWHERE], "scale.py: error: num_nodes must be"),
     (["partitions.py", "--json", NOWHERE], "partitions.py: error: dataset 'cora'"),  # skipped, exit 0
+    (["maskgae_reference.py", "--json", NOWHERE], "maskgae_reference.py: error: dataset 'cora'"),
+    (["precision.py", "--json", NOWHERE], "precision.py: error: dataset 'cora'"),
 ])
 def test_bad_input_of_a_run_exits_2(tmp_path, args, message):
     before = _snapshot()
