@@ -85,8 +85,8 @@ class VGAE(Estimator):
         decoder_hidden, decoder_dropout: width and dropout of the MLP edge decoder.
         decoder_precision: ``"float32"`` or ``"bfloat16"``: the dtype of the MLP edge decoder's first-layer matrix
             products (:class:`graphvae.objectives.edge_decoders.HadamardLinear`; float32 accumulation, float32
-            parameters and gradients). bfloat16 is about 6x faster for those products on CPUs with AVX-512 BF16
-            (and CUDA), slower on CPUs without it.
+            parameters and gradients). bfloat16 made those products 4-5x faster on a CPU with AVX-512 BF16
+            (``docs/models.md``); on CPUs without it they are slower; not measured on CUDA.
         mask_mode: how edges are masked (:func:`graphvae.objectives.masking.masked_batches`): ``"undirected"`` (each
             edge, both directions together), ``"directed"`` (each directed pair independently, MaskGAE's code: an
             edge stays visible when either direction does, the hidden directed pairs are the positives) or

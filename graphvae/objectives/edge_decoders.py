@@ -100,7 +100,7 @@ class HadamardLinear(torch.autograd.Function):
     ``compute_dtype=torch.bfloat16``: the three matrix products (:math:`UW^\top`, :math:`G^\top U`, :math:`GW`)
     take bfloat16 copies of :math:`U, W, G`, accumulate in float32 and round their results to bfloat16, as under
     ``torch.autocast``; :math:`H` and every gradient are returned as float32, and the gathers, the products with
-    :math:`M`, the bias and the scatters stay in float32. On CPUs with AVX-512 BF16 the products run about 6x
+    :math:`M`, the bias and the scatters stay in float32. On CPUs with AVX-512 BF16 the products run 4-5x
     faster than in float32 (``docs/models.md``); the rounding (8 significant bits) is what changes the result.
     """
 
