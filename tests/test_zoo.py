@@ -312,6 +312,12 @@ def test_decoder_precision_option_reaches_the_decoder_and_is_validated():
         gv.VGAE(decoder="mlp", decoder_precision="float16").fit(gv.as_graph(nx.karate_club_graph()))
     with pytest.raises(ValueError, match="precision"):
         HadamardMLPDecoder(4, 8, precision="half")
+    # a float64 model stays float64 around the bfloat16 products: its output and every gradient
+    decoder = HadamardMLPDecoder(4, 8, precision="bfloat16").double()
+    z = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    out = decoder(z, torch.tensor([0, 1, 2]), torch.tensor([3, 4, 0]))
+    out.sum().backward()
+    assert out.dtype == z.grad.dtype == decoder.linears[0].weight.grad.dtype == torch.float64
 
 
 def test_degree_decoder_target_is_the_masked_degree():

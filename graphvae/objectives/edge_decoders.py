@@ -28,7 +28,7 @@ from .masking import MaskedLinkTarget, masked_degrees
 
 #: the first layer's matrix products: ``"float32"``, or ``"bfloat16"`` (factors and results rounded to bfloat16,
 #: accumulated in float32 by the CPU's bfloat16 instructions or CUDA's tensor cores; the layer's output and every
-#: gradient returned as float32: :class:`HadamardLinear`)
+#: gradient returned in the model's dtype: :class:`HadamardLinear`)
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
@@ -99,8 +99,8 @@ class HadamardLinear(torch.autograd.Function):
 
     ``compute_dtype=torch.bfloat16``: the three matrix products (:math:`UW^\top`, :math:`G^\top U`, :math:`GW`)
     take bfloat16 copies of :math:`U, W, G`, accumulate in float32 and round their results to bfloat16, as under
-    ``torch.autocast``; :math:`H` and every gradient are returned as float32, and the gathers, the products with
-    :math:`M`, the bias and the scatters stay in float32. On CPUs with AVX-512 BF16 the products run 4-5x
+    ``torch.autocast``; :math:`H` and every gradient are returned in :math:`Z`'s dtype (float32 as a rule), and the
+    gathers, the products with :math:`M`, the bias and the scatters stay in that dtype. On CPUs with AVX-512 BF16 the products run 4-5x
     faster than in float32 (``docs/models.md``); the rounding (8 significant bits) is what changes the result.
     """
 
@@ -115,8 +115,9 @@ class HadamardLinear(torch.autograd.Function):
         if compute_dtype is None:
             out = u @ weight.t() if bias is None else torch.addmm(bias, u, weight.t())
         else:
+            dtype = u.dtype
             u, weight = u.to(compute_dtype), weight.to(compute_dtype)
-            out = (u @ weight.t()).float()  # converted first: mixed-dtype elementwise kernels are ~40x slower
+            out = (u @ weight.t()).to(dtype)  # converted first: mixed-dtype elementwise kernels are ~40x slower
             if bias is not None:
                 out.add_(bias)
         ctx.save_for_backward(gathered_row, gathered_col, row, col, weight, mask, u)
@@ -129,13 +130,13 @@ class HadamardLinear(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         gathered_row, gathered_col, row, col, weight, mask, u = ctx.saved_tensors  # u, weight: in the compute dtype
         grad_row = grad_col = grad_weight = grad_bias = None
-        low = grad.to(u.dtype)  # grad itself when computing in float32
+        low = grad.to(u.dtype)  # grad itself without a compute dtype
         if ctx.needs_input_grad[4]:
             grad_weight = low.t().mm(u).to(grad.dtype)
         if ctx.has_bias and ctx.needs_input_grad[5]:
             grad_bias = grad.sum(0)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            grad_u = low.mm(weight).to(grad.dtype)  # float32 before any elementwise product (see forward)
+            grad_u = low.mm(weight).to(grad.dtype)  # converted before any elementwise product (see forward)
             if mask is not None:
                 grad_u.mul_(mask)
             # the saved tensors stay intact (a retained graph may run this again); the last product reuses grad_u
