@@ -109,6 +109,7 @@ def test_batching_rules(cora):
 
     assert batchable(make_model("gnae-wd")) and not batched_by_default(make_model("gnae-wd"))
     assert batched_by_default(gv.VGAE(early_stopping=True)) and not batchable(make_model("maskgae"))
+    assert not batchable(make_model("gnae-wd", snapshots=3))  # the union keeps no snapshots: seed by seed
 
 
 def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(cora, capsys, tmp_path):  # cora: skips without data

@@ -48,7 +48,8 @@ def batchable(model: VGAE) -> bool:
     """Whether :func:`fit_seeds` can batch ``model``: a GCN encoder with the inner-product decoder (the paper's
     GAE/VGAE, optional bias), with or without early stopping (per seed), the normalized head and weight decay
     (so ``gnae``, ``vgnae`` and ``gnae-wd`` of :mod:`graphvae.estimators.zoo`), but not edge masking, learned
-    decoders or adversarial terms (the zoo's ``masked-gnae``, ``maskgae``, ``maskgae-wide``, ``arga``, ``argva``), the graph
+    decoders or adversarial terms (the zoo's ``masked-gnae``, ``maskgae``, ``maskgae-wide``, ``arga``, ``argva``),
+    snapshot ensembles (``snapshots > 1``), the graph
     autoencoders' options (other activations, sparsity penalties, denoising), MaskGAE's encoder options
     (dropout, batch norm, head activation), a learning-rate schedule or gradient clipping, or a CUDA ``device``
     (the union's per-seed generators draw on the CPU)."""
@@ -59,7 +60,8 @@ def batchable(model: VGAE) -> bool:
             and getattr(model, "hidden_edges", 0.0) == 0 and getattr(model, "feature_noise", 0.0) == 0
             and getattr(model, "encoder_dropout", 0.0) == 0 and not getattr(model, "batch_norm", False)
             and getattr(model, "head_activation", None) is None and getattr(model, "lr_schedule", None) is None
-            and getattr(model, "clip_norm", None) is None and str(getattr(model, "device", "cpu")) == "cpu")
+            and getattr(model, "clip_norm", None) is None and getattr(model, "snapshots", 1) == 1
+            and str(getattr(model, "device", "cpu")) == "cpu")
 
 
 def batched_by_default(model: VGAE) -> bool:

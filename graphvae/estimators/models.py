@@ -112,6 +112,11 @@ class VGAE(Estimator):
         negative_power: with ``decoder="mlp"``, draw the sampled partners with probability proportional to
             (degree + 1) ** ``negative_power`` (:meth:`graphvae.objectives.edge_decoders.DecodedLinkLikelihood.sampled_pairs`);
             0: uniform.
+        snapshots: with early stopping, keep the parameters of the ``snapshots`` epochs with the highest
+            validation AUC; :meth:`predict_proba` and :meth:`score` average the link probabilities of those
+            snapshots (an ensemble of one run's epochs, no extra training; each snapshot holds one copy of the
+            parameters). Embeddings (:meth:`embed`) are the best epoch's. 1: the best epoch alone. Without
+            early stopping there is no validation to rank epochs by, and the last epoch alone is used.
         device: where to train and embed: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``). The graph and the
             splits are prepared on the CPU and moved there (:mod:`graphvae._device`); undirected masks of unfolded
             features are drawn on the device, the other masked or denoised views on the CPU and moved each epoch;
@@ -122,7 +127,8 @@ class VGAE(Estimator):
 
     Attributes after ``fit``: ``history_`` (per-epoch loss and ELBO terms), ``train_seconds_`` (the
     training steps' seconds from the history, validation excluded), ``best_epoch_`` and ``best_val_auc_``
-    (with early stopping only: a refit forgets every fitted attribute, :class:`graphvae.estimators.base.Estimator`).
+    (with early stopping only: a refit forgets every fitted attribute, :class:`graphvae.estimators.base.Estimator`);
+    with ``snapshots > 1``, ``snapshots_`` (the kept parameters, best first) and ``snapshot_epochs_`` (their epochs).
     """
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, variational: bool = True,
@@ -136,7 +142,7 @@ class VGAE(Estimator):
                  activation_l1: float = 0.0, hidden_edges: float = 0.0, feature_noise: float = 0.0,
                  encoder_dropout: float = 0.0, batch_norm: bool = False, head_activation: str | None = None,
                  lr_schedule: str | None = None, clip_norm: float | None = None, mask_mode: str = "undirected",
-                 walk_length: int = 3, negative_power: float = 0.0, device: str = "cpu"):
+                 walk_length: int = 3, negative_power: float = 0.0, snapshots: int = 1, device: str = "cpu"):
         self.hidden = hidden
         self.latent = latent
         self.variational = variational
@@ -173,6 +179,7 @@ class VGAE(Estimator):
         self.mask_mode = mask_mode
         self.walk_length = walk_length
         self.negative_power = negative_power
+        self.snapshots = snapshots
         self.device = device
 
     _parameter_constraints = {
@@ -212,6 +219,7 @@ class VGAE(Estimator):
         "mask_mode": options("undirected", "directed", "path"),
         "walk_length": POSITIVE_INT,
         "negative_power": NON_NEGATIVE,
+        "snapshots": POSITIVE_INT,
         "device": [str, torch.device],
     }
 
@@ -299,7 +307,7 @@ class VGAE(Estimator):
             views = batches
             batches = lambda epoch: [to_device(view, device, moved, persistent=(LinkTarget,)) for view in views(epoch)]
 
-        best = {"auc": -1.0, "epoch": -1, "state": None}
+        best = {"auc": -1.0, "epoch": -1, "state": None, "top": []}  # top: the snapshots, best validation AUC first
 
         def validate(epoch: int, entry: dict) -> bool:
             self.objective_.eval()
@@ -313,8 +321,16 @@ class VGAE(Estimator):
                                      f"rate than {self.lr:g}") from None
                 return True
             self.objective_.train()
-            if entry["val_auc"] > best["auc"]:
-                best.update(auc=entry["val_auc"], epoch=epoch, state=_state_copy(self.objective_))
+            auc, top = entry["val_auc"], best["top"]
+            improved = auc > best["auc"]
+            kept = self.snapshots > 1 and (len(top) < self.snapshots or auc > top[-1][0])
+            if improved or kept:
+                state = _state_copy(self.objective_)
+                if improved:
+                    best.update(auc=auc, epoch=epoch, state=state)
+                if kept:  # ties: the earlier epoch ranks first
+                    top.insert(next((i for i, (a, _, _) in enumerate(top) if auc > a), len(top)), (auc, epoch, state))
+                    del top[self.snapshots:]
             return epoch - best["epoch"] >= self.patience
 
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, sampler, self.progress,
@@ -324,6 +340,9 @@ class VGAE(Estimator):
         if self.early_stopping and best["state"] is not None:
             self.objective_.load_state_dict(best["state"])
             self.best_epoch_, self.best_val_auc_ = best["epoch"], best["auc"]
+            if self.snapshots > 1:
+                self.snapshot_epochs_ = [epoch for _, epoch, _ in best["top"]]
+                self.snapshots_ = [state for _, _, state in best["top"]]
 
     def _new_encoder(self, in_dim: int) -> GCNEncoder:
         """The encoder of this configuration, initialized from torch's global RNG (``fit`` seeds it first)."""
@@ -397,9 +416,28 @@ class VGAE(Estimator):
             return self.objective_.encoder(inp).mu
 
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
-        """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder)."""
+        """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder; with
+        ``snapshots > 1``, the mean of the snapshots' probabilities)."""
+        return self._pair_probabilities(pairs)[0]
+
+    def _pair_probabilities(self, *pairs: torch.Tensor | np.ndarray) -> list[np.ndarray]:
+        """Probabilities of each ``[2, n]`` array of pairs: the fitted model's, or the mean over its snapshots."""
         z = self.embed_tensor()
-        return self._probabilities(z, _node_pairs(pairs, int(z.shape[0])))
+        pairs = [_node_pairs(p, int(z.shape[0])) for p in pairs]
+        snapshots = getattr(self, "snapshots_", None)
+        if not snapshots:
+            return [self._probabilities(z, p) for p in pairs]
+        best = _state_copy(self.objective_)
+        total = [0.0] * len(pairs)
+        try:
+            for state in snapshots:
+                self.objective_.load_state_dict(state)
+                with torch.no_grad():
+                    z = self.objective_.encoder(self.input_).mu
+                total = [t + self._probabilities(z, p) for t, p in zip(total, pairs)]
+        finally:
+            self.objective_.load_state_dict(best)
+        return [t / len(snapshots) for t in total]
 
     def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
         likelihood, pairs = self.objective_.likelihood, pairs.to(z.device)  # the caller's pairs, on z's device
@@ -411,10 +449,9 @@ class VGAE(Estimator):
             return torch.sigmoid(logits).cpu().numpy()
 
     def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
-        """AUC and AP on held-out positive and negative pairs (``[2, n]`` each)."""
-        z = self.embed_tensor()
-        n = int(z.shape[0])
-        return auc_ap(self._probabilities(z, _node_pairs(pos, n)), self._probabilities(z, _node_pairs(neg, n)))
+        """AUC and AP on held-out positive and negative pairs (``[2, n]`` each; with ``snapshots > 1``, of the
+        snapshots' mean probabilities)."""
+        return auc_ap(*self._pair_probabilities(pos, neg))
 
 
 def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tensor:
@@ -454,6 +491,6 @@ class GAE(VGAE):
                  hidden_edges: float = 0.0, feature_noise: float = 0.0, encoder_dropout: float = 0.0,
                  batch_norm: bool = False, head_activation: str | None = None, lr_schedule: str | None = None,
                  clip_norm: float | None = None, mask_mode: str = "undirected", walk_length: int = 3,
-                 negative_power: float = 0.0, device: str = "cpu"):
+                 negative_power: float = 0.0, snapshots: int = 1, device: str = "cpu"):
         # the VGAE's parameters by keyword, without the variational head (so no KL term and no beta)
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "__class__")}, variational=False)
