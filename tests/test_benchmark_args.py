@@ -52,6 +52,8 @@ def _no_data(tmp_path: Path) -> dict:
     (["precision.py", "--seeds", "0", "--json", NOWHERE], "must be a positive integer"),  # empty means, NaN
     (["precision.py", "--model", "nosuch", "--json", NOWHERE], "unknown model 'nosuch'"),  # a worker's traceback
     (["maskgae_reference.py", "--epochs", "5", "--json", NOWHERE], "must be at least 10"),  # never validated
+    (["validation_halves.py", "--seeds", "0", "--json", NOWHERE], "must be a positive integer"),
+    (["validation_halves.py", "--model", "gae", "--json", NOWHERE], "keeps its last epoch"),  # nothing to rank
     (["maskgae_reference.py", "--task", "nodeclas", "--epochs", "20", "--json", NOWHERE], "must be at least 30"),
     (["scale.py", "--nodes", "300", "--seed", "-1"], "non-negative"),  # a ValueError traceback
     # torchrun's AssertionError traceback, exit 1, after the prepare and single-process runs
@@ -90,6 +92,7 @@ def test_scale_report_only_rejects_a_file_that_is_not_its_result(tmp_path):
     (["partitions.py", "--json", NOWHERE], "partitions.py: error: dataset 'cora'"),  # skipped, exit 0
     (["maskgae_reference.py", "--json", NOWHERE], "maskgae_reference.py: error: dataset 'cora'"),
     (["precision.py", "--json", NOWHERE], "precision.py: error: dataset 'cora'"),
+    (["validation_halves.py", "--json", NOWHERE], "validation_halves.py: error: dataset 'cora'"),
 ])
 def test_bad_input_of_a_run_exits_2(tmp_path, args, message):
     before = _snapshot()
