@@ -85,7 +85,7 @@ def test_fused_adam_on_cuda_is_torch_fused_adam_bitwise():
 #: the tolerance on the test AUC: the spread of one seed's AUC over the sampled pairs (models with masking and
 #: dropout vary more)
 MODELS = {"gae": 0.02, "vgae": 0.02, "gnae": 0.02, "vgnae": 0.02, "gnae-wd": 0.02, "masked-gnae": 0.02,
-          "arga": 0.03, "argva": 0.03, "maskgae": 0.02, "maskgae-wide": 0.02}
+          "arga": 0.03, "argva": 0.03, "maskgae": 0.02, "maskgae-wide": 0.02, "maskgae-wide-snapshots": 0.02}
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

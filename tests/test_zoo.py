@@ -411,13 +411,13 @@ def test_every_model_trains_through_the_shared_trainer_and_elbo(monkeypatch, sma
 
 
 def test_maskgae_wide_is_maskgae_with_a_wider_decoder_more_partners_and_a_heavier_degree_term():
-    """best (maskgae-wide) is the published MaskGAE configuration (maskgae) with two widths and the degree decoder's
-    weight changed, nothing else."""
+    """maskgae-wide is the published MaskGAE configuration (maskgae) with two widths and the degree decoder's
+    weight changed, nothing else; best is maskgae-wide with its snapshot ensemble, nothing else."""
     wide, base = model_config("maskgae-wide"), model_config("maskgae")
     assert {k for k in wide if wide[k] != base.get(k)} == {"decoder_hidden", "negatives_per_positive", "degree_weight"}
     assert (base["decoder_hidden"], base["negatives_per_positive"], base["degree_weight"]) == (32, 0.5, 3e-3)
     assert (wide["decoder_hidden"], wide["negatives_per_positive"], wide["degree_weight"]) == (64, 1.0, 1e-2)
-    assert model_config("best") == wide and set(wide) == set(base)
+    assert model_config("best") == {**wide, "snapshots": 50} and set(wide) == set(base)
     model = make_model("best", random_state=0)
     assert (model.decoder, model.decoder_hidden, model.negatives_per_positive, model.mask_rate) == ("mlp", 64, 1.0, 0.4)
 
@@ -449,6 +449,41 @@ def test_best_beats_gae_on_a_planted_partition_graph():
         best.append(make_model("best", epochs=60, random_state=seed).fit(split).score(split.test_pos, split.test_neg)["auc"])
         gae.append(make_model("gae", epochs=60, random_state=seed).fit(split).score(split.test_pos, split.test_neg)["auc"])
     assert np.mean(best) > np.mean(gae) + 0.04, (best, gae)
+
+
+def test_snapshots_average_the_top_validation_epochs_without_changing_training():
+    from sklearn.metrics import roc_auc_score
+
+    split = gv.split_edges(_planted_partition_with_word_features(n=200, degree=4.0), seed=1)
+    plain = make_model("maskgae-wide", epochs=40, random_state=1).fit(split)
+    model = make_model("maskgae-wide", epochs=40, random_state=1, snapshots=5).fit(split)
+    # training, the best epoch and the embeddings are the plain fit's, bit for bit
+    assert model.best_epoch_ == plain.best_epoch_ and np.array_equal(model.embed(), plain.embed())
+    # the kept epochs are the 5 highest validation AUCs of the history (ties: the earlier epoch), best first
+    val = [(-h["val_auc"], epoch) for epoch, h in enumerate(model.history_)]  # epochs count from 0
+    assert model.snapshot_epochs_ == [epoch for _, epoch in sorted(val)[:5]]
+    assert model.snapshot_epochs_[0] == model.best_epoch_ and len(model.snapshots_) == 5
+    # predictions: the mean of the probabilities of the snapshots, each loaded into a model of its own
+    pairs = torch.cat([split.test_pos, split.test_neg], 1)
+    each = []
+    for state in model.snapshots_:
+        plain.objective_.load_state_dict(state)
+        each.append(plain.predict_proba(pairs))
+    mean = np.mean(each, axis=0)
+    assert np.allclose(model.predict_proba(pairs), mean, rtol=1e-6)
+    labels = np.r_[np.ones(split.test_pos.shape[1]), np.zeros(split.test_neg.shape[1])]
+    assert model.score(split.test_pos, split.test_neg)["auc"] == pytest.approx(roc_auc_score(labels, mean))
+    # predicting restored the best epoch's parameters
+    assert np.array_equal(model.embed(), make_model("maskgae-wide", epochs=40, random_state=1).fit(split).embed())
+
+
+def test_snapshots_without_validation_leave_the_last_epoch_alone():
+    # graphvae embed trains best without early stopping: no validation ranks the epochs, nothing is kept
+    split = gv.split_edges(_planted_partition_with_word_features(n=100), seed=0)
+    plain = gv.GAE(epochs=5).fit(split)
+    model = gv.GAE(epochs=5, snapshots=3).fit(split)
+    assert not hasattr(model, "snapshots_")
+    assert np.array_equal(model.predict_proba(split.test_pos), plain.predict_proba(split.test_pos))
 
 
 # ------------------------------------------------------------------------------------------------ CLI
