@@ -51,6 +51,19 @@ def count(text: str) -> int:
     return _integer(text, 1, "a positive")
 
 
+def seed_study_parser(description: str, model: str, seeds: int, result: str) -> "argparse.ArgumentParser":
+    """The arguments of a benchmark that trains ``--model`` on seeds 0..N-1 in ``--workers`` processes and writes
+    one JSON file (``benchmarks/results/<result>`` unless ``--json`` says otherwise)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", default=model)
+    parser.add_argument("--seeds", type=count, default=seeds)
+    parser.add_argument("--workers", type=count, default=2)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / result))
+    return parser
+
+
 def non_negative(text: str) -> int:
     """argparse type of ``--seed`` (and seed lists): an integer of at least 0."""
     return _integer(text, 0, "a non-negative")

@@ -9,11 +9,10 @@ Writes ``benchmarks/results/decoder_precision.json`` (or ``--json``); ``docs/mod
 """
 from __future__ import annotations
 
-import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from _docs import ROOT, count, run_benchmark
+from _docs import run_benchmark, seed_study_parser
 
 PRECISIONS = ("float32", "bfloat16")
 DATASETS = ("cora", "citeseer")
@@ -37,11 +36,7 @@ def fit_one(job: tuple[str, str, str, int]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="maskgae-wide")
-    parser.add_argument("--seeds", type=count, default=10)
-    parser.add_argument("--workers", type=count, default=2)
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "decoder_precision.json"))
+    parser = seed_study_parser(__doc__.splitlines()[0], "maskgae-wide", 10, "decoder_precision.json")
     args = parser.parse_args()
     import numpy as np
 

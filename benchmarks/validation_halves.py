@@ -16,10 +16,9 @@ No test pair is scored. Writes ``benchmarks/results/validation_halves.json``; ``
 """
 from __future__ import annotations
 
-import argparse
 from concurrent.futures import ProcessPoolExecutor
 
-from _docs import ROOT, count, run_benchmark
+from _docs import run_benchmark, seed_study_parser
 
 DATASETS = ("cora", "citeseer")
 EVERY = (1, 5, 10)
@@ -94,11 +93,7 @@ def _chosen(auc, every: int, patience: int) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="maskgae-wide")
-    parser.add_argument("--seeds", type=count, default=5)
-    parser.add_argument("--workers", type=count, default=2)
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "validation_halves.json"))
+    parser = seed_study_parser(__doc__.splitlines()[0], "maskgae-wide", 5, "validation_halves.json")
     args = parser.parse_args()
     import numpy as np
 
