@@ -241,7 +241,7 @@ def main() -> None:
         print(d, ", ".join(f"{key} {summary[d][key]['mean']:.4f} ± {summary[d][key]['std']:.4f}" for key in keys),
               flush=True)
     write_json(out, {"task": args.task, "procedure": f"published MaskGAE ({args.task}), plain PyG re-implementation",
-                     "settings": {k: v for k, v in SETTINGS[args.task].items()}, "seeds": list(range(seeds)),
+                     "settings": SETTINGS[args.task], "seeds": list(range(seeds)),
                      "epochs": args.epochs, "workers": args.workers, "summary": summary, "fits": fits})
 
 

@@ -422,21 +422,19 @@ class VGAE(Estimator):
 
     def _pair_probabilities(self, *pairs: torch.Tensor | np.ndarray) -> list[np.ndarray]:
         """Probabilities of each ``[2, n]`` array of pairs: the fitted model's, or the mean over its snapshots."""
-        z = self.embed_tensor()
-        pairs = [_node_pairs(p, int(z.shape[0])) for p in pairs]
         snapshots = getattr(self, "snapshots_", None)
         if not snapshots:
-            return [self._probabilities(z, p) for p in pairs]
-        best = _state_copy(self.objective_)
+            z = self.embed_tensor()
+            return [self._probabilities(z, _node_pairs(p, int(z.shape[0]))) for p in pairs]
+        pairs = [_node_pairs(p, self.input_.num_nodes) for p in pairs]
         total = [0.0] * len(pairs)
         try:
             for state in snapshots:
                 self.objective_.load_state_dict(state)
-                with torch.no_grad():
-                    z = self.objective_.encoder(self.input_).mu
+                z = self.embed_tensor()
                 total = [t + self._probabilities(z, p) for t, p in zip(total, pairs)]
-        finally:
-            self.objective_.load_state_dict(best)
+        finally:  # the first snapshot is the best epoch, the parameters fit left loaded
+            self.objective_.load_state_dict(snapshots[0])
         return [t / len(snapshots) for t in total]
 
     def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
