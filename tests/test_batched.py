@@ -37,6 +37,31 @@ def test_union_likelihood_is_the_sum_of_the_components_with_their_own_draws(cont
     assert torch.allclose(z.grad, torch.cat(grads), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("table", [True, False])
+def test_union_sampled_pairs_and_their_membership_match_the_components(table, monkeypatch):
+    """Each component of a union draws the pairs it draws alone, and which of them are positives comes out exactly
+    (brute force on the dense block-diagonal target) from the table of each component's pairs or the hashed filter."""
+    import graphvae.objectives.likelihood as likelihood
+    if not table:
+        monkeypatch.setattr(likelihood, "_DIRECT_TABLE_MAX_PAIRS", 0)
+    n, graphs = 25, [random_graph(25, 0.15, seed=s) for s in (0, 1, 2)]
+    adjacencies = [adjacency_matrix(ei, n) for ei in graphs]
+    union = LinkTarget.disjoint_union(adjacencies)
+    lik = LinkLikelihood(1.0)
+    k = lik.negatives_per_node(union)
+    lik.check_union(union)
+    pairs, keep = lik.sample_pairs(union, [torch.Generator().manual_seed(s) for s in (3, 4, 5)])
+    assert table == ("non_positive" in union.cache[("sampler", k)])
+    dense = sp.block_diag([a + sp.identity(n) for a in adjacencies]).toarray() > 0
+    rows = pairs.rows()
+    assert np.array_equal(keep.numpy(), ~dense[rows.numpy(), pairs.col.numpy()])
+    for c, (a, s) in enumerate(zip(adjacencies, (3, 4, 5))):
+        alone, alone_keep = lik.sample_pairs(LinkTarget.from_edges(a, n), torch.Generator().manual_seed(s))
+        part = slice(c * n * k, (c + 1) * n * k)
+        assert torch.equal(pairs.col[part].long() - c * n, alone.col.long())
+        assert torch.equal(keep[part], alone_keep)
+
+
 def test_union_target_counts_and_mismatched_sizes():
     a, b = adjacency_matrix(random_graph(12, 0.3, seed=0), 12), adjacency_matrix(random_graph(12, 0.1, seed=1), 12)
     union = LinkTarget.disjoint_union([a, b])

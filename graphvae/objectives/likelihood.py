@@ -325,8 +325,8 @@ class LinkLikelihood(Likelihood):
             both = p2.index_select(0, torch.add(p_inv.view(1, c_count, n, 1), shifts.view(2, c_count, 1, k)).view(-1))
         col, col_t = both.view(2, total * k).unbind(0)
         transpose = torch.add(const["slot"], col_t.view(total, k), alpha=k).view(-1)
-        if "non_positive" in const:  # a direct-address table of all N^2 pairs: one gather, exact
-            keep = const["non_positive"].index_select(0, torch.add(const["row_keys"], col.view(total, k)).view(-1))
+        if "non_positive" in const:  # a direct-address table of each component's n^2 pairs: one gather, exact
+            keep = const["non_positive"].index_select(0, torch.add(const["table_rows"], col.view(total, k)).view(-1))
         else:  # in blocks of rows: the int64 keys and hash slots of a block stay in cache (no array of N k int64)
             keep = torch.empty(total * k, dtype=torch.bool, device=device)
             cols, rows = col.view(total, k), max(1, _KEEP_CHUNK_PAIRS // k)
@@ -483,9 +483,15 @@ def _sampler_constants(target: LinkTarget, k: int) -> dict:
         "row_slots": (rows >> target.filter_row_shift) << target.filter_bits,    # its sub-table of the key filter
         "crow": _compact(torch.arange(0, total * k + 1, k, device=device), total),
     }
-    if c_count == 1 and total * total <= _DIRECT_TABLE_MAX_PAIRS:
-        non_positive = torch.ones(total * total, dtype=torch.bool, device=device)
-        const["non_positive"] = non_positive.index_fill_(0, target.keys, False)
+    if c_count * n * n <= _DIRECT_TABLE_MAX_PAIRS:
+        # component c's pairs (row, col), both in c n .. (c + 1) n - 1, at c n^2 + (row - c n) n + (col - c n)
+        # = row n - c n + col: a table of C n^2 entries (pairs across components are never sampled)
+        table_rows = rows * n - rows // n * n
+        keys_row = target.keys // total
+        non_positive = torch.ones(c_count * n * n, dtype=torch.bool, device=device)
+        positive_slots = target.keys - keys_row * total + keys_row * n - keys_row // n * n
+        const["non_positive"] = non_positive.index_fill_(0, positive_slots, False)
+        const["table_rows"] = table_rows
     target.cache[key] = const
     return const
 
@@ -494,8 +500,9 @@ def _sampler_constants(target: LinkTarget, k: int) -> dict:
 #: keys: under glibc's 32 MB ``mmap`` threshold, so the blocks' temporaries are recycled, not faulted in afresh)
 _KEEP_CHUNK_PAIRS = 1 << 21
 
-#: graphs of at most this many ordered pairs (4096 nodes; 16 MB of bool) look sampled pairs up in a table of all pairs
-_DIRECT_TABLE_MAX_PAIRS = 1 << 24
+#: graphs (disjoint unions: components times their nodes squared) of at most this many ordered pairs (one graph of
+#: 8192 nodes, five of Cora's 2708; 64 MB of bool) look sampled pairs up in a table of all pairs
+_DIRECT_TABLE_MAX_PAIRS = 1 << 26
 
 
 def _relabelling(n: int, block: int, generator, device) -> torch.Tensor:
