@@ -87,7 +87,10 @@ def test_stacked_encoder_is_each_encoder_on_its_component(cora):
         torch.nn.init.normal_(singles[-1].layers[0].bias)  # non-zero biases, to test their layout too
     batched = GCNEncoder.stack(singles)
     for x in (cora.x, cora.x.to_dense()):  # shared sparse features, and per-component propagated dense ones
-        out = batched(union_input(x, adjacencies)).mu
+        inp = union_input(x, adjacencies)
+        # shared features: the first layer propagates X [W_1 ... W_C] with the node-major Â, no transpose
+        assert (inp.shared_adj is not None) == (x.layout != torch.strided)
+        out = batched(inp).mu
         n = cora.num_nodes
         for c, (enc, a) in enumerate(zip(singles, adjacencies)):
             alone = enc(encoder_input(x, normalized_adjacency(a, n))).mu

@@ -33,7 +33,7 @@ from .._validation import InputError, InputTypeError
 from ..data.split import LinkSplit
 from ..evaluation.metrics import auc_ap, link_probabilities
 from ..nn.encoder import EncoderInput, GCNEncoder, _as_features
-from ..nn.operator import adjacency_matrix, normalized_adjacency
+from ..nn.operator import SparseOperator, adjacency_matrix, normalized_adjacency
 from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkTarget
 from ..training.trainer import train_elbo
@@ -242,7 +242,11 @@ def union_input(x, adjacencies, fold: bool = True, weighted_edges=None) -> Encod
                                    edge_weight=np.concatenate([np.asarray(w) for _, w in weighted_edges]))
     if fold and isinstance(x, torch.Tensor) and x.layout == torch.strided:
         return EncoderInput(adj @ x.detach().repeat(count, 1), adj, propagated=True)
-    return EncoderInput(_as_features(x), adj, propagated=False)
+    # the same Â with column c n + i moved to i C + c: it propagates the first layer's [n, C out] product as it is
+    matrix = adj.to_scipy()
+    node_major = sp.csr_matrix((matrix.data, matrix.indices % n * count + matrix.indices // n, matrix.indptr),
+                               shape=matrix.shape)
+    return EncoderInput(_as_features(x), adj, propagated=False, shared_adj=SparseOperator(node_major))
 
 
 def _as_list(items, name: str) -> list:

@@ -27,11 +27,18 @@ class EncoderInput:
 
     ``Â X`` does not change between epochs, so :func:`encoder_input` computes it once; the first
     layer then only multiplies by its weight.
+
+    ``shared_adj`` (only for a disjoint union of ``C`` graphs whose copies of the encoder share unpropagated
+    features, :func:`graphvae.estimators.batched.union_input`): ``adj`` with its columns in node-major order, column
+    ``i C + c`` being node ``i`` of component ``c``. The first layer's product ``X [W_1 … W_C]`` (``[n, C out]``) is
+    then, viewed as ``[n C, out]``, already in that order, and ``shared_adj`` propagates it into the union's
+    component-major rows without transposing it (:class:`GCNLayer`).
     """
 
     features: Features
     adj: SparseOperator
     propagated: bool = False
+    shared_adj: SparseOperator | None = None
 
     @property
     def num_nodes(self) -> int:
@@ -95,7 +102,13 @@ class GCNLayer(nn.Module):
         for w in (self.weight.data,) if copies == 1 else self.weight.data:
             nn.init.xavier_uniform_(w)
 
-    def forward(self, h: Features, adj: SparseOperator, propagated: bool = False) -> torch.Tensor:
+    def forward(self, h: Features, adj: SparseOperator, propagated: bool = False,
+                shared_adj: SparseOperator | None = None) -> torch.Tensor:
+        """``Â H W + b``; ``shared_adj``: :class:`EncoderInput`'s node-major ``Â`` of a union (used for shared input)."""
+        if self.copies > 1 and shared_adj is not None and not propagated and h.shape[0] * self.copies == adj.shape[0]:
+            in_dim, out_dim = self.weight.shape[1:]
+            wide = h @ self.weight.transpose(0, 1).reshape(in_dim, self.copies * out_dim)  # [n, C out]
+            return self.add_bias(shared_adj @ wide.view(-1, out_dim))
         out = h @ self.weight if self.copies == 1 else self._batched_product(h, adj.shape[0] // self.copies)
         if not propagated:
             out = adj @ out
@@ -209,7 +222,7 @@ class GCNEncoder(nn.Module):
         """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations."""
         h, propagated, hidden = inp.features, inp.propagated, []
         for i, layer in enumerate(self.layers):
-            h = layer(self._drop(h), inp.adj, propagated)
+            h = layer(self._drop(h), inp.adj, propagated, inp.shared_adj if i == 0 else None)
             h = self.activation(h if self.norms is None else self.norms[i](h))
             propagated = False
             hidden.append(h)
