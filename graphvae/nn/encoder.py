@@ -106,9 +106,7 @@ class GCNLayer(nn.Module):
                 shared_adj: SparseOperator | None = None) -> torch.Tensor:
         """``Â H W + b``; ``shared_adj``: :class:`EncoderInput`'s node-major ``Â`` of a union (used for shared input)."""
         if self.copies > 1 and shared_adj is not None and not propagated and h.shape[0] * self.copies == adj.shape[0]:
-            in_dim, out_dim = self.weight.shape[1:]
-            wide = h @ self.weight.transpose(0, 1).reshape(in_dim, self.copies * out_dim)  # [n, C out]
-            return self.add_bias(shared_adj @ wide.view(-1, out_dim))
+            return self.add_bias(shared_adj @ self._shared_product(h).view(-1, self.weight.shape[2]))
         out = h @ self.weight if self.copies == 1 else self._batched_product(h, adj.shape[0] // self.copies)
         if not propagated:
             out = adj @ out
@@ -122,12 +120,16 @@ class GCNLayer(nn.Module):
             return out + self.bias
         return (out.view(self.copies, -1, out.shape[-1]) + self.bias[:, None]).view(out.shape)
 
+    def _shared_product(self, h: Features) -> torch.Tensor:
+        """``H [W_1 ... W_C]`` for an input ``[n, in]`` shared by the copies: one wide product, ``[n, C out]``."""
+        c_count, in_dim, out_dim = self.weight.shape
+        return h @ self.weight.transpose(0, 1).reshape(in_dim, c_count * out_dim)
+
     def _batched_product(self, h: Features, n: int) -> torch.Tensor:
         """``H_c W_c`` for every copy, stacked as ``[C n, out]``."""
         c_count, in_dim, out_dim = self.weight.shape
         if h.shape[0] == n:  # shared input: one wide product, then copy-major rows
-            wide = h @ self.weight.transpose(0, 1).reshape(in_dim, c_count * out_dim)
-            return wide.view(n, c_count, out_dim).transpose(0, 1).reshape(c_count * n, out_dim)
+            return self._shared_product(h).view(n, c_count, out_dim).transpose(0, 1).reshape(c_count * n, out_dim)
         return torch.bmm(h.view(c_count, n, in_dim), self.weight).view(c_count * n, out_dim)
 
 

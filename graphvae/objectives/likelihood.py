@@ -486,12 +486,14 @@ def _sampler_constants(target: LinkTarget, k: int) -> dict:
     if c_count * n * n <= _DIRECT_TABLE_MAX_PAIRS:
         # component c's pairs (row, col), both in c n .. (c + 1) n - 1, at c n^2 + (row - c n) n + (col - c n)
         # = row n - c n + col: a table of C n^2 entries (pairs across components are never sampled)
-        table_rows = rows * n - rows // n * n
+        def table_row(row: torch.Tensor) -> torch.Tensor:  # where row's entries start: row n - c n
+            return row * n - row // n * n
+
         keys_row = target.keys // total
         non_positive = torch.ones(c_count * n * n, dtype=torch.bool, device=device)
-        positive_slots = target.keys - keys_row * total + keys_row * n - keys_row // n * n
+        positive_slots = table_row(keys_row) + (target.keys - keys_row * total)   # row n - c n + col
         const["non_positive"] = non_positive.index_fill_(0, positive_slots, False)
-        const["table_rows"] = table_rows
+        const["table_rows"] = table_row(rows)
     target.cache[key] = const
     return const
 
