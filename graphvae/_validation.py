@@ -19,6 +19,8 @@ class InputTypeError(InputError, TypeError):
 
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
+    if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder
+        raise InputError(f"{what}: the path is empty")
     p = Path(path)
     if not p.exists():
         raise InputError(f"{what} not found: {p}")
@@ -61,6 +63,16 @@ def check_int(value, name: str, minimum: int = 1, maximum: int | None = None) ->
         bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
         raise InputError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
+
+
+def check_optional_bool(value, name: str) -> bool | None:
+    """``value`` if it is ``True``, ``False`` or ``None``, else :class:`InputTypeError` (a string such as ``"no"``
+    would otherwise count as true)."""
+    import numpy as np
+
+    if value is not None and not isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"{name} must be True, False or None, got {value!r}")
+    return None if value is None else bool(value)
 
 
 #: the largest seed torch takes (``torch.manual_seed`` overflows beyond int64)

@@ -30,6 +30,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
+        if e.filename is None or Path(e.filename) != tmp:
+            raise
+        raise type(e)(e.errno, e.strerror, str(path)) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -543,3 +543,62 @@ def test_fourth_audit_inputs(tmp_path, monkeypatch, capsys):
     (tmp_path / "e.csv").write_text(ring())
     assert main(["cluster", "--edges", "e.csv", "--clusters", "2", "--out", "c.csv", "--json", "c.csv", *FAST]) == 2
     one_error(capsys, "--out and --json are the same file")  # the clusters were replaced by the JSON
+
+
+def test_fifth_audit_inputs(edges, tmp_path, capsys):
+    """Found by the audit of 2026-12-05: each was a traceback, a crash or a silent wrong answer."""
+    import networkx as nx
+
+    from graphvae.data.graph_files import read_labels
+    from graphvae.evaluation.node_tasks import cluster
+
+    for command in (["linkpred", "--edges", edges], ["vae"], ["ae"]):  # 100000 OpenMP threads: a segfault (rc 139)
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, "--threads", "100000", *FAST])
+        assert exit_.value.code == 2
+        one_error(capsys, "at most 1024")
+    (tmp_path / "empty.npy").write_bytes(b"")  # numpy's EOFError came through as a traceback
+    assert main(["embed", "--edges", edges, "--features", "empty.npy", "--out", "z.npy", *FAST]) == 2
+    one_error(capsys, "not a readable .npy array")
+    np.save(tmp_path / "dense.npy", np.eye(30))  # "cannot decode as UTF-8" only: now also what the file is
+    assert main(["linkpred", "--edges", "dense.npy", *FAST]) == 2
+    assert "it is a numpy .npy array" in one_error(capsys, ".npz (scipy.sparse.save_npz")
+    assert main(["linkpred", "--edges", "", *FAST]) == 2  # "not a regular file: ." (the current folder)
+    one_error(capsys, "the path is empty")
+    with pytest.raises(gv.InputTypeError, match="header must be True, False or None"):  # "no" is truthy: an edge lost
+        gv.load_graph(tmp_path / edges, header="no")
+    for obj in (None, [(0, 1), (1, 2)], np.eye(3)):  # a plain TypeError, not an InputError
+        with pytest.raises(gv.InputTypeError, match="cannot make a graph"):
+            gv.as_graph(obj)
+    model = gv.GAE(epochs=2, latent=4).fit(nx.karate_club_graph())
+    with pytest.raises(gv.InputError, match="read both ways"):  # scored (0, 2) and (1, 3)
+        model.predict_proba([[0, 1], [2, 3]])
+    with pytest.raises(gv.InputError, match="pass its transpose"):
+        model.predict_proba(np.array([[0, 1], [2, 3], [4, 5]]))
+    assert model.predict_proba([[0, 2, 4], [1, 3, 5]]).shape == (3,)
+    with pytest.raises(gv.InputError, match="must be an integer"):  # "between 2 and 20, got 2.0"
+        cluster(np.random.default_rng(0).normal(size=(20, 3)), 2.0)
+    ids = [0, 1, 2]
+    (tmp_path / "scored.csv").write_text("node_id,score,club\n0,0.5,a\n1,0.2,b\n")  # the score was read as the label
+    with pytest.raises(gv.InputError, match="3 columns"):
+        read_labels(tmp_path / "scored.csv", ids)
+    (tmp_path / "clusters.csv").write_text("node_id,cluster,r0,r1\n0,1,0.1,0.9\n1,0,0.8,0.2\n")  # cluster --out
+    assert read_labels(tmp_path / "clusters.csv", ids).tolist() == ["1", "0", None]
+    for text, fragment in (("source,target\n0,1\n1,2\n0,3\n", "on more than one row"), ("", "no embeddings")):
+        (tmp_path / "emb.csv").write_text(text)  # an edge list, an empty file: read as embeddings
+        with pytest.raises(gv.InputError, match=fragment):
+            gv.load_embeddings(tmp_path / "emb.csv")
+    (tmp_path / "afile").write_text("x")
+    assert main(["vae", "--cache-dir", "afile", "--iwae-k", "2", *FAST]) == 2  # a two-line warning after training
+    one_error(capsys, "--cache-dir folder afile")
+
+
+def test_atomic_write_names_the_users_file_not_the_temporary(tmp_path):
+    from graphvae.files import atomic_write
+
+    def refuse(tmp):
+        raise PermissionError(13, "Permission denied", str(tmp))
+
+    with pytest.raises(PermissionError) as error:
+        atomic_write(tmp_path / "z.npy", refuse)
+    assert error.value.filename == str(tmp_path / "z.npy") and "tmp-" not in str(error.value)

@@ -41,6 +41,18 @@ def seed_count(text: str) -> int:
     return value
 
 
+#: the most torch threads a command takes (far beyond any machine's cores; OpenMP crashes creating ~100k threads)
+MAX_THREADS = 1024
+
+
+def thread_count(text: str) -> int:
+    """``--threads``: torch threads, 1 to :data:`MAX_THREADS`."""
+    value = positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS}, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -366,7 +378,7 @@ EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "
 
 def add_threads_argument(p) -> None:
     """``--threads``: the torch thread count of a training command (:func:`set_threads` chooses when it is not given)."""
-    p.add_argument("--threads", type=positive_int, default=None,
+    p.add_argument("--threads", type=thread_count, default=None,
                    help="torch threads (default: 1 for graphs of up to 200k nodes per step while the machine is "
                         "busy, else torch's default)")
 
@@ -397,15 +409,15 @@ def embedding_overrides(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in ("epochs", "hidden", "latent", "lr", "representation", "hops")}
 
 
-def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...] = ()) -> None:
-    """Fail fast, before training, if the figures folder (``--plot``, or ``flag``) cannot be created or written, or
-    one of the figure files ``names`` the command writes there cannot be replaced (a folder of that name, or a link
-    into a folder that cannot be written)."""
+def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...] = (), what: str = "the figures") -> None:
+    """Fail fast, before training, if the figures folder (``--plot``, or ``flag``, holding ``what``) cannot be created
+    or written, or one of the figure files ``names`` the command writes there cannot be replaced (a folder of that
+    name, or a link into a folder that cannot be written)."""
     if path is None:
         return
     folder = unwritable_folder(os.path.abspath(path))
     if folder is not None:
-        raise InputError(f"cannot write the figures into the {flag} folder {path}: {folder} is not a writable folder")
+        raise InputError(f"cannot write {what} into the {flag} folder {path}: {folder} is not a writable folder")
     for name in names:
         target = os.path.join(path, name)
         check_output_dir(os.path.realpath(target) if os.path.islink(target) else target, f"figure {name} in {flag}")

@@ -29,6 +29,7 @@ from ._common import (
     positive_int,
     refuse_unused,
     seed_count,
+    thread_count,
     widths,
 )
 
@@ -91,7 +92,7 @@ def register(sub) -> None:
                        help="images (a graph is one batch) (default: 64)")
     train.add_argument("--lr", type=positive_float, default=0.005, help="Adam learning rate (default: 0.005)")
     train.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
-    train.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
+    train.add_argument("--threads", type=thread_count, default=1, help="torch CPU threads (default: 1)")
     add_device_argument(train)
     out = p.add_argument_group("output")
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",

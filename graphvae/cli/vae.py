@@ -28,6 +28,7 @@ from ._common import (
     positive_int,
     refuse_unused,
     seed_count,
+    thread_count,
     widths,
 )
 
@@ -97,7 +98,7 @@ def register(sub) -> None:
                             "test images takes hours on a CPU)")
     train.add_argument("--elbo-samples", type=positive_int, default=10,
                        help="posterior samples averaged in the test ELBO (default: 10)")
-    train.add_argument("--threads", type=positive_int, default=1,
+    train.add_argument("--threads", type=thread_count, default=1,
                        help="torch CPU threads; small MLPs run fastest on one (default: 1)")
     add_device_argument(train)
     out = p.add_argument_group("output")
@@ -212,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
     check_plot_dir(args.out, "--plot", figure_names(args.latent))
+    check_plot_dir(args.cache_dir, "--cache-dir", what="the feature classifier")
     check_device(args)
     import torch
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -102,7 +103,13 @@ def load_embeddings(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarr
     """
     path = readable_file(path, "embeddings file")
     try:
-        return _load_embeddings(path)
+        ids, embeddings = _load_embeddings(path)
+        if embeddings.ndim != 2 or not len(embeddings):
+            raise InputError(f"{path}: no embeddings (expected rows of a node's values, got shape {embeddings.shape})")
+        if ids is not None and len(set(ids)) != len(ids):
+            repeated = next(i for i, count in Counter(ids).items() if count > 1)
+            raise InputError(f"{path}: node id {repeated!r} is on more than one row (one row of embeddings per node)")
+        return ids, embeddings
     except InputError:
         raise
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as e:

@@ -21,7 +21,7 @@ import torch
 
 from .._keys import unique_inverse, unique_sorted
 from .._sparse import to_torch_csr
-from .._validation import InputError, as_float32, readable_file
+from .._validation import InputError, InputTypeError, as_float32, check_optional_bool, readable_file
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
                  "id1", "id2", "source_id", "target_id", "node", "id", "node_id", "weight", "w", "value"}
@@ -171,6 +171,7 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
     and a :class:`graphvae.data.graph_files.RawEdges` is returned.
     """
+    header = check_optional_bool(header, "header")
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
     detected, guessed = None, header is None
@@ -219,13 +220,27 @@ def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]
     try:  # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first node id
         lines = p.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)") from None
+        with open(p, "rb") as f:
+            magic = f.read(6)
+        kind = {b"\x93NUMPY": "a numpy .npy array", b"PK\x03\x04": "a zip archive (such as .npz)"}.get(
+            magic if magic == b"\x93NUMPY" else magic[:4])
+        raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)" + (
+            f"; it is {kind}: {_BINARY_HINTS[what]}" if kind and what in _BINARY_HINTS else "")) from None
     data = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
     sep = _separator(line for _, line in data)
     if sep != "\t" and data and all(";" in line for _, line in data):  # a European CSV: ';' fields, ',' decimals
         raise InputError(f"{p}: every line holds ';': graphvae reads comma-, tab- or space-separated {what}s "
                          f"(replace the ';' separators, and decimal commas by points)")
     return lines, [(n, _split(line, sep)) for n, line in data]
+
+
+#: what a binary file given where graphvae reads text should be instead
+_BINARY_HINTS = {
+    "edge list": "a graph is read from .npz (scipy.sparse.save_npz of the adjacency), GraphML, GML, GEXF, Pajek or a "
+                 "CSV/TSV edge list",
+    "feature file": "features are read from .npy (numpy.save) or a CSV/TSV keyed by node id",
+    "labels file": "labels are read from a CSV/TSV of node id and label",
+}
 
 
 def _separator(lines) -> str | None:
@@ -288,8 +303,8 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     if p.suffix == ".npy":
         try:
             x = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise InputError(f"{p}: not a readable .npy array ({e})") from None
+        except (ValueError, OSError, EOFError) as e:  # EOFError: an empty file
+            raise InputError(f"{p}: not a readable .npy array ({e or 'empty file'})") from None
         if not np.issubdtype(x.dtype, np.number):
             raise InputError(f"{p}: features must be numeric, got dtype {x.dtype}")
         if x.ndim != 2 or x.shape[0] != len(node_ids):
@@ -408,8 +423,9 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
                                          and all(isinstance(name, str) for name in features)):
             features = node_attribute_features(obj, [features] if isinstance(features, str) else list(features))
         return to_graph(from_networkx(obj), features)
-    raise TypeError(f"cannot make a graph from {type(obj).__name__}: pass a networkx graph, a scipy sparse "
-                    "adjacency matrix, a torch_geometric Data or the path of a graph file")
+    hint = " (a dense adjacency: pass scipy.sparse.csr_matrix(it))" if isinstance(obj, np.ndarray) else ""
+    raise InputTypeError(f"cannot make a graph from {type(obj).__name__}{hint}: pass a networkx graph, a scipy sparse "
+                         "adjacency matrix, a torch_geometric Data or the path of a graph file")
 
 
 def node_attribute_features(g: Any, names: list[str]) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._keys import unique_inverse
-from .._validation import InputError, readable_file
+from .._validation import InputError, check_optional_bool, readable_file
 
 #: suffixes read with networkx, and the reader's name
 NETWORKX_SUFFIXES = {".graphml": "GraphML", ".gml": "GML", ".gexf": "GEXF", ".net": "Pajek", ".pajek": "Pajek"}
@@ -74,6 +74,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def read_graph_file(path: str | os.PathLike, header: bool | None = None) -> RawEdges:
     """Read any supported graph file; the format follows the suffix (edge list for anything unknown)."""
+    header = check_optional_bool(header, "header")
     p = readable_file(path, "graph file")
     suffix = p.suffix.lower()
     if suffix == ".npz":
@@ -245,7 +246,9 @@ def node_positions(node_ids: Sequence, wanted: Sequence, what: str) -> np.ndarra
 def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     """Node labels from a CSV/TSV keyed by node id (``id,label`` rows, optional header).
 
-    Columns after the second are ignored, so the output of ``graphvae cluster --out`` reads as labels.
+    Columns after the second are ignored when a header names the second one as the label (one of
+    :data:`LABEL_COLUMNS`), so the output of ``graphvae cluster --out`` reads as labels; without such a header a
+    file of more than two columns is refused.
     Returns one label string per graph node, ``None`` for nodes without a row. Raises
     :class:`InputError` for ids not in the graph, repeated ids or rows without exactly two fields.
     """
@@ -254,8 +257,9 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     p = readable_file(path, "labels file")
     lines, rows = _read_rows(p, "labels file")
     position = {str(i): k for k, i in enumerate(node_ids)}
+    header = None
     if rows and rows[0][1][0] not in position and _label_header(rows):
-        rows = rows[1:]
+        header, rows = rows[0][1], rows[1:]
     if not rows:
         raise InputError(f"{p}: no label rows")
     from .graph import _separator
@@ -268,6 +272,9 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         if len(fields) != len(rows[0][1]):
             raise InputError(f"{p}, line {n}: {len(fields)} fields where line {rows[0][0]} has {len(rows[0][1])} "
                              f"(quote a label that contains the separator)")
+    if len(rows[0][1]) > 2 and (header is None or len(header) < 2 or header[1].strip().lower() not in LABEL_COLUMNS):
+        raise InputError(f"{p}: {len(rows[0][1])} columns: the label is read from the second, so give two columns "
+                         f"(node id, label) or a header naming the second column 'label'")
     labels = np.full(len(node_ids), None, dtype=object)
     for n, fields in rows:
         if len(fields) < 2 or not all(fields[:2]):
@@ -283,6 +290,10 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         labels[k] = fields[1]
     return labels
 
+
+#: header names of a labels file's second column under which further columns are ignored (``cluster --out`` writes
+#: ``node_id,cluster,r0,...``); without one, a file of more than two columns is refused (which column is the label?)
+LABEL_COLUMNS = ("label", "labels", "class", "cluster", "community", "category", "group", "y", "target")
 
 #: label texts that mean "no label" in the files people export (pandas' missing values): refused, not a class
 MISSING_LABELS = ("nan", "na", "n/a", "null", "none", "#n/a")

@@ -455,6 +455,10 @@ class VGAE(Estimator):
 def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tensor:
     """``pairs`` as a ``[2, n]`` long tensor of node indices in ``0..num_nodes-1``, or :class:`InputError`."""
     if not isinstance(pairs, torch.Tensor):
+        if isinstance(pairs, (list, tuple)) and len(pairs) == 2 and all(
+                isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+            raise InputError("node pairs as a list of two pairs read both ways ([2, n] rows or two (i, j) pairs): "
+                             "pass a [2, n] array or tensor")
         try:
             pairs = np.asarray(pairs)
         except ValueError:  # ragged nested lists
@@ -469,7 +473,8 @@ def _node_pairs(pairs: torch.Tensor | np.ndarray, num_nodes: int) -> torch.Tenso
     elif pairs.layout != torch.strided:  # a sparse tensor: min/max and indexing are not defined for it
         raise InputError(f"node pairs must be a dense [2, n] tensor or array, got a {pairs.layout} tensor")
     if pairs.dim() != 2 or pairs.shape[0] != 2:
-        raise InputError(f"node pairs must have shape [2, n], got {list(pairs.shape)}")
+        hint = ": a list of (i, j) pairs is [n, 2], pass its transpose" if pairs.dim() == 2 and pairs.shape[1] == 2 else ""
+        raise InputError(f"node pairs must have shape [2, n], got {list(pairs.shape)}{hint}")
     pairs = pairs.long()
     if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= num_nodes):
         raise InputError(f"node pairs must index nodes 0..{num_nodes - 1}, got {int(pairs.min())}..{int(pairs.max())}")

@@ -205,7 +205,8 @@ def collapsed(z: np.ndarray) -> bool:
 def check_clusters(k: Any, num_nodes: int) -> int:
     """``k`` as an int in ``2..num_nodes``, else :class:`InputError`."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 2 <= int(k) <= num_nodes:
-        raise InputError(f"the number of clusters must be between 2 and the number of nodes ({num_nodes}), got {k}")
+        raise InputError(f"the number of clusters must be an integer between 2 and the number of nodes ({num_nodes}), "
+                         f"got {k!r}")
     return int(k)
 
 
