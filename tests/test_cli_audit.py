@@ -602,3 +602,16 @@ def test_atomic_write_names_the_users_file_not_the_temporary(tmp_path):
     with pytest.raises(PermissionError) as error:
         atomic_write(tmp_path / "z.npy", refuse)
     assert error.value.filename == str(tmp_path / "z.npy") and "tmp-" not in str(error.value)
+
+
+def test_input_errors_found_on_loading_are_the_only_line(tmp_path, monkeypatch, capsys):
+    """A graph summary or a note printed before the error made two or three lines (the audit of 2026-12-05)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loops.csv").write_text("1,1\n2,2\n3,3\n")
+    (tmp_path / "e.csv").write_text(ring())
+    for command, fragment in ((["linkpred", "--edges", "loops.csv"], "3 self-loops were dropped"),
+                              (["embed", "--edges", "loops.csv", "--out", "z.npy"], "no edges"),
+                              (["classify", "--edges", "e.csv"], "classify needs labels"),
+                              (["cluster", "--edges", "e.csv"], "--clusters K is required")):
+        assert main([*command, "--no-progress"]) == 2
+        one_error(capsys, fragment, only=True)

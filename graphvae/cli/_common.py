@@ -233,6 +233,7 @@ def graph_from_args(args: argparse.Namespace):
         from ..data.graph import load_graph
 
         graph = load_graph(args.edges, args.features, args.header)
+        graph.check_trainable(1)  # a graph without nodes or edges: the error alone, not after the summary below
         c = graph.cleaning
         dropped = (f"{c['self_loops']} self-loops, {c['duplicates']} duplicate edges and {c['zero_weight']} edges of "
                    f"weight 0" if "zero_weight" in c else f"{c['self_loops']} self-loops and {c['duplicates']} duplicate edges")

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
                           + ("--folds splits into folds instead" if args.folds is not None else
                              f"--dataset {args.dataset} without --labels is scored on its public split"))])
     fill_defaults(args, {"test_size": 0.5})
+    if args.edges is not None and args.labels is None:  # before loading: a graph file carries no labels
+        raise InputError("classify needs labels: give --labels FILE (node id, label) or a bundled --dataset")
     check_inputs(args, labels="labels file")
     check_output_dir(args.json, "JSON file")
     import numpy as np

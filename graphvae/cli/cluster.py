@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_unused(args, [("covariance", args.method == "gmm", "--covariance is that of the Gaussian mixture "
                                                                "(--method gmm): k-means has none")])
     fill_defaults(args, {"covariance": "tied"})
+    if args.clusters is None and args.edges is not None and args.labels is None:  # before loading the graph
+        raise InputError("--clusters K is required for a graph without labels")
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "clusters file")
     check_output_dir(args.json, "JSON file")

@@ -160,8 +160,7 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
     if not number or not 0 < C < np.inf:
         raise InputError(f"the probe's C must be a positive finite number, got {C!r}")
     if collapsed(z):
-        raise InputError("every node has the same embedding: a probe on it scores chance (training collapsed; "
-                         "try a smaller learning rate)")
+        raise InputError(f"every node has the same embedding: a probe on it scores chance ({_COLLAPSE_CAUSES})")
     train, test = _indices(train, len(y), "training nodes"), _indices(test, len(y), "test nodes")
     if len(test) == 0 or len(np.unique(y[train])) < 2:
         raise InputError(f"the probe needs training nodes of at least 2 classes and some test nodes, got "
@@ -198,6 +197,11 @@ def collapsed(z: np.ndarray) -> bool:
     """Whether every row of ``z`` (two or more) is the same vector: a collapsed training (e.g. every hidden
     unit inactive after too large a step), whose embeddings tell no nodes apart."""
     return len(z) > 1 and not (z != z[:1]).any()
+
+
+#: why every node can get the same embedding, for the errors of the probe and the clustering
+_COLLAPSE_CAUSES = ("a graph whose nodes the encoder cannot tell apart, such as a complete graph or a cycle without "
+                    "features, or a collapsed training: try a smaller learning rate")
 
 
 # --------------------------------------------------------------------------- clustering
@@ -246,8 +250,7 @@ def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "
     k = check_clusters(k, len(z))
     n_init = check_int(n_init, "the number of restarts")
     if collapsed(z):
-        raise InputError("every node has the same embedding: nothing to cluster (training collapsed; "
-                         "try a smaller learning rate)")
+        raise InputError(f"every node has the same embedding: nothing to cluster ({_COLLAPSE_CAUSES})")
     points = whiten(z, k, random_state=random_state)
     distinct = len(np.unique(points, axis=0))
     if distinct < k:  # some clusters would stay empty (and scikit-learn would warn over many lines)
