@@ -1,6 +1,8 @@
 """Sparse-tensor helpers shared by every layer: torch CSR tensors from index arrays or scipy matrices."""
 from __future__ import annotations
 
+import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -68,3 +70,17 @@ def csr_matmul(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, dens
     out = dense.new_empty((crow.numel() - 1, dense.shape[1]))
     return torch.addmm(out, csr_tensor(crow, col, values, (crow.numel() - 1, dense.shape[0])), dense, beta=0.0,
                        out=out)
+
+
+def deepcopy_through_pickle(obj, memo: dict):
+    """``copy.deepcopy(obj)`` for an object that may hold torch sparse CSR tensors, which torch pickles but cannot
+    deep-copy ("Cannot access storage of SparseCsrTensorImpl"): a pickle round trip, or, for an object that does not
+    pickle (a lambda among its attributes), the standard deep copy of its state."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            clone = pickle.loads(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        clone = copy._reconstruct(obj, memo, *obj.__reduce_ex__(4))
+    memo[id(obj)] = clone
+    return clone

@@ -178,9 +178,55 @@ def test_identity_features_are_recognised_after_a_round_trip_through_pyg():
 
     graph = gv.as_graph(nx.karate_club_graph())
     assert has_identity_features(graph)
-    back = gv.as_graph(graph.to_pyg())
-    assert back.x.layout == torch.strided and has_identity_features(back)
+    back = gv.as_graph(graph.to_pyg())  # a dense identity of 1/34 non-zeros: stored sparse again
+    assert back.x.layout == torch.sparse_csr and has_identity_features(back)
+    small = gv.as_graph(gv.as_graph(nx.path_graph(5)).to_pyg())  # 1/5 non-zeros: stays dense
+    assert small.x.layout == torch.strided and has_identity_features(small)
     permutation = torch.eye(34)[torch.randperm(34, generator=torch.Generator().manual_seed(0))]
     assert not torch.equal(permutation, torch.eye(34))
     assert not has_identity_features(gv.as_graph(nx.karate_club_graph(), features=permutation.numpy()))
     assert not has_identity_features(gv.as_graph(nx.karate_club_graph(), features=2 * torch.eye(34).numpy()))
+
+
+def test_second_api_audit_findings():
+    """The API audit of 2026-12-05: deep copies, ids that print alike through PyG, matched accuracy's errors."""
+    import copy
+
+    import networkx as nx
+
+    karate = nx.karate_club_graph()
+    model = gv.VGAE(latent=4, hidden=8, epochs=3).fit(karate)
+    twin = copy.deepcopy(model)  # NotImplementedError: Cannot access storage of SparseCsrTensorImpl
+    pairs = np.array([[0, 1, 2], [3, 4, 5]])
+    assert twin.objective_ is not model.objective_
+    assert np.array_equal(twin.predict_proba(pairs), model.predict_proba(pairs))
+    graph = gv.as_graph(karate)
+    assert torch.equal(copy.deepcopy(graph).x.to_dense(), graph.x.to_dense())
+    mixed = nx.Graph([(3, "3"), ("3", 2.5), (2.5, (1, 2)), ((1, 2), 3)])  # 3 and "3" are two nodes, as in networkx
+    assert gv.as_graph(gv.as_graph(mixed).to_pyg()).node_ids == [3, "3", 2.5, (1, 2)]
+    graph.name = "karate"
+    assert gv.as_graph(graph.to_pyg()).name == "karate"  # to_pyg did not write it, as_graph reads it
+    for y, pred in (([0, 1, 1], [0, 1]), ([], [])):  # an IndexError and a ValueError of numpy's
+        with pytest.raises(gv.InputError, match="same length"):
+            gv.matched_accuracy(y, pred)
+    assert gv.matched_accuracy([0, 1, 1, 2], [2, 0, 0, 1]) == 1.0
+
+
+def test_dense_bag_of_words_features_are_stored_sparse_and_train_the_same_model():
+    """PyG's Planetoid gives dense x: its fit drew other dropout masks than graphvae's sparse Cora (and its X W was a
+    dense product, ~40x the work); mostly-zero dense features are now stored as CSR."""
+    import networkx as nx
+
+    rng = np.random.default_rng(0)
+    karate = nx.karate_club_graph()
+    words = (rng.random((34, 50)) < 0.05).astype(np.float32)
+    dense = rng.normal(size=(34, 8)).astype(np.float32)
+    assert gv.as_graph(karate, features=words).x.layout == torch.sparse_csr
+    assert gv.as_graph(karate, features=dense).x.layout == torch.strided
+    graph = gv.as_graph(karate, features=words)
+    data = graph.to_pyg()
+    assert data.x.layout == torch.strided  # PyG's convention: dense x
+    for name in ("maskgae", "vgae"):  # maskgae: dropout on the features, drawn per stored entry
+        a = gv.make_model(name, latent=4, epochs=3, early_stopping=False, random_state=0).fit(graph).embed()
+        b = gv.make_model(name, latent=4, epochs=3, early_stopping=False, random_state=0).fit(data).embed()
+        assert np.array_equal(a, b), name

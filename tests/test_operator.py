@@ -118,3 +118,23 @@ def test_spmm_equals_scipy_with_empty_rows_int64_indices_and_float64():
         out64 = csr_matmul(crow, col, csr.values().double(), dense.double())
         assert out64.dtype == torch.float64 and np.allclose(out64.numpy(), expected, atol=1e-12)
         assert torch.equal(csr_matmul(crow, col.int(), csr.values(), dense), spmm(csr, dense))
+
+
+def test_weighted_edges_in_one_direction_are_mirrored_and_unequal_directions_refused():
+    import graphvae as gv
+
+    n = 40
+    ei = random_graph(n, 0.15, seed=3)
+    one_way = ei[:, ei[0] < ei[1]]                      # each undirected edge once
+    w = np.random.default_rng(0).uniform(0.5, 2.0, one_way.shape[1])
+    both = np.concatenate([one_way, one_way[::-1]], axis=1)
+    index, weight = gcn_norm(torch.from_numpy(both), torch.from_numpy(np.r_[w, w]).float(), num_nodes=n,
+                             add_self_loops=True)
+    ref = torch.sparse_coo_tensor(index, weight, (n, n)).to_dense()
+    op = normalized_adjacency(one_way, n, edge_weight=w)  # was lopsided: Â's upper triangle only, flagged symmetric
+    assert torch.allclose(dense(op), ref, atol=1e-6) and torch.allclose(dense(op), dense(op).T)
+    assert torch.allclose(dense(normalized_adjacency(both, n, edge_weight=np.r_[w, w])), ref, atol=1e-6)
+    assert torch.allclose(dense(normalized_adjacency(one_way, n, edge_weight=np.ones(one_way.shape[1]))),
+                          dense(normalized_adjacency(one_way, n)), atol=1e-6)
+    with pytest.raises(gv.InputError, match="two directions of an edge differ"):
+        normalized_adjacency(both, n, edge_weight=np.r_[w, 2 * w])

@@ -33,6 +33,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions, validate_parameter_constraints  # noqa: F401
 from sklearn.utils.validation import check_is_fitted
 
+from .._sparse import deepcopy_through_pickle
 from .._validation import MAX_SEED, InputError
 
 # the constraints the estimators' ``_parameter_constraints`` tables are written in (scikit-learn's language)
@@ -90,6 +91,9 @@ class Estimator(BaseEstimator):
     _parameter_constraints: dict = {}
     #: the attribute that shows the estimator is fitted
     _fitted_attribute = "objective_"
+
+    def __deepcopy__(self, memo: dict) -> "Estimator":
+        return deepcopy_through_pickle(self, memo)  # a fitted model holds sparse CSR tensors: torch cannot deep-copy them
 
     def fit(self, X: Any, y: Any = None) -> "Estimator":
         """Validate the parameters, forget any previous fit, train with ``random_state``; return ``self``."""

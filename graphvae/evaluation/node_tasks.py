@@ -277,6 +277,7 @@ def matched_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     from scipy.optimize import linear_sum_assignment
 
     y, pred = np.asarray(y), np.asarray(pred)
+    _check_same_length(y, pred)
     _, yi = np.unique(y, return_inverse=True)
     _, pi = np.unique(pred, return_inverse=True)
     counts = np.zeros((pi.max() + 1, yi.max() + 1), dtype=np.int64)
@@ -285,14 +286,20 @@ def matched_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     return float(counts[rows, cols].sum() / len(y))
 
 
+def _check_same_length(y, pred) -> None:
+    """:class:`InputError` unless the class and cluster labels are two equally long, non-empty 1-D sequences."""
+    if np.ndim(y) != 1 or np.ndim(pred) != 1 or len(y) != len(pred) or len(y) == 0:
+        raise InputError(f"{len(pred) if np.ndim(pred) else 0} cluster labels for {len(y) if np.ndim(y) else 0} class "
+                         f"labels (need two 1-D sequences of the same length, at least 1)")
+
+
 def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """ACC (Hungarian matching), NMI and ARI of a clustering against labels (one per clustered row; a missing label
     raises :class:`InputError`)."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     y = _class_labels(y)
-    if len(y) != len(pred) or len(y) == 0:
-        raise InputError(f"{len(pred)} cluster labels for {len(y)} class labels (need the same number, at least 1)")
+    _check_same_length(y, pred)
     return {"acc": matched_accuracy(y, pred), "nmi": float(normalized_mutual_info_score(y, pred)),
             "ari": float(adjusted_rand_score(y, pred))}
 

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._validation import InputError
 from .._sparse import csr_matmul, csr_tensor, index_dtype, spmm, to_torch_csr  # noqa: F401 (re-exported)
 
 
@@ -159,17 +160,26 @@ def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: t
                            num_nodes: int) -> sp.csr_matrix:
     r""":math:`\tilde D^{-1/2}(W + I)\tilde D^{-1/2}` with :math:`\tilde D_{ii} = 1 + \sum_j W_{ij}`.
 
-    ``edge_index`` ``[2, E]`` lists every edge in both directions (as graphvae's graphs do) with its
-    non-negative weight in ``edge_weight``; a self-loop of weight 1 is added to every node, as PyG's
-    ``gcn_norm(edge_index, edge_weight, add_self_loops=True)`` does. Computed in float64, stored in float32.
+    ``edge_index`` ``[2, E]`` lists the edges with their non-negative weights in ``edge_weight``: in both directions
+    (as graphvae's graphs do), each with the same weight, or in one direction, which is then mirrored (two
+    directions of different weights raise :class:`graphvae.InputError`: :math:`\hat A` must be symmetric). A
+    self-loop of weight 1 is added to every node, as PyG's ``gcn_norm(edge_index, edge_weight, add_self_loops=True)``
+    does. Computed in float64, stored in float32.
     """
     ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
     w = np.asarray(edge_weight, dtype=np.float64).ravel()
     keep = ei[0] != ei[1]
     n = num_nodes
-    loops = np.arange(n)
-    a = sp.csr_matrix((np.concatenate([w[keep], np.ones(n)]),
-                       (np.concatenate([ei[0, keep], loops]), np.concatenate([ei[1, keep], loops]))), shape=(n, n))
+    a = sp.csr_matrix((w[keep], (ei[0, keep], ei[1, keep])), shape=(n, n))  # duplicates summed, as gcn_norm does
+    a.eliminate_zeros()
+    # an edge listed in one direction only is mirrored (as the 0/1 path symmetrizes); the operator must be symmetric
+    listed = a.copy()
+    listed.data[:] = 1.0
+    a = a + a.multiply(listed - listed.multiply(listed.T)).T
+    if (abs(a - a.T) > 1e-6 * abs(a).max()).nnz:
+        raise InputError("the edge weights of the two directions of an edge differ: Â must be symmetric (give each "
+                         "edge once, or both directions with the same weight)")
+    a = (a + sp.identity(n, dtype=np.float64, format="csr")).tocsr()
     d_inv_sqrt = 1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel())
     a = sp.csr_matrix(sp.diags(d_inv_sqrt) @ a @ sp.diags(d_inv_sqrt), dtype=np.float32)
     a.eliminate_zeros()  # zero-weight edges are no edges
