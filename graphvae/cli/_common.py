@@ -104,7 +104,7 @@ def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None)
     header.add_argument("--no-header", dest="header", action="store_false", help="the edge list has no header row")
 
 
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
+def add_model_arguments(p: argparse.ArgumentParser, seeds: bool = True) -> None:
     p.add_argument("--model", choices=MODEL_NAMES, default="vgae", metavar="NAME",
                    help=f"one of {', '.join(MODEL_NAMES)} (default: vgae, the paper's model; best: the strongest by "
                         f"validation AUC, now {BEST}: see docs/models.md)")
@@ -115,14 +115,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--negatives", type=positive_float,
                    help="sampled pairs per positive pair and epoch (default: the model's; paper: 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
-    add_device_argument(p)
+    add_device_argument(p, seeds)
 
 
-def add_device_argument(p) -> None:
-    """``--device``: where a training command trains (:func:`check_device`)."""
+def add_device_argument(p, seeds: bool = True) -> None:
+    """``--device``: where a training command trains (:func:`check_device`); ``seeds``: the command runs several."""
     p.add_argument("--device", default="cpu",
-                   help="where to train: cpu (default), cuda or cuda:N (the seeds then train one after another in "
-                        "this process)")
+                   help="where to train: cpu (default), cuda or cuda:N" + (
+                       " (the seeds then train one after another in this process)" if seeds else ""))
 
 
 def check_device(args: argparse.Namespace) -> None:

@@ -37,7 +37,7 @@ def register(sub) -> None:
                                    "posterior means, keyed by the graph's node ids.",
                        epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default=None)
-    add_model_arguments(p)
+    add_model_arguments(p, seeds=False)  # one --seed: no seeds to train one after another
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", required=True,
                    help="output file: .npy (array), .csv (node id, then the vector), .emb (word2vec text: "

@@ -42,7 +42,8 @@ TORCHRUN_ADVICE = "under torchrun use --model gae or vgae, or --model gnae or vg
 
 def register(sub) -> None:
     p = sub.add_parser("linkpred", help="link prediction: train on a split, report test AUC and AP",
-                       description="Split the graph (85/5/10), train GAE/VGAE, report test AUC/AP over seeds.",
+                       description="Split the graph (85/5/10), train the chosen model (default: the paper's VGAE), report test "
+                                   "AUC/AP over seeds.",
                        epilog=TORCHRUN_EPILOG)
     add_graph_arguments(p, dataset_default="cora")
     add_model_arguments(p)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,7 @@ from torch import nn
 
 from ..._validation import InputError
 from ...nn.latent import Posterior
-from ...nn.operator import index_dtype, spmm
+from ...nn.operator import csr_matmul, index_dtype
 from ...objectives import likelihood as single
 from ...objectives.likelihood import LinkLikelihood, LinkTarget, _leave_one_slot_out_fit, _offsets, _SampledResidual
 from . import runtime
@@ -125,12 +124,6 @@ def _compact_pairs(num_rows, num_cols, crow, col, crow_t, col_t, transpose) -> L
     return LocalPairs(num_rows, num_cols, c(crow), c(col), c(crow_t), c(col_t), transpose)
 
 
-def _csr(crow, col, values, shape):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, col, values, size=shape, check_invariants=False)
-
-
 def row_blocks(crow: torch.Tensor, entries: int | None = None) -> list[tuple[int, int, int, int]]:
     """``(r0, r1, e0, e1)``: consecutive row ranges of a CSR holding about ``entries`` pairs each (at least
     one row; default :data:`ROW_BLOCK_ENTRIES`)."""
@@ -169,9 +162,9 @@ class _LocalPairScores(torch.autograd.Function):
         runtime.release_free_memory()  # the residual's and the ELBO's freed temporaries: this is the step's peak
         z_local, z_all = ctx.saved_tensors
         p = ctx.pairs
-        grad_local = spmm(_csr(p.crow, p.col, grad, (p.num_rows, p.num_cols)), z_all)
+        grad_local = csr_matmul(p.crow, p.col, grad, z_all)  # G Z_all: no CSR tensor (nor its beta warning)
         grad_t = grad.index_select(0, p.transpose)  # grad[transpose]; index_select is several times faster
-        grad_all = spmm(_csr(p.crow_t, p.col_t, grad_t, (p.num_cols, p.num_rows)), z_local)
+        grad_all = csr_matmul(p.crow_t, p.col_t, grad_t, z_local)
         return grad_local, grad_all, None
 
 
