@@ -609,7 +609,9 @@ def test_input_errors_found_on_loading_are_the_only_line(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loops.csv").write_text("1,1\n2,2\n3,3\n")
     (tmp_path / "e.csv").write_text(ring())
+    (tmp_path / "five.csv").write_text("a,b\nb,c\nc,d\nd,a\na,c\n")  # too few to split; 16 latent > 4 nodes: a note
     for command, fragment in ((["linkpred", "--edges", "loops.csv"], "3 self-loops were dropped"),
+                              (["linkpred", "--edges", "five.csv"], "too few to split"),
                               (["embed", "--edges", "loops.csv", "--out", "z.npy"], "no edges"),
                               (["classify", "--edges", "e.csv"], "classify needs labels"),
                               (["cluster", "--edges", "e.csv"], "--clusters K is required")):

@@ -224,16 +224,19 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def graph_from_args(args: argparse.Namespace):
+def graph_from_args(args: argparse.Namespace, check=None):
     """``(graph, name)`` for ``--edges`` (with a cleaning report on stderr) or ``--dataset``.
 
-    Commands call :func:`check_graph_arguments` first, before they import torch.
+    Commands call :func:`check_graph_arguments` first, before they import torch. ``check(graph)``, if given, may
+    raise :class:`InputError` for a graph the command cannot use: before the report, so that the error is the only line.
     """
     if args.edges:
         from ..data.graph import load_graph
 
         graph = load_graph(args.edges, args.features, args.header)
         graph.check_trainable(1)  # a graph without nodes or edges: the error alone, not after the summary below
+        if check is not None:
+            check(graph)
         c = graph.cleaning
         dropped = (f"{c['self_loops']} self-loops, {c['duplicates']} duplicate edges and {c['zero_weight']} edges of "
                    f"weight 0" if "zero_weight" in c else f"{c['self_loops']} self-loops and {c['duplicates']} duplicate edges")

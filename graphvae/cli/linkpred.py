@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_unused(args, [("patience", stops, "--patience is the early-stopping patience: " + (
         "--no-early-stopping trains every epoch" if args.early_stopping is False else
         f"--model {args.model} trains every epoch unless --early-stopping is given"))])
-    from ..data.split import split_edges
+    from ..data.split import check_splittable, split_edges
     from ..estimators.batched import batched_by_default, fit_seeds, seeds_per_batch
 
     if args.first_seed + args.seeds - 1 > MAX_SEED:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
         check_supported(model_from_args(args, args.first_seed, early_stopping=args.early_stopping,
                                         patience=args.patience), TORCHRUN_ADVICE)
-    graph, name = graph_from_args(args)
+    graph, name = graph_from_args(args, check=lambda g: check_splittable(g.num_edges))
     narrow_default_latent(args, graph, model_latent(args))
     graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"
     results, train_seconds = [], 0.0

@@ -91,6 +91,17 @@ def _edges_needed(fraction: float) -> int | None:
     return need
 
 
+def check_splittable(edges: int, val: float = 0.05, test: float = 0.10) -> None:
+    """:class:`InputError` unless ``edges`` undirected edges leave at least one test, one validation and one training
+    edge (what :func:`split_edges` needs; the command line checks it before it says anything else)."""
+    n_test, n_val = held_out_count(edges, test), held_out_count(edges, val)
+    if n_test < 1 or n_val < 1 or edges - n_test - n_val < 1:
+        needs = (_edges_needed(val), _edges_needed(test))
+        need = f"at least {max(needs)}" if None not in needs else "far more"
+        raise InputError(f"graph has {edges} undirected edges: too few to split ({need} are needed "
+                         f"to hold out {test * 100:g}% test and {val * 100:g}% validation edges)")
+
+
 def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int = 0) -> LinkSplit:
     """Seeded edge split with matched non-edges (see the module docstring).
 
@@ -106,12 +117,8 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.10, seed: int =
         raise InputError(f"val and test fractions must be in (0, 1) with a sum below 1, got {val} and {test}")
     edges = undirected_edges(graph)
     n, e = int(graph.num_nodes), edges.shape[1]
+    check_splittable(e, val, test)
     n_test, n_val = held_out_count(e, test), held_out_count(e, val)
-    if n_test < 1 or n_val < 1 or e - n_test - n_val < 1:
-        needs = (_edges_needed(val), _edges_needed(test))
-        need = f"at least {max(needs)}" if None not in needs else "far more"
-        raise InputError(f"graph has {e} undirected edges: too few to split ({need} are needed "
-                         f"to hold out {test * 100:g}% test and {val * 100:g}% validation edges)")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(e)
     test_pos, val_pos, train = edges[:, perm[:n_test]], edges[:, perm[n_test:n_test + n_val]], edges[:, perm[n_test + n_val:]]
