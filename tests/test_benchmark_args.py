@@ -49,6 +49,7 @@ def _no_data(tmp_path: Path) -> dict:
     (["models.py", "--seeds", "0"], "must be a positive integer"),  # an IndexError traceback
     (["link_estimators.py", "--seeds", "0"], "must be a positive integer"),  # a NaN table in the docs
     (["speed.py", "--epochs", "5"], "must exceed the 10 warm-up epochs"),  # a StatisticsError after training
+    (["dense_features.py", "--epochs", "5", "--json", NOWHERE], "must exceed the 10 warm-up epochs"),
     (["precision.py", "--seeds", "0", "--json", NOWHERE], "must be a positive integer"),  # empty means, NaN
     (["precision.py", "--model", "nosuch", "--json", NOWHERE], "unknown model 'nosuch'"),  # a worker's traceback
     (["maskgae_reference.py", "--epochs", "5", "--json", NOWHERE], "must be at least 10"),  # never validated

@@ -43,15 +43,27 @@ class ConstantLikelihood(gv.Likelihood):
         return 2.0
 
 
-def test_elbo_is_likelihood_minus_beta_kl_and_loss_is_scaled():
+def test_objective_is_likelihood_minus_beta_kl_the_elbo_minus_kl_and_loss_is_scaled():
     torch.manual_seed(0)
     enc = gv.GCNEncoder(4, (5,), 2)
     inp = gv.encoder_input(torch.randn(6, 4), gv.SparseOperator(None, n=6))
     terms = gv.ELBO(enc, ConstantLikelihood(), beta=0.5)(inp, None)
     kl = enc(inp).kl_to_standard_normal().sum()
     assert torch.allclose(terms.kl, kl)
-    assert torch.allclose(terms.elbo, 7.0 - 0.5 * kl)
+    assert torch.allclose(terms.objective, 7.0 - 0.5 * kl)
+    assert torch.allclose(terms.elbo, 7.0 - kl)  # the bound on log p(x) (it was reported as 7 - beta KL)
     assert torch.allclose(terms.loss, -(7.0 - 0.5 * kl) / 2.0)
+
+
+def test_image_vae_reports_the_elbo_whatever_beta():
+    """With beta 0.2, ImageVAE.elbo()["elbo"] was log p(x|z) - 0.2 KL: above the bound, and so were bits/dim below it."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    x = (load_digits().data[:300] > 8).astype(np.float32)
+    model = gv.ImageVAE(latent=3, hidden=(16,), epochs=2, beta=0.2, random_state=0).fit(x)
+    terms = model.elbo(x[:100], num_samples=3)
+    assert terms["kl"] > 0 and np.isclose(terms["elbo"], terms["log_likelihood"] - terms["kl"], rtol=1e-5)
 
 
 def test_row_penalties_scale_with_the_likelihoods_own_normaliser():

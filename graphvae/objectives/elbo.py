@@ -41,12 +41,19 @@ class ELBOTerms:
 
     @property
     def elbo(self) -> torch.Tensor:
+        """The evidence lower bound ``log p(x|z) - KL``, whatever ``beta``: a bound on ``log p(x)``."""
+        return self.log_likelihood - self.kl
+
+    @property
+    def objective(self) -> torch.Tensor:
+        """What training maximizes before the penalties: ``log p(x|z) - beta KL`` (the ELBO when ``beta = 1``; with
+        another ``beta`` not a bound on ``log p(x)``, so never reported as the ELBO)."""
         return torch.sub(self.log_likelihood, self.kl, alpha=self.beta)
 
     @property
     def loss(self) -> torch.Tensor:
-        """What the optimizer minimizes: ``-(ELBO - penalties) / scale``."""
-        return (self.penalty - self.elbo) / self.scale
+        """What the optimizer minimizes: ``-(objective - penalties) / scale``."""
+        return (self.penalty - self.objective) / self.scale
 
 
 class Penalty(nn.Module):
