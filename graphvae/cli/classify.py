@@ -29,6 +29,10 @@ from ._workers import SeedLines, map_in_workers
 DEFAULT_MODEL = "gnae-maskgae-s2gc"  # graphvae.estimators.node_embeddings.DEFAULT_MODEL (kept here so --help imports no torch)
 
 
+#: the error of a graph without labels (said before the graph is read when it is a graph file)
+NEEDS_LABELS = "classify needs labels: give --labels FILE (node id, label) or a bundled --dataset"
+
+
 def register(sub) -> None:
     p = sub.add_parser("classify", help="node classification probe on unsupervised embeddings (accuracy, macro-F1)",
                        description="Train an embedding model without labels, then fit a logistic regression on the "
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                              f"--dataset {args.dataset} without --labels is scored on its public split"))])
     fill_defaults(args, {"test_size": 0.5})
     if args.edges is not None and args.labels is None:  # before loading: a graph file carries no labels
-        raise InputError("classify needs labels: give --labels FILE (node id, label) or a bundled --dataset")
+        raise InputError(NEEDS_LABELS)
     check_inputs(args, labels="labels file")
     check_output_dir(args.json, "JSON file")
     import numpy as np
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     standardize = probe_standardizes(args.model)
     labels = node_labels(graph, args.labels)
     if labels is None:
-        raise InputError("classify needs labels: give --labels FILE (node id, label) or a bundled --dataset")
+        raise InputError(NEEDS_LABELS)
     labelled, y, classes = encode_labels(labels, args.labels or name)
     public = public_split(graph) if args.labels is None and args.folds is None else None
     if public is None:

@@ -27,6 +27,10 @@ from ._workers import SeedLines, map_in_workers
 DEFAULT_MODEL = "gnae-wd-smooth"  # graphvae.estimators.node_embeddings.CLUSTER_DEFAULT_MODEL (--help imports no torch)
 
 
+#: the error of a graph without labels (said before the graph is read when it is a graph file)
+NEEDS_CLUSTERS = "--clusters K is required for a graph without labels"
+
+
 def register(sub) -> None:
     p = sub.add_parser("cluster", help="cluster nodes by EM on a Gaussian mixture (or k-means); ACC, NMI, ARI",
                        description="Train an embedding model, cluster the PCA-whitened embeddings with a Gaussian "
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                                                "(--method gmm): k-means has none")])
     fill_defaults(args, {"covariance": "tied"})
     if args.clusters is None and args.edges is not None and args.labels is None:  # before loading the graph
-        raise InputError("--clusters K is required for a graph without labels")
+        raise InputError(NEEDS_CLUSTERS)
     check_inputs(args, labels="labels file")
     check_output_dir(args.out, "clusters file")
     check_output_dir(args.json, "JSON file")
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         require_all_labelled(labels, graph.node_ids, args.labels or name)
         _, y, classes = encode_labels(labels, args.labels or name)
     if args.clusters is None and y is None:
-        raise InputError("--clusters K is required for a graph without labels")
+        raise InputError(NEEDS_CLUSTERS)
     k = check_clusters(args.clusters if args.clusters is not None else len(classes), int(graph.num_nodes))
     results, start, first = [], time.perf_counter(), None
     progress = not args.no_progress

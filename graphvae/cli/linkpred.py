@@ -90,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
 
         check_supported(model_from_args(args, args.first_seed, early_stopping=args.early_stopping,
                                         patience=args.patience), TORCHRUN_ADVICE)
-    graph, name = graph_from_args(args, check=lambda g: check_splittable(g.num_edges))
+    def usable(g) -> None:  # the root cause first: a --latent above the node count, then too few edges to split
+        if args.latent is not None:
+            g.check_trainable(args.latent)
+        check_splittable(g.num_edges)
+
+    graph, name = graph_from_args(args, check=usable)
     narrow_default_latent(args, graph, model_latent(args))
     graph.check_trainable(model_latent(args))  # before splitting: the root cause, not "too few to split"
     results, train_seconds = [], 0.0

@@ -234,8 +234,8 @@ def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]
     except UnicodeDecodeError:
         with open(p, "rb") as f:
             magic = f.read(6)
-        kind = {b"\x93NUMPY": "a numpy .npy array", b"PK\x03\x04": "a zip archive (such as .npz)"}.get(
-            magic if magic == b"\x93NUMPY" else magic[:4])
+        kind = ("a numpy .npy array" if magic.startswith(b"\x93NUMPY") else
+                "a zip archive (such as .npz)" if magic.startswith(b"PK\x03\x04") else None)
         raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)" + (
             f"; it is {kind}: {_BINARY_HINTS[what]}" if kind and what in _BINARY_HINTS else "")) from None
     data = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
