@@ -171,7 +171,7 @@ def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: t
     keep = ei[0] != ei[1]
     n = num_nodes
     a = sp.csr_matrix((w[keep], (ei[0, keep], ei[1, keep])), shape=(n, n))  # duplicates summed, as gcn_norm does
-    a.eliminate_zeros()
+    a.eliminate_zeros()  # zero-weight edges are no edges
     # an edge listed in one direction only is mirrored (as the 0/1 path symmetrizes); the operator must be symmetric
     listed = a.copy()
     listed.data[:] = 1.0
@@ -182,7 +182,7 @@ def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: t
     a = (a + sp.identity(n, dtype=np.float64, format="csr")).tocsr()
     d_inv_sqrt = 1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel())
     a = sp.csr_matrix(sp.diags(d_inv_sqrt) @ a @ sp.diags(d_inv_sqrt), dtype=np.float32)
-    a.eliminate_zeros()  # zero-weight edges are no edges
+    a.eliminate_zeros()  # nor are weights that round to 0 in float32
     return a
 
 
