@@ -617,3 +617,27 @@ def test_input_errors_found_on_loading_are_the_only_line(tmp_path, monkeypatch, 
                               (["cluster", "--edges", "e.csv"], "--clusters K is required")):
         assert main([*command, "--no-progress"]) == 2
         one_error(capsys, fragment, only=True)
+
+
+def test_input_errors_found_after_the_graph_is_loaded_are_the_only_line(tmp_path, monkeypatch, capsys):
+    """The graph's summary and the narrowed-latent note are held until the inputs are checked: a labels file with an
+    id not in the graph, or --clusters above the node count, was the third line after them."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.csv").write_text(ring())  # 30 nodes: the 128-d default models get the narrowed-latent note
+    (tmp_path / "y.csv").write_text("n1,b\nzz,a\n")  # (a first line of unknown id would read as a header)
+    for command, fragment in ((["classify", "--edges", "e.csv", "--labels", "y.csv"], "'zz' is not in the graph"),
+                              (["cluster", "--edges", "e.csv", "--labels", "y.csv"], "'zz' is not in the graph"),
+                              (["cluster", "--edges", "e.csv", "--clusters", "31"], "31"),
+                              (["embed", "--edges", "e.csv", "--labels", "y.csv", "--plot", "figs", "--out", "z.npy"],
+                               "'zz' is not in the graph")):
+        assert main([*command, "--no-progress"]) == 2
+        one_error(capsys, fragment, only=True)
+    # a command that goes on prints the held lines before it trains, in their order, once
+    assert main(["linkpred", "--edges", "e.csv", "--model", "gnae", "--epochs", "1", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("graph: 30 nodes, 30 undirected edges"), err
+    assert "latent dimension (128) exceeds the 30 nodes" in err[1], err
+    assert sum(line.startswith("graph: ") for line in err) == 1, err
+    assert main(["embed", "--edges", "e.csv", "--model", "gae", "--epochs", "1", "--out", "z.npy", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("graph: 30 nodes") and "wrote 30 x 16 embeddings" in err[1], err

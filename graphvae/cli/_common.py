@@ -240,14 +240,13 @@ def graph_from_args(args: argparse.Namespace, check=None):
         c = graph.cleaning
         dropped = (f"{c['self_loops']} self-loops, {c['duplicates']} duplicate edges and {c['zero_weight']} edges of "
                    f"weight 0" if "zero_weight" in c else f"{c['self_loops']} self-loops and {c['duplicates']} duplicate edges")
-        say(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
-              f"(dropped {dropped}; symmetrized {c['one_way']} one-way edges)"
-              + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else "")
-              + (f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""),
-            file=sys.stderr)
+        hold_note(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
+                  f"(dropped {dropped}; symmetrized {c['one_way']} one-way edges)"
+                  + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else "")
+                  + (f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""))
         if "possible_header" in c:
-            say(f"graphvae {args.command}: note: the first line {c['possible_header']!r} was read as an edge between "
-                f"two nodes that appear on no other line: if it is a header, give --header", file=sys.stderr)
+            hold_note(f"graphvae {args.command}: note: the first line {c['possible_header']!r} was read as an edge "
+                      f"between two nodes that appear on no other line: if it is a header, give --header")
         return graph, str(args.edges)
     from ..data.datasets import load_dataset
 
@@ -287,8 +286,8 @@ def narrow_default_latent(args: argparse.Namespace, graph, latent: int, set_late
     if args.latent is None and latent > n >= 2:
         if set_latent:
             args.latent = n
-        say(f"graphvae {args.command}: note: the model's latent dimension ({latent}) exceeds the {n} nodes: "
-            f"training with at most {n}", file=sys.stderr)
+        hold_note(f"graphvae {args.command}: note: the model's latent dimension ({latent}) exceeds the {n} nodes: "
+                  f"training with at most {n}")
         return n
     return None
 
@@ -335,6 +334,31 @@ def say(*args, **kwargs) -> None:
     """``print`` on the output rank only (see :func:`is_output_rank`)."""
     if is_output_rank():
         print(*args, **kwargs)
+
+
+#: informational lines for stderr that wait until the command's inputs are all checked (:func:`hold_note`)
+_held_notes: list[str] = []
+
+
+def hold_note(line: str) -> None:
+    """An informational line for stderr (the graph's summary, a narrowed latent dimension), held back until
+    :func:`release_notes`: a command checks its inputs after loading the graph (labels, ``--clusters``), and an
+    error found there must be the only line it prints (:func:`graphvae.cli.main.main` drops the held lines)."""
+    if is_output_rank():
+        _held_notes.append(line)
+
+
+def release_notes() -> None:
+    """Print the held lines on stderr: a command calls this once its inputs are checked, before training."""
+    lines = list(_held_notes)
+    _held_notes.clear()
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def drop_notes() -> None:
+    """Forget the held lines (the command stopped on an error, which is then the only line)."""
+    _held_notes.clear()
 
 
 # --------------------------------------------------------------------------- image commands

@@ -22,6 +22,7 @@ from ._common import (
     positive_int,
     prepare_workers,
     refuse_unused,
+    release_notes,
     unit_fraction,
 )
 from ._workers import SeedLines, map_in_workers
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         r["train_seconds"] = model.train_seconds_
         return r, (z if seed == 0 and args.plot else None)
 
+    release_notes()  # the inputs are checked: the graph's summary, then training
     outcomes = map_in_workers(train, range(args.seeds), workers)  # forks now: before the bar starts its thread
     with SeedLines(args.seeds, workers, progress) as report:
         for r, z in outcomes:

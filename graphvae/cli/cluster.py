@@ -21,6 +21,7 @@ from ._common import (
     narrow_default_latent,
     prepare_workers,
     refuse_unused,
+    release_notes,
 )
 from ._workers import SeedLines, map_in_workers
 
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             r.update(cluster_scores(y, c["labels"]))
         return r, (c if seed == 0 else None)
 
+    release_notes()  # the inputs are checked: the graph's summary, then training
     outcomes = map_in_workers(train, range(args.seeds), workers)  # forks now: before the bar starts its thread
     with SeedLines(args.seeds, workers, progress) as report:
         for r, c in outcomes:

@@ -25,6 +25,7 @@ from ._common import (
     non_negative_int,
     prepare_training,
     refuse_unused,
+    release_notes,
 )
 
 #: the suffixes of graphvae.data.embedding_files.FORMATS (kept here so that --help imports no numpy)
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.node_tasks import node_labels
 
         labels = node_labels(graph, args.labels)
+    release_notes()  # the inputs are checked: the graph's summary, then training
     prepare_training(args.threads, int(graph.num_nodes))
     # a whole graph has no validation edges: every model trains for its full number of epochs
     model = fit_model(model_from_args(args, args.seed, early_stopping=False), graph)

@@ -29,6 +29,7 @@ from ._common import (
     positive_int,
     prepare_workers,
     refuse_unused,
+    release_notes,
     say,
     seed_count,
     under_torchrun,
@@ -139,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         return out
 
     chunks = [seeds[first:first + batch] for first in range(0, len(seeds), batch)]
+    release_notes()  # the inputs are checked: the graph's summary, then training
     outcomes = map_in_workers(train, chunks, workers)  # forks now: before the bar starts its thread
     with SeedLines(len(seeds), workers, progress, say) as report:
         for done in outcomes:

@@ -126,13 +126,16 @@ def _run(argv: list[str] | None) -> int:
         args.no_progress = True  # a log file or a pipe gets no progress bar (tqdm's carriage-return redraws)
     try:
         check_torchrun(args.command)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        _notes("release_notes")  # lines a command held and never released: not lost
+        return code
     except BrokenPipeError:
         # the reader went away (e.g. `graphvae linkpred ... | head`): stop quietly, as a shell tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except (InputError, TypeError, OSError) as e:
         # TypeError is raised by the API only for wrong input types; OSError for files the OS refuses
+        _notes("drop_notes")  # the error is the only line, not after the graph's summary
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"graphvae {args.command}: error: {message}", file=sys.stderr)
         return 2
@@ -153,6 +156,13 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("graphvae: interrupted", file=sys.stderr)
         return 130
+
+
+def _notes(action: str) -> None:
+    """Release or drop the informational lines a command held (:func:`graphvae.cli._common.hold_note`), if it held any."""
+    common = sys.modules.get("graphvae.cli._common")  # not imported: nothing held (and --help stays light)
+    if common is not None:
+        getattr(common, action)()
 
 
 def _is_terminal(stream) -> bool:
