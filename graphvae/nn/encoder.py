@@ -142,7 +142,10 @@ class GCNEncoder(nn.Module):
         latent: latent dimension ``d`` (the paper: 16).
         variational: ``True`` gives :math:`(\mu, \log\sigma)` (VGAE/VAE), ``False`` a point ``z`` (GAE/AE).
         activation: nonlinearity after each hidden layer.
-        bias: add a bias to every layer.
+        bias: add a bias to every layer; with ``batch_norm``, the normalization's shift is the bias of the
+            layers it follows (a bias right before it would be subtracted again: its gradient is 0 up to
+            rounding, which Adam turned into steps that made results depend on the thread count), and a
+            variational head keeps a bias for :math:`\log\sigma`.
         max_logstd: :math:`\log\sigma` is clamped above at this value for numerical safety.
         normalize: the scale :math:`s` of a *normalized* head (VGNAE, Ahn & Kim 2021), or ``None``: the
             mean is :math:`\mu = \hat A\,\big(s\,\bar H\big)` where :math:`\bar H` is :math:`HW_\mu (+b)`
@@ -175,8 +178,14 @@ class GCNEncoder(nn.Module):
         if normalize is not None and not normalize > 0:
             raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
         widths = [in_dim, *hidden]
-        self.layers = nn.ModuleList(GCNLayer(a, b, bias, copies) for a, b in zip(widths[:-1], widths[1:]))
-        self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias, copies)
+        # a bias right before batch normalization is subtracted by it: its true gradient is 0, and Adam turned that
+        # gradient's rounding noise into full steps (results then depended on the thread count); the normalization's
+        # own shift is the bias there. A normalized head adds its bias before the row normalization: kept.
+        before_norm = batch_norm and normalize is None
+        self.layers = nn.ModuleList(GCNLayer(a, b, bias and not batch_norm, copies) for a, b in zip(widths[:-1], widths[1:]))
+        self.head = GCNLayer(widths[-1], 2 * latent if variational else latent, bias and not before_norm, copies)
+        #: log sigma's bias where the head has none (batch norm of the mean only)
+        self.logstd_bias = nn.Parameter(torch.zeros(latent)) if bias and before_norm and variational else None
         if variational:  # Glorot-initialize mu and log sigma as the two separate layers of the paper
             for weight in (self.head.weight.data,) if copies == 1 else self.head.weight.data:
                 for half in weight.split(latent, dim=1):
@@ -231,6 +240,9 @@ class GCNEncoder(nn.Module):
         h = self._drop(h)
         out = self._normalized_head(h, inp.adj, propagated) if self.normalize else self.head(h, inp.adj, propagated)
         mu, logstd = out.split(self.latent, dim=-1) if self.variational else (out, None)
+        logstd_bias = getattr(self, "logstd_bias", None)  # (absent from encoders pickled before it existed)
+        if logstd_bias is not None:
+            logstd = logstd + logstd_bias
         if self.norms is not None:
             mu = self.norms[-1](mu)
         if self.head_activation is not None:
