@@ -244,7 +244,8 @@ def write_docs(variants: dict, args, wall: float, rerun: str | None = None) -> N
     command = "python benchmarks/models.py" + (f" --seeds {args.seeds}" if args.seeds != 10 else "") \
         + (f" --jobs {args.jobs}" if args.jobs != 2 else "")
     lines = ["## Every model on Cora and CiteSeer", "", "```", command, "```", "",
-             f"Machine: {machine()}; shared with other jobs during the run, so the s/seed column (training "
+             f"Machine{' of the latest cells (earlier cells ran where their JSON says)' if rerun else ''}: "
+             f"{machine()}; shared with other jobs during the run, so the s/seed column (training "
              f"wall seconds) is noisy; where given, `(x CPU)` is the fit's process CPU time, validation included, "
              f"less sensitive to the other jobs (each seed ran in one of {args.jobs} worker processes with one torch "
              "thread, glibc's freed memory retained as the CLI does, `graphvae.allocator`). "

@@ -57,6 +57,9 @@ def _no_data(tmp_path: Path) -> dict:
     (["validation_halves.py", "--model", "gae", "--json", NOWHERE], "keeps its last epoch"),  # nothing to rank
     (["maskgae_reference.py", "--task", "nodeclas", "--epochs", "20", "--json", NOWHERE], "must be at least 30"),
     (["scale.py", "--nodes", "300", "--seed", "-1"], "non-negative"),  # a ValueError traceback
+    (["fresh_seeds.py", "--model", "nosuch", "--json", NOWHERE], "unknown model 'nosuch'"),
+    (["fresh_seeds.py", "--option", "nosuch", "--json", NOWHERE], "'nosuch' is not an option of best"),  # a TypeError per worker
+    (["fresh_seeds.py", "--seeds", "0", "--json", NOWHERE], "must be a positive integer"),
     # torchrun's AssertionError traceback, exit 1, after the prepare and single-process runs
     (["scale_out.py", "--world", "0", "--nodes", "1000", "--json", NOWHERE], "must be a positive integer"),
     (["scale_out.py", "--timeout", "0", "--json", NOWHERE], "positive number of seconds"),  # every run timed out: 1
