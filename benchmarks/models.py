@@ -194,7 +194,7 @@ def main() -> None:
     if args.report_only:
         info = json.loads(run_info.read_text())
         args.seeds, args.jobs = info["seeds"], info["jobs"]
-        write_docs(variants, args, info["wall_minutes"])
+        write_docs(variants, args, info["wall_minutes"], info.get("rerun"))  # the last --only run's note, kept
         return
     cells = [(d, v) for d in DATASETS for v in variants]
     if args.only:
@@ -221,7 +221,9 @@ def main() -> None:
     if args.only and run_info.exists():  # the table mixes the last full run and these re-run cells
         rerun = f"re-run since with `--only {args.only}`" + (
             f" `--ablation-seeds {args.ablation_seeds}`" if args.ablation_seeds != 10 else "") + f" ({wall:.0f} min wall)"
-        wall = json.loads(run_info.read_text())["wall_minutes"]
+        info = json.loads(run_info.read_text())
+        wall = info["wall_minutes"]
+        write_json(run_info, {**info, "rerun": rerun})  # for --report-only
     write_docs(variants, args, wall, rerun)
 
 
