@@ -641,3 +641,18 @@ def test_input_errors_found_after_the_graph_is_loaded_are_the_only_line(tmp_path
     assert main(["embed", "--edges", "e.csv", "--model", "gae", "--epochs", "1", "--out", "z.npy", "--no-progress"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("graph: 30 nodes") and "wrote 30 x 16 embeddings" in err[1], err
+
+
+def test_held_notes_never_outlive_their_command(monkeypatch, capsys):
+    """A command stopped by anything (here a KeyboardInterrupt after the graph's summary was held) leaves nothing
+    held for the next command of the same process to print."""
+    from graphvae.cli import _common, linkpred
+
+    def interrupted(args):
+        _common.hold_note("graph: a summary of the interrupted command")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(linkpred, "run", interrupted)
+    assert main(["linkpred", "--dataset", "cora", "--no-progress"]) == 130
+    monkeypatch.undo()
+    assert "summary of the interrupted" not in capsys.readouterr().err and _common._held_notes == []

@@ -156,6 +156,8 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("graphvae: interrupted", file=sys.stderr)
         return 130
+    finally:  # whatever stopped the command (a dead worker, out of memory), nothing held outlives it
+        _notes("drop_notes")
 
 
 def _notes(action: str) -> None:
