@@ -21,19 +21,11 @@ DATASETS = ("cora", "citeseer")
 
 
 def fit(job: tuple[str, str, str, float, int]) -> dict:
-    import torch
+    """One seed's fit, as every cell of ``benchmarks/models.py`` is (:func:`models.run_seed`)."""
+    from models import run_seed
 
-    from graphvae.data.datasets import load_dataset
-    from graphvae.data.split import split_edges
-    from graphvae.estimators.zoo import make_model
-
-    torch.set_num_threads(1)
     model, option, dataset, value, seed = job
-    split = split_edges(load_dataset(dataset), seed=seed)
-    m = make_model(model, random_state=seed, progress=False, **{option: value}).fit(split)
-    test = m.score(split.test_pos, split.test_neg)
-    return {"dataset": dataset, option: value, "seed": seed, "val_auc": m.best_val_auc_, "best_epoch": m.best_epoch_,
-            "test_auc": test["auc"], "test_ap": test["ap"], "train_seconds": m.train_seconds_}
+    return {"dataset": dataset, option: value, **run_seed(dataset, model, {option: value}, seed)["result"]}
 
 
 def main() -> None:
@@ -66,10 +58,10 @@ def main() -> None:
     for d in DATASETS:
         for v in args.values:
             r = [x for x in rows if x["dataset"] == d and x[args.option] == v]
-            means = {k: float(np.mean([x[k] for x in r])) for k in ("val_auc", "test_auc", "test_ap", "train_seconds")}
+            means = {k: float(np.mean([x[k] for x in r])) for k in ("val_auc", "auc", "ap", "train_seconds")}
             summary.append({"dataset": d, args.option: v, **means})
-            print(f"{d} {args.option}={v:g}: validation AUC {means['val_auc']:.5f}  (test AUC {means['test_auc']:.4f} / "
-                  f"AP {means['test_ap']:.4f}, for the record)  {means['train_seconds']:.1f} s per fit", flush=True)
+            print(f"{d} {args.option}={v:g}: validation AUC {means['val_auc']:.5f}  (test AUC {means['auc']:.4f} / "
+                  f"AP {means['ap']:.4f}, for the record)  {means['train_seconds']:.1f} s per fit", flush=True)
     path = args.json or ROOT / "benchmarks" / "results" / "fresh_seeds_10_19" / f"{args.model}_{args.option}.json"
     write_json(path, {"command": "python benchmarks/fresh_seeds.py " + json.dumps(vars(args), default=str),
                       "machine": machine(), "summary": summary, "seeds": rows})
