@@ -43,7 +43,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.base import ClassifierMixin
 from torch import nn
 
 from .._device import device_generator
@@ -68,6 +68,7 @@ from .base import (
     SEED,
     WIDTHS,
     Estimator,
+    Float32Transformer,
     options,
     widths,
 )
@@ -88,7 +89,7 @@ def linear_probe_accuracy(train_codes: np.ndarray, y_train: np.ndarray, test_cod
 
 
 # ------------------------------------------------------------------------------------------ estimator
-class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
+class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
     r"""A deterministic autoencoder of kind vanilla, denoising, sparse or contractive (scikit-learn style).
 
     ``fit(X)`` trains on images (an array ``[n, pixels]``, a graph without edges) or on a graph
@@ -168,12 +169,6 @@ class Autoencoder(TransformerMixin, Estimator, auto_wrap_output_keys=None):
         "progress": BOOLEAN,
         "device": [str, torch.device],
     }
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
-        return tags
 
     # -- construction ---------------------------------------------------------------------------------
     def _check_params(self) -> tuple[int, ...]:
@@ -343,7 +338,7 @@ class ActivatedDecoder(nn.Module):
         return self.decoder(self.activation(z))
 
 
-class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
+class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
     r"""Greedy layer-wise pretraining then supervised fine-tuning (scikit-learn style classifier).
 
     The network is ``GCNEncoder(pixels, hidden, n_classes, variational=False)`` on an edgeless
@@ -395,12 +390,6 @@ class StackedAutoencoder(ClassifierMixin, TransformerMixin, Estimator):
         "progress": BOOLEAN,
         "device": [str, torch.device],
     }
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
-        return tags
 
     def fit(self, X, y) -> "StackedAutoencoder":
         """Pretrain (if ``pretrain``) on ``X [n, pixels]``, then fine-tune on the labels ``y [n]``."""

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions, validate_parameter_constraints  # noqa: F401
 from sklearn.utils.validation import check_is_fitted
@@ -82,6 +82,16 @@ def non_finite_state(module: torch.nn.Module) -> str | None:
                 if value.is_floating_point() and not bool(torch.isfinite(value).all()):
                     return f"{kind} {name}"
     return None
+
+
+class Float32Transformer(TransformerMixin):
+    """``TransformerMixin`` for the image models: their tags say that they refuse NaN and compute in float32."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
+        return tags
 
 
 class Estimator(BaseEstimator):

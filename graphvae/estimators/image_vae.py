@@ -30,7 +30,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
 
 from .._validation import InputError, InputTypeError, check_finite, check_int, check_seed
 from .._device import device_generator
@@ -50,6 +49,7 @@ from .base import (
     SEED,
     WIDTHS,
     Estimator,
+    Float32Transformer,
     Integral,
     Interval,
     options,
@@ -108,7 +108,7 @@ def _tensor_to_numpy(x: torch.Tensor, what: str) -> np.ndarray:
     return numpy_ready(x).numpy()
 
 
-class ImageVAE(TransformerMixin, Estimator):
+class ImageVAE(Float32Transformer, Estimator):
     """Variational autoencoder for images: encoder and decoder are GCN stacks on the edgeless graph.
 
     Args:
@@ -201,8 +201,6 @@ class ImageVAE(TransformerMixin, Estimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False  # the same random_state gives the same fit (tested)
-        tags.input_tags.allow_nan = False
-        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
         return tags
 
     # ------------------------------------------------------------------ building and training
