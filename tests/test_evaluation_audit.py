@@ -352,3 +352,37 @@ print("ok")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env={**__import__("os").environ, "DISPLAY": ":99", "MPLBACKEND": "TkAgg"})
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+def _inside_the_figure(fig) -> list:
+    """The titles of ``fig`` (axes titles and the suptitle) that run past its edges or into their axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    bad = []
+    texts = [(ax.title, ax) for ax in fig.axes if ax.get_title()]
+    texts += [(fig._suptitle, None)] if fig._suptitle is not None else []
+    for text, ax in texts:
+        box = text.get_window_extent(renderer)
+        above = ax is None or box.y0 >= ax.get_window_extent(renderer).y1 - 1
+        if box.x0 < 0 or box.x1 > width or box.y1 > height or not above:
+            bad.append(text.get_text())
+    return bad
+
+
+def test_long_titles_wrap_inside_the_figure(captured, tmp_path):
+    """A title with a long file path ran past both edges of the 6-inch maps (the classify/cluster/embed pictures of a
+    graph file): titles are wrapped to the figure's width and the axes make room for their lines."""
+    rng = np.random.default_rng(0)
+    z, labels = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
+    long = "gnae-maskgae-s2gc embeddings of /home/someone/projects/citation-graphs/edges_2026.csv (seed 0) by label"
+    plots.plot_latent_map(z, labels, tmp_path / "a.png", title=long, method="pca")
+    plots.plot_cluster_map(z, labels, tmp_path / "b.png", title=long + ": EM on a Gaussian mixture, K=3")
+    y = np.r_[np.ones(30), np.zeros(30)]
+    plots.plot_link_curves(y, rng.normal(size=60) + y, tmp_path / "c.png", title=long + long)
+    plots.plot_training_curves([{"epoch": e, "elbo": -e, "log_likelihood": -e, "kl": e} for e in range(3)],
+                               tmp_path / "d.png", title=long + long)
+    assert len(captured) == 4
+    for fig in captured:
+        assert _inside_the_figure(fig) == []

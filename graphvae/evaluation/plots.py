@@ -39,6 +39,21 @@ def _figure(figsize) -> "Figure":
     return Figure(figsize=figsize)
 
 
+def _wrapped(text: str, fig: "Figure", fontsize: float, width: float = 0.95) -> str:
+    """``text`` broken into lines that fit ``width`` of the figure's width at ``fontsize`` (about 0.55 em a character),
+    its own line breaks kept: a title naming a long file path or model would otherwise run past the figure's edges."""
+    import textwrap
+
+    chars = max(20, int(fig.get_figwidth() * 72 * width / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def _top_below(title: str, fig: "Figure", fontsize: float) -> float:
+    """The axes' top (a fraction of the figure's height) that leaves room above them for ``title``'s lines."""
+    lines = title.count("\n") + 1
+    return 1.0 - (0.25 + lines * 1.35 * fontsize / 72) / fig.get_figheight()
+
+
 def _class_colours(n: int) -> list:
     """``n`` distinct colours: tab10 up to 10 classes, tab20 up to 20, else ``n`` evenly spaced hues of turbo
     (cycling tab20 gave classes 0 and 20 the same colour: two classes the figure could not tell apart)."""
@@ -228,7 +243,9 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
             m = labels == c
             ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=colours[i], label=str(c))
         ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(classes) > 5 else 1)
-    ax.set_title(f"{title}: {how}" if title else how, fontsize=10)
+    heading = _wrapped(f"{title}: {how}" if title else how, fig, 10)
+    ax.set_title(heading, fontsize=10)
+    fig.subplots_adjust(top=_top_below(heading, fig, 10))
     return save_figure(fig, path)
 
 
@@ -316,8 +333,10 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
         ax.set_ylabel(unit, fontsize=8)
         ax.grid(alpha=0.3)
     if title:
+        title = _wrapped(title, fig, 10)
         fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.82 if title else 0.88, wspace=0.35)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=min(0.82, _top_below(title + "\n", fig, 10))
+                        if title else 0.88, wspace=0.35)
     return save_figure(fig, path)
 
 
@@ -353,8 +372,10 @@ def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.Path
         ax.legend(loc="lower right" if ax is roc else "lower left", fontsize=8)
         ax.grid(alpha=0.3)
     if title:
+        title = _wrapped(title, fig, 10)
         fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.84 if title else 0.9, wspace=0.25)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=min(0.84, _top_below(title + "\n", fig, 10))
+                        if title else 0.9, wspace=0.25)
     return save_figure(fig, path)
 
 
@@ -463,6 +484,7 @@ def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.Pa
     how = "axes separating the cluster means (whitened embeddings)"
     if mixture is not None:
         how += ";\nellipses: 1 and 2 std of each mixture component"
-    ax.set_title(f"{title}\n{how}" if title else how, fontsize=8)
-    fig.subplots_adjust(top=0.86 if title else 0.9)
+    heading = _wrapped(f"{title}\n{how}" if title else how, fig, 8)
+    ax.set_title(heading, fontsize=8)
+    fig.subplots_adjust(top=_top_below(heading, fig, 8))
     return save_figure(fig, path)
