@@ -17,6 +17,11 @@ class InputTypeError(InputError, TypeError):
     """Bad user input of the wrong type (e.g. a non-numeric array): an :class:`InputError` that is also a ``TypeError``."""
 
 
+class DivergenceWarning(UserWarning):
+    """Training ended with a finite loss far above its starting loss (e.g. a learning rate far too large): the fitted
+    model is finite but has learned nothing useful. (A NaN or inf model is an :class:`InputError` instead.)"""
+
+
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
     if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder

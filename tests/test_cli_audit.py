@@ -656,3 +656,43 @@ def test_held_notes_never_outlive_their_command(monkeypatch, capsys):
     assert main(["linkpred", "--dataset", "cora", "--no-progress"]) == 130
     monkeypatch.undo()
     assert "summary of the interrupted" not in capsys.readouterr().err and _common._held_notes == []
+
+
+def test_finite_divergence_is_a_warning_in_the_api_and_one_line_in_the_cli(capsys):
+    # lr 1e6 on the image VAE: every parameter stays finite but the test ELBO ends near -1e30 nats per image; it used
+    # to be reported as a result, with no word that training had diverged
+    from sklearn.datasets import load_digits
+
+    x = load_digits().data[:200] / 16.0
+    with pytest.warns(gv.DivergenceWarning, match=r"loss rose from \S+ before the first step to \S+e\+\d+ at epoch 1; "
+                                                  r"try a smaller learning rate than 1e\+06"):
+        model = gv.ImageVAE(epochs=2, lr=1e6, random_state=0).fit(x)
+    start, end = model.history_[0]["initial_loss"], model.history_[-1]["loss"]
+    assert np.isfinite(end) and end > 1e6 * start  # the condition the warning is about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gv.DivergenceWarning)
+        gv.ImageVAE(epochs=2, random_state=0).fit(x)  # a healthy fit does not warn
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", gv.DivergenceWarning)  # shown, not raised (as outside the test suite)
+        assert main(["vae", "--lr", "1e6", "--epochs", "2", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warned = [line for line in err if "warning" in line.lower()]
+    assert len(warned) == 1 and warned[0].startswith("graphvae vae: warning: training diverged: the loss rose"), err
+    assert not [line for line in err if "DivergenceWarning" in line or "warnings.warn" in line], err
+
+
+def test_the_kept_epoch_decides_the_divergence_warning():
+    # a model selected on validation keeps its best epoch: a loss that rises after it does not make the kept model
+    # diverged, and the warning compares the kept epoch's loss with the start
+    import networkx as nx
+
+    model = gv.GAE(epochs=3, latent=4, random_state=0).fit(nx.karate_club_graph())
+    start = model.history_[0]["initial_loss"]
+    model.history_[-1]["loss"] = start + 100 * max(abs(start), 1.0)
+    with pytest.warns(gv.DivergenceWarning, match="at epoch 2"):
+        model._warn_if_the_loss_rose()
+    model.best_epoch_ = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gv.DivergenceWarning)
+        model._warn_if_the_loss_rose()

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from .._validation import InputError
 from ..training.distributed import LAUNCH_VARIABLES, DistributedError, launched, timeout_from_env
@@ -126,7 +127,9 @@ def _run(argv: list[str] | None) -> int:
         args.no_progress = True  # a log file or a pipe gets no progress bar (tqdm's carriage-return redraws)
     try:
         check_torchrun(args.command)
-        code = int(args.func(args) or 0)
+        with warnings.catch_warnings():  # restores the caller's showwarning when the command ends
+            warnings.showwarning = _warning_line(args.command)
+            code = int(args.func(args) or 0)
         _notes("release_notes")  # lines a command held and never released: not lost
         return code
     except BrokenPipeError:
@@ -158,6 +161,15 @@ def _run(argv: list[str] | None) -> int:
         return 130
     finally:  # whatever stopped the command (a dead worker, out of memory), nothing held outlives it
         _notes("drop_notes")
+
+
+def _warning_line(command: str):
+    """A ``warnings.showwarning`` that prints a warning as one line, ``graphvae COMMAND: warning: ...`` (Python's own
+    format adds the file, line and source line of the library code that warned)."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message).splitlines()[0] if str(message) else category.__name__
+        print(f"graphvae {command}: warning: {text}", file=sys.stderr if file is None else file)
+    return show
 
 
 def _notes(action: str) -> None:

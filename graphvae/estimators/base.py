@@ -23,6 +23,7 @@ Subclasses fill in ``_fit(X, y)`` (build the :class:`graphvae.objectives.elbo.EL
 """
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any, Sequence
 
@@ -34,7 +35,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_is_fitted
 
 from .._sparse import deepcopy_through_pickle
-from .._validation import MAX_SEED, InputError
+from .._validation import MAX_SEED, DivergenceWarning, InputError
 
 # the constraints the estimators' ``_parameter_constraints`` tables are written in (scikit-learn's language)
 POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
@@ -120,6 +121,7 @@ class Estimator(BaseEstimator):
                         torch.cuda.manual_seed(int(self.random_state))
                 self._fit(X, y)
             self._check_diverged()
+            self._warn_if_the_loss_rose()
         except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind,
             self._forget_fit(keep=("history_",))  # only the losses of the epochs it ran, to look at
             raise
@@ -181,6 +183,29 @@ class Estimator(BaseEstimator):
         lr = getattr(self, "lr", None)
         raise InputError(f"training diverged: {bad} is NaN or inf{when}; try a smaller learning rate"
                          + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""))
+
+    #: how far above its starting value the kept epoch's loss may end before :meth:`_warn_if_the_loss_rose` warns, in
+    #: units of ``max(|starting loss|, 1)``: healthy training ends below its start; a learning rate far too large
+    #: ends orders of magnitude above it (``ImageVAE(lr=1e6)``: from about 50 to 1e30 nats per image)
+    LOSS_RISE_WARNING = 10.0
+
+    def _warn_if_the_loss_rose(self) -> None:
+        """Warn (:class:`graphvae.DivergenceWarning`) when training ended with a finite loss far above the loss it
+        started from (the first batch's, before any step): a model that is finite but has learned nothing.
+        The ending loss is the kept epoch's (``best_epoch_`` of a model selected on validation), else the last one's."""
+        histories = [h for h in self._histories() if h and "initial_loss" in h[0]]
+        for history in histories:
+            start, kept = history[0]["initial_loss"], history[-1]
+            best = getattr(self, "best_epoch_", None)
+            if len(histories) == 1 and isinstance(best, int) and best >= 0:
+                kept = next((entry for entry in history if entry.get("epoch") == best), kept)
+            end = kept["loss"]
+            if np.isfinite(start) and np.isfinite(end) and end - start > self.LOSS_RISE_WARNING * max(abs(start), 1.0):
+                lr = getattr(self, "lr", None)
+                warnings.warn(f"training diverged: the loss rose from {start:.4g} before the first step to {end:.4g} at "
+                              f"epoch {kept.get('epoch')}; try a smaller learning rate"
+                              + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""), DivergenceWarning, stacklevel=3)
+                return
 
     def _check_params_table(self) -> None:
         params = self.get_params(deep=False)

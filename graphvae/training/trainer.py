@@ -26,7 +26,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
     epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
-    over its batches. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
+    over its batches; the first entry also holds ``initial_loss``, the first batch's loss before any step. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
     ``aux_step(terms, generator)``, if given, runs after every optimizer step with that step's
     :class:`graphvae.objectives.elbo.ELBOTerms` (e.g. ARGA's discriminator update, :mod:`graphvae.objectives.adversarial`).
     ``lr_schedule``: ``None`` (constant ``lr``) or ``"cosine"``, the learning rate of epoch :math:`t` being
@@ -72,11 +72,15 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
             count += 1
             with torch.no_grad():  # the five scalars in one conversion (one synchronisation instead of five)
                 values = torch.stack([loss, *(getattr(terms, key) for key in _TOTALS)]).tolist()
+            if not history and count == 1:  # the first batch's loss, computed before any step: where training starts
+                initial_loss = values[0]
             sums["loss"] += values[0]
             for key, value in zip(_TOTALS, values[1:]):
                 sums[key] += value
         sums["loss"] /= max(count, 1)
         history.append(dict(epoch=epoch, seconds=time.perf_counter() - start, **sums))
+        if epoch == 0 and count:
+            history[0]["initial_loss"] = initial_loss
         if stop_on_nan and math.isnan(sums["loss"]):
             break
         if on_epoch is not None and on_epoch(epoch, history[-1]):
