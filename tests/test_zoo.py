@@ -555,3 +555,17 @@ def test_weight_decay_penalty_is_half_lambda_scale_squared_weights():
     penalty = gv.WeightDecay(0.01)
     by_hand = sum(float((layer.weight.detach() ** 2).sum()) for layer in [*enc.layers, enc.head])
     assert float(penalty(None, None, [], enc, units=100.0).detach()) == pytest.approx(0.5 * 0.01 * 100.0 * by_hand, rel=1e-6)
+
+
+def test_output_names_spell_acronyms_in_capitals_and_say_what_best_is(tmp_path, monkeypatch, capsys):
+    from graphvae.cli import main
+    from graphvae.estimators.zoo import BEST, display_name
+
+    assert [display_name(n) for n in ("vgae", "gnae-wd", "argva", "maskgae-wide")] == ["VGAE", "gnae-wd", "ARGVA",
+                                                                                        "maskgae-wide"]
+    assert display_name("best") == f"best ({BEST})"  # was "BEST", which said neither that it is an alias nor of what
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.csv").write_text("".join(f"n{i},n{(i + 1) % 40}\nn{i},n{(i + 7) % 40}\n" for i in range(40)))
+    assert main(["linkpred", "--edges", "e.csv", "--model", "best", "--epochs", "2", "--latent", "4",
+                 "--no-progress", "--workers", "1"]) == 0
+    assert f"best ({BEST}) on e.csv, 1 seed(s): AUC" in capsys.readouterr().out

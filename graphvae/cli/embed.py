@@ -100,11 +100,12 @@ def run(args: argparse.Namespace) -> int:
     if args.plot and not same:
         import numpy as np
 
+        from ..estimators.zoo import display_name
         from ..evaluation.plots import plot_latent_map
 
         shown = None if labels is None else np.array([str(v) if v is not None else "unlabelled" for v in labels])
         path = plot_latent_map(z, shown, Path(args.plot) / "embedding_map.png",
-                               f"{args.model.upper()} embeddings of {name}", method=args.projection,
+                               f"{display_name(args.model)} embeddings of {name}", method=args.projection,
                                random_state=args.seed)
         print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import time
 
 from .._validation import InputError
 from ..evaluation.summary import mean_std
-from ..estimators.zoo import model_config
+from ..estimators.zoo import display_name, model_config
 from ..files import write_json
 from ._common import (
     MAX_SEED,
@@ -152,11 +152,11 @@ def run(args: argparse.Namespace) -> int:
                     from ..evaluation.plots import plot_link_curves
 
                     path = plot_link_curves(*curves, f"{args.plot}/link_curves.png",
-                                            f"{args.model.upper()} on {name}: test edges vs sampled non-edges "
+                                            f"{display_name(args.model)} on {name}: test edges vs sampled non-edges "
                                             f"(seed {row['seed']})")
                     print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
-    say(f"{args.model.upper()} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
+    say(f"{display_name(args.model)} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")
     if args.json and is_output_rank():
         write_json(args.json, {

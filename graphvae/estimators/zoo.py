@@ -62,6 +62,18 @@ BEST = "maskgae-wide-snapshots"
 NAMES: tuple[str, ...] = (*MODELS, "best")
 
 
+#: the published models' acronyms, which output spells in capitals
+ACRONYMS = ("gae", "vgae", "gnae", "vgnae", "arga", "argva")
+
+
+def display_name(name: str) -> str:
+    """How output names model ``name``: a paper's acronym in capitals (``VGAE``), ``best`` with the model it stands
+    for (``best (maskgae-wide-snapshots)``), any other name as it is (``maskgae-wide``, not ``MASKGAE-WIDE``)."""
+    if name == "best":
+        return f"best ({BEST})"
+    return name.upper() if name in ACRONYMS else name
+
+
 def model_config(name: str) -> dict:
     """The keyword arguments of :class:`graphvae.estimators.models.VGAE` for model ``name`` (``best`` resolved)."""
     from .._validation import InputError
