@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._validation import DivergenceWarning, InputError, InputTypeError
+from ._validation import CollapseWarning, DivergenceWarning, InputError, InputTypeError
 
 __version__ = "0.1.0"
 
@@ -56,7 +56,7 @@ _EXPORTS = {
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = ["DivergenceWarning", "InputError", "InputTypeError", "__version__", *sorted(_MODULE_OF)]
+__all__ = ["CollapseWarning", "DivergenceWarning", "InputError", "InputTypeError", "__version__", *sorted(_MODULE_OF)]
 
 
 def __getattr__(name: str) -> Any:

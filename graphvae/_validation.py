@@ -22,6 +22,12 @@ class DivergenceWarning(UserWarning):
     model is finite but has learned nothing useful. (A NaN or inf model is an :class:`InputError` instead.)"""
 
 
+class CollapseWarning(UserWarning):
+    """A graph model gave every node the same embedding: training collapsed (e.g. every hidden unit inactive after
+    too large a step) or the encoder cannot tell the graph's nodes apart (e.g. a complete graph without features);
+    its link scores are then all equal (AUC 0.5)."""
+
+
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
     if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder

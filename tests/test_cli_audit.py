@@ -176,12 +176,20 @@ def test_diverging_run_leaks_no_numpy_warning(edges, capsys):
 
 def test_collapsed_embeddings_are_flagged_not_written_silently(edges, tmp_path, capsys):
     # lr 1 for 50 epochs leaves every hidden unit of the ring's encoder inactive: every node gets the same vector
-    assert main(["embed", "--edges", edges, "--lr", "1", "--epochs", "50", "--out", "z.npy", "--latent", "4",
-                 "--no-progress"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", gv.CollapseWarning)  # shown, not raised (as outside the test suite)
+        assert main(["embed", "--edges", edges, "--lr", "1", "--epochs", "50", "--out", "z.npy", "--latent", "4",
+                     "--no-progress"]) == 0
     z = np.load(tmp_path / "z.npy")
     assert np.ptp(z, axis=0).max() == 0  # the condition the warning is about
     warned = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
     assert len(warned) == 1 and "same embedding" in warned[0] and "smaller learning rate than 1" in warned[0]
+    assert warned[0].startswith("graphvae embed: warning: every one of the 30 nodes got the same embedding")
+    # the API says it too (linkpred's scores of such a model are all equal: AUC 0.5, which used to pass silently)
+    import networkx as nx
+
+    with pytest.warns(gv.CollapseWarning, match="every one of the 30 nodes got the same embedding"):
+        gv.VGAE(lr=1, epochs=50, latent=4, random_state=0).fit(nx.cycle_graph(30))
     assert main(["embed", "--edges", edges, "--out", "z.npy", *FAST]) == 0  # a healthy run says nothing of the kind
     assert "warning:" not in capsys.readouterr().err
 
@@ -283,7 +291,9 @@ def test_collapsed_or_nan_embeddings_are_refused_by_the_node_tasks(edges, capsys
     # "Found array with 0 feature(s)" traceback
     assert main(["cluster", "--edges", edges, "--clusters", "3", "--lr", "1", "--epochs", "50", "--latent", "4",
                  "--model", "vgae", "--no-progress"]) == 2
-    one_error(capsys, "every node has the same embedding")
+    err = capsys.readouterr().err  # the node task's error, and not the fit's CollapseWarning as well
+    assert len([line for line in err.splitlines() if "error: every node has the same embedding" in line]) == 1, err
+    assert "warning:" not in err and "Traceback" not in err, err
     y = np.repeat([0, 1, 2], 10)
     with pytest.raises(gv.InputError, match="NaN or inf"):
         node_tasks.cluster(np.full((30, 4), np.nan), 3)
@@ -528,9 +538,13 @@ def test_fourth_audit_inputs(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tri.csv").write_text("a,b\nb,c\nc,a\n")  # every node the same embedding: t-SNE crashed the process
-    assert main(["embed", "--edges", "tri.csv", "--out", "z.npy", "--plot", "figs", "--epochs", "5",
-                 "--no-progress"]) == 0
-    assert "no map drawn" in capsys.readouterr().err and not (tmp_path / "figs" / "embedding_map.png").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", gv.CollapseWarning)  # shown, not raised (as outside the test suite)
+        assert main(["embed", "--edges", "tri.csv", "--out", "z.npy", "--plot", "figs", "--epochs", "5",
+                     "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "no map drawn" in err and not (tmp_path / "figs" / "embedding_map.png").exists()
+    assert "graphvae embed: warning: every one of the 3 nodes got the same embedding" in err
     (tmp_path / "spaces.txt").write_text("0 New York\n1 New Jersey\n2 Boston\n")  # read as 'New', 'New', 'Boston'
     with pytest.raises(gv.InputError, match="fields separated by spaces"):
         read_labels(tmp_path / "spaces.txt", [0, 1, 2])

@@ -270,6 +270,20 @@ def _model_kwargs(args: argparse.Namespace, **extra) -> dict:
     return config
 
 
+def task_embeddings(graph, name: str, seed: int, progress: bool, max_latent: int | None, device: str, **overrides):
+    """:func:`graphvae.estimators.node_embeddings.fit_embeddings` for ``classify`` and ``cluster``, whose node tasks
+    refuse embeddings that are all the same with their own one-line error: the fit's
+    :class:`graphvae.CollapseWarning` would only say it a second time, so it is not shown."""
+    import warnings
+
+    from .._validation import CollapseWarning
+    from ..estimators.node_embeddings import fit_embeddings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollapseWarning)
+        return fit_embeddings(graph, name, seed, progress, max_latent, device, **overrides)
+
+
 def model_latent(args: argparse.Namespace) -> int:
     """The latent dimension the command's model will have (the paper's 16 unless the model or --latent says)."""
     return int(_model_kwargs(args).get("latent", 16))

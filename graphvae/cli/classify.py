@@ -23,6 +23,7 @@ from ._common import (
     prepare_workers,
     refuse_unused,
     release_notes,
+    task_embeddings,
     unit_fraction,
 )
 from ._workers import SeedLines, map_in_workers
@@ -75,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     from ..estimators.node_embeddings import (
         embedding_config,
         embedding_latent,
-        fit_embeddings,
         probe_c,
         probe_standardizes,
     )
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     def train(seed: int) -> tuple[dict, np.ndarray | None]:
         """Embed with ``seed`` and probe; with seed 0's embeddings for ``--plot``."""
-        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
+        z, model = task_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
                                   **embedding_overrides(args))
         zl = z[labelled]
         if public is None:

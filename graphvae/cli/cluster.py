@@ -22,6 +22,7 @@ from ._common import (
     prepare_workers,
     refuse_unused,
     release_notes,
+    task_embeddings,
 )
 from ._workers import SeedLines, map_in_workers
 
@@ -77,7 +78,6 @@ def run(args: argparse.Namespace) -> int:
     from ..estimators.node_embeddings import (
         embedding_config,
         embedding_latent,
-        fit_embeddings,
     )
     from ..evaluation.node_tasks import (
         check_clusters,
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     def train(seed: int) -> tuple[dict, dict | None]:
         """Embed with ``seed`` and cluster; with seed 0's clustering for ``--out`` and ``--plot``."""
-        z, model = fit_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
+        z, model = task_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
                                   **embedding_overrides(args))
         c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
         r = {"seed": seed, "train_seconds": model.train_seconds_,

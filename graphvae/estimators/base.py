@@ -121,7 +121,7 @@ class Estimator(BaseEstimator):
                         torch.cuda.manual_seed(int(self.random_state))
                 self._fit(X, y)
             self._check_diverged()
-            self._warn_if_the_loss_rose()
+            self._warn_about_training()
         except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind,
             self._forget_fit(keep=("history_",))  # only the losses of the epochs it ran, to look at
             raise
@@ -188,6 +188,11 @@ class Estimator(BaseEstimator):
     #: units of ``max(|starting loss|, 1)``: healthy training ends below its start; a learning rate far too large
     #: ends orders of magnitude above it (``ImageVAE(lr=1e6)``: from about 50 to 1e30 nats per image)
     LOSS_RISE_WARNING = 10.0
+
+    def _warn_about_training(self) -> None:
+        """Warn about a fitted model that is finite but useless (:meth:`_warn_if_the_loss_rose`; subclasses add
+        their own checks)."""
+        self._warn_if_the_loss_rose()
 
     def _warn_if_the_loss_rose(self) -> None:
         """Warn (:class:`graphvae.DivergenceWarning`) when training ended with a finite loss far above the loss it
