@@ -61,6 +61,33 @@ def candidate_grid():
     return [grid[2]] + grid[:2] + grid[3:]
 
 
+#: the decision rule of the fifth and sixth rounds
+RULE = "adopt the best candidate only if its paired advantage over the default exceeds 2 s.e."
+
+
+def decide(scores: dict, default: str, fields: dict) -> tuple[list[dict], dict, bool]:
+    """The rule on ``scores`` (candidate -> ``[seed, split]`` accuracies, in the protocol's order, the default first):
+    ``(results, best, adopted)``. A result holds the candidate's ``fields``, its mean, its paired advantage over the
+    default (per split, averaged over the seeds; mean and standard error over the splits) and its accuracies."""
+    import numpy as np
+
+    base, results = scores[default], []
+    for name, score in scores.items():
+        diff = (score - base).mean(axis=0)  # per split, averaged over seeds
+        results.append({"candidate": name, **fields[name], "mean": float(score.mean()),
+                        "minus_default": float(diff.mean()), "minus_default_se": float(diff.std(ddof=1) / np.sqrt(len(diff))),
+                        "splits_better": int((diff > 0).sum()), "splits_worse": int((diff < 0).sum()),
+                        "per_seed_split": score.tolist()})
+    best = max(results, key=lambda r: r["mean"])  # max keeps the first of equal scores: the default first
+    return results, best, best["candidate"] != default and best["minus_default"] > 2 * best["minus_default_se"]
+
+
+def decision(best: dict, adopted: bool, default: str) -> dict:
+    """The JSON record's ``decision``."""
+    return {"best": best["candidate"], "minus_default": best["minus_default"], "minus_default_se": best["minus_default_se"],
+            "adopted": adopted, "classify_default": best["candidate"] if adopted else default, "rule": RULE}
+
+
 def main() -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -92,17 +119,8 @@ def main() -> None:
         scores[name] = np.array([[probe(zs[s], a, b, C, s) for a, b in splits] for s in seeds])  # [seed, split]
         print(f"{name}: {scores[name].mean():.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    base = scores[DEFAULT]
-    results = []
-    for name, keys, prep, C in grid:
-        diff = (scores[name] - base).mean(axis=0)  # per split, averaged over seeds
-        results.append({"candidate": name, "blocks": list(keys), "preprocessing": prep, "C": C,
-                        "mean": float(scores[name].mean()), "minus_default": float(diff.mean()),
-                        "minus_default_se": float(diff.std(ddof=1) / np.sqrt(len(diff))),
-                        "splits_better": int((diff > 0).sum()), "splits_worse": int((diff < 0).sum()),
-                        "per_seed_split": scores[name].tolist()})
-    best = max(results, key=lambda r: r["mean"])  # max keeps the first of equal scores: the default first
-    adopt = best["candidate"] != DEFAULT and best["minus_default"] > 2 * best["minus_default_se"]
+    fields = {name: {"blocks": list(keys), "preprocessing": prep, "C": C} for name, keys, prep, C in grid}
+    results, best, adopt = decide(scores, DEFAULT, fields)
     print("top 10 by resplit accuracy:")
     for r in sorted(results, key=lambda r: -r["mean"])[:10]:
         print(f"| {r['candidate']} | {r['mean']:.4f} | {r['minus_default']:+.4f} ± {r['minus_default_se']:.4f} | "
@@ -122,10 +140,7 @@ def main() -> None:
         "splits": {"count": SPLITS, "rng": f"numpy.random.default_rng({SPLIT_SEED})", "per_class": PER_CLASS,
                    "probe_training_nodes": [a.tolist() for a, _ in splits]},
         "machine": machine(), "wall_seconds": time.perf_counter() - start,
-        "decision": {"best": best["candidate"], "minus_default": best["minus_default"],
-                     "minus_default_se": best["minus_default_se"], "adopted": adopt,
-                     "classify_default": best["candidate"] if adopt else DEFAULT,
-                     "rule": "adopt the best candidate only if its paired advantage over the default exceeds 2 s.e."},
+        "decision": decision(best, adopt, DEFAULT),
         "test_accuracy": tested, "results": results,
     }
     write_record("round5.json", record)

@@ -22,7 +22,7 @@ import time
 
 from _docs import machine, run_benchmark
 from embedding_combinations import cora_run, trained_embeddings, write_record
-from embedding_round5 import SPLIT_SEED, SPLITS, resplits
+from embedding_round5 import SPLIT_SEED, SPLITS, decide, decision, resplits
 
 from graphvae.estimators.node_embeddings import l2_blocks, s2gc_features
 
@@ -74,16 +74,7 @@ def main() -> None:
         scores[name] = np.array([[probe(zs[s], a, b, C, s) for a, b in splits] for s in seeds])  # [seed, split]
         print(f"{name}: {scores[name].mean():.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    base = scores[DEFAULT]
-    results = []
-    for name, count, C in grid:
-        diff = (scores[name] - base).mean(axis=0)  # per split, averaged over seeds
-        results.append({"candidate": name, "members": count, "C": C, "mean": float(scores[name].mean()),
-                        "minus_default": float(diff.mean()), "minus_default_se": float(diff.std(ddof=1) / np.sqrt(len(diff))),
-                        "splits_better": int((diff > 0).sum()), "splits_worse": int((diff < 0).sum()),
-                        "per_seed_split": scores[name].tolist()})
-    best = max(results, key=lambda r: r["mean"])  # max keeps the first of equal scores: the default first
-    adopt = best["candidate"] != DEFAULT and best["minus_default"] > 2 * best["minus_default_se"]
+    results, best, adopt = decide(scores, DEFAULT, {name: {"members": count, "C": C} for name, count, C in grid})
     for r in results:
         print(f"| {r['candidate']} | {r['mean']:.4f} | {r['minus_default']:+.4f} ± {r['minus_default_se']:.4f} | "
               f"{r['splits_better']} / {r['splits_worse']} |", flush=True)
@@ -102,10 +93,7 @@ def main() -> None:
         "members": {str(s): members[s] for s in seeds},
         "splits": {"count": SPLITS, "rng": f"numpy.random.default_rng({SPLIT_SEED})"},
         "machine": machine(), "wall_seconds": time.perf_counter() - start,
-        "decision": {"best": best["candidate"], "minus_default": best["minus_default"],
-                     "minus_default_se": best["minus_default_se"], "adopted": adopt,
-                     "classify_default": best["candidate"] if adopt else DEFAULT,
-                     "rule": "adopt the best candidate only if its paired advantage over the default exceeds 2 s.e."},
+        "decision": decision(best, adopt, DEFAULT),
         "test_accuracy": tested, "results": results,
     }
     write_record("round6.json", record)
