@@ -404,3 +404,15 @@ def test_the_cli_reports_a_killed_worker_in_one_line(cora, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["graphvae linkpred: error: a worker process was killed before it finished (out of memory?): "
                    "train with fewer workers"]
+
+
+def test_batched_seeds_warn_when_every_node_got_the_same_embedding():
+    # as VGAE.fit does (graphvae.CollapseWarning): lr 1 for 50 epochs collapses a featureless cycle's encoder
+    import networkx as nx
+
+    graph = gv.as_graph(nx.cycle_graph(30))
+    splits = [gv.split_edges(graph, seed=s) for s in (0, 1)]
+    with pytest.warns(gv.CollapseWarning, match="every one of the 30 nodes got the same embedding") as caught:
+        models = fit_seeds(gv.VGAE(lr=1, epochs=50, latent=4), splits, [0, 1])
+    collapsed = [m for m in models if np.ptp(m.embed(), axis=0).max() == 0]
+    assert len(collapsed) == len([w for w in caught if issubclass(w.category, gv.CollapseWarning)]) >= 1

@@ -209,7 +209,7 @@ class Estimator(BaseEstimator):
                 lr = getattr(self, "lr", None)
                 warnings.warn(f"training diverged: the loss rose from {start:.4g} before the first step to {end:.4g} at "
                               f"epoch {kept.get('epoch')}; try a smaller learning rate"
-                              + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""), DivergenceWarning, stacklevel=3)
+                              + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""), DivergenceWarning, stacklevel=4)
                 return
 
     def _check_params_table(self) -> None:

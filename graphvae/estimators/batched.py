@@ -160,6 +160,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         model.train_seconds_ = seconds / len(models)
         model.batched_seeds_ = len(models)
         model._check_diverged()
+        model._warn_if_collapsed()  # (the loss-rise warning needs a model's own loss: the union's is every seed's)
     return models
 
 

@@ -397,14 +397,17 @@ class VGAE(Estimator):
         return encoder_input(graph.x, normalized_adjacency(adjacency, n), fold=self._fold)
 
     def _warn_about_training(self) -> None:
-        """Also warn (:class:`graphvae.CollapseWarning`) when every node of the fitted graph got the same embedding."""
         super()._warn_about_training()
+        self._warn_if_collapsed()
+
+    def _warn_if_collapsed(self) -> None:
+        """Warn (:class:`graphvae.CollapseWarning`) when every node of the fitted graph got the same embedding."""
         z = self.embed_tensor()
         if z.shape[0] > 1 and not bool((z != z[:1]).any()):
             warnings.warn(f"every one of the {z.shape[0]} nodes got the same embedding, so every link scores the same "
                           f"(AUC 0.5): training collapsed (e.g. every hidden unit inactive after too large a step: try a "
                           f"smaller learning rate than {self.lr:g}) or the encoder cannot tell the nodes apart (e.g. a "
-                          f"complete graph or a cycle without features)", CollapseWarning, stacklevel=3)
+                          f"complete graph or a cycle without features)", CollapseWarning, stacklevel=4)
 
     def embed(self, graph: Graph | None = None) -> np.ndarray:
         """Node embeddings: the posterior means :math:`\\mu` (``[N, latent]``), for the fitted graph or ``graph``."""
