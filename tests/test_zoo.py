@@ -13,7 +13,7 @@ from graphvae.objectives.adversarial import (AdversarialPenalty, Discriminator, 
 from graphvae.objectives.edge_decoders import DecodedLinkLikelihood, DegreeDecoder, HadamardMLPDecoder
 from graphvae.nn.encoder import EncoderInput
 from graphvae.objectives.likelihood import LinkTarget
-from graphvae.objectives.masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges, masked_batches, masked_degrees
+from graphvae.objectives.masking import MaskedLinkLikelihood, MaskedLinkTarget, mask_edges, masked_degrees
 from graphvae.nn.operator import SparseOperator, normalized_adjacency
 from graphvae.estimators.zoo import MODELS, NAMES, make_model, model_config
 

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     def train(seed: int) -> tuple[dict, np.ndarray | None]:
         """Embed with ``seed`` and probe; with seed 0's embeddings for ``--plot``."""
         z, model = task_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
-                                  **embedding_overrides(args))
+                                   **embedding_overrides(args))
         zl = z[labelled]
         if public is None:
             folds = [probe_scores(zl, y, tr, te, args.C, seed, standardize) for tr, te in splits_of[seed]]

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     def train(seed: int) -> tuple[dict, dict | None]:
         """Embed with ``seed`` and cluster; with seed 0's clustering for ``--out`` and ``--plot``."""
         z, model = task_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
-                                  **embedding_overrides(args))
+                                   **embedding_overrides(args))
         c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
         r = {"seed": seed, "train_seconds": model.train_seconds_,
              "sizes": np.bincount(c["labels"], minlength=k).tolist()}

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     same = collapsed(z)  # the fit has warned (graphvae.CollapseWarning, one "warning:" line)
     if same and args.plot:
-        print(f"graphvae embed: no map drawn: every node has the same embedding", file=sys.stderr)
+        print("graphvae embed: no map drawn: every node has the same embedding", file=sys.stderr)
     if args.plot and not same:
         import numpy as np
 
