@@ -10,7 +10,6 @@ sampled likelihood from everything else. O(N²) memory: for Cora/CiteSeer-sized 
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import scipy.sparse as sp

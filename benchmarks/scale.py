@@ -323,7 +323,7 @@ def markdown(report: dict) -> str:
         "",
         *profile_markdown(PROFILE),
         "",
-        f"Raw numbers: `benchmarks/results/scale.json`.",
+        "Raw numbers: `benchmarks/results/scale.json`.",
     ])
 
 

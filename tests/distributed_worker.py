@@ -37,7 +37,6 @@ def small_graph(n: int = 80, seed: int = 0, sparse: bool = False):
 def single_step(graph, model):
     from graphvae.objectives.elbo import ELBO
     from graphvae.nn.encoder import GCNEncoder
-    from graphvae.estimators.models import VGAE
     from graphvae.nn.operator import adjacency_matrix
 
     n = graph.num_nodes

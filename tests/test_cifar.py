@@ -1,5 +1,4 @@
 """Colour images: CIFAR-10 readers on files written here, bits/dim against hand computations, RGB figures, the CLI."""
-import io
 import json
 import math
 import pickle

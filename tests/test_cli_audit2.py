@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 import graphvae as gv
 from graphvae.cli import main
-from conftest import one_error, ring
+from conftest import one_error
 from graphvae.cli._common import GRAPH_FIGURES, NOT_EDGE_LISTS
 
 
