@@ -28,6 +28,12 @@ class CollapseWarning(UserWarning):
     its link scores are then all equal (AUC 0.5)."""
 
 
+def rows_all_equal(z) -> bool:
+    """Whether ``z`` (a numpy array or a torch tensor) has two or more rows and all of them are the same vector: the
+    embeddings of a collapsed model, which tell no nodes apart (:class:`CollapseWarning`)."""
+    return len(z) > 1 and not bool((z != z[:1]).any())
+
+
 def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
     if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder

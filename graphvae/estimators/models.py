@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._device import device_generator, to_device
-from .._validation import CollapseWarning, InputError
+from .._validation import CollapseWarning, InputError, rows_all_equal
 from ..data.graph import Graph, as_graph
 from ..data.split import LinkSplit
 from ..evaluation.metrics import auc_ap
@@ -403,8 +403,8 @@ class VGAE(Estimator):
     def _warn_if_collapsed(self) -> None:
         """Warn (:class:`graphvae.CollapseWarning`) when every node of the fitted graph got the same embedding."""
         z = self.embed_tensor()
-        if z.shape[0] > 1 and not bool((z != z[:1]).any()):
-            warnings.warn(f"every one of the {z.shape[0]} nodes got the same embedding, so every link scores the same "
+        if rows_all_equal(z):
+            warnings.warn(f"every one of the {len(z)} nodes got the same embedding, so every link scores the same "
                           f"(AUC 0.5): training collapsed (e.g. every hidden unit inactive after too large a step: try a "
                           f"smaller learning rate than {self.lr:g}) or the encoder cannot tell the nodes apart (e.g. a "
                           f"complete graph or a cycle without features)", CollapseWarning, stacklevel=4)

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import InputError, check_int
+from .._validation import InputError, check_int, rows_all_equal
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CLUSTER_METHODS = ("gmm", "kmeans")
@@ -196,7 +196,7 @@ def check_embeddings(z: Any, rows: int | None = None) -> np.ndarray:
 def collapsed(z: np.ndarray) -> bool:
     """Whether every row of ``z`` (two or more) is the same vector: a collapsed training (e.g. every hidden
     unit inactive after too large a step), whose embeddings tell no nodes apart."""
-    return len(z) > 1 and not (z != z[:1]).any()
+    return rows_all_equal(z)
 
 
 #: why every node can get the same embedding, for the errors of the probe and the clustering
