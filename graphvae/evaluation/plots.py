@@ -49,7 +49,8 @@ def _wrapped(text: str, fig: "Figure", fontsize: float, width: float = 0.95) -> 
 
 
 def _top_below(title: str, fig: "Figure", fontsize: float) -> float:
-    """The axes' top (a fraction of the figure's height) that leaves room above them for ``title``'s lines."""
+    """The axes' top (a fraction of the figure's height) that leaves room above them for ``title``'s lines (a figure
+    title over panels that have titles of their own passes one more line, ``title + "\n"``, for theirs)."""
     lines = title.count("\n") + 1
     return 1.0 - (0.25 + lines * 1.35 * fontsize / 72) / fig.get_figheight()
 
