@@ -117,6 +117,12 @@ def test_probe_and_scores_refuse_missing_labels_and_bad_indices():
             nt.probe_scores(z, y, rows, test)
     with pytest.raises(gv.InputError, match="at least 2 classes"):
         nt.probe_scores(z, y, [], test)
+    # training nodes among the test nodes: the probe scored nodes it was trained on (a leak), silently
+    mask = np.zeros(20, dtype=bool)
+    mask[:12] = True
+    for overlap in (np.arange(0, 12), mask):
+        with pytest.raises(gv.InputError, match=r"2 node\(s\) are both training and test nodes .*row 1\b"):
+            nt.probe_scores(z, y, overlap, np.r_[1, 3, np.arange(13, 20, 2)])
     with pytest.raises(gv.InputError, match="positive finite number"):
         nt.probe_scores(z, y, train, test, C="1")
     with pytest.raises(gv.InputError, match="test fraction"):

@@ -148,7 +148,7 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
 
     ``y`` holds one class label per row of ``z`` (a missing value, such as NaN or ``None``, raises
     :class:`InputError`: keep the labelled rows only, :func:`encode_labels`); ``train`` and ``test`` are row indices
-    or boolean masks of ``len(y)`` rows."""
+    or boolean masks of ``len(y)`` rows, and must not share a row."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.pipeline import make_pipeline
@@ -162,6 +162,10 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
     if collapsed(z):
         raise InputError(f"every node has the same embedding: a probe on it scores chance ({_COLLAPSE_CAUSES})")
     train, test = _indices(train, len(y), "training nodes"), _indices(test, len(y), "test nodes")
+    both = np.intersect1d(train, test)
+    if both.size:  # a node the probe was trained on scores its own label: an accuracy that measures nothing
+        raise InputError(f"{both.size} node(s) are both training and test nodes of the probe (e.g. row {both[0]}): "
+                         f"the two sets must not overlap")
     if len(test) == 0 or len(np.unique(y[train])) < 2:
         raise InputError(f"the probe needs training nodes of at least 2 classes and some test nodes, got "
                          f"{len(np.unique(y[train]))} class(es) and {len(test)} test node(s)")
