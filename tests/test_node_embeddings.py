@@ -570,11 +570,11 @@ def test_classify_does_not_restandardize_the_composed_blocks(tmp_path, monkeypat
         assert main(["classify", "--edges", str(edges), "--labels", str(labels), "--model", model, "--epochs", "5",
                      "--no-progress"]) == 0
         assert calls and set(calls) == {standardized}
-    z = np.random.default_rng(0).normal(size=(20, 3)) * [1.0, 1.0, 1e-4]
+    z = np.random.default_rng(0).normal(size=(200, 3)) * [1.0, 1.0, 1e-4]
     y = (z[:, 2] > 0).astype(int)  # only the tiny column tells the classes apart
-    train = test = np.arange(20)
-    assert original(z, y, train, test, 1.0, standardize=True)["accuracy"] == 1.0
-    assert original(z, y, train, test, 1.0, standardize=False)["accuracy"] < 1.0
+    train, test = np.arange(100), np.arange(100, 200)
+    assert original(z, y, train, test, 1.0, standardize=True)["accuracy"] >= 0.95
+    assert original(z, y, train, test, 1.0, standardize=False)["accuracy"] < 0.8
 
 
 # --------------------------------------------------------------------------- MaskGAE's node-classification pieces
