@@ -49,10 +49,17 @@ def _wrapped(text: str, fig: "Figure", fontsize: float, width: float = 0.95) -> 
 
 
 def _top_below(title: str, fig: "Figure", fontsize: float) -> float:
-    """The axes' top (a fraction of the figure's height) that leaves room above them for ``title``'s lines (a figure
-    title over panels that have titles of their own passes one more line, ``title + "\n"``, for theirs)."""
+    """The axes' top (a fraction of the figure's height) that leaves room above them for ``title``'s lines."""
     lines = title.count("\n") + 1
     return 1.0 - (0.25 + lines * 1.35 * fontsize / 72) / fig.get_figheight()
+
+
+def _figure_title(fig: "Figure", title: str, top: float) -> float:
+    """Put ``title``, wrapped, over the whole figure (panels with titles of their own); return the panels' top: ``top``,
+    or lower where the title's lines and the panels' titles need more room."""
+    title = _wrapped(title, fig, 10)
+    fig.suptitle(title, fontsize=10)
+    return min(top, _top_below(title + "\n", fig, 10))  # one more line: the panels' own titles
 
 
 def _class_colours(n: int) -> list:
@@ -333,11 +340,8 @@ def plot_training_curves(history: Sequence[dict], path: str | os.PathLike, per: 
         ax.set_xlabel("epoch")
         ax.set_ylabel(unit, fontsize=8)
         ax.grid(alpha=0.3)
-    if title:
-        title = _wrapped(title, fig, 10)
-        fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=min(0.82, _top_below(title + "\n", fig, 10))
-                        if title else 0.88, wspace=0.35)
+    top = _figure_title(fig, title, 0.82) if title else 0.88
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=top, wspace=0.35)
     return save_figure(fig, path)
 
 
@@ -372,11 +376,8 @@ def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.Path
     for ax in (roc, pr):
         ax.legend(loc="lower right" if ax is roc else "lower left", fontsize=8)
         ax.grid(alpha=0.3)
-    if title:
-        title = _wrapped(title, fig, 10)
-        fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=min(0.84, _top_below(title + "\n", fig, 10))
-                        if title else 0.9, wspace=0.25)
+    top = _figure_title(fig, title, 0.84) if title else 0.9
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=top, wspace=0.25)
     return save_figure(fig, path)
 
 
