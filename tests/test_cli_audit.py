@@ -194,6 +194,30 @@ def test_collapsed_embeddings_are_flagged_not_written_silently(edges, tmp_path, 
     assert "warning:" not in capsys.readouterr().err
 
 
+def test_a_nan_loss_with_finite_parameters_is_divergence_not_a_model():
+    # lr 1e4: the loss is NaN at epoch 1, which ends training, but the parameters are still finite (about 1e8); the fit
+    # used to return that model silently (every pair scored 1.0, test AUC 0.5)
+    import networkx as nx
+
+    with pytest.raises(gv.InputError, match=r"training diverged: the loss became NaN or inf at epoch 1; try a smaller "
+                                            r"learning rate than 10000"):
+        gv.GAE(epochs=20, lr=1e4, latent=8, random_state=0).fit(nx.karate_club_graph())
+
+
+def test_a_nan_loss_after_the_selected_epoch_warns_and_keeps_that_epoch():
+    import networkx as nx
+
+    model = gv.GAE(epochs=5, latent=4, early_stopping=True, random_state=0)
+    model.fit(gv.split_edges(gv.as_graph(nx.karate_club_graph()), seed=0))
+    model.history_.append(dict(model.history_[-1], epoch=len(model.history_), loss=float("nan")))
+    model.best_epoch_ = 1
+    with pytest.warns(gv.DivergenceWarning, match=r"NaN or inf at epoch 5, .* the model kept is epoch 1's"):
+        model._check_diverged()
+    model.best_epoch_ = 5  # the kept epoch is the NaN one: an error
+    with pytest.raises(gv.InputError, match="NaN or inf at epoch 5"):
+        model._check_diverged()
+
+
 @pytest.mark.parametrize("options", [{}, dict(decoder="mlp", mask_rate=0.4, batch_norm=True, encoder_dropout=0.5)])
 def test_divergence_under_early_stopping_names_the_parameter(options):
     # the step that makes the parameters NaN is followed by a validation pass: that pass used to fail first, with
