@@ -174,7 +174,8 @@ class Estimator(BaseEstimator):
         objective = getattr(self, self._fitted_attribute, None)
         if not isinstance(objective, torch.nn.Module):
             return
-        losses = [(entry.get("epoch"), entry.get("loss")) for history in self._histories() for entry in history]
+        histories = self._histories()
+        losses = [(entry.get("epoch"), entry.get("loss")) for history in histories for entry in history]
         epoch = next((e for e, loss in losses if loss is not None and not np.isfinite(loss)), None)
         lr = getattr(self, "lr", None)
         advice = "; try a smaller learning rate" + (f" than {lr:g}" if isinstance(lr, (int, float)) else "")
@@ -182,17 +183,19 @@ class Estimator(BaseEstimator):
         if bad is not None:
             when = f" (the loss became NaN or inf at epoch {epoch})" if epoch is not None else ""
             raise InputError(f"training diverged: {bad} is NaN or inf{when}{advice}")
-        if epoch is None:
-            return
         # the trainer ends a fit at its first NaN epoch; the parameters can still be finite (huge), and a model kept
         # from that epoch scores every pair alike. A model selected on validation before it is the earlier epoch's.
+        last = [history[-1] for history in histories if history]
+        if not any(entry.get("loss") is not None and not np.isfinite(entry["loss"]) for entry in last):
+            return
+        end = next(entry["epoch"] for entry in last if not np.isfinite(entry["loss"]))
         best = getattr(self, "best_epoch_", None)
-        if len(self._histories()) == 1 and isinstance(best, int) and 0 <= best < epoch:
-            warnings.warn(f"training diverged: the loss became NaN or inf at epoch {epoch}, which ended training; the "
+        if len(histories) == 1 and isinstance(best, int) and 0 <= best < end:
+            warnings.warn(f"training diverged: the loss became NaN or inf at epoch {end}, which ended training; the "
                           f"model kept is epoch {best}'s, selected on validation before it{advice}",
                           DivergenceWarning, stacklevel=3)
             return
-        raise InputError(f"training diverged: the loss became NaN or inf at epoch {epoch}{advice}")
+        raise InputError(f"training diverged: the loss became NaN or inf at epoch {end}{advice}")
 
     #: how far above its starting value the kept epoch's loss may end before :meth:`_warn_if_the_loss_rose` warns, in
     #: units of ``max(|starting loss|, 1)``: healthy training ends below its start; a learning rate far too large
