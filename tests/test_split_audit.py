@@ -232,3 +232,31 @@ def test_hand_built_graphs_must_hold_cleaned_edges():
     clean = gv.build_graph(ring[0].numpy(), ring[1].numpy(), 6, x)
     by_hand = gv.Graph(x, clean.edge_index, 6)
     assert gv.as_graph(by_hand) is by_hand and gv.split_edges(by_hand, seed=0, val=0.2, test=0.2).test_pos.shape[1] == 1
+
+
+def test_hand_built_graphs_are_checked_as_the_readers_check_graphs():
+    """A ``Graph`` or ``build_graph`` with two nodes of one id silently lost one node's embedding row in
+    ``embedding_dict``; NaN features and negative or NaN weights were blamed on the learning rate ("training
+    diverged") or split into NaN training weights; weight-0 edges stayed positive links (the readers drop them)."""
+    import torch
+
+    ring = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]])
+    edges = gv.build_graph(ring[0].numpy(), ring[1].numpy(), 6).edge_index
+    with pytest.raises(gv.InputError, match="node_ids must name each of the 6 nodes once, got 6 ids of which 5"):
+        gv.build_graph(ring[0].numpy(), ring[1].numpy(), 6, node_ids=["a", "b", "c", "d", "e", "a"])
+    with pytest.raises(gv.InputError, match="Graph.node_ids must name each of the 6 nodes once"):
+        gv.GAE(epochs=1, latent=2).fit(gv.Graph(torch.eye(6), edges, 6, node_ids=[0, 1, 2, 3, 4, 0]))
+    nan_rows = torch.eye(6)
+    nan_rows[3, 1] = float("nan")
+    sparse_inf = torch.eye(6).to_sparse_csr()
+    sparse_inf.values()[4] = float("inf")
+    for x, row in ((nan_rows, 3), (sparse_inf, 4)):
+        with pytest.raises(gv.InputError, match=rf"node features contain NaN or inf \(first at row {row}\)"):
+            gv.GAE(epochs=1, latent=2).fit(gv.Graph(x, edges, 6))
+    for weight, message in ((torch.full((12,), -1.0), "finite and non-negative, got -1.0"),
+                            (torch.full((12,), float("nan")), "finite and non-negative, got nan"),
+                            (torch.zeros(12), "12 weight\\(s\\) of 0"), (torch.ones(5), "one weight per edge")):
+        with pytest.raises(gv.InputError, match=message):
+            gv.split_edges(gv.Graph(torch.eye(6), edges, 6, edge_weight=weight), seed=0)
+    weights = [1.0 + i for i in range(6)] * 2  # a list (both directions alike), as a user may give it: no AttributeError
+    assert gv.GAE(epochs=1, latent=2).fit(gv.Graph(torch.eye(6), edges, 6, edge_weight=weights)).embed().shape == (6, 2)

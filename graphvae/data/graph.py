@@ -117,6 +117,8 @@ def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
     edge_index = torch.from_numpy(np.stack([np.concatenate([u, v]), np.concatenate([v, u])]))
     cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
                     undirected_edges=int(undirected.size))
+    if node_ids is not None:
+        _check_node_ids(list(node_ids), num_nodes, "node_ids")
     return Graph(_features(x, num_nodes), edge_index, num_nodes, node_ids, cleaning)
 
 
@@ -488,20 +490,42 @@ def _checked_graph(graph: Graph, features: Any = None) -> Graph:
     if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
         raise InputError(f"Graph.edge_index: endpoints must lie in 0..{n - 1}, got {int(ei.min())}..{int(ei.max())}")
     weight = getattr(graph, "edge_weight", None)
-    if weight is not None and tuple(weight.shape) != (ei.shape[1],):
-        raise InputError(f"Graph.edge_weight must hold one weight per edge, shape [{ei.shape[1]}], got {list(weight.shape)}")
+    if weight is not None:
+        from .graph_files import check_weights
+
+        w = check_weights(numpy_ready(weight) if isinstance(weight, torch.Tensor) else weight, "Graph.edge_weight")
+        if w.shape != (ei.shape[1],):
+            raise InputError(f"Graph.edge_weight must hold one weight per edge, shape [{ei.shape[1]}], got {list(w.shape)}")
+        if not w.all():  # the readers drop such edges; here a weight-0 edge would still be a positive link
+            raise InputError(f"Graph.edge_weight holds {int(np.sum(w == 0))} weight(s) of 0: an edge of weight 0 is no "
+                             "edge (graphvae.as_graph and the graph readers drop them); leave those edges out")
     if "undirected_edges" not in graph.cleaning:  # not made by build_graph: check the invariant the models rely on
         _check_cleaned_edges(ei.numpy(), n)
-    if len(graph.node_ids) != n:
-        raise InputError(f"Graph.node_ids has {len(graph.node_ids)} ids for {n} nodes")
+    _check_node_ids(graph.node_ids, n, "Graph.node_ids")
     x = graph.x if features is None else features
     ready = (isinstance(x, torch.Tensor) and x.dtype == torch.float32 and x.dim() == 2 and x.shape[0] == n
              and x.layout in (torch.strided, torch.sparse_csr))
+    if ready:  # float32 already, yet NaN or inf would only show later, blamed on the learning rate
+        values = x if x.layout == torch.strided else x.values()
+        bad = ~torch.isfinite(values)
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0][0])  # a row of x, or a stored entry of the CSR matrix: its row follows
+            row = first if x.layout == torch.strided else int(torch.searchsorted(x.crow_indices(), first, right=True)) - 1
+            raise InputError(f"node features contain NaN or inf (first at row {row})")
     if ready and features is None:
         return graph
     out = copy.copy(graph)
     out.x = x if ready else _features(x, n)
     return out
+
+
+def _check_node_ids(ids: Sequence, n: int, what: str) -> None:
+    """:class:`InputError` unless ``ids`` name each of the ``n`` nodes once (else two nodes share one embedding row)."""
+    if len(ids) != n:
+        raise InputError(f"{what} has {len(ids)} ids for {n} nodes")
+    distinct = _distinct(ids)
+    if distinct != n:
+        raise InputError(f"{what} must name each of the {n} nodes once, got {n} ids of which {distinct} distinct")
 
 
 def _check_cleaned_edges(ei: np.ndarray, n: int) -> None:
