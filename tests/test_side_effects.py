@@ -25,6 +25,24 @@ print(matplotlib.get_backend(), len(plt.get_fignums()))
     assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_adversarial_fit_keeps_the_warnings_filters_and_skips_torch_dynamo():
+    # the discriminator's torch.optim.Adam imported torch._dynamo (about 0.8 s), and with it sympy, which added a
+    # process-wide warnings filter during the caller's first ARGA fit
+    code = """
+import sys, warnings
+import networkx as nx
+import graphvae as gv
+g = nx.karate_club_graph()
+gv.GAE(epochs=2, random_state=0).fit(g)  # scikit-learn's and torch's own imports happen here
+before = list(warnings.filters)
+model = gv.make_model("argva", epochs=3, random_state=0).fit(g)
+print(warnings.filters == before, "torch._dynamo" in sys.modules, model.embed().shape)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "(34,", "16)"], out.stdout
+
+
 def test_gzip_idx_file_is_complete_when_written(tmp_path):
     from graphvae.data.image_files import read_idx, write_idx
 

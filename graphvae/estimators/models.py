@@ -26,7 +26,7 @@ from ..nn.operator import adjacency_matrix, normalized_adjacency
 from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkLikelihood, LinkTarget
 from ..objectives.penalties import ACTIVATIONS, ActivationL1, SparsityKL
-from ..training.trainer import SCHEDULES, train_elbo
+from ..training.trainer import SCHEDULES, adam, train_elbo
 from .base import (
     BOOLEAN,
     FRACTION,
@@ -284,7 +284,7 @@ class VGAE(Estimator):
             from ..objectives.adversarial import AdversarialPenalty, Discriminator, DiscriminatorStep
             discriminator = Discriminator(self.latent).to(device)
             penalties.append(AdversarialPenalty(discriminator, self.adversarial))
-            aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr)
+            aux_step = DiscriminatorStep(discriminator, lr=self.discriminator_lr, optimizer=adam)
         if self.sparsity_weight > 0:
             penalties.append(SparsityKL(self.sparsity, self.sparsity_weight))
         if self.activation_l1 > 0:

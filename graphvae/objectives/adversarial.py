@@ -23,6 +23,8 @@ the encoder's optimizer never updates it. ARGVA regularizes the posterior means 
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -73,11 +75,18 @@ class AdversarialPenalty(Penalty):
 
 
 class DiscriminatorStep:
-    """The trainer's auxiliary step: ``steps`` Adam updates of the discriminator on the step's embeddings."""
+    """The trainer's auxiliary step: ``steps`` Adam updates of the discriminator on the step's embeddings.
 
-    def __init__(self, discriminator: Discriminator, lr: float = 0.001, steps: int = 5):
+    ``optimizer(params, lr)`` builds its optimizer; ``None``: ``torch.optim.Adam``. The estimators pass the trainer's
+    :func:`graphvae.training.trainer.adam` (the fused kernel without ``torch.optim``, whose first use imports
+    ``torch._dynamo``: about 0.8 s, and a process-wide warnings filter of sympy's).
+    """
+
+    def __init__(self, discriminator: Discriminator, lr: float = 0.001, steps: int = 5,
+                 optimizer: Callable[[list[torch.Tensor], float], Any] | None = None):
         self.discriminator = discriminator
-        self.optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr)
+        params = list(discriminator.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=lr) if optimizer is None else optimizer(params, lr)
         self.steps = steps
         self.last_loss: float | None = None
 

@@ -45,7 +45,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     params = [p for p in objective.parameters() if p.requires_grad]
-    optimizer = FusedAdam(params, lr) if FusedAdam.supports(params) else torch.optim.Adam(params, lr=lr)
+    optimizer = adam(params, lr)
     schedule_factor(lr_schedule, 0, epochs)  # rejects an unknown schedule before any work
     history = []
     objective.train()
@@ -108,6 +108,12 @@ def set_lr(optimizer, lr: float) -> None:
     else:
         for group in optimizer.param_groups:
             group["lr"] = lr
+
+
+def adam(params: list[torch.Tensor], lr: float):
+    """Adam over ``params``: :class:`FusedAdam` where its kernel applies, ``torch.optim.Adam`` otherwise."""
+    params = list(params)
+    return FusedAdam(params, lr) if FusedAdam.supports(params) else torch.optim.Adam(params, lr=lr)
 
 
 class FusedAdam:
