@@ -51,3 +51,29 @@ def test_gzip_idx_file_is_complete_when_written(tmp_path):
     with gzip.open(path) as f:
         f.read()  # raises EOFError if the gzip trailer is missing
     assert np.array_equal(read_idx(path), a)
+
+
+def test_fits_ignore_and_keep_the_callers_default_dtype_and_grad_mode():
+    # under torch.set_default_dtype(torch.float64) the parameters were float64 and the first product with the float32
+    # data failed (embedding_bag / "m1 and m2 must have the same dtype"); under torch.no_grad() backward failed
+    import networkx as nx
+    import torch
+
+    import graphvae as gv
+    from graphvae.estimators.batched import fit_seeds
+
+    g = nx.karate_club_graph()
+    reference = gv.VGAE(epochs=3, random_state=0).fit(g).embed()
+    splits = [gv.split_edges(gv.as_graph(g), seed=s) for s in (0, 1)]
+    images = np.random.default_rng(0).random((40, 16)).astype(np.float32)
+    previous = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        with torch.no_grad():
+            assert np.array_equal(gv.VGAE(epochs=3, random_state=0).fit(g).embed(), reference)
+            assert len(fit_seeds(gv.VGAE(epochs=2), splits, [0, 1])) == 2
+            assert gv.ImageVAE(epochs=2, latent=2, random_state=0).fit(images).transform(images).dtype == np.float32
+            assert not torch.is_grad_enabled()
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(previous)

@@ -23,9 +23,10 @@ Subclasses fill in ``_fit(X, y)`` (build the :class:`graphvae.objectives.elbo.EL
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from numbers import Integral, Real
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -95,6 +96,21 @@ class Float32Transformer(TransformerMixin):
         return tags
 
 
+@contextlib.contextmanager
+def training_mode() -> Iterator[None]:
+    """What a fit needs of torch whatever the caller set: gradients on (a fit inside the caller's ``torch.no_grad()``
+    failed deep in autograd) and float32 as the default dtype (the data are float32; under
+    ``torch.set_default_dtype(torch.float64)`` the parameters were float64 and the first product failed). Both
+    settings are the caller's again on exit."""
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        with torch.enable_grad():
+            yield
+    finally:
+        torch.set_default_dtype(dtype)
+
+
 class Estimator(BaseEstimator):
     """Base of every graphvae estimator (see the module docstring for what ``fit`` does once for all)."""
 
@@ -113,7 +129,7 @@ class Estimator(BaseEstimator):
         self._forget_fit()
         numpy_state = np.random.get_state()
         try:
-            with torch.random.fork_rng(devices=cuda):
+            with torch.random.fork_rng(devices=cuda), training_mode():
                 # the CPU generator (torch.manual_seed would also seed, and so change, every CUDA device's)
                 torch.random.default_generator.manual_seed(int(self.random_state))
                 for index in cuda:  # a CUDA fit's global draws (dropout) on its device, restored afterwards

@@ -37,6 +37,7 @@ from ..nn.operator import SparseOperator, adjacency_matrix, normalized_adjacency
 from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkTarget
 from ..training.trainer import train_elbo
+from .base import training_mode
 from .models import VGAE
 
 #: the automatic choice batches seeds while the union has at most this many nodes: beyond it a single
@@ -91,8 +92,8 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     stops, so ``history_`` may be longer than that fit's. Like ``fit``, it leaves the caller's global torch
     random state as it was.
     """
-    with torch.random.fork_rng(devices=[]):  # building the stacked encoder and its copies draws throwaway weights
-        return _fit_seeds(template, splits, seeds)
+    with torch.random.fork_rng(devices=[]), training_mode():  # building the stacked encoder and its copies draws
+        return _fit_seeds(template, splits, seeds)  # throwaway weights
 
 
 def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
