@@ -73,8 +73,9 @@ def _class_labels(y: Any, what: str = "labels") -> np.ndarray:
     values = y.tolist() if y.dtype.kind in "fcmMO" else []  # integers, booleans and strings have no missing value
     missing = next((k for k, v in enumerate(values) if _missing(v)), None)
     if missing is not None:
-        raise InputError(f"{what}: the label of row {missing} is a missing value ({values[missing]!r}): keep the "
-                         f"labelled nodes only (graphvae.evaluation.node_tasks.encode_labels)")
+        hint = ("keep the labelled nodes only (graphvae.evaluation.node_tasks.encode_labels)" if what == "labels"
+                else "every row needs one")
+        raise InputError(f"{what}: the label of row {missing} is a missing value ({values[missing]!r}): {hint}")
     return y.astype(str) if y.dtype == object else y  # mixed types (1 and "b") compared as text, as encode_labels does
 
 
@@ -156,6 +157,9 @@ def probe_scores(z: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarr
 
     y = _class_labels(y)
     z = check_embeddings(z, len(y))
+    random_state = check_sklearn_seed(random_state)
+    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):  # scikit-learn: "Unknown label type: continuous"
+        raise InputError("labels must be classes, got non-integer numbers (a regression target?): a probe classifies")
     number = isinstance(C, (int, float, np.integer, np.floating)) and not isinstance(C, (bool, np.bool_))
     if not number or not 0 < C < np.inf:
         raise InputError(f"the probe's C must be a positive finite number, got {C!r}")
@@ -194,7 +198,16 @@ def check_embeddings(z: Any, rows: int | None = None) -> np.ndarray:
         raise InputError(f"{z.shape[0]} embeddings for {rows} labels")
     if not np.isfinite(z).all():
         raise InputError("embeddings contain NaN or inf (did training diverge?)")
+    with np.errstate(over="ignore"):  # finite, but their squares overflow: standardizing them gives NaN
+        if not np.isfinite(np.square(z, dtype=np.float64).sum(axis=0)).all():
+            raise InputError(f"embeddings are too large to standardize (magnitude up to {np.abs(z).max():.3g}): "
+                             "rescale them")
     return z
+
+
+def check_sklearn_seed(value: Any) -> int:
+    """A ``random_state`` scikit-learn takes: an integer from 0 to 2**32 - 1."""
+    return check_int(value, "random_state", 0, 2**32 - 1)
 
 
 def collapsed(z: np.ndarray) -> bool:
@@ -253,6 +266,7 @@ def cluster(z: np.ndarray, k: int, method: str = "gmm", covariance_type: str = "
     z = check_embeddings(z)
     k = check_clusters(k, len(z))
     n_init = check_int(n_init, "the number of restarts")
+    random_state = check_sklearn_seed(random_state)
     if collapsed(z):
         raise InputError(f"every node has the same embedding: nothing to cluster ({_COLLAPSE_CAUSES})")
     points = whiten(z, k, random_state=random_state)
@@ -303,6 +317,7 @@ def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     y = _class_labels(y)
+    pred = _class_labels(pred, "cluster labels")  # NaN or None failed inside scikit-learn or numpy's sort
     _check_same_length(y, pred)
     return {"acc": matched_accuracy(y, pred), "nmi": float(normalized_mutual_info_score(y, pred)),
             "ari": float(adjusted_rand_score(y, pred))}
