@@ -60,6 +60,13 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2:
         raise InputError(f"embeddings must be a 2-d array [nodes, dimensions], got shape {embeddings.shape}")
+    if np.iscomplexobj(embeddings):  # .npz/.npy would drop the imaginary parts with a mere ComplexWarning
+        raise InputError("embeddings must be real numbers, got complex values")
+    if not np.issubdtype(embeddings.dtype, np.floating):
+        try:  # strings failed inside the writer, with numpy's "could not convert string to float"
+            embeddings = embeddings.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"embeddings must be numbers, got dtype {embeddings.dtype}") from None
     if len(node_ids) != len(embeddings):
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
     if path.suffix != ".npy":
