@@ -464,6 +464,11 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
 
     def score(self, X, y, sample_weight=None) -> float:
         """Classification accuracy (scikit-learn's ``accuracy_score``: a column vector ``y`` is one label per row)."""
+        self._check_fitted()
+        rows, labels = len(self._images(X)), len(y) if hasattr(y, "__len__") else None
+        if labels != rows:  # else scikit-learn's multi-line "inconsistent numbers of samples"
+            raise InputError(f"y must hold one label per row of X ({rows}), got "
+                             f"{type(y).__name__ if labels is None else labels}")
         return float(super().score(X, y, sample_weight))
 
     def hidden_activations(self, X) -> list[np.ndarray]:

@@ -26,6 +26,8 @@ convert to bits per dimension by :func:`graphvae.objectives.pixel_likelihood.bit
 """
 from __future__ import annotations
 
+import re
+
 from typing import Sequence
 
 import numpy as np
@@ -80,7 +82,8 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
         x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
     except (TypeError, ValueError) as error:
         kind = InputTypeError if isinstance(error, TypeError) else InputError
-        raise kind(f"{what} must be a 2-d array of numbers [n, pixels]: {' '.join(str(error).split())}") from None
+        reason = re.sub(r"\s*array=\[.*?\]\.?", "", str(error), flags=re.S)  # scikit-learn lists every value
+        raise kind(f"{what} must be a 2-d array of numbers [n, pixels]: {' '.join(reason.split())}") from None
     check_finite(x, what)
     if x.dtype == np.float64 and x.size and float(np.abs(x).max()) > float(np.finfo(np.float32).max):
         # the model computes in float32: such a pixel would become inf (a NaN loss, NaN reconstructions)
