@@ -399,6 +399,12 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
             raise InputError(f"PyG Data: edge_index must have shape [2, E], got {list(ei.shape)}")
         if not np.issubdtype(ei.dtype, np.integer):
             raise InputError(f"PyG Data: edge_index must hold integer node indices, got dtype {obj.edge_index.dtype}")
+        n = int(obj.num_nodes)
+        if ei.size and (int(ei.min()) < 0 or int(ei.max()) >= n):
+            counted = ("num_nodes" if "num_nodes" in obj else
+                       f"PyG counts them from the {n} rows of x" if getattr(obj, "x", None) is not None else "edge_index")
+            raise InputError(f"PyG Data: edge_index names node {int(ei.max()) if int(ei.min()) >= 0 else int(ei.min())} "
+                             f"but the graph has {n} nodes ({counted}): endpoints must lie in 0..{n - 1}")
         x = features if features is not None else obj.x
         from .graph_files import RawEdges, check_weights, to_graph
 
