@@ -143,3 +143,33 @@ def test_loader_argument_errors(tmp_path):
         load_image_dataset("digits", test_size=1.5)
     with pytest.raises(InputError, match="dtype"):
         write_idx(tmp_path / "x.idx", np.zeros(3, dtype=np.uint32))
+
+
+def test_pixel_scale_is_not_guessed_from_the_largest_value(tmp_path):
+    """Pixels above 1 were divided by 255 whatever they were: a [0, 1] image set with one value of 1.0001 became blank
+    images (a perfect reconstruction error and a chance probe, exit 0), and 0..16 integers nearly black ones."""
+    rng = np.random.default_rng(0)
+    unit = rng.random((20, 4, 4)).astype(np.float32)
+    labels = np.arange(20) % 2
+
+    def npz(name, train, test):
+        path = tmp_path / name
+        np.savez(path, x_train=train, y_train=labels, x_test=test, y_test=labels)
+        return path
+
+    assert load_image_dataset("mnist", npz("unit.npz", unit, unit), binarize=False).x_train.max() == unit.max()
+    almost = unit.copy()
+    almost[0, 0, 0] = 1.0001
+    with pytest.raises(InputError, match=r"pixels must be bytes .* reach 1\.0001 and hold fractions"):
+        load_image_dataset("mnist", npz("almost.npz", almost, unit), binarize=False)
+    small = (unit * 16).round().astype(np.uint8)
+    with pytest.warns(UserWarning, match="whole numbers up to 16, read as bytes"):
+        data = load_image_dataset("mnist", npz("small.npz", small, small), binarize=False)
+    assert np.allclose(data.x_train.reshape(small.shape), small / 255.0)
+    whole = (unit * 255).round()  # bytes stored as floats: still bytes, no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.allclose(load_image_dataset("mnist", npz("whole.npz", whole, whole), binarize=False).x_train,
+                           (whole / 255.0).reshape(20, -1))

@@ -323,7 +323,12 @@ class ImageDataset:
 
 def _pixel_range(path: object, *arrays: np.ndarray) -> float:
     """255 or 1: the scale of grey pixels (bytes, or already in [0, 1]), after checking that they are finite,
-    non-negative, real and within 0..255, and that no array is empty; else :class:`InputError`."""
+    non-negative, real and within 0..255, and that no array is empty; else :class:`InputError`.
+
+    Pixels above 1 must be whole numbers (bytes): a float image set in [0, 1] with one value a hair above 1 used to be
+    divided by 255, silently, into blank images. Whole numbers that stay far below 255 (such as 0..16) are read as
+    bytes too, with a warning: they may be on a scale of their own, and would come out nearly black.
+    """
     for a in arrays:
         if a.size == 0:
             raise InputError(f"{path}: an image array is empty")
@@ -334,7 +339,20 @@ def _pixel_range(path: object, *arrays: np.ndarray) -> float:
     low, high = min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)
     if low < 0 or high > 255:
         raise InputError(f"{path}: pixels must lie in 0..255 (bytes) or [0, 1], they range over [{low:g}, {high:g}]")
-    return 255.0 if high > 1 else 1.0
+    if high <= 1:
+        return 1.0
+    fractional = next((a for a in arrays if a.dtype.kind == "f" and not np.array_equal(a, np.round(a))), None)
+    if fractional is not None:
+        value = float(fractional[fractional != np.round(fractional)].ravel()[0])
+        raise InputError(f"{path}: pixels must be bytes (whole numbers 0..255) or lie in [0, 1]; these reach {high:g} "
+                         f"and hold fractions (e.g. {value:g}): scale them to [0, 1]")
+    if high < 128:
+        import warnings
+
+        warnings.warn(f"{path}: pixels are whole numbers up to {high:g}, read as bytes (divided by 255): if they are on "
+                      f"a scale of their own (such as 0..{high:g}), divide them by {high:g} first", UserWarning,
+                      stacklevel=3)
+    return 255.0
 
 
 def _scale(x: np.ndarray, maximum: float, binarize: bool) -> np.ndarray:
