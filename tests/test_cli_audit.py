@@ -137,7 +137,7 @@ def test_embedding_files_bad_input(tmp_path):
 
 
 def test_out_of_memory_is_one_line(edges, capsys):
-    assert main(["linkpred", "--edges", edges, "--hidden", "100000000000", *FAST]) == 2
+    assert main(["linkpred", "--edges", edges, "--hidden", "2000000000", *FAST]) == 2  # (at most 2**31 - 1)
     one_error(capsys, "memory")
 
 

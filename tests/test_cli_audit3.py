@@ -31,7 +31,7 @@ EMBED_FAST = ["--model", "gae", "--epochs", "1", "--latent", "2", "--hidden", "4
 
 @pytest.mark.parametrize("argv,fragment", [
     (["--kind", "vanilla", "--weight", "0"], "--kind vanilla has no penalty"),
-    (["--kind", "sparse", "--sparse-penalty", "l1", "--sparsity", "0"], "the L1 penalty has none"),
+    (["--kind", "sparse", "--sparse-penalty", "l1", "--sparsity", "0.5"], "the L1 penalty has none"),
     (["--kind", "stacked", "--noise-level", "0"], "not to --kind stacked"),
     (["--dataset", "cora", "--hidden-edges", "0"], "it applies to --kind denoising on --dataset cora"),
 ])
@@ -45,9 +45,9 @@ def test_an_option_given_as_zero_is_refused_where_it_does_not_apply(tmp_path, mo
 def test_an_option_given_as_zero_is_accepted_where_it_applies():
     from graphvae.cli import ae
 
-    args = build_parser("ae").parse_args(["ae", "--kind", "sparse", "--weight", "0", "--sparsity", "0"])
+    args = build_parser("ae").parse_args(["ae", "--kind", "sparse", "--weight", "0", "--noise-level", "0"])
     ae.check_options(args)
-    assert (args.weight, args.sparsity) == (0.0, 0.0)
+    assert (args.weight, args.noise_level) == (0.0, 0.0)  # (--sparsity must lie in (0, 1): 0 is refused by its type)
 
 
 # --------------------------------------------------------------------------- linkpred --patience
@@ -172,3 +172,30 @@ def test_fit_embeddings_checks_max_latent():
     for bad in ("4", 0, 2.5, True):
         with pytest.raises(gv.InputError, match="max_latent"):
             fit_embeddings(nx.karate_club_graph(), "gae", 0, max_latent=bad, epochs=1)
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["linkpred", "--epochs", "99999999999999999999"], "argument --epochs: must be at most 2147483647"),
+    (["vae", "--latent", "99999999999999999999"], "argument --latent: must be at most 2147483647"),
+    (["ae", "--hidden", "5,99999999999"], "argument --hidden: widths must be at most 2147483647"),
+    (["linkpred", "--lr", "inf"], "argument --lr: must be a positive finite number, got inf"),
+    (["linkpred", "--negatives", "inf"], "argument --negatives: must be a positive finite number"),
+    (["vae", "--sigma", "inf"], "argument --sigma: must be a positive finite number"),
+    (["vae", "--beta", "nan"], "argument --beta: must be a non-negative finite number"),
+    (["ae", "--weight", "-1"], "argument --weight: must be a non-negative finite number"),
+    (["ae", "--noise-level", "inf"], "argument --noise-level: must be a non-negative finite number"),
+    (["ae", "--sparsity", "1"], "argument --sparsity: must lie strictly between 0 and 1"),
+    (["ae", "--hidden-edges", "1"], "argument --hidden-edges: must lie in [0, 1)"),
+])
+def test_out_of_range_numbers_are_refused_by_the_option_in_one_line(capsys, argv, fragment):
+    # 2**63 epochs ended in a traceback from the progress bar's len(), a width of 1e20 in torch's shape unpacking; inf
+    # reached the estimator, whose message named its parameter ("The 'lr' parameter of VGAE ...") instead of the option
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--no-progress"])
+    assert exit_.value.code == 2
+    one_error(capsys, fragment)
+
+
+def test_a_huge_ratio_of_sampled_pairs_is_capped_not_an_overflow(edges):
+    # --negatives 1e307: ceil(ratio * positives / nodes) was inf, and int(inf) an OverflowError traceback
+    assert main(["linkpred", "--edges", edges, "--negatives", "1e307", "--latent", "2", *FAST]) == 0

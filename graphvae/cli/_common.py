@@ -6,6 +6,7 @@ then imports what it needs inside ``run``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -14,10 +15,17 @@ from ..estimators.zoo import BEST, NAMES as MODEL_NAMES
 from ..estimators.zoo import model_config
 
 
+#: the largest count an option takes (epochs, widths, ...): 2**63 epochs overflowed in the progress bar's len(), a width
+#: of 10**20 in torch's shape unpacking, both as tracebacks
+MAX_COUNT = 2**31 - 1
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT}, got {text}")
     return value
 
 
@@ -55,8 +63,23 @@ def thread_count(text: str) -> int:
 
 def positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not 0 < value < math.inf:  # inf reached the estimator, whose message named its parameter, not the option
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a non-negative finite number, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A fraction in [0, 1) (of edges hidden, say)."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text}")
     return value
 
 
@@ -68,6 +91,8 @@ def widths(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
+    if max(values) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"widths must be at most {MAX_COUNT}, got {text!r}")
     return values
 
 

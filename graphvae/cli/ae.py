@@ -8,7 +8,6 @@ sparse): test link AUC/AP, a linear probe of the node codes on the node labels, 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
@@ -24,12 +23,15 @@ from ._common import (
     check_outputs_spare_inputs,
     check_plot_dir,
     fill_defaults,
+    fraction,
     image_dataset_from_args,
     positive_float,
+    non_negative_float,
     positive_int,
     refuse_unused,
     seed_count,
     thread_count,
+    unit_fraction,
     widths,
 )
 
@@ -72,15 +74,15 @@ def register(sub) -> None:
     model.add_argument("--noise", choices=NOISES, default=None,
                        help="images, every kind but stacked: the denoising corruption, also that of the noisy test "
                             "error (default: masking)")
-    model.add_argument("--noise-level", type=float, default=None,
+    model.add_argument("--noise-level", type=non_negative_float, default=None,
                        help="corruption level (images, every kind but stacked); on graphs (denoising) the fraction of "
                             "masked feature entries (default: 0.3)")
-    model.add_argument("--hidden-edges", type=float, default=None,
+    model.add_argument("--hidden-edges", type=fraction, default=None,
                        help="denoising on graphs: fraction of edges hidden from the encoder each epoch (default: 0.2)")
-    model.add_argument("--sparsity", type=float, default=None,
+    model.add_argument("--sparsity", type=unit_fraction, default=None,
                        help="sparse with the KL penalty: target mean activation rho (default: 0.05)")
     model.add_argument("--sparse-penalty", choices=["kl", "l1"], default=None, help="sparse: (default: kl)")
-    model.add_argument("--weight", type=float, default=None,
+    model.add_argument("--weight", type=non_negative_float, default=None,
                        help="sparse and contractive: penalty weight lambda (default: 1 for KL, 0.001 for L1, "
                             "0.1 contractive)")
     model.add_argument("--jacobian", choices=["exact", "hutchinson"], default=None,
@@ -250,9 +252,6 @@ def check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
-    for name in ("noise_level", "hidden_edges", "sparsity"):
-        if not math.isfinite(getattr(args, name)):
-            raise InputError(f"--{name.replace('_', '-')} must be a finite number")
     check_image_arguments(args)
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")

@@ -25,6 +25,7 @@ from ._common import (
     fill_defaults,
     image_dataset_from_args,
     positive_float,
+    non_negative_float,
     positive_int,
     refuse_unused,
     seed_count,
@@ -87,7 +88,7 @@ def register(sub) -> None:
                             "(default: 1; with --cifar and no --sigma the std is learned per pixel, starting from 0.1)")
     model.add_argument("--learn-sigma", action="store_true",
                        help="learn the Gaussian pixel std per pixel (with --likelihood gaussian or --cifar)")
-    model.add_argument("--beta", type=float, default=1.0, help="KL weight (default: 1)")
+    model.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (default: 1)")
     train = p.add_argument_group("training and evaluation")
     train.add_argument("--epochs", type=positive_int, default=300, help="(default: 300)")
     train.add_argument("--batch-size", type=positive_int, default=100, help="(default: 100)")

@@ -267,7 +267,8 @@ class LinkLikelihood(Likelihood):
         """``ceil(negatives_per_positive * positives / nodes)``, at least 2 and at most ``nodes``: a row has ``nodes``
         partners (the estimate is unbiased for any ``k``; sparse kernels index out of bounds with more slots than
         columns, which crashed the process for ``negatives_per_positive`` above ``N² / P``)."""
-        return min(int(nodes), max(2, int(np.ceil(self.negatives_per_positive * positives / nodes))))
+        wanted = float(np.ceil(self.negatives_per_positive * positives / nodes))  # inf for a huge ratio: capped first
+        return int(min(nodes, max(2, wanted)))
 
     def offset_groups(self, num_nodes: int, k: int) -> int:
         r"""How many independent offsets :meth:`sample_pairs` draws for its ``k`` slots (0: one per slot).
