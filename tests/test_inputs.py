@@ -96,8 +96,18 @@ def test_api_raises_value_error_with_the_same_message(tmp_path):
         gv.load_graph(p)
     with pytest.raises(ValueError, match="NaN or inf"):
         gv.build_graph(np.array([0]), np.array([1]), 2, x=np.array([[1.0], [np.inf]]))
-    with pytest.raises(ValueError, match="is not in the graph"):
-        read_features(write(tmp_path, "x.csv", "q,1\n"), ["a"])
+    with pytest.raises(ValueError, match="line 2: node id 'q' is not in the graph"):
+        read_features(write(tmp_path, "x.csv", "a,1\nq,1\n"), ["a"])
+
+
+@pytest.mark.parametrize("header", ["id,0,1", "node,0,1", ",0,1", "id,a,b"])
+def test_feature_headers_of_pandas_and_people_are_skipped(tmp_path, header):
+    # pandas' to_csv(index_label="id") writes "id,0,1": its numeric column names made it read as a data row, refused
+    # with "node id 'id' is not in the graph"
+    x = read_features(write(tmp_path, "x.csv", f"{header}\nb,3,4\na,1,2\n"), ["a", "b"])
+    assert x.tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match=r"1 graph nodes have no feature row \(e.g. \['a'\]\)"):
+        read_features(write(tmp_path, "y.csv", "A,1,2\nb,3,4\n"), ["a", "b"])  # a mistyped first row cannot hide
 
 
 def test_embed_command_end_to_end(tmp_path):

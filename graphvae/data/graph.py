@@ -327,8 +327,9 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         return as_float32(x, f"{p}: features")
     _, rows = _read_rows(p, "feature file")
     position = {str(i): k for k, i in enumerate(node_ids)}
-    # a header: column names, or an empty first field (pandas' to_csv with the index: ",0,1,2")
-    if rows and (not all(map(_is_number, rows[0][1][1:])) or (rows[0][1][0] == "" and "" not in position)):
+    # a header: column names, or a first field that names no node (pandas' to_csv with the index: ",0,1,2", or
+    # "id,0,1,2" with index_label="id"). A mistyped first data row cannot hide that way: its node would lack a row.
+    if rows and (not all(map(_is_number, rows[0][1][1:])) or rows[0][1][0] not in position):
         rows = rows[1:]
     if not rows:
         raise InputError(f"{p}: no feature rows")
