@@ -31,7 +31,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
         write(tmp)
         os.replace(tmp, path)
     except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
-        if e.filename is None or Path(e.filename) != tmp:
+        if e.filename is not None and Path(e.filename) != tmp:  # or none at all ("No space left on device" from write)
             raise
         raise type(e)(e.errno, e.strerror, str(path)) from None
     finally:

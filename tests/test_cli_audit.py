@@ -641,6 +641,14 @@ def test_atomic_write_names_the_users_file_not_the_temporary(tmp_path):
         atomic_write(tmp_path / "z.npy", refuse)
     assert error.value.filename == str(tmp_path / "z.npy") and "tmp-" not in str(error.value)
 
+    def disk_full(tmp):  # f.write on a full disk: an OSError without a file name ("[Errno 28] No space left on device")
+        with open(tmp, "wb"):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as error:
+        atomic_write(tmp_path / "z.csv", disk_full)
+    assert error.value.filename == str(tmp_path / "z.csv") and not list(tmp_path.glob(".z.csv.tmp-*"))
+
 
 def test_input_errors_found_on_loading_are_the_only_line(tmp_path, monkeypatch, capsys):
     """A graph summary or a note printed before the error made two or three lines (the audit of 2026-12-05)."""
