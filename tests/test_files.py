@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import statistics
 
+import numpy as np
 import pytest
 
 from graphvae.evaluation.summary import mean_std
@@ -45,3 +46,13 @@ def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path):
     link.symlink_to(target)
     atomic_write(link, lambda tmp: tmp.write_text("new"))
     assert link.is_symlink() and target.read_text() == "new"  # the link was replaced by a regular file
+
+
+def test_embedding_suffixes_are_read_without_regard_to_case(tmp_path):
+    # embed --out z.CSV was refused ("must end in .npy, .csv, ..."), while cluster --out c.CSV was taken
+    import graphvae as gv
+
+    for suffix in (".CSV", ".Emb", ".NPZ", ".NPY"):
+        gv.save_embeddings(tmp_path / f"z{suffix}", np.arange(6.0).reshape(2, 3), ["a", "b"])
+        ids, z = gv.load_embeddings(tmp_path / f"z{suffix}")
+        assert z.tolist() == [[0, 1, 2], [3, 4, 5]] and ids == (None if suffix == ".NPY" else ["a", "b"])

@@ -53,7 +53,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if Path(args.out).suffix not in FORMATS:
+    if Path(args.out).suffix.lower() not in FORMATS:
         raise InputError(f"--out must end in {', '.join(FORMATS)}; got {args.out}")
     check_graph_arguments(args)
     check_inputs(args, labels="labels file")
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     fill_defaults(args, {"projection": "tsne"})
     check_device(args)
     graph, name = graph_from_args(args)
-    if Path(args.out).suffix == ".emb":  # before training, not after it
+    if Path(args.out).suffix.lower() == ".emb":  # before training, not after it
         from ..data.embedding_files import check_emb_ids
 
         check_emb_ids(graph.node_ids)
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     same = collapsed(z)  # the fit has warned (graphvae.CollapseWarning, one "warning:" line)
     if same and args.plot:
-        print("graphvae embed: no map drawn: every node has the same embedding", file=sys.stderr)
+        print("graphvae embed: note: no map drawn: every node has the same embedding", file=sys.stderr)
     if args.plot and not same:
         import numpy as np
 

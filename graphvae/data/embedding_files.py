@@ -29,7 +29,7 @@ FORMATS = (".npy", ".csv", ".emb", ".npz")
 def check_output_path(path: str | os.PathLike) -> Path:
     """``path`` if its suffix is a known format and its folder can be written, else :class:`InputError`."""
     path = Path(path)
-    if path.suffix not in FORMATS:
+    if path.suffix.lower() not in FORMATS:  # z.CSV is a CSV file (as cluster --out and the graph readers take it)
         raise InputError(f"embeddings file must end in {', '.join(FORMATS)}; got {path}")
     return writable_path(path, "embeddings file")
 
@@ -69,9 +69,9 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
             raise InputError(f"embeddings must be numbers, got dtype {embeddings.dtype}") from None
     if len(node_ids) != len(embeddings):
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
-    if path.suffix != ".npy":
+    if path.suffix.lower() != ".npy":
         check_distinct_ids(node_ids)
-    if path.suffix == ".emb":
+    if path.suffix.lower() == ".emb":
         ids = [str(i) for i in node_ids]
         check_emb_ids(ids)
 
@@ -82,18 +82,18 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
                     f.write(node + " " + " ".join(repr(float(v)) for v in row) + "\n")
         atomic_write(path, write_emb)
         return
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         def write_npz(tmp):
             with open(tmp, "wb") as f:
                 np.savez(f, ids=np.array([str(i) for i in node_ids]), embeddings=embeddings.astype(np.float32))
         atomic_write(path, write_npz)
         return
-    if path.suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         def write(tmp):
             with open(tmp, "wb") as f:
                 np.save(f, np.asarray(embeddings, dtype=np.float32))
         atomic_write(path, write)
-    elif path.suffix == ".csv":
+    elif path.suffix.lower() == ".csv":
         def write(tmp):
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 w = csv.writer(f)
@@ -125,12 +125,12 @@ def load_embeddings(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarr
 
 
 def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
-    if path.suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         return None, np.load(path, allow_pickle=False)
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as f:
             return f["ids"].tolist(), f["embeddings"]
-    if path.suffix == ".emb":
+    if path.suffix.lower() == ".emb":
         with open(path, encoding="utf-8") as f:
             n, d = (int(v) for v in f.readline().split())
             # rstrip: the word2vec C tool ends each line with a space (gensim's reader strips it too)
