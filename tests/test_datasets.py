@@ -237,6 +237,7 @@ def test_lookup_order_root_then_env_then_cache(cora_files, tmp_path, fresh_cache
     with pytest.raises(gv.InputError, match="ind.cora.x"):
         gv.load_dataset("cora")  # then $GRAPHVAE_DATA
     monkeypatch.setenv("GRAPHVAE_DATA", str(good))
+    (tmp_path / "empty").mkdir()
     assert gv.load_dataset("cora", root=tmp_path / "empty").num_nodes == 2708  # an empty root falls through
     assert main(["linkpred", "--data-dir", str(good), "--epochs", "1", "--latent", "2", "--no-progress"]) == 0
 
@@ -274,3 +275,17 @@ def test_registry_ships_in_the_package_and_names_every_file():
     assert all(reg["datasets"][n]["files"][f] for n in ("cora", "citeseer") for f in reg["datasets"][n]["files"])
     with pytest.raises(gv.InputError, match="unknown dataset 'nosuch'"):
         gv.load_dataset("nosuch")
+
+
+def test_a_data_folder_that_does_not_exist_is_said_not_silently_passed_over(cora, tmp_path):
+    # a mistyped --data-dir went unnoticed: the files came from $GRAPHVAE_DATA or the cache without a word
+    import graphvae as gv
+
+    with pytest.warns(UserWarning, match=r"the data folder .*missing is not a folder: looking in \$GRAPHVAE_DATA"):
+        graph = gv.load_dataset("cora", root=tmp_path / "missing", download=False)
+    assert graph.num_nodes == cora.num_nodes
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gv.load_dataset("cora", root=tmp_path, download=False)  # an existing folder without the files: no warning

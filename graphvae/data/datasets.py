@@ -71,6 +71,11 @@ def _sha256(path: Path) -> str:
 def _search_path(root: str | os.PathLike | None) -> list[tuple[str, Path]]:
     places = []
     if root is not None:
+        if not Path(root).is_dir():  # a mistyped --data-dir went unnoticed: the files came from the next place
+            import warnings
+
+            warnings.warn(f"the data folder {root} is not a folder: looking in $GRAPHVAE_DATA and the cache",
+                          UserWarning, stacklevel=4)
         places.append(("the data folder", Path(root)))
     if os.environ.get("GRAPHVAE_DATA"):
         places.append(("$GRAPHVAE_DATA", Path(os.environ["GRAPHVAE_DATA"])))
