@@ -10,7 +10,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Sequence
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
@@ -37,6 +37,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_csv_rows(f: Any, rows: Iterable[Sequence]) -> None:
+    """Write ``rows`` to the open text file ``f`` as CSV. A row whose first field starts with ``#`` (after spaces) is
+    quoted in full: graphvae's readers take such a line for a comment, so a node id ``#x`` written bare was lost
+    when a ``cluster --out`` file was read back as labels."""
+    import csv
+
+    plain, quoted = csv.writer(f), csv.writer(f, quoting=csv.QUOTE_ALL)
+    for row in rows:
+        (quoted if str(row[0]).lstrip().startswith("#") else plain).writerow(row)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

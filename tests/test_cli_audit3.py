@@ -4,7 +4,10 @@ split, cluster's --covariance with k-means) and the torchrun check of a WORLD_SI
 import json
 import os
 
+import numpy as np
 import pytest
+
+import graphvae as gv
 
 from graphvae.cli import main
 from conftest import one_error as shared_one_error, ring
@@ -199,3 +202,25 @@ def test_out_of_range_numbers_are_refused_by_the_option_in_one_line(capsys, argv
 def test_a_huge_ratio_of_sampled_pairs_is_capped_not_an_overflow(edges):
     # --negatives 1e307: ceil(ratio * positives / nodes) was inf, and int(inf) an OverflowError traceback
     assert main(["linkpred", "--edges", edges, "--negatives", "1e307", "--latent", "2", *FAST]) == 0
+
+
+def test_ids_starting_with_a_hash_survive_cluster_out_read_back_as_labels(tmp_path, monkeypatch, capsys):
+    # "#x2,1,..." was written bare, and the labels reader took the line for a comment: cluster --labels refused the
+    # file, classify scored 27 of 34 nodes without a word
+    import networkx as nx
+
+    from graphvae.evaluation.node_tasks import node_labels
+
+    monkeypatch.chdir(tmp_path)
+    names = {n: (f"#x{n}" if n % 3 == 0 else f"#{n}" if n % 3 == 1 else f"n{n}") for n in range(30)}
+    nx.write_graphml(nx.relabel_nodes(nx.cycle_graph(30), names), "g.graphml")
+    assert main(["cluster", "--edges", "g.graphml", "--clusters", "2", "--out", "c.csv", *EMBED_FAST]) == 0
+    graph = gv.load_graph("g.graphml")
+    labels = node_labels(graph, "c.csv")
+    assert len(labels) == 30 and all(label is not None for label in labels)
+    z = np.arange(60.0).reshape(30, 2)
+    gv.save_embeddings("z.csv", z, graph.node_ids)  # the embedding CSV too, read back by the labels/features reader
+    assert gv.load_embeddings("z.csv")[0] == [str(i) for i in graph.node_ids]
+    from graphvae.data.graph import read_features
+
+    assert (read_features("z.csv", graph.node_ids) == z).all()

@@ -135,16 +135,13 @@ def run(args: argparse.Namespace) -> int:
         sizes = np.bincount(first["labels"], minlength=k)
         print(f"{args.model} + {how} on {name}: {k} clusters of sizes {', '.join(map(str, sizes))} (seed 0)")
     if args.out:
-        from ..files import atomic_write
+        from ..files import atomic_write, write_csv_rows
 
         def write(tmp):
-            import csv
-
-            with open(tmp, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["node_id", "cluster", *(f"r{j}" for j in range(k))])
-                for node, cl, resp in zip(graph.node_ids, first["labels"], first["responsibilities"]):
-                    w.writerow([node, int(cl), *(f"{v:.6g}" for v in resp)])
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                write_csv_rows(f, [["node_id", "cluster", *(f"r{j}" for j in range(k))],
+                                   *([node, int(cl), *(f"{v:.6g}" for v in resp)] for node, cl, resp
+                                     in zip(graph.node_ids, first["labels"], first["responsibilities"]))])
         atomic_write(args.out, write)
         print(f"wrote the clusters of {graph.num_nodes} nodes (seed 0) to {args.out}", file=sys.stderr)
     figures = []

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from .._validation import InputError, readable_file, writable_path
-from ..files import atomic_write
+from ..files import atomic_write, write_csv_rows
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
 
@@ -95,11 +95,9 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         atomic_write(path, write)
     elif path.suffix.lower() == ".csv":
         def write(tmp):
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])])
-                for node, row in zip(node_ids, np.asarray(embeddings)):
-                    w.writerow([node, *(repr(float(v)) for v in row)])
+            with open(tmp, "w", newline="", encoding="utf-8") as f:  # (ids starting with '#' quoted: not comments)
+                write_csv_rows(f, [["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])],
+                                   *([node, *(repr(float(v)) for v in row)] for node, row in zip(node_ids, embeddings))])
         atomic_write(path, write)
 
 
