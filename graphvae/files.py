@@ -39,13 +39,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
             tmp.unlink()
 
 
-def write_csv_rows(f: Any, rows: Iterable[Sequence]) -> None:
-    """Write ``rows`` to the open text file ``f`` as CSV. A row whose first field starts with ``#`` (after spaces) is
-    quoted in full: graphvae's readers take such a line for a comment, so a node id ``#x`` written bare was lost
-    when a ``cluster --out`` file was read back as labels."""
+def write_csv_rows(f: Any, header: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Write ``header``, then ``rows`` (streamed: a million nodes' rows are never held at once) to the open text file
+    ``f`` as CSV. A row whose first field starts with ``#`` (after spaces) is quoted in full: graphvae's readers take
+    such a line for a comment, so a node id ``#x`` written bare was lost when a ``cluster --out`` file was read back
+    as labels."""
     import csv
 
     plain, quoted = csv.writer(f), csv.writer(f, quoting=csv.QUOTE_ALL)
+    plain.writerow(header)
     for row in rows:
         (quoted if str(row[0]).lstrip().startswith("#") else plain).writerow(row)
 

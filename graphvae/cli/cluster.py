@@ -139,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
 
         def write(tmp):
             with open(tmp, "w", newline="", encoding="utf-8") as f:
-                write_csv_rows(f, [["node_id", "cluster", *(f"r{j}" for j in range(k))],
-                                   *([node, int(cl), *(f"{v:.6g}" for v in resp)] for node, cl, resp
-                                     in zip(graph.node_ids, first["labels"], first["responsibilities"]))])
+                write_csv_rows(f, ["node_id", "cluster", *(f"r{j}" for j in range(k))],
+                               ([node, int(cl), *(f"{v:.6g}" for v in resp)] for node, cl, resp
+                                in zip(graph.node_ids, first["labels"], first["responsibilities"])))
         atomic_write(args.out, write)
         print(f"wrote the clusters of {graph.num_nodes} nodes (seed 0) to {args.out}", file=sys.stderr)
     figures = []

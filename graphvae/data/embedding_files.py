@@ -96,8 +96,8 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
     elif path.suffix.lower() == ".csv":
         def write(tmp):
             with open(tmp, "w", newline="", encoding="utf-8") as f:  # (ids starting with '#' quoted: not comments)
-                write_csv_rows(f, [["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])],
-                                   *([node, *(repr(float(v)) for v in row)] for node, row in zip(node_ids, embeddings))])
+                write_csv_rows(f, ["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])],
+                               ([node, *(repr(float(v)) for v in row)] for node, row in zip(node_ids, embeddings)))
         atomic_write(path, write)
 
 
