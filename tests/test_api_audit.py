@@ -48,7 +48,11 @@ def test_graph_autoencoder_embeds_with_the_operator_it_trained_with():
     np.testing.assert_array_equal(auto.transform(weighted), reference)  # a networkx graph is read as a graph
     assert gv.Autoencoder(hidden=8, latent=2, epochs=2).fit_transform(weighted).shape == (90, 2)
     with pytest.raises(gv.InputError, match="features per node"):
-        auto.transform(gv.as_graph(nx.path_graph(5)))                   # was silently embedded
+        auto.transform(gv.as_graph(nx.path_graph(5), features=np.ones((5, 3))))   # was silently embedded
+    # featureless: a graph of fitted nodes is embedded by id (test_api_audit4); a graph of other nodes is refused
+    assert auto.transform(gv.as_graph(nx.path_graph(5))).shape == (5, 2)
+    with pytest.raises(gv.InputError, match="fitted without node features"):
+        auto.transform(gv.as_graph(nx.path_graph(["a", "b"])))
     with pytest.raises(gv.InputError, match="node pairs must index nodes"):
         auto.score(torch.tensor([[0], [99]]), torch.tensor([[0], [1]]))
     with pytest.raises(NotFittedError):

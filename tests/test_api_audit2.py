@@ -180,7 +180,7 @@ def test_identity_features_are_recognised_after_a_round_trip_through_pyg():
     import networkx as nx
     import torch
 
-    from graphvae.estimators.node_embeddings import has_identity_features
+    from graphvae.data.graph import has_identity_features
 
     graph = gv.as_graph(nx.karate_club_graph())
     assert has_identity_features(graph)

@@ -46,7 +46,9 @@ def test_features_without_columns_and_embedding_a_graph_of_another_width():
         gv.as_graph(nx.path_graph(4), features=np.zeros((4, 0)))
     model = gv.GAE(latent=2, epochs=1).fit(gv.as_graph(nx.path_graph(4)))
     with pytest.raises(gv.InputError, match="3 features per node but the model was fitted with 4"):
-        model.embed(gv.as_graph(nx.path_graph(3)))
+        model.embed(gv.as_graph(nx.path_graph(3), features=np.eye(3) * 2))
+    # identity features: nodes 0-2 are nodes of the fitted graph, embedded by id (test_api_audit4)
+    assert model.embed(gv.as_graph(nx.path_graph(3))).shape == (3, 2)
 
 
 def test_splitting_degenerate_graphs():

@@ -55,8 +55,17 @@ def check_distinct_ids(node_ids: Sequence) -> None:
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
     """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``).
 
-    Text files are UTF-8; but for ``.npy`` (no ids), two ids written as the same text raise :class:`InputError`."""
+    Text files are UTF-8; but for ``.npy`` (no ids), two ids written as the same text raise :class:`InputError`.
+    ``embeddings`` may be a numpy array or a torch tensor (on any device, requiring grad or not); ``.npy``/``.npz`` store
+    float32 (the precision of graphvae's embeddings) and :func:`load_embeddings` reads every format back as float32. ``node_ids`` may be a
+    list, a numpy array or a tensor of ids."""
     path = check_output_path(path)
+    if hasattr(embeddings, "detach"):  # a torch tensor (torch is imported only where one is passed)
+        from .graph import numpy_ready
+
+        embeddings = numpy_ready(embeddings).numpy()
+    if hasattr(node_ids, "tolist"):  # a tensor or array of ids: plain ids (a tensor's items were written "tensor(7)")
+        node_ids = node_ids.tolist()
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2:
         raise InputError(f"embeddings must be a 2-d array [nodes, dimensions], got shape {embeddings.shape}")

@@ -6,7 +6,9 @@ Every graph comes out as a :class:`Graph` (``graph.to_pyg()`` gives a PyG ``Data
 - ``edge_index``: ``[2, 2E]``, every undirected edge once in each direction, no self-loops, no duplicates;
 - ``node_ids``: the user's id of each node (row ``i`` of ``x`` is node ``node_ids[i]``);
 - ``cleaning``: how many self-loops, duplicate and one-way (directed) edges (and, if weighted, edges of weight 0)
-  the input held.
+  the input held. An edge list, matrix or PyG ``Data`` cannot say whether it is directed, so an edge listed in one
+  direction only counts as one-way; an undirected networkx graph (``nx.Graph``, and the GraphML/GML/GEXF files networkx
+  reads as one) has none.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ class Graph:
         self.x = x
         self.edge_index = edge_index
         self.num_nodes = int(num_nodes)
+        if hasattr(node_ids, "tolist"):  # a tensor or array of ids: plain ids (0-d tensors hash by identity, so
+            node_ids = node_ids.tolist()  # two equal ones would pass as distinct and no lookup would find them)
         self.node_ids = list(range(self.num_nodes)) if node_ids is None else list(node_ids)
         self.cleaning = dict(cleaning or {})
         self.y: torch.Tensor | None = None
@@ -117,6 +121,8 @@ def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
     edge_index = torch.from_numpy(np.stack([np.concatenate([u, v]), np.concatenate([v, u])]))
     cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
                     undirected_edges=int(undirected.size))
+    if hasattr(node_ids, "tolist"):
+        node_ids = node_ids.tolist()
     if node_ids is not None:
         _check_node_ids(list(node_ids), num_nodes, "node_ids")
     return Graph(_features(x, num_nodes), edge_index, num_nodes, node_ids, cleaning)
@@ -159,6 +165,54 @@ def _features(x: Any, num_nodes: int) -> torch.Tensor:
     if not sp.issparse(values) and np.count_nonzero(values) <= SPARSE_FEATURES_DENSITY * values.size:
         values = sp.csr_matrix(values)  # bag-of-words features in a dense array (PyG's Planetoid x): stored sparse
     return to_torch_csr(values) if sp.issparse(values) else torch.from_numpy(np.ascontiguousarray(values))
+
+
+def has_identity_features(graph: Any) -> bool:
+    """Whether ``graph.x`` is the identity that stands in for missing node features (sparse, as graphvae builds it,
+    or dense, as :meth:`Graph.to_pyg` writes it for PyG)."""
+    return is_identity(graph.x, int(graph.num_nodes))
+
+
+def is_identity(x: torch.Tensor, n: int) -> bool:
+    """Whether the feature matrix ``x`` (dense or CSR, on any device) is the ``n x n`` identity."""
+    if tuple(x.shape) != (n, n):
+        return False
+    if x.layout == torch.strided:
+        return bool(torch.count_nonzero(x) == n and torch.all(torch.diagonal(x) == 1))
+    if x.values().numel() != n:
+        return False
+    return bool(torch.equal(x.col_indices().cpu(), torch.arange(n, dtype=x.col_indices().dtype))
+                and torch.all(x.values() == 1))
+
+
+def align_identity_features(graph: Graph, fitted_ids: Sequence) -> Graph:
+    """``graph`` with its identity features re-indexed to the nodes a featureless model was fitted on.
+
+    Without node features, node ``v``'s feature is the one-hot vector of its *row* in the fitted graph, so a
+    graph given later (the same nodes in another order, or a subgraph) must give each node the row of its id
+    there, not of its own position: else every node is embedded as another one. A node id the model was not
+    fitted on has no feature row: :class:`InputError`. ``graph`` itself when its ids are the fitted ones, in order.
+    """
+    ids = list(graph.node_ids)
+    if ids == list(fitted_ids):
+        return graph
+    try:
+        position = {node: k for k, node in enumerate(fitted_ids)}
+        columns = [position.get(node, -1) for node in ids]
+    except TypeError:  # unhashable ids: compared by their text, as _distinct counts them
+        position = {str(node): k for k, node in enumerate(fitted_ids)}
+        columns = [position.get(str(node), -1) for node in ids]
+    missing = [node for node, c in zip(ids, columns) if c < 0]
+    if missing:
+        raise InputError(f"the model was fitted without node features, so it can embed only the nodes it was fitted on: "
+                         f"{len(missing)} node(s) of this graph are new, e.g. {missing[0]!r}")
+    import copy
+
+    n, width = len(ids), len(position)
+    out = copy.copy(graph)
+    out.x = to_torch_csr(sp.csr_matrix((np.ones(n, np.float32), np.asarray(columns, np.int64), np.arange(n + 1)),
+                                       shape=(n, width)))
+    return out
 
 
 #: dense feature matrices with at most this share of non-zero entries are stored as CSR, as graphvae's own loaders
@@ -409,7 +463,7 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         x = features if features is not None else obj.x
         from .graph_files import RawEdges, check_weights, to_graph
 
-        w = getattr(obj, "edge_weight", None)
+        w = _pyg_edge_weight(obj)
         if isinstance(w, torch.Tensor):  # learned weights may require grad; bfloat16 has no numpy dtype
             w = numpy_ready(w)
         weight = None if w is None else check_weights(w, "edge_weight")
@@ -447,6 +501,22 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     hint = " (a dense adjacency: pass scipy.sparse.csr_matrix(it))" if isinstance(obj, np.ndarray) else ""
     raise InputTypeError(f"cannot make a graph from {type(obj).__name__}{hint}: pass a networkx graph, a scipy sparse "
                          "adjacency matrix, a torch_geometric Data or the path of a graph file")
+
+
+def _pyg_edge_weight(data: Any) -> Any:
+    """A PyG ``Data``'s edge weights: ``edge_weight`` (as ``GCNConv`` takes them), else ``weight`` (where
+    ``torch_geometric.utils.from_networkx`` puts a networkx graph's ``weight`` attribute, which :func:`as_graph` reads
+    from the networkx graph itself); ``None`` if neither. ``edge_attr`` (edge features, which may be anything) is not
+    read as weights: a warning says it is ignored."""
+    for key in ("edge_weight", "weight"):
+        if getattr(data, key, None) is not None:
+            return getattr(data, key)
+    if getattr(data, "edge_attr", None) is not None:
+        import warnings
+
+        warnings.warn("PyG Data: edge_attr is ignored (edge features are not edge weights); store weights as "
+                      "data.edge_weight to use them", UserWarning, stacklevel=4)
+    return None
 
 
 def _distinct(ids: Sequence) -> int:

@@ -44,6 +44,8 @@ class RawEdges:
     header: str | None = None
     #: the first line, read as an edge, when it may be an undetected header: its two string ids appear on no other line
     possible_header: str | None = None
+    #: the source declares its edges undirected (a networkx ``Graph``): none is counted as one-way
+    undirected: bool = False
 
 
 def check_weights(weight: Any, what: str) -> np.ndarray:
@@ -157,7 +159,7 @@ def from_networkx(g: Any, what: str = "networkx graph", string_ids: bool = False
         weight = check_weights([1.0 if w is None else _number(w, what) for _, _, w in edges], what)
     if string_ids:
         ids = [str(i) for i in ids]
-    return RawEdges(pairs[:, 0], pairs[:, 1], ids, weight)
+    return RawEdges(pairs[:, 0], pairs[:, 1], ids, weight, undirected=not g.is_directed())
 
 
 def _number(w: Any, what: str) -> float:
@@ -198,8 +200,10 @@ def to_graph(raw: RawEdges, x: Any = None):
         listed = np.asarray(raw.weight) > 0
         zero_weight = int(listed.size - listed.sum())
         src, dst, raw = src[listed], dst[listed], RawEdges(src[listed], dst[listed], raw.node_ids, raw.weight[listed],
-                                                           raw.header, raw.possible_header)
+                                                           raw.header, raw.possible_header, raw.undirected)
     graph = build_graph(src, dst, n, x=x, node_ids=raw.node_ids)
+    if raw.undirected:  # each edge listed once because the graph is undirected, not because it is directed
+        graph.cleaning["one_way"] = 0
     if raw.weight is not None:
         graph.cleaning["zero_weight"] = zero_weight
     for key in ("header", "possible_header"):

@@ -244,8 +244,7 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
                 raise InputError("this autoencoder was fitted on images: pass images")
             if X is None:
                 return self.model_.input_
-            graph = X.train_graph if isinstance(X, LinkSplit) else as_graph(X)
-            graph.check_features(int(self.model_.input_.features.shape[1]))
+            graph = self.model_._graph_to_embed(X)
             # the operator the graph model trained with (weights included)
             return self._to_model_device(self.model_._encoder_input(graph))
         if self.graph_ is not None:

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .._validation import InputError, InputTypeError
+from ..data.graph import has_identity_features
 from ..data.split import LinkSplit
 from ..evaluation.metrics import auc_ap, link_probabilities
 from ..nn.encoder import EncoderInput, GCNEncoder, _as_features
@@ -151,6 +152,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     for index, (model, graph, adjacency) in enumerate(zip(models, graphs, adjacencies)):
         model.input_ = model._encoder_input(graph, adjacency)
         model.node_ids_ = list(graph.node_ids)
+        model.identity_features_ = has_identity_features(graph)
         single = encoder.copy(index)
         model.history_ = history
         if selection is not None:

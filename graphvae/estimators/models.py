@@ -17,7 +17,7 @@ import torch
 
 from .._device import device_generator, to_device
 from .._validation import CollapseWarning, InputError, rows_all_equal
-from ..data.graph import Graph, as_graph
+from ..data.graph import Graph, align_identity_features, as_graph, has_identity_features
 from ..data.split import LinkSplit
 from ..evaluation.metrics import auc_ap
 from ..nn.encoder import EncoderInput, GCNEncoder, encoder_input
@@ -257,6 +257,7 @@ class VGAE(Estimator):
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
         self.node_ids_ = list(graph.node_ids)
+        self.identity_features_ = has_identity_features(graph)
         if self.early_stopping and split is None:
             raise InputError("early_stopping needs a LinkSplit (validation edges): fit a split (graphvae.split_edges), "
                              "or set early_stopping=False to train a whole graph for all its epochs")
@@ -423,11 +424,19 @@ class VGAE(Estimator):
         if graph is None and getattr(self, "embedding_", None) is not None:
             return self.embedding_  # a distributed fit (graphvae.training.distributed) gathered every rank's rows
         if graph is not None:
-            graph = graph.train_graph if isinstance(graph, LinkSplit) else as_graph(graph)
-            graph.check_features(int(self.input_.features.shape[1]))
+            graph = self._graph_to_embed(graph)
         inp = self.input_ if graph is None else self._to_model_device(self._encoder_input(graph))
         with torch.no_grad():
             return self.objective_.encoder(inp).mu
+
+    def _graph_to_embed(self, graph) -> Graph:
+        """``graph`` (or a split's training graph) converted and checked against the fitted encoder's input; a
+        model fitted without node features gets each node's feature row by its id (:func:`align_identity_features`)."""
+        graph = graph.train_graph if isinstance(graph, LinkSplit) else as_graph(graph)
+        if getattr(self, "identity_features_", False) and has_identity_features(graph):
+            graph = align_identity_features(graph, self.node_ids_)
+        graph.check_features(int(self.input_.features.shape[1]))
+        return graph
 
     def predict_proba(self, pairs: torch.Tensor | np.ndarray) -> np.ndarray:
         """Link probabilities for node-index pairs of shape ``[2, n]`` (under the model's edge decoder; with

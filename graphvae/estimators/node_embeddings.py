@@ -207,7 +207,7 @@ def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 
     """The blocks of a composed configuration (``components``, ``features``, ``combine``; see the module's doc):
     each component trained by :func:`fit_embeddings` with ``random_state``, then the feature block when the graph
     has node features (identity features carry none, and would make an ``[N, N]`` dense block)."""
-    from ..data.graph import as_graph
+    from ..data.graph import as_graph, has_identity_features
 
     graph = as_graph(graph)
     combine = config.get("combine", "l2-blocks")
@@ -223,22 +223,6 @@ def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 
         parts.append(FEATURE_BLOCKS[config["features"]](graph))
     join = l2_blocks if combine == "l2-blocks" else equal_variance_blocks
     return join(*parts), ComposedEmbedding(models)
-
-
-def has_identity_features(graph: Any) -> bool:
-    """Whether ``graph.x`` is the identity that stands in for missing node features (sparse, as graphvae builds it,
-    or dense, as :meth:`graphvae.data.graph.Graph.to_pyg` writes it for PyG)."""
-    import torch
-
-    x, n = graph.x, int(graph.num_nodes)
-    if tuple(x.shape) != (n, n):
-        return False
-    if x.layout == torch.strided:
-        return bool(torch.count_nonzero(x) == n and torch.all(torch.diagonal(x) == 1))
-    if x.values().numel() != n:
-        return False
-    return bool(torch.equal(x.col_indices(), torch.arange(n, dtype=x.col_indices().dtype))
-                and torch.all(x.values() == 1))
 
 
 def propagation_inputs(graph: Any) -> tuple[Any, np.ndarray]:

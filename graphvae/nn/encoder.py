@@ -177,6 +177,8 @@ class GCNEncoder(nn.Module):
             raise ValueError("dropout, batch_norm and head_activation are not batched: use copies=1")
         if normalize is not None and not normalize > 0:
             raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
+        # plain ints: numpy integers (scikit-learn's parameter grids built from np.arange) fail in torch's split
+        in_dim, hidden, latent, copies = int(in_dim), tuple(int(h) for h in hidden), int(latent), int(copies)
         widths = [in_dim, *hidden]
         # a bias right before batch normalization is subtracted by it: its true gradient is 0, and Adam turned that
         # gradient's rounding noise into full steps (results then depended on the thread count); the normalization's
