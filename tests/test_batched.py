@@ -177,12 +177,12 @@ def test_cli_thread_choice_follows_the_cpu_in_use(tmp_path, monkeypatch):
 
     before = torch.get_num_threads()
     try:
-        monkeypatch.setattr(_common, "cores_in_use", lambda: 1.0)
-        assert _common.set_threads(None, 2708) == 1
+        for used in (1.0, 0.0):  # busy or idle: a small graph trains on one thread, so its numbers never depend on the load
+            monkeypatch.setattr(_common, "cores_in_use", lambda used=used: used)
+            torch.set_num_threads(2)
+            assert _common.set_threads(None, 2708) == 1
         torch.set_num_threads(2)
         assert _common.set_threads(None, 10 * _common.SMALL_GRAPH_NODES) == 2  # a large graph keeps its threads
-        monkeypatch.setattr(_common, "cores_in_use", lambda: 0.1)
-        assert _common.set_threads(None, 2708) == 2  # idle machine: torch's setting stays
         assert _common.set_threads(3, 2708) == 3
     finally:
         torch.set_num_threads(before)
@@ -305,13 +305,14 @@ def test_linkpred_bad_input_inside_a_worker_is_one_line(capsys):
 def test_worker_choice(monkeypatch):
     from graphvae.cli import _common
 
-    monkeypatch.setattr(_common, "prepare_training", lambda threads, nodes: threads or 2)
+    monkeypatch.setattr(_common, "prepare_training",
+                        lambda threads, nodes: threads or (1 if nodes <= _common.SMALL_GRAPH_NODES else 2))
     monkeypatch.setattr("graphvae.cli._workers.available_cores", lambda: 2)
     monkeypatch.setattr("graphvae.cli._workers.can_fork", lambda: True)
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     monkeypatch.setattr(_common, "machine_busy", lambda: False)
     assert _common.prepare_workers(None, None, 10, 27080) == (2, 1)      # idle machine, small graph: one per core
-    assert _common.prepare_workers(None, None, 1, 2708) == (1, 2)        # one task: one process
+    assert _common.prepare_workers(None, None, 1, 2708) == (1, 1)        # one task: one process, one thread
     assert _common.prepare_workers(None, 3, 10, 2708) == (1, 3)          # --threads: one process with those threads
     assert _common.prepare_workers(None, None, 10, 10 * _common.SMALL_GRAPH_NODES) == (1, 2)  # a large graph
     assert _common.prepare_workers(5, None, 3, 2708) == (3, 1)           # never more workers than tasks

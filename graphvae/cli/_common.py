@@ -446,8 +446,8 @@ EMBEDDING_MODELS = ["gae", "vgae", "vgae-wide", "vgae-wide-smooth", "gnae-wd", "
 def add_threads_argument(p) -> None:
     """``--threads``: the torch thread count of a training command (:func:`set_threads` chooses when it is not given)."""
     p.add_argument("--threads", type=thread_count, default=None,
-                   help="torch threads (default: 1 for graphs of up to 200k nodes per step while the machine is "
-                        "busy, else torch's default)")
+                   help="torch threads (default: 1 for graphs of up to 200k nodes per step, so a seed's result "
+                        "does not depend on how the command ran; else torch's default)")
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> None:
@@ -538,20 +538,22 @@ def prepare_training(requested_threads: int | None, nodes_per_step: int) -> int:
 def set_threads(requested: int | None, nodes_per_step: int) -> int:
     """Set torch's thread count for this CLI process and return it.
 
-    ``requested`` if given; else, for a small graph, one thread when other processes are running now (at
-    least half a core busy over 60 ms of ``/proc/stat``; without it, a 1-minute load average of at least
-    0.75), and torch's default on an idle machine. torch's threads wait for each other at every small
-    kernel, so one thread held up by another process stalls them all. Measured on a shared 2-core machine:
-    at load 4-8 two threads made a 10-seed Cora run about 10x slower, and at load 1.7 about 30x slower
-    (196 s of training against 6 s on one thread); on the idle machine two threads train it in 3.5-3.8 s
-    against 5.6 s on one. (A load average alone cannot tell: it still counts processes of the last minute
-    that have ended.) Only the CLI entry points call this (it changes process-wide state); library calls
-    never do.
+    ``requested`` if given; else one thread for a small graph (up to :data:`SMALL_GRAPH_NODES` nodes per
+    step) and torch's default for a larger one. The choice depends on the command line and the graph only,
+    never on the machine's load, so a seed's numbers are those of a one-thread run however the command ran
+    (one process or worker processes, an idle or a busy machine): a different thread count sums in a
+    different order, and training amplifies that rounding (one seed's Cora embedding moved by up to 0.12
+    between one and two threads, its probe accuracy by 0.001). One thread also costs little here: torch's
+    threads wait for each other at every small kernel, so one thread held up by another process stalls them
+    all (on a shared 2-core machine two threads made a 10-seed Cora run 10-30x slower under load), and on an
+    idle machine a single Cora model trained about as fast on one thread as on two (docs/benchmarks.md).
+    ``--threads`` overrides it. Only the CLI entry points call this (it changes process-wide state); library
+    calls never do.
     """
     import torch
 
     if requested is None and nodes_per_step <= SMALL_GRAPH_NODES:
-        requested = 1 if machine_busy() else None
+        requested = 1
     if requested is not None:
         torch.set_num_threads(requested)
     return torch.get_num_threads()
@@ -607,9 +609,7 @@ def prepare_workers(requested_workers: int | None, requested_threads: int | None
         workers = 1
         if (tasks > 1 and threads is None and nodes_per_task <= SMALL_GRAPH_NODES and not under_torchrun()
                 and available_cores() > 1 and can_fork()):
-            if machine_busy():  # measured once: set_threads would take one thread for the same reason
-                threads = 1
-            else:
+            if not machine_busy():  # a busy machine: one process (set_threads takes one thread)
                 workers = available_cores()
     workers = min(workers, max(tasks, 1))
     if workers > 1:

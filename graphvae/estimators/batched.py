@@ -147,7 +147,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     start = time.perf_counter()
     history = train_elbo(objective, lambda epoch: [(inp, target)], template.epochs, template.lr, generators,
                          template.progress, selection,
-                         desc=f"{'VGAE' if template.variational else 'GAE'} x{len(models)}", stop_on_nan=False)
+                         desc=f"{template._progress_label()} x{len(models)}", stop_on_nan=False)
     seconds = time.perf_counter() - start
     for index, (model, graph, adjacency) in enumerate(zip(models, graphs, adjacencies)):
         model.input_ = model._encoder_input(graph, adjacency)

@@ -337,7 +337,7 @@ class VGAE(Estimator):
 
         self.history_ = train_elbo(self.objective_, batches, self.epochs, self.lr, sampler, self.progress,
                                    validate if self.early_stopping else None,
-                                   desc="VGAE" if self.variational else "GAE", aux_step=aux_step,
+                                   desc=self._progress_label(), aux_step=aux_step,
                                    lr_schedule=self.lr_schedule, clip_norm=self.clip_norm)
         if self.early_stopping and best["state"] is not None:
             self.objective_.load_state_dict(best["state"])
@@ -428,6 +428,14 @@ class VGAE(Estimator):
         inp = self.input_ if graph is None else self._to_model_device(self._encoder_input(graph))
         with torch.no_grad():
             return self.objective_.encoder(inp).mu
+
+    def _progress_label(self) -> str:
+        """The progress bar's name for this configuration: GAE/VGAE, GNAE/VGNAE with the normalized head,
+        ARGA/ARGVA with the adversarial regularizer, prefixed "masked" when edges are hidden from the encoder."""
+        v = self.variational
+        name = ("ARGVA" if v else "ARGA") if self.adversarial else ("VGNAE" if v else "GNAE") if self.normalize \
+            else ("VGAE" if v else "GAE")
+        return f"masked {name}" if self.mask_rate else name
 
     def _graph_to_embed(self, graph) -> Graph:
         """``graph`` (or a split's training graph) converted and checked against the fitted encoder's input; a

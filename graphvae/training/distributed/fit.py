@@ -114,7 +114,7 @@ def fit_shard(model, shard: Shard):
     try:
         with runtime.guard("training"):
             history = train_elbo(objective, lambda epoch: [(inp, target)], model.epochs, model.lr, generator,
-                                 model.progress and ctx.is_root, None, desc="VGAE" if model.variational else "GAE",
+                                 model.progress and ctx.is_root, None, desc=model._progress_label(),
                                  stop_on_nan=False)  # every rank runs the same epochs
             model.train_seconds_ = time.perf_counter() - start
             model.traffic_per_epoch_ = {kind: (ctx.sent_bytes.get(kind, 0) - before.get(kind, 0)) / len(history)
