@@ -111,7 +111,7 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
             Penalties are row totals scaled by the likelihood's normaliser (:class:`graphvae.objectives.elbo.Penalty`): per image or per node.
         jacobian: ``"exact"`` (closed form) or ``"hutchinson"`` (``num_probes`` probes) for the contractive penalty.
         epochs, batch_size, lr: Adam training (the graph is one batch).
-        random_state: seed of initialization, batching and noise.
+        random_state: seed of initialization, batching and noise; ``None``: a fresh seed from the operating system's entropy, recorded in ``seed_``.
         device: ``"cpu"`` or a CUDA device, as the :class:`graphvae.ImageVAE` or :class:`graphvae.GAE` it trains takes it.
 
     ``score`` follows what was fitted: ``score(X)`` on images is the mean log-likelihood per image (as
@@ -127,7 +127,7 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
                  noise_level: float = 0.3, hidden_edges: float = 0.2, sparsity: float = 0.05,
                  sparse_penalty: str = "kl", weight: float | None = None, jacobian: str = "exact",
                  num_probes: int = 1, epochs: int = 50, batch_size: int = 64, lr: float = 0.005,
-                 random_state: int = 0, progress: bool = False, device: str = "cpu"):
+                 random_state: int | None = 0, progress: bool = False, device: str = "cpu"):
         self.kind = kind
         self.hidden = hidden
         self.latent = latent
@@ -228,10 +228,10 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
                 X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
             if self.kind not in GRAPH_KINDS:
                 raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
-            model = self.graph_model().fit(X)
+            model = self.graph_model().set_params(random_state=self.seed_).fit(X)
             self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
         else:
-            model = self.image_model().fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
+            model = self.image_model().set_params(random_state=self.seed_).fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
             self.graph_ = None
             self.n_features_in_ = self.n_pixels_ = model.n_pixels_
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
@@ -360,7 +360,7 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
 
     def __init__(self, hidden: Sequence[int] = (128, 64), activation: str = "sigmoid", likelihood: str = "bernoulli",
                  pretrain: bool = True, pretrain_epochs: int = 20, finetune_epochs: int = 20, batch_size: int = 64,
-                 lr: float = 0.005, finetune_lr: float | None = None, random_state: int = 0, progress: bool = False,
+                 lr: float = 0.005, finetune_lr: float | None = None, random_state: int | None = 0, progress: bool = False,
                  device: str = "cpu"):
         self.hidden = hidden
         self.activation = activation
@@ -412,7 +412,7 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
             raise InputError(f"y must hold at least two classes, got {self.classes_.size} class")
         device = self._fit_device()
         # the batches' order: one generator on the device (the CPU's own on the CPU)
-        generator = device_generator(device, self.random_state)
+        generator = device_generator(device, self.seed_)
         act = ACTIVATIONS[self.activation]
         network = GCNEncoder(x.shape[1], hidden, int(self.classes_.size), variational=False, activation=act).to(device)
         x = x.to(device)

@@ -7,7 +7,8 @@ for all estimators what each used to write by hand:
    constraint language), a bad value raising :class:`graphvae.InputError` with one line;
 2. forgetting every fitted attribute (the names ending in ``_``) so nothing survives a refit;
 3. seeding: the subclass's :meth:`Estimator._fit` runs inside :func:`torch.random.fork_rng` with the
-   global torch generator seeded from ``random_state`` (and, for a fit on a CUDA ``device``, that device's), and
+   global torch generator (and, for a fit on a CUDA ``device``, that device's) seeded from ``random_state``
+   (``None``: a fresh seed, :func:`fresh_seed`; the seed used is the fitted attribute ``seed_``), and
    numpy's global state is restored, so ``fit`` never changes the caller's random state; a fit that leaves a NaN or inf parameter (training
    diverged) raises :class:`graphvae.InputError`;
 4. timing: ``train_seconds_`` is the sum of the trainer's per-epoch ``seconds``
@@ -46,8 +47,14 @@ NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
 PROBABILITY = [Interval(Real, 0, 1, closed="neither")]  # (0, 1)
 UNIT_INTERVAL = [Interval(Real, 0, 1, closed="both")]  # [0, 1]
-SEED = [Interval(Integral, 0, MAX_SEED, closed="both")]
+SEED = [Interval(Integral, 0, MAX_SEED, closed="both"), None]
 BOOLEAN = ["boolean"]
+
+
+def fresh_seed() -> int:
+    """A seed for ``random_state=None``: drawn from the operating system's entropy (``numpy.random.SeedSequence``),
+    never from a global generator; the fit records it as ``seed_`` so the run can be repeated."""
+    return int(np.random.SeedSequence().entropy % (MAX_SEED + 1))
 
 
 def options(*names: str) -> list:
@@ -127,14 +134,15 @@ class Estimator(BaseEstimator):
         self._check_params_table()
         cuda = self._cuda_devices()  # a device this machine lacks is refused like any bad parameter: before forgetting
         self._forget_fit()
+        self.seed_ = fresh_seed() if self.random_state is None else int(self.random_state)
         numpy_state = np.random.get_state()
         try:
             with torch.random.fork_rng(devices=cuda), training_mode():
                 # the CPU generator (torch.manual_seed would also seed, and so change, every CUDA device's)
-                torch.random.default_generator.manual_seed(int(self.random_state))
+                torch.random.default_generator.manual_seed(self.seed_)
                 for index in cuda:  # a CUDA fit's global draws (dropout) on its device, restored afterwards
                     with torch.cuda.device(index):
-                        torch.cuda.manual_seed(int(self.random_state))
+                        torch.cuda.manual_seed(self.seed_)
                 self._fit(X, y)
             self._check_diverged()
             self._warn_about_training()

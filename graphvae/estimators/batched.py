@@ -126,6 +126,9 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     models = [_clone(template, seed) for seed in seeds]
     for model in models:
         model._check_params_table()  # each seed as fit checks it (an integer from 0 to 2**63 - 1)
+        if model.random_state is None:  # fit would draw one; here the seeds are the caller's record of the run
+            raise InputError("fit_seeds needs an integer seed per split, got None")
+        model.seed_ = int(model.random_state)
     if len(models) == 1:  # nothing to batch: the model fit trains (a batch of one has no stacked encoder)
         models[0].fit(splits[0])
         models[0].batched_seeds_ = 1
@@ -142,7 +145,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
     encoder = GCNEncoder.stack([m._initial_encoder(int(x.shape[1])) for m in models])
     penalties = [WeightDecay(template.weight_decay)] if template.weight_decay > 0 else []
     objective = ELBO(encoder, likelihood, beta=template.beta, penalties=penalties)
-    generators = [torch.Generator().manual_seed(int(m.random_state)) for m in models]
+    generators = [torch.Generator().manual_seed(m.seed_) for m in models]
     selection = SeedSelection(objective, inp, splits, template.patience) if template.early_stopping else None
     start = time.perf_counter()
     history = train_elbo(objective, lambda epoch: [(inp, target)], template.epochs, template.lr, generators,

@@ -126,7 +126,7 @@ class ImageVAE(Float32Transformer, Estimator):
         beta: KL weight (1 for the ELBO).
         epochs, batch_size, lr: Adam on mini-batches of images.
         activation: ``"relu"``, ``"tanh"`` or ``"elu"`` between layers.
-        random_state: seed for initialization, batching and sampling.
+        random_state: seed for initialization, batching and sampling; ``None``: a fresh seed from the operating system's entropy, recorded in ``seed_``.
         noise, noise_level: denoising (:func:`graphvae.training.corruption.corrupt`): the encoder sees corrupted
             images, the clean ones are reconstructed; ``None``: off.
         sparsity, sparsity_weight, activation_l1, contractive, jacobian, num_probes: the autoencoder
@@ -147,7 +147,7 @@ class ImageVAE(Float32Transformer, Estimator):
     def __init__(self, latent: int = 2, hidden: int | Sequence[int] = (256,), likelihood: str = "bernoulli",
                  sigma: float = 1.0, learn_sigma: bool = False, variational: bool = True, beta: float = 1.0,
                  epochs: int = 300, batch_size: int = 100, lr: float = 1e-3, activation: str = "relu",
-                 random_state: int = 0, progress: bool = False, dequantize: int | None = None,
+                 random_state: int | None = 0, progress: bool = False, dequantize: int | None = None,
                  noise: str | None = None, noise_level: float = 0.3, sparsity: float = 0.05,
                  sparsity_weight: float = 0.0, activation_l1: float = 0.0, contractive: float = 0.0,
                  jacobian: str = "exact", num_probes: int = 1, device: str = "cpu"):
@@ -267,7 +267,7 @@ class ImageVAE(Float32Transformer, Estimator):
         observed = self._observed(xt)
         device = self._fit_device()
         # batches, pixel noise and posterior samples: one generator on the device (the CPU's own on the CPU)
-        generator = device_generator(device, self.random_state)
+        generator = device_generator(device, self.seed_)
         # initialization: the global RNG, seeded by Estimator.fit
         objective = self._build(self.n_pixels_, hidden).to(device)
         observed = observed.to(device)

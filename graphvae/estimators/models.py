@@ -75,7 +75,7 @@ class VGAE(Estimator):
             non-edge sum is estimated with a control variate (:class:`graphvae.objectives.likelihood.LinkLikelihood`).
         early_stopping: keep the parameters of the epoch with the best validation AUC (needs a
             :class:`LinkSplit`); stop after ``patience`` epochs without improvement.
-        random_state: seed for initialization and sampling.
+        random_state: seed for initialization and sampling; ``None``: a fresh seed from the operating system's entropy, recorded in ``seed_``.
         progress: show a progress bar.
         bias: add a bias to the GCN layers (the paper's layers have none).
         normalize: scale of the normalized head (VGNAE, :class:`graphvae.nn.encoder.GCNEncoder`), ``None``: off.
@@ -134,7 +134,7 @@ class VGAE(Estimator):
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, variational: bool = True,
                  epochs: int = 200, lr: float = 0.01, beta: float = 1.0, negatives_per_positive: float = 1.0,
-                 early_stopping: bool = False, patience: int = 50, random_state: int = 0, progress: bool = False,
+                 early_stopping: bool = False, patience: int = 50, random_state: int | None = 0, progress: bool = False,
                  bias: bool = False, normalize: float | None = None, mask_rate: float = 0.0, decoder: str = "inner",
                  decoder_hidden: int = 64, decoder_dropout: float = 0.0, decoder_precision: str = "float32",
                  degree_weight: float = 0.0, adversarial: float = 0.0, discriminator_lr: float = 0.001,
@@ -270,8 +270,8 @@ class VGAE(Estimator):
             raise InputError(f"every pair of the {n} nodes is an edge (a complete graph): there are no non-edges for "
                              f"the link likelihood to tell the edges from")
         del adjacency  # not needed while training (on a 1M-node graph: ~135 MB)
-        generator = torch.Generator().manual_seed(int(self.random_state))  # the views' draws (on the CPU)
-        sampler = device_generator(device, self.random_state, generator)  # the draws of training itself
+        generator = torch.Generator().manual_seed(self.seed_)  # the views' draws (on the CPU)
+        sampler = device_generator(device, self.seed_, generator)  # the draws of training itself
         views_target = target  # what the masked views are built on: the CPU target
         if device.type != "cpu":  # the link targets move once (the masked views refer to the CPU one, which
             moved = {}            # maps to its moved copy), the rest of each epoch's view moves every epoch
@@ -363,7 +363,7 @@ class VGAE(Estimator):
         """The encoder ``fit`` starts from, seeded by ``random_state`` without touching the global RNG
         (used by :func:`graphvae.estimators.batched.fit_seeds`, which stacks one per seed)."""
         with torch.random.fork_rng():
-            torch.manual_seed(int(self.random_state))
+            torch.manual_seed(self.seed_)
             return self._new_encoder(in_dim)
 
     def _likelihood(self) -> LinkLikelihood:
@@ -517,7 +517,7 @@ class GAE(VGAE):
 
     def __init__(self, hidden: int | Sequence[int] = 32, latent: int = 16, epochs: int = 200, lr: float = 0.01,
                  negatives_per_positive: float = 1.0, early_stopping: bool = False, patience: int = 50,
-                 random_state: int = 0, progress: bool = False, bias: bool = False, *, normalize: float | None = None,
+                 random_state: int | None = 0, progress: bool = False, bias: bool = False, *, normalize: float | None = None,
                  mask_rate: float = 0.0, decoder: str = "inner", decoder_hidden: int = 64,
                  decoder_dropout: float = 0.0, decoder_precision: str = "float32", degree_weight: float = 0.0,
                  adversarial: float = 0.0, discriminator_lr: float = 0.001, weight_decay: float = 0.0, activation: str = "relu",
