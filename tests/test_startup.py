@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "torch_geometric", "matplotlib", "sklearn", "scipy", "pooch")
+HEAVY = ("torch", "torch_geometric", "matplotlib", "sklearn", "scipy", "requests")
 
 
 def loaded_after(code: str) -> list[str]:

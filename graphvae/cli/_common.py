@@ -275,7 +275,8 @@ def graph_from_args(args: argparse.Namespace, check=None):
         return graph, str(args.edges)
     from ..data.datasets import load_dataset
 
-    return load_dataset(args.dataset, root=args.data_dir), args.dataset.lower()
+    return (load_dataset(args.dataset, root=args.data_dir, progress=not getattr(args, "no_progress", False)),
+            args.dataset.lower())
 
 
 def _weights_note(args: argparse.Namespace) -> str:

@@ -187,7 +187,7 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
     from ..estimators.autoencoders import linear_probe_accuracy
     from ..evaluation.plots import plot_latent_map
 
-    graph = load_dataset(args.dataset, root=args.data_dir)
+    graph = load_dataset(args.dataset, root=args.data_dir, progress=not getattr(args, "no_progress", False))
     y = graph.y.numpy()
     try:  # before training: a fraction that leaves a class out fails at once
         tr, te = train_test_split(np.arange(len(y)), test_size=args.test_size, random_state=seed, stratify=y)
