@@ -495,9 +495,9 @@ def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...
 SMALL_GRAPH_NODES = 200_000
 
 
-#: cores' worth of CPU used by other processes from which a small graph trains on one thread
+#: cores' worth of CPU used by other processes from which a small graph's seeds stay in one process
 BUSY_CORES = 0.5
-#: the fallback without ``/proc/stat``: 1-minute load average from which a small graph trains on one thread
+#: the fallback without ``/proc/stat``: 1-minute load average from which a small graph's seeds stay in one process
 BUSY_LOAD = 0.75
 
 

@@ -63,11 +63,12 @@ class Graph:
         if n < 2:
             raise InputError(f"the graph has {n} node{'s' if n != 1 else ''}: at least 2 are needed to learn links")
         if self.num_edges == 0:
-            dropped = [f"{count} {one if count == 1 else many}" for count, one, many in (
+            counts = [(count, one, many) for count, one, many in (
                 (self.cleaning.get("self_loops", 0), "self-loop", "self-loops"),
                 (self.cleaning.get("zero_weight", 0), "edge of weight 0", "edges of weight 0")) if count]
-            were = "was" if len(dropped) == 1 and dropped[0].startswith("1 ") else "were"
-            why = f" ({' and '.join(dropped)} {were} dropped)" if dropped else ""
+            dropped = " and ".join(f"{count} {one if count == 1 else many}" for count, one, many in counts)
+            were = "was" if sum(count for count, _, _ in counts) == 1 else "were"
+            why = f" ({dropped} {were} dropped)" if counts else ""
             raise InputError(f"the graph has no edges between distinct nodes{why}: there is nothing to reconstruct")
         if latent > n:
             raise InputError(f"the latent dimension ({latent}) exceeds the number of nodes ({n}): "

@@ -134,7 +134,7 @@ class Estimator(BaseEstimator):
         self._check_params_table()
         cuda = self._cuda_devices()  # a device this machine lacks is refused like any bad parameter: before forgetting
         self._forget_fit()
-        self.seed_ = fresh_seed() if self.random_state is None else int(self.random_state)
+        self._record_seed()
         numpy_state = np.random.get_state()
         try:
             with torch.random.fork_rng(devices=cuda), training_mode():
@@ -153,6 +153,12 @@ class Estimator(BaseEstimator):
             np.random.set_state(numpy_state)
         self.train_seconds_ = float(sum(entry["seconds"] for history in self._histories() for entry in history))
         return self
+
+    def _record_seed(self) -> int:
+        """Set and return ``seed_``, this fit's seed: ``random_state``, or a fresh one (:func:`fresh_seed`) for
+        ``None`` (paths that train without :meth:`fit`, such as ``fit_seeds``, call it too)."""
+        self.seed_ = fresh_seed() if self.random_state is None else int(self.random_state)
+        return self.seed_
 
     def _cuda_devices(self) -> list[int]:
         """The CUDA device indices whose global generator a fit uses (``device`` parameter; none for the CPU)."""

@@ -128,7 +128,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         model._check_params_table()  # each seed as fit checks it (an integer from 0 to 2**63 - 1)
         if model.random_state is None:  # fit would draw one; here the seeds are the caller's record of the run
             raise InputError("fit_seeds needs an integer seed per split, got None")
-        model.seed_ = int(model.random_state)
+        model._record_seed()
     if len(models) == 1:  # nothing to batch: the model fit trains (a batch of one has no stacked encoder)
         models[0].fit(splits[0])
         models[0].batched_seeds_ = 1

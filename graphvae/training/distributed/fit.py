@@ -109,7 +109,7 @@ def fit_shard(model, shard: Shard):
         raise InputError(f"shard of rank {shard.rank} of {shard.world_size} given to rank {ctx.rank} of {ctx.world_size}")
     objective, encoder, inp, target = build_objective(model, shard)
     shard.drop_setup_arrays()
-    generator = torch.Generator().manual_seed(int(model.seed_))
+    generator = torch.Generator().manual_seed(model.seed_)
     hooks = all_reduce_gradients(encoder)
     before = dict(ctx.sent_bytes)
     start = time.perf_counter()
@@ -142,14 +142,14 @@ def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput
     """This rank's ELBO (shared module, distributed pieces plugged in), its encoder, input and target."""
     hidden = model._check_params()
     check_supported(model)
-    model.seed_ = int(model.random_state)
+    model._record_seed()  # random_state=None was refused above: every rank takes the same seed
     normalize = getattr(model, "normalize", None)
     with runtime.guard("setup"):
         target = ShardTarget.from_shard(shard)  # first: its temporaries peak before the operator exists
         op = ShardOperator(shard.adj_indptr, shard.adj_indices, shard.adj_data, shard.lo, shard.hi, shard.bounds)
         inp = shard_input(shard.x, op, fold=normalize is None)
     with torch.random.fork_rng():  # the single process's initialization: identical on every rank
-        torch.manual_seed(int(model.seed_))
+        torch.manual_seed(model.seed_)
         options = {} if normalize is None else {"normalize": normalize}
         encoder = GCNEncoder(int(shard.x.shape[1]), hidden, model.latent, variational=model.variational,
                              bias=model.bias, **options)
