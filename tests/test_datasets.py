@@ -249,7 +249,16 @@ def test_download_false_only_looks(fresh_cache):
     assert time.perf_counter() - start < 1
 
 
-def test_unpinned_files_are_recorded_and_later_changes_caught(server, fresh_cache, monkeypatch, capfd):
+@pytest.fixture
+def tiny_pubmed(monkeypatch):
+    """The registry's PubMed as the 530-node stand-in of :func:`write_tiny_planetoid` (a PubMed download must
+    hold the registry's number of nodes)."""
+    from graphvae.data import datasets
+
+    monkeypatch.setitem(datasets.registry()["datasets"]["pubmed"], "nodes", 530)
+
+
+def test_unpinned_files_are_recorded_and_later_changes_caught(server, fresh_cache, monkeypatch, capfd, tiny_pubmed):
     # PubMed has no pinned checksum: a tiny stand-in in its format exercises that path offline
     write_tiny_planetoid(server.folder, "pubmed")
     monkeypatch.setenv("GRAPHVAE_DATA_URL", server.url)

@@ -22,7 +22,7 @@ import graphvae as gv
 from graphvae.cli import main
 from graphvae.data import datasets
 
-from test_datasets import cora_files, fresh_cache, server, write_tiny_planetoid  # noqa: F401 (fixtures)
+from test_datasets import cora_files, fresh_cache, server, tiny_pubmed, write_tiny_planetoid  # noqa: F401 (fixtures)
 
 CORA = "planetoid/Cora/raw"
 HTML = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>\n"
@@ -39,7 +39,8 @@ def files_under(folder: Path) -> list[str]:
 
 # --------------------------------------------------------------------------- 1. unpinned downloads are parse-checked
 
-def test_an_error_page_served_for_an_unpinned_dataset_is_refused_and_not_cached(server, fresh_cache, monkeypatch):
+def test_an_error_page_served_for_an_unpinned_dataset_is_refused_and_not_cached(server, fresh_cache, monkeypatch,
+                                                                                tiny_pubmed):
     # PubMed has no pinned checksum: an HTML page served with status 200 had its SHA-256 recorded, for good
     for part in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"):
         (server.folder / f"ind.pubmed.{part}").write_bytes(HTML)
@@ -53,6 +54,30 @@ def test_an_error_page_served_for_an_unpinned_dataset_is_refused_and_not_cached(
     write_tiny_planetoid(server.folder, "pubmed")  # the server fixed: the next run downloads and caches
     assert gv.load_dataset("pubmed").num_nodes == 530
     assert (fresh_cache / "planetoid" / "PubMed" / "raw" / "SHA256SUMS").is_file()
+
+
+def test_another_data_set_served_as_pubmed_is_refused_and_not_cached(server, fresh_cache, monkeypatch):
+    # Cora's files under PubMed's names read as a Planetoid data set: they were cached and trained on as PubMed
+    write_tiny_planetoid(server.folder, "pubmed")  # 530 nodes, where the registry's PubMed has 19717
+    monkeypatch.setenv("GRAPHVAE_DATA_URL", server.url)
+    with pytest.raises(gv.InputError, match="530 nodes where graphvae's registry has 19717 for pubmed") as e:
+        gv.load_dataset("pubmed")
+    assert "not a Planetoid data set and was discarded" in str(e.value) and "\n" not in str(e.value)
+    assert files_under(fresh_cache) == []
+
+
+def test_a_cached_copy_of_another_size_says_to_delete_the_folder(fresh_cache):
+    folder = fresh_cache / "planetoid" / "PubMed" / "raw"
+    write_tiny_planetoid(folder, "pubmed")  # as an earlier graphvae cached it, unchecked
+    with pytest.raises(gv.InputError, match=f"530 nodes where .*: delete {folder} to download it again"):
+        gv.load_dataset("pubmed", download=False)
+
+
+def test_a_malformed_data_url_is_one_line(fresh_cache, monkeypatch, capsys):
+    monkeypatch.setenv("GRAPHVAE_DATA_URL", "http://[::1")
+    with pytest.raises(gv.InputError, match=r"GRAPHVAE_DATA_URL='http://\[::1' is not a URL"):
+        gv.load_dataset("cora")
+    assert files_under(fresh_cache) == []
 
 
 def test_an_unreadable_unpinned_copy_in_the_cache_says_to_delete_the_folder(fresh_cache):

@@ -238,7 +238,11 @@ def _base_url(entry: dict[str, Any]) -> str:
     from urllib.parse import urlsplit
 
     base = os.environ.get("GRAPHVAE_DATA_URL") or registry()["sources"][entry["source"]]["base_url"]
-    if urlsplit(base).scheme.lower() not in ("http", "https"):
+    try:
+        scheme = urlsplit(base).scheme.lower()
+    except ValueError as e:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"GRAPHVAE_DATA_URL={base!r} is not a URL ({e})") from None
+    if scheme not in ("http", "https"):
         raise InputError(f"GRAPHVAE_DATA_URL={base!r}: only http(s) URLs can be downloaded (give an http:// or "
                          "https:// URL, or put the files in a folder and set GRAPHVAE_DATA)")
     return base if base.endswith("/") else base + "/"
@@ -266,9 +270,9 @@ def _download(key: str, entry: dict[str, Any], base: str, target: Path, progress
                                  "registry and was discarded")
         if unpinned:  # no checksum to hold them to: they must at least be Planetoid files (not an error page)
             try:
-                read_planetoid(partial, key)
+                _read_registered(partial, key, entry)
             except InputError as e:
-                reason = str(e).replace(str(partial) + os.sep, base)
+                reason = str(e).replace(str(partial) + os.sep, base).removesuffix(": replace the files")
                 raise InputError(f"the download from {base} is not a Planetoid data set and was discarded "
                                  f"({reason})") from None
             (partial / "SHA256SUMS").write_text("".join(f"{digest}  {file}\n" for file, digest in unpinned.items()))
@@ -503,17 +507,22 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
     """
     key, entry = _entry(name)
     folder = dataset_folder(key, root, download, progress=progress)
-    cached = folder == cache_dir() / entry["folder"]
     try:
-        graph = read_planetoid(folder, key)
+        graph = _read_registered(folder, key, entry)
     except InputError as e:
-        if not cached:
+        if folder != cache_dir() / entry["folder"]:
             raise
         # files without a pinned checksum (PubMed) cached by a graphvae that did not check them: not ours to keep
-        raise InputError(f"{e}: graphvae's cached copy is unreadable: delete {folder} to download it again") from None
-    if not cached and graph.num_nodes != entry["nodes"]:
-        # a user's folder (root, $GRAPHVAE_DATA) of files without a pinned checksum (PubMed): a wrong copy
+        raise InputError(f"{e}: graphvae's cached copy is not usable: delete {folder} to download it again") from None
+    graph.name = key
+    return graph
+
+
+def _read_registered(folder: Path, key: str, entry: dict[str, Any]):
+    """:func:`read_planetoid`, refusing files that do not hold the registry's number of nodes: files without a
+    pinned checksum (PubMed) in a user's folder, in the cache or just downloaded may be another data set's."""
+    graph = read_planetoid(folder, key)
+    if graph.num_nodes != entry["nodes"]:
         raise InputError(f"{folder / f'ind.{key}.*'}: {graph.num_nodes} nodes where graphvae's registry has "
                          f"{entry['nodes']} for {key} (a different or truncated copy): replace the files")
-    graph.name = key
     return graph
