@@ -101,6 +101,23 @@ def check_seed(value, name: str = "random_state") -> int:
     return check_int(value, name, 0, MAX_SEED)
 
 
+def plain_ids(ids) -> list:
+    """Node ids as a list of plain Python values: a tensor or array of ids gives its ``tolist()``, and so does each
+    0-d tensor or numpy scalar in a sequence (a 0-d tensor hashes by identity: two equal ones would pass as distinct
+    ids, no lookup by id would find them, and a file would get the text "tensor(7)")."""
+    if hasattr(ids, "tolist"):
+        return ids.tolist()
+    return [_plain_id(node) for node in ids]
+
+
+def _plain_id(node):
+    if not hasattr(node, "tolist") or isinstance(node, (str, bytes)):
+        return node
+    if getattr(node, "ndim", 0) != 0:
+        raise InputError(f"a node id must be a single value, got a {type(node).__name__} of shape {tuple(node.shape)}")
+    return node.tolist()
+
+
 def as_float32(array, what: str):
     """``array`` as float32, or :class:`InputError` naming the first row with a complex, NaN or inf value or with a
     magnitude float32 cannot hold (above 3.4e38: it would become inf)."""

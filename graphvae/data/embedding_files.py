@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import InputError, readable_file, writable_path
+from .._validation import InputError, plain_ids, readable_file, writable_path
 from ..files import atomic_write, write_csv_rows
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
@@ -64,8 +64,7 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         from .graph import numpy_ready
 
         embeddings = numpy_ready(embeddings).numpy()
-    if hasattr(node_ids, "tolist"):  # a tensor or array of ids: plain ids (a tensor's items were written "tensor(7)")
-        node_ids = node_ids.tolist()
+    node_ids = plain_ids(node_ids)  # a tensor's items were written "tensor(7)"
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2:
         raise InputError(f"embeddings must be a 2-d array [nodes, dimensions], got shape {embeddings.shape}")

@@ -23,7 +23,7 @@ import torch
 
 from .._keys import unique_inverse, unique_sorted
 from .._sparse import deepcopy_through_pickle, to_torch_csr
-from .._validation import InputError, InputTypeError, as_float32, check_optional_bool, readable_file
+from .._validation import InputError, InputTypeError, as_float32, check_optional_bool, plain_ids, readable_file
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
                  "id1", "id2", "source_id", "target_id", "node", "id", "node_id", "weight", "w", "value"}
@@ -45,9 +45,7 @@ class Graph:
         self.x = x
         self.edge_index = edge_index
         self.num_nodes = int(num_nodes)
-        if hasattr(node_ids, "tolist"):  # a tensor or array of ids: plain ids (0-d tensors hash by identity, so
-            node_ids = node_ids.tolist()  # two equal ones would pass as distinct and no lookup would find them)
-        self.node_ids = list(range(self.num_nodes)) if node_ids is None else list(node_ids)
+        self.node_ids = list(range(self.num_nodes)) if node_ids is None else plain_ids(node_ids)
         self.cleaning = dict(cleaning or {})
         self.y: torch.Tensor | None = None
         self.name: str | None = None
@@ -123,10 +121,9 @@ def build_graph(src: np.ndarray, dst: np.ndarray, num_nodes: int, x: Any = None,
     edge_index = torch.from_numpy(np.stack([np.concatenate([u, v]), np.concatenate([v, u])]))
     cleaning = dict(self_loops=int(loops.sum()), duplicates=int(duplicates), one_way=int(one_way),
                     undirected_edges=int(undirected.size))
-    if hasattr(node_ids, "tolist"):
-        node_ids = node_ids.tolist()
     if node_ids is not None:
-        _check_node_ids(list(node_ids), num_nodes, "node_ids")
+        node_ids = plain_ids(node_ids)
+        _check_node_ids(node_ids, num_nodes, "node_ids")
     return Graph(_features(x, num_nodes), edge_index, num_nodes, node_ids, cleaning)
 
 
@@ -198,6 +195,13 @@ def align_identity_features(graph: Graph, fitted_ids: Sequence) -> Graph:
     ids = list(graph.node_ids)
     if ids == list(fitted_ids):
         return graph
+    if ids == list(range(len(ids))) and list(fitted_ids) == list(range(len(fitted_ids))):
+        import warnings
+
+        warnings.warn(f"the model was fitted without node features on {len(fitted_ids)} nodes without ids, and this "
+                      f"graph's {len(ids)} nodes have none either: node k is embedded as node k of the fitted graph. "
+                      "For a subgraph, give each node's id in the fitted graph (node_ids; a PyG Data's n_id)",
+                      UserWarning, stacklevel=4)  # the caller of VGAE.transform and the like
     try:
         position = {node: k for k, node in enumerate(fitted_ids)}
         columns = [position.get(node, -1) for node in ids]
@@ -472,11 +476,9 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         if weight is not None and weight.shape != (ei.shape[1],):
             raise InputError(f"PyG Data: edge_weight must hold one weight per edge, shape [{ei.shape[1]}], "
                              f"got {list(weight.shape)}")
-        ids = getattr(obj, "node_ids", None)
-        if isinstance(ids, (torch.Tensor, np.ndarray)):  # plain ints/strings, not 0-d tensors (keys of embedding_dict)
-            ids = ids.tolist()
+        key, ids = _pyg_node_ids(obj)
         if ids is not None and (len(ids) != int(obj.num_nodes) or _distinct(ids) != len(ids)):
-            raise InputError(f"PyG Data: node_ids must name each of the {int(obj.num_nodes)} nodes once, got "
+            raise InputError(f"PyG Data: {key} must name each of the {int(obj.num_nodes)} nodes once, got "
                              f"{len(ids)} ids of which {_distinct(ids)} distinct")
         graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
                                   weight), x)
@@ -503,6 +505,17 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     hint = " (a dense adjacency: pass scipy.sparse.csr_matrix(it))" if isinstance(obj, np.ndarray) else ""
     raise InputTypeError(f"cannot make a graph from {type(obj).__name__}{hint}: pass a networkx graph, a scipy sparse "
                          "adjacency matrix, a torch_geometric Data or the path of a graph file")
+
+
+def _pyg_node_ids(data: Any) -> tuple[str, list | None]:
+    """A PyG ``Data``'s node ids and the attribute they came from: ``node_ids`` (as :meth:`Graph.to_pyg` writes
+    them), else ``n_id`` (each node's index in the whole graph, which PyG's loaders put on the subgraphs they
+    sample); ``None`` if neither."""
+    for key in ("node_ids", "n_id"):
+        ids = getattr(data, key, None)
+        if ids is not None:
+            return key, plain_ids(ids)
+    return "node_ids", None
 
 
 def _pyg_edge_weight(data: Any) -> Any:

@@ -147,7 +147,8 @@ class Estimator(BaseEstimator):
             self._check_diverged()
             self._warn_about_training()
         except BaseException:  # a failed fit (bad input, divergence, Ctrl-C) leaves no half-fitted model behind,
-            self._forget_fit(keep=("history_",))  # only the losses of the epochs it ran, to look at
+            self._forget_fit(keep=("history_", "seed_"))  # only the losses of the epochs it ran, to look at, and
+            # the seed it drew, to repeat it
             raise
         finally:
             np.random.set_state(numpy_state)

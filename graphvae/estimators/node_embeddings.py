@@ -139,14 +139,15 @@ def probe_standardizes(name: str = DEFAULT_MODEL) -> bool:
     return bool(embedding_config(name).get("probe_standardize", True))
 
 
-def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int = 0, progress: bool = False,
+def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int | None = 0, progress: bool = False,
                    max_latent: int | None = None, device: str = "cpu", **overrides: Any) -> tuple[np.ndarray, Any]:
     """Train the named model on all edges of ``graph`` and return ``(embeddings [N, d], fitted VGAE)`` (for a
     composed model, ``(its blocks, ComposedEmbedding)``: :func:`composed_embeddings`). ``max_latent`` caps the
     latent dimension of the model (of each component, where its own exceeds it), e.g. at a small graph's node
     count. ``overrides`` (``epochs=``, ``latent=``, ``hops=``, ...; ``None`` values ignored) change the named
     configuration as :func:`embedding_config` does, which refuses an unknown one. ``device``: where the models
-    train (:class:`graphvae.estimators.models.VGAE`'s ``device``); the embeddings come back as a numpy array."""
+    train (:class:`graphvae.estimators.models.VGAE`'s ``device``); the embeddings come back as a numpy array.
+    ``random_state``: the seed, or ``None`` for a fresh one; either way the fitted model's ``seed_``."""
     from ..data.graph import as_graph
     from .models import VGAE
 
@@ -193,23 +194,28 @@ def representation(model: Any, kind: str = "latent", hops: int = 0, l2_normalize
 
 
 class ComposedEmbedding:
-    """The fitted component models of a composed embedding model (``models``, in order) and their total
-    ``train_seconds_``."""
+    """The fitted component models of a composed embedding model (``models``, in order), their total
+    ``train_seconds_`` and ``seed_``, the one seed they were all trained with."""
 
     def __init__(self, models: list[Any]):
         self.models = list(models)
         self.train_seconds_ = float(sum(m.train_seconds_ for m in self.models))
+        self.seed_ = self.models[0].seed_
 
 
-def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int = 0,
+def composed_embeddings(graph: Any, config: dict[str, Any], random_state: int | None = 0,
                         progress: bool = False, max_latent: int | None = None,
                         device: str = "cpu") -> tuple[np.ndarray, ComposedEmbedding]:
     """The blocks of a composed configuration (``components``, ``features``, ``combine``; see the module's doc):
     each component trained by :func:`fit_embeddings` with ``random_state``, then the feature block when the graph
-    has node features (identity features carry none, and would make an ``[N, N]`` dense block)."""
+    has node features (identity features carry none, and would make an ``[N, N]`` dense block). ``None`` draws one
+    seed for all the components (:func:`graphvae.estimators.base.fresh_seed`), recorded as the result's ``seed_``."""
     from ..data.graph import as_graph, has_identity_features
+    from .base import fresh_seed
 
     graph = as_graph(graph)
+    if random_state is None:  # each component would draw its own, and the run could not be repeated
+        random_state = fresh_seed()
     combine = config.get("combine", "l2-blocks")
     if combine not in COMBINATIONS:
         raise InputError(f"unknown combination '{combine}' (choose from: {', '.join(COMBINATIONS)})")
