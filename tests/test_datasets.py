@@ -289,15 +289,14 @@ def test_registry_ships_in_the_package_and_names_every_file():
         gv.load_dataset("nosuch")
 
 
-def test_a_data_folder_that_does_not_exist_is_said_not_silently_passed_over(cora, tmp_path):
+def test_a_data_folder_that_does_not_exist_is_an_error_not_silently_passed_over(cora, tmp_path):
     # a mistyped --data-dir went unnoticed: the files came from $GRAPHVAE_DATA or the cache without a word
     import graphvae as gv
 
-    with pytest.warns(UserWarning, match=r"the data folder .*missing is not a folder: looking in \$GRAPHVAE_DATA"):
-        graph = gv.load_dataset("cora", root=tmp_path / "missing", download=False)
-    assert graph.num_nodes == cora.num_nodes
+    with pytest.raises(gv.InputError, match=r"the data folder .*missing \(--data-dir, root\) does not exist"):
+        gv.load_dataset("cora", root=tmp_path / "missing", download=False)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        gv.load_dataset("cora", root=tmp_path, download=False)  # an existing folder without the files: no warning
+        gv.load_dataset("cora", root=tmp_path, download=False)  # an existing folder without the files: passed over

@@ -164,7 +164,21 @@ def test_a_pickle_that_fails_in_an_unexpected_way_is_an_input_error(tmp_path):
 
 # --------------------------------------------------------------------------- 3. an overall deadline per file
 
-class _Trickle:
+class LocalServer:
+    """An HTTP server on 127.0.0.1, in a thread, answering with ``handler`` (a ``BaseHTTPRequestHandler`` class);
+    ``url`` is its base URL."""
+
+    def __init__(self, handler: type):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Trickle(LocalServer):
     """A server that answers every request with status 200 and then one byte every 20 ms, for 3 s at most."""
 
     def __init__(self):
@@ -188,13 +202,7 @@ class _Trickle:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

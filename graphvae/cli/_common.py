@@ -20,12 +20,13 @@ from ..estimators.zoo import model_config
 MAX_COUNT = 2**31 - 1
 
 
-def positive_int(text: str) -> int:
+def positive_int(text: str, most: int = MAX_COUNT) -> int:
+    """An integer from 1 to ``most`` (an option's own limit, else :data:`MAX_COUNT`)."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    if value > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT}, got {text}")
+    if value > most:
+        raise argparse.ArgumentTypeError(f"must be at most {most}, got {text}")
     return value
 
 
@@ -43,10 +44,7 @@ def non_negative_int(text: str) -> int:
 
 def seed_count(text: str) -> int:
     """``--seeds``: how many seeds, 1 to :data:`MAX_SEEDS`."""
-    value = positive_int(text)
-    if value > MAX_SEEDS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEEDS}, got {text}")
-    return value
+    return positive_int(text, MAX_SEEDS)
 
 
 #: the most torch threads a command takes (far beyond any machine's cores; OpenMP crashes creating ~100k threads)
@@ -55,10 +53,7 @@ MAX_THREADS = 1024
 
 def thread_count(text: str) -> int:
     """``--threads``: torch threads, 1 to :data:`MAX_THREADS`."""
-    value = positive_int(text)
-    if value > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS}, got {text}")
-    return value
+    return positive_int(text, MAX_THREADS)
 
 
 def positive_float(text: str) -> float:

@@ -4,7 +4,8 @@ The registry (``graphvae/data/datasets.json``, shipped in the package) names eac
 they are downloaded from and their SHA-256 sums. Every data folder has one layout, the parent of
 ``planetoid/``: ``DIR/planetoid/Cora/raw/ind.cora.x``. :func:`load_dataset` looks, in order, in
 
-1. ``root`` (``--data-dir`` on the command line);
+1. ``root`` (``--data-dir`` on the command line), which must be an existing folder: a path that is not one (a
+   mistyped path, say) is an error, not passed over (graphvae never creates or changes it);
 2. ``$GRAPHVAE_DATA``;
 3. the per-user cache :func:`cache_dir` (``$XDG_CACHE_HOME/graphvae``, else ``~/.cache/graphvae``);
 
@@ -92,11 +93,11 @@ def _sha256(path: Path) -> str:
 def _search_path(root: str | os.PathLike | None) -> list[tuple[str, Path]]:
     places = []
     if root is not None:
-        if not Path(root).is_dir():  # a mistyped --data-dir went unnoticed: the files came from the next place
-            import warnings
-
-            warnings.warn(f"the data folder {root} is not a folder: looking in $GRAPHVAE_DATA and the cache",
-                          UserWarning, stacklevel=4)
+        if not Path(root).is_dir():  # a mistyped --data-dir: not passed over for the files of the next place
+            what = "is not a folder" if os.path.exists(root) else "does not exist"
+            rest = "$GRAPHVAE_DATA and the cache" if os.environ.get("GRAPHVAE_DATA") else "graphvae's cache"
+            raise InputError(f"the data folder {root} (--data-dir, root) {what}: give the folder that holds "
+                             f"planetoid/<Name>/raw/, or leave it out to use {rest}")
         places.append(("the data folder", Path(root)))
     if os.environ.get("GRAPHVAE_DATA"):
         places.append(("$GRAPHVAE_DATA", Path(os.environ["GRAPHVAE_DATA"])))
@@ -139,18 +140,19 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     """The folder holding ``name``'s verified raw files, downloading them into the cache if needed.
 
     Looks in ``root``, ``$GRAPHVAE_DATA`` and the cache, in that order (see the module docstring). Raises
-    :class:`graphvae.InputError`, one line, when ``root`` or ``$GRAPHVAE_DATA`` holds only some of the files
-    (naming the missing ones) or a file whose SHA-256 does not match (naming it): graphvae does not pass over,
-    change or overwrite a user's files. Missing or damaged files in the cache are downloaded again; with
-    ``download=False`` that is an error naming them too. Also raises it when the download fails (naming the
-    URL, and the HTTP status where the server answered) and when the cache cannot be written.
+    :class:`graphvae.InputError`, one line, when ``root`` is not an existing folder, when ``root`` or
+    ``$GRAPHVAE_DATA`` holds only some of the files (naming the missing ones) or a file whose SHA-256 does not
+    match (naming it): graphvae does not pass over, change or overwrite a user's files. Missing or damaged files
+    in the cache are downloaded again; with ``download=False``, or when that download fails, that is an error
+    naming them too. Also raises it when the download fails (naming the URL, and the HTTP status where the
+    server answered) and when the cache cannot be written.
     ``progress=False`` hides the download's progress bar (drawn only when stderr is a terminal); the one-line
     summary of a download is printed on stderr either way.
     """
     key, entry = _entry(name)
     files = entry["files"]
     places = _search_path(root)
-    note = ""
+    note, stale = "", []  # stale: the damaged files of the cache, fetched again below
     for label, base in places:
         folder = base / entry["folder"]
         missing = [f for f in files if not (folder / f).is_file()]
@@ -171,9 +173,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
         if not missing and not damaged:
             return folder
         note = f"; the cache lacks {', '.join(missing)}" if missing else ""
-        if damaged:
-            print(f"graphvae: {', '.join(damaged)} in {folder} damaged (SHA-256 does not match): downloading again",
-                  file=sys.stderr)
+        stale = [folder / f for f in damaged]
     looked = "; ".join(f"{label} {base / entry['folder']}" for label, base in places) + note
     how = (f"put the files in DIR/{entry['folder']} and pass --data-dir DIR (root=DIR) or set GRAPHVAE_DATA=DIR")
     if not download:
@@ -186,6 +186,10 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
         _download(key, entry, base_url, target, progress)
     except InputError as e:
         _remove_empty(created)
+        if stale:
+            raise InputError(f"{', '.join(map(str, stale))}: SHA-256 does not match the one graphvae expects (a "
+                             f"damaged file in graphvae's cache) and it could not be fetched again: {e}; try again "
+                             f"when the download works, or {how}") from None
         raise InputError(f"dataset '{key}' not found (looked in {looked}) and {e}: {how}") from None
     except OSError as e:  # a read-only cache, XDG_CACHE_HOME a file, a full disk (network errors are InputErrors)
         _remove_empty(created)
@@ -196,6 +200,9 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     except BaseException:  # an interrupt (Ctrl-C) or an unexpected error: no empty folders left either
         _remove_empty(created)
         raise
+    if stale:
+        print(f"graphvae: replaced the damaged {', '.join(p.name for p in stale)} (SHA-256 did not match) in {target}",
+              file=sys.stderr)
     return target
 
 
@@ -312,7 +319,8 @@ def _fetch(url: str, path: Path, progress: bool) -> str:
     """Stream ``url`` into the file ``path`` and return its SHA-256.
 
     :class:`graphvae.InputError` for an HTTP status other than 200 (naming it), a network error or timeout,
-    and a download that outlasts :func:`download_deadline`.
+    a connection closed before the announced ``Content-Length`` arrived (saying how many bytes came), and a
+    download that outlasts :func:`download_deadline`.
     """
     import requests
     import urllib3
@@ -320,7 +328,7 @@ def _fetch(url: str, path: Path, progress: bool) -> str:
     timeout, deadline = download_timeout(), download_deadline()
     start = time.monotonic()
     digest = hashlib.sha256()
-    bar = None
+    bar = response = None
     try:
         with requests.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
@@ -345,6 +353,10 @@ def _fetch(url: str, path: Path, progress: bool) -> str:
     except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
         if isinstance(e, (requests.Timeout, urllib3.exceptions.TimeoutError)):
             reason = f"no answer within {timeout:g} s; GRAPHVAE_DOWNLOAD_TIMEOUT sets the limit"
+        elif (size := _announced_size(response)) is not None and (got := response.raw.tell()) < size:
+            # urllib3's ProtocolError("Connection broken: IncompleteRead(...)"): say it in the user's words
+            raise InputError(f"downloading {url} was truncated (got {got} of {size} bytes before the connection "
+                             "closed; try again)") from None
         else:  # the OS's reason ("Connection refused") where there is one: requests' text is a paragraph
             errno_text = re.search(r"\[Errno -?\d+\] ([^'\"()\]]+)", str(e))
             reason = type(e).__name__ + (f": {errno_text.group(1).strip()}" if errno_text else "")
@@ -353,6 +365,14 @@ def _fetch(url: str, path: Path, progress: bool) -> str:
         if bar is not None:
             bar.close()
     return digest.hexdigest()
+
+
+def _announced_size(response) -> int | None:
+    """The ``Content-Length`` the server announced (``None``: no response, or none announced)."""
+    try:
+        return int(response.headers["content-length"])
+    except (AttributeError, TypeError, KeyError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------- Planetoid files
@@ -501,9 +521,9 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
     Looks in ``root``, ``$GRAPHVAE_DATA`` and the cache, then downloads into the cache (see the module
     docstring and :func:`dataset_folder`); ``download=False`` only looks; ``progress=False`` hides the
     download's progress bar. Raises :class:`graphvae.InputError` with one line that says where it looked and
-    how to provide the files, when a folder's files are incomplete, damaged or unreadable (naming them), or
-    when the files of a folder given by ``root`` or ``$GRAPHVAE_DATA`` do not hold the registry's number of
-    nodes.
+    how to provide the files, when ``root`` is not an existing folder (naming it), when a folder's files are
+    incomplete, damaged or unreadable (naming them), or when the files of a folder given by ``root`` or
+    ``$GRAPHVAE_DATA`` do not hold the registry's number of nodes.
     """
     key, entry = _entry(name)
     folder = dataset_folder(key, root, download, progress=progress)

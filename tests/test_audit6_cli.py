@@ -1,0 +1,110 @@
+"""Bad input found by the sixth audit: option limits that named the wrong maximum, a --data-dir that does not exist,
+a truncated download reported as urllib3's ProtocolError, and a damaged cached file that could not be fetched again.
+
+Downloads run against servers on 127.0.0.1 only (the fixtures of ``test_datasets.py``)."""
+import http.server
+import shutil
+
+import pytest
+
+import graphvae as gv
+from conftest import one_error
+from graphvae.cli import main
+
+from test_datasets import closed_port_url, cora_files, fresh_cache  # noqa: F401 (fixtures)
+from test_datasets_robust import LocalServer
+
+FAST = ["--epochs", "1", "--latent", "2", "--no-progress"]
+
+
+# --------------------------------------------------------------------------- 1. --seeds and --threads name their limit
+
+@pytest.mark.parametrize("argv, limit", [
+    (["linkpred", "--seeds", "20000"], 10_000),
+    (["linkpred", "--seeds", str(10**12)], 10_000),  # was "at most 2147483647", the limit of --epochs
+    (["classify", "--seeds", str(10**12)], 10_000),
+    (["classify", "--threads", str(10**12)], 1024),
+    (["vae", "--threads", str(2**31)], 1024),
+    (["linkpred", "--epochs", str(10**12)], 2**31 - 1),  # a plain count keeps the general limit
+])
+def test_a_count_over_its_limit_names_that_limit(capsys, argv, limit):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    one_error(capsys, f"{argv[1]}: must be at most {limit}, got {argv[2]}", only=True)
+
+
+# --------------------------------------------------------------------------- 2. a --data-dir that does not exist
+
+def test_a_data_dir_that_is_not_a_folder_is_one_error_naming_it(fresh_cache, tmp_path, monkeypatch, capsys):
+    # it was a warning, and the files came from $GRAPHVAE_DATA or the cache (the warning named $GRAPHVAE_DATA unset)
+    missing = tmp_path / "mistyped"
+    with pytest.raises(gv.InputError, match=rf"the data folder {missing} \(--data-dir, root\) does not exist") as e:
+        gv.load_dataset("cora", root=missing)
+    assert "GRAPHVAE_DATA" not in str(e.value) and "graphvae's cache" in str(e.value)
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(gv.InputError, match=r"a-file \(--data-dir, root\) is not a folder"):
+        gv.load_dataset("cora", root=tmp_path / "a-file", download=False)
+    monkeypatch.setenv("GRAPHVAE_DATA", str(tmp_path))
+    with pytest.raises(gv.InputError, match=r"leave it out to use \$GRAPHVAE_DATA and the cache"):
+        gv.load_dataset("cora", root=missing)
+    assert not missing.exists() and not fresh_cache.exists()  # nothing created, nothing downloaded
+    assert main(["linkpred", "--dataset", "cora", "--data-dir", str(missing), *FAST]) == 2
+    one_error(capsys, f"the data folder {missing} (--data-dir, root) does not exist", only=True)
+
+
+# --------------------------------------------------------------------------- 3. a truncated download
+
+class _Truncating(LocalServer):
+    """A server that announces 1000 bytes, sends 400 and closes the connection."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b"x" * 400)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(Handler)
+
+
+@pytest.fixture
+def truncating():
+    t = _Truncating()
+    yield t
+    t.close()
+
+
+def test_a_truncated_download_says_how_many_bytes_came(truncating, fresh_cache, monkeypatch, capsys):
+    monkeypatch.setenv("GRAPHVAE_DATA_URL", truncating.url)
+    with pytest.raises(gv.InputError) as e:
+        gv.load_dataset("cora")
+    message = str(e.value)
+    assert (f"downloading {truncating.url}ind.cora.x was truncated (got 400 of 1000 bytes before the connection "
+            "closed; try again)") in message
+    assert "ProtocolError" not in message and "\n" not in message
+    assert not fresh_cache.exists()
+    assert main(["linkpred", "--dataset", "cora", *FAST]) == 2
+    one_error(capsys, "was truncated (got 400 of 1000 bytes", only=True)
+
+
+# --------------------------------------------------------------------------- 4. a damaged cached file, offline
+
+def test_a_damaged_cached_file_that_cannot_be_fetched_again_is_named(cora_files, fresh_cache, monkeypatch, capsys):
+    damaged = fresh_cache / "planetoid" / "Cora" / "raw" / "ind.cora.y"
+    shutil.copytree(cora_files, damaged.parent)
+    damaged.write_bytes(b"damaged")
+    monkeypatch.setenv("GRAPHVAE_DATA_URL", closed_port_url())
+    with pytest.raises(gv.InputError) as e:
+        gv.load_dataset("cora")
+    message = str(e.value)
+    assert message.startswith(f"{damaged}: SHA-256 does not match") and "\n" not in message
+    assert "could not be fetched again: downloading http://127.0.0.1:" in message
+    assert damaged.read_bytes() == b"damaged"  # left for the next try
+    assert main(["linkpred", "--dataset", "cora", *FAST]) == 2
+    one_error(capsys, f"{damaged}: SHA-256 does not match", only=True)  # no "downloading again" line before it
