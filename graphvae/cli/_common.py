@@ -478,6 +478,8 @@ def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...
     name, or a link into a folder that cannot be written)."""
     if path is None:
         return
+    if path == "":  # else no figures at all, and exit status 0
+        raise InputError(f"{flag} needs a folder name, got an empty one")
     folder = unwritable_folder(os.path.abspath(path))
     if folder is not None:
         raise InputError(f"cannot write {what} into the {flag} folder {path}: {folder} is not a writable folder")

@@ -173,6 +173,19 @@ def load_data(args: argparse.Namespace, setup: dict, seed: int) -> ImageDataset:
     return image_dataset_from_args(args, seed)
 
 
+def check_evaluable(data: ImageDataset) -> None:
+    """Before training: the Fréchet distance needs at least 2 test images (a covariance) and its feature classifier
+    training images of at least 2 classes."""
+    import numpy as np
+
+    if len(data.x_test) < 2:
+        raise InputError(f"{data.name}: {len(data.x_test)} test image(s): the Fréchet distance needs at least 2")
+    classes = np.unique(data.y_train)
+    if len(classes) < 2:
+        raise InputError(f"{data.name}: the training labels hold one class ({classes[0]}): the Fréchet distance's "
+                         f"feature classifier needs at least two")
+
+
 def figure_names(latent: int) -> tuple[str, ...]:
     """The files :func:`write_figures` writes for a model with ``latent`` dimensions (the grid needs two)."""
     return ("test_images.png", "latent_map.png", *(("latent_grid.png",) if latent >= 2 else ()), "reconstructions.png",
@@ -229,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
     for seed in range(args.seeds):
         if data is None or data.name == "digits":  # files keep their own split: read them once
             data = load_data(args, setup, seed)
+            check_evaluable(data)
         model = ImageVAE(latent=args.latent, hidden=args.hidden, likelihood=setup["likelihood"], sigma=setup["sigma"],
                          learn_sigma=setup["learn_sigma"], beta=args.beta, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, activation=args.activation, random_state=seed,

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import InputError, readable_file
+from .._validation import InputError, InputTypeError, check_int, check_optional_bool, readable_file
 from ..files import atomic_write
 
 #: IDX type code -> big-endian numpy dtype
@@ -375,11 +375,15 @@ def load_image_dataset(name: str | None = "digits", path: str | os.PathLike | No
             otherwise scale them to [0, 1]. Default: ``True`` for grey images; CIFAR-10 is never binarized
             (its pixels are ``k / 255``, ``levels = 256``).
         seed, test_size: digits has no fixed split; it is split by
-            ``train_test_split(test_size=test_size, random_state=seed, stratify=y)``. The file datasets
+            ``train_test_split(test_size=test_size, random_state=seed, stratify=y)`` (``seed`` an integer from 0
+            to 2**32 - 1, ``test_size`` a fraction in (0, 1)). The file datasets
             keep their own split (60000/10000, CIFAR-10 50000/10000).
     """
     if name is None:
         name = "mnist" if path is not None else "digits"
+    if not isinstance(name, str):
+        raise InputTypeError(f"the image dataset name must be a string, got {type(name).__name__} {name!r}")
+    binarize = check_optional_bool(binarize, "binarize")  # a string such as "no" would count as true
     name = name.lower().replace("_", "-")
     name = "cifar10" if name == "cifar-10" else name
     if name not in DATASETS + COLOUR_DATASETS:
@@ -396,8 +400,11 @@ def load_image_dataset(name: str | None = "digits", path: str | os.PathLike | No
     if name == "digits":
         if path is not None:
             raise InputError("digits is bundled with scikit-learn; a path is only for mnist, fashion-mnist or cifar10")
-        if not 0 < test_size < 1:
-            raise InputError(f"test_size must be in (0, 1), got {test_size}")
+        if isinstance(test_size, (bool, np.bool_)) or not isinstance(test_size, (int, float, np.integer, np.floating)) \
+                or not 0 < test_size < 1:
+            raise InputError(f"test_size must be a number in (0, 1), got {test_size!r}")
+        # the split's seed: None would draw from numpy's global generator, a different split on every call
+        seed = check_int(seed, "seed", 0, 2**32 - 1)
         from sklearn.model_selection import train_test_split
 
         from .images import load_digits

@@ -118,8 +118,8 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
     :meth:`graphvae.ImageVAE.score`; ``y`` is ignored), ``score(pos, neg)`` on a graph the AUC and AP of held-out pairs.
 
     Attributes after ``fit``: ``objective_`` (the ELBO module), ``model_`` (the fitted :class:`graphvae.ImageVAE`
-    or :class:`graphvae.GAE`), ``graph_`` (``None`` for images), ``history_``, ``train_seconds_``; on images also
-    ``n_features_in_`` (= ``n_pixels_``).
+    or :class:`graphvae.GAE`, trained with ``random_state=seed_``), ``graph_`` (``None`` for images), ``history_``,
+    ``seed_`` (the seed used), ``train_seconds_``; on images also ``n_features_in_`` (= ``n_pixels_``).
     """
 
     def __init__(self, kind: str = "vanilla", hidden: int | Sequence[int] = 64, latent: int = 16,
@@ -236,6 +236,10 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
             self.n_features_in_ = self.n_pixels_ = model.n_pixels_
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
 
+    def _warn_about_training(self) -> None:
+        """Nothing: the fitted ``model_`` already warned about its training (the same history: a second warning
+        would only repeat the first)."""
+
     # -- inference ------------------------------------------------------------------------------------
     def _input(self, X) -> EncoderInput:
         self._check_fitted()
@@ -350,12 +354,23 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
     labels (:class:`CategoricalLikelihood`). ``pretrain=False`` trains the same network from scratch
     with the same fine-tuning budget.
 
-    ``device``: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): the images and labels move there once and
-    the mini-batches are drawn there, from a CUDA generator seeded with ``random_state`` (other batches than the
-    CPU fit of the same seed); every method takes and returns numpy arrays.
+    Args:
+        hidden: the hidden widths (at least one layer); the last one is the code :meth:`transform` returns.
+        activation: ``"sigmoid"``, ``"tanh"`` or ``"relu"`` for the hidden layers.
+        likelihood: the first layer's pretraining reconstruction of the pixels, ``"bernoulli"`` (pixels in [0, 1])
+            or ``"gaussian"``.
+        pretrain: pretrain the layers greedily before fine-tuning (``False``: from scratch).
+        pretrain_epochs, finetune_epochs: epochs per pretrained layer and of the supervised fine-tuning.
+        batch_size, lr: Adam on mini-batches of images; ``finetune_lr``: the fine-tuning rate (``None``: ``lr``).
+        random_state: seed of initialization and batching; ``None``: a fresh seed from the operating system's
+            entropy, recorded in ``seed_`` (the global random generators are never touched).
+        progress: show a progress bar.
+        device: ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:N"``): the images and labels move there once and
+            the mini-batches are drawn there, from a CUDA generator seeded with ``random_state`` (other batches than
+            the CPU fit of the same seed); every method takes and returns numpy arrays.
 
     Attributes after ``fit``: ``objective_``, ``pretrain_history_`` (one history per layer),
-    ``history_`` (fine-tuning), ``classes_``, ``n_features_in_``, ``train_seconds_``.
+    ``history_`` (fine-tuning), ``classes_``, ``n_features_in_``, ``seed_`` (the seed used), ``train_seconds_``.
     """
 
     def __init__(self, hidden: Sequence[int] = (128, 64), activation: str = "sigmoid", likelihood: str = "bernoulli",

@@ -78,11 +78,15 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
 
     if isinstance(x, torch.Tensor):
         x = _tensor_to_numpy(x, what)
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind in ("m", "M"):  # numpy casts dates and durations to numbers without a word
+        raise InputTypeError(f"{what} must be a 2-d array of numbers [n, pixels], got dtype {x.dtype}")
     try:
         x = check_array(x, dtype=[np.float32, np.float64], ensure_all_finite=False, input_name=what)
     except (TypeError, ValueError) as error:
         kind = InputTypeError if isinstance(error, TypeError) else InputError
         reason = re.sub(r"\s*array=\[.*?\]\.?", "", str(error), flags=re.S)  # scikit-learn lists every value
+        reason = re.sub(r"(Complex data not supported)\s*\[.*", r"\1", reason, flags=re.S)  # ... here too
         raise kind(f"{what} must be a 2-d array of numbers [n, pixels]: {' '.join(reason.split())}") from None
     check_finite(x, what)
     if x.dtype == np.float64 and x.size and float(np.abs(x).max()) > float(np.finfo(np.float32).max):
@@ -125,7 +129,7 @@ class ImageVAE(Float32Transformer, Estimator):
             in training (fresh noise per batch) and in :meth:`elbo` / :meth:`iwae` (seeded noise).
         beta: KL weight (1 for the ELBO).
         epochs, batch_size, lr: Adam on mini-batches of images.
-        activation: ``"relu"``, ``"tanh"`` or ``"elu"`` between layers.
+        activation: ``"relu"``, ``"tanh"``, ``"elu"`` or ``"sigmoid"`` between layers (sigmoid for the KL sparsity).
         random_state: seed for initialization, batching and sampling; ``None``: a fresh seed from the operating system's entropy, recorded in ``seed_``.
         noise, noise_level: denoising (:func:`graphvae.training.corruption.corrupt`): the encoder sees corrupted
             images, the clean ones are reconstructed; ``None``: off.
@@ -141,7 +145,8 @@ class ImageVAE(Float32Transformer, Estimator):
 
     Attributes after ``fit``: ``objective_`` (the :class:`graphvae.objectives.elbo.ELBO`), ``history_`` (per-epoch
     totals; :meth:`history_per_image` divides them by the training-set size), ``train_seconds_``,
-    ``n_pixels_``.
+    ``n_pixels_`` (= ``n_features_in_``), ``n_train_``, ``seed_`` (the seed used: ``random_state``, or the fresh one
+    drawn for ``None``).
     """
 
     def __init__(self, latent: int = 2, hidden: int | Sequence[int] = (256,), likelihood: str = "bernoulli",
