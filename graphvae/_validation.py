@@ -68,6 +68,15 @@ def unwritable_folder(folder: str | os.PathLike) -> Path | None:
         folder = folder.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         return folder
+    # os.access answers yes to root everywhere, also on a read-only file system or /proc: create a file to be sure
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(prefix=".graphvae-check-", dir=folder)
+    except OSError:
+        return folder
+    os.close(handle)
+    os.unlink(name)
     return None
 
 

@@ -4,6 +4,7 @@ a truncated download reported as urllib3's ProtocolError, and a damaged cached f
 Downloads run against servers on 127.0.0.1 only (the fixtures of ``test_datasets.py``)."""
 import http.server
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,20 @@ def test_a_damaged_cached_file_that_cannot_be_fetched_again_is_named(cora_files,
     assert damaged.read_bytes() == b"damaged"  # left for the next try
     assert main(["linkpred", "--dataset", "cora", *FAST]) == 2
     one_error(capsys, f"{damaged}: SHA-256 does not match", only=True)  # no "downloading again" line before it
+
+
+# --------------------------------------------------------------------------- 5. a folder where no file can be created
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_where_no_file_can_be_created_is_refused_before_training(capsys, monkeypatch, tmp_path):
+    """os.access says yes to root for /proc (and read-only file systems): --out /proc/z.npy trained, then failed."""
+    import graphvae.estimators.models as models
+    from graphvae._validation import unwritable_folder, writable_path
+
+    with pytest.raises(gv.InputError, match="/proc is not a writable folder"):
+        writable_path("/proc/z.npy", "embeddings file")
+    assert unwritable_folder(tmp_path / "new" / "deeper") is None and list(tmp_path.iterdir()) == []  # no trace left
+    monkeypatch.setattr(models.VGAE, "fit", lambda *a, **k: pytest.fail("trained before the check"))
+    assert main(["linkpred", "--dataset", "cora", "--plot", "/proc/figs", *FAST]) == 2
+    one_error(capsys, "cannot write the figures into the --plot folder /proc/figs: /proc is not a writable folder",
+              only=True)
