@@ -17,25 +17,32 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
 
     A crash half-way leaves any previous file at ``path`` untouched. A symbolic link at ``path`` stays a link: the
-    file it points to is the one replaced.
+    file it points to is the one replaced. A device or a named pipe at ``path`` (``/dev/stdout``, a FIFO) is written
+    to as it is: renaming a file over it would replace the device itself.
     """
     path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
     if path.is_dir():  # before writing anything: os.replace would fail naming the temporary file
         raise IsADirectoryError(errno.EISDIR, "cannot write a file over a folder", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # one temporary name per process *and thread*: two threads writing the same path shared one and clobbered it
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    # a device or a pipe, through links (/dev/stdout): as root, "--json /dev/full" replaced the device node with a file
+    direct = path.exists() and not path.is_file()
+    if not direct and path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if direct:
+        tmp = path
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # one temporary name per process *and thread*: two threads writing the same path shared one and clobbered it
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         write(tmp)
-        os.replace(tmp, path)
+        if not direct:
+            os.replace(tmp, path)
     except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
         if e.filename is not None and Path(e.filename) != tmp:  # or none at all ("No space left on device" from write)
             raise
         raise type(e)(e.errno, e.strerror, str(path)) from None
     finally:
-        if tmp.exists():
+        if not direct and tmp.exists():
             tmp.unlink()
 
 

@@ -102,3 +102,29 @@ def test_a_failed_fit_keeps_the_seed_it_drew():
     with pytest.raises(gv.InputError):
         model.fit("no-such-graph-file.csv")
     assert isinstance(model.seed_, int)  # a failed fresh-seed run can be repeated
+
+
+def test_atomic_write_writes_into_a_named_pipe_and_leaves_it_one(tmp_path):
+    """A rename over a device or a pipe replaced it with a regular file (as root, ``--json /dev/full`` replaced the
+    device node, exit status 0); it is now written to as it is."""
+    import os
+    import stat
+    import threading
+
+    from graphvae.files import write_json
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_json(fifo, {"auc": 0.5})
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and got == ['{\n  "auc": 0.5\n}\n']
+    link = tmp_path / "stdout"  # as /dev/stdout, a link to the pipe
+    link.symlink_to(fifo)
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_json(link, [1])
+    reader.join(10)
+    assert link.is_symlink() and stat.S_ISFIFO(os.stat(fifo).st_mode) and got[1] == "[\n  1\n]\n"
