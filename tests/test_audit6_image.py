@@ -202,3 +202,16 @@ def test_empty_plot_folder_is_refused(command, capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(models.VGAE, "fit", lambda *a, **k: pytest.fail("trained before the check"))
     assert main([*command, "--plot", "", "--epochs", "1", "--no-progress"]) == 2
     one_error(capsys, "--plot needs a folder name")
+
+
+def test_divergence_advice_names_a_huge_parameter_before_the_learning_rate():
+    """``ae --noise gaussian --noise-level 1e300`` diverged with advice about the learning rate only."""
+    from graphvae.data.images import load_digits
+
+    x = load_digits()[0][:64]
+    with pytest.raises(InputError, match=r"check noise_level=1e\+300, far outside the usual range, or try a smaller "
+                                            r"learning rate than 0\.001$"):
+        ImageVAE(noise="gaussian", noise_level=1e300, epochs=1, lr=0.001, likelihood="gaussian").fit(x)
+    with pytest.raises(InputError, match=r"\(the loss became NaN or inf at epoch \d+\); try a smaller learning rate "
+                                            r"than 1e\+30$"):
+        ImageVAE(epochs=2, lr=1e30, likelihood="gaussian").fit(x)

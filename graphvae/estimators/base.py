@@ -208,8 +208,7 @@ class Estimator(BaseEstimator):
         histories = self._histories()
         losses = [(entry.get("epoch"), entry.get("loss")) for history in histories for entry in history]
         epoch = next((e for e, loss in losses if loss is not None and not np.isfinite(loss)), None)
-        lr = getattr(self, "lr", None)
-        advice = "; try a smaller learning rate" + (f" than {lr:g}" if isinstance(lr, (int, float)) else "")
+        advice = self._divergence_advice()
         bad = non_finite_state(objective)
         if bad is not None:
             when = f" (the loss became NaN or inf at epoch {epoch})" if epoch is not None else ""
@@ -250,11 +249,23 @@ class Estimator(BaseEstimator):
                 kept = next((entry for entry in history if entry.get("epoch") == best), kept)
             end = kept["loss"]
             if np.isfinite(start) and np.isfinite(end) and end - start > self.LOSS_RISE_WARNING * max(abs(start), 1.0):
-                lr = getattr(self, "lr", None)
                 warnings.warn(f"training diverged: the loss rose from {start:.4g} before the first step to {end:.4g} at "
-                              f"epoch {kept.get('epoch')}; try a smaller learning rate"
-                              + (f" than {lr:g}" if isinstance(lr, (int, float)) else ""), DivergenceWarning, stacklevel=4)
+                              f"epoch {kept.get('epoch')}{self._divergence_advice()}", DivergenceWarning, stacklevel=4)
                 return
+
+    #: a float parameter at least this large (other than the learning rate) is named as the likely cause of a
+    #: divergence: far beyond any sensible setting of a noise level, a penalty weight or a scale
+    HUGE_PARAMETER = 1e6
+
+    def _divergence_advice(self) -> str:
+        """What to change after a divergence: the parameters of at least :data:`HUGE_PARAMETER` in size, if any (an
+        ``ae --noise-level 1e300`` diverged with advice about the learning rate only), and a smaller learning rate."""
+        params = self.get_params(deep=False)
+        huge = [f"{name}={value:g}" for name, value in params.items()  # floats: not counts such as epochs
+                if name != "lr" and isinstance(value, (float, np.floating)) and abs(value) >= self.HUGE_PARAMETER]
+        lr = params.get("lr")
+        advice = "try a smaller learning rate" + (f" than {lr:g}" if isinstance(lr, (int, float)) else "")
+        return f"; check {', '.join(huge)}, far outside the usual range, or {advice}" if huge else f"; {advice}"
 
     def _check_params_table(self) -> None:
         params = self.get_params(deep=False)
