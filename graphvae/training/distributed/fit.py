@@ -40,6 +40,10 @@ def fit_distributed(model, data, ordering: str | None = None):
     and trains on it. ``ordering`` is the partition method (:class:`.partition.Partition`; default
     ``$GRAPHVAE_PARTITION``, else ``"rcm"``). Afterwards every rank holds the trained parameters (``objective_``), the
     embeddings of all nodes (``embedding_``, gathered), and ``history_`` with the global loss terms.
+
+    Ranks given different model settings, graphs, features or orderings raise the same one-line
+    :class:`graphvae.InputError` before training. The process group (started from torchrun's variables if none is
+    running) stays up for later fits: :func:`.runtime.shutdown` ends it.
     """
     model._check_params()
     check_supported(model)
@@ -52,8 +56,11 @@ def fit_distributed(model, data, ordering: str | None = None):
     if ordering not in ("rcm", "metis", "natural", "random"):
         raise InputError(f"GRAPHVAE_PARTITION must be rcm, metis, natural or random, got {ordering!r}")
     ctx = runtime.init()
-    adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
     weight = getattr(graph, "edge_weight", None)  # weights enter Â as in one process (models here hide no edges)
+    # a rank given another graph would partition it differently: the ranks' exchanges would no longer match
+    runtime.check_same_on_every_rank({"graph": (n, graph.edge_index, weight), "features": graph.x,
+                                      "partition (GRAPHVAE_PARTITION)": ordering})
+    adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
     ahat = None if weight is None else weighted_gcn_normalize(graph.edge_index.numpy(), weight, n)
     shard = Partition(adjacency, ctx.world_size, ordering, ahat=ahat).shard(ctx.rank, graph.x)
     del adjacency, ahat
@@ -107,6 +114,10 @@ def fit_shard(model, shard: Shard):
     ctx = runtime.context()
     if shard.world_size != ctx.world_size or shard.rank != ctx.rank:
         raise InputError(f"shard of rank {shard.rank} of {shard.world_size} given to rank {ctx.rank} of {ctx.world_size}")
+    # other epochs, seed or sizes on one rank: its collectives would not match the others' (a crash or a wait)
+    runtime.check_same_on_every_rank({
+        "model settings": model_settings(model),
+        "partition": (shard.num_nodes, shard.bounds, shard.num_edges, shard.num_positive, int(shard.x.shape[1]))})
     objective, encoder, inp, target = build_objective(model, shard)
     shard.drop_setup_arrays()
     generator = torch.Generator().manual_seed(model.seed_)
@@ -136,6 +147,11 @@ def fit_shard(model, shard: Shard):
     model.objective_ = ELBO(encoder, model._likelihood(), beta=model.beta)
     model.world_size_, model.rank_ = ctx.world_size, ctx.rank
     return model
+
+
+def model_settings(model) -> list:
+    """The model's parameters that every rank must share: all but ``progress`` (drawn by rank 0 alone)."""
+    return sorted((name, value) for name, value in model.get_params(deep=False).items() if name != "progress")
 
 
 def build_objective(model, shard: Shard) -> tuple[ELBO, GCNEncoder, EncoderInput, ShardTarget]:

@@ -42,10 +42,6 @@ from .halo import AllGatherRows, AllReduceSum
 from .partition import Shard
 
 
-#: pairs handled at once by the blocked kernels below (a few MB of temporaries per block)
-ROW_BLOCK_ENTRIES = 1 << 16
-
-
 #: rows of pairs handled at once by the sampler and the residual (a few MB of temporaries per block)
 ROW_BLOCK_ENTRIES = 1 << 16
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import datetime
+import hashlib
 import math
 import os
 import re
@@ -18,6 +19,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -46,6 +48,10 @@ class Context:
 
 
 _CONTEXT: Context | None = None
+#: the SIGTERM handler :func:`init` replaced (restored by :func:`shutdown`), and whether it did
+_PREVIOUS_SIGTERM = None
+_REPLACED_SIGTERM = False
+_AT_EXIT = False
 
 
 #: ``GRAPHVAE_DIST_TIMEOUT`` in seconds (:func:`graphvae.training.distributed.timeout_from_env`)
@@ -65,7 +71,7 @@ def init(backend: str | None = None) -> Context:
     ``backend`` defaults to gloo (CPU). A missing variable or a rendezvous that does not complete within
     the timeout raises :class:`DistributedError`.
     """
-    global _CONTEXT
+    global _CONTEXT, _PREVIOUS_SIGTERM, _REPLACED_SIGTERM, _AT_EXIT
     if _CONTEXT is not None:
         return _CONTEXT
     missing = [v for v in LAUNCH_VARIABLES if v not in os.environ]
@@ -88,11 +94,15 @@ def init(backend: str | None = None) -> Context:
                                    f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout:g} s "
                                    f"({_first_line(e)})") from None
     _CONTEXT = Context(rank, world, timeout)
-    atexit.register(shutdown)
+    if not _AT_EXIT:
+        atexit.register(shutdown)
+        _AT_EXIT = True
     # torchrun stops the survivors of a failed rank with SIGTERM: say so in one line instead of a traceback
-    if world > 1:
+    # (until shutdown(), which puts the caller's handler back)
+    if world > 1 and not _REPLACED_SIGTERM:
         try:
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            _PREVIOUS_SIGTERM = signal.signal(signal.SIGTERM, _on_sigterm)
+            _REPLACED_SIGTERM = True
         except ValueError:  # not the main thread: keep the default handler
             pass
     return _CONTEXT
@@ -127,11 +137,17 @@ def context() -> Context:
 
 
 def shutdown() -> None:
-    """Leave the process group (idempotent)."""
-    global _CONTEXT
+    """Leave the process group (idempotent) and put back the SIGTERM handler :func:`init` replaced."""
+    global _CONTEXT, _REPLACED_SIGTERM
     if dist.is_initialized():
         dist.destroy_process_group()
     _CONTEXT = None
+    if _REPLACED_SIGTERM:
+        try:
+            signal.signal(signal.SIGTERM, _PREVIOUS_SIGTERM if _PREVIOUS_SIGTERM is not None else signal.SIG_DFL)
+            _REPLACED_SIGTERM = False
+        except ValueError:  # not the main thread (atexit runs on it; a caller may not)
+            pass
 
 
 def leave(code: int) -> int:
@@ -141,13 +157,18 @@ def leave(code: int) -> int:
     group down while another rank still works, or letting the interpreter destroy gloo's threads, can
     abort a finished rank (``terminate called without an active exception``) and turn its status into
     a crash. Outputs are already written and closed (atomic writes) when a command returns.
+
+    A failed rank (``code`` not 0) leaves at once, without the barrier: the others may still be inside a
+    collective of the training (an error only this rank met, an interrupt), and would otherwise wait for
+    the timeout; its closed connections make them stop at once with one line.
     """
     if _CONTEXT is None or _CONTEXT.world_size == 1:
         return code
-    try:
-        dist.barrier()
-    except Exception:  # noqa: BLE001 - a peer already failed: that rank reports it; just leave
-        pass
+    if code == 0:
+        try:
+            dist.barrier()
+        except Exception:  # noqa: BLE001 - a peer already failed: that rank reports it; just leave
+            pass
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
@@ -188,6 +209,63 @@ def guard(what: str = "training"):
         raise DistributedError(f"rank {rank}: {what} stopped: lost contact with another rank "
                                f"(it died or did not answer within {ctx.timeout if ctx else '?'} s): "
                                f"{_first_line(e)}") from None
+
+
+# --------------------------------------------------------------------------- the same input on every rank
+
+def digest(value) -> int:
+    """A 56-bit digest of ``value``: arrays and tensors by dtype, shape and bytes, scipy sparse matrices by their CSR
+    arrays, tuples and lists item by item, anything else by ``repr``."""
+    h = hashlib.blake2b(digest_size=7)
+
+    def feed(v):
+        if isinstance(v, torch.Tensor):
+            v = v.detach().cpu()
+            if v.layout == torch.sparse_coo:
+                v = v.coalesce()
+                return feed(("sparse_coo", tuple(v.shape), v.indices(), v.values()))
+            if v.layout != torch.strided:
+                v = v.to_sparse_coo().coalesce()
+                return feed(("sparse", tuple(v.shape), v.indices(), v.values()))
+            v = v.contiguous().numpy()
+        if hasattr(v, "tocsr") and hasattr(v, "nnz"):  # scipy sparse
+            v = v.tocsr()
+            h.update(f"sparse{v.shape}".encode())
+            for part in (v.indptr, v.indices, v.data):
+                feed(part)
+            return
+        if isinstance(v, np.ndarray):
+            h.update(f"{v.dtype.str}{v.shape}".encode())
+            h.update(np.ascontiguousarray(v).reshape(-1).view(np.uint8))  # no copy of a contiguous array
+            return
+        if isinstance(v, (tuple, list)):
+            h.update(f"seq{len(v)}".encode())
+            for item in v:
+                feed(item)
+            return
+        h.update(repr(v).encode())
+
+    feed(value)
+    return int.from_bytes(h.digest(), "little")
+
+
+def check_same_on_every_rank(items: dict, advice: str = "start every rank with the same command and input") -> None:
+    """:class:`graphvae.InputError` on every rank (one line, the same) if some of ``items`` (name -> value) differ
+    between ranks: the ranks' collectives would no longer match, and they would fail apart, crash or wait for the
+    timeout. One all-reduce of a digest per item."""
+    ctx = context()
+    if ctx.world_size == 1:
+        return
+    names = list(items)
+    digests = torch.tensor([digest(items[name]) for name in names], dtype=torch.int64)
+    both = torch.cat([digests, -digests])  # max of d and of -d: the largest and the smallest over ranks
+    ctx.count("setup", 2 * (ctx.world_size - 1) * both.numel() * both.element_size() // ctx.world_size)
+    with guard("setup"):
+        dist.all_reduce(both, op=dist.ReduceOp.MAX)
+    k = len(names)
+    differ = [name for i, name in enumerate(names) if int(both[i]) != -int(both[k + i])]
+    if differ:
+        raise InputError(f"the ranks were not given the same {' and '.join(differ)}: {advice}")
 
 
 # --------------------------------------------------------------------------- memory
