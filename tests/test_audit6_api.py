@@ -77,12 +77,17 @@ def test_featureless_model_warns_when_a_smaller_graph_without_ids_is_taken_by_po
     data = _pyg_karate()
     model = gv.GAE(epochs=5, latent=4, random_state=0).fit(data)
     edge_index, _ = subgraph(torch.tensor([33, 32, 8]), data.edge_index, relabel_nodes=True, num_nodes=34)
-    with pytest.warns(UserWarning, match="node k is embedded as node k of the fitted graph.*n_id"):
+    with pytest.warns(UserWarning, match="3 nodes have no ids: node k is embedded as the fitted node of id k.*n_id"):
         model.embed(type(data)(edge_index=edge_index, num_nodes=3))
+    with pytest.warns(UserWarning, match="no ids"):  # a scipy matrix names no nodes either
+        model.embed(nx.to_scipy_sparse_array(nx.path_graph(3)))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the fitted graph itself, or its nodes by id: no warning
+        warnings.simplefilter("error")  # the fitted graph itself, or nodes named by id (networkx's 0..k-1): no warning
         model.embed(data)
         model.embed(nx.relabel_nodes(nx.karate_club_graph(), {i: 33 - i for i in range(34)}))
+        model.embed(nx.path_graph(3))
+    with pytest.warns(UserWarning, match="no ids"):  # still none after a round trip through PyG
+        model.embed(gv.as_graph(gv.as_graph(type(data)(edge_index=edge_index, num_nodes=3)).to_pyg()))
 
 
 def test_composed_embeddings_with_random_state_none_share_one_recorded_seed():

@@ -38,7 +38,11 @@ class Graph:
     readers dropped or symmetrized); optional ``y`` (labels), ``name`` and, for Planetoid datasets,
     the public split's ``train_mask``, ``val_mask`` and ``test_mask``. Further attributes may be set
     freely, as on a PyG ``Data``; :meth:`to_pyg` converts (and :func:`as_graph` converts back).
+    ``positional_ids`` is true where the input named no nodes (a scipy matrix, a PyG ``Data`` without ids): the ids
+    ``0..N-1`` are then row positions, not names.
     """
+
+    positional_ids = False
 
     def __init__(self, x: torch.Tensor, edge_index: torch.Tensor, num_nodes: int, node_ids: Sequence | None = None,
                  cleaning: dict | None = None, **attributes: Any):
@@ -91,12 +95,13 @@ class Graph:
     def to_pyg(self):
         """The graph as a :class:`torch_geometric.data.Data`: dense features, the same edges, ``edge_weight`` if
         weighted, labels, masks and ``name``, and the node ids as a list attribute ``node_ids`` (so that :func:`as_graph`
-        gives this graph back)."""
+        gives this graph back; none for :attr:`positional_ids`)."""
         from torch_geometric.data import Data
 
         x = self.x.to_dense() if self.x.layout != torch.strided else self.x
         data = Data(x=x, edge_index=self.edge_index, num_nodes=self.num_nodes)
-        data.node_ids = list(self.node_ids)
+        if not self.positional_ids:
+            data.node_ids = list(self.node_ids)
         for key in ("edge_weight", "y", "train_mask", "val_mask", "test_mask", "name"):
             if getattr(self, key, None) is not None:
                 data[key] = getattr(self, key)
@@ -195,12 +200,12 @@ def align_identity_features(graph: Graph, fitted_ids: Sequence) -> Graph:
     ids = list(graph.node_ids)
     if ids == list(fitted_ids):
         return graph
-    if ids == list(range(len(ids))) and list(fitted_ids) == list(range(len(fitted_ids))):
+    if graph.positional_ids:
         import warnings
 
-        warnings.warn(f"the model was fitted without node features on {len(fitted_ids)} nodes without ids, and this "
-                      f"graph's {len(ids)} nodes have none either: node k is embedded as node k of the fitted graph. "
-                      "For a subgraph, give each node's id in the fitted graph (node_ids; a PyG Data's n_id)",
+        warnings.warn(f"the model was fitted without node features on {len(fitted_ids)} nodes, and this graph's "
+                      f"{len(ids)} nodes have no ids: node k is embedded as the fitted node of id k. For a subgraph, "
+                      "give each node's id in the fitted graph (node_ids; a PyG Data's n_id)",
                       UserWarning, stacklevel=4)  # the caller of VGAE.transform and the like
     try:
         position = {node: k for k, node in enumerate(fitted_ids)}
@@ -482,6 +487,7 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
                              f"{len(ids)} ids of which {_distinct(ids)} distinct")
         graph = to_graph(RawEdges(ei[0], ei[1], list(range(int(obj.num_nodes))) if ids is None else list(ids),
                                   weight), x)
+        graph.positional_ids = ids is None
         for key in ("y", "train_mask", "val_mask", "test_mask", "name"):
             value = getattr(obj, key, None)
             if value is not None:
@@ -490,7 +496,9 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
     if sp.issparse(obj):
         from .graph_files import from_scipy, to_graph
 
-        return to_graph(from_scipy(obj), features)
+        graph = to_graph(from_scipy(obj), features)
+        graph.positional_ids = True
+        return graph
     try:
         import networkx as nx
     except ImportError:  # pragma: no cover
