@@ -63,15 +63,52 @@ def _figure_title(fig: "Figure", title: str, top: float) -> float:
 
 
 def _class_colours(n: int) -> list:
-    """``n`` distinct colours: tab10 up to 10 classes, tab20 up to 20, else ``n`` evenly spaced hues of turbo
-    (cycling tab20 gave classes 0 and 20 the same colour: two classes the figure could not tell apart)."""
+    """``n`` distinct colours: tab10 up to 10 classes; up to 20, tab20's ten dark shades (tab10's colours) then its ten
+    light ones (tab20 in its own order gave classes 0 and 1 dark and light blue, every neighbour pair a near twin);
+    else ``n`` evenly spaced hues of turbo (cycling tab20 gave classes 0 and 20 the same colour)."""
     import matplotlib
 
-    if n <= 20:
-        cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    if n <= 10:
+        cmap = matplotlib.colormaps["tab10"]
         return [cmap(i) for i in range(n)]
+    if n <= 20:
+        cmap = matplotlib.colormaps["tab20"]
+        return [cmap(i) for i in (*range(0, 20, 2), *range(1, 20, 2))][:n]
     cmap = matplotlib.colormaps["turbo"]
     return [cmap(v) for v in np.linspace(0.0, 1.0, n)]
+
+
+def _marker_size(n: int) -> float:
+    """Scatter marker area (points²) for ``n`` points: 4 for a few thousand, up to 30 for a few dozen (a 34-node graph
+    drawn with Cora's dots was a handful of specks)."""
+    return float(np.clip(4.0 * np.sqrt(2000.0 / max(n, 1)), 4.0, 30.0))
+
+
+def _axes_title(fig: "Figure", ax, text: str, fontsize: float) -> None:
+    """``text`` as the axes' title, wrapped to fit the figure around the axes' centre (an axes narrowed for a legend
+    beside it is off-centre: a title wrapped to the figure's width ran off its left edge), the axes' top lowered
+    under its lines."""
+    box = ax.get_position()
+    centre = (box.x0 + box.x1) / 2
+    heading = _wrapped(text, fig, fontsize, width=2 * min(centre, 1 - centre) - 0.03)
+    ax.set_title(heading, fontsize=fontsize)
+    fig.subplots_adjust(top=_top_below(heading, fig, fontsize))
+
+
+def _legend_outside(fig: "Figure", ax, title: str | None = None, right: float = 0.98, size: float = 4.0):
+    """The axes' legend to the right of the axes, outside them (inside, it hid the points under it), the axes
+    narrowed so that it fits in the figure: its width is measured, not guessed. Long labels are cut to 24 characters
+    and more than 24 entries go in several columns; ``size`` is the points' marker area."""
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [t if len(t) <= 24 else t[:23] + "…" for t in labels]
+    ncol = int(np.ceil(len(labels) / 24)) or 1
+    legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8,
+                       markerscale=max(1.0, np.sqrt(36.0 / size)),  # legend dots of about 6 pt, whatever the points'
+                       ncol=ncol, title=title, title_fontsize=8, frameon=False)
+    fig.draw_without_rendering()
+    width = legend.get_window_extent().width / fig.bbox.width + 0.02 * ax.get_position().width
+    fig.subplots_adjust(right=max(0.45, right - width))
+    return legend
 
 
 def _tiles(images: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -242,19 +279,33 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     labels = None if labels is None else _point_labels(labels, len(points))
     fig = _figure(figsize)
     ax = fig.add_subplot()
+    size = _marker_size(len(points))
     if labels is None:
-        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
+        ax.scatter(points[:, 0], points[:, 1], s=size, alpha=0.7)
     else:
         classes = np.unique(labels)
         colours = _class_colours(len(classes))
         for i, c in enumerate(classes):
             m = labels == c
-            ax.scatter(points[m, 0], points[m, 1], s=4, alpha=0.7, color=colours[i], label=str(c))
-        ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(classes) > 5 else 1)
-    heading = _wrapped(f"{title}: {how}" if title else how, fig, 10)
-    ax.set_title(heading, fontsize=10)
-    fig.subplots_adjust(top=_top_below(heading, fig, 10))
+            ax.scatter(points[m, 0], points[m, 1], s=size, alpha=0.7, color=colours[i], label=str(c))
+    xlabel, ylabel = _map_axis_labels(np.shape(z)[1], method)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if labels is not None:  # outside the axes, on the right: inside, it covered the points under it
+        _legend_outside(fig, ax, title="label", size=size)
+    _axes_title(fig, ax, f"{title}: {how}" if title else how, 10)
     return save_figure(fig, path)
+
+
+def _map_axis_labels(d: int, method: str) -> tuple[str, str]:
+    """The axis labels of a :func:`project_2d` map of ``d``-D codes: what each coordinate is (the maps had none)."""
+    if d == 1:
+        return "z1", "(1-D latent: no second coordinate)"
+    if d == 2:
+        return "z1", "z2"
+    if method == "pca":
+        return "principal component 1", "principal component 2"
+    return "t-SNE 1", "t-SNE 2"
 
 
 def latent_quantile_grid(n: int = 15, latent: int = 2, basis: np.ndarray | None = None, low: float = 0.05,
@@ -312,7 +363,23 @@ def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, sh
         how += f" (z3..z{latent} = 0)"
     images = decode(latent_quantile_grid(n, latent, basis))
     fig = _figure(figsize)
-    _show_grid(fig.add_subplot(), image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
+    ax = fig.add_subplot()
+    _show_grid(ax, image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
+    # which way each coordinate grows, and its values (the grid had no axes: z1 and z2 could not be told apart)
+    from scipy.stats import norm
+
+    q = np.round(norm.ppf(np.linspace(0.05, 0.95, n)), 2) + 0.0  # latent_quantile_grid's defaults; + 0.0: no "-0.00"
+    h, w = tuple(int(v) for v in shape)[-2:]
+    shown = sorted({0, (n - 1) // 2, n - 1})
+    ax.set_axis_on()
+    ax.set_xticks([1 + c * (w + 1) + (w - 1) / 2 for c in shown], [f"{q[c]:.2f}" for c in shown], fontsize=8)
+    ax.set_yticks([1 + r * (h + 1) + (h - 1) / 2 for r in shown], [f"{q[::-1][r]:.2f}" for r in shown], fontsize=8)
+    ax.tick_params(length=2)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    first, second = ("z1", "z2") if basis is None else ("PCA direction 1", "PCA direction 2")
+    ax.set_xlabel(f"{first} →", fontsize=9)
+    ax.set_ylabel(f"{second} →", fontsize=9)
     return save_figure(fig, path)
 
 
@@ -367,14 +434,23 @@ def plot_link_curves(y_true: np.ndarray, scores: np.ndarray, path: str | os.Path
     precision, recall, _ = precision_recall_curve(y_true, scores)
     fig = _figure(figsize)
     roc, pr = fig.subplots(1, 2)
-    roc.plot(fpr, tpr, lw=1.5, label=f"AUC {roc_auc_score(y_true, scores):.3f}")
-    roc.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey", label="chance")
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve", xlim=(0, 1), ylim=(0, 1.01))
-    pr.plot(recall, precision, lw=1.5, label=f"AP {average_precision_score(y_true, scores):.3f}")
-    pr.axhline(y_true.mean(), ls="--", lw=0.8, color="grey", label="chance")
-    pr.set(xlabel="recall", ylabel="precision", title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
+    # 4 decimals: the command line prints AUC and AP with 4, and the legend is to be read against them
+    roc.plot(fpr, tpr, lw=1.5, label=f"AUC {roc_auc_score(y_true, scores):.4f}")
+    roc.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey", label="chance (AUC 0.5)")
+    # the precision-recall curve as steps, as average precision sums it (straight segments between its points
+    # drew precisions no threshold gives, above and below the steps: scikit-learn draws it so too)
+    pr.plot(recall, precision, lw=1.5, drawstyle="steps-post",
+            label=f"AP {average_precision_score(y_true, scores):.4f}")
+    rate = y_true.mean()
+    pr.axhline(rate, ls="--", lw=0.8, color="grey", label=f"chance (positive rate {rate:.3f})")
+    # a small margin: a curve along x = 1 or y = 0 was hidden under the axes' frame
+    lim = (-0.01, 1.01)
+    roc.set(xlabel="false positive rate", ylabel="true positive rate", xlim=lim, ylim=lim)
+    pr.set(xlabel="recall", ylabel="precision", xlim=lim, ylim=lim)
+    roc.set_title("ROC curve", fontsize=10)
+    pr.set_title("precision-recall curve", fontsize=10)
     for ax in (roc, pr):
-        ax.legend(loc="lower right" if ax is roc else "lower left", fontsize=8)
+        ax.legend(loc="best", fontsize=8)  # wherever the curve is not (the PR curve of a weak model is low on the left)
         ax.grid(alpha=0.3)
     top = _figure_title(fig, title, 0.84) if title else 0.9
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=top, wspace=0.25)
@@ -432,8 +508,6 @@ def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.Pa
     :math:`\\mathcal N(m, \\Sigma)` projects exactly to :math:`\\mathcal N(Pm, P\\Sigma P^\\top)`.
     The view is cropped to the central 99% of the points along each axis.
     """
-    from matplotlib.patches import Ellipse
-
     points = np.asarray(points, dtype=np.float64)
     clusters = np.asarray(clusters)
     if points.ndim != 2 or len(points) == 0 or points.shape[1] < 1:
@@ -462,31 +536,57 @@ def plot_cluster_map(points: np.ndarray, clusters: np.ndarray, path: str | os.Pa
     xy = (points - centre) @ proj.T
     fig = _figure(figsize)
     ax = fig.add_subplot()
+    size = _marker_size(len(points))
     for c in ids:
         m = clusters == c
-        ax.scatter(xy[m, 0], xy[m, 1], s=4, alpha=0.6, color=colour_of[c], label=f"cluster {c}")
+        ax.scatter(xy[m, 0], xy[m, 1], s=size, alpha=0.6, color=colour_of[c], label=f"cluster {c}")
+    lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
     if mixture is not None:
         covs = _full_covariances(mixture.covariances_, mixture.covariance_type, k, d)
-        for i, (mean, cov) in enumerate(zip(mixture.means_, covs)):
-            m2, c2 = proj @ (mean - centre), proj @ cov @ proj.T
-            values, vectors = np.linalg.eigh(c2)
-            angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+        for i, (m2, c2) in enumerate(zip(*projected_components(mixture.means_, covs, centre, proj))):
             for n_std in (1, 2):
-                w, h = 2 * n_std * np.sqrt(np.maximum(values[::-1], 0))
-                ax.add_patch(Ellipse(m2, w, h, angle=angle, fill=False, lw=1.2, ls="-" if n_std == 1 else "--",
-                                     color=colours[i]))
+                ax.add_patch(_std_ellipse(m2, c2, n_std, fill=False, lw=1.2, ls="-" if n_std == 1 else "--",
+                                          color=colours[i]))
             ax.plot(*m2, marker="x", color="black", ms=6)
-    lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
+            # the view holds every component's mean and 1-std ellipse (the tails' 0.5% of points may fall outside)
+            half = np.sqrt(np.maximum(np.diag(c2), 0))  # the 1-std ellipse's half-extents along the two axes
+            lo, hi = np.minimum(lo, m2 - half), np.maximum(hi, m2 + half)
     pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)  # one point, or 1-D points (a flat second axis): a unit margin
-    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-    ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    lo, hi = lo - pad, hi + pad
     ax.set_xlabel("cluster axis 1")
     ax.set_ylabel("cluster axis 2")
-    ax.legend(markerscale=3, fontsize=7, loc="upper right", ncol=2 if len(ids) > 5 else 1)
     how = "axes separating the cluster means (whitened embeddings)"
     if mixture is not None:
-        how += ";\nellipses: 1 and 2 std of each mixture component"
-    heading = _wrapped(f"{title}\n{how}" if title else how, fig, 8)
-    ax.set_title(heading, fontsize=8)
-    fig.subplots_adjust(top=_top_below(heading, fig, 8))
+        how += ";\nellipses: 1 std (solid) and 2 std (dashed) of each mixture component, x its mean"
+    _legend_outside(fig, ax, size=size)  # inside, it covered points and ellipses (15 clusters: a fifth of the map)
+    _axes_title(fig, ax, f"{title}\n{how}" if title else how, 8)
+    # one unit as long on both axes (the points are whitened: a round cluster drawn oval misled): the shorter range
+    # widened about its centre to the axes' shape (matplotlib's own equal aspect warned that it ignored the limits)
+    box = ax.get_position()
+    shape = np.array([box.width * fig.get_figwidth(), box.height * fig.get_figheight()])
+    span = np.max((hi - lo) / shape) * shape
+    mid = (lo + hi) / 2
+    ax.set_xlim(mid[0] - span[0] / 2, mid[0] + span[0] / 2)
+    ax.set_ylim(mid[1] - span[1] / 2, mid[1] + span[1] / 2)
     return save_figure(fig, path)
+
+
+def projected_components(means: np.ndarray, covariances: np.ndarray, centre: np.ndarray,
+                         proj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(means [k, 2], covariances [k, 2, 2])`` of Gaussian components :math:`\mathcal N(m, \Sigma)` seen in the map
+    :math:`x \mapsto P (x - c)`: :math:`\mathcal N(P(m - c), P \Sigma P^\top)`, exactly (the map is linear)."""
+    proj = np.asarray(proj, dtype=np.float64)
+    means = (np.asarray(means, dtype=np.float64) - centre) @ proj.T
+    covariances = np.einsum("ij,kjl,ml->kim", proj, np.asarray(covariances, dtype=np.float64), proj)
+    return means, covariances
+
+
+def _std_ellipse(mean: np.ndarray, cov: np.ndarray, n_std: float, **kwargs):
+    """The ``n_std``-standard-deviation ellipse of a 2-D Gaussian: centred on ``mean``, its axes along the eigenvectors
+    of ``cov`` with half-lengths ``n_std`` times the square roots of the eigenvalues (``width`` along the largest)."""
+    from matplotlib.patches import Ellipse
+
+    values, vectors = np.linalg.eigh(cov)  # ascending: the last is the major axis
+    angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+    width, height = 2 * n_std * np.sqrt(np.maximum(values[::-1], 0))
+    return Ellipse(mean, width, height, angle=angle, **kwargs)
