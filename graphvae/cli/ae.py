@@ -164,8 +164,9 @@ def _image_run(args, seed: int, out: Path | None) -> dict:
              hidden_activation=float(model.hidden_activations(x_te)[0].mean()), train_seconds=model.train_seconds_)
     figures = []
     if out is not None:
-        title = f"{args.kind} autoencoder, {data.name}"
-        figures.append(plot_latent_map(codes_te, y_te, out / "latent_map.png", f"{title}, test codes").name)
+        title = f"{args.kind} autoencoder, {data.name} (seed {seed})"
+        figures.append(plot_latent_map(codes_te, y_te, out / "latent_map.png", f"{title}, test codes",
+                                       what="codes").name)
         features = first_layer_features(model.objective_.encoder)
         figures.append(plot_images(features[:100], data.shape, out / "features.png",
                                    f"{title}: first-layer features", normalize="each").name)
@@ -203,7 +204,8 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
     figures = []
     if out is not None:
         figures.append(plot_latent_map(codes, y, out / "latent_map.png",
-                                       f"{args.kind} graph autoencoder, {args.dataset} node codes").name)
+                                       f"{args.kind} graph autoencoder, {args.dataset} node codes (seed {seed})",
+                                       what="codes").name)
     return {"dataset": args.dataset, "figures": figures, **r}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from .._validation import InputError
 from ..evaluation.summary import mean_std
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
         shown = np.array([str(v) if v is not None else "unlabelled" for v in labels])
         figures.append(plot_latent_map(z0, shown, Path(args.plot) / "label_map.png",
-                                       f"{args.model} embeddings of {name} (seed 0) by label", method="tsne",
+                                       f"{args.model} embeddings of {Path(name).name} (seed 0) by label", method="tsne",
                                        what="embeddings").name)
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
     if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from .._validation import InputError
 from ..evaluation.summary import mean_std
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
         mixture = first["model"] if args.method == "gmm" else None
         figures.append(plot_cluster_map(first["points"], first["labels"], Path(args.plot) / "cluster_map.png",
-                                        f"{args.model} embeddings of {name}: {how}, K={k} (seed 0)", mixture).name)
+                                        f"{args.model} embeddings of {Path(name).name}: {how}, K={k} (seed 0)", mixture).name)
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
     if args.json:
         write_json(args.json, {

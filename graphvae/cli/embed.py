@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
         shown = None if labels is None else np.array([str(v) if v is not None else "unlabelled" for v in labels])
         path = plot_latent_map(z, shown, Path(args.plot) / "embedding_map.png",
-                               f"{display_name(args.model)} embeddings of {name}", method=args.projection,
+                               f"{display_name(args.model)} embeddings of {Path(name).name} (seed {args.seed})", method=args.projection,
                                random_state=args.seed)
         print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from .._validation import InputError
 from ..evaluation.summary import mean_std
@@ -154,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
                     from ..evaluation.plots import plot_link_curves
 
                     path = plot_link_curves(*curves, f"{args.plot}/link_curves.png",
-                                            f"{display_name(args.model)} on {name}: test edges vs sampled non-edges "
+                                            f"{display_name(args.model)} on {Path(name).name}: test edges vs sampled non-edges "
                                             f"(seed {row['seed']})")
                     print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])

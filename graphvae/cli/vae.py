@@ -209,13 +209,14 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
         labels = [f"{c} {CIFAR_CLASSES[c]}" for c in labels]
     files = [
         plot_images(data.x_test[:64], data.shape, out / "test_images.png", f"{name}: the first 64 test images", ncols=8),
-        plot_latent_map(z, labels, out / "latent_map.png", f"{name} test set", method=projection, random_state=seed),
+        plot_latent_map(z, labels, out / "latent_map.png", f"{name} test set (seed {seed})", method=projection,
+                        random_state=seed),
         *([plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name, codes=z)]
           if model.latent >= 2 else []),  # a grid of decoded codes needs two latent dimensions
         plot_reconstructions(data.x_test[:32], model.reconstruct(data.x_test[:32]), data.shape,
                              out / "reconstructions.png", f"{name} test images (left) and reconstructions (right)", n=32),
         plot_images(model.sample(64, random_state=seed), data.shape, out / "prior_samples.png",
-                    "64 samples from the prior (mean images)", ncols=8),
+                    f"{name}: 64 samples from the prior (mean images)", ncols=8),
         plot_training_curves(model.history_per_image(), out / "training_curves.png",
                              title=f"{name}, latent {model.latent}: per-epoch training averages"),
     ]
