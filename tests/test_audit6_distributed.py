@@ -142,11 +142,18 @@ rng, np_rng, threads = torch.get_rng_state(), np.random.get_state()[1].copy(), t
 model = fit_distributed(VGAE(hidden=8, latent=4, epochs=5, random_state=2), graph)
 same_state = [bool(torch.equal(rng, torch.get_rng_state())), bool((np_rng == np.random.get_state()[1]).all()),
               torch.get_num_threads() == threads]
+# the call started the group and ended it: the script's own SIGTERM handler is back
+handler_back, group_left = signal.getsignal(signal.SIGTERM) is handler, dist.is_initialized()
+again = fit_distributed(VGAE(hidden=8, latent=4, epochs=5, random_state=2), graph)  # a fresh group, the same fit
+kept = fit_distributed(VGAE(hidden=8, latent=4, epochs=5, random_state=2), graph, keep_group=True)
+kept_group = dist.is_initialized() and runtime.running()
+reused = fit_distributed(VGAE(hidden=8, latent=4, epochs=5, random_state=2), graph)  # the kept group, left running
+kept_group = kept_group and dist.is_initialized()
 runtime.shutdown()
 single = VGAE(hidden=8, latent=4, epochs=5, random_state=2).fit(graph)
-result = {"same_state": same_state, "handler_back": signal.getsignal(signal.SIGTERM) is handler,
-          "group_left": dist.is_initialized(),
-          "max_diff": float(np.abs(model.embed() - single.embed()).max())}
+result = {"same_state": same_state, "handler_back": handler_back and signal.getsignal(signal.SIGTERM) is handler,
+          "group_left": group_left or dist.is_initialized(), "kept_group": kept_group,
+          "max_diff": max(float(np.abs(m.embed() - single.embed()).max()) for m in (model, again, kept, reused))}
 if int(os.environ["RANK"]) == 0:
     json.dump(result, open(sys.argv[1], "w"))
 '''
@@ -154,15 +161,15 @@ if int(os.environ["RANK"]) == 0:
 
 def test_fit_distributed_from_python_leaves_the_process_as_it_was(tmp_path):
     """A script's fit_distributed: the global RNGs and threads are untouched, the embeddings (a graph with isolated
-    nodes) are the single process's, and runtime.shutdown() ends the group and gives the script back its own SIGTERM
-    handler (init replaced it for good)."""
+    nodes) are the single process's, and the process group it started is ended, the script's own SIGTERM handler
+    back (init replaced it for good, and the group stayed up); keep_group=True keeps the group for the next fit."""
     script = tmp_path / "api.py"
     script.write_text(API_SCRIPT)
     procs = launch([str(script), str(tmp_path / "out.json")], timeout=120)
     assert [p.returncode for p in procs] == [0, 0], [p.stderr[-2000:] for p in procs]
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["same_state"] == [True, True, True]
-    assert result["handler_back"] and not result["group_left"]
+    assert result["handler_back"] and not result["group_left"] and result["kept_group"]
     assert result["max_diff"] <= 1e-5, result
 
 

@@ -362,7 +362,7 @@ def fit_model(model, data):
         return model.fit(data)
     from ..training.distributed.fit import fit_distributed
 
-    return fit_distributed(model, data)
+    return fit_distributed(model, data, keep_group=True)  # for the later seeds; runtime.leave ends it at exit
 
 
 def say(*args, **kwargs) -> None:

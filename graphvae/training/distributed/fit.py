@@ -32,7 +32,7 @@ from .partition import Partition, Shard, balanced_bounds
 _HISTORY_SUMS = ("loss", "elbo", "log_likelihood", "kl", "penalty")
 
 
-def fit_distributed(model, data, ordering: str | None = None):
+def fit_distributed(model, data, ordering: str | None = None, keep_group: bool = False):
     """Fit a :class:`graphvae.estimators.models.VGAE` (or GAE) across the ranks of the current ``torchrun`` job.
 
     Every rank calls this with the same model parameters and the same ``data`` (a graph or a
@@ -42,8 +42,10 @@ def fit_distributed(model, data, ordering: str | None = None):
     embeddings of all nodes (``embedding_``, gathered), and ``history_`` with the global loss terms.
 
     Ranks given different model settings, graphs, features or orderings raise the same one-line
-    :class:`graphvae.InputError` before training. The process group (started from torchrun's variables if none is
-    running) stays up for later fits: :func:`.runtime.shutdown` ends it.
+    :class:`graphvae.InputError` before training. Without a running context (:func:`.runtime.init`) the call starts
+    one (and the process group from torchrun's variables, if the script has none) and ends it before returning, so
+    the process is left as it was; ``keep_group=True`` keeps it for later fits of the same job (as the CLI does for
+    its seeds; :func:`.runtime.shutdown` or the process's exit ends it).
     """
     model._check_params()
     check_supported(model)
@@ -55,16 +57,21 @@ def fit_distributed(model, data, ordering: str | None = None):
     ordering = ordering or os.environ.get("GRAPHVAE_PARTITION", "rcm")
     if ordering not in ("rcm", "metis", "natural", "random"):
         raise InputError(f"GRAPHVAE_PARTITION must be rcm, metis, natural or random, got {ordering!r}")
+    started = not runtime.running()  # this call's context: ended before returning unless keep_group
     ctx = runtime.init()
-    weight = getattr(graph, "edge_weight", None)  # weights enter Â as in one process (models here hide no edges)
-    # a rank given another graph would partition it differently: the ranks' exchanges would no longer match
-    runtime.check_same_on_every_rank({"graph": (n, graph.edge_index, weight), "features": graph.x,
-                                      "partition (GRAPHVAE_PARTITION)": ordering})
-    adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
-    ahat = None if weight is None else weighted_gcn_normalize(graph.edge_index.numpy(), weight, n)
-    shard = Partition(adjacency, ctx.world_size, ordering, ahat=ahat).shard(ctx.rank, graph.x)
-    del adjacency, ahat
-    return fit_shard(model, shard)
+    try:
+        weight = getattr(graph, "edge_weight", None)  # weights enter Â as in one process (models here hide no edges)
+        # a rank given another graph would partition it differently: the ranks' exchanges would no longer match
+        runtime.check_same_on_every_rank({"graph": (n, graph.edge_index, weight), "features": graph.x,
+                                          "partition (GRAPHVAE_PARTITION)": ordering})
+        adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
+        ahat = None if weight is None else weighted_gcn_normalize(graph.edge_index.numpy(), weight, n)
+        shard = Partition(adjacency, ctx.world_size, ordering, ahat=ahat).shard(ctx.rank, graph.x)
+        del adjacency, ahat
+        return fit_shard(model, shard)
+    finally:
+        if started and not keep_group:
+            runtime.shutdown()
 
 
 #: what :func:`check_supported` advises by default (the Python API's spelling)

@@ -52,6 +52,8 @@ _CONTEXT: Context | None = None
 _PREVIOUS_SIGTERM = None
 _REPLACED_SIGTERM = False
 _AT_EXIT = False
+#: whether :func:`init` started the process group (:func:`shutdown` ends only a group graphvae started)
+_STARTED_GROUP = False
 
 
 #: ``GRAPHVAE_DIST_TIMEOUT`` in seconds (:func:`graphvae.training.distributed.timeout_from_env`)
@@ -71,7 +73,7 @@ def init(backend: str | None = None) -> Context:
     ``backend`` defaults to gloo (CPU). A missing variable or a rendezvous that does not complete within
     the timeout raises :class:`DistributedError`.
     """
-    global _CONTEXT, _PREVIOUS_SIGTERM, _REPLACED_SIGTERM, _AT_EXIT
+    global _CONTEXT, _PREVIOUS_SIGTERM, _REPLACED_SIGTERM, _AT_EXIT, _STARTED_GROUP
     if _CONTEXT is not None:
         return _CONTEXT
     missing = [v for v in LAUNCH_VARIABLES if v not in os.environ]
@@ -93,6 +95,7 @@ def init(backend: str | None = None) -> Context:
             raise DistributedError(f"rank {rank}: no rendezvous with the other ranks at "
                                    f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout:g} s "
                                    f"({_first_line(e)})") from None
+        _STARTED_GROUP = True
     _CONTEXT = Context(rank, world, timeout)
     if not _AT_EXIT:
         atexit.register(shutdown)
@@ -136,11 +139,18 @@ def context() -> Context:
     return _CONTEXT
 
 
+def running() -> bool:
+    """Whether :func:`init` has run (and :func:`shutdown` not since)."""
+    return _CONTEXT is not None
+
+
 def shutdown() -> None:
-    """Leave the process group (idempotent) and put back the SIGTERM handler :func:`init` replaced."""
-    global _CONTEXT, _REPLACED_SIGTERM
-    if dist.is_initialized():
+    """End the process group if :func:`init` started it (a group the caller started is the caller's), forget the
+    context and put back the SIGTERM handler :func:`init` replaced (idempotent)."""
+    global _CONTEXT, _REPLACED_SIGTERM, _STARTED_GROUP
+    if _STARTED_GROUP and dist.is_initialized():
         dist.destroy_process_group()
+    _STARTED_GROUP = False
     _CONTEXT = None
     if _REPLACED_SIGTERM:
         try:
