@@ -361,19 +361,20 @@ def plot_latent_grid(decode: Callable[[np.ndarray], np.ndarray], latent: int, sh
         basis, how = principal_directions(codes), f"Gaussian quantiles along 2 PCA directions of the {latent}-D means"
     elif latent > 2:
         how += f" (z3..z{latent} = 0)"
-    images = decode(latent_quantile_grid(n, latent, basis))
+    points = latent_quantile_grid(n, latent, basis)
+    images = decode(points)
     fig = _figure(figsize)
     ax = fig.add_subplot()
     _show_grid(ax, image_grid(images, shape, ncols=n), f"{title}: {how}" if title else how)
-    # which way each coordinate grows, and its values (the grid had no axes: z1 and z2 could not be told apart)
-    from scipy.stats import norm
-
-    q = np.round(norm.ppf(np.linspace(0.05, 0.95, n)), 2) + 0.0  # latent_quantile_grid's defaults; + 0.0: no "-0.00"
+    # which way each coordinate grows, and its values (the grid had no axes: z1 and z2 could not be told apart):
+    # the grid points' coordinates along the two directions (orthonormal rows), + 0.0: no "-0.00"
+    along = np.round(points @ (np.eye(2, latent) if basis is None else basis).T, 2) + 0.0
     h, w = tuple(int(v) for v in shape)[-2:]
     shown = sorted({0, (n - 1) // 2, n - 1})
     ax.set_axis_on()
-    ax.set_xticks([1 + c * (w + 1) + (w - 1) / 2 for c in shown], [f"{q[c]:.2f}" for c in shown], fontsize=8)
-    ax.set_yticks([1 + r * (h + 1) + (h - 1) / 2 for r in shown], [f"{q[::-1][r]:.2f}" for r in shown], fontsize=8)
+    ax.set_xticks([1 + c * (w + 1) + (w - 1) / 2 for c in shown], [f"{along[c, 0]:.2f}" for c in shown], fontsize=8)
+    ax.set_yticks([1 + r * (h + 1) + (h - 1) / 2 for r in shown], [f"{along[r * n, 1]:.2f}" for r in shown],
+                  fontsize=8)
     ax.tick_params(length=2)
     for spine in ax.spines.values():
         spine.set_visible(False)
