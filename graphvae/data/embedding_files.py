@@ -117,8 +117,12 @@ def load_embeddings(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarr
     path = readable_file(path, "embeddings file")
     try:
         ids, embeddings = _load_embeddings(path)
-        if embeddings.ndim != 2 or not len(embeddings):
+        if embeddings.ndim != 2 or not len(embeddings) or not embeddings.shape[1]:
             raise InputError(f"{path}: no embeddings (expected rows of a node's values, got shape {embeddings.shape})")
+        if not (np.issubdtype(embeddings.dtype, np.floating) or np.issubdtype(embeddings.dtype, np.integer)):
+            raise InputError(f"{path}: embeddings must be real numbers, got dtype {embeddings.dtype}")
+        if ids is not None and len(ids) != len(embeddings):  # a .npz of other arrays: rows matched to the wrong ids
+            raise InputError(f"{path}: {len(ids)} node ids for {len(embeddings)} rows of embeddings")
         if ids is not None and len(set(ids)) != len(ids):
             repeated = next(i for i, count in Counter(ids).items() if count > 1)
             raise InputError(f"{path}: node id {repeated!r} is on more than one row (one row of embeddings per node)")
@@ -135,15 +139,22 @@ def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
         return None, np.load(path, allow_pickle=False)
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as f:
-            return f["ids"].tolist(), f["embeddings"]
+            return [str(i) for i in f["ids"].tolist()], f["embeddings"]
     if path.suffix.lower() == ".emb":
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of the header line
             n, d = (int(v) for v in f.readline().split())
-            # rstrip: the word2vec C tool ends each line with a space (gensim's reader strips it too)
+            # rstrip: the word2vec C tool ends each line with a space (gensim's reader strips it too); blank lines at
+            # the end are ignored (gensim reads the N rows the header announces)
             rows = [line.rstrip().split(" ") for line in f]
+        while rows and rows[-1] == [""]:
+            rows.pop()
         if len(rows) != n or any(len(r) != d + 1 for r in rows):
             raise InputError(f"{path}: not a word2vec text file with {n} rows of an id and {d} values")
         return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))[1:]
-    return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        lines = [(n, r) for n, r in enumerate(csv.reader(f), 1) if r]  # blank lines (a trailing one) hold no row
+    rows = lines[1:]
+    for n, r in rows:
+        if len(r) != len(lines[0][1]):
+            raise InputError(f"{path}, line {n}: {len(r)} fields where the header has {len(lines[0][1])}")
+    return [r[0] for _, r in rows], np.array([[float(v) for v in r[1:]] for _, r in rows], dtype=np.float32)

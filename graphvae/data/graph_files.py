@@ -50,7 +50,8 @@ class RawEdges:
 
 def check_weights(weight: Any, what: str) -> np.ndarray:
     """Edge weights as float64, or :class:`InputError` if any is not a finite non-negative number that the float32
-    operator can hold (a larger one would become inf in Â and zero its nodes' embeddings)."""
+    operator can hold (a larger one would become inf in Â and zero its nodes' embeddings; a positive one below
+    float32's smallest, 1.4e-45, would become 0 there)."""
     if np.iscomplexobj(weight):
         raise InputError(f"{what}: edge weights must be real numbers, got complex values")
     try:
@@ -66,10 +67,16 @@ def check_weights(weight: Any, what: str) -> np.ndarray:
         k = int(np.flatnonzero(big)[0])
         raise InputError(f"{what}: edge weights must be at most {_FLOAT32_MAX:.3g} (float32), got {float(w[k]):g} "
                          f"(edge {k + 1}): rescale them")
+    tiny = (w > 0) & (w.astype(np.float32) == 0)  # 1e-50 became weight 0 in Â while its edge stayed a positive
+    if tiny.any():
+        k = int(np.flatnonzero(tiny)[0])
+        raise InputError(f"{what}: edge weights must be 0 (no edge) or at least {_FLOAT32_TINY:.3g} (float32), got "
+                         f"{float(w[k]):g} (edge {k + 1}): rescale them")
     return w
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).smallest_subnormal)
 
 
 # --------------------------------------------------------------------------- files
@@ -118,7 +125,24 @@ def read_networkx_file(path: str | os.PathLike) -> RawEdges:
         raise InputError(f"{p}: not a readable {fmt} file ({detail[:200]})") from None
     if fmt == "GML":
         g = _gml_named(g, p)
+    if fmt == "Pajek":
+        _check_pajek_vertices(g, p)
     return from_networkx(g, str(p), string_ids=True)
+
+
+def _check_pajek_vertices(g: Any, p: Any) -> None:
+    """:class:`InputError` where networkx's Pajek reader, which names each node by its label, silently changed the
+    graph: two vertices of one label merged into one node, or an edge's vertex number missing from ``*vertices`` added
+    as a node of its own."""
+    undeclared = next((node for node, number in g.nodes(data="id") if number is None), None)
+    if undeclared is not None:
+        raise InputError(f"{p}: an edge names vertex {undeclared!r}, which the *vertices list does not hold")
+    with open(p, encoding="utf-8", errors="replace") as f:
+        heads = [line.split() for line in f if line.lower().startswith("*vertices")]
+    declared = sum(int(head[1]) for head in heads if len(head) > 1 and head[1].isdigit())
+    if g.number_of_nodes() < declared:
+        raise InputError(f"{p}: *vertices lists {declared} vertices but their labels name only {g.number_of_nodes()} "
+                         f"nodes: two vertices share a label (the labels name the nodes, so they must be unique)")
 
 
 def _gml_named(g: Any, p: Any) -> Any:
@@ -304,9 +328,14 @@ MISSING_LABELS = ("nan", "na", "n/a", "null", "none", "#n/a")
 
 
 def _label_header(rows: list) -> bool:
-    """Whether the first row (whose id is not a graph node) is a header: a usual column name, or a second field that
-    no other row has as its label (a header names the label column; a row with a mistyped id has a real class)."""
+    """Whether the first row (whose id is not a graph node) is a header: a usual column name, or a first field that is
+    not a number and a second field that no other row has as its label (a header names the label column; a row with a
+    mistyped id has a real class)."""
+    from .graph import _is_number
+
     first = rows[0][1]
     if first[0].lower() in ("id", "node", "node_id", "name", "source", "vertex"):
         return True
+    if _is_number(first[0]):  # an id spelt otherwise than the graph's ("007" for node 7) is no column name: an error,
+        return False          # where it was skipped as a header when its label was unique (and the node left unlabelled)
     return len(first) > 1 and len(rows) > 1 and first[1] not in {f[1] for _, f in rows[1:] if len(f) > 1}
