@@ -110,6 +110,12 @@ def check_seed(value, name: str = "random_state") -> int:
     return check_int(value, name, 0, MAX_SEED)
 
 
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """``count`` and the noun in its number: ``counted(1, "self-loop")`` is "1 self-loop", ``counted(2, "edge of
+    weight 0", "edges of weight 0")`` "2 edges of weight 0" (``many`` defaults to ``one`` + "s")."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
 def plain_ids(ids) -> list:
     """Node ids as a list of plain Python values: a tensor or array of ids gives its ``tolist()``, and so does each
     0-d tensor or numpy scalar in a sequence (a 0-d tensor hashes by identity: two equal ones would pass as distinct

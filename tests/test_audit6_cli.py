@@ -126,3 +126,27 @@ def test_a_folder_where_no_file_can_be_created_is_refused_before_training(capsys
     assert main(["linkpred", "--dataset", "cora", "--plot", "/proc/figs", *FAST]) == 2
     one_error(capsys, "cannot write the figures into the --plot folder /proc/figs: /proc is not a writable folder",
               only=True)
+
+
+# --------------------------------------------------------------------------- 6. edge lists: hashtag ids, counts
+
+def test_a_comment_line_that_names_an_id_of_other_lines_is_refused(tmp_path, capsys):
+    """``#python,#ml`` beside ``user1,#python`` was read as a comment: 2 of the 4 edges were lost without a word."""
+    path = tmp_path / "tags.csv"
+    path.write_text("user1,#python\n#python,#ml\n#ml,user2\nuser2,user1\n")
+    with pytest.raises(gv.InputError, match=r"line 2 starts with '#', so it is read as a comment, but '#python' is a "
+                                            r"field of other lines: quote"):
+        gv.load_graph(path)
+    assert main(["embed", "--edges", str(path), "--out", str(tmp_path / "z.npy"), *FAST]) == 2
+    one_error(capsys, "line 2 starts with '#'", only=True)
+    path.write_text('# users and tags\nuser1,"#python"\n"#python","#ml"\n"#ml",user2\nuser2,user1\n')
+    assert gv.load_graph(path).num_edges == 4  # quoted, they are data; a comment naming no id stays a comment
+
+
+def test_the_graph_summary_counts_in_the_right_number(tmp_path, capsys):
+    path = tmp_path / "g.csv"
+    path.write_text("a,b,0\nb,c,1\nc,a,1\nc,c,1\nb,c,2\nd,a,1\n")
+    assert main(["embed", "--edges", str(path), "--out", str(tmp_path / "z.npy"), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert ("graph: 4 nodes, 3 undirected edges (dropped 1 self-loop, 1 duplicate edge and 1 edge of weight 0; "
+            "symmetrized 3 one-way edges)") in err  # was "1 self-loops, 1 duplicate edges and 1 edges of weight 0"

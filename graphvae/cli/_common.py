@@ -10,7 +10,7 @@ import math
 import os
 import sys
 
-from .._validation import MAX_SEED, InputError, readable_file, unwritable_folder, writable_path
+from .._validation import MAX_SEED, InputError, counted, readable_file, unwritable_folder, writable_path
 from ..estimators.zoo import BEST, NAMES as MODEL_NAMES
 from ..estimators.zoo import model_config
 
@@ -258,10 +258,12 @@ def graph_from_args(args: argparse.Namespace, check=None):
         if check is not None:
             check(graph)
         c = graph.cleaning
-        dropped = (f"{c['self_loops']} self-loops, {c['duplicates']} duplicate edges and {c['zero_weight']} edges of "
-                   f"weight 0" if "zero_weight" in c else f"{c['self_loops']} self-loops and {c['duplicates']} duplicate edges")
-        hold_note(f"graph: {graph.num_nodes} nodes, {c['undirected_edges']} undirected edges "
-                  f"(dropped {dropped}; symmetrized {c['one_way']} one-way edges)"
+        dropped = [counted(c["self_loops"], "self-loop"), counted(c["duplicates"], "duplicate edge")]
+        if "zero_weight" in c:
+            dropped.append(counted(c["zero_weight"], "edge of weight 0", "edges of weight 0"))
+        hold_note(f"graph: {counted(graph.num_nodes, 'node')}, {counted(c['undirected_edges'], 'undirected edge')} "
+                  f"(dropped {', '.join(dropped[:-1])} and {dropped[-1]}; "
+                  f"symmetrized {counted(c['one_way'], 'one-way edge')})"
                   + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else "")
                   + (f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""))
         if "possible_header" in c:

@@ -23,7 +23,8 @@ import torch
 
 from .._keys import unique_inverse, unique_sorted
 from .._sparse import deepcopy_through_pickle, to_torch_csr
-from .._validation import InputError, InputTypeError, as_float32, check_optional_bool, plain_ids, readable_file
+from .._validation import (InputError, InputTypeError, as_float32, check_optional_bool, counted, plain_ids,
+                           readable_file)
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "head", "tail",
                  "id1", "id2", "source_id", "target_id", "node", "id", "node_id", "weight", "w", "value"}
@@ -63,12 +64,12 @@ class Graph:
         """Raise :class:`InputError` if a graph auto-encoder with ``latent`` dimensions cannot learn from this graph."""
         n = self.num_nodes
         if n < 2:
-            raise InputError(f"the graph has {n} node{'s' if n != 1 else ''}: at least 2 are needed to learn links")
+            raise InputError(f"the graph has {counted(n, 'node')}: at least 2 are needed to learn links")
         if self.num_edges == 0:
             counts = [(count, one, many) for count, one, many in (
                 (self.cleaning.get("self_loops", 0), "self-loop", "self-loops"),
                 (self.cleaning.get("zero_weight", 0), "edge of weight 0", "edges of weight 0")) if count]
-            dropped = " and ".join(f"{count} {one if count == 1 else many}" for count, one, many in counts)
+            dropped = " and ".join(counted(count, one, many) for count, one, many in counts)
             were = "was" if sum(count for count, _, _ in counts) == 1 else "were"
             why = f" ({dropped} {were} dropped)" if counts else ""
             raise InputError(f"the graph has no edges between distinct nodes{why}: there is nothing to reconstruct")
@@ -310,7 +311,23 @@ def _read_rows(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[str]
     if sep != "\t" and data and all(";" in line for _, line in data):  # a European CSV: ';' fields, ',' decimals
         raise InputError(f"{p}: every line holds ';': graphvae reads comma-, tab- or space-separated {what}s "
                          f"(replace the ';' separators, and decimal commas by points)")
-    return lines, [(n, _split(line, sep)) for n, line in data]
+    rows = [(n, _split(line, sep)) for n, line in data]
+    _check_comments(p, lines, rows, sep)
+    return lines, rows
+
+
+def _check_comments(p: Path, lines: list[str], rows: list[tuple[int, list[str]]], sep: str | None) -> None:
+    """:class:`InputError` if a ``#`` line, read as a comment, names a field that other lines hold (``#python,#ml``
+    beside ``user1,#python``: hashtag ids, whose edges were silently lost). Quoted (``"#ml"``) it is data."""
+    hashed = {field for _, fields in rows for field in fields if field.startswith("#")}
+    if not hashed:
+        return
+    for n, line in enumerate(lines, 1):
+        if line.lstrip().startswith("#"):
+            shared = next((f for f in _split(line.strip(), sep) if f in hashed), None)
+            if shared is not None:
+                raise InputError(f"{p}: line {n} starts with '#', so it is read as a comment, but {shared!r} is a "
+                                 f"field of other lines: quote the fields that start with '#' (\"{shared}\")")
 
 
 #: what a binary file given where graphvae reads text should be instead
