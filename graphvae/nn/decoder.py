@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from .._validation import InputError
 from .encoder import GCNLayer
 from .operator import SparseOperator
 
@@ -26,6 +27,10 @@ class MLPDecoder(nn.Module):
         self.activation = activation
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        latent = self.layers[0].weight.shape[-2]
+        if not isinstance(z, torch.Tensor) or z.dim() < 2 or z.shape[-1] != latent:
+            got = list(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise InputError(f"the decoder takes z of shape [..., n, {latent}], got {got}")
         identity = SparseOperator(None, n=z.shape[-2])
         h = z
         for i, layer in enumerate(self.layers):

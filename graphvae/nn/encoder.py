@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._validation import InputError, InputTypeError
 from .latent import Posterior
 from .operator import SparseOperator
 
@@ -56,6 +58,7 @@ def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator, fold: bool
     than ``X`` (bag-of-words rows mix over neighbours: 3.7x the non-zeros on Cora), so it is used only
     if ``nnz(Â X) <= nnz(X) + nnz(Â)``; otherwise the first layer computes ``Â (X W)``.
     """
+    _check_features(x, adj)
     if adj.is_identity:
         return EncoderInput(_as_features(x), adj, propagated=True)
     if not fold:
@@ -67,6 +70,18 @@ def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator, fold: bool
     if ax.nnz <= x.nnz + adj.nnz:
         return EncoderInput(SparseOperator(ax), adj, propagated=True)
     return EncoderInput(SparseOperator(x), adj, propagated=False)
+
+
+def _check_features(x, adj: SparseOperator) -> None:
+    """:class:`graphvae.InputError` unless ``x`` is a 2-D floating-point tensor (or sparse matrix) of ``adj``'s rows."""
+    if not (isinstance(x, (torch.Tensor, SparseOperator)) or sp.issparse(x)):
+        raise InputTypeError(f"features must be a torch tensor or a scipy sparse matrix, got {type(x).__name__}"
+                             " (torch.as_tensor(x, dtype=torch.float32) converts a numpy array)")
+    if len(x.shape) != 2 or x.shape[0] != adj.shape[0]:
+        raise InputError(f"features must be [num_nodes, in_dim] with num_nodes = {adj.shape[0]} (the operator's), "
+                         f"got {list(x.shape)}")
+    if isinstance(x, torch.Tensor) and x.layout == torch.strided and not x.is_floating_point():
+        raise InputTypeError(f"features must be floating-point, got {x.dtype} (use x.float())")
 
 
 def _as_scipy(x) -> sp.csr_matrix:
@@ -175,6 +190,9 @@ class GCNEncoder(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if copies != 1 and (dropout > 0 or batch_norm or head_activation is not None):
             raise ValueError("dropout, batch_norm and head_activation are not batched: use copies=1")
+        for name, size in [("in_dim", in_dim), ("latent", latent), *(("hidden", h) for h in hidden)]:
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise InputError(f"{name} must be a positive integer, got {size!r}")
         if normalize is not None and not normalize > 0:
             raise ValueError(f"the scale of a normalized head must be positive, got {normalize}")
         # plain ints: numpy integers (scikit-learn's parameter grids built from np.arange) fail in torch's split
@@ -232,8 +250,16 @@ class GCNEncoder(nn.Module):
         return out
 
     def forward(self, inp: EncoderInput, return_hidden: bool = False):
-        """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations."""
+        """The posterior q(Z | X, A); with ``return_hidden`` also the list of hidden activations.
+
+        Features of the wrong width or of another dtype than the parameters raise :class:`graphvae.InputError`."""
         h, propagated, hidden = inp.features, inp.propagated, []
+        weight = (self.layers[0] if len(self.layers) else self.head).weight
+        if h.shape[-1] != weight.shape[-2]:
+            raise InputError(f"the encoder takes {weight.shape[-2]} input features, got {h.shape[-1]}")
+        if isinstance(h, torch.Tensor) and h.dtype != weight.dtype:
+            raise InputTypeError(f"features are {h.dtype} but the encoder's parameters are {weight.dtype}: convert "
+                                 f"one (x.to({weight.dtype}) or encoder.to({h.dtype}))")
         for i, layer in enumerate(self.layers):
             h = layer(self._drop(h), inp.adj, propagated, inp.shared_adj if i == 0 else None)
             h = self.activation(h if self.norms is None else self.norms[i](h))

@@ -16,6 +16,8 @@ from typing import Sequence
 
 import torch
 
+from .._validation import InputError
+
 
 @dataclass(frozen=True)
 class Posterior:
@@ -23,6 +25,11 @@ class Posterior:
 
     mu: torch.Tensor
     logstd: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.logstd is not None and self.logstd.shape != self.mu.shape:
+            raise InputError(f"mu and logstd must have the same shape, got {list(self.mu.shape)} and "
+                             f"{list(self.logstd.shape)}")
 
     @property
     def is_deterministic(self) -> bool:

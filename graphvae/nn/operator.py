@@ -92,7 +92,26 @@ class SparseOperator:
     def __matmul__(self, dense: torch.Tensor) -> torch.Tensor:
         if self.csr is None:
             return dense
-        return _ConstantSpMM.apply(dense, self.csr, self.csr_t)
+        if not isinstance(dense, torch.Tensor) or dense.dim() != 2 or dense.shape[0] != self.shape[1]:
+            got = list(dense.shape) if isinstance(dense, torch.Tensor) else type(dense).__name__
+            raise InputError(f"a sparse operator of shape {list(self.shape)} multiplies a 2-D tensor of "
+                             f"{self.shape[1]} rows, got {got}")
+        csr, csr_t = self.csr, self.csr_t
+        if dense.dtype != csr.dtype:  # e.g. a float64 model: the operator's values in its dtype (cast once, cached)
+            if not dense.is_floating_point():
+                raise InputError(f"a sparse operator multiplies floating-point tensors, got {dense.dtype}")
+            csr, csr_t = self._as_dtype(dense.dtype)
+        return _ConstantSpMM.apply(dense, csr, csr_t)
+
+    def _as_dtype(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(M, M^T)`` with values in ``dtype`` (cached per dtype)."""
+        cache = self.__dict__.setdefault("_dtype_cache", {})
+        if dtype not in cache:
+            def cast(c):
+                return csr_tensor(c.crow_indices(), c.col_indices(), c.values().to(dtype), tuple(c.shape))
+            csr = cast(self.csr)
+            cache[dtype] = (csr, csr if self.csr_t is self.csr else cast(self.csr_t))
+        return cache[dtype]
 
     def to(self, device: torch.device | str) -> "SparseOperator":
         out = SparseOperator.__new__(SparseOperator)
@@ -131,9 +150,71 @@ class _ConstantSpMM(torch.autograd.Function):
         return spmm(ctx.csr_t, grad.contiguous()), None, None
 
 
+def check_num_nodes(num_nodes) -> int:
+    """``num_nodes`` as a non-negative ``int``, or :class:`graphvae.InputError`."""
+    if isinstance(num_nodes, (bool, np.bool_)) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 0:
+        raise InputError(f"num_nodes must be a non-negative integer, got {num_nodes!r}")
+    return int(num_nodes)
+
+
+def check_edge_index(edge_index, num_nodes: int) -> np.ndarray:
+    """``edge_index`` as an int64 array ``[2, E]`` of node ids in ``0 .. num_nodes - 1``, or :class:`graphvae.InputError`.
+
+    An empty array is the empty edge list; a float array is accepted only with whole-number values.
+    """
+    num_nodes = check_num_nodes(num_nodes)
+    if isinstance(edge_index, torch.Tensor):
+        edge_index = edge_index.detach().cpu().numpy()
+    ei = np.asarray(edge_index)
+    if ei.size == 0:
+        return np.zeros((2, 0), dtype=np.int64)
+    if ei.ndim != 2 or ei.shape[0] != 2:
+        hint = (" (a dense adjacency matrix? pass scipy.sparse.csr_matrix(a), or its edge list a.nonzero())"
+                if ei.ndim == 2 and ei.shape[0] == ei.shape[1] else
+                " (an edge list [E, 2]? pass its transpose)" if ei.ndim == 2 and ei.shape[1] == 2 else "")
+        raise InputError(f"edge_index must have shape [2, E], got {list(ei.shape)}{hint}")
+    if ei.dtype.kind not in "iu":
+        if ei.dtype.kind != "f" or not np.all(np.isfinite(ei)) or np.any(ei != np.round(ei)):
+            raise InputError(f"edge_index must hold integer node ids, got dtype {ei.dtype}")
+    if ei.min() < 0 or ei.max() >= num_nodes:
+        raise InputError(f"edge_index holds node ids from {ei.min():g} to {ei.max():g}: they must lie in "
+                         f"0 .. {num_nodes - 1} (num_nodes={num_nodes})")
+    return ei.astype(np.int64, copy=False)
+
+
+def check_edge_weight(edge_weight, num_edges: int) -> np.ndarray:
+    """``edge_weight`` as a float64 array of ``num_edges`` finite non-negative weights, or :class:`graphvae.InputError`."""
+    if isinstance(edge_weight, torch.Tensor):
+        edge_weight = edge_weight.detach().cpu().numpy()
+    w = np.asarray(edge_weight)
+    if w.dtype.kind not in "iuf" or w.ndim > 1 and w.size != w.shape[-1] or w.size != num_edges:
+        raise InputError(f"edge_weight must be {num_edges} numbers, one per column of edge_index, got shape "
+                         f"{list(w.shape)} of dtype {w.dtype}")
+    w = w.astype(np.float64).ravel()
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise InputError("edge_weight must be finite and non-negative")
+    return w
+
+
+def check_adjacency(adjacency: sp.spmatrix, num_nodes: int) -> sp.csr_matrix:
+    """A scipy adjacency as :func:`adjacency_matrix` gives it (``num_nodes`` square, symmetric, 0/1, no self-loops), or
+    :class:`graphvae.InputError`."""
+    num_nodes = check_num_nodes(num_nodes)
+    if adjacency.shape != (num_nodes, num_nodes):
+        raise InputError(f"the adjacency must be {num_nodes} x {num_nodes} (num_nodes), got {adjacency.shape}")
+    a = sp.csr_matrix(adjacency)
+    if np.any(a.data != 1) or a.diagonal().any() or (a != a.T).nnz:
+        raise InputError("a scipy adjacency must be symmetric 0/1 without self-loops (adjacency_matrix's); for "
+                         "weighted edges pass edge_index and edge_weight")
+    return a
+
+
 def adjacency_matrix(edge_index: torch.Tensor | np.ndarray, num_nodes: int) -> sp.csr_matrix:
-    """The symmetric 0/1 adjacency (no self-loops) of an edge list ``[2, E]`` given in either or both directions."""
-    ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
+    """The symmetric 0/1 adjacency (no self-loops) of an edge list ``[2, E]`` given in either or both directions.
+
+    Raises :class:`graphvae.InputError` unless ``edge_index`` has shape ``[2, E]`` with ids in ``0 .. num_nodes - 1``.
+    """
+    ei = check_edge_index(edge_index, num_nodes)
     keep = ei[0] != ei[1]
     row, col = ei[0, keep], ei[1, keep]
     both = (np.concatenate([row, col]), np.concatenate([col, row]))
@@ -166,8 +247,8 @@ def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: t
     self-loop of weight 1 is added to every node, as PyG's ``gcn_norm(edge_index, edge_weight, add_self_loops=True)``
     does. Computed in float64, stored in float32.
     """
-    ei = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
-    w = np.asarray(edge_weight, dtype=np.float64).ravel()
+    ei = check_edge_index(edge_index, num_nodes)
+    w = check_edge_weight(edge_weight, ei.shape[1])
     keep = ei[0] != ei[1]
     n = num_nodes
     a = sp.csr_matrix((w[keep], (ei[0, keep], ei[1, keep])), shape=(n, n))  # duplicates summed, as gcn_norm does
@@ -193,13 +274,18 @@ def normalized_adjacency(edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, 
     ``edge_index`` may also be the 0/1 adjacency from :func:`adjacency_matrix`, to build it only once.
     With ``edge_weight`` (aligned with an ``edge_index`` that lists both directions) the weights enter
     :math:`\hat A` (:func:`weighted_gcn_normalize`); without, the 0/1 path is unchanged.
+    Bad input (``edge_index`` not ``[2, E]`` or with ids outside ``0 .. num_nodes - 1``, a dense adjacency, weights
+    that are not one finite non-negative number per edge, a scipy adjacency that is not ``num_nodes`` square,
+    symmetric and 0/1 without self-loops) raises :class:`graphvae.InputError`.
     """
     if edge_weight is not None and not sp.issparse(edge_index):
         a = weighted_gcn_normalize(edge_index, edge_weight, num_nodes)
         if a.nnz == num_nodes and np.all(a.diagonal() == 1):
             return SparseOperator(None, n=num_nodes)
         return SparseOperator(a, symmetric=True)
-    a = edge_index if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
+    if sp.issparse(edge_index) and edge_weight is not None:
+        raise InputError("edge_weight goes with an edge_index [2, E], not with a scipy adjacency")
+    a = check_adjacency(edge_index, num_nodes) if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
     if a.nnz == 0:
         return SparseOperator(None, n=num_nodes)
     return SparseOperator(gcn_normalize(a), symmetric=True)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .._stages import stage
+from .._validation import InputError
 from ..nn.encoder import EncoderInput, GCNEncoder
 from ..nn.latent import Posterior, normal_log_prob
 from .likelihood import Likelihood
@@ -120,8 +121,8 @@ class ELBO(nn.Module):
     def __init__(self, encoder: GCNEncoder, likelihood: Likelihood, beta: float = 1.0,
                  penalties: Sequence[Penalty] = ()):
         super().__init__()
-        if beta < 0:
-            raise ValueError(f"beta must be non-negative, got {beta}")
+        if not beta >= 0:  # NaN too
+            raise InputError(f"beta must be non-negative, got {beta}")
         self.encoder = encoder
         self.likelihood = likelihood
         self.penalties = nn.ModuleList(penalties)

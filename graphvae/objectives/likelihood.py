@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._stages import stage
+from .._validation import InputError
 from ..nn.inner_product import PairPattern, pair_scores, pattern_scores  # noqa: F401 (pair_scores re-exported)
 from ..nn.operator import adjacency_matrix, index_dtype
 
@@ -86,6 +87,8 @@ class LinkTarget:
     def from_edges(cls, edge_index: torch.Tensor | np.ndarray | sp.csr_matrix, num_nodes: int,
                    self_loops: bool = True) -> "LinkTarget":
         """Build from an edge list ``[2, E]`` or the 0/1 adjacency of :func:`graphvae.nn.operator.adjacency_matrix`."""
+        if sp.issparse(edge_index) and edge_index.shape != (num_nodes, num_nodes):
+            raise InputError(f"the adjacency must be {num_nodes} x {num_nodes} (num_nodes), got {edge_index.shape}")
         a = edge_index if sp.issparse(edge_index) else adjacency_matrix(edge_index, num_nodes)
         if self_loops:
             a = a + sp.identity(num_nodes, dtype=np.float32, format="csr")
@@ -339,7 +342,16 @@ class LinkLikelihood(Likelihood):
         return PairPattern(total, crow, col, crow, col_t, transpose), keep
 
     def forward(self, z: torch.Tensor, target: LinkTarget, generator=None) -> torch.Tensor:
-        """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods)."""
+        """The total log-likelihood (for a disjoint union: the sum of the components' log-likelihoods).
+
+        ``z`` must be ``[num_nodes, d]`` floating point, and a reweighted target must have edges
+        (:class:`graphvae.InputError` otherwise)."""
+        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[0] != target.num_nodes or not z.is_floating_point():
+            got = f"{list(z.shape)} {z.dtype}" if isinstance(z, torch.Tensor) else type(z).__name__
+            raise InputError(f"z must be a floating-point [num_nodes, d] tensor with num_nodes = {target.num_nodes} "
+                             f"(the target's), got {got}")
+        if self.reweight and target.num_edges == 0:
+            raise InputError("the reweighted link likelihood needs a graph with edges (reweight=False takes none)")
         with stage("likelihood.positives"):
             pos_scores = pattern_scores(z, target.positives)
             if target.components == 1 and pos_scores.numel() > _CHUNK_PAIRS:
