@@ -429,6 +429,16 @@ def image_dataset_from_args(args: argparse.Namespace, seed: int):
     return load_image_dataset(name, paths.get(name), binarize=not args.no_binarize, seed=seed, test_size=args.test_size)
 
 
+def check_two_classes(data, needs: str) -> None:
+    """Before training: :class:`InputError` if an image dataset's training labels hold one class, which ``needs``
+    (what uses the labels: a linear probe, a feature classifier) cannot learn from."""
+    import numpy as np
+
+    classes = np.unique(data.y_train)
+    if len(classes) < 2:
+        raise InputError(f"{data.name}: the training labels hold one class ({classes[0]}): {needs} needs at least two")
+
+
 def unit_fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:

@@ -20,6 +20,7 @@ from ._common import (
     check_device,
     check_image_arguments,
     check_output_dir,
+    check_two_classes,
     check_outputs_spare_inputs,
     check_plot_dir,
     fill_defaults,
@@ -140,10 +141,7 @@ def _image_run(args, seed: int, out: Path | None) -> dict:
 
     data = image_dataset_from_args(args, seed)
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
-    classes = sorted(set(y_tr.tolist()))
-    if len(classes) < 2:  # before training: the linear probe of the codes (and stacked's fine-tuning) needs two
-        raise InputError(f"{data.name}: the training labels hold one class ({classes[0]}): the linear probe of the "
-                         f"codes needs at least two")
+    check_two_classes(data, "the linear probe of the codes")  # and stacked's fine-tuning
     if args.kind == "stacked":
         params = dict(hidden=args.hidden, activation=args.activation, likelihood=args.likelihood,
                       pretrain_epochs=args.epochs, finetune_epochs=args.finetune_epochs or args.epochs,

@@ -20,6 +20,7 @@ from ._common import (
     check_device,
     check_image_arguments,
     check_output_dir,
+    check_two_classes,
     check_outputs_spare_inputs,
     check_plot_dir,
     fill_defaults,
@@ -176,14 +177,9 @@ def load_data(args: argparse.Namespace, setup: dict, seed: int) -> ImageDataset:
 def check_evaluable(data: ImageDataset) -> None:
     """Before training: the Fréchet distance needs at least 2 test images (a covariance) and its feature classifier
     training images of at least 2 classes."""
-    import numpy as np
-
     if len(data.x_test) < 2:
         raise InputError(f"{data.name}: {len(data.x_test)} test image(s): the Fréchet distance needs at least 2")
-    classes = np.unique(data.y_train)
-    if len(classes) < 2:
-        raise InputError(f"{data.name}: the training labels hold one class ({classes[0]}): the Fréchet distance's "
-                         f"feature classifier needs at least two")
+    check_two_classes(data, "the Fréchet distance's feature classifier")
 
 
 def figure_names(latent: int) -> tuple[str, ...]:
