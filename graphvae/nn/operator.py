@@ -183,17 +183,18 @@ def check_edge_index(edge_index, num_nodes: int) -> np.ndarray:
 
 
 def check_edge_weight(edge_weight, num_edges: int) -> np.ndarray:
-    """``edge_weight`` as a float64 array of ``num_edges`` finite non-negative weights, or :class:`graphvae.InputError`."""
+    """``edge_weight`` as a float64 array of ``num_edges`` weights that the graph readers accept
+    (:func:`graphvae.data.graph_files.check_weights`: finite, non-negative, in float32's range), or
+    :class:`graphvae.InputError`."""
+    from ..data.graph_files import check_weights
+
     if isinstance(edge_weight, torch.Tensor):
         edge_weight = edge_weight.detach().cpu().numpy()
     w = np.asarray(edge_weight)
     if w.dtype.kind not in "iuf" or w.ndim > 1 and w.size != w.shape[-1] or w.size != num_edges:
         raise InputError(f"edge_weight must be {num_edges} numbers, one per column of edge_index, got shape "
                          f"{list(w.shape)} of dtype {w.dtype}")
-    w = w.astype(np.float64).ravel()
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise InputError("edge_weight must be finite and non-negative")
-    return w
+    return check_weights(w.ravel(), "edge_weight")
 
 
 def check_adjacency(adjacency: sp.spmatrix, num_nodes: int) -> sp.csr_matrix:
