@@ -200,6 +200,9 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
                        activation=self.activation, random_state=self.random_state, progress=self.progress,
                        device=self.device, **self._kind_options())
         if self.kind == "denoising":
+            if not 0 <= self.noise_level <= 1:  # else GAE's check would name its own parameter, feature_noise
+                raise InputError(f"noise level must be in [0, 1] (the share of feature entries masked on a graph), "
+                                 f"got {self.noise_level}")
             options.update(hidden_edges=self.hidden_edges, feature_noise=self.noise_level)
         return GAE(**options)
 
@@ -216,6 +219,15 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
             options.update(noise=self.noise, noise_level=self.noise_level)
         return ImageVAE(**options)
 
+    #: the inner model's parameters under this estimator's names, for the advice after a divergence (an inner
+    #: ``contractive=1e+300`` is this estimator's ``weight``)
+    _ADVICE_NAMES = {"contractive": "weight", "sparsity_weight": "weight", "activation_l1": "weight"}
+
+    def _named(self, model):
+        """``model`` naming its parameters as this estimator does when it advises after a divergence."""
+        model._advice_names = self._ADVICE_NAMES
+        return model
+
     def _fit(self, X, y=None) -> None:
         """Train on images ``X [n, pixels]`` (the image model) or on a graph (``Graph`` or ``LinkSplit``: the GAE).
 
@@ -228,10 +240,10 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
                 X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
             if self.kind not in GRAPH_KINDS:
                 raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
-            model = self.graph_model().set_params(random_state=self.seed_).fit(X)
+            model = self._named(self.graph_model()).set_params(random_state=self.seed_).fit(X)
             self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
         else:
-            model = self.image_model().set_params(random_state=self.seed_).fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
+            model = self._named(self.image_model()).set_params(random_state=self.seed_).fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
             self.graph_ = None
             self.n_features_in_ = self.n_pixels_ = model.n_pixels_
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_

@@ -261,7 +261,8 @@ class Estimator(BaseEstimator):
         """What to change after a divergence: the parameters of at least :data:`HUGE_PARAMETER` in size, if any (an
         ``ae --noise-level 1e300`` diverged with advice about the learning rate only), and a smaller learning rate."""
         params = self.get_params(deep=False)
-        huge = [f"{name}={value:g}" for name, value in params.items()  # floats: not counts such as epochs
+        names = getattr(self, "_advice_names", {})  # a wrapping estimator's names for these parameters (Autoencoder)
+        huge = [f"{names.get(name, name)}={value:g}" for name, value in params.items()  # floats, not counts (epochs)
                 if name != "lr" and isinstance(value, (float, np.floating)) and abs(value) >= self.HUGE_PARAMETER]
         lr = params.get("lr")
         advice = "try a smaller learning rate" + (f" than {lr:g}" if isinstance(lr, (int, float)) else "")

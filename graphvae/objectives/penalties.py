@@ -51,8 +51,10 @@ class SparsityKL(Penalty):
         total = posterior.mu.new_zeros(())
         for h in hidden:
             rho_hat = h.mean(0).clamp(1e-6, 1 - 1e-6)
-            rho = torch.full_like(rho_hat, self.rho)
-            total = total + h.shape[0] * kl_divergence(Bernoulli(probs=rho), Bernoulli(probs=rho_hat)).sum()
+            rho = torch.full_like(rho_hat, self.rho)  # no argument checks: a diverged NaN rho_hat must reach the
+            # loss, where the trainer reports the divergence, not fail inside the distribution as a ValueError
+            total = total + h.shape[0] * kl_divergence(Bernoulli(probs=rho, validate_args=False),
+                                                        Bernoulli(probs=rho_hat, validate_args=False)).sum()
         return total
 
 
