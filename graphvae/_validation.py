@@ -133,20 +133,52 @@ def _plain_id(node):
     return node.tolist()
 
 
-def as_float32(array, what: str):
-    """``array`` as float32, or :class:`InputError` naming the first row with a complex, NaN or inf value or with a
-    magnitude float32 cannot hold (above 3.4e38: it would become inf)."""
+def real_array(array, what: str):
+    """``array`` as a float64 numpy array, else :class:`InputTypeError`: complex numbers (also in an object array,
+    whose imaginary part numpy would drop with only a warning), strings, dates and durations (which numpy casts to
+    numbers without a word), or anything else numpy cannot convert. Booleans are 0 and 1. Values are not checked:
+    :func:`check_finite` and :func:`check_float32_range` do that."""
+    import warnings
+
     import numpy as np
 
-    if np.iscomplexobj(array):
-        raise InputError(f"{what} must be real numbers, got complex values")
-    wide = np.asarray(array, dtype=np.float64)
+    a = np.asarray(array)
+    if a.dtype.kind not in "biufO":
+        raise InputTypeError(f"{what} must be real numbers, got dtype {a.dtype}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)  # an object array of complex numbers
+            return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError, np.exceptions.ComplexWarning) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputTypeError(f"{what} must be real numbers: {reason}") from None
+
+
+def as_float32(array, what: str):
+    """``array`` as a new float32 array, or :class:`InputError` for values that are not real numbers
+    (:func:`real_array`), or naming the first row with a NaN or inf value or with a magnitude float32 cannot hold
+    (above 3.4e38: it would become inf)."""
+    import numpy as np
+
+    wide = real_array(array, what)
     check_finite(wide, what)
-    big = np.abs(wide) > np.finfo(np.float32).max
-    if big.any():
-        row = int(np.argwhere(big)[0][0])
-        raise InputError(f"{what} exceed float32's range (magnitude at most 3.4e+38) at row {row}: rescale them")
+    check_float32_range(wide, what)
     return wide.astype(np.float32)
+
+
+def check_float32_range(array, what: str) -> None:
+    """Raise :class:`InputError` naming the first row of the finite ``array`` with a magnitude above float32's
+    largest, 3.4e38, which a model computing in float32 would turn into inf."""
+    import numpy as np
+
+    if array.dtype.itemsize <= 4 or not array.size:  # float32, float16, int32 and smaller: always within
+        return
+    limit = float(np.finfo(np.float32).max)
+    top = max(float(array.max()), -float(array.min()))  # no temporary |array|
+    if top > limit:
+        row = int(np.argwhere(np.abs(array) > limit)[0][0])
+        raise InputError(f"{what} exceed float32's range at row {row} (magnitude up to {top:g}, beyond float32's "
+                         f"{limit:g}; the model computes in float32): rescale them")
 
 
 def check_finite(array, what: str) -> None:

@@ -26,6 +26,7 @@ convert to bits per dimension by :func:`graphvae.objectives.pixel_likelihood.bit
 """
 from __future__ import annotations
 
+import math
 import re
 
 from typing import Sequence
@@ -33,7 +34,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .._validation import InputError, InputTypeError, check_finite, check_int, check_seed
+from .._validation import InputError, InputTypeError, check_finite, check_float32_range, check_int, check_seed
 from .._device import device_generator
 from ..nn.decoder import MLPDecoder
 from ..nn.encoder import GCNEncoder, edgeless_input
@@ -62,6 +63,9 @@ ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "elu": torch.nn.functiona
 
 #: elements (samples x images x pixels) evaluated at once by :meth:`ImageVAE.iwae`
 _IWAE_CHUNK = 2 ** 22
+#: log-weights (samples x images) :meth:`ImageVAE.iwae` holds at once: a larger ``k`` is evaluated in runs of
+#: samples whose log-sum-exps are combined, so memory stays bounded for any ``k``
+_IWAE_LOG_WEIGHTS = 2 ** 22
 
 
 def check_images(x, what: str = "images", n_features: int | None = None, owner: str = "ImageVAE",
@@ -89,10 +93,7 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
         reason = re.sub(r"(Complex data not supported)\s*\[.*", r"\1", reason, flags=re.S)  # ... here too
         raise kind(f"{what} must be a 2-d array of numbers [n, pixels]: {' '.join(reason.split())}") from None
     check_finite(x, what)
-    if x.dtype == np.float64 and x.size and float(np.abs(x).max()) > float(np.finfo(np.float32).max):
-        # the model computes in float32: such a pixel would become inf (a NaN loss, NaN reconstructions)
-        raise InputError(f"{what} hold values of magnitude up to {float(np.abs(x).max()):g}, beyond float32's "
-                         f"{float(np.finfo(np.float32).max):g} (the model computes in float32): scale the pixels")
+    check_float32_range(x, what)  # the model computes in float32: such a pixel would become inf (a NaN loss)
     if n_features is not None and x.shape[1] != n_features:
         raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {n_features} "
                          f"(X has {x.shape[1]} features, but {owner} is expecting {n_features} features as input)")
@@ -326,11 +327,23 @@ class ImageVAE(Float32Transformer, Estimator):
         sampler = device_generator(self._device, random_state, generator)
         images = max(1, _IWAE_CHUNK // (k * xt.shape[1]))
         samples = max(1, min(k, _IWAE_CHUNK // xt.shape[1]))
+        # samples per call of the objective: a multiple of its chunks, so that the runs draw what one call would
+        run = samples * max(1, _IWAE_LOG_WEIGHTS // (samples * min(images, xt.shape[0])))
         out = []
         with torch.no_grad():
             for start in range(0, xt.shape[0], images):
                 xb = self._to_model_device(self._noisy(xt[start:start + images], generator))
-                out.append(self.objective_.iwae(edgeless_input(xb), xb, k, sampler, samples_per_chunk=samples))
+                inp = edgeless_input(xb)
+                if k <= run:
+                    out.append(self.objective_.iwae(inp, xb, k, sampler, samples_per_chunk=samples))
+                    continue
+                log_sum = None  # log sum_i w_i over the runs so far: log-mean-exp of a run + log of its size
+                for first in range(0, k, run):
+                    size = min(run, k - first)
+                    part = self.objective_.iwae(inp, xb, size, sampler, samples_per_chunk=samples).double()
+                    part = part + math.log(size)
+                    log_sum = part if log_sum is None else torch.logaddexp(log_sum, part)
+                out.append(log_sum - math.log(k))
         return torch.cat(out).double().cpu().numpy()
 
     def iwae(self, x, k: int = 1000, random_state: int = 0) -> float:

@@ -28,30 +28,16 @@ from typing import Sequence
 import numpy as np
 import scipy.linalg
 
-from .._validation import InputError, InputTypeError, check_finite, check_int
+from .._validation import InputError, check_finite, check_float32_range, check_int, real_array
 from ..files import atomic_write
 
 #: the largest seed scikit-learn's ``MLPClassifier`` takes
 _MAX_SKLEARN_SEED = 2**32 - 1
 
 
-def _real_array(a, what: str) -> np.ndarray:
-    """``a`` as a float64 array, else :class:`InputTypeError` (complex numbers, strings, dates: numpy would drop the
-    imaginary part with only a warning, or fail with its own message)."""
-    dtype = np.asarray(a).dtype
-    if dtype.kind not in "biufO":
-        raise InputTypeError(f"{what} must be real numbers, got dtype {dtype}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", np.exceptions.ComplexWarning)  # an object array of complex numbers
-            return np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError, np.exceptions.ComplexWarning) as e:
-        raise InputTypeError(f"{what} must be real numbers: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-
-
 def gaussian_moments(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (unbiased) covariance of ``[n, k]`` feature vectors (``n >= 2``)."""
-    f = _real_array(features, "features")
+    f = real_array(features, "features")
     if f.ndim != 2 or f.shape[0] < 2:
         raise InputError(f"need at least 2 feature vectors as an [n, k] array, got shape {f.shape}")
     check_finite(f, "features")
@@ -67,9 +53,9 @@ def psd_sqrt(matrix: np.ndarray) -> np.ndarray:
 
 def frechet_distance(mu_x: np.ndarray, cov_x: np.ndarray, mu_y: np.ndarray, cov_y: np.ndarray) -> float:
     """The Fréchet distance :math:`d^2` between :math:`\\mathcal N(\\mu_X, \\Sigma_X)` and :math:`\\mathcal N(\\mu_Y, \\Sigma_Y)`."""
-    mu_x, mu_y = np.atleast_1d(_real_array(mu_x, "the first mean")), np.atleast_1d(_real_array(mu_y, "the second mean"))
-    cov_x = np.atleast_2d(_real_array(cov_x, "the first covariance"))
-    cov_y = np.atleast_2d(_real_array(cov_y, "the second covariance"))
+    mu_x, mu_y = np.atleast_1d(real_array(mu_x, "the first mean")), np.atleast_1d(real_array(mu_y, "the second mean"))
+    cov_x = np.atleast_2d(real_array(cov_x, "the first covariance"))
+    cov_y = np.atleast_2d(real_array(cov_y, "the second covariance"))
     k = mu_x.shape[0]
     if mu_y.shape != (k,) or cov_x.shape != (k, k) or cov_y.shape != (k, k):
         raise InputError(f"shapes do not match: means {mu_x.shape}, {mu_y.shape}; covariances {cov_x.shape}, {cov_y.shape}")
@@ -113,7 +99,7 @@ class FeatureClassifier:
     accuracy: float | None = None
 
     def features(self, x: np.ndarray) -> np.ndarray:
-        h = _real_array(x, "the feature classifier's images")
+        h = real_array(x, "the feature classifier's images")
         if h.ndim != 2 or h.shape[1] != self.weights[0].shape[0]:
             raise InputError(f"the feature classifier expects [n, {self.weights[0].shape[0]}] images, got {h.shape}")
         for w, b in zip(self.weights[:-1], self.biases[:-1]):
@@ -184,20 +170,19 @@ def feature_classifier(x: np.ndarray, y: np.ndarray, hidden: Sequence[int] = (12
         # no hidden layer would make the "features" the pixels themselves
         raise InputError(f"hidden must be one or more positive layer widths, got {hidden!r}")
     hidden = tuple(int(h) for h in layers)
-    x = _real_array(x, "the classifier's training images")
+    x = real_array(x, "the classifier's training images")
     y = np.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise InputError(f"need [n, pixels] images and n labels, got {x.shape} and {y.shape}")
     check_finite(x, "the classifier's training images")
-    with np.errstate(over="ignore"):  # beyond float32's range: inf, refused just below
-        x = x.astype(np.float32)
-    check_finite(x, "the classifier's training images (as float32)")
+    check_float32_range(x, "the classifier's training images")  # the classifier is trained in float32
+    x = x.astype(np.float32)
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise InputError("the classifier's labels contain NaN or infinity")
     if (x_test is None) != (y_test is None):
         raise InputError("give both x_test and y_test (the classifier's test accuracy), or neither")
     if x_test is not None:
-        x_test, y_test = _real_array(x_test, "the classifier's test images"), np.asarray(y_test)
+        x_test, y_test = real_array(x_test, "the classifier's test images"), np.asarray(y_test)
         if x_test.ndim != 2 or x_test.shape[1] != x.shape[1] or y_test.shape != (x_test.shape[0],):
             raise InputError(f"need [n, {x.shape[1]}] test images and n test labels, got {x_test.shape} and "
                              f"{y_test.shape}")

@@ -47,7 +47,8 @@ class EncoderInput:
         return self.adj.shape[0]
 
 
-def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator, fold: bool = True) -> EncoderInput:
+def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator, fold: bool = True,
+                  check_finite: bool = True) -> EncoderInput:
     """Prepare constant features for the encoder, folding the first ``Â`` into them when that is cheaper.
 
     ``fold=False`` never folds (an encoder that transforms ``XW`` before propagating it, e.g. the
@@ -57,8 +58,13 @@ def encoder_input(x: torch.Tensor | sp.spmatrix, adj: SparseOperator, fold: bool
     sparse. For dense ``x``, ``Â X`` is computed once. For sparse ``x``, ``Â X`` is usually much denser
     than ``X`` (bag-of-words rows mix over neighbours: 3.7x the non-zeros on Cora), so it is used only
     if ``nnz(Â X) <= nnz(X) + nnz(Â)``; otherwise the first layer computes ``Â (X W)``.
+
+    Features holding NaN or ±inf are refused (:class:`graphvae.InputError`) unless ``check_finite=False``: the
+    per-epoch views of training (masked edges, image mini-batches) pass it for features their estimator checked once.
     """
     _check_features(x, adj)
+    if check_finite:
+        _check_finite_features(x)
     if adj.is_identity:
         return EncoderInput(_as_features(x), adj, propagated=True)
     if not fold:
@@ -82,6 +88,54 @@ def _check_features(x, adj: SparseOperator) -> None:
                          f"got {list(x.shape)}")
     if isinstance(x, torch.Tensor) and x.layout == torch.strided and not x.is_floating_point():
         raise InputTypeError(f"features must be floating-point, got {x.dtype} (use x.float())")
+
+
+def _check_finite_features(x) -> None:
+    """:class:`graphvae.InputError` naming the first row of ``x`` that holds NaN or ±inf (one ``isfinite`` pass over
+    the values, a sparse matrix's stored ones)."""
+    rows = _nonfinite_rows(x)
+    if rows is not None:
+        raise InputError(f"features hold NaN or infinite values (first at row {int(rows.min())})")
+
+
+def _nonfinite_rows(x):
+    """The rows (a numpy or torch integer array) of the values of ``x`` that are NaN or ±inf, else ``None``."""
+    if isinstance(x, SparseOperator):
+        if x.is_identity:
+            return None
+        x = x.csr
+    if sp.issparse(x):
+        if x.format not in ("csr", "coo"):
+            x = x.tocsr()
+        bad = ~np.isfinite(x.data)
+        if not bad.any():
+            return None
+        at = np.flatnonzero(bad)
+        return x.row[at] if x.format == "coo" else np.searchsorted(x.indptr, at, side="right") - 1
+    if x.layout == torch.strided:
+        if _all_finite(x):
+            return None
+        return torch.isfinite(x.detach()).all(dim=1).logical_not().nonzero()[:, 0].cpu()
+    if x.layout == torch.sparse_csr:
+        values = x.values()
+        if _all_finite(values):
+            return None
+        at = torch.isfinite(values).logical_not().nonzero()[:, 0]
+        crow = x.crow_indices()
+        return torch.searchsorted(crow, at.to(crow.dtype), right=True).cpu() - 1
+    x = x if x.layout == torch.sparse_coo else x.to_sparse_coo()
+    values = x._values()  # an uncoalesced tensor's too
+    if _all_finite(values):
+        return None
+    return x._indices()[0, torch.isfinite(values).logical_not().nonzero()[:, 0]].cpu()
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    """Whether every value of the dense tensor ``t`` is finite (through numpy on a CPU: about 20x faster there)."""
+    t = t.detach()
+    if t.device.type == "cpu" and t.dtype in (torch.float16, torch.float32, torch.float64):
+        return bool(np.isfinite(t.resolve_neg().numpy()).all())
+    return bool(torch.isfinite(t).all())
 
 
 def _as_scipy(x) -> sp.csr_matrix:
@@ -303,5 +357,8 @@ class GCNEncoder(nn.Module):
 
 
 def edgeless_input(x: torch.Tensor) -> EncoderInput:
-    """The encoder input of a batch of images: features ``x`` on a graph with no edges (``Â = I``)."""
-    return encoder_input(x, SparseOperator(None, n=x.shape[0]))
+    """The encoder input of a batch of images: features ``x`` on a graph with no edges (``Â = I``).
+
+    Not checked for NaN or inf: the image estimators check their images once per fit, not per mini-batch, and the
+    noise a denoising model adds to a batch may make it inf on purpose (training then reports the divergence)."""
+    return encoder_input(x, SparseOperator(None, n=x.shape[0]), check_finite=False)

@@ -261,7 +261,7 @@ def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: floa
 
         def undirected_batches(epoch: int) -> list:
             adj, target = masking.draw(rate, generator)
-            return [(encoder_input(x, adj, fold=fold), target)]
+            return [(encoder_input(x, adj, fold=fold, check_finite=False), target)]
 
         return undirected_batches
 
@@ -270,7 +270,7 @@ def masked_batches(train_edge_index: torch.Tensor, x, num_nodes: int, rate: floa
             visible, hidden = mask_paths(train_edge_index, num_nodes, rate, walk_length, generator)
         else:
             visible, hidden = mask_edges(train_edge_index, rate, generator, directed=mode == "directed")
-        inp = encoder_input(x, normalized_adjacency(visible.numpy(), num_nodes), fold=fold)
+        inp = encoder_input(x, normalized_adjacency(visible.numpy(), num_nodes), fold=fold, check_finite=False)
         return [(inp, MaskedLinkTarget.from_hidden(base, hidden))]
 
     return batches

@@ -71,7 +71,7 @@ def denoising_graph_batches(graph: Graph, hidden_edges: float, feature_mask: flo
     def batches(epoch: int) -> list:
         edges = hide_edges(graph.edge_index, hidden_edges, generator) if hidden_edges > 0 else graph.edge_index
         x = mask_features(graph.x, feature_mask, generator) if feature_mask > 0 else graph.x
-        return [(encoder_input(x, normalized_adjacency(edges.numpy(), n), fold=fold), target)]
+        return [(encoder_input(x, normalized_adjacency(edges.numpy(), n), fold=fold, check_finite=False), target)]
 
     return batches
 
