@@ -42,6 +42,17 @@ from ._workers import SeedLines, map_in_workers
 TORCHRUN_ADVICE = "under torchrun use --model gae or vgae, or --model gnae or vgnae with --no-early-stopping"
 
 
+#: how a diverged fit's error begins (:meth:`graphvae.estimators.base.Estimator._check_diverged`, the early-stopping
+#: validation): such an error belongs to one seed, and a multi-seed run names it
+DIVERGED = "training diverged"
+
+
+def seed_error(seed: int, error: str) -> str:
+    """The line for ``error`` met by ``seed``'s fit: named by its seed when training diverged (which depends on the
+    seed), as it is (bad settings, mismatched ranks) otherwise. The same whether the seed was fit alone or batched."""
+    return f"seed {seed}: {error}" if error.startswith(DIVERGED) else error
+
+
 def register(sub) -> None:
     p = sub.add_parser("linkpred", help="link prediction: train on a split, report test AUC and AP",
                        description="Split the graph (85/5/10), train the chosen model (default: the paper's VGAE), report test "
@@ -86,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         f"--model {args.model} trains every epoch unless --early-stopping is given"))])
     from ..data.split import check_splittable, split_edges
     from ..evaluation.metrics import auc_ap
-    from ..estimators.batched import batched_by_default, fit_seeds, seeds_per_batch
+    from ..estimators.batched import SeedsFailed, batched_by_default, fit_seeds, seeds_per_batch
 
     if args.first_seed + args.seeds - 1 > MAX_SEED:
         raise InputError(f"the last seed, --first-seed + --seeds - 1 = {args.first_seed + args.seeds - 1}, exceeds 2**63 - 1")
@@ -95,6 +106,18 @@ def run(args: argparse.Namespace) -> int:
 
         check_supported(model_from_args(args, args.first_seed, early_stopping=args.early_stopping,
                                         patience=args.patience), TORCHRUN_ADVICE)
+
+    def fit_seed(model, split):
+        """One seed's fit: ``model.fit``, or under torchrun the distributed fit, whose check that every rank was
+        given the same settings and graph also covers the number of seeds (a rank that runs more fits than the others
+        would wait in a collective they never join, and the others would leave with a result)."""
+        if not under_torchrun():
+            return fit_model(model, split)
+        from ..training.distributed.fit import fit_distributed
+
+        return fit_distributed(model, split, keep_group=True,  # for the later seeds; runtime.leave ends it at exit
+                               same_on_every_rank={"number of seeds (--seeds)": args.seeds})
+
     def usable(g) -> None:  # the root cause first: a --latent above the node count, then too few edges to split
         if args.latent is not None:
             g.check_trainable(args.latent)
@@ -119,16 +142,29 @@ def run(args: argparse.Namespace) -> int:
 
     def train(chunk: list[int]) -> list[tuple[dict, tuple | None]]:
         """Split, train and score the seeds of ``chunk`` (together when more than one); with the first seed's
-        test-pair probabilities for ``--plot``."""
+        test-pair probabilities for ``--plot``. A seed whose training failed (diverged) ends the chunk with a row
+        holding its ``error``: the seeds before it are reported, then the error, as when each seed is its own fit."""
         splits = [split_edges(graph, seed=seed) for seed in chunk]
+        errors = [None] * len(chunk)
         if len(chunk) > 1:
-            models = fit_seeds(template, splits, chunk)
+            try:
+                models = fit_seeds(template, splits, chunk)
+            except SeedsFailed as failed:  # each seed as its own fit: the others' models, this seed's own error
+                models, errors = failed.models, failed.errors
         else:
-            models = [fit_model(model_from_args(args, chunk[0], early_stopping=args.early_stopping,
-                                                patience=args.patience).set_params(progress=template.progress),
-                                splits[0])]
+            model = model_from_args(args, chunk[0], early_stopping=args.early_stopping,
+                                    patience=args.patience).set_params(progress=template.progress)
+            try:
+                models = [fit_seed(model, splits[0])]
+            except InputError as error:
+                if not str(error).startswith(DIVERGED):
+                    raise
+                models, errors = [None], [str(error)]
         out = []
-        for seed, split, model in zip(chunk, splits, models):
+        for seed, split, model, error in zip(chunk, splits, models, errors):
+            if error is not None:  # the seeds before it are reported; the ones after it are not, as one at a time
+                out.append(({"seed": seed, "error": seed_error(seed, error)}, None))
+                break
             # the test pairs' probabilities once: the reported AUC/AP and the --plot curves are of these very scores
             # (scoring the pairs again as one array could round a probability differently in its last bit)
             pos, neg = model._pair_probabilities(split.test_pos, split.test_neg)
@@ -148,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
     with SeedLines(len(seeds), workers, progress, say) as report:
         for done in outcomes:
             for row, curves in done:
+                if "error" in row:
+                    raise InputError(row["error"])
                 train_seconds += row["train_seconds"]
                 results.append(row)
                 report(f"seed {row['seed']}: test AUC {row['auc']:.4f}  AP {row['ap']:.4f}")

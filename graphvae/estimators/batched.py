@@ -23,6 +23,7 @@ uses (:func:`graphvae.training.trainer.train_elbo`).
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Sequence
 
@@ -92,6 +93,13 @@ def fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int])
     own best epoch (``best_epoch_``, ``best_val_auc_``), as its own fit would; the run lasts until the last seed
     stops, so ``history_`` may be longer than that fit's. Like ``fit``, it leaves the caller's global torch
     random state as it was.
+
+    A seed whose own fit would fail (training diverged) fails here too, and only that seed: the blocks never
+    meet, so the other seeds train as they would alone. The summed loss does not say which seed's part became
+    NaN, so a batch whose loss did (checked on the history, nothing per epoch) trains its seeds once more one at a
+    time, each ``clone.fit(splits[c])`` with its own errors and warnings. One or more failed seeds raise
+    :class:`SeedsFailed` (an :class:`graphvae.InputError`) naming the first (``seed 3: training diverged: ...``),
+    with every other seed's fitted model in its ``models``.
     """
     with torch.random.fork_rng(devices=[]), training_mode():  # building the stacked encoder and its copies draws
         return _fit_seeds(template, splits, seeds)  # throwaway weights
@@ -130,9 +138,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
             raise InputError("fit_seeds needs an integer seed per split, got None")
         model._record_seed()
     if len(models) == 1:  # nothing to batch: the model fit trains (a batch of one has no stacked encoder)
-        models[0].fit(splits[0])
-        models[0].batched_seeds_ = 1
-        return models
+        return _one_at_a_time(models, splits, seeds)
     adjacencies = [adjacency_matrix(g.edge_index.numpy(), n) for g in graphs]
     likelihood = template._likelihood()
     target = LinkTarget.disjoint_union(adjacencies)
@@ -152,6 +158,10 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
                          template.progress, selection,
                          desc=f"{template._progress_label()} x{len(models)}", stop_on_nan=False)
     seconds = time.perf_counter() - start
+    if not all(math.isfinite(entry["loss"]) for entry in history):  # some seed's loss became NaN or inf, and the
+        # sum does not say whose: each seed's own fit stops there and reports it; the blocks never met, so training
+        # each seed alone gives every seed its own fit's outcome (the healthy ones the same models)
+        return _one_at_a_time([_clone(template, seed) for seed in seeds], splits, seeds)
     for index, (model, graph, adjacency) in enumerate(zip(models, graphs, adjacencies)):
         model.input_ = model._encoder_input(graph, adjacency)
         model.node_ids_ = list(graph.node_ids)
@@ -165,8 +175,55 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         model.objective_ = ELBO(single, template._likelihood(), beta=template.beta, penalties=penalties).eval()
         model.train_seconds_ = seconds / len(models)
         model.batched_seeds_ = len(models)
-        model._check_diverged()
+    errors = [_fit_error(model._check_diverged) for model in models]  # a NaN or inf parameter: that seed's alone
+    if any(error is not None for error in errors):
+        raise SeedsFailed.of(seeds, errors, [None if e is not None else m for m, e in zip(models, errors)])
+    for model in models:
         model._warn_if_collapsed()  # (the loss-rise warning needs a model's own loss: the union's is every seed's)
+    return models
+
+
+class SeedsFailed(InputError):
+    """:func:`fit_seeds`: the fits of some seeds failed (training diverged), as those seeds' own fits do.
+
+    The message names the first failed seed and that seed's own error (``seed 3: training diverged: ...``), and how
+    many others failed. ``seeds``: the failed seeds, in the order given; ``errors``: per split, the error of its seed's
+    fit or ``None``; ``models``: per split, its fitted model (the one ``fit_seeds`` would have returned) or ``None``.
+    """
+
+    def __init__(self, message: str, seeds: Sequence[int] = (), errors: Sequence[str | None] = (),
+                 models: Sequence[VGAE | None] = ()) -> None:
+        super().__init__(message)
+        self.seeds, self.errors, self.models = list(seeds), list(errors), list(models)
+
+    @classmethod
+    def of(cls, seeds: Sequence[int], errors: Sequence[str | None], models: Sequence[VGAE | None]) -> "SeedsFailed":
+        failed = [seed for seed, error in zip(seeds, errors) if error is not None]
+        first = next(error for error in errors if error is not None)
+        others = f" ({len(failed) - 1} more of the {len(seeds)} seeds failed: seed" \
+                 f"{'s' if len(failed) > 2 else ''} {', '.join(map(str, failed[1:]))})" if len(failed) > 1 else ""
+        return cls(f"seed {failed[0]}: {first}{others}", failed, errors, models)
+
+
+def _fit_error(call) -> str | None:
+    """The one-line message of the :class:`graphvae.InputError` that ``call()`` raises, or ``None``."""
+    try:
+        call()
+    except InputError as error:
+        return str(error)
+    return None
+
+
+def _one_at_a_time(models: list[VGAE], splits: Sequence[LinkSplit], seeds: Sequence[int]) -> list[VGAE]:
+    """``models[c].fit(splits[c])`` for every seed (each with its own errors and warnings), or :class:`SeedsFailed`
+    with the others' fitted models when some fail."""
+    errors = [_fit_error(lambda: model.fit(split)) for model, split in zip(models, splits)]
+    fitted = [None if error is not None else model for model, error in zip(models, errors)]
+    for model in fitted:
+        if model is not None:
+            model.batched_seeds_ = 1
+    if any(error is not None for error in errors):
+        raise SeedsFailed.of(seeds, errors, fitted)
     return models
 
 
@@ -200,7 +257,7 @@ class SeedSelection:
                 continue
             z_c = z[c * self.n:(c + 1) * self.n]
             if not bool(torch.isfinite(z_c).all()):  # this seed diverged: it stops, as its own fit does, keeping
-                self.stopped[c] = True               # its best epoch (none: fit_seeds reports the divergence)
+                self.stopped[c] = True               # its best epoch (its NaN loss makes fit_seeds refit alone)
                 self.val_auc[c].append(float("nan"))
                 continue
             auc = auc_ap(link_probabilities(z_c, pos), link_probabilities(z_c, neg))["auc"]

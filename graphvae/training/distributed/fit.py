@@ -11,6 +11,7 @@ Nothing of the loss or the loop is forked. The pieces that differ are plugged in
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -32,7 +33,8 @@ from .partition import Partition, Shard, balanced_bounds
 _HISTORY_SUMS = ("loss", "elbo", "log_likelihood", "kl", "penalty")
 
 
-def fit_distributed(model, data, ordering: str | None = None, keep_group: bool = False):
+def fit_distributed(model, data, ordering: str | None = None, keep_group: bool = False,
+                    same_on_every_rank: dict | None = None):
     """Fit a :class:`graphvae.estimators.models.VGAE` (or GAE) across the ranks of the current ``torchrun`` job.
 
     Every rank calls this with the same model parameters and the same ``data`` (a graph or a
@@ -45,7 +47,9 @@ def fit_distributed(model, data, ordering: str | None = None, keep_group: bool =
     :class:`graphvae.InputError` before training. Without a running context (:func:`.runtime.init`) the call starts
     one (and the process group from torchrun's variables, if the script has none) and ends it before returning, so
     the process is left as it was; ``keep_group=True`` keeps it for later fits of the same job (as the CLI does for
-    its seeds; :func:`.runtime.shutdown` or the process's exit ends it).
+    its seeds; :func:`.runtime.shutdown` or the process's exit ends it). ``same_on_every_rank``: more values (name ->
+    value) the ranks must agree on, such as a command's number of seeds (each a fit: a rank with more would wait for
+    the others in the next one), checked with the graph in the same all-reduce and refused the same way.
     """
     model._check_params()
     check_supported(model)
@@ -63,7 +67,7 @@ def fit_distributed(model, data, ordering: str | None = None, keep_group: bool =
         weight = getattr(graph, "edge_weight", None)  # weights enter Â as in one process (models here hide no edges)
         # a rank given another graph would partition it differently: the ranks' exchanges would no longer match
         runtime.check_same_on_every_rank({"graph": (n, graph.edge_index, weight), "features": graph.x,
-                                          "partition (GRAPHVAE_PARTITION)": ordering})
+                                          "partition (GRAPHVAE_PARTITION)": ordering, **(same_on_every_rank or {})})
         adjacency = adjacency_matrix(graph.edge_index.numpy(), n)
         ahat = None if weight is None else weighted_gcn_normalize(graph.edge_index.numpy(), weight, n)
         shard = Partition(adjacency, ctx.world_size, ordering, ahat=ahat).shard(ctx.rank, graph.x)
@@ -148,11 +152,18 @@ def fit_shard(model, shard: Shard):
     finally:
         for h in hooks:
             h.remove()
-    model.history_ = history
+    # one process stops at its first epoch whose loss is NaN or inf and reports it (the ranks run every epoch)
+    first_nan = next((i for i, h in enumerate(history) if not math.isfinite(h["loss"])), len(history) - 1)
+    model.history_ = history[:first_nan + 1]
     model.embedding_ = mu_all[torch.from_numpy(shard.new_of_orig)]  # original node order
     model.input_ = inp
     model.objective_ = ELBO(encoder, model._likelihood(), beta=model.beta)
     model.world_size_, model.rank_ = ctx.world_size, ctx.rank
+    try:  # as fit: a NaN or inf parameter or loss is an error, not a model (the same parameters and summed history on
+        model._check_diverged()  # every rank: every rank raises the same line)
+    except InputError:
+        model._forget_fit(keep=("history_", "seed_"))
+        raise
     return model
 
 
