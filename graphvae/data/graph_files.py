@@ -286,7 +286,7 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     lines, rows = _read_rows(p, "labels file")
     position = {str(i): k for k, i in enumerate(node_ids)}
     header = None
-    if rows and rows[0][1][0] not in position and _label_header(rows):
+    if rows and _label_header(rows, position):
         header, rows = rows[0][1], rows[1:]
     if not rows:
         raise InputError(f"{p}: no label rows")
@@ -327,15 +327,31 @@ LABEL_COLUMNS = ("label", "labels", "class", "cluster", "community", "category",
 MISSING_LABELS = ("nan", "na", "n/a", "null", "none", "#n/a")
 
 
-def _label_header(rows: list) -> bool:
-    """Whether the first row (whose id is not a graph node) is a header: a usual column name, or a first field that is
-    not a number and a second field that no other row has as its label (a header names the label column; a row with a
-    mistyped id has a real class)."""
+def _label_header(rows: list, position: dict) -> bool:
+    """Whether the first row is a header:
+
+    - a first field that is no graph node and one of :data:`ID_COLUMNS`;
+    - a first field that is a graph node, when the row looks like column names: its first field no number, and one of
+      :data:`ID_COLUMNS` or its second one of :data:`LABEL_COLUMNS` (but ``y``), and its second no number nor any
+      other row's label (``node,label`` in a graph with a node ``node`` was read as that node's label, a class
+      ``label`` of its own);
+    - else a first field and a second that are not numbers, the second no other row's label (a header names the label
+      column; a row with a mistyped id has a real class; ``alcie,2``, a mistyped id whose numeric class no other row
+      has, was skipped as a header, the node left unlabelled)."""
     from .graph import _is_number
 
     first = rows[0][1]
-    if first[0].lower() in ("id", "node", "node_id", "name", "source", "vertex"):
+    named_id = first[0].lower() in ID_COLUMNS
+    if first[0] not in position and named_id:
         return True
-    if _is_number(first[0]):  # an id spelt otherwise than the graph's ("007" for node 7) is no column name: an error,
-        return False          # where it was skipped as a header when its label was unique (and the node left unlabelled)
-    return len(first) > 1 and len(rows) > 1 and first[1] not in {f[1] for _, f in rows[1:] if len(f) > 1}
+    if len(first) < 2 or _is_number(first[1]) or first[1] in {f[1] for _, f in rows[1:] if len(f) > 1}:
+        return False
+    if first[0] in position:  # "y" is as often a class ("y"/"n") as a column; a number names no column
+        return not _is_number(first[0]) and (named_id or first[1].lower() in set(LABEL_COLUMNS) - {"y"})
+    # an id spelt otherwise than the graph's ("007" for node 7) is no column name: an error, where it was skipped as a
+    # header when its label was unique (and the node left unlabelled)
+    return len(rows) > 1 and not _is_number(first[0])
+
+
+#: header names of a labels file's first column
+ID_COLUMNS = ("id", "node", "node_id", "nodeid", "name", "source", "vertex")

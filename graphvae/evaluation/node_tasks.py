@@ -294,7 +294,9 @@ def matched_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     """Clustering accuracy under the best one-to-one cluster-to-class matching (Hungarian algorithm)."""
     from scipy.optimize import linear_sum_assignment
 
-    y, pred = np.asarray(y), np.asarray(pred)
+    # mixed types (1 and "b") compared as text and a missing value refused, as in cluster_scores: they failed inside
+    # numpy's sort (a traceback), and a NaN cluster label was counted as a cluster
+    y, pred = _class_labels(y), _class_labels(pred, "cluster labels")
     _check_same_length(y, pred)
     _, yi = np.unique(y, return_inverse=True)
     _, pi = np.unique(pred, return_inverse=True)
