@@ -40,3 +40,16 @@ def test_sparse_kl_autoencoder_divergence_is_an_input_error_not_a_distribution_e
     with pytest.raises(InputError, match=r"^training diverged: .*check weight=1e\+300"):
         Autoencoder(kind="sparse", sparse_penalty="kl", activation="sigmoid", weight=1e300, epochs=2,
                     progress=False).fit(_digits())
+
+
+def test_ae_json_rows_of_every_seed_have_the_same_keys(tmp_path):
+    """``graphvae ae --seeds 2 --json``: the second seed's row held ``"figures": []``, the first's no such key."""
+    import json
+
+    from graphvae.cli import main
+
+    out = tmp_path / "a.json"
+    assert main(["ae", "--epochs", "1", "--seeds", "2", "--no-progress", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["seeds"]
+    assert [r["seed"] for r in rows] == [0, 1]
+    assert set(rows[0]) == set(rows[1]) and "figures" not in rows[1]

@@ -267,7 +267,8 @@ def run(args: argparse.Namespace) -> int:
     for seed in range(args.seeds):
         out = Path(args.out) if args.out and seed == 0 else None
         r = (_graph_run if on_graph else _image_run)(args, seed, out)
-        figures = r.pop("figures") if seed == 0 else figures
+        drawn = r.pop("figures")  # every seed's row keeps the same keys: the figures are the first seed's
+        figures = drawn if seed == 0 else figures
         results.append({"seed": seed, **r})
         shown = "  ".join(f"{k} {v:.4f}" for k, v in r.items() if isinstance(v, float))
         print(f"seed {seed}: {shown}", flush=True)
