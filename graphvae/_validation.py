@@ -166,19 +166,25 @@ def as_float32(array, what: str):
     return wide.astype(np.float32)
 
 
-def check_float32_range(array, what: str) -> None:
-    """Raise :class:`InputError` naming the first row of the finite ``array`` with a magnitude above float32's
-    largest, 3.4e38, which a model computing in float32 would turn into inf."""
+def check_float32_range(array, what: str, why: str = "the model computes in float32") -> None:
+    """Raise :class:`InputError` naming the first row of ``array`` with a finite value of magnitude above float32's
+    largest, 3.4e38, which would become inf in float32 (``why``: what holds float32). NaN and inf are not checked
+    here (:func:`check_finite`)."""
     import numpy as np
 
     if array.dtype.itemsize <= 4 or not array.size:  # float32, float16, int32 and smaller: always within
         return
     limit = float(np.finfo(np.float32).max)
-    top = max(float(array.max()), -float(array.min()))  # no temporary |array|
-    if top > limit:
-        row = int(np.argwhere(np.abs(array) > limit)[0][0])
+    with np.errstate(invalid="ignore"):
+        if -limit <= array.min() and array.max() <= limit:  # the common case, without a temporary |array|
+            return
+        big = np.abs(array) > limit
+    big &= np.isfinite(array)
+    if big.any():
+        row = int(np.argwhere(big)[0][0])
+        top = float(np.abs(array[big]).max())
         raise InputError(f"{what} exceed float32's range at row {row} (magnitude up to {top:g}, beyond float32's "
-                         f"{limit:g}; the model computes in float32): rescale them")
+                         f"{limit:g}; {why}): rescale them")
 
 
 def check_finite(array, what: str) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
+import stat
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -36,6 +38,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     try:
         write(tmp)
         if not direct:
+            _keep_mode(path, tmp)
             os.replace(tmp, path)
     except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
         if e.filename is not None and Path(e.filename) != tmp:  # or none at all ("No space left on device" from write)
@@ -46,17 +49,36 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
             tmp.unlink()
 
 
+def _keep_mode(path: Path, tmp: Path) -> None:
+    """Give ``tmp`` the permission bits of the file it replaces: a private (0600) file rewritten became readable by
+    all (the umask's 0644)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) & 0o777  # not a set-user-id bit
+    except FileNotFoundError:  # a new file: the umask decides, as for any file
+        return
+    os.chmod(tmp, mode)
+
+
+#: characters that make a CSV row ambiguous unless its first field is quoted: a tab (a reader that guesses the
+#: separator takes a line holding a bare one for TSV) and the line breaks of str.splitlines that the csv module does
+#: not quote (\r and \n it quotes itself)
+_QUOTE = re.compile("[\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def write_csv_rows(f: Any, header: Sequence[str], rows: Iterable[Sequence]) -> None:
     """Write ``header``, then ``rows`` (streamed: a million nodes' rows are never held at once) to the open text file
     ``f`` as CSV. A row whose first field starts with ``#`` (after spaces) is quoted in full: graphvae's readers take
     such a line for a comment, so a node id ``#x`` written bare was lost when a ``cluster --out`` file was read back
-    as labels."""
+    as labels. So is a row whose first field holds a tab or a line break (:data:`_QUOTE`): written bare, ``a<TAB>b,1``
+    is two tab-separated fields to a reader that guesses the separator."""
     import csv
 
     plain, quoted = csv.writer(f), csv.writer(f, quoting=csv.QUOTE_ALL)
     plain.writerow(header)
+    search = _QUOTE.search
     for row in rows:
-        (quoted if str(row[0]).lstrip().startswith("#") else plain).writerow(row)
+        first = str(row[0])
+        (quoted if first.lstrip().startswith("#") or search(first) else plain).writerow(row)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -70,10 +70,9 @@ def run(args: argparse.Namespace) -> int:
     fill_defaults(args, {"projection": "tsne"})
     check_device(args)
     graph, name = graph_from_args(args)
-    if Path(args.out).suffix.lower() == ".emb":  # before training, not after it
-        from ..data.embedding_files import check_emb_ids
+    from ..data.embedding_files import check_ids
 
-        check_emb_ids(graph.node_ids)
+    check_ids(graph.node_ids, Path(args.out).suffix)  # before training, not after it (.emb, .npz and repeated ids)
     narrow_default_latent(args, graph, model_latent(args))
     labels = None
     if args.plot:  # read before training, so that a bad labels file fails before anything is written

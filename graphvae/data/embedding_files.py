@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import InputError, plain_ids, readable_file, writable_path
+from .._validation import InputError, check_float32_range, plain_ids, readable_file, real_array, writable_path
 from ..files import atomic_write, write_csv_rows
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
@@ -28,6 +28,8 @@ FORMATS = (".npy", ".csv", ".emb", ".npz")
 
 def check_output_path(path: str | os.PathLike) -> Path:
     """``path`` if its suffix is a known format and its folder can be written, else :class:`InputError`."""
+    if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder
+        raise InputError("embeddings file: the path is empty")
     path = Path(path)
     if path.suffix.lower() not in FORMATS:  # z.CSV is a CSV file (as cluster --out and the graph readers take it)
         raise InputError(f"embeddings file must end in {', '.join(FORMATS)}; got {path}")
@@ -52,6 +54,27 @@ def check_distinct_ids(node_ids: Sequence) -> None:
         seen.add(text)
 
 
+def check_npz_ids(node_ids: Sequence) -> None:
+    """:class:`InputError` for an id that the ``.npz`` format cannot hold: numpy's strings drop trailing NUL
+    characters, so ``"a\\0"`` was read back as ``"a"``."""
+    bad = next((i for i in map(str, node_ids) if i.endswith("\0")), None)
+    if bad is not None:
+        raise InputError(f"the .npz format cannot hold the node id {bad!r} (it ends in a NUL character): "
+                         f"write .csv instead")
+
+
+def check_ids(node_ids: Sequence, suffix: str) -> None:
+    """:class:`InputError` unless the file format of ``suffix`` can hold ``node_ids``, each as its own text:
+    :func:`check_distinct_ids` (but for ``.npy``, which holds no ids), :func:`check_emb_ids`, :func:`check_npz_ids`."""
+    suffix = suffix.lower()
+    if suffix != ".npy":
+        check_distinct_ids(node_ids)
+    if suffix == ".emb":
+        check_emb_ids(node_ids)
+    if suffix == ".npz":
+        check_npz_ids(node_ids)
+
+
 def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
     """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``).
 
@@ -64,24 +87,29 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         from .graph import numpy_ready
 
         embeddings = numpy_ready(embeddings).numpy()
+    if isinstance(node_ids, (set, frozenset)):  # rows would be matched to ids in an arbitrary order
+        raise InputError("node_ids must be in the order of the embeddings' rows (a list or an array), got a set")
     node_ids = plain_ids(node_ids)  # a tensor's items were written "tensor(7)"
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2:
         raise InputError(f"embeddings must be a 2-d array [nodes, dimensions], got shape {embeddings.shape}")
+    if not all(embeddings.shape):  # load_embeddings refuses such a file: refuse to write it
+        raise InputError(f"embeddings must hold at least one node and one dimension, got shape {embeddings.shape}")
     if np.iscomplexobj(embeddings):  # .npz/.npy would drop the imaginary parts with a mere ComplexWarning
         raise InputError("embeddings must be real numbers, got complex values")
     if not np.issubdtype(embeddings.dtype, np.floating):
-        try:  # strings failed inside the writer, with numpy's "could not convert string to float"
-            embeddings = embeddings.astype(np.float64)
-        except (TypeError, ValueError):
-            raise InputError(f"embeddings must be numbers, got dtype {embeddings.dtype}") from None
+        # strings failed inside the writer; dates and durations were written as numbers, and None as nan
+        if embeddings.dtype.kind not in "biuO":
+            raise InputError(f"embeddings must be numbers, got dtype {embeddings.dtype}")
+        if embeddings.dtype == object and any(v is None for v in embeddings.flat):
+            raise InputError("embeddings must be numbers, got None")
+        embeddings = real_array(embeddings, "embeddings")  # an object array: of real numbers
+    check_float32_range(embeddings, "embeddings", "the embedding files hold float32")  # NaN and inf are written
     if len(node_ids) != len(embeddings):
         raise InputError(f"{len(node_ids)} node ids for {len(embeddings)} embeddings")
-    if path.suffix.lower() != ".npy":
-        check_distinct_ids(node_ids)
+    check_ids(node_ids, path.suffix)
     if path.suffix.lower() == ".emb":
         ids = [str(i) for i in node_ids]
-        check_emb_ids(ids)
 
         def write_emb(tmp):
             with open(tmp, "w", encoding="utf-8") as f:
@@ -91,9 +119,11 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         atomic_write(path, write_emb)
         return
     if path.suffix.lower() == ".npz":
+        ids = np.array([str(i) for i in node_ids])
+
         def write_npz(tmp):
             with open(tmp, "wb") as f:
-                np.savez(f, ids=np.array([str(i) for i in node_ids]), embeddings=embeddings.astype(np.float32))
+                np.savez(f, ids=ids, embeddings=embeddings.astype(np.float32))
         atomic_write(path, write_npz)
         return
     if path.suffix.lower() == ".npy":
@@ -103,9 +133,10 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         atomic_write(path, write)
     elif path.suffix.lower() == ".csv":
         def write(tmp):
-            with open(tmp, "w", newline="", encoding="utf-8") as f:  # (ids starting with '#' quoted: not comments)
+            # ids as str(id), as the other formats (None was an empty field); ids starting with '#' are quoted
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
                 write_csv_rows(f, ["node_id"] + [f"z{i}" for i in range(embeddings.shape[1])],
-                               ([node, *(repr(float(v)) for v in row)] for node, row in zip(node_ids, embeddings)))
+                               ([str(node), *(repr(float(v)) for v in row)] for node, row in zip(node_ids, embeddings)))
         atomic_write(path, write)
 
 
@@ -139,7 +170,11 @@ def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
         return None, np.load(path, allow_pickle=False)
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as f:
-            return [str(i) for i in f["ids"].tolist()], f["embeddings"]
+            ids = f["ids"]
+            if ids.ndim != 1:  # a 0-d string was read as one id per character, a column as ids "['a']"
+                raise InputError(f"{path}: array 'ids' must be 1-d (one id per row), got shape {ids.shape}")
+            # bytes ids (numpy's 'S' strings, as h5py or Python 2 wrote them) were read as "b'a'"
+            return [i.decode("utf-8") if isinstance(i, bytes) else str(i) for i in ids.tolist()], f["embeddings"]
     if path.suffix.lower() == ".emb":
         with open(path, encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of the header line
             n, d = (int(v) for v in f.readline().split())
@@ -150,11 +185,22 @@ def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
             rows.pop()
         if len(rows) != n or any(len(r) != d + 1 for r in rows):
             raise InputError(f"{path}: not a word2vec text file with {n} rows of an id and {d} values")
-        return [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float32)
+        return [r[0] for r in rows], _float32(path, [[float(v) for v in r[1:]] for r in rows])
     with open(path, newline="", encoding="utf-8-sig") as f:
         lines = [(n, r) for n, r in enumerate(csv.reader(f), 1) if r]  # blank lines (a trailing one) hold no row
     rows = lines[1:]
     for n, r in rows:
         if len(r) != len(lines[0][1]):
             raise InputError(f"{path}, line {n}: {len(r)} fields where the header has {len(lines[0][1])}")
-    return [r[0] for _, r in rows], np.array([[float(v) for v in r[1:]] for _, r in rows], dtype=np.float32)
+    return [r[0] for _, r in rows], _float32(path, [[float(v) for v in r[1:]] for _, r in rows])
+
+
+def _float32(path: Path, rows: list[list[float]]) -> np.ndarray:
+    """The values of a text file as float32; :class:`InputError` for a finite value beyond float32's range (it became
+    inf, with only a numpy RuntimeWarning)."""
+    try:
+        with np.errstate(over="raise"):
+            return np.array(rows, dtype=np.float32)
+    except FloatingPointError:
+        raise InputError(f"{path}: a value exceeds float32's range (magnitude at most "
+                         f"{float(np.finfo(np.float32).max):g}): load_embeddings reads float32") from None
