@@ -53,3 +53,29 @@ def test_ae_json_rows_of_every_seed_have_the_same_keys(tmp_path):
     rows = json.loads(out.read_text())["seeds"]
     assert [r["seed"] for r in rows] == [0, 1]
     assert set(rows[0]) == set(rows[1]) and "figures" not in rows[1]
+
+
+IDS_WITH_BREAKS = ["a\tb", "p\x1cq", "r\u2028s", "f\x0cg", "plain"]
+
+
+def test_graph_readers_read_back_ids_the_csv_writer_quotes(tmp_path):
+    """graphvae's CSV writer quotes ids holding a tab or a line break of str.splitlines (form feed, \\x1c, \\u2028):
+    its readers took a quoted tab for a TSV separator, and split lines at those characters."""
+    import numpy as np
+
+    import graphvae as gv
+    from graphvae.data.graph_files import read_labels
+    from graphvae.files import write_csv_rows
+
+    edges = tmp_path / "edges.csv"
+    with open(edges, "w", newline="", encoding="utf-8") as f:
+        write_csv_rows(f, ["source", "target"], [[a, b] for a, b in zip(IDS_WITH_BREAKS, IDS_WITH_BREAKS[1:])])
+    graph = gv.as_graph(str(edges))
+    assert sorted(graph.node_ids) == sorted(IDS_WITH_BREAKS)
+    labels = tmp_path / "labels.csv"
+    with open(labels, "w", newline="", encoding="utf-8") as f:
+        write_csv_rows(f, ["node_id", "label"], [[i, k % 2] for k, i in enumerate(IDS_WITH_BREAKS)])
+    got = read_labels(labels, graph.node_ids)
+    assert [str(v) for v in got] == [str(IDS_WITH_BREAKS.index(i) % 2) for i in graph.node_ids]
+    gv.save_embeddings(tmp_path / "z.csv", np.eye(5, 2, dtype=np.float32), IDS_WITH_BREAKS)
+    assert gv.load_embeddings(tmp_path / "z.csv")[0] == IDS_WITH_BREAKS

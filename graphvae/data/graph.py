@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -317,7 +318,9 @@ def _read_rows_of(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[s
                 "a zip archive (such as .npz)" if magic.startswith(b"PK\x03\x04") else None)
         raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)" + (
             f"; it is {kind}: {_BINARY_HINTS[what]}" if kind and what in _BINARY_HINTS else "")) from None
-    lines, hashed = text.splitlines(), "#" in text  # no '#' anywhere (most large files): no comment to look for
+    # read_text made every line end "\n"; str.splitlines would also break lines at form feeds, \x1c-\x1e, \x85 and
+    # \u2028, which a node id may hold (and graphvae's CSV writer quotes)
+    lines, hashed = text.split("\n"), "#" in text  # no '#' anywhere (most large files): no comment to look for
     data = [(n, line) for n, line in enumerate(lines, 1)
             if line and not line.isspace() and not (hashed and line.lstrip().startswith("#"))]
     sep = _separator(line for _, line in data)
@@ -368,15 +371,20 @@ _BINARY_HINTS = {
 
 
 def _separator(lines) -> str | None:
-    """One field separator for the whole file: a tab if any data line has one (TSV, whose ids may contain commas),
-    else a comma if any has one (CSV), else ``None`` (runs of whitespace)."""
+    """One field separator for the whole file: a tab if any data line has one outside double quotes (TSV, whose ids
+    may contain commas), else a comma if any has one (CSV), else ``None`` (runs of whitespace). A tab inside a quoted
+    CSV field (``"a<TAB>b",c``, as graphvae's CSV writer quotes such an id) does not make the file TSV."""
     found = None
     for line in lines:
-        if "\t" in line:
+        if "\t" in line and ('"' not in line or "\t" in _QUOTED.sub("", line)):
             return "\t"
         if found is None and "," in line:
             found = ","
     return found
+
+
+#: a double-quoted CSV field (doubled quotes inside it included)
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 
 
 def _split(line: str, sep: str | None) -> list[str]:
