@@ -5,7 +5,9 @@ inside ``run``, so ``--help`` and bad arguments or paths answer without loading 
 Bad input (:class:`graphvae.InputError`, unreadable files, bad arguments) is reported as one line on
 stderr with exit status 2; under torchrun a lost rank, a timeout, a failed rendezvous or a ``WORLD_SIZE`` without
 torchrun's other variables (:class:`graphvae.training.distributed.DistributedError`) is one line with exit status 1;
-nothing is printed as a traceback.
+nothing is printed as a traceback. A rank of several under torchrun (``linkpred``, ``embed``) joins the rendezvous
+store once its arguments parse (this loads torch), and a rank that stops before the ranks meet (a refused argument or
+input) tells the others, which stop at once naming it (:func:`graphvae.training.distributed.runtime.announce_stop`).
 """
 from __future__ import annotations
 
@@ -35,7 +37,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``graphvae linkpred: error: ...`` and exit status 2."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        global _stop_line
+        _stop_line = f"{message} (see {self.prog} --help)"
+        self.exit(2, f"{self.prog}: error: {_stop_line}\n")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -89,6 +93,32 @@ def check_torchrun(command: str) -> None:
                                f"WORLD_SIZE to run as one process")
 
 
+def _torchrun_rank(command: str | None) -> bool:
+    """Whether this process is one rank of several of a torchrun job of a command that trains across the ranks (with
+    torchrun's variables: else :func:`check_torchrun` refuses, on every rank alike)."""
+    if command not in TORCHRUN_COMMANDS or not launched() or any(v not in os.environ for v in LAUNCH_VARIABLES):
+        return False
+    try:
+        return int(os.environ["WORLD_SIZE"]) > 1
+    except ValueError:
+        return False
+
+
+#: the error line (after ``graphvae COMMAND: error: ``) this run printed, for the other ranks of a torchrun job
+_stop_line: str | None = None
+
+
+def _tell_the_other_ranks(command: str | None, code: int, join_first: bool = False) -> None:
+    """Under torchrun, before the ranks meet: tell the others that this rank stops with ``code`` and its error line,
+    so that they stop at once naming it instead of waiting for it in the rendezvous until the timeout
+    (:func:`graphvae.training.distributed.runtime.announce_stop`; ``join_first``: the rank stopped before it joined the
+    rendezvous store, on its arguments). Nothing without torchrun."""
+    if code and _torchrun_rank(command):
+        from ..training.distributed import runtime
+
+        runtime.announce_stop(code, _stop_line or f"exit status {code}", join_first=join_first)
+
+
 #: commands that import torch and scikit-learn with Python's garbage collector paused and resume it, with those
 #: objects frozen, before training (:func:`graphvae.cli._common.prepare_training`)
 PAUSED_IMPORTS = ("linkpred", "embed", "classify", "cluster")
@@ -103,30 +133,52 @@ def main(argv: list[str] | None = None) -> int:
     libraries with the garbage collector paused, and every object is frozen before the interpreter exits, which
     makes the exit cheap. Called with ``argv`` (tests, other programs) it leaves the interpreter alone.
     """
+    global _stop_line
     program = argv is None
+    argv = None if program else list(argv)
+    command = _command(sys.argv[1:] if program else argv)
+    _stop_line = None
     if program:
         from .. import allocator
 
         allocator.use_huge_pages()  # before any tensor exists: PyTorch reads the switch at its first allocation
-        if next((a for a in sys.argv[1:] if not a.startswith("-")), None) in PAUSED_IMPORTS:
+        if command in PAUSED_IMPORTS:
             allocator.pause_collection()
     try:
         code = _run(argv)
+    except SystemExit as e:  # argparse: a bad argument (its line is printed), --help, --version
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+        _tell_the_other_ranks(command, code, join_first=True)  # it stopped before joining the rendezvous store
+        raise
+    except BaseException as e:  # a bug, whose traceback follows: the other ranks need not wait for this one
+        _stop_line = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        _tell_the_other_ranks(command, 1)
+        raise
     finally:
         if program:
             allocator.freeze_before_exit()
+    _tell_the_other_ranks(command, code)
     runtime = sys.modules.get("graphvae.training.distributed.runtime")  # only imported under torchrun
     return runtime.leave(code) if runtime is not None else code
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def _run(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = next((a for a in argv if not a.startswith("-")), None)
+    command = _command(argv)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     if getattr(args, "no_progress", True) is False and not _is_terminal(sys.stderr):
         args.no_progress = True  # a log file or a pipe gets no progress bar (tqdm's carriage-return redraws)
     try:
         check_torchrun(args.command)
+        if _torchrun_rank(args.command):  # before any input is checked: a rank that refuses it can tell the others
+            from ..training.distributed import runtime
+
+            runtime.join()
         with warnings.catch_warnings():  # restores the caller's showwarning when the command ends
             warnings.showwarning = _warning_line(args.command)
             code = int(args.func(args) or 0)
@@ -140,27 +192,32 @@ def _run(argv: list[str] | None) -> int:
         # TypeError is raised by the API only for wrong input types; OSError for files the OS refuses
         _notes("drop_notes")  # the error is the only line, not after the graph's summary
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"graphvae {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return _error(args.command, message, 2)
     except WorkerDied as e:
-        print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        return _error(args.command, str(e), 1)
     except DistributedError as e:
         # torchrun: a lost peer, a timeout or no rendezvous (one line per rank, no traceback)
-        print(f"graphvae {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        return _error(args.command, str(e), 1)
     except (MemoryError, RuntimeError) as e:
         # a model or graph too large for this machine (e.g. --hidden 100000000): torch's allocator raises RuntimeError
         if not _out_of_memory(e):
             raise
-        print(f"graphvae {args.command}: error: out of memory ({_allocation(e)}): choose a smaller model "
-              "(--hidden, --latent) or a smaller graph", file=sys.stderr)
-        return 2
+        return _error(args.command, f"out of memory ({_allocation(e)}): choose a smaller model (--hidden, --latent) "
+                                    "or a smaller graph", 2)
     except KeyboardInterrupt:
-        print("graphvae: interrupted", file=sys.stderr)
+        _error(args.command, "interrupted", 130, line="graphvae: interrupted")
         return 130
     finally:  # whatever stopped the command (a dead worker, out of memory), nothing held outlives it
         _notes("drop_notes")
+
+
+def _error(command: str, message: str, code: int, line: str | None = None) -> int:
+    """Print ``graphvae COMMAND: error: MESSAGE`` (or ``line``) on stderr, keep the message for the other ranks of a
+    torchrun job (:func:`_tell_the_other_ranks`) and return ``code``."""
+    global _stop_line
+    _stop_line = message
+    print(line or f"graphvae {command}: error: {message}", file=sys.stderr)
+    return code
 
 
 def _warning_line(command: str):

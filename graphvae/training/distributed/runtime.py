@@ -4,6 +4,12 @@ Faults must not hang anyone. Every collective runs under the process group's tim
 (``GRAPHVAE_DIST_TIMEOUT`` seconds, default 300): a rank that dies closes its connections and the
 others fail at their next collective; a rank that hangs makes the others fail after the timeout.
 Either way :func:`guard` turns the error into a :class:`DistributedError` with one line of text.
+
+A rank that stops before the ranks meet (a refused option or input, under the command line) must not leave the others
+waiting for it in the rendezvous until the timeout: the command line joins the rendezvous store (:func:`join`) as soon
+as it knows it runs under torchrun, a rank that stops posts how it ended there (:func:`announce_stop`), and every rank
+reads the others' before the process group starts (:func:`meet`, run once by :func:`init`): one that stopped is named
+by the others, which stop with it. Nothing of this runs per epoch.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -54,6 +61,17 @@ _REPLACED_SIGTERM = False
 _AT_EXIT = False
 #: whether :func:`init` started the process group (:func:`shutdown` ends only a group graphvae started)
 _STARTED_GROUP = False
+#: the rendezvous store the command line joined (:func:`join`), when it joined it (``time.monotonic``), and whether
+#: this rank has told the others how it goes on (:func:`meet`, :func:`announce_stop`)
+_STORE = None
+_JOINED_AT = 0.0
+_MET = False
+
+#: seconds a rank that hosts the rendezvous store (rank 0 without torchrun's agent) and stops before the ranks meet
+#: waits for other ranks that have not joined it at all: they start with it, so they join within their start-up's skew;
+#: one that never joins is not there to tell (a lone rank, or one that died). Ranks that joined are waited for until
+#: they have read the news (bounded by the timeout).
+JOIN_GRACE = 5.0
 
 
 #: ``GRAPHVAE_DIST_TIMEOUT`` in seconds (:func:`graphvae.training.distributed.timeout_from_env`)
@@ -67,15 +85,9 @@ def world_size_from_env() -> int:
         raise DistributedError(f"WORLD_SIZE must be set to an integer, got {os.environ.get('WORLD_SIZE')!r}") from None
 
 
-def init(backend: str | None = None) -> Context:
-    """Join the process group described by torchrun's environment (once per process) and return the context.
-
-    ``backend`` defaults to gloo (CPU). A missing variable or a rendezvous that does not complete within
-    the timeout raises :class:`DistributedError`.
-    """
-    global _CONTEXT, _PREVIOUS_SIGTERM, _REPLACED_SIGTERM, _AT_EXIT, _STARTED_GROUP
-    if _CONTEXT is not None:
-        return _CONTEXT
+def _launch() -> tuple[int, int, float]:
+    """``(rank, world size, timeout)`` from torchrun's environment; :class:`DistributedError` for a missing or bad
+    variable (:class:`graphvae.InputError` for a bad ``GRAPHVAE_DIST_TIMEOUT``)."""
     missing = [v for v in LAUNCH_VARIABLES if v not in os.environ]
     if missing:
         raise DistributedError(f"WORLD_SIZE is set but {', '.join(missing)} is not: start the run with torchrun")
@@ -86,20 +98,46 @@ def init(backend: str | None = None) -> Context:
         raise DistributedError("RANK and WORLD_SIZE must be integers") from None
     if world < 1 or not 0 <= rank < world:
         raise DistributedError(f"rank {rank} is not in a world of size {world}")
-    if not dist.is_initialized():
-        try:
-            with _quiet_native_stderr():  # c10d logs every failed connection attempt with a C++ stack trace
-                dist.init_process_group(backend or "gloo", rank=rank, world_size=world,
-                                        timeout=datetime.timedelta(seconds=timeout))
-        except Exception as e:  # noqa: BLE001 - the store raises several types; all mean "no rendezvous"
-            raise DistributedError(f"rank {rank}: no rendezvous with the other ranks at "
-                                   f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout:g} s "
-                                   f"({_first_line(e)})") from None
-        _STARTED_GROUP = True
-    _CONTEXT = Context(rank, world, timeout)
+    return rank, world, timeout
+
+
+def _no_rendezvous(rank: int, timeout: float, why: str) -> DistributedError:
+    return DistributedError(f"rank {rank}: no rendezvous with the other ranks at {os.environ['MASTER_ADDR']}:"
+                            f"{os.environ['MASTER_PORT']} within {timeout:g} s ({why})")
+
+
+def _register_shutdown() -> None:
+    global _AT_EXIT
     if not _AT_EXIT:
         atexit.register(shutdown)
         _AT_EXIT = True
+
+
+def init(backend: str | None = None) -> Context:
+    """Join the process group described by torchrun's environment (once per process) and return the context.
+
+    ``backend`` defaults to gloo (CPU). A missing variable or a rendezvous that does not complete within
+    the timeout raises :class:`DistributedError`. After :func:`join` (the command line) the ranks first :func:`meet`
+    on the store it joined, and the group is started on that store.
+    """
+    global _CONTEXT, _PREVIOUS_SIGTERM, _REPLACED_SIGTERM, _STARTED_GROUP
+    if _CONTEXT is not None:
+        return _CONTEXT
+    rank, world, timeout = _launch()
+    if not dist.is_initialized():
+        if _STORE is not None:
+            meet()  # every rank is here and none stopped: the group's rendezvous completes at once
+        try:
+            with _quiet_native_stderr():  # c10d logs every failed connection attempt with a C++ stack trace
+                dist.init_process_group(backend or "gloo", rank=rank, world_size=world,
+                                        timeout=datetime.timedelta(seconds=timeout),
+                                        # as env:// does with the store it makes
+                                        **({} if _STORE is None else {"store": dist.PrefixStore("default_pg", _STORE)}))
+        except Exception as e:  # noqa: BLE001 - the store raises several types; all mean "no rendezvous"
+            raise _no_rendezvous(rank, timeout, _first_line(e)) from None
+        _STARTED_GROUP = True
+    _CONTEXT = Context(rank, world, timeout)
+    _register_shutdown()
     # torchrun stops the survivors of a failed rank with SIGTERM: say so in one line instead of a traceback
     # (until shutdown(), which puts the caller's handler back)
     if world > 1 and not _REPLACED_SIGTERM:
@@ -139,6 +177,134 @@ def context() -> Context:
     return _CONTEXT
 
 
+# --------------------------------------------------------------------------- before the ranks meet
+
+def _key(*parts) -> str:
+    """A key of ours in the rendezvous store (torchrun's agent keeps its store across restarts: one set per attempt)."""
+    return "/".join(["graphvae", os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"), *map(str, parts)])
+
+
+def _hosts_store(rank: int) -> bool:
+    """Whether this process serves the rendezvous store: rank 0, unless torchrun's agent serves it."""
+    return rank == 0 and os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True"
+
+
+def join() -> None:
+    """Join the rendezvous store of torchrun's environment (rank 0 serves it unless torchrun's agent does), without
+    starting the process group: the command line does this first, before it checks its arguments and reads its input,
+    so that a rank that stops before training can tell the others (:func:`announce_stop`) and the others stop when they
+    :func:`meet` instead of waiting for it until the timeout. :class:`DistributedError` if the store cannot be reached
+    within the timeout. Nothing for a world of one rank, or once joined."""
+    global _STORE, _JOINED_AT
+    if _STORE is not None or _CONTEXT is not None:
+        return
+    rank, world, timeout = _launch()
+    if world == 1:
+        return
+    try:
+        with _quiet_native_stderr():  # the client logs every connection attempt before rank 0 serves the store
+            # the store init_process_group's env:// rendezvous makes, except that rank 0 does not wait for the others
+            # here (a rank that stops alone must not wait for them): they are waited for when the ranks meet
+            store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
+                                  is_master=_hosts_store(rank), timeout=datetime.timedelta(seconds=timeout),
+                                  wait_for_workers=False, multi_tenant=_hosts_store(rank))
+            store.set(_key("joined", rank), "1")
+    except Exception as e:  # noqa: BLE001 - the store raises several types; all mean "no rendezvous"
+        raise _no_rendezvous(rank, timeout, _first_line(e)) from None
+    _STORE, _JOINED_AT = store, time.monotonic()
+    _register_shutdown()
+
+
+def meet() -> None:
+    """Every rank says it goes on, and reads what the others said (once, before the process group starts; the store
+    waits for all of them, up to the timeout). A rank that stopped before (:func:`announce_stop`) is named in one line:
+    :class:`graphvae.InputError` when it refused its input (exit status 2), else :class:`DistributedError`."""
+    global _MET
+    rank, world, timeout = _launch()
+    _MET = True
+    keys = [_key("status", r) for r in range(world)]
+    try:
+        with _quiet_native_stderr():
+            _STORE.set(keys[rank], "0")
+            _STORE.wait(keys)
+            said = [_STORE.get(k).decode(errors="replace") for k in keys]
+            _STORE.set(_key("read", rank), "1")
+    except Exception as e:  # noqa: BLE001 - a timeout, or the store's host (rank 0) gone
+        if not is_communication_error(e):
+            raise
+        try:
+            missing = [r for r in range(world) if not _STORE.check([keys[r]])]
+        except Exception:  # noqa: BLE001 - the store itself is gone: rank 0 served it
+            raise DistributedError(f"rank {rank}: lost contact with rank 0, which serves the rendezvous, before "
+                                   f"training (it died): {_first_line(e)}") from None
+        raise _no_rendezvous(rank, timeout, f"rank{'s' if len(missing) > 1 else ''} "
+                                            f"{', '.join(map(str, missing))} did not arrive") from None
+    stopped = []
+    for r, text in enumerate(said):
+        code, _, line = text.partition("\n")
+        if code != "0":
+            stopped.append((r, code, line))
+    if not stopped:
+        return
+    _linger(rank, world, timeout)  # the others read from the store this rank serves
+    first, code, line = stopped[0]
+    who = (f"rank {first}" if len(stopped) == 1 else
+           f"ranks {', '.join(str(r) for r, _, _ in stopped)}")
+    text = f"{who} stopped before training: {line}" if len(stopped) == 1 else \
+        f"{who} stopped before training; rank {first}: {line}"
+    raise (InputError if code == "2" else DistributedError)(text)
+
+
+def announce_stop(code: int, line: str, join_first: bool = False) -> None:
+    """Tell the other ranks that this one stops before training (exit status ``code``, its error ``line``), so that
+    they stop when they :func:`meet` instead of waiting for it until the timeout; ``join_first``: :func:`join` the
+    store first if this rank has not (an argument refused before the command ran; else a rank that could not join has
+    nobody to tell). The rank that serves the store stays until the ranks that joined it have read the news
+    (:data:`JOIN_GRACE` for those that have not joined). Nothing once the ranks have met (a rank that fails then leaves
+    at once, and the others stop at their next collective); silent if the others cannot be reached. Ends with the
+    store released."""
+    global _MET
+    if _MET or _CONTEXT is not None:
+        return
+    if join_first:
+        try:
+            join()
+        except (DistributedError, InputError):
+            return
+    if _STORE is None:
+        return
+    _MET = True
+    try:
+        rank, world, timeout = _launch()
+        with _quiet_native_stderr():
+            _STORE.set(_key("status", rank), f"{int(code)}\n{line}")
+            _STORE.set(_key("read", rank), "1")
+        _linger(rank, world, timeout)
+    except Exception as e:  # noqa: BLE001 - the others are out of reach: this rank's own line is said
+        if not is_communication_error(e):
+            raise
+    finally:
+        shutdown()
+
+
+def _linger(rank: int, world: int, timeout: float) -> None:
+    """On the rank that serves the store: wait until every other rank has read the others' news or stopped itself
+    (up to the timeout), not waiting for ranks that have not joined within :data:`JOIN_GRACE` of this rank."""
+    if not _hosts_store(rank):
+        return
+    pending = set(range(world)) - {rank}
+    grace_ends = _JOINED_AT + min(JOIN_GRACE, timeout)
+    deadline = time.monotonic() + timeout
+    with _quiet_native_stderr():
+        while pending and time.monotonic() < deadline:
+            for r in sorted(pending):
+                if _STORE.check([_key("read", r)]) or (time.monotonic() > grace_ends
+                                                        and not _STORE.check([_key("joined", r)])):
+                    pending.discard(r)
+            if pending:
+                time.sleep(0.02)
+
+
 def running() -> bool:
     """Whether :func:`init` has run (and :func:`shutdown` not since)."""
     return _CONTEXT is not None
@@ -146,12 +312,13 @@ def running() -> bool:
 
 def shutdown() -> None:
     """End the process group if :func:`init` started it (a group the caller started is the caller's), forget the
-    context and put back the SIGTERM handler :func:`init` replaced (idempotent)."""
-    global _CONTEXT, _REPLACED_SIGTERM, _STARTED_GROUP
+    context and the store :func:`join` joined, and put back the SIGTERM handler :func:`init` replaced (idempotent)."""
+    global _CONTEXT, _REPLACED_SIGTERM, _STARTED_GROUP, _STORE, _MET
     if _STARTED_GROUP and dist.is_initialized():
         dist.destroy_process_group()
     _STARTED_GROUP = False
     _CONTEXT = None
+    _STORE, _MET = None, False  # the store the command line joined (rank 0 stops serving it)
     if _REPLACED_SIGTERM:
         try:
             signal.signal(signal.SIGTERM, _PREVIOUS_SIGTERM if _PREVIOUS_SIGTERM is not None else signal.SIG_DFL)
@@ -170,9 +337,12 @@ def leave(code: int) -> int:
 
     A failed rank (``code`` not 0) leaves at once, without the barrier: the others may still be inside a
     collective of the training (an error only this rank met, an interrupt), and would otherwise wait for
-    the timeout; its closed connections make them stop at once with one line.
+    the timeout; its closed connections make them stop at once with one line. A rank that stopped before the ranks
+    met has told the others already (:func:`announce_stop`, :func:`meet`); the store it joined is released.
     """
     if _CONTEXT is None or _CONTEXT.world_size == 1:
+        if _CONTEXT is None and _STORE is not None:
+            shutdown()
         return code
     if code == 0:
         try:
