@@ -104,30 +104,21 @@ def _nonfinite_rows(x):
         if x.is_identity:
             return None
         x = x.csr
-    if sp.issparse(x):
-        if x.format not in ("csr", "coo"):
-            x = x.tocsr()
-        bad = ~np.isfinite(x.data)
-        if not bad.any():
-            return None
-        at = np.flatnonzero(bad)
-        return x.row[at] if x.format == "coo" else np.searchsorted(x.indptr, at, side="right") - 1
-    if x.layout == torch.strided:
+    if isinstance(x, torch.Tensor) and x.layout == torch.strided:
         if _all_finite(x):
             return None
         return torch.isfinite(x.detach()).all(dim=1).logical_not().nonzero()[:, 0].cpu()
-    if x.layout == torch.sparse_csr:
-        values = x.values()
-        if _all_finite(values):
-            return None
-        at = torch.isfinite(values).logical_not().nonzero()[:, 0]
-        crow = x.crow_indices()
-        return torch.searchsorted(crow, at.to(crow.dtype), right=True).cpu() - 1
-    x = x if x.layout == torch.sparse_coo else x.to_sparse_coo()
-    values = x._values()  # an uncoalesced tensor's too
-    if _all_finite(values):
+    if isinstance(x, torch.Tensor):  # torch sparse (CSR or COO, coalesced or not): its stored values and their rows
+        x = x if x.layout == torch.sparse_coo else x.to_sparse_coo()
+        x = sp.coo_matrix((x._values().detach().cpu().double().numpy(), x._indices().cpu().numpy()),
+                          shape=tuple(x.shape))
+    elif x.format not in ("csr", "coo"):
+        x = x.tocsr()
+    bad = ~np.isfinite(x.data)
+    if not bad.any():
         return None
-    return x._indices()[0, torch.isfinite(values).logical_not().nonzero()[:, 0]].cpu()
+    at = np.flatnonzero(bad)
+    return x.row[at] if x.format == "coo" else np.searchsorted(x.indptr, at, side="right") - 1
 
 
 def _all_finite(t: torch.Tensor) -> bool:
