@@ -65,7 +65,11 @@ def _missing(value: Any) -> bool:
 
 def _class_labels(y: Any, what: str = "labels") -> np.ndarray:
     """``y`` as a 1-d array of class labels, or :class:`InputError` for missing values (use :func:`encode_labels`)."""
-    y = np.asarray(y)
+    raw, y = y, np.asarray(y)
+    if y.dtype.kind in "biuf" and not hasattr(raw, "dtype"):  # a plain sequence that numpy turned into numbers
+        objects = np.asarray(raw, dtype=object)
+        if len({type(v) for v in objects.ravel().tolist()}) > 1:  # 1 and 1.0 (or True): two classes, as in
+            y = objects  # encode_labels, which the CLI's class names come from (numpy made them one number)
     if y.ndim == 2 and y.shape[1] == 1:  # a column vector
         y = y.ravel()
     if y.ndim != 1:
@@ -328,8 +332,9 @@ def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 def node_labels(graph: Any, path: str | None = None) -> np.ndarray | None:
     """Each node's label (an object array, ``None`` where unlabelled), from ``path`` or the dataset's ``y``.
 
-    ``path`` is a CSV/TSV keyed by node id (:func:`graphvae.data.graph_files.read_labels`); without it a
-    bundled dataset's classes are used; ``None`` when the graph has no labels.
+    ``path`` is a CSV/TSV keyed by node id (:func:`graphvae.data.graph_files.read_labels`); without it the graph's
+    ``y`` (a bundled dataset's classes; NaN for an unlabelled node, a non-integer number :class:`InputError`);
+    ``None`` when the graph has no labels.
     """
     if path is not None:
         from ..data.graph_files import read_labels
@@ -338,7 +343,14 @@ def node_labels(graph: Any, path: str | None = None) -> np.ndarray | None:
     y = getattr(graph, "y", None)
     if y is None:
         return None
-    return np.array([int(v) for v in np.asarray(y).ravel()], dtype=object)
+    values = np.asarray(y).ravel().tolist()
+    labels = np.full(len(values), None, dtype=object)  # NaN (unlabelled, as in ogbn-papers100M) stays None
+    for i, v in enumerate(values):
+        if isinstance(v, float) and not _missing(v) and not v.is_integer():  # int() cut 0.5 and 0.7 to one class 0
+            raise InputError(f"the graph's label of row {i} is {v!r}: labels are classes "
+                             "(integers; NaN marks an unlabelled node)")
+        labels[i] = None if _missing(v) else int(v) if isinstance(v, (bool, int, float)) else v
+    return labels
 
 
 def public_split(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
