@@ -18,9 +18,10 @@ from typing import Any, Callable, Iterable, Sequence
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
 
-    A crash half-way leaves any previous file at ``path`` untouched. A symbolic link at ``path`` stays a link: the
-    file it points to is the one replaced. A device or a named pipe at ``path`` (``/dev/stdout``, a FIFO) is written
-    to as it is: renaming a file over it would replace the device itself.
+    A crash half-way leaves any previous file at ``path`` untouched, and the new file is synced to disk before the
+    rename (else a crash could leave it empty under ``path``). A symbolic link at ``path`` stays a link: the file it
+    points to is the one replaced. A device or a named pipe at ``path`` (``/dev/stdout``, a FIFO) is written to as it
+    is: renaming a file over it would replace the device itself.
     """
     path = Path(path)
     if path.is_dir():  # before writing anything: os.replace would fail naming the temporary file
@@ -38,6 +39,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     try:
         write(tmp)
         if not direct:
+            _sync(tmp)  # the data on disk before the rename: else a crash could leave an empty file under ``path``
             _keep_mode(path, tmp)
             os.replace(tmp, path)
     except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
@@ -47,6 +49,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     finally:
         if not direct and tmp.exists():
             tmp.unlink()
+
+
+def _sync(tmp: Path) -> None:
+    """``os.fsync`` the written file ``tmp``, so that its data reach the disk before the rename does (ext4 and XFS
+    may commit the rename first: after a crash, an empty or truncated file under the final name). A file system
+    that cannot sync (EINVAL, ENOTSUP) is passed over."""
+    fd = os.open(tmp, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows syncs only a writable handle
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(fd)
 
 
 def _keep_mode(path: Path, tmp: Path) -> None:

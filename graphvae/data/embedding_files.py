@@ -20,15 +20,25 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import InputError, check_float32_range, plain_ids, readable_file, real_array, writable_path
+from .._validation import (InputError, InputTypeError, check_float32_range, plain_ids, readable_file, real_array,
+                           writable_path)
 from ..files import atomic_write, write_csv_rows
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
+def _path_text(path: str | bytes | os.PathLike) -> str:
+    """``path`` as text: a ``bytes`` path (which ``open`` and ``np.save`` take) decoded as ``os.fsdecode`` does;
+    :class:`InputTypeError` for anything that is no path (it was a ``TypeError`` traceback from ``pathlib``)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise InputTypeError(f"embeddings file: the path must be a str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsdecode(path)
+
+
+def check_output_path(path: str | bytes | os.PathLike) -> Path:
     """``path`` if its suffix is a known format and its folder can be written, else :class:`InputError`."""
-    if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder
+    path = _path_text(path)
+    if not path.strip():  # Path("") is ".", the current folder
         raise InputError("embeddings file: the path is empty")
     path = Path(path)
     if path.suffix.lower() not in FORMATS:  # z.CSV is a CSV file (as cluster --out and the graph readers take it)
@@ -75,7 +85,7 @@ def check_ids(node_ids: Sequence, suffix: str) -> None:
         check_npz_ids(node_ids)
 
 
-def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
+def save_embeddings(path: str | bytes | os.PathLike, embeddings: np.ndarray, node_ids: Sequence) -> None:
     """Write embeddings atomically; the format follows the suffix (``.npy``, ``.csv``, ``.emb`` or ``.npz``).
 
     Text files are UTF-8; but for ``.npy`` (no ids), two ids written as the same text raise :class:`InputError`.
@@ -140,12 +150,12 @@ def save_embeddings(path: str | os.PathLike, embeddings: np.ndarray, node_ids: S
         atomic_write(path, write)
 
 
-def load_embeddings(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray]:
+def load_embeddings(path: str | bytes | os.PathLike) -> tuple[list[str] | None, np.ndarray]:
     """Read embeddings back: ``(node_ids, array)``; ``node_ids`` is ``None`` for ``.npy``, strings otherwise.
 
     A file that is not in the format its suffix names raises :class:`InputError`.
     """
-    path = readable_file(path, "embeddings file")
+    path = readable_file(_path_text(path), "embeddings file")
     try:
         ids, embeddings = _load_embeddings(path)
         if embeddings.ndim != 2 or not len(embeddings) or not embeddings.shape[1]:
