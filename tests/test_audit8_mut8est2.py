@@ -249,16 +249,18 @@ def test_a_model_without_its_own_probe_c_gets_the_evaluation_default() -> None:
     assert probe_c("gnae-maskgae-s2gc") == 3.0
 
 
-def test_the_configurations_vgae_options_win_over_its_model_dict_on_a_zoo_model() -> None:
-    """For a zoo-based embedding model the options are layered as the code's comment says: the zoo model's,
-    then the configuration's ``model`` changes, then its own VGAE options (``latent=``, ...): ``latent=5`` with
-    ``model={"latent": 6}`` embeds in 5 columns. Kills layering ``model`` last."""
+@pytest.mark.parametrize("name", ["gnae-wd", "vgae-wide"])
+def test_the_configurations_vgae_options_win_over_its_model_dict(name: str) -> None:
+    """The options are layered as the code's comment says: the zoo model's (for a zoo-based model), then the
+    configuration's ``model`` changes, then its own VGAE options (``latent=``, ...): ``latent=5`` with
+    ``model={"latent": 6}`` trains a 5-d latent layer, for a zoo-based and a plain configuration alike (the plain
+    one layered ``model`` last and trained 6). Kills layering ``model`` last."""
     import networkx as nx
 
     from graphvae.estimators.node_embeddings import fit_embeddings
 
-    z, model = fit_embeddings(nx.karate_club_graph(), "gnae-wd", epochs=1, latent=5, model={"latent": 6})
-    assert z.shape == (34, 5) and model.latent == 5
+    z, model = fit_embeddings(nx.karate_club_graph(), name, epochs=1, latent=5, model={"latent": 6})
+    assert model.latent == 5 and model.embed().shape == (34, 5)
 
 
 # ------------------------------------------------------------------------------------------------ base

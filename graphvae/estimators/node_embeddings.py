@@ -159,13 +159,14 @@ def fit_embeddings(graph: Any, name: str = DEFAULT_MODEL, random_state: int | No
         graph = row_normalized(graph)
     given = {k: config[k] for k in ("hidden", "latent", "variational", "epochs", "lr", "hidden_edges", "feature_noise")
              if k in config}
+    base = {}
     if "zoo" in config:  # a named model of graphvae.estimators.zoo; a whole graph has no validation edges to stop on
         from .zoo import model_config
 
-        # the embedding model's own changes of the zoo model's options, then the configuration's VGAE options
-        kwargs = {**model_config(config["zoo"]), "early_stopping": False, **config.get("model", {}), **given}
-    else:
-        kwargs = {**given, **config.get("model", {})}
+        base = {**model_config(config["zoo"]), "early_stopping": False}
+    # the embedding model's own changes of the (zoo) model's options, then the configuration's VGAE options, which
+    # win in both kinds of configuration (a plain one let model={"latent": 6} override latent=5)
+    kwargs = {**base, **config.get("model", {}), **given}
     if max_latent is not None:
         kwargs["latent"] = min(int(kwargs.get("latent", 16)), check_int(max_latent, "max_latent", minimum=1))
     model = VGAE(**kwargs, random_state=random_state, progress=progress, device=device).fit(graph)
