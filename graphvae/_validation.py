@@ -34,9 +34,18 @@ def rows_all_equal(z) -> bool:
     return len(z) > 1 and not bool((z != z[:1]).any())
 
 
-def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
+def path_text(path: str | bytes | os.PathLike, what: str = "file") -> str:
+    """``path`` as text: a ``bytes`` path (which ``open`` and ``np.save`` take) decoded as ``os.fsdecode`` does;
+    :class:`InputTypeError` for anything that is no path (it was a ``TypeError`` traceback from ``pathlib``)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise InputTypeError(f"{what}: the path must be a str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsdecode(path)
+
+
+def readable_file(path: str | bytes | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` or raise :class:`InputError` if it cannot be read."""
-    if isinstance(path, str) and not path.strip():  # Path("") is ".", the current folder
+    path = path_text(path, what)
+    if not path.strip():  # Path("") is ".", the current folder
         raise InputError(f"{what}: the path is empty")
     p = Path(path)
     if not p.exists():
@@ -48,10 +57,10 @@ def readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     return p
 
 
-def writable_path(path: str | os.PathLike, what: str = "output file") -> Path:
+def writable_path(path: str | bytes | os.PathLike, what: str = "output file") -> Path:
     """Return ``path`` as a :class:`Path`, or raise :class:`InputError` if it cannot be written: the first
     existing folder above it (where any missing folders would be created) must be a writable folder."""
-    p = Path(path)
+    p = Path(path_text(path, what))
     if p.is_dir():
         raise InputError(f"cannot write the {what} {p}: it is a folder")
     folder = unwritable_folder(p.absolute().parent)

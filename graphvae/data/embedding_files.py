@@ -20,24 +20,16 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import (InputError, InputTypeError, check_float32_range, plain_ids, readable_file, real_array,
-                           writable_path)
+from .._validation import (InputError, check_float32_range, path_text, plain_ids, readable_file,
+                           real_array, writable_path)
 from ..files import atomic_write, write_csv_rows
 
 FORMATS = (".npy", ".csv", ".emb", ".npz")
 
 
-def _path_text(path: str | bytes | os.PathLike) -> str:
-    """``path`` as text: a ``bytes`` path (which ``open`` and ``np.save`` take) decoded as ``os.fsdecode`` does;
-    :class:`InputTypeError` for anything that is no path (it was a ``TypeError`` traceback from ``pathlib``)."""
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise InputTypeError(f"embeddings file: the path must be a str, bytes or os.PathLike, got {type(path).__name__}")
-    return os.fsdecode(path)
-
-
 def check_output_path(path: str | bytes | os.PathLike) -> Path:
     """``path`` if its suffix is a known format and its folder can be written, else :class:`InputError`."""
-    path = _path_text(path)
+    path = path_text(path, "embeddings file")
     if not path.strip():  # Path("") is ".", the current folder
         raise InputError("embeddings file: the path is empty")
     path = Path(path)
@@ -155,7 +147,7 @@ def load_embeddings(path: str | bytes | os.PathLike) -> tuple[list[str] | None, 
 
     A file that is not in the format its suffix names raises :class:`InputError`.
     """
-    path = readable_file(_path_text(path), "embeddings file")
+    path = readable_file(path, "embeddings file")
     try:
         ids, embeddings = _load_embeddings(path)
         if embeddings.ndim != 2 or not len(embeddings) or not embeddings.shape[1]:

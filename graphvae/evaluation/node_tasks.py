@@ -343,7 +343,13 @@ def node_labels(graph: Any, path: str | None = None) -> np.ndarray | None:
     y = getattr(graph, "y", None)
     if y is None:
         return None
-    values = np.asarray(y).ravel().tolist()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:  # a [n, 1] column: one label a node
+        y = y.ravel()
+    if y.ndim != 1:  # a one-hot [n, c] y was flattened into n * c "labels"
+        raise InputError(f"the graph's labels (y) must be one class a node, shape [n] or [n, 1], got shape "
+                         f"{list(y.shape)} (a one-hot y: take its argmax along axis 1)")
+    values = y.tolist()
     labels = np.full(len(values), None, dtype=object)  # NaN (unlabelled, as in ogbn-papers100M) stays None
     for i, v in enumerate(values):
         if isinstance(v, float) and not _missing(v) and not v.is_integer():  # int() cut 0.5 and 0.7 to one class 0
