@@ -19,7 +19,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
 
     A crash half-way leaves any previous file at ``path`` untouched, and the new file is synced to disk before the
-    rename (else a crash could leave it empty under ``path``). A symbolic link at ``path`` stays a link: the file it
+    rename (else a crash could leave it empty under ``path``), and its folder after it (else a crash could undo the
+    rename: the previous file back under ``path``, or none). A symbolic link at ``path`` stays a link: the file it
     points to is the one replaced. A device or a named pipe at ``path`` (``/dev/stdout``, a FIFO) is written to as it
     is: renaming a file over it would replace the device itself.
     """
@@ -42,6 +43,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
             _sync(tmp)  # the data on disk before the rename: else a crash could leave an empty file under ``path``
             _keep_mode(path, tmp)
             os.replace(tmp, path)
+            _sync_folder(path.parent)
     except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
         if e.filename is not None and Path(e.filename) != tmp:  # or none at all ("No space left on device" from write)
             raise
@@ -60,6 +62,25 @@ def _sync(tmp: Path) -> None:
         os.fsync(fd)
     except OSError as e:
         if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    """``os.fsync`` ``folder`` after a rename into it, so that the rename itself reaches the disk (POSIX leaves a
+    folder entry's durability to an fsync of the folder). Passed over where a folder cannot be opened or synced:
+    on Windows, in a folder the user may write but not read (mode 0300), on file systems without it."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
             raise
     finally:
         os.close(fd)
