@@ -14,10 +14,9 @@ The subpackages follow the data flow, and a lower layer never imports a higher o
 ``import graphvae`` is cheap: each public name below is imported from its module on first use
 (PEP 562), so the command line answers ``--help`` and bad input without loading torch.
 """
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from ._validation import CollapseWarning, DivergenceWarning, InputError, InputTypeError
 
@@ -59,11 +58,11 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = ["CollapseWarning", "DivergenceWarning", "InputError", "InputTypeError", "__version__", *sorted(_MODULE_OF)]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'graphvae' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
@@ -72,7 +71,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+if _TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .data.datasets import cache_dir, dataset_names, load_dataset
     from .data.embedding_files import load_embeddings, save_embeddings
     from .data.graph import Graph, as_graph, build_graph, load_graph

@@ -57,3 +57,16 @@ def test_lazy_names_resolve_and_unknown_names_fail():
         assert getattr(gv, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
         gv.nosuch  # noqa: B018
+
+
+def test_dir_lists_the_public_names_and_subpackages_only():
+    """``dir(graphvae)`` (tab completion) offers the public names and the subpackages, not the helpers the
+    package's own code imports (``importlib``, ``Any``, ``TYPE_CHECKING``, ``annotations``)."""
+    import pkgutil
+
+    import graphvae as gv
+
+    subpackages = {m.name for m in pkgutil.iter_modules(gv.__path__) if not m.name.startswith("_")}
+    public = {name for name in dir(gv) if not name.startswith("_")}
+    assert set(gv.__all__) - {"__version__"} <= public
+    assert public - set(gv.__all__) <= subpackages, public - set(gv.__all__) - subpackages
