@@ -265,7 +265,10 @@ def graph_from_args(args: argparse.Namespace, check=None):
                   f"(dropped {', '.join(dropped[:-1])} and {dropped[-1]}; "
                   f"symmetrized {counted(c['one_way'], 'one-way edge')})"
                   + (_weights_note(args) if getattr(graph, "edge_weight", None) is not None else "")
-                  + (f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""))
+                  + (f"; skipped the header line {c['header']!r} and the first column, pandas' row index "
+                     "(to_csv(index=False) writes none)"
+                     if c.get("index_column") else
+                     f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""))
         if "possible_header" in c:
             hold_note(f"graphvae {args.command}: note: the first line {c['possible_header']!r} was read as an edge "
                       f"between two nodes that appear on no other line: if it is a header, give --header")
@@ -495,9 +498,26 @@ def check_plot_dir(path: str | None, flag: str = "--plot", names: tuple[str, ...
     folder = unwritable_folder(os.path.abspath(path))
     if folder is not None:
         raise InputError(f"cannot write {what} into the {flag} folder {path}: {folder} is not a writable folder")
+    if flag == "--plot":
+        check_matplotlib()
     for name in names:
         target = os.path.join(path, name)
         check_output_dir(os.path.realpath(target) if os.path.islink(target) else target, f"figure {name} in {flag}")
+
+
+def check_matplotlib() -> None:
+    """Fail fast, before training, if matplotlib cannot be imported: it validates ``MPLBACKEND`` while it imports,
+    so a misspelt or retired backend name (``MPLBACKEND=gtk``) failed only when the figures were drawn, after
+    training, with a traceback. graphvae draws without a backend (``matplotlib.figure.Figure``), so any valid one
+    serves."""
+    try:
+        import matplotlib  # noqa: F401
+    except ValueError as e:
+        if "MPLBACKEND" not in os.environ:
+            raise
+        reason = str(e).split(";")[0].removeprefix("Key backend: ")
+        raise InputError(f"--plot: matplotlib cannot start with MPLBACKEND={os.environ['MPLBACKEND']!r} ({reason}): "
+                         "unset MPLBACKEND or set it to a valid backend, e.g. MPLBACKEND=Agg") from None
 
 
 #: up to this many nodes per training step a graph counts as small for :func:`set_threads`

@@ -248,7 +248,8 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     """Read a two-column edge list (CSV, TSV or whitespace; ``#`` comments; ids may be strings).
 
     ``header=None`` detects a header row (known column names, or a non-numeric first row above
-    numeric rows). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``:
+    numeric rows). A header whose first field is empty (``,source,target``: pandas' ``to_csv`` with its row index)
+    is skipped with its whole first column, unless ``header=False``. Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``:
     integer ids sorted numerically when every id is an integer, else in order of first appearance.
     With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
     and a :class:`graphvae.data.graph_files.RawEdges` is returned.
@@ -262,6 +263,13 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
     detected, guessed = None, header is None
+    first = rows[0][1] if rows else []
+    # pandas' DataFrame.to_csv(path) writes its row index first, under a header field with no name (",source,target"):
+    # that column names no node (read as edges, every row number became a source and every target a weight)
+    index_column = header is not False and len(first) in (3, 4) and first[0] == "" and all(first[1:])
+    if index_column:
+        rows, header, guessed = [(n, fields[1:]) for n, fields in rows], True, False
+        detected = lines[rows[0][0] - 1].strip()
     if header is None:
         header = bool(rows) and _looks_like_header(rows)
         detected = lines[rows[0][0] - 1].strip() if header else None
@@ -290,7 +298,8 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
                 hint = " (if it is a header, give --header)" if guessed and n == rows[0][0] else ""
                 raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number{hint}")
         weight = check_weights([float(f[2]) for _, f in rows], str(p))
-    return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely)
+    return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely,
+                    index_column=index_column)
 
 
 def _lonely_first_row(ids: list, index: np.ndarray) -> bool:

@@ -19,6 +19,7 @@ integers when every id is an integer (sorted numerically), else strings in order
 from __future__ import annotations
 
 import os
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -46,6 +47,8 @@ class RawEdges:
     possible_header: str | None = None
     #: the source declares its edges undirected (a networkx ``Graph``): none is counted as one-way
     undirected: bool = False
+    #: the file's first column was skipped as pandas' row index (a header ``,source,target``)
+    index_column: bool = False
 
 
 def check_weights(weight: Any, what: str) -> np.ndarray:
@@ -223,8 +226,8 @@ def to_graph(raw: RawEdges, x: Any = None):
     if raw.weight is not None:  # weight 0 is no edge
         listed = np.asarray(raw.weight) > 0
         zero_weight = int(listed.size - listed.sum())
-        src, dst, raw = src[listed], dst[listed], RawEdges(src[listed], dst[listed], raw.node_ids, raw.weight[listed],
-                                                           raw.header, raw.possible_header, raw.undirected)
+        src, dst = src[listed], dst[listed]
+        raw = dataclasses.replace(raw, src=src, dst=dst, weight=raw.weight[listed])
     graph = build_graph(src, dst, n, x=x, node_ids=raw.node_ids)
     if raw.undirected:  # each edge listed once because the graph is undirected, not because it is directed
         graph.cleaning["one_way"] = 0
@@ -233,6 +236,8 @@ def to_graph(raw: RawEdges, x: Any = None):
     for key in ("header", "possible_header"):
         if getattr(raw, key) is not None:
             graph.cleaning[key] = getattr(raw, key)
+    if raw.index_column:
+        graph.cleaning["index_column"] = True
     graph.edge_weight = None
     if raw.weight is not None:
         graph.edge_weight = edge_weights(src, dst, raw.weight, graph.edge_index, n)
