@@ -262,6 +262,11 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     header = check_optional_bool(header, "header")
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
+    other = _other_graph_format([line for _, line in zip(range(5), (lines[n - 1] for n, _ in rows))])
+    if other is not None:
+        name, suffix = other
+        raise InputError(f"{p}: this is a {name} file, read as an edge list because of its name: graphvae picks the "
+                         f"reader by the suffix (name it {p.stem}{suffix})")
     detected, guessed = None, header is None
     first = rows[0][1] if rows else []
     # pandas' DataFrame.to_csv(path) writes its row index first, under a header field with no name (",source,target"):
@@ -282,7 +287,9 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
         if len(fields) != width or not all(fields):
             expected = "3 columns (source, target, weight)" if width == 3 else "2 columns (source, target)"
             got = f"{len(fields)}" if len(fields) != width else "an empty field"
-            raise InputError(f"{p}, line {n}: expected {expected}, got {got}: {lines[n - 1].strip()!r}")
+            hint = (" (networkx's write_edgelist writes each edge's attributes as a {...} dict: write with data=False, "
+                    "or data=['weight'] for a weight column)" if len(fields) > 2 and fields[2].startswith("{") else "")
+            raise InputError(f"{p}, line {n}: expected {expected}, got {got}: {lines[n - 1].strip()!r}{hint}")
     ends = np.array([f[:2] for _, f in rows], dtype=object)
     ids, index = _index_ids(ends.ravel())
     index = index.reshape(-1, 2)
@@ -295,11 +302,26 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     if width == 3:
         for n, fields in rows:
             if not _is_number(fields[2]):
-                hint = " (if it is a header, give --header)" if guessed and n == rows[0][0] else ""
+                hint = (" (networkx's write_edgelist writes each edge's attributes as a {...} dict: write with "
+                        "data=False, or data=['weight'] for a weight column)" if fields[2].startswith("{") else
+                        " (if it is a header, give --header)" if guessed and n == rows[0][0] else "")
                 raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number{hint}")
         weight = check_weights([float(f[2]) for _, f in rows], str(p))
     return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely,
                     index_column=index_column)
+
+
+def _other_graph_format(head: list[str]) -> tuple[str, str] | None:
+    """``(format, suffix)`` when the first lines ``head`` of a file read as an edge list open a GraphML, GEXF, GML or
+    Pajek file (saved under another suffix: ``g.xml``, ``g.txt``), else ``None``."""
+    text = "\n".join(head).lstrip().lower()
+    if text.startswith("<?xml") or text.startswith("<"):
+        return ("GEXF", ".gexf") if "<gexf" in text else ("GraphML", ".graphml") if "<graphml" in text else None
+    if re.match(r"(creator\s.*\n\s*)?graph\s*\[", text):
+        return "GML", ".gml"
+    if re.match(r"\*(vertices|network|arcs|edges)\b", text):
+        return "Pajek", ".net"
+    return None
 
 
 def _lonely_first_row(ids: list, index: np.ndarray) -> bool:
@@ -468,7 +490,8 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}, line {n}: expected a node id and {width} feature values, got {len(fields)} fields")
         k = position.get(fields[0])
         if k is None:
-            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph")
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph (a feature CSV's first column "
+                             "is the node id)")
         if seen[k]:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second feature row")
         try:

@@ -1,0 +1,69 @@
+"""Graph files in another format than their name says, and networkx's default edge-list output: a message that says
+what the file is and what to do, and the advised file reads as the graph networkx wrote."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import graphvae as gv
+
+WRITERS = {  # format: (networkx writer, the suffix graphvae reads it by)
+    "GraphML": (nx.write_graphml, ".graphml"),
+    "GEXF": (nx.write_gexf, ".gexf"),
+    "GML": (nx.write_gml, ".gml"),
+    "Pajek": (nx.write_pajek, ".net"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+@pytest.mark.parametrize("wrong", [".txt", ".xml", ".csv"])
+def test_a_graph_file_under_another_suffix_is_named(tmp_path: Path, fmt: str, wrong: str) -> None:
+    """networkx's GraphML/GEXF/GML/Pajek output saved as ``k.txt`` (read as an edge list by its suffix) is refused
+    naming its format and the suffix to give it; under that suffix it reads as networkx's karate club (34 nodes,
+    78 edges). Before: a column-count error about ``<graphml ...`` or ``name "Zachary's ...``, or for GML's
+    ``graph [`` line an edge between nodes 'graph' and '['."""
+    karate = nx.karate_club_graph()
+    write, suffix = WRITERS[fmt]
+    path = tmp_path / f"k{wrong}"
+    write(karate, path)
+    with pytest.raises(gv.InputError, match=f"this is a {fmt} file.*name it k{suffix}"):
+        gv.load_graph(path)
+    g = gv.load_graph(path.rename(tmp_path / f"k{suffix}"))
+    assert g.num_nodes == 34 and g.edge_index.shape[1] == 2 * karate.number_of_edges()
+
+
+def test_edge_lists_are_not_taken_for_other_formats(tmp_path: Path) -> None:
+    """Ids that merely start like those formats stay an edge list: ``graph,x`` and ``<a>,b`` are edges."""
+    path = tmp_path / "e.csv"
+    path.write_text("graph,x\n<a>,b\nx,b\n")
+    assert gv.load_graph(path).node_ids == ["graph", "x", "<a>", "b"]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_networkx_write_edgelist_dicts_get_the_way_out(tmp_path: Path, weighted: bool) -> None:
+    """``nx.write_edgelist(G, path)`` writes ``0 1 {}`` (or ``0 1 {'weight': 4}``): the error says to write with
+    ``data=False`` (or ``data=['weight']``); those files read as networkx's graph, with its weights."""
+    g = nx.path_graph(4)
+    if weighted:
+        nx.set_edge_attributes(g, {e: float(i + 1) for i, e in enumerate(g.edges())}, "weight")
+    nx.write_edgelist(g, tmp_path / "d.txt")
+    with pytest.raises(gv.InputError, match=r"write_edgelist .*data=False, or data=\['weight'\]"):
+        gv.load_graph(tmp_path / "d.txt")
+    nx.write_edgelist(g, tmp_path / "w.txt", data=["weight"] if weighted else False)
+    read = gv.load_graph(tmp_path / "w.txt")
+    assert read.node_ids == [0, 1, 2, 3] and read.edge_index.shape[1] == 6
+    if weighted:
+        assert sorted(read.edge_weight.tolist()) == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+
+
+def test_a_feature_csv_without_ids_says_what_the_first_column_is(tmp_path: Path) -> None:
+    """A feature CSV written without its id column (``to_csv(index=False)`` of the values alone) is refused saying
+    that the first column is the node id."""
+    edges = tmp_path / "e.csv"
+    edges.write_text("a,b\nb,c\n")
+    features = tmp_path / "x.csv"
+    features.write_text("0.5,1.0\n0.25,2.0\n0.125,3.0\n")
+    with pytest.raises(gv.InputError, match=r"node id '0\.\d+' is not in the graph \(a feature CSV's first column is the node id\)"):
+        gv.load_graph(edges, features)
