@@ -2,7 +2,8 @@
 
 The registry (``graphvae/data/datasets.json``, shipped in the package) names each dataset's files, where
 they are downloaded from and their SHA-256 sums. Every data folder has one layout, the parent of
-``planetoid/``: ``DIR/planetoid/Cora/raw/ind.cora.x``. :func:`load_dataset` looks, in order, in
+``planetoid/``: ``DIR/planetoid/Cora/raw/ind.cora.x``; the user's folders (1, 2 below) may also have PyG's,
+``DIR/Cora/raw/ind.cora.x`` (the ``root`` of PyG's ``Planetoid``), looked at second. :func:`load_dataset` looks, in order, in
 
 1. ``root`` (``--data-dir`` on the command line), which must be an existing folder: a path that is not one (a
    mistyped path, say) is an error, not passed over (graphvae never creates or changes it);
@@ -97,12 +98,24 @@ def _search_path(root: str | os.PathLike | None) -> list[tuple[str, Path]]:
             what = "is not a folder" if os.path.exists(root) else "does not exist"
             rest = "$GRAPHVAE_DATA and the cache" if os.environ.get("GRAPHVAE_DATA") else "graphvae's cache"
             raise InputError(f"the data folder {root} (--data-dir, root) {what}: give the folder that holds "
-                             f"planetoid/<Name>/raw/, or leave it out to use {rest}")
+                             f"planetoid/<Name>/raw/ (or PyG's <Name>/raw/), or leave it out to use {rest}")
         places.append(("the data folder", Path(root)))
     if os.environ.get("GRAPHVAE_DATA"):
         places.append(("$GRAPHVAE_DATA", Path(os.environ["GRAPHVAE_DATA"])))
     places.append(("the cache", cache_dir()))
     return places
+
+
+def _folders(places: list[tuple[str, Path]], entry: dict[str, Any]) -> list[tuple[str, Path]]:
+    """Where each place keeps the entry's files: ``DIR/planetoid/Cora/raw``; in the user's folders (not the cache)
+    also ``DIR/Cora/raw``, the layout of PyG's ``Planetoid(root=DIR, name="Cora")``, second."""
+    out = []
+    for label, base in places:
+        out.append((label, base / entry["folder"]))
+        inner = Path(*Path(entry["folder"]).parts[1:])  # the folder without its "planetoid/" level
+        if label != "the cache" and inner.parts:
+            out.append((label, base / inner))
+    return out
 
 
 def _damaged(folder: Path, files: dict[str, str | None]) -> list[str]:
@@ -153,8 +166,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     files = entry["files"]
     places = _search_path(root)
     note, stale = "", []  # stale: the damaged files of the cache, fetched again below
-    for label, base in places:
-        folder = base / entry["folder"]
+    for label, folder in _folders(places, entry):
         missing = [f for f in files if not (folder / f).is_file()]
         if len(missing) == len(files):
             continue
@@ -174,7 +186,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
             return folder
         note = f"; the cache lacks {', '.join(missing)}" if missing else ""
         stale = [folder / f for f in damaged]
-    looked = "; ".join(f"{label} {base / entry['folder']}" for label, base in places) + note
+    looked = "; ".join(f"{label} {folder}" for label, folder in _folders(places, entry)) + note
     how = (f"put the files in DIR/{entry['folder']} and pass --data-dir DIR (root=DIR) or set GRAPHVAE_DATA=DIR")
     if not download:
         raise InputError(f"dataset '{key}' not found (looked in {looked}): {how}")
