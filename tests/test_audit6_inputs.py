@@ -22,7 +22,7 @@ def test_a_positive_weight_that_float32_rounds_to_zero_is_refused(tmp_path, caps
     with pytest.raises(gv.InputError, match="at least 1.4e-45"):
         gv.load_graph("g.csv")
     assert main(["embed", "--edges", "g.csv", "--out", "z.npy", *FAST]) == 2
-    one_error(capsys, "got 1e-50 (edge 1): rescale them", only=True)
+    one_error(capsys, "g.csv, line 1: edge weights must be 0 (no edge) or at least 1.4e-45 (float32), got 1e-50: rescale them", only=True)
     assert not (tmp_path / "z.npy").exists()
     # the weights the brief names, 1e-6 .. 1e6, and float32's smallest are kept, and train to finite embeddings
     (tmp_path / "h.csv").write_text("a,b,1e-6\nb,c,1e6\nc,a,1e-45\nc,d,1\n")

@@ -2,6 +2,7 @@
 what the file is and what to do, and the advised file reads as the graph networkx wrote."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -67,3 +68,25 @@ def test_a_feature_csv_without_ids_says_what_the_first_column_is(tmp_path: Path)
     features.write_text("0.5,1.0\n0.25,2.0\n0.125,3.0\n")
     with pytest.raises(gv.InputError, match=r"node id '0\.\d+' is not in the graph \(a feature CSV's first column is the node id\)"):
         gv.load_graph(edges, features)
+
+
+@pytest.mark.parametrize("weight, message", [("-2", "must be finite and non-negative, got -2.0"),
+                                             ("nan", "must be finite and non-negative, got nan"),
+                                             ("1e39", "must be at most 3.4e+38 (float32), got 1e+39"),
+                                             ("1e-50", "must be 0 (no edge) or at least 1.4e-45 (float32), got 1e-50")])
+def test_a_bad_weight_is_named_by_its_line(tmp_path: Path, weight: str, message: str) -> None:
+    """A bad weight in an edge list is located by the file's line, as every other edge-list error is (a header, a
+    comment and a blank line before it: line 5, the third edge), not by its position among the edges."""
+    path = tmp_path / "w.csv"
+    path.write_text(f"source,target,weight\n# comment\na,b,1\n\nb,c,{weight}\nc,a,2\n")
+    with pytest.raises(gv.InputError, match=re.escape(f"w.csv, line 5: edge weights {message}")):
+        gv.load_graph(path)
+
+
+def test_weights_from_other_sources_keep_the_edge_position() -> None:
+    """Weights that have no line (a networkx graph) are still located by the edge's position."""
+    g = nx.Graph()
+    g.add_edge("a", "b", weight=1.0)
+    g.add_edge("b", "c", weight=-1.0)
+    with pytest.raises(gv.InputError, match=r"got -1\.0 \(edge 2\)"):
+        gv.as_graph(g)

@@ -306,7 +306,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
                         "data=False, or data=['weight'] for a weight column)" if fields[2].startswith("{") else
                         " (if it is a header, give --header)" if guessed and n == rows[0][0] else "")
                 raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number{hint}")
-        weight = check_weights([float(f[2]) for _, f in rows], str(p))
+        weight = check_weights([float(f[2]) for _, f in rows], str(p), [n for n, _ in rows])
     return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely,
                     index_column=index_column)
 

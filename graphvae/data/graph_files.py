@@ -51,10 +51,14 @@ class RawEdges:
     index_column: bool = False
 
 
-def check_weights(weight: Any, what: str) -> np.ndarray:
+def check_weights(weight: Any, what: str, lines: Sequence[int] | None = None) -> np.ndarray:
     """Edge weights as float64, or :class:`InputError` if any is not a finite non-negative number that the float32
     operator can hold (a larger one would become inf in Â and zero its nodes' embeddings; a positive one below
-    float32's smallest, 1.4e-45, would become 0 there)."""
+    float32's smallest, 1.4e-45, would become 0 there). ``lines``: each weight's line in a text file, named in the
+    error (``what, line 7: ...``); without, the edge's position (``(edge 3)``)."""
+    def at(k: int, message: str) -> str:
+        return f"{what}, line {lines[k]}: {message}" if lines is not None else f"{what}: {message} (edge {k + 1})"
+
     if np.iscomplexobj(weight):
         raise InputError(f"{what}: edge weights must be real numbers, got complex values")
     try:
@@ -64,17 +68,17 @@ def check_weights(weight: Any, what: str) -> np.ndarray:
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{what}: edge weights must be finite and non-negative, got {float(w[k])} (edge {k + 1})")
+        raise InputError(at(k, f"edge weights must be finite and non-negative, got {float(w[k])}"))
     big = w > _FLOAT32_MAX
     if big.any():
         k = int(np.flatnonzero(big)[0])
-        raise InputError(f"{what}: edge weights must be at most {_FLOAT32_MAX:.3g} (float32), got {float(w[k]):g} "
-                         f"(edge {k + 1}): rescale them")
+        raise InputError(at(k, f"edge weights must be at most {_FLOAT32_MAX:.3g} (float32), got {float(w[k]):g}")
+                         + ": rescale them")
     tiny = (w > 0) & (w.astype(np.float32) == 0)  # 1e-50 became weight 0 in Â while its edge stayed a positive
     if tiny.any():
         k = int(np.flatnonzero(tiny)[0])
-        raise InputError(f"{what}: edge weights must be 0 (no edge) or at least {_FLOAT32_TINY:.3g} (float32), got "
-                         f"{float(w[k]):g} (edge {k + 1}): rescale them")
+        raise InputError(at(k, f"edge weights must be 0 (no edge) or at least {_FLOAT32_TINY:.3g} (float32), got "
+                               f"{float(w[k]):g}") + ": rescale them")
     return w
 
 
