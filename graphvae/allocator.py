@@ -20,7 +20,8 @@ import sys
 from contextlib import contextmanager
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-#: glibc's largest accepted ``M_MMAP_THRESHOLD`` on 64-bit systems (``DEFAULT_MMAP_THRESHOLD_MAX``)
+#: glibc's ceiling for its own, dynamic ``M_MMAP_THRESHOLD`` on 64-bit systems (``DEFAULT_MMAP_THRESHOLD_MAX``, 32 MiB);
+#: ``mallopt`` accepts larger values too (glibc 2.36 here took 1 GiB)
 MAX_MMAP_THRESHOLD = 32 * 1024 * 1024
 
 
