@@ -13,14 +13,14 @@ from graphvae.files import atomic_write, write_json
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX folder fsync")
 
 
-def _record(monkeypatch) -> list[tuple]:
-    """Patch ``os.fsync`` and ``os.replace`` to log ``("fsync", inode, is_dir)`` and ``("replace", inode)``."""
+def record_syncs(monkeypatch) -> list[tuple]:
+    """Patch ``os.fsync`` and ``os.replace`` to log ``("fsync", inode, size, is_dir)`` and ``("replace", inode)``."""
     events: list[tuple] = []
     real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
         st = os.fstat(fd)
-        events.append(("fsync", st.st_ino, stat.S_ISDIR(st.st_mode)))
+        events.append(("fsync", st.st_ino, st.st_size, stat.S_ISDIR(st.st_mode)))
         real_fsync(fd)
 
     def replace(src, dst, *args, **kwargs) -> None:
@@ -32,18 +32,30 @@ def _record(monkeypatch) -> list[tuple]:
     return events
 
 
+def _fail_folder_syncs(monkeypatch, code: int) -> None:
+    """Make ``os.fsync`` of a folder fail with ``code`` (files still sync)."""
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
 def test_the_folder_is_synced_after_the_rename(tmp_path: Path, monkeypatch) -> None:
     """The file is synced before ``os.replace`` and its folder (the one that holds the final name, through a new
     subfolder too) after it: POSIX makes a rename durable only by an fsync of the folder. Kills: no folder sync (the
     code before), a sync of the wrong folder, or one before the rename."""
-    events = _record(monkeypatch)
+    events = record_syncs(monkeypatch)
     target = tmp_path / "new" / "out.json"
     write_json(target, {"a": 1})
     file_inode, folder_inode = target.stat().st_ino, target.parent.stat().st_ino
     renamed = events.index(("replace", file_inode))
-    assert ("fsync", file_inode, False) in events[:renamed], events
-    assert ("fsync", folder_inode, True) in events[renamed + 1:], events
-    assert tmp_path.stat().st_ino not in [e[1] for e in events if e[0] == "fsync" and e[2]]
+    assert ("fsync", file_inode, target.stat().st_size, False) in events[:renamed], events
+    assert ("fsync", folder_inode) in [e[:2] for e in events[renamed + 1:] if e[0] == "fsync" and e[3]], events
+    assert tmp_path.stat().st_ino not in [e[1] for e in events if e[0] == "fsync" and e[3]]
 
 
 def test_a_folder_that_cannot_be_opened_or_synced_is_passed_over(tmp_path: Path, monkeypatch) -> None:
@@ -61,14 +73,7 @@ def test_a_folder_that_cannot_be_opened_or_synced_is_passed_over(tmp_path: Path,
     assert (tmp_path / "a.txt").read_text() == "a"
     monkeypatch.setattr(os, "open", real_open)
 
-    real_fsync = os.fsync
-
-    def folders_unsupported(fd: int) -> None:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "Invalid argument")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", folders_unsupported)
+    _fail_folder_syncs(monkeypatch, errno.EINVAL)
     atomic_write(tmp_path / "b.txt", lambda tmp: Path(tmp).write_text("b"))
     assert (tmp_path / "b.txt").read_text() == "b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
@@ -77,14 +82,7 @@ def test_a_folder_that_cannot_be_opened_or_synced_is_passed_over(tmp_path: Path,
 def test_an_io_error_syncing_the_folder_names_the_users_file(tmp_path: Path, monkeypatch) -> None:
     """EIO from the folder's fsync (the rename may not be on disk) is an OSError naming the user's file, not the
     hidden temporary one; the rename itself happened, and no temporary file is left behind."""
-    real_fsync = os.fsync
-
-    def folder_io_error(fd: int) -> None:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise OSError(errno.EIO, "Input/output error")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", folder_io_error)
+    _fail_folder_syncs(monkeypatch, errno.EIO)
     target = tmp_path / "c.txt"
     with pytest.raises(OSError) as info:
         atomic_write(target, lambda tmp: Path(tmp).write_text("c"))

@@ -18,6 +18,7 @@ from graphvae.data import datasets
 from graphvae.data.embedding_files import load_embeddings, save_embeddings
 from graphvae.files import atomic_write, write_json
 
+from test_atomic_write_sync import record_syncs
 from test_datasets import fresh_cache, server, tiny_pubmed, write_tiny_planetoid  # noqa: F401 (fixtures)
 
 
@@ -27,26 +28,13 @@ def test_atomic_write_fsyncs_the_whole_new_file_before_renaming_it(tmp_path: Pat
     """The file that ends up under the final name was ``os.fsync``-ed, holding all its bytes, before ``os.replace``
     put it there (a crash between an unsynced write and the rename can leave an empty file under the final name on
     ext4/XFS). Kills: the fsync dropped (the old code), or done after the rename."""
-    events: list[tuple] = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        st = os.fstat(fd)
-        events.append(("fsync", st.st_ino, st.st_size))
-        real_fsync(fd)
-
-    def replace(src, dst, *args, **kwargs) -> None:
-        events.append(("replace", os.stat(src).st_ino))
-        real_replace(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    events = record_syncs(monkeypatch)
     target = tmp_path / "out.json"
     target.write_text("old contents, longer than the new ones\n")
     write_json(target, {"a": 1})
     st = target.stat()
     assert target.read_text() == '{\n  "a": 1\n}\n'
-    synced, renamed = ("fsync", st.st_ino, st.st_size), ("replace", st.st_ino)
+    synced, renamed = ("fsync", st.st_ino, st.st_size, False), ("replace", st.st_ino)
     assert synced in events and renamed in events, events
     assert events.index(synced) < events.index(renamed)
 
