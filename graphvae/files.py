@@ -43,7 +43,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
             _sync(tmp)  # the data on disk before the rename: else a crash could leave an empty file under ``path``
             _keep_mode(path, tmp)
             os.replace(tmp, path)
-            _sync_folder(path.parent)
+            _sync(path.parent, folder=True)
     except OSError as e:  # name the user's file, not the hidden temporary one (e.g. "Permission denied: '.x.tmp-1-2'")
         if e.filename is not None and Path(e.filename) != tmp:  # or none at all ("No space left on device" from write)
             raise
@@ -53,34 +53,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
             tmp.unlink()
 
 
-def _sync(tmp: Path) -> None:
-    """``os.fsync`` the written file ``tmp``, so that its data reach the disk before the rename does (ext4 and XFS
-    may commit the rename first: after a crash, an empty or truncated file under the final name). A file system
-    that cannot sync (EINVAL, ENOTSUP) is passed over."""
-    fd = os.open(tmp, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows syncs only a writable handle
+def _sync(path: Path, folder: bool = False) -> None:
+    """``os.fsync`` the written file ``path``, so that its data reach the disk before the rename does (ext4 and XFS
+    may commit the rename first: after a crash, an empty or truncated file under the final name); with ``folder``,
+    the folder a file was renamed into, so that the rename itself reaches the disk (POSIX leaves a folder entry's
+    durability to an fsync of the folder). File systems that cannot sync (EINVAL, ENOTSUP) are passed over, and so
+    are folders that cannot be opened or synced: on Windows, or one the user may write but not read (mode 0300)."""
+    if folder:
+        if os.name == "nt":
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return
+    else:
+        fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows syncs only a writable handle
     try:
         os.fsync(fd)
     except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _sync_folder(folder: Path) -> None:
-    """``os.fsync`` ``folder`` after a rename into it, so that the rename itself reaches the disk (POSIX leaves a
-    folder entry's durability to an fsync of the folder). Passed over where a folder cannot be opened or synced:
-    on Windows, in a folder the user may write but not read (mode 0300), on file systems without it."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, *((errno.EBADF,) if folder else ())):
             raise
     finally:
         os.close(fd)

@@ -249,8 +249,8 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
 
     ``header=None`` detects a header row (known column names, or a non-numeric first row above
     numeric rows). A header whose first field is empty (``,source,target``: pandas' ``to_csv`` with its row index)
-    is skipped with its whole first column, unless ``header=False``. Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``:
-    integer ids sorted numerically when every id is an integer, else in order of first appearance.
+    is skipped with its whole first column, unless ``header=False``. Returns ``(src, dst, node_ids)`` with
+    ``src``/``dst`` indices into ``node_ids``: integer ids sorted numerically when every id is an integer, else in order of first appearance.
     With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
     and a :class:`graphvae.data.graph_files.RawEdges` is returned.
     """
@@ -262,7 +262,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     header = check_optional_bool(header, "header")
     p = readable_file(path, "edge-list file")
     lines, rows = _read_rows(p, "edge list")
-    other = _other_graph_format([line for _, line in zip(range(5), (lines[n - 1] for n, _ in rows))])
+    other = _other_graph_format([lines[n - 1] for n, _ in rows[:5]])
     if other is not None:
         name, suffix = other
         raise InputError(f"{p}: this is a {name} file, read as an edge list because of its name: graphvae picks the "
@@ -287,8 +287,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
         if len(fields) != width or not all(fields):
             expected = "3 columns (source, target, weight)" if width == 3 else "2 columns (source, target)"
             got = f"{len(fields)}" if len(fields) != width else "an empty field"
-            hint = (" (networkx's write_edgelist writes each edge's attributes as a {...} dict: write with data=False, "
-                    "or data=['weight'] for a weight column)" if len(fields) > 2 and fields[2].startswith("{") else "")
+            hint = _NETWORKX_DICTS if len(fields) > 2 and fields[2].startswith("{") else ""
             raise InputError(f"{p}, line {n}: expected {expected}, got {got}: {lines[n - 1].strip()!r}{hint}")
     ends = np.array([f[:2] for _, f in rows], dtype=object)
     ids, index = _index_ids(ends.ravel())
@@ -302,8 +301,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     if width == 3:
         for n, fields in rows:
             if not _is_number(fields[2]):
-                hint = (" (networkx's write_edgelist writes each edge's attributes as a {...} dict: write with "
-                        "data=False, or data=['weight'] for a weight column)" if fields[2].startswith("{") else
+                hint = (_NETWORKX_DICTS if fields[2].startswith("{") else
                         " (if it is a header, give --header)" if guessed and n == rows[0][0] else "")
                 raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number{hint}")
         weight = check_weights([float(f[2]) for _, f in rows], str(p), [n for n, _ in rows])
@@ -311,11 +309,16 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
                     index_column=index_column)
 
 
+#: the advice for networkx's default ``write_edgelist`` output, ``0 1 {}`` or ``0 1 {'weight': 4}``
+_NETWORKX_DICTS = (" (networkx's write_edgelist writes each edge's attributes as a {...} dict: write with data=False, "
+                   "or data=['weight'] for a weight column)")
+
+
 def _other_graph_format(head: list[str]) -> tuple[str, str] | None:
     """``(format, suffix)`` when the first lines ``head`` of a file read as an edge list open a GraphML, GEXF, GML or
     Pajek file (saved under another suffix: ``g.xml``, ``g.txt``), else ``None``."""
     text = "\n".join(head).lstrip().lower()
-    if text.startswith("<?xml") or text.startswith("<"):
+    if text.startswith("<"):  # <?xml ...>, <graphml>, <gexf>
         return ("GEXF", ".gexf") if "<gexf" in text else ("GraphML", ".graphml") if "<graphml" in text else None
     if re.match(r"(creator\s.*\n\s*)?graph\s*\[", text):
         return "GML", ".gml"

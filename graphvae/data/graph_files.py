@@ -18,8 +18,8 @@ integers when every id is an integer (sorted numerically), else strings in order
 """
 from __future__ import annotations
 
-import os
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
