@@ -90,3 +90,34 @@ def test_weights_from_other_sources_keep_the_edge_position() -> None:
     g.add_edge("b", "c", weight=-1.0)
     with pytest.raises(gv.InputError, match=r"got -1\.0 \(edge 2\)"):
         gv.as_graph(g)
+
+
+def test_pandas_space_separated_output_with_its_index_is_named(tmp_path: Path) -> None:
+    """``DataFrame.to_csv(sep=" ")`` with the row index writes the header `` source target`` (its empty first field
+    lost to the leading space) above ``0 a b`` rows: refused naming pandas' index and ``index=False``, and that
+    advice reads as the frame's edges. Before: the hint "if it is a header, give --header" on line 2, though line 1
+    had already been skipped as the header."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"]})
+    path = tmp_path / "e.txt"
+    frame.to_csv(path, sep=" ")
+    assert path.read_text().startswith(" source target\n")  # the layout this test is about
+    with pytest.raises(gv.InputError, match=r"line 2: .*pandas' to_csv\(sep=' '\).*index=False") as err:
+        gv.load_graph(path)
+    assert "give --header" not in str(err.value)
+    frame.to_csv(path, sep=" ", index=False)
+    g = gv.load_graph(path)
+    edges = {frozenset((g.node_ids[i], g.node_ids[j])) for i, j in g.edge_index.T.tolist()}
+    assert edges == {frozenset(e) for e in zip(frame.source, frame.target)}
+
+
+def test_the_header_hint_is_for_a_first_row_read_as_an_edge(tmp_path: Path) -> None:
+    """A detected header is not suggested again as a header: ``source target`` above ``a b c`` names line 2's weight
+    only; an undetected first row ``a b score`` gets the ``--header`` hint (the documented case)."""
+    path = tmp_path / "e.txt"
+    path.write_text("source target\na b c\n")
+    with pytest.raises(gv.InputError, match=r"line 2: edge weight 'c' is not a number$"):
+        gv.load_graph(path)
+    path.write_text("a b score\nc d 1\n")
+    with pytest.raises(gv.InputError, match=r"line 1: edge weight 'score' is not a number \(if it is a header, give --header\)"):
+        gv.load_graph(path)

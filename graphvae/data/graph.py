@@ -278,6 +278,10 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     if header is None:
         header = bool(rows) and _looks_like_header(rows)
         detected = lines[rows[0][0] - 1].strip() if header else None
+    # pandas' to_csv(sep=" ") with its row index: the header's empty first field is lost to the leading space
+    # (" source target"), so the header has one name fewer than the rows have fields
+    spaced_index = bool(header) and not index_column and len(rows) > 1 and lines[rows[0][0] - 1][:1].isspace() \
+        and len(rows[1][1]) == len(first) + 1
     if header:
         rows = rows[1:]
     if not rows:
@@ -301,8 +305,8 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     if width == 3:
         for n, fields in rows:
             if not _is_number(fields[2]):
-                hint = (_NETWORKX_DICTS if fields[2].startswith("{") else
-                        " (if it is a header, give --header)" if guessed and n == rows[0][0] else "")
+                hint = (_NETWORKX_DICTS if fields[2].startswith("{") else _SPACED_INDEX if spaced_index else
+                        " (if it is a header, give --header)" if guessed and not header and n == rows[0][0] else "")
                 raise InputError(f"{p}, line {n}: edge weight {fields[2]!r} is not a number{hint}")
         weight = check_weights([float(f[2]) for _, f in rows], str(p), [n for n, _ in rows])
     return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely,
@@ -310,6 +314,8 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
 
 
 #: the advice for networkx's default ``write_edgelist`` output, ``0 1 {}`` or ``0 1 {'weight': 4}``
+_SPACED_INDEX = (" (the header has one name fewer than the rows have fields, after a leading space: pandas' "
+                 "to_csv(sep=' ') writes its row index so; write it with index=False)")
 _NETWORKX_DICTS = (" (networkx's write_edgelist writes each edge's attributes as a {...} dict: write with data=False, "
                    "or data=['weight'] for a weight column)")
 
