@@ -68,6 +68,14 @@ def table(rows: dict[str, dict], columns) -> list[str]:
     return lines
 
 
+def pretraining_verdict(pretrained: dict, scratch: dict) -> str:
+    """What the mean accuracies say, against one std of the two (each ``{"mean", "std"}``): a gain, a loss or a tie."""
+    gap, std = pretrained["mean"] - scratch["mean"], max(pretrained["std"], scratch["std"])
+    size = "within one std" if abs(gap) <= std else "more than one std"
+    return (f" (mean {'gain' if gap > 0 else 'loss' if gap < 0 else 'difference'} {abs(gap):.3f}, {size}, on these 1437 "
+            "training images)")
+
+
 def page(images: dict, graphs: dict, image_cmds: list, graph_cmds: list, seeds: int, graph_seeds: int,
          total: float) -> str:
     v, dn, sp, c, st = (images[k]["mean_std"] for k in IMAGE_KINDS)
@@ -111,8 +119,8 @@ def page(images: dict, graphs: dict, image_cmds: list, graph_cmds: list, seeds: 
         f"({dn['reconstruction_error']['mean']:.4f} vs {v['reconstruction_error']['mean']:.4f}).",
         f"- **stacked**: pretrained + fine-tuned {st['finetuned_accuracy']['mean']:.3f} ± {st['finetuned_accuracy']['std']:.3f} "
         f"vs from scratch {st['scratch_accuracy']['mean']:.3f} ± {st['scratch_accuracy']['std']:.3f} test accuracy; "
-        f"pretraining is at least as good on {wins} of {seeds} seeds (a small gain, within one std on these 1437 "
-        "training images).",
+        f"pretraining is at least as good on {wins} of {seeds} seeds"
+        f"{pretraining_verdict(st['finetuned_accuracy'], st['scratch_accuracy'])}.",
         "",
         "Figures of seed 0 (reconstructions, latent map of the test codes, first-layer features as tiles):",
         "",

@@ -67,6 +67,7 @@ def _no_data(tmp_path: Path) -> dict:
     (["scale.py", "--all", "--epochs", "0", "--json", NOWHERE], "must be a positive integer"),  # exit 1, per run
     (["scale.py", "--report-only", "--json", "/nonexistent/missing.json"], "No such file"),  # a traceback
     (["autoencoders.py", "--epochs", "0"], "autoencoders.py: error: argument --epochs"),  # was graphvae ae's message
+    (["image_vae.py", "--epochs", "0"], "image_vae.py: error: argument --epochs"),  # was any int, then "300 epochs" in the page
     (["embedding_search.py", "NAME", "3", '{"unknown_key": 1}'], "unknown key(s) unknown_key"),  # a TypeError
     (["embedding_search.py", "NAME", "3", '{"random_state": 1}'], "unknown key(s) random_state"),  # a TypeError
     (["embedding_search.py", "NAME", "3", '{"hops": "x"}'], "hops must be a non-negative integer"),  # a ValueError
@@ -206,3 +207,15 @@ def test_maskgae_reference_trains_and_writes_its_summary(tmp_path, cora, task, e
     else:  # ten probe runs; 7 classes, so chance is about 0.14-0.3
         assert len(fit["probe_test_accuracy"]) == 10 and 0.4 < fit["probe_accuracy"] <= 1
         assert result["summary"]["cora"]["probe_accuracy"]["mean"] == fit["probe_accuracy"]
+
+
+@pytest.mark.parametrize("pretrained,scratch,words", [
+    ((0.939, 0.006), (0.932, 0.016), "mean gain 0.007, within one std"),
+    ((0.900, 0.010), (0.940, 0.012), "mean loss 0.040, more than one std"),  # was "(a small gain, ...)" whatever the sign
+    ((0.950, 0.010), (0.950, 0.010), "mean difference 0.000, within one std"),
+])
+def test_autoencoders_page_says_what_pretraining_did(monkeypatch, pretrained, scratch, words):
+    """The stacked autoencoder's sentence in docs/autoencoders.md follows the measured means and stds."""
+    autoencoders = _module("autoencoders", monkeypatch)
+    verdict = autoencoders.pretraining_verdict(dict(zip(("mean", "std"), pretrained)), dict(zip(("mean", "std"), scratch)))
+    assert words in verdict
