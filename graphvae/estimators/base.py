@@ -106,13 +106,13 @@ class Float32Transformer(TransformerMixin):
 @contextlib.contextmanager
 def training_mode() -> Iterator[None]:
     """What a fit needs of torch whatever the caller set: gradients on (a fit inside the caller's ``torch.no_grad()``
-    failed deep in autograd) and float32 as the default dtype (the data are float32; under
-    ``torch.set_default_dtype(torch.float64)`` the parameters were float64 and the first product failed). Both
-    settings are the caller's again on exit."""
+    failed deep in autograd; inside ``torch.inference_mode()`` too, which ``enable_grad`` alone does not leave) and
+    float32 as the default dtype (the data are float32; under ``torch.set_default_dtype(torch.float64)`` the parameters
+    were float64 and the first product failed). Both settings are the caller's again on exit."""
     dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)
     try:
-        with torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad():
             yield
     finally:
         torch.set_default_dtype(dtype)

@@ -34,7 +34,7 @@ from .._validation import InputError, InputTypeError
 from ..data.graph import has_identity_features
 from ..data.split import LinkSplit
 from ..evaluation.metrics import auc_ap, link_probabilities
-from ..nn.encoder import EncoderInput, GCNEncoder, _as_features
+from ..nn.encoder import EncoderInput, GCNEncoder, _as_features, _usable
 from ..nn.operator import SparseOperator, adjacency_matrix, normalized_adjacency
 from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkTarget
@@ -285,7 +285,7 @@ def _same_features(a, b) -> bool:
         return True
     if tuple(a.shape) != tuple(b.shape):
         return False
-    dense = lambda t: t.to_dense() if t.layout != torch.strided else t
+    dense = lambda t: _usable(t).to_dense() if t.layout != torch.strided else t  # _usable: made in inference mode
     return bool(torch.equal(dense(a), dense(b)))
 
 

@@ -129,17 +129,26 @@ def _all_finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all())
 
 
+def _usable(x: torch.Tensor) -> torch.Tensor:
+    """``x``, or a copy of it where it was made under the caller's ``torch.inference_mode()`` and is used outside it
+    (as a fit trains): autograd can neither save such an inference tensor nor take views of a sparse one."""
+    return x.clone() if x.is_inference() and not torch.is_inference_mode_enabled() else x
+
+
 def _as_scipy(x) -> sp.csr_matrix:
     if sp.issparse(x):
         return sp.csr_matrix(x, dtype="float32")
+    x = _usable(x)
     x = x.coalesce() if x.layout == torch.sparse_coo else x.to_sparse_coo().coalesce()
     i = x.indices().numpy()
     return sp.csr_matrix((x.values().float().numpy(), (i[0], i[1])), shape=tuple(x.shape))
 
 
 def _as_features(x) -> Features:
-    if isinstance(x, SparseOperator) or (isinstance(x, torch.Tensor) and x.layout == torch.strided):
+    if isinstance(x, SparseOperator):
         return x
+    if isinstance(x, torch.Tensor) and x.layout == torch.strided:
+        return _usable(x)
     return SparseOperator(_as_scipy(x))
 
 

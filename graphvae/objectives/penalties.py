@@ -140,8 +140,9 @@ def jacobian_sq_norm(encoder: GCNEncoder, inp: EncoderInput, method: str = "exac
 def _vjp_sq_norm(encoder: GCNEncoder, inp: EncoderInput, num_probes: int | None, create_graph: bool,
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """``sum_k |J^T e_k|^2`` (``num_probes=None``) or the Hutchinson mean over Gaussian probes."""
-    x = inp.features.detach().requires_grad_(True)
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():  # also under the caller's torch.inference_mode()
+        x = inp.features.detach()
+        x = (x.clone() if x.is_inference() else x).requires_grad_(True)
         z = encoder(EncoderInput(x, inp.adj, inp.propagated)).mu
         d = z.shape[1]
         probes = torch.eye(d, dtype=z.dtype, device=z.device).unsqueeze(1).expand(d, *z.shape) if num_probes is None \

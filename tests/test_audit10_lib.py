@@ -1,0 +1,100 @@
+"""Library-user audit (round 10): fits and gradient-based methods under the caller's ``torch.inference_mode()``.
+
+README: "A fit trains in float32 with gradients on whatever torch default dtype or grad mode the caller has set (both
+are the caller's again afterwards)". ``torch.inference_mode()`` is one of torch's grad modes; ``fit`` only switched
+``torch.enable_grad()`` on, under which inference mode still made every tensor an inference tensor, so every fit
+failed deep in autograd ("element 0 of tensors does not require grad", "Inference tensors cannot be saved for
+backward"), and so did graphs and splits that ``gv.as_graph`` / ``gv.split_edges`` had built under it. The reference
+of each test is the same call outside inference mode (the documented contract: the grad mode changes nothing).
+"""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+
+import graphvae as gv
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def karate() -> nx.Graph:
+    return nx.karate_club_graph()
+
+
+@pytest.fixture(scope="module")
+def images() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.random((40, 16)).astype(np.float32), np.arange(40) % 2
+
+
+def test_graph_fits_under_inference_mode_equal_the_fits_outside(karate: nx.Graph) -> None:
+    """VGAE on a networkx graph and the masked, MLP-decoded ``maskgae`` on a split give bit for bit the models they
+    give outside inference mode, and the caller is still in inference mode afterwards."""
+    split = gv.split_edges(gv.as_graph(karate), val=0.1, test=0.1, seed=0)
+    vgae = gv.VGAE(epochs=3, latent=4, random_state=0).fit(karate).embed()
+    masked = gv.make_model("maskgae", epochs=3, latent=4, random_state=0).fit(split).predict_proba(split.test_pos)
+    with torch.inference_mode():
+        got_vgae = gv.VGAE(epochs=3, latent=4, random_state=0).fit(karate).embed()
+        got_masked = gv.make_model("maskgae", epochs=3, latent=4, random_state=0).fit(split).predict_proba(split.test_pos)
+        assert torch.is_inference_mode_enabled()
+    np.testing.assert_array_equal(got_vgae, vgae)
+    np.testing.assert_array_equal(got_masked, masked)
+
+
+def test_graphs_and_splits_built_under_inference_mode_train(karate: nx.Graph) -> None:
+    """A graph (identity features: sparse; or dense node features) and splits built by graphvae under inference mode,
+    and ``fit_embeddings`` (which builds its graph itself), train as the same inputs built outside it (``fit_seeds``
+    included)."""
+    from graphvae.estimators.batched import fit_seeds
+
+    x = np.random.default_rng(1).random((34, 6))
+
+    def fits() -> list[np.ndarray]:
+        graph, dense = gv.as_graph(karate), gv.as_graph(karate, features=x)
+        splits = [gv.split_edges(gv.as_graph(karate), val=0.1, test=0.1, seed=s) for s in (0, 1)]  # two graphs
+        return [gv.GAE(epochs=3, latent=4).fit(graph).embed(),
+                gv.make_model("gnae", epochs=3, latent=4, early_stopping=False).fit(dense).embed(),
+                gv.make_model("masked-gnae", epochs=3, latent=4).fit(splits[0]).embed(),
+                gv.fit_embeddings(karate, "gnae-wd-denoise", epochs=2, max_latent=8)[0],
+                *[m.embed() for m in fit_seeds(gv.VGAE(epochs=2, latent=4), splits, [0, 1])]]
+
+    expected = fits()
+    with torch.inference_mode():
+        got = fits()
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_image_fits_under_inference_mode_equal_the_fits_outside(images: tuple[np.ndarray, np.ndarray]) -> None:
+    """ImageVAE and the stacked autoencoder (pretraining and fine-tuning) train under inference mode as outside it."""
+    x, y = images
+    vae = gv.ImageVAE(epochs=2, latent=2, hidden=(8,), random_state=0).fit(x).transform(x)
+    stacked = gv.StackedAutoencoder(hidden=(8,), pretrain_epochs=1, finetune_epochs=2).fit(x, y).predict_proba(x)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(gv.ImageVAE(epochs=2, latent=2, hidden=(8,), random_state=0).fit(x).transform(x), vae)
+        np.testing.assert_array_equal(
+            gv.StackedAutoencoder(hidden=(8,), pretrain_epochs=1, finetune_epochs=2).fit(x, y).predict_proba(x), stacked)
+
+
+@pytest.mark.parametrize("method", ["autograd", "hutchinson"])
+def test_jacobian_norm_under_inference_mode(images: tuple[np.ndarray, np.ndarray], method: str) -> None:
+    """``Autoencoder.jacobian_norm`` by autograd works under inference mode (as under ``torch.no_grad()``): the
+    autograd norm is the Frobenius norm of torch's own Jacobian of the code, the Hutchinson estimate the one drawn
+    outside inference mode from the same seed."""
+    x, _ = images
+    ae = gv.Autoencoder(kind="contractive", hidden=(8,), latent=3, epochs=1, random_state=0).fit(x)
+    outside = ae.jacobian_norm(x[:4], method=method, num_probes=2)
+    with torch.inference_mode():
+        got = ae.jacobian_norm(x[:4], method=method, num_probes=2)
+    np.testing.assert_allclose(got, outside, rtol=1e-6)
+    if method == "autograd":
+        encoder = ae.objective_.encoder
+        from graphvae.nn.encoder import edgeless_input
+
+        for row, norm in zip(x[:4], got):
+            jac = torch.autograd.functional.jacobian(
+                lambda v: encoder(edgeless_input(v[None])).mu[0], torch.from_numpy(row))
+            assert norm == pytest.approx(float(jac.norm()), rel=1e-5)
