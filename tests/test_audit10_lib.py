@@ -98,3 +98,39 @@ def test_jacobian_norm_under_inference_mode(images: tuple[np.ndarray, np.ndarray
             jac = torch.autograd.functional.jacobian(
                 lambda v: encoder(edgeless_input(v[None])).mu[0], torch.from_numpy(row))
             assert norm == pytest.approx(float(jac.norm()), rel=1e-5)
+
+
+# ------------------------------------------------------------------ the caller's torch.autocast
+
+def _under_autocast(call):
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return call()
+
+
+@pytest.mark.parametrize("name", ["vgae", "maskgae", "gnae"])
+def test_graph_models_ignore_the_callers_autocast(karate, name: str) -> None:
+    """A fit and every inference method under ``torch.autocast("cpu", dtype=torch.bfloat16)`` give the bits of the
+    same calls outside it (before: the VGAE's fit failed in ``sparse_sampled_addmm`` on bfloat16, its score in the
+    conversion of bfloat16 to numpy; the models compute in float32 whatever region calls them)."""
+    split = gv.split_edges(gv.as_graph(karate), seed=0)
+    make = lambda: gv.make_model(name, random_state=0).set_params(epochs=3, latent=8, hidden=16)
+    ref, got = make().fit(split), _under_autocast(lambda: make().fit(split))
+    pairs = np.hstack([split.test_pos, split.test_neg])
+    for method, args in (("embed", ()), ("predict_proba", (pairs,)), ("score", (split.test_pos, split.test_neg))):
+        expected, actual = getattr(ref, method)(*args), _under_autocast(lambda: getattr(got, method)(*args))
+        if isinstance(expected, dict):
+            assert actual == expected, method
+        else:
+            assert actual.dtype == expected.dtype and np.array_equal(actual, expected), method
+
+
+def test_image_models_ignore_the_callers_autocast(images) -> None:
+    """The same for the image VAE and the autoencoder (fit, transform, reconstruct, score)."""
+    x, _ = images
+    for make in (lambda: gv.ImageVAE(latent=2, hidden=(8,), epochs=2, random_state=0, progress=False),
+                 lambda: gv.Autoencoder(latent=2, hidden=(8,), epochs=2, random_state=0, progress=False)):
+        ref, got = make().fit(x), _under_autocast(lambda: make().fit(x))
+        for method in ("transform", "reconstruct"):
+            expected, actual = getattr(ref, method)(x), _under_autocast(lambda: getattr(got, method)(x))
+            assert actual.dtype == expected.dtype and np.array_equal(actual, expected), (make, method)
+        assert _under_autocast(lambda: got.score(x)) == ref.score(x)

@@ -59,6 +59,7 @@ from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels
 from ..training.corruption import NOISES
 from ..training.trainer import image_batches, train_elbo
 from .base import (
+    evaluating,
     BOOLEAN,
     FRACTION,
     NON_NEGATIVE,
@@ -273,13 +274,13 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
     def transform(self, X=None) -> np.ndarray:
         """The codes :math:`z = f(x)`: ``[n, latent]`` for images, node embeddings for a graph (``None``: the fitted one)."""
         inp = self._input(X)
-        with torch.no_grad():
+        with evaluating():
             return self.objective_.encoder(inp).mu.cpu().numpy()
 
     def hidden_activations(self, X=None) -> list[np.ndarray]:
         """The hidden layers' activations ``[n, width]``, one array per hidden layer."""
         inp = self._input(X)  # first: it says when the model is not fitted
-        with torch.no_grad():
+        with evaluating():
             _, hidden = self.objective_.encoder(inp, return_hidden=True)
         return [h.cpu().numpy() for h in hidden]
 
@@ -288,7 +289,7 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
         inp = self._input(X)
         if self.graph_ is not None:
             raise InputError("reconstruct is for images; score held-out links of a graph with score()")
-        with torch.no_grad():
+        with evaluating():
             return self.objective_.likelihood.decode_mean(self.objective_.encoder(inp).mu).cpu().numpy()
 
     def reconstruction_error(self, X, clean=None) -> float:
@@ -467,7 +468,7 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
                 c, self.batch_size, generator), self.pretrain_epochs, self.lr, generator, self.progress,
                 desc=f"pretraining layer {l + 1}"))
             layer.load_state_dict(stage.head.state_dict())
-            with torch.no_grad():
+            with evaluating():
                 codes = network.activation(stage(edgeless_input(codes)).mu)
         return histories
 
@@ -478,7 +479,7 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
 
     def _logits(self, X) -> torch.Tensor:
         x = self._images(X)
-        with torch.no_grad():
+        with evaluating():
             return self.objective_.encoder(edgeless_input(x)).mu
 
     def predict_proba(self, X) -> np.ndarray:
@@ -500,7 +501,7 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every hidden layer's activations ``[n, width]`` (after fine-tuning)."""
         x = self._images(X)
-        with torch.no_grad():
+        with evaluating():
             _, hidden = self.objective_.encoder(edgeless_input(x), return_hidden=True)
         return [h.cpu().numpy() for h in hidden]
 

@@ -104,15 +104,32 @@ class Float32Transformer(TransformerMixin):
 
 
 @contextlib.contextmanager
+def no_autocast() -> Iterator[None]:
+    """The caller's ``torch.autocast`` off (CPU and CUDA): a model computes in its own dtype, float32, whatever region
+    it is called from (under ``torch.autocast("cpu", dtype=torch.bfloat16)`` a fit failed in the sparse products and
+    scoring in the conversion to numpy)."""
+    with torch.autocast("cpu", enabled=False), torch.autocast("cuda", enabled=False):
+        yield
+
+
+@contextlib.contextmanager
+def evaluating() -> Iterator[None]:
+    """An estimator's inference (embeddings, probabilities, scores): no gradients, no autocast (:func:`no_autocast`)."""
+    with torch.no_grad(), no_autocast():
+        yield
+
+
+@contextlib.contextmanager
 def training_mode() -> Iterator[None]:
     """What a fit needs of torch whatever the caller set: gradients on (a fit inside the caller's ``torch.no_grad()``
     failed deep in autograd; inside ``torch.inference_mode()`` too, which ``enable_grad`` alone does not leave) and
     float32 as the default dtype (the data are float32; under ``torch.set_default_dtype(torch.float64)`` the parameters
-    were float64 and the first product failed). Both settings are the caller's again on exit."""
+    were float64 and the first product failed), and the caller's autocast off (:func:`no_autocast`). The caller's
+    settings are theirs again on exit."""
     dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)
     try:
-        with torch.inference_mode(False), torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad(), no_autocast():
             yield
     finally:
         torch.set_default_dtype(dtype)

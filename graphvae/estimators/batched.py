@@ -39,7 +39,7 @@ from ..nn.operator import SparseOperator, adjacency_matrix, normalized_adjacency
 from ..objectives.elbo import ELBO, WeightDecay
 from ..objectives.likelihood import LinkTarget
 from ..training.trainer import train_elbo
-from .base import training_mode
+from .base import evaluating, training_mode
 from .models import VGAE
 
 #: the automatic choice batches seeds while the union has at most this many nodes: beyond it a single
@@ -248,7 +248,7 @@ class SeedSelection:
     def __call__(self, epoch: int, entry: dict) -> bool:
         encoder = self.objective.encoder
         self.objective.eval()
-        with torch.no_grad():
+        with evaluating():
             z = encoder(self.inp).mu
         self.objective.train()
         for c, (pos, neg) in enumerate(self.pairs):
@@ -264,7 +264,7 @@ class SeedSelection:
             self.val_auc[c].append(auc)
             if auc > self.best_auc[c]:
                 self.best_auc[c], self.best_epoch[c] = auc, epoch
-                with torch.no_grad():
+                with evaluating():
                     self.best_state[c] = {name: p[c].clone() for name, p in encoder.named_parameters()}
             self.stopped[c] = epoch - self.best_epoch[c] >= self.patience
         return all(self.stopped)
@@ -274,7 +274,7 @@ class SeedSelection:
         state = self.best_state[index]
         if state is None:  # no finite validation score at all: the divergence check reports it
             return
-        with torch.no_grad():
+        with evaluating():
             for name, p in single.named_parameters():
                 p.copy_(state[name])
 

@@ -44,6 +44,7 @@ from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels, Pixel
 from ..training.corruption import NOISES, corrupt
 from ..training.trainer import image_batches, train_elbo
 from .base import (
+    evaluating,
     BOOLEAN,
     NON_NEGATIVE,
     POSITIVE,
@@ -304,7 +305,7 @@ class ImageVAE(Float32Transformer, Estimator):
         generator = torch.Generator().manual_seed(check_seed(random_state))
         sampler = device_generator(self._device, random_state, generator)
         sums = dict(elbo=0.0, log_likelihood=0.0, kl=0.0)
-        with torch.no_grad():
+        with evaluating():
             for _ in range(num_samples):
                 y = self._to_model_device(self._noisy(observed, generator))
                 terms = self.objective_(edgeless_input(y), y, sampler)
@@ -330,7 +331,7 @@ class ImageVAE(Float32Transformer, Estimator):
         # samples per call of the objective: a multiple of its chunks, so that the runs draw what one call would
         run = samples * max(1, _IWAE_LOG_WEIGHTS // (samples * min(images, xt.shape[0])))
         out = []
-        with torch.no_grad():
+        with evaluating():
             for start in range(0, xt.shape[0], images):
                 xb = self._to_model_device(self._noisy(xt[start:start + images], generator))
                 inp = edgeless_input(xb)
@@ -354,7 +355,7 @@ class ImageVAE(Float32Transformer, Estimator):
     def transform(self, x) -> np.ndarray:
         """Posterior means :math:`\\mu(x)`, ``[n, latent]``."""
         self._check_fitted()
-        with torch.no_grad():
+        with evaluating():
             return self.objective_.encoder(edgeless_input(self._to_model_device(self._tensor(x)))).mu.cpu().numpy()
 
     def decode(self, z) -> np.ndarray:
@@ -369,7 +370,7 @@ class ImageVAE(Float32Transformer, Estimator):
         if z.ndim != 2 or z.shape[1] != self.latent:
             raise InputError(f"latent codes must have shape [m, {self.latent}], got {z.shape}")
         check_finite(z, "latent codes")
-        with torch.no_grad():
+        with evaluating():
             return self.objective_.likelihood.decode_mean(self._to_model_device(torch.from_numpy(z))).cpu().numpy()
 
     def reconstruct(self, x) -> np.ndarray:

@@ -28,6 +28,7 @@ from ..objectives.likelihood import LinkLikelihood, LinkTarget
 from ..objectives.penalties import ACTIVATIONS, ActivationL1, SparsityKL
 from ..training.trainer import SCHEDULES, adam, train_elbo
 from .base import (
+    evaluating,
     BOOLEAN,
     FRACTION,
     NON_NEGATIVE,
@@ -426,7 +427,7 @@ class VGAE(Estimator):
         if graph is not None:
             graph = self._graph_to_embed(graph)
         inp = self.input_ if graph is None else self._to_model_device(self._encoder_input(graph))
-        with torch.no_grad():
+        with evaluating():
             return self.objective_.encoder(inp).mu
 
     def _progress_label(self) -> str:
@@ -470,7 +471,7 @@ class VGAE(Estimator):
 
     def _probabilities(self, z: torch.Tensor, pairs: torch.Tensor) -> np.ndarray:
         likelihood, pairs = self.objective_.likelihood, pairs.to(z.device)  # the caller's pairs, on z's device
-        with torch.no_grad():
+        with evaluating():
             if hasattr(likelihood, "pair_logits"):
                 logits = likelihood.pair_logits(z, pairs[0], pairs[1])
             else:

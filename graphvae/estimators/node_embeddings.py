@@ -180,10 +180,12 @@ def representation(model: Any, kind: str = "latent", hops: int = 0, l2_normalize
     each row scaled to unit L2 norm with ``l2_normalize``."""
     import torch
 
+    from .base import evaluating
+
     model._check_fitted()
     if kind not in REPRESENTATIONS:
         raise InputError(f"unknown representation '{kind}' (choose from: {', '.join(REPRESENTATIONS)})")
-    with torch.no_grad():
+    with evaluating():
         posterior, hidden = model.objective_.encoder(model.input_, return_hidden=True)
         layers = {"latent": [], "hidden+latent": hidden[-1:], "layers": hidden}[kind]
         z = torch.cat([*layers, posterior.mu], dim=1)
