@@ -134,3 +134,36 @@ def test_image_models_ignore_the_callers_autocast(images) -> None:
             expected, actual = getattr(ref, method)(x), _under_autocast(lambda: getattr(got, method)(x))
             assert actual.dtype == expected.dtype and np.array_equal(actual, expected), (make, method)
         assert _under_autocast(lambda: got.score(x)) == ref.score(x)
+
+
+# ------------------------------------------------------------------ hints for near-miss inputs
+
+@pytest.mark.parametrize("make", [np.asarray, torch.as_tensor])
+def test_a_bare_edge_index_is_named_as_one(make) -> None:
+    """A ``[2, E]`` integer array or tensor (PyG's edge_index without its Data) is named as an edge list, with the
+    advice, and the advice reads as the same graph as networkx's; square arrays keep the dense-adjacency hint.
+    Before: every numpy array was called "a dense adjacency", a tensor got no hint."""
+    edges = [[0, 1, 2, 3], [1, 2, 3, 0]]
+    with pytest.raises(TypeError, match=r"an edge list of shape \[2, E\] like PyG's edge_index"):
+        gv.as_graph(make(edges))
+    with pytest.raises(TypeError, match="a dense adjacency"):
+        gv.as_graph(make(np.eye(4, dtype=np.float32)))
+    from torch_geometric.data import Data
+
+    graph = gv.as_graph(Data(edge_index=torch.as_tensor(edges), num_nodes=4))
+    reference = nx.cycle_graph(4)
+    assert {frozenset(e) for e in graph.edge_index.T.tolist()} == {frozenset(e) for e in reference.edges}
+
+
+def test_a_data_with_adj_t_gets_the_conversion(karate) -> None:
+    """``T.ToSparseTensor()``'s output (``adj_t``, no edge_index) is refused with a conversion that, applied, gives
+    the graph of the original Data (before: "needs edge_index and num_nodes" alone)."""
+    import torch_geometric.transforms as T
+    from torch_geometric.utils import from_networkx, to_edge_index
+
+    data = from_networkx(karate)
+    sparse = T.ToSparseTensor()(data.clone())  # torch's beta-state warning on sparse CSR: ignored (pytestmark)
+    with pytest.raises(gv.InputError, match=r"holds adj_t: data\.edge_index = torch_geometric\.utils\.to_edge_index"):
+        gv.as_graph(sparse)
+    sparse.edge_index = to_edge_index(sparse.adj_t)[0].flip(0)  # the advice, as written
+    assert torch.equal(gv.as_graph(sparse).edge_index, gv.as_graph(data).edge_index)

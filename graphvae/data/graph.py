@@ -552,7 +552,10 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         return _checked_graph(obj, features)
     if _is_pyg_data(obj):
         if obj.edge_index is None or obj.num_nodes is None:
-            raise InputError("PyG Data needs edge_index and num_nodes")
+            sparse = obj.edge_index is None and getattr(obj, "adj_t", None) is not None  # T.ToSparseTensor's output
+            raise InputError("PyG Data needs edge_index and num_nodes" + (
+                " (this one holds adj_t: data.edge_index = torch_geometric.utils.to_edge_index(data.adj_t)[0].flip(0))"
+                if sparse else ""))
         # on the CPU first: a PyG user's Data may live on a GPU (``data.to("cuda")``)
         ei = np.asarray(numpy_ready(obj.edge_index) if isinstance(obj.edge_index, torch.Tensor) else obj.edge_index)
         if ei.ndim != 2 or ei.shape[0] != 2:
@@ -604,7 +607,13 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
                                          and all(isinstance(name, str) for name in features)):
             features = node_attribute_features(obj, [features] if isinstance(features, str) else list(features))
         return to_graph(from_networkx(obj), features)
-    hint = " (a dense adjacency: pass scipy.sparse.csr_matrix(it))" if isinstance(obj, np.ndarray) else ""
+    hint = ""
+    if isinstance(obj, (np.ndarray, torch.Tensor)) and obj.ndim == 2:
+        square, edge_list = obj.shape[0] == obj.shape[1], obj.shape[0] == 2 and not obj.is_floating_point() \
+            if isinstance(obj, torch.Tensor) else obj.shape[0] == 2 and np.issubdtype(obj.dtype, np.integer)
+        hint = (" (an edge list of shape [2, E] like PyG's edge_index: pass torch_geometric.data.Data(edge_index=it, "
+                "num_nodes=N), or a file of its pairs)" if edge_list and not square else
+                " (a dense adjacency: pass scipy.sparse.csr_matrix(it))" if square else "")
     raise InputTypeError(f"cannot make a graph from {type(obj).__name__}{hint}: pass a networkx graph, a scipy sparse "
                          "adjacency matrix, a torch_geometric Data or the path of a graph file")
 
