@@ -57,3 +57,24 @@ def test_id_mapping_memory_does_not_scale_with_longest_id(tmp_path: Path) -> Non
         tracemalloc.stop()
     assert peak < 32 * 2**20, f"peak {peak / 2**20:.0f} MB to read a {path.stat().st_size // 1024} kB edge list"
     assert ids[int(src[-1])] == long_id and ids[int(dst[-1])] == "user_0"
+
+
+def test_symmetrized_equals_the_pairwise_unique() -> None:
+    """``symmetrized`` (1-d keys ``min * n + max``, one ``unique``) gives exactly what ``unique(dim=1)`` over both
+    directions then ``u < v`` gave (the same pairs in the same order), on random directed pairs with self-loops,
+    repeats and both directions; also empty. The 2-d ``unique`` took 13.7 s of each epoch of a masked model on a
+    200k-node graph."""
+    import torch
+
+    from graphvae.objectives.masking import symmetrized, undirected_once
+
+    def reference(pairs: torch.Tensor) -> torch.Tensor:
+        once = undirected_once(torch.cat([pairs, pairs.flip(0)], dim=1).unique(dim=1))
+        return torch.cat([once, once.flip(0)], dim=1)
+
+    g = torch.Generator().manual_seed(0)
+    for n, m in [(2, 5), (7, 30), (50, 400), (1000, 300)]:
+        pairs = torch.randint(n, (2, m), generator=g)
+        assert torch.equal(symmetrized(pairs), reference(pairs)), (n, m)
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    assert symmetrized(empty).shape == (2, 0)
