@@ -78,3 +78,32 @@ def test_symmetrized_equals_the_pairwise_unique() -> None:
         assert torch.equal(symmetrized(pairs), reference(pairs)), (n, m)
     empty = torch.zeros(2, 0, dtype=torch.long)
     assert symmetrized(empty).shape == (2, 0)
+
+
+def test_a_tsne_map_of_a_large_graph_draws_a_random_sample(monkeypatch, tmp_path: Path) -> None:
+    """Above ``TSNE_MAX_POINTS`` codes a t-SNE map draws that many, each with its own label, and its title says so;
+    a PCA map draws every code. (A 20k-node `classify --plot` spent 145 s in t-SNE, silently; 200k would take about
+    30 minutes.)"""
+    import collections
+
+    from graphvae.evaluation import plots
+
+    figures: list = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
+    monkeypatch.setattr(plots, "TSNE_MAX_POINTS", 40)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=100)
+    z = rng.normal(size=(100, 4)) + 50.0 * labels[:, None]  # three far-apart groups, one per label
+    plots.plot_latent_map(z, labels, tmp_path / "m.png", method="tsne")
+    ax = figures[-1].axes[0]
+    assert ax.get_title() == "t-SNE of the 4-D latent means, 40 random points of 100"
+    drawn = {int(t.get_text()): len(c.get_offsets()) for c, t in zip(ax.collections, ax.get_legend().get_texts())}
+    assert sum(drawn.values()) == 40 and all(drawn[k] <= v for k, v in collections.Counter(labels.tolist()).items())
+    # each label's points form one tight cluster far from the others' (labels stayed with their rows)
+    centres = {int(t.get_text()): c.get_offsets().mean(0) for c, t in zip(ax.collections, ax.get_legend().get_texts())}
+    for c, t in zip(ax.collections, ax.get_legend().get_texts()):
+        own = np.linalg.norm(c.get_offsets() - centres[int(t.get_text())], axis=1).max()
+        other = min(np.linalg.norm(centres[int(t.get_text())] - v) for k, v in centres.items() if k != int(t.get_text()))
+        assert own < other
+    plots.plot_latent_map(z, labels, tmp_path / "m.png", method="pca")
+    assert sum(len(c.get_offsets()) for c in figures[-1].axes[0].collections) == 100

@@ -47,7 +47,8 @@ def register(sub) -> None:
     p.add_argument("--labels", metavar="FILE",
                    help="colour the map by these labels (node id, label; a `graphvae cluster --out` file works too)")
     p.add_argument("--projection", choices=["tsne", "pca"], default=None,
-                   help="2-D method of the --plot map of more than 2 dimensions (default: tsne)")
+                   help="2-D method of the --plot map of more than 2 dimensions (default: tsne, which draws at most "
+                        "5,000 nodes, a random sample of a larger graph; pca draws every node)")
     add_threads_argument(p)
     p.set_defaults(func=run)
 
