@@ -12,6 +12,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pytest
 
 import graphvae as gv
 from graphvae.data.graph import read_edge_list
@@ -107,3 +108,21 @@ def test_a_tsne_map_of_a_large_graph_draws_a_random_sample(monkeypatch, tmp_path
         assert own < other
     plots.plot_latent_map(z, labels, tmp_path / "m.png", method="pca")
     assert sum(len(c.get_offsets()) for c in figures[-1].axes[0].collections) == 100
+
+
+def test_a_node_without_edges_is_explained(tmp_path: Path) -> None:
+    """A labels or features file naming a node that has no edge (so the edge list never names it) says why the node
+    is missing; networkx's reader of the same edge list has no such node either."""
+    (tmp_path / "e.csv").write_text("a,b\nb,c\n")
+    (tmp_path / "y.csv").write_text("a,x\nb,y\nc,x\nd,y\n")
+    (tmp_path / "x.csv").write_text("a,1\nd,2\n")
+    assert "d" not in nx.read_edgelist(tmp_path / "e.csv", delimiter=",")
+    graph = gv.load_graph(tmp_path / "e.csv")
+    from graphvae.data.graph import read_features
+    from graphvae.data.graph_files import read_labels
+
+    hint = r"is not in the graph.*a graph read from an edge list has only the nodes that have an edge"
+    with pytest.raises(gv.InputError, match=r"y\.csv, line 4: node id 'd' " + hint):
+        read_labels(tmp_path / "y.csv", graph.node_ids)
+    with pytest.raises(gv.InputError, match=r"x\.csv, line 2: node id 'd' " + hint):
+        read_features(tmp_path / "x.csv", graph.node_ids)

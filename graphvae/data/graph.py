@@ -500,8 +500,10 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}, line {n}: expected a node id and {width} feature values, got {len(fields)} fields")
         k = position.get(fields[0])
         if k is None:
+            from .graph_files import NOT_IN_EDGE_LIST
+
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph (a feature CSV's first column "
-                             "is the node id)")
+                             f"is the node id; {NOT_IN_EDGE_LIST[2:]}")
         if seen[k]:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second feature row")
         try:

@@ -268,6 +268,10 @@ def weights_or_none(graph: Any) -> np.ndarray | None:
     return None if w is None else np.asarray(w, dtype=np.float32)
 
 
+#: why a node of a labels or features file may be missing from a graph: an edge list names only nodes with edges
+NOT_IN_EDGE_LIST = " (a graph read from an edge list has only the nodes that have an edge)"
+
+
 def node_positions(node_ids: Sequence, wanted: Sequence, what: str) -> np.ndarray:
     """Row index of each id of ``wanted`` among ``node_ids`` (compared as strings)."""
     position = {str(i): k for k, i in enumerate(node_ids)}
@@ -318,7 +322,7 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}, line {n}: expected a node id and a label, got {lines[n - 1].strip()!r}")
         k = position.get(fields[0])
         if k is None:
-            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph")
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph{NOT_IN_EDGE_LIST}")
         if labels[k] is not None:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second label")
         if fields[1].lower() in MISSING_LABELS:
