@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .._validation import InputError
+from .._validation import InputError, counted
 from ..evaluation.summary import mean_std
 from ..files import write_json
 from ._common import (
@@ -19,6 +19,7 @@ from ._common import (
     embedding_overrides,
     fill_defaults,
     graph_from_args,
+    hold_note,
     narrow_default_latent,
     positive_int,
     prepare_workers,
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if labels is None:
         raise InputError(NEEDS_LABELS)
     labelled, y, classes = encode_labels(labels, args.labels or name)
+    if args.labels is not None and len(labelled) < len(labels):  # the rest are embedded, never probed
+        hold_note(f"graphvae classify: note: {len(labelled):,} of the {counted(len(labels), 'node')} have a label "
+                  f"({counted(len(classes), 'class', 'classes')}): the probe is trained and scored on those")
     public = public_split(graph) if args.labels is None and args.folds is None else None
     if public is None:
         splits_of = {seed: label_splits(y, args.folds, args.test_size, seed) for seed in range(args.seeds)}
