@@ -66,7 +66,7 @@ def test_a_feature_csv_without_ids_says_what_the_first_column_is(tmp_path: Path)
     edges.write_text("a,b\nb,c\n")
     features = tmp_path / "x.csv"
     features.write_text("0.5,1.0\n0.25,2.0\n0.125,3.0\n")
-    with pytest.raises(gv.InputError, match=r"node id '0\.\d+' is not in the graph \(a feature CSV's first column is the node id\)"):
+    with pytest.raises(gv.InputError, match=r"node id '0\.\d+' is not in the graph \(a feature CSV's first column is the node id"):
         gv.load_graph(edges, features)
 
 
