@@ -246,7 +246,8 @@ def weighted_gcn_normalize(edge_index: torch.Tensor | np.ndarray, edge_weight: t
     (as graphvae's graphs do), each with the same weight, or in one direction, which is then mirrored (two
     directions of different weights raise :class:`graphvae.InputError`: :math:`\hat A` must be symmetric). A
     self-loop of weight 1 is added to every node, as PyG's ``gcn_norm(edge_index, edge_weight, add_self_loops=True)``
-    does. Computed in float64, stored in float32.
+    does, with one difference: a self-loop given in ``edge_index`` is dropped (its weight replaced by that 1), where
+    PyG keeps a given self-loop's weight. Computed in float64, stored in float32.
     """
     ei = check_edge_index(edge_index, num_nodes)
     w = check_edge_weight(edge_weight, ei.shape[1])

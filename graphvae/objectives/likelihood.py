@@ -744,5 +744,7 @@ def _solve_fit_sums(slot_sums: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _compact(index: torch.Tensor, n: int) -> torch.Tensor:
-    """CSR index tensors as int32 where they fit: the sparse kernels then skip a conversion per call."""
-    return index.to(torch.int32) if index_dtype(index.numel(), n) == np.int32 else index
+    """CSR index tensors as int32 where they fit: the sparse kernels then skip a conversion per call. Their values
+    must fit too: row pointers run up to the number of entries, not to their own length."""
+    largest = int(index.max()) if index.numel() else 0
+    return index.to(torch.int32) if index_dtype(max(index.numel(), largest), n) == np.int32 else index
