@@ -165,3 +165,39 @@ def test_npz_embeddings_keep_long_ids_small(tmp_path: Path) -> None:
     assert (tmp_path / "z.npz").stat().st_size < 0.2 * (tmp_path / "plain.npz").stat().st_size
     read_ids, read = load_embeddings(tmp_path / "z.npz")
     assert read_ids == ids and np.array_equal(read, emb)
+
+
+def test_masking_keys_do_not_overflow_int32_edge_lists() -> None:
+    """int32 edge lists of more than 46,341 nodes (n^2 > 2^31): ``symmetrized`` and ``mask_paths`` give what the
+    same int64 edges give (before: keys computed in int32 wrapped, e.g. nodes 60000/70000 came out as -1355)."""
+    import torch
+
+    from graphvae.objectives.masking import mask_edges, mask_paths, symmetrized
+
+    big = torch.tensor([[60000, 70000, 1, 2], [70000, 60000, 2, 1]])
+    assert torch.equal(symmetrized(big.int()).long(), symmetrized(big))
+    assert symmetrized(big.int()).dtype == torch.int32
+    assert torch.equal(symmetrized(big), torch.tensor([[1, 60000, 2, 70000], [2, 70000, 1, 60000]]))
+    visible, _ = mask_edges(big.int(), 0.0, directed=True)
+    assert {tuple(p) for p in visible.T.tolist()} == {(1, 2), (2, 1), (60000, 70000), (70000, 60000)}
+    ring = torch.stack([torch.arange(70000), (torch.arange(70000) + 1) % 70000])
+    ring = torch.cat([ring, ring.flip(0)], dim=1)
+    results = [mask_paths(edges, 70000, 0.01, 2, torch.Generator().manual_seed(0)) for edges in (ring, ring.int())]
+    for a, b in zip(*results):
+        assert torch.equal(a.long(), b.long())
+
+
+def test_a_sampled_tsne_map_still_checks_its_labels(monkeypatch, tmp_path: Path) -> None:
+    """With more codes than ``TSNE_MAX_POINTS`` the labels are checked against every code before the sample is
+    drawn: one too few or too many is the one-line error of an unsampled map (before: an IndexError, or extra labels
+    silently accepted); a pandas Series with its own index is taken in order, as unsampled maps take it."""
+    from graphvae.evaluation import plots
+
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: path)
+    monkeypatch.setattr(plots, "TSNE_MAX_POINTS", 20)
+    z = np.random.default_rng(1).normal(size=(30, 3))
+    for wrong in (29, 31):
+        with pytest.raises(gv.InputError, match=f"{wrong} labels of shape \\[{wrong}\\] for 30 points"):
+            plots.plot_latent_map(z, np.zeros(wrong), tmp_path / "m.png", method="tsne")
+    pd = pytest.importorskip("pandas")
+    plots.plot_latent_map(z, pd.Series(np.arange(30) % 3, index=np.arange(100, 130)), tmp_path / "m.png", method="tsne")

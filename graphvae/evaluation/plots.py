@@ -285,8 +285,8 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     if method == "tsne" and np.ndim(z) == 2 and np.shape(z)[1] > 2 and len(z) > TSNE_MAX_POINTS:
         rows = np.sort(np.random.default_rng(random_state).choice(len(z), TSNE_MAX_POINTS, replace=False))
         sample = f", {TSNE_MAX_POINTS:,} random points of {len(z):,}"
-        if labels is not None:
-            labels = np.asarray(labels)[rows] if isinstance(labels, np.ndarray) else [labels[i] for i in rows]
+        if labels is not None:  # checked against every code first (a wrong count is an error, not a wrong colour)
+            labels = _point_labels(labels, len(z))[rows]
         z = np.asarray(z)[rows]
     points, how = project_2d(z, method, random_state, what)
     how += sample

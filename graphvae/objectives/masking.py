@@ -48,9 +48,9 @@ def symmetrized(pairs: torch.Tensor) -> torch.Tensor:
     """The undirected edges of directed ``pairs`` (an edge when either direction is there), each in both
     directions once: the visible graph of the directed maskings."""
     n = int(pairs.max()) + 1 if pairs.numel() else 1
-    lo, hi = torch.minimum(pairs[0], pairs[1]), torch.maximum(pairs[0], pairs[1])
+    lo, hi = torch.minimum(pairs[0], pairs[1]).long(), torch.maximum(pairs[0], pairs[1]).long()  # int32: n^2 overflows
     keys = torch.unique((lo * n + hi)[lo < hi])  # 1-d keys: unique(dim=1) took 13.7 s of a 200k-node epoch
-    once = torch.stack([keys // n, keys % n])
+    once = torch.stack([keys // n, keys % n]).to(pairs.dtype)
     return torch.cat([once, once.flip(0)], dim=1)
 
 
@@ -85,7 +85,7 @@ def mask_paths(edge_index: torch.Tensor, num_nodes: int, rate: float, walk_lengt
         raise InputError(f"the share of walk start nodes must be in [0, 1], got {rate}")
     if walk_length < 1:
         raise InputError(f"the walk length must be at least 1, got {walk_length}")
-    order = torch.argsort(edge_index[0] * num_nodes + edge_index[1])
+    order = torch.argsort(edge_index[0].long() * num_nodes + edge_index[1])  # int64 keys: int32 ones overflow
     row, col = edge_index[0][order], edge_index[1][order]
     degree = torch.bincount(row, minlength=num_nodes)
     start = torch.zeros(num_nodes + 1, dtype=torch.long)
