@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import InputError, check_int
 from .likelihood import Likelihood
 
 
@@ -40,9 +41,14 @@ def dequantize(levels: torch.Tensor, num_levels: int = 256, generator: torch.Gen
 
 def bits_per_dim(nats: float, dims: int, num_levels: int = 256) -> float:
     r""":math:`(-L/D + \ln L_{levels}) / \ln 2`: a bound ``nats`` per image on dequantized pixels as bits per dimension."""
-    if dims < 1 or num_levels < 2:
-        raise ValueError(f"need dims >= 1 and num_levels >= 2, got {dims} and {num_levels}")
-    return (-nats / dims + math.log(num_levels)) / math.log(2)
+    dims, num_levels = check_int(dims, "dims"), check_int(num_levels, "num_levels", 2)
+    try:  # a number, numpy scalar or one-element tensor; not text, a bool or a complex number
+        value = None if isinstance(nats, (str, bytes, bool, complex)) else float(nats)
+    except (TypeError, ValueError, RuntimeError):
+        value = None
+    if value is None or not math.isfinite(value):
+        raise InputError(f"nats must be a finite number (a bound in nats per image), got {nats!r}")
+    return (-value / dims + math.log(num_levels)) / math.log(2)
 
 
 class PixelLikelihood(Likelihood):
@@ -89,8 +95,8 @@ class GaussianPixels(PixelLikelihood):
 
     def __init__(self, decoder: nn.Module, num_pixels: int, sigma: float = 1.0, learn_sigma: bool = False):
         super().__init__(decoder)
-        if not sigma > 0:
-            raise ValueError(f"sigma must be positive, got {sigma}")
+        if not 0 < sigma < math.inf:
+            raise InputError(f"sigma must be a positive finite number, got {sigma}")
         logstd = torch.full((num_pixels,), math.log(sigma))
         self.logstd = nn.Parameter(logstd) if learn_sigma else nn.Parameter(logstd, requires_grad=False)
 
