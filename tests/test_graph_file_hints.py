@@ -92,23 +92,47 @@ def test_weights_from_other_sources_keep_the_edge_position() -> None:
         gv.as_graph(g)
 
 
-def test_pandas_space_separated_output_with_its_index_is_named(tmp_path: Path) -> None:
-    """``DataFrame.to_csv(sep=" ")`` with the row index writes the header `` source target`` (its empty first field
-    lost to the leading space) above ``0 a b`` rows: refused naming pandas' index and ``index=False``, and that
-    advice reads as the frame's edges. Before: the hint "if it is a header, give --header" on line 2, though line 1
-    had already been skipped as the header."""
+def _edges_of(graph) -> set:
+    """The graph's undirected edges by node id (as text: integer ids are read as integers)."""
+    return {frozenset((str(graph.node_ids[i]), str(graph.node_ids[j]))) for i, j in graph.edge_index.T.tolist()}
+
+
+@pytest.mark.parametrize("ids", [["a", "b", "c"], [5, 6, 7]])
+@pytest.mark.parametrize("weights", [False, True])
+def test_pandas_space_separated_output_with_its_index_reads_as_the_frame(tmp_path: Path, ids: list, weights: bool) -> None:
+    """``DataFrame.to_csv(sep=" ")`` with the default row index writes the header `` source target`` (its empty first
+    field lost to the leading space) above ``0 a b`` rows: the index column 0..R-1 is skipped, as under the CSV
+    header ``,source,target``, and the graph is the frame's edges (and weights). Before: string ids were refused
+    with the hint "if it is a header, give --header" on line 2; integer ids silently became edges 0-5, 1-6, 2-7
+    weighted 6, 7, 5."""
     pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"]})
+    frame = pd.DataFrame({"source": ids, "target": ids[1:] + ids[:1]})
+    if weights:
+        frame["weight"] = [1.0, 2.0, 0.5]
     path = tmp_path / "e.txt"
     frame.to_csv(path, sep=" ")
-    assert path.read_text().startswith(" source target\n")  # the layout this test is about
+    assert path.read_text().startswith(" source target")  # the layout this test is about
+    g = gv.load_graph(path)
+    assert _edges_of(g) == {frozenset(map(str, e)) for e in zip(frame.source, frame.target)}
+    assert g.cleaning.get("index_column") is True
+    if weights:
+        reference = {frozenset(map(str, (u, v))): w for u, v, w in zip(frame.source, frame.target, frame.weight)}
+        got = {frozenset((str(g.node_ids[i]), str(g.node_ids[j]))): w for (i, j), w in zip(g.edge_index.T.tolist(), g.edge_weight.tolist())}
+        assert got == reference
+
+
+def test_pandas_space_separated_output_with_another_index_is_named(tmp_path: Path) -> None:
+    """An index that is not 0..R-1 (here names) is not skipped: refused naming pandas' index and ``index=False``,
+    and that advice reads as the frame's edges."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"]}, index=["x", "y", "z"])
+    path = tmp_path / "e.txt"
+    frame.to_csv(path, sep=" ")
     with pytest.raises(gv.InputError, match=r"line 2: .*pandas' to_csv\(sep=' '\).*index=False") as err:
         gv.load_graph(path)
     assert "give --header" not in str(err.value)
     frame.to_csv(path, sep=" ", index=False)
-    g = gv.load_graph(path)
-    edges = {frozenset((g.node_ids[i], g.node_ids[j])) for i, j in g.edge_index.T.tolist()}
-    assert edges == {frozenset(e) for e in zip(frame.source, frame.target)}
+    assert _edges_of(gv.load_graph(path)) == {frozenset(e) for e in zip(frame.source, frame.target)}
 
 
 def test_the_header_hint_is_for_a_first_row_read_as_an_edge(tmp_path: Path) -> None:

@@ -284,6 +284,10 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
         and len(rows[1][1]) == len(first) + 1
     if header:
         rows = rows[1:]
+    if spaced_index and len(first) in (2, 3) and all(len(fields) == len(first) + 1 and fields[0] == str(k)
+                                                     for k, (_, fields) in enumerate(rows)):
+        # the first column is pandas' default index 0..R-1: skipped, as under the ",source,target" header above
+        rows, index_column, spaced_index = [(n, fields[1:]) for n, fields in rows], True, False
     if not rows:
         raise InputError(f"{p}: no edges")
     width = len(rows[0][1]) if weighted and len(rows[0][1]) == 3 else 2
