@@ -167,3 +167,14 @@ def test_a_data_with_adj_t_gets_the_conversion(karate) -> None:
         gv.as_graph(sparse)
     sparse.edge_index = to_edge_index(sparse.adj_t)[0].flip(0)  # the advice, as written
     assert torch.equal(gv.as_graph(sparse).edge_index, gv.as_graph(data).edge_index)
+
+
+@pytest.mark.parametrize("method", ["autograd", "hutchinson"])
+def test_jacobian_norm_ignores_the_callers_autocast(images, method: str) -> None:
+    """``Autoencoder.jacobian_norm`` (gradients taken inside) under ``torch.autocast("cpu", dtype=torch.bfloat16)``
+    gives the bits of the call outside it (before: up to 7e-4 apart, the products rounded to bfloat16)."""
+    x, _ = images
+    model = gv.Autoencoder(latent=2, hidden=(8,), epochs=2, random_state=0, progress=False).fit(x)
+    expected = model.jacobian_norm(x, method=method, num_probes=3)
+    actual = _under_autocast(lambda: model.jacobian_norm(x, method=method, num_probes=3))
+    assert np.array_equal(actual, expected)

@@ -67,7 +67,8 @@ def _no_data(tmp_path: Path) -> dict:
     (["scale.py", "--all", "--epochs", "0", "--json", NOWHERE], "must be a positive integer"),  # exit 1, per run
     (["scale.py", "--report-only", "--json", "/nonexistent/missing.json"], "No such file"),  # a traceback
     (["autoencoders.py", "--epochs", "0"], "autoencoders.py: error: argument --epochs"),  # was graphvae ae's message
-    (["image_vae.py", "--epochs", "0"], "image_vae.py: error: argument --epochs"),  # was any int, then "300 epochs" in the page
+    (["image_vae.py", "--epochs", "0"], "image_vae.py: error: argument --epochs"),
+    (["cache_probe.py", "--epochs", "5", "--json", NOWHERE], "must be at least 11"),  # a StatisticsError traceback  # was any int, then "300 epochs" in the page
     (["embedding_search.py", "NAME", "3", '{"unknown_key": 1}'], "unknown key(s) unknown_key"),  # a TypeError
     (["embedding_search.py", "NAME", "3", '{"random_state": 1}'], "unknown key(s) random_state"),  # a TypeError
     (["embedding_search.py", "NAME", "3", '{"hops": "x"}'], "hops must be a non-negative integer"),  # a ValueError

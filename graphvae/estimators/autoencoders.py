@@ -60,6 +60,7 @@ from ..training.corruption import NOISES
 from ..training.trainer import image_batches, train_elbo
 from .base import (
     evaluating,
+    no_autocast,
     BOOLEAN,
     FRACTION,
     NON_NEGATIVE,
@@ -306,7 +307,8 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
         probes drawn from ``random_state``)."""
         inp = self._input(X)
         generator = torch.Generator(device=self._device).manual_seed(check_seed(random_state))
-        sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes, generator=generator)
+        with no_autocast():  # gradients taken inside (method "autograd"/"hutchinson"), so not evaluating()
+            sq = jacobian_sq_norm(self.objective_.encoder, inp, method, num_probes, generator=generator)
         return sq.detach().sqrt().cpu().numpy()
 
     def score(self, X, y=None) -> float | dict[str, float]:
