@@ -68,3 +68,51 @@ def test_bits_per_dim_takes_a_one_element_tensor_or_numpy_scalar() -> None:
     expected = (1000.0 / 784 + math.log(256)) / math.log(2)
     for nats in (-1000.0, torch.tensor(-1000.0), np.float32(-1000.0), np.float64(-1000.0)):
         assert bits_per_dim(nats, 784) == pytest.approx(expected, rel=1e-12)
+
+
+# ------------------------------------------------------------------ CIFAR-10 files: labels, empty batches, one batch
+
+def _cifar_folder(tmp_path, y_test=None, empty_test=False):
+    import pickle
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        n = 0 if (empty_test and name == "test_batch") else 4
+        labels = list(y_test) if (y_test is not None and name == "test_batch") else [i % 10 for i in range(n)]
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": labels}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))  # 2 pickles empty bytes through _codecs
+    return folder
+
+
+def test_cifar_labels_outside_0_to_9_are_refused(tmp_path) -> None:
+    """CIFAR-10's labels are its 10 class numbers: a label 10 or -1 is refused naming it (before: accepted and drawn
+    as an eleventh class); 0..9 read as given."""
+    from graphvae.data.image_files import read_cifar10
+
+    for bad in (10, -1):
+        folder = _cifar_folder(tmp_path / str(bad), y_test=[0, 1, 2, bad])
+        with pytest.raises(gv.InputError, match=f"labels must be the class numbers 0..9, found {bad}"):
+            read_cifar10(folder)
+    good = _cifar_folder(tmp_path / "good", y_test=[9, 0, 3, 1])
+    assert read_cifar10(good)[3].tolist() == [9, 0, 3, 1]
+    arrays = dict(x_train=np.zeros((2, 32, 32, 3), np.uint8), y_train=np.array([[0], [12]]),
+                  x_test=np.zeros((1, 32, 32, 3), np.uint8), y_test=np.array([[1]]))
+    np.savez(tmp_path / "c.npz", **arrays)
+    with pytest.raises(gv.InputError, match=r"c\.npz \(train\): labels must be the class numbers 0..9, found 12"):
+        read_cifar10(tmp_path / "c.npz")
+
+
+def test_an_empty_cifar_batch_and_a_single_batch_file_are_named(tmp_path) -> None:
+    """A batch without images says so (before: "0 images but labels of shape (0,) dtype float64"); one batch file
+    given instead of the folder is named as one, with what to give (before: tarfile's "could not be opened
+    successfully:")."""
+    from graphvae.data.image_files import read_cifar10
+
+    empty = _cifar_folder(tmp_path / "empty", empty_test=True)
+    with pytest.raises(gv.InputError, match="test_batch holds no images"):
+        read_cifar10(empty)
+    one = _cifar_folder(tmp_path / "one") / "data_batch_1"
+    with pytest.raises(gv.InputError, match="data_batch_1 is one CIFAR-10 batch: give the folder that holds all six"):
+        read_cifar10(one)

@@ -227,10 +227,20 @@ def _unpickle_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
     if data.ndim != 2 or data.shape[1] != size or data.dtype != np.uint8:
         raise InputError(f"CIFAR-10 batch {source}: data must be N x {size} uint8 (32x32x3 images, channel-major), "
                          f"got shape {data.shape} dtype {data.dtype}")
+    if data.shape[0] == 0:
+        raise InputError(f"CIFAR-10 batch {source} holds no images")
     if labels.ndim != 1 or labels.shape[0] != data.shape[0] or not np.issubdtype(labels.dtype, np.integer):
         raise InputError(f"CIFAR-10 batch {source}: {data.shape[0]} images but labels of shape {labels.shape} "
                          f"dtype {labels.dtype}")
+    _check_cifar_labels(labels, f"CIFAR-10 batch {source}")
     return data.reshape(-1, *CIFAR_SHAPE), labels.astype(np.int64)
+
+
+def _check_cifar_labels(labels: np.ndarray, source: str) -> None:
+    """CIFAR-10's labels are the class numbers 0..9 (another value would be drawn as a class of its own)."""
+    bad = labels[(labels < 0) | (labels > 9)]
+    if bad.size:
+        raise InputError(f"{source}: labels must be the class numbers 0..9, found {int(bad[0])}")
 
 
 def _cifar_members(path: Path) -> dict[str, bytes]:
@@ -243,6 +253,9 @@ def _cifar_members(path: Path) -> dict[str, bytes]:
                 return {n: p.read_bytes() for n, p in found.items()}
         return {}
     readable_file(path, "CIFAR-10 archive")
+    if path.name in names:
+        raise InputError(f"{path} is one CIFAR-10 batch: give the folder that holds all six (data_batch_1 .. 5, "
+                         f"test_batch), the python-version .tar.gz or a Keras-style .npz")
     try:
         with tarfile.open(path, "r:*") as tar:
             out = {}
@@ -289,6 +302,7 @@ def read_cifar10_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, n
             y = y[:, 0]
         if y.ndim != 1 or y.shape[0] != x.shape[0] or not np.issubdtype(y.dtype, np.integer):
             raise InputError(f"{path}: {x.shape[0]} {split} images but labels of shape {y.shape} dtype {y.dtype}")
+        _check_cifar_labels(y, f"{path} ({split})")
         arrays[i], arrays[i + 1] = np.ascontiguousarray(x.transpose(0, 3, 1, 2)), y.astype(np.int64)
     return tuple(arrays)
 
