@@ -116,3 +116,14 @@ def test_an_empty_cifar_batch_and_a_single_batch_file_are_named(tmp_path) -> Non
     one = _cifar_folder(tmp_path / "one") / "data_batch_1"
     with pytest.raises(gv.InputError, match="data_batch_1 is one CIFAR-10 batch: give the folder that holds all six"):
         read_cifar10(one)
+
+
+def test_a_single_mnist_idx_file_is_named(tmp_path) -> None:
+    """One IDX file given instead of the folder of four is named as one, with what to give (before: "malformed npz
+    file ...: not a zip archive")."""
+    from graphvae.data.image_files import read_mnist
+
+    for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz", "train-images.idx3-ubyte"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x00")
+        with pytest.raises(gv.InputError, match=f"{name} is one IDX file: give the folder that holds the four"):
+            read_mnist(tmp_path / name)

@@ -189,6 +189,9 @@ def read_mnist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndar
         return read_mnist_idx(p)
     if not p.exists():
         raise InputError(f"MNIST path not found: {p} (give a directory of IDX files or an mnist.npz)")
+    if "-ubyte" in p.name or ".idx" in p.name:  # one of the four IDX files instead of their folder
+        raise InputError(f"{p} is one IDX file: give the folder that holds the four (train-images, train-labels, "
+                         f"t10k-images, t10k-labels), or an mnist.npz")
     return read_mnist_npz(p)
 
 class _ArrayUnpickler(pickle.Unpickler):
