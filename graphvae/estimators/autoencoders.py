@@ -59,8 +59,6 @@ from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels
 from ..training.corruption import NOISES
 from ..training.trainer import image_batches, train_elbo
 from .base import (
-    evaluating,
-    no_autocast,
     BOOLEAN,
     FRACTION,
     NON_NEGATIVE,
@@ -71,6 +69,8 @@ from .base import (
     WIDTHS,
     Estimator,
     Float32Transformer,
+    evaluating,
+    no_autocast,
     options,
     widths,
 )

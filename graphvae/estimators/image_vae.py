@@ -44,7 +44,6 @@ from ..objectives.pixel_likelihood import BernoulliPixels, GaussianPixels, Pixel
 from ..training.corruption import NOISES, corrupt
 from ..training.trainer import image_batches, train_elbo
 from .base import (
-    evaluating,
     BOOLEAN,
     NON_NEGATIVE,
     POSITIVE,
@@ -56,6 +55,7 @@ from .base import (
     Float32Transformer,
     Integral,
     Interval,
+    evaluating,
     options,
     widths,
 )

@@ -28,7 +28,6 @@ from ..objectives.likelihood import LinkLikelihood, LinkTarget
 from ..objectives.penalties import ACTIVATIONS, ActivationL1, SparsityKL
 from ..training.trainer import SCHEDULES, adam, train_elbo
 from .base import (
-    evaluating,
     BOOLEAN,
     FRACTION,
     NON_NEGATIVE,
@@ -39,6 +38,7 @@ from .base import (
     UNIT_INTERVAL,
     WIDTHS,
     Estimator,
+    evaluating,
     non_finite_state,
     options,
     widths,
