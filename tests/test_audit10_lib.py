@@ -178,3 +178,45 @@ def test_jacobian_norm_ignores_the_callers_autocast(images, method: str) -> None
     expected = model.jacobian_norm(x, method=method, num_probes=3)
     actual = _under_autocast(lambda: model.jacobian_norm(x, method=method, num_probes=3))
     assert np.array_equal(actual, expected)
+
+
+# ------------------------------------------------------------------ worker processes and tqdm's lock
+
+_TERMINATED_WHILE_HOLDING_THE_BAR_LOCK = r"""
+import time
+from tqdm.auto import tqdm
+from graphvae.cli._workers import map_in_workers
+
+tqdm(total=1, disable=True).close()  # this process's bars have made tqdm's lock (as any earlier fit does)
+
+def task(item):
+    if item == 0:
+        time.sleep(1.0)
+        raise RuntimeError("seed 0 failed")
+    tqdm.get_lock().acquire()  # a worker's bar holds the lock when the pool stops it
+    time.sleep(120)
+
+try:
+    list(map_in_workers(task, [0, 1], 2))
+except RuntimeError:
+    pass
+tqdm(total=1, disable=True).close()
+print("next bar drawn")
+"""
+
+
+@pytest.mark.skipif(not __import__("graphvae.cli._workers", fromlist=["can_fork"]).can_fork(), reason="needs fork")
+def test_a_worker_stopped_while_holding_the_bar_lock_does_not_block_the_parent() -> None:
+    """When one worker's seed fails, the pool terminates the others; one of them may be inside a progress bar, holding
+    tqdm's lock. Before: that lock included a multiprocessing lock shared over the fork, so the parent's next bar
+    (the next fit, in a library session or the test suite) waited forever; CI hung so once. Now workers lock their
+    own. Run in a subprocess with a timeout, so a regression fails instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    try:
+        run = subprocess.run([sys.executable, "-c", _TERMINATED_WHILE_HOLDING_THE_BAR_LOCK], capture_output=True,
+                             text=True, timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the parent's next progress bar waited for a lock held by a terminated worker")
+    assert run.returncode == 0 and "next bar drawn" in run.stdout, run.stderr

@@ -122,13 +122,33 @@ class SeedLines:
 
 
 def _one_thread() -> None:
-    """A worker's start: one torch thread, and Ctrl-C left to the parent (which stops the pool)."""
+    """A worker's start: one torch thread, Ctrl-C left to the parent (which stops the pool), and progress bars with a
+    lock of the worker's own (:func:`_own_progress_lock`)."""
     import signal
 
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+    _own_progress_lock()
+
+
+def _own_progress_lock() -> None:
+    """Give this forked worker's tqdm bars a plain lock of its own and no monitor thread.
+
+    tqdm's default lock includes a ``multiprocessing`` lock that a fork shares with the parent (and every bar takes
+    it, hidden ones too, as does the monitor thread every few seconds): a worker terminated while holding it (the
+    pool stops the others when one seed fails) left the parent's next progress bar waiting forever. The worker's
+    bars are hidden or its own anyway (:class:`SeedLines` draws the parent's)."""
+    import threading
+
+    from tqdm import std
+    from tqdm.auto import tqdm as auto
+
+    lock = threading.RLock()
+    for cls in {std.tqdm, auto}:
+        cls.set_lock(lock)
+        cls.monitor_interval = 0
 
 
 def _run(item):
