@@ -11,7 +11,7 @@ import torch
 from torch.distributions import Bernoulli, kl_divergence
 
 from .._validation import InputError
-from ..nn.encoder import EncoderInput, GCNEncoder
+from ..nn.encoder import EncoderInput, GCNEncoder, _usable
 from ..nn.latent import Posterior
 from .elbo import Penalty
 
@@ -141,8 +141,7 @@ def _vjp_sq_norm(encoder: GCNEncoder, inp: EncoderInput, num_probes: int | None,
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """``sum_k |J^T e_k|^2`` (``num_probes=None``) or the Hutchinson mean over Gaussian probes."""
     with torch.inference_mode(False), torch.enable_grad():  # also under the caller's torch.inference_mode()
-        x = inp.features.detach()
-        x = (x.clone() if x.is_inference() else x).requires_grad_(True)
+        x = _usable(inp.features.detach()).requires_grad_(True)
         z = encoder(EncoderInput(x, inp.adj, inp.propagated)).mu
         d = z.shape[1]
         probes = torch.eye(d, dtype=z.dtype, device=z.device).unsqueeze(1).expand(d, *z.shape) if num_probes is None \
