@@ -23,7 +23,9 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype.kind in "iu" and values.size:
         low, high = int(values.min()), int(values.max())
         if high - low < 4 * values.size:
-            offset = values - low
+            # in int64: a small dtype's difference could overflow (int8 from -100 to 100)
+            offset = (values - np.uint64(low)).astype(np.int64) if values.dtype == np.uint64 else \
+                values.astype(np.int64) - low
             present = np.zeros(high - low + 1, dtype=bool)
             present[offset] = True
             rank = np.cumsum(present) - 1

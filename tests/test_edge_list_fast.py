@@ -121,5 +121,12 @@ def test_unique_inverse_matches_numpy_on_dense_and_sparse_ranges(dtype):
         assert uniques.dtype == values.dtype
         np.testing.assert_array_equal(uniques, expected)
         np.testing.assert_array_equal(inverse, expected_inverse)
+    for dtype_ in (np.int8, np.int16, np.uint64):  # a range beyond the dtype's own positive half
+        values = np.array([-100, 100, 0, 100], dtype=np.int64).astype(dtype_) if dtype_ != np.uint64 else \
+            np.array([2**64 - 1, 2**64 - 3, 2**64 - 1], dtype=np.uint64)
+        expected, expected_inverse = np.unique(values, return_inverse=True)
+        uniques, inverse = unique_inverse(values)
+        np.testing.assert_array_equal(uniques, expected)
+        np.testing.assert_array_equal(inverse, expected_inverse)
     extremes = np.array([2**63 - 1, 2**63 - 2, 2**63 - 1], dtype=np.int64)
     np.testing.assert_array_equal(unique_inverse(extremes)[1], [1, 0, 1])

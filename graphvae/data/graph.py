@@ -250,8 +250,8 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     ``header=None`` detects a header row (known column names, or a non-numeric first row above
     numeric rows). A header whose first field is empty (``,source,target``: pandas' ``to_csv`` with its row index)
     is skipped with its whole first column, unless ``header=False``; so is the first column 0..R-1 below a header one
-    name short after a leading space (the same, written with ``sep=" "``). Returns ``(src, dst, node_ids)`` with
-    ``src``/``dst`` indices into ``node_ids``: integer ids sorted numerically when every id is an integer, else in order of first appearance.
+    name short after a leading space (the same, written with ``sep=" "``; another increasing integer first column
+    there, a filtered frame's index, is refused: :class:`InputError`). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``: integer ids sorted numerically when every id is an integer, else in order of first appearance.
     With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
     and a :class:`graphvae.data.graph_files.RawEdges` is returned.
     """
@@ -293,6 +293,11 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
                                                      for k, (_, fields) in enumerate(rows)):
         # the first column is pandas' default index 0..R-1: skipped, as under the ",source,target" header above
         rows, index_column, spaced_index = [(n, fields[1:]) for n, fields in rows], True, False
+    elif spaced_index and len(first) in (2, 3) and _increasing_integers([fields[0] for _, fields in rows]):
+        # another index (a filtered frame's, or one from 1): read as edges, it became the sources and the targets
+        # the weights. A first column that is no such index is read as a source (a header without the weight's name)
+        raise InputError(f"{p}, line {rows[0][0]}: {len(first) + 1} fields below a header of {len(first)} names, "
+                         f"and the first column is no row index 0..{len(rows) - 1} to skip{_SPACED_INDEX}")
     if not rows:
         raise InputError(f"{p}: no edges")
     width = len(rows[0][1]) if weighted and len(rows[0][1]) == 3 else 2
@@ -464,6 +469,15 @@ def _looks_like_header(rows: list) -> bool:
     if all(f.strip().lower() in _HEADER_WORDS for f in first):
         return True
     return len(rows) > 1 and not any(map(_is_number, first)) and all(map(_is_number, rows[1][1]))
+
+
+def _increasing_integers(fields: list[str]) -> bool:
+    """Whether ``fields`` are integers written canonically in increasing order (as a pandas row index)."""
+    try:
+        values = [int(f) for f in fields]
+    except ValueError:
+        return False
+    return all(str(v) == f for v, f in zip(values, fields)) and all(a < b for a, b in zip(values, values[1:]))
 
 
 def _integer_edge_list(p: Path, text: str, header: bool | None, weighted: bool):
