@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import graphvae as gv
-from graphvae._keys import unique_inverse
 
 
 def _edges_of(graph) -> set:
