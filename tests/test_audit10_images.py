@@ -38,6 +38,8 @@ def test_bits_per_dim_is_the_documented_closed_form(nats: float, dims: int, leve
     (-1.0, True, 256),           # used to read True as one dimension
     (-1.0, 3072, 1),             # one grey level: ln 1 = 0, no dequantization
     ("-1", 3072, 256),           # used to raise an untyped TypeError
+    (np.True_, 3072, 256),       # numpy's and torch's booleans, as Python's, are no bound
+    (torch.tensor(True), 3072, 256),
 ])
 def test_bits_per_dim_refuses_bad_input_with_input_error(nats: object, dims: object, levels: object) -> None:
     """Pins: each bad argument is one-line ``graphvae.InputError`` (README's contract for the API)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,7 +44,8 @@ def bits_per_dim(nats: float, dims: int, num_levels: int = 256) -> float:
     r""":math:`(-L/D + \ln L_{levels}) / \ln 2`: a bound ``nats`` per image on dequantized pixels as bits per dimension."""
     dims, num_levels = check_int(dims, "dims"), check_int(num_levels, "num_levels", 2)
     try:  # a number, numpy scalar or one-element tensor; not text, a bool or a complex number
-        value = None if isinstance(nats, (str, bytes, bool, complex)) else float(nats)
+        boolean = isinstance(nats, (bool, np.bool_)) or (torch.is_tensor(nats) and nats.dtype == torch.bool)
+        value = None if boolean or isinstance(nats, (str, bytes, complex)) else float(nats)
     except (TypeError, ValueError, RuntimeError):
         value = None
     if value is None or not math.isfinite(value):
