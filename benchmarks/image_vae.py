@@ -63,7 +63,7 @@ def page(results: dict[int, dict], cmds: dict[int, list[str]], total: float, epo
         "identity operator is an MLP, the decoder is GCN layers on the same edgeless graph, and the loss is",
         "the shared `ELBO` module with Bernoulli pixels instead of links. Architecture 64-256-d-256-64 (ReLU),",
         f"Adam 1e-3, batch 100, {epochs} epochs; scikit-learn's digits binarized at pixel > 8 (of 16); 80/20 split",
-        f"stratified by label with `random_state=seed`; seeds 0..{seeds - 1}. Numbers are nats per image (higher is",
+        f"stratified by label with `random_state=seed`; {f'seeds 0..{seeds - 1}' if seeds > 1 else 'seed 0'}. Numbers are nats per image (higher is",
         "better), mean ± std (population) over the seeds. The test ELBO averages 10 posterior samples; IWAE uses",
         "k = 1000 importance samples. The margin is the mean minus the target (the smaller of the two for latent 8);",
         "with a seed-to-seed std of 0.1 to 0.3 nats a margin of a few hundredths is within noise.",
