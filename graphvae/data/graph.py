@@ -276,7 +276,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     first = rows[0][1] if rows else []
     # pandas' DataFrame.to_csv(path) writes its row index first, under a header field with no name (",source,target"):
     # that column names no node (read as edges, every row number became a source and every target a weight)
-    index_column = header is not False and len(first) in (3, 4) and first[0] == "" and all(first[1:])
+    index_column = _pandas_index_header(first, header)
     if index_column:
         rows, header, guessed = [(n, fields[1:]) for n, fields in rows], True, False
         detected = lines[rows[0][0] - 1].strip()
@@ -471,6 +471,12 @@ def _looks_like_header(rows: list) -> bool:
     return len(rows) > 1 and not any(map(_is_number, first)) and all(map(_is_number, rows[1][1]))
 
 
+def _pandas_index_header(first: list[str], header: bool | None) -> bool:
+    """Whether the first row's fields ``first`` are pandas' ``to_csv`` header with its row index (``,source,target``,
+    the index column unnamed), unless the caller said there is no header."""
+    return header is not False and len(first) in (3, 4) and first[0] == "" and all(first[1:])
+
+
 def _increasing_integers(fields: list[str]) -> bool:
     """Whether ``fields`` are integers written canonically in increasing order (as a pandas row index)."""
     try:
@@ -511,7 +517,7 @@ def _integer_edge_list(p: Path, text: str, header: bool | None, weighted: bool):
     sep = "\t" if "\t" in body else "," if "," in body else None  # _separator's choice for lines without quotes
     rows = list(zip((n for n, _ in heads), _split_lines([line for _, line in heads], sep)))
     first = rows[0][1]
-    if header is not False and len(first) in (3, 4) and first[0] == "" and all(first[1:]):
+    if _pandas_index_header(first, header):
         return None  # pandas' index column (",source,target"): the general reader skips it
     detected = heads[0][1].strip() if header is None and _looks_like_header(rows) else None  # said in cleaning
     header = header or detected is not None
