@@ -455,7 +455,7 @@ def test_cluster_json_sizes_count_an_empty_cluster_as_zero(tmp_path, monkeypatch
 
     calls = []
 
-    def two_of_three(z, k, method, covariance, random_state, n_init):
+    def two_of_three(z, k, method, covariance, random_state, n_init, progress=False):
         calls.append((random_state, n_init))
         labels = (z[:, 0] > 0).astype(np.int64)  # components 0 and 1 only: the third stays empty
         return {"labels": labels, "responsibilities": np.eye(k)[labels], "points": z, "model": None}

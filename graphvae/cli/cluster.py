@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         """Embed with ``seed`` and cluster; with seed 0's clustering for ``--out`` and ``--plot``."""
         z, model = task_embeddings(graph, args.model, seed, progress and workers == 1, max_latent, args.device,
                                    **embedding_overrides(args))
-        c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts)
+        c = cluster(z, k, args.method, args.covariance, random_state=seed, n_init=args.restarts,
+                    progress=progress and workers == 1)
         r = {"seed": seed, "train_seconds": model.train_seconds_,
              "sizes": np.bincount(c["labels"], minlength=k).tolist()}
         if y is not None:
