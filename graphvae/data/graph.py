@@ -614,7 +614,9 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     # a header: column names, or a first field that names no node (pandas' to_csv with the index: ",0,1,2", or
     # "id,0,1,2" with index_label="id"). A mistyped first data row cannot hide that way: its node would lack a row.
     if rows and (not all(map(_is_number, rows[0][1][1:])) or rows[0][1][0] not in position):
-        rows = rows[1:]
+        header, rows = rows[0][1], rows[1:]
+        if rows and _pandas_row_index(header, rows):  # the ids are the second column: key the rows by it
+            rows = [(n, fields[1:]) for n, fields in rows]
     if not rows:
         raise InputError(f"{p}: no feature rows")
     width = len(rows[0][1]) - 1
@@ -642,6 +644,20 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         missing = [node_ids[i] for i in np.flatnonzero(~seen)[:3]]
         raise InputError(f"{p}: {int((~seen).sum())} graph nodes have no feature row (e.g. {missing})")
     return x.astype(np.float32)
+
+
+def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]]) -> bool:
+    """Whether a feature file's first column is pandas' row index above an id column (``DataFrame.to_csv(path)`` of
+    a frame with an ``id`` column): a header ``,id,f1,...`` (or, written with ``sep=" "``, ``id f1 ...`` one name
+    short above an increasing integer column). Keyed by that index, each node got another row's features, its id
+    among them."""
+    from .graph_files import ID_COLUMNS
+
+    first = rows[0][1]
+    if len(header) == len(first) > 2 and header[0] == "":
+        return header[1].strip().lower() in ID_COLUMNS
+    return (len(header) + 1 == len(first) > 2 and header[0].strip().lower() in ID_COLUMNS
+            and _increasing_integers([fields[0] for _, fields in rows]))
 
 
 def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,
