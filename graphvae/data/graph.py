@@ -270,6 +270,9 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     other = _other_graph_format([lines[n - 1] for n, _ in rows[:5]])
     if other is not None:
         name, suffix = other
+        if p.suffix.lower() == ".gz":
+            raise InputError(f"{p}: this is a gzip-compressed {name} file, read as an edge list because of its name: "
+                             f"graphvae reads {name} uncompressed (gunzip it, and give the {suffix} file)")
         raise InputError(f"{p}: this is a {name} file, read as an edge list because of its name: graphvae picks the "
                          f"reader by the suffix (name it {p.stem}{suffix})")
     detected, guessed = None, header is None
@@ -367,16 +370,35 @@ def _read_rows_of(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[s
 
 
 def _read_text(p: Path, what: str) -> str:
-    """The file's text (UTF-8; every line ending made ``\\n``), or :class:`InputError` naming a binary format."""
+    """The file's text (UTF-8; every line ending made ``\\n``; a gzip file decompressed, as SNAP ships its edge
+    lists: ``web-Google.txt.gz``), or :class:`InputError` naming a binary format."""
+    with open(p, "rb") as f:
+        magic = f.read(6)
+    if magic.startswith(b"\x1f\x8b"):
+        return _gunzipped_text(p, what)
     try:  # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first node id
         return p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        with open(p, "rb") as f:
-            magic = f.read(6)
         kind = ("a numpy .npy array" if magic.startswith(b"\x93NUMPY") else
                 "a zip archive (such as .npz)" if magic.startswith(b"PK\x03\x04") else None)
         raise InputError(f"{p}: not a text {what} (cannot decode as UTF-8)" + (
             f"; it is {kind}: {_BINARY_HINTS[what]}" if kind and what in _BINARY_HINTS else "")) from None
+
+
+def _gunzipped_text(p: Path, what: str) -> str:
+    """The text of the gzip file ``p``, line endings made ``\\n`` as ``Path.read_text`` makes them."""
+    import gzip
+    import zlib
+
+    try:
+        data = gzip.decompress(p.read_bytes())
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError; a cut file ends early
+        raise InputError(f"{p}: a damaged gzip file ({e or 'it ends early'})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: the gzip file does not hold a text {what} (cannot decode as UTF-8)") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _text_rows(p: Path, text: str, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
