@@ -155,3 +155,16 @@ def test_embedding_csv_ids_round_trip_into_features_and_labels(tmp_path: Path, m
     np.testing.assert_array_equal(_dense(g.x), np.array([[float(v) for v in r[1:]] for r in rows], np.float32))
     assert main(["classify", "--edges", "g.txt", "--features", "z.csv", "--labels", "labels.csv", "--model", "gae",
                  "--workers", "1", *FAST]) == 0
+
+
+@pytest.mark.parametrize("index", [[0, 1, 2, 3], [5, 6, 7, 8]])
+def test_labels_written_by_pandas_with_its_row_index_are_read_by_the_id_column(tmp_path, index) -> None:
+    """``DataFrame.to_csv(path)`` of an ``id, label`` frame writes ``,id,label`` above the row index: the labels are
+    pandas' own ``read_csv(index_col=0).set_index('id')['label']`` (was refused as three columns)."""
+    pd = pytest.importorskip("pandas")
+    from graphvae.data.graph_files import read_labels
+
+    path = tmp_path / "labels.csv"
+    pd.DataFrame({"id": [3, 1, 0, 2], "label": ["c", "b", "a", "a"]}, index=index).to_csv(path)
+    reference = pd.read_csv(path, index_col=0).set_index("id")["label"]
+    assert read_labels(path, [0, 1, 2, 3]).tolist() == [reference[i] for i in range(4)]

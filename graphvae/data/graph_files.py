@@ -303,6 +303,9 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         header, rows = rows[0][1], rows[1:]
     if not rows:
         raise InputError(f"{p}: no label rows")
+    if header is not None and len(header) == len(rows[0][1]) == 3 and header[0] == "" \
+            and header[1].strip().lower() in ID_COLUMNS and header[2].strip().lower() in LABEL_COLUMNS:
+        header, rows = header[1:], [(n, fields[1:]) for n, fields in rows]  # pandas' row index (",id,label"): skipped
     from .graph import _separator
 
     sep = _separator(lines[n - 1] for n, _ in rows)
