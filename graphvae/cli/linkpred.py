@@ -181,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     chunks = [seeds[first:first + batch] for first in range(0, len(seeds), batch)]
     release_notes()  # the inputs are checked: the graph's summary, then training
     outcomes = map_in_workers(train, chunks, workers)  # forks now: before the bar starts its thread
+    figure = None  # the first seed's curves, drawn once every seed has trained: a failed run leaves --plot as it was
     with SeedLines(len(seeds), workers, progress, say) as report:
         for done in outcomes:
             for row, curves in done:
@@ -190,12 +191,14 @@ def run(args: argparse.Namespace) -> int:
                 results.append(row)
                 report(f"seed {row['seed']}: test AUC {row['auc']:.4f}  AP {row['ap']:.4f}")
                 if curves is not None:
-                    from ..evaluation.plots import plot_link_curves
+                    figure = (row["seed"], curves)
+    if figure is not None:
+        from ..evaluation.plots import plot_link_curves
 
-                    path = plot_link_curves(*curves, f"{args.plot}/link_curves.png",
-                                            f"{display_name(args.model)} on {Path(name).name}: test edges vs sampled non-edges "
-                                            f"(seed {row['seed']})")
-                    print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
+        path = plot_link_curves(*figure[1], f"{args.plot}/link_curves.png",
+                                f"{display_name(args.model)} on {Path(name).name}: test edges vs sampled non-edges "
+                                f"(seed {figure[0]})")
+        print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     auc, ap = mean_std([r["auc"] for r in results]), mean_std([r["ap"] for r in results])
     say(f"{display_name(args.model)} on {name}, {args.seeds} seed(s): AUC {auc['mean']:.4f} ± {auc['std']:.4f}  "
           f"AP {ap['mean']:.4f} ± {ap['std']:.4f}  (training {train_seconds:.1f} s)")

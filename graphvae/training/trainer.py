@@ -33,7 +33,8 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
     :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))` over ``T = epochs`` (Loshchilov & Hutter 2017, SGDR without
     restarts; :func:`schedule_factor`). ``clip_norm``: rescale the gradient to at most this global L2 norm before
     each step (``torch.nn.utils.clip_grad_norm_``). ``stop_on_nan``: end training after the first epoch whose
-    loss is NaN (its gradients have made Adam's parameters NaN for good; the caller reports the divergence).
+    loss is NaN or inf (training has diverged: Adam's parameters are NaN, or finite but fitted to an infinite loss;
+    the caller reports the divergence at that epoch).
     Callers whose loss sums independent parts pass ``False``: ten seeds trained together, where one seed's NaN
     must not cut the others' training short, and the ranks of a distributed run, which must run the same epochs.
 
@@ -81,7 +82,7 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
         history.append(dict(epoch=epoch, seconds=time.perf_counter() - start, **sums))
         if epoch == 0 and count:
             history[0]["initial_loss"] = initial_loss
-        if stop_on_nan and math.isnan(sums["loss"]):
+        if stop_on_nan and not math.isfinite(sums["loss"]):  # NaN or inf: the model is lost either way
             break
         if on_epoch is not None and on_epoch(epoch, history[-1]):
             break
