@@ -618,8 +618,11 @@ def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
 
 
 def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
-    """Node features from ``.npy`` (row ``i`` = node ``node_ids[i]``) or CSV/TSV keyed by node id (first column)."""
+    """Node features from ``.npy`` (row ``i`` = node ``node_ids[i]``), CSV/TSV keyed by node id (first column), or
+    graphvae's own ``.emb``/``.npz`` embedding files keyed by node id (``embed --out``: embeddings as features)."""
     p = readable_file(path, "feature file")
+    if p.suffix.lower() in (".emb", ".npz"):
+        return _embedding_features(p, node_ids)
     if p.suffix == ".npy":
         try:
             x = np.load(p, allow_pickle=False)
@@ -666,6 +669,25 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         missing = [node_ids[i] for i in np.flatnonzero(~seen)[:3]]
         raise InputError(f"{p}: {int((~seen).sum())} graph nodes have no feature row (e.g. {missing})")
     return x.astype(np.float32)
+
+
+def _embedding_features(p: Path, node_ids: Sequence) -> np.ndarray:
+    """The rows of a ``.emb``/``.npz`` embedding file, in the graph's node order (each node exactly one row)."""
+    from .embedding_files import load_embeddings
+    from .graph_files import NOT_IN_EDGE_LIST
+
+    ids, z = load_embeddings(p)
+    position = {str(i): k for k, i in enumerate(node_ids)}
+    unknown = next((i for i in ids if i not in position), None)
+    if unknown is not None:
+        raise InputError(f"{p}: node id {unknown!r} is not in the graph{NOT_IN_EDGE_LIST}")
+    if len(ids) < len(node_ids):
+        rows = set(ids)
+        missing = [node for node in node_ids if str(node) not in rows][:3]
+        raise InputError(f"{p}: {len(node_ids) - len(ids)} graph nodes have no feature row (e.g. {missing})")
+    x = np.empty(z.shape, dtype=np.float64)
+    x[[position[i] for i in ids]] = z
+    return as_float32(x, f"{p}: features")
 
 
 def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]]) -> bool:
