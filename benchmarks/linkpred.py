@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from _docs import ROOT, machine, update_section, run_benchmark, count
+from _docs import ROOT, count, machine, non_negative, run_benchmark, update_section
 
 PUBMED_NOTE = ("PubMed, the paper's third dataset (GAE 0.964 / 0.965, VGAE 0.944 / 0.947), is registered "
                "(`--dataset pubmed`) but **was not run**: no copy of its files could be had on the benchmark "
@@ -51,10 +51,15 @@ def met(key: tuple[str, str], result: dict) -> str:
     return "yes" if ok else "**no**"
 
 
+def sem(std: float, n: int) -> float:
+    """The standard error of a mean of ``n`` seeds from their population std: the sample std (n - 1) over √n."""
+    return std / (n - 1) ** 0.5 if n > 1 else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=count, default=10)
-    parser.add_argument("--more-seeds", type=int, default=50, help="seeds of the extra run (0 skips it)")
+    parser.add_argument("--more-seeds", type=non_negative, default=50, help="seeds of the extra run (0 skips it)")
     parser.add_argument("--negatives", type=float, default=None, help="override --negatives of graphvae linkpred")
     args = parser.parse_args()
     out_dir = ROOT / "benchmarks" / "results"
@@ -116,8 +121,8 @@ def main() -> None:
         for dataset, model, r in runs["more"]:
             key, n = (dataset, model), len(r["seeds"])
             lines.append(f"| {dataset} | {model.upper()} | {r['auc']['mean']:.3f} ± {r['auc']['std']:.3f} | "
-                         f"{r['ap']['mean']:.3f} ± {r['ap']['std']:.3f} | {r['auc']['std'] / n ** 0.5:.4f} / "
-                         f"{r['ap']['std'] / n ** 0.5:.4f} | ≥ {TARGET[key][0]:.3f} / ≥ {TARGET[key][1]:.3f} | "
+                         f"{r['ap']['mean']:.3f} ± {r['ap']['std']:.3f} | {sem(r['auc']['std'], n):.4f} / "
+                         f"{sem(r['ap']['std'], n):.4f} | ≥ {TARGET[key][0]:.3f} / ≥ {TARGET[key][1]:.3f} | "
                          f"{met(key, r)} |")
     lines += ["", "Commands run:", "", "```", *commands, "```", "",
               "Raw per-seed numbers: `benchmarks/results/linkpred_*.json`."]
