@@ -130,3 +130,12 @@ def test_unique_inverse_matches_numpy_on_dense_and_sparse_ranges(dtype):
         np.testing.assert_array_equal(inverse, expected_inverse)
     extremes = np.array([2**63 - 1, 2**63 - 2, 2**63 - 1], dtype=np.int64)
     np.testing.assert_array_equal(unique_inverse(extremes)[1], [1, 0, 1])
+
+
+def test_a_row_with_an_empty_field_is_shown_as_written(tmp_path) -> None:
+    """The error quotes the line with its trailing tab (``'3\\t'``): stripped, it read ``'3'``, which hides why a
+    field is empty."""
+    path = tmp_path / "e.tsv"
+    path.write_text("1\t2\n3\t\n")
+    with pytest.raises(InputError, match=r"line 2: expected 2 columns \(source, target\), got an empty field: '3\\t'"):
+        read_edge_list(path)

@@ -309,7 +309,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
             expected = "3 columns (source, target, weight)" if width == 3 else "2 columns (source, target)"
             got = f"{len(fields)}" if len(fields) != width else "an empty field"
             hint = _NETWORKX_DICTS if len(fields) > 2 and fields[2].startswith("{") else ""
-            raise InputError(f"{p}, line {n}: expected {expected}, got {got}: {lines[n - 1].strip()!r}{hint}")
+            raise InputError(f"{p}, line {n}: expected {expected}, got {got}: {lines[n - 1]!r}{hint}")
     ends = np.array([f[:2] for _, f in rows], dtype=object)
     ids, index = _index_ids(ends.ravel())
     index = index.reshape(-1, 2)

@@ -322,7 +322,7 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     labels = np.full(len(node_ids), None, dtype=object)
     for n, fields in rows:
         if len(fields) < 2 or not all(fields[:2]):
-            raise InputError(f"{p}, line {n}: expected a node id and a label, got {lines[n - 1].strip()!r}")
+            raise InputError(f"{p}, line {n}: expected a node id and a label, got {lines[n - 1]!r}")
         k = position.get(fields[0])
         if k is None:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph{NOT_IN_EDGE_LIST}")
