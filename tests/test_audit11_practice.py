@@ -3,7 +3,7 @@
 - A feature CSV written by pandas' ``DataFrame.to_csv(path)`` of a frame with an ``id`` column (its row index first,
   under an empty header field, or one name short with ``sep=" "``) is keyed by the ``id`` column: it was keyed by
   the row index, so every node silently got another row's features with that row's id among them (exit 0).
-- Integer edge lists, read by the numpy path (``_integer_edge_list``), give networkx's graph: SNAP's ``#`` lines above
+- Integer edge lists, read by the numpy path (``_plain_edge_list``), give networkx's graph: SNAP's ``#`` lines above
   tab-separated ids, ids at the int64 limits (the ranking table and the sort), weights (1e+05, 0, the largest of an
   edge listed twice), CRLF and a byte-order mark; and the embeddings file's ids round-trip into ``--features``.
 """
@@ -79,7 +79,7 @@ def test_pandas_feature_csv_indexed_by_node_id_still_reads(tmp_path: Path) -> No
 
 def _fast(path: Path) -> bool:
     """Whether the numpy path reads ``path`` (the tests below are about it, not about the general reader)."""
-    return graph_module._integer_edge_list(path, graph_module._read_text(path, "edge list"), None, True) is not None
+    return graph_module._plain_edge_list(path, graph_module._read_text(path, "edge list"), None, True) is not None
 
 
 @pytest.mark.parametrize("ids", [

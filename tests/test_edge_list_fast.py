@@ -1,4 +1,5 @@
-"""The edge-list reader's numpy path for plain integer files (``_integer_edge_list``) against the general reader.
+"""The edge-list reader's fast path for plain files (``_plain_edge_list``: numpy's C reader for integer ids, ``str``
+methods mapped over the lines for other ids) against the general reader.
 
 The general reader (every layout, every message) is the reference: on any file, the fast path must give exactly its
 result or decline (return ``None``), never a different graph. Files are drawn at random from a grammar of the cases
@@ -24,15 +25,15 @@ HEADERS = ["source,target", "src dst weight", "from\tto", "gene1,gene2", ",sourc
 
 def _read(path, header, weighted, fast: bool):
     """``read_edge_list``'s result, or the InputError's text; ``fast=False`` forces the general reader."""
-    saved = graph_module._integer_edge_list
+    saved = graph_module._plain_edge_list
     if not fast:
-        graph_module._integer_edge_list = lambda *args: None
+        graph_module._plain_edge_list = lambda *args: None
     try:
         out = read_edge_list(path, header=header, weighted=weighted)
     except InputError as e:
         return "error: " + str(e)
     finally:
-        graph_module._integer_edge_list = saved
+        graph_module._plain_edge_list = saved
     if isinstance(out, RawEdges):
         w = None if out.weight is None else out.weight.tolist()
         return (out.src.tolist(), out.dst.tolist(), list(out.node_ids), w, out.header, out.possible_header,
@@ -43,7 +44,8 @@ def _read(path, header, weighted, fast: bool):
 
 def _random_file(rng: np.random.Generator) -> str:
     sep = rng.choice([",", "\t", " ", "  ", ", "])
-    plain = rng.random() < 0.5  # half the files: canonical integer ids only, where the fast path should answer
+    plain = rng.random() < 0.5  # half the files: plain rows, where the fast path should answer
+    named = rng.random() < 0.4  # of those, some with string ids (user3, é7), read by the str path
     width = rng.choice([2, 3], p=[0.6, 0.4])
     lines = []
     if rng.random() < 0.3:
@@ -51,7 +53,8 @@ def _random_file(rng: np.random.Generator) -> str:
     if rng.random() < 0.3:
         lines.append(str(rng.choice(HEADERS)).replace(",", sep) if rng.random() < 0.5 else str(rng.choice(HEADERS)))
     for _ in range(int(rng.integers(1, 7))):
-        ids = [str(rng.integers(0, 30)) if plain else str(rng.choice(IDS)) for _ in range(2)]
+        ids = [(str(rng.choice(["user", "é", "n-"])) if named else "") + str(rng.integers(0, 30)) if plain
+               else str(rng.choice(IDS)) for _ in range(2)]
         fields = ids + ([str(rng.choice(WEIGHTS[:4] if plain else WEIGHTS))] if width == 3 else [])
         if not plain and rng.random() < 0.1:
             fields = fields[:-1] if rng.random() < 0.5 else fields + ["9"]
@@ -77,7 +80,7 @@ def test_fast_path_matches_the_general_reader_on_random_files(tmp_path, seed):
             for weighted in (False, True):
                 reference = _read(path, header, weighted, fast=False)
                 assert _read(path, header, weighted, fast=True) == reference, (path.read_text(), header, weighted)
-                answered += graph_module._integer_edge_list(
+                answered += graph_module._plain_edge_list(
                     path, graph_module._read_text(path, "edge list"), header, weighted) is not None
     assert answered > 200  # the fast path did answer, not only decline
 
@@ -92,21 +95,32 @@ def test_fast_path_reads_plain_files(tmp_path, text, header, weighted, expect):
     the numpy path, with the graph a hand count gives."""
     path = tmp_path / "g.txt"
     path.write_text(text)
-    out = graph_module._integer_edge_list(path, path.read_text(), header, weighted)
+    out = graph_module._plain_edge_list(path, path.read_text(), header, weighted)
     assert out is not None
     src, dst, ids = (out.src, out.dst, out.node_ids) if weighted else out
     assert (src.tolist(), dst.tolist(), list(ids)) == expect
 
 
-@pytest.mark.parametrize("text", ["007,1\n7,2\n", "+1,2\n1,3\n", "-0,1\n0,2\n", "1,2\n# 3,4\n5,6\n", '"1",2\n',
-                                  "1,2\n3\n", "*Vertices 2\n1 2\n"])
+@pytest.mark.parametrize("text", ["1,2\n# 3,4\n5,6\n", "a,b\nc,d\n# e,f\n", '"1",2\n', "1,2\n3\n", "a b\nc\n",
+                                  "a,b\n\nc,d\n", "a;b,c\nd;e,f\n", "a,b,\n", "*Vertices 2\n1 2\n"])
 def test_fast_path_declines_what_it_cannot_read_as_the_general_reader(tmp_path, text):
-    """Non-canonical ids (``007`` and ``7`` are two nodes), a comment among the data, quotes, a ragged row and another
+    """A comment among the data, quotes, a ragged row, a blank line, ';' (a European CSV), an empty field and another
     format's header are left to the general reader."""
     path = tmp_path / "g.csv"
     path.write_text(text)
-    assert graph_module._integer_edge_list(path, text, None, True) is None
-    assert graph_module._integer_edge_list(path, text, False, True) is None
+    assert graph_module._plain_edge_list(path, text, None, True) is None
+    assert graph_module._plain_edge_list(path, text, False, True) is None
+
+
+@pytest.mark.parametrize("text, ids", [("007,1\n7,2\n", ["007", "1", "7", "2"]), ("+1,2\n1,3\n", ["+1", "2", "1", "3"]),
+                                       ("-0,1\n0,2\n", ["-0", "1", "0", "2"]), ("ann,bob\nbob,5\n", ["ann", "bob", "5"])])
+def test_non_canonical_or_string_ids_are_strings_in_order_of_first_appearance(tmp_path, text, ids):
+    """``007`` and ``7`` are two nodes (the numpy path declines, the str path keeps the text): as the README says
+    of ids that are not all canonical integers."""
+    path = tmp_path / "g.csv"
+    path.write_text(text)
+    assert graph_module._integer_ends(text, ",", 2) is None
+    assert graph_module._plain_edge_list(path, text, False, False)[2] == ids
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16])

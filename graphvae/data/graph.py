@@ -263,7 +263,7 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
     header = check_optional_bool(header, "header")
     p = readable_file(path, "edge-list file")
     text = _read_text(p, "edge list")
-    fast = _integer_edge_list(p, text, header, weighted)
+    fast = _plain_edge_list(p, text, header, weighted)
     if fast is not None:
         return fast
     lines, rows = _text_rows(p, text, "edge list")
@@ -508,15 +508,16 @@ def _increasing_integers(fields: list[str]) -> bool:
     return all(str(v) == f for v, f in zip(values, fields)) and all(a < b for a, b in zip(values, values[1:]))
 
 
-def _integer_edge_list(p: Path, text: str, header: bool | None, weighted: bool):
-    """What :func:`_read_edge_list` returns for ``text``, parsed by numpy's C reader, when the file is a plain list of
-    canonical integer ids (``#`` comment lines only above the data, no quotes, an optional weight column); else
-    ``None``, and the general reader (every layout, every error message) reads it.
+def _plain_edge_list(p: Path, text: str, header: bool | None, weighted: bool):
+    """What :func:`_read_edge_list` returns for ``text``, when the file is a plain edge list (``#`` comment lines
+    only above the data, no quotes, rows of one width, an optional weight column); else ``None``, and the general
+    reader (every layout, every error message) reads it.
 
-    30x faster than the general reader (a 2M-edge CSV: 0.3 against 4.3 s), whose Python loops cost about 2 µs per
-    edge. Anything this path does not read exactly as the general reader would falls back to it: a field numpy
-    cannot parse, a row of another width, an id written non-canonically (``007``, ``+1``: string ids there), a
-    weight that :func:`check_weights` refuses, a pandas index column.
+    Canonical integer ids are parsed by numpy's C reader (30x faster than the general reader, whose Python loops cost
+    about 2 µs per edge: a 2M-edge CSV in 0.3 against 4.3 s); other ids are split by ``str`` methods mapped over the
+    lines, without a list per row, and indexed as the general reader indexes them. Anything this path does not read
+    exactly as the general reader would falls back to it: a row of another width, an empty field, a ``#`` or ``;``
+    among the data, a weight that is no number or that :func:`check_weights` refuses, a pandas index column.
     """
     if '"' in text or "\x00" in text:
         return None
@@ -535,39 +536,33 @@ def _integer_edge_list(p: Path, text: str, header: bool | None, weighted: bool):
         start = end + 1
     if not heads or _other_graph_format([line for _, line in heads]) is not None:
         return None
-    body = text[data_start:]  # a '#' below (a comment among the data, a hashtag id) is no integer: declined below
+    body = text[data_start:]
     sep = "\t" if "\t" in body else "," if "," in body else None  # _separator's choice for lines without quotes
     rows = list(zip((n for n, _ in heads), _split_lines([line for _, line in heads], sep)))
     first = rows[0][1]
     if _pandas_index_header(first, header):
         return None  # pandas' index column (",source,target"): the general reader skips it
-    detected = heads[0][1].strip() if header is None and _looks_like_header(rows) else None  # said in cleaning
-    header = header or detected is not None
-    if header:
+    guessed = header is None
+    detected = heads[0][1].strip() if guessed and _looks_like_header(rows) else None  # said in cleaning
+    if header or detected is not None:
         if heads[0][1][:1].isspace() or len(rows) < 2:  # possibly pandas' to_csv(sep=" ") index; or no edge
             return None
-        body = body[len(heads[0][1]) + 1:]
-        rows = rows[1:]
+        body, heads, rows = body[len(heads[0][1]) + 1:], heads[1:], rows[1:]
     width = 3 if weighted and len(rows[0][1]) == 3 else 2
     if len(rows[0][1]) != width:
         return None
-    dtype = np.dtype([("ends", np.int64, (2,)), ("weight", np.float64)]) if width == 3 else np.int64
-    import io
-
-    try:
-        table = np.loadtxt(io.StringIO(body), dtype=dtype, delimiter=sep, comments=None, ndmin=4 - width)
-    except (ValueError, OverflowError, TypeError):
-        return None
-    if width == 3:
-        ends, weight = table["ends"], table["weight"]
+    parsed = _integer_ends(body, sep, width)
+    if parsed is not None:
+        (ids, index), weight = unique_inverse(parsed[0].ravel()), parsed[1]
+        ids = ids.tolist()
     else:
-        ends, weight = table, None
-    if len(ends) == 0 or ends.shape[1] != 2 or not _canonical_integers(body):
-        return None
-    ids, index = unique_inverse(ends.ravel())
+        parsed = _split_ends(body, sep, width)
+        if parsed is None:
+            return None
+        (ids, index), weight = _index_ids(parsed[0]), parsed[1]
     index = index.reshape(-1, 2)
     if not weighted:
-        return index[:, 0], index[:, 1], ids.tolist()
+        return index[:, 0], index[:, 1], ids
     from .graph_files import RawEdges, check_weights
 
     if weight is not None:
@@ -575,7 +570,59 @@ def _integer_edge_list(p: Path, text: str, header: bool | None, weighted: bool):
             weight = check_weights(weight, str(p))
         except InputError:  # said again with its line number
             return None
-    return RawEdges(index[:, 0], index[:, 1], ids.tolist(), weight, header=detected)
+    lonely = heads[0][1].strip() if guessed and _lonely_first_row(ids, index) else None
+    return RawEdges(index[:, 0], index[:, 1], ids, weight, header=detected, possible_header=lonely)
+
+
+def _integer_ends(body: str, sep: str | None, width: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The ``[E, 2]`` int64 ends and the float64 weights (width 3) of ``body``'s rows when numpy's C reader parses
+    every id as an integer written canonically, else ``None``."""
+    import io
+
+    dtype = np.dtype([("ends", np.int64, (2,)), ("weight", np.float64)]) if width == 3 else np.int64
+    try:
+        table = np.loadtxt(io.StringIO(body), dtype=dtype, delimiter=sep, comments=None, ndmin=4 - width)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    ends, weight = (table["ends"], table["weight"]) if width == 3 else (table, None)
+    if len(ends) == 0 or ends.shape[1] != 2 or not _canonical_integers(body):
+        return None
+    return ends, weight
+
+
+def _split_ends(body: str, sep: str | None, width: int) -> tuple[np.ndarray, list[float] | None] | None:
+    """The ends ``[e0 src, e0 dst, e1 src, ...]`` (an object array of the fields, stripped as :func:`_split_lines`
+    strips them) and the weights (width 3) of ``body``'s rows, when every row has ``width`` non-empty fields and no
+    ``#`` or ``;`` is among them; else ``None``."""
+    from itertools import chain
+    from operator import methodcaller
+
+    if "#" in body or ";" in body:  # a comment or hashtag id below the data; a European CSV: the general reader's
+        return None
+    lines = body.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines or "" in lines:  # blank lines: the general reader skips them
+        return None
+    if sep is None:
+        rows = list(map(str.split, lines))
+        if set(map(len, rows)) != {width}:
+            return None
+        fields = list(chain.from_iterable(rows))
+    else:
+        if set(map(methodcaller("count", sep), lines)) != {width - 1}:
+            return None
+        fields = list(map(str.strip, sep.join(lines).split(sep)))
+    if "" in fields:
+        return None
+    ends = np.empty(2 * len(lines), dtype=object)
+    ends[0::2], ends[1::2] = fields[0::width], fields[1::width]
+    if width == 2:
+        return ends, None
+    try:
+        return ends, list(map(float, fields[2::width]))
+    except ValueError:
+        return None
 
 
 def _canonical_integers(text: str) -> bool:
