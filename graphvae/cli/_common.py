@@ -270,6 +270,11 @@ def graph_from_args(args: argparse.Namespace, check=None):
                      "(to_csv(index=False) writes none)"
                      if c.get("index_column") else
                      f"; skipped the header line {c['header']!r} (--no-header reads it as an edge)" if "header" in c else ""))
+        stamps = _timestamp_range(getattr(graph, "edge_weight", None))
+        if stamps is not None:
+            hold_note(f"graphvae {args.command}: note: the weights ({stamps}) look like Unix timestamps (a temporal "
+                      f"edge list's third column), not strengths: each scales its edge's entry of Â; for an "
+                      f"unweighted graph give only the first two columns")
         if "possible_header" in c:
             hold_note(f"graphvae {args.command}: note: the first line {c['possible_header']!r} was read as an edge "
                       f"between two nodes that appear on no other line: if it is a header, give --header")
@@ -278,6 +283,17 @@ def graph_from_args(args: argparse.Namespace, check=None):
 
     return (load_dataset(args.dataset, root=args.data_dir, progress=not getattr(args, "no_progress", False)),
             args.dataset.lower())
+
+
+def _timestamp_range(weight) -> str | None:
+    """``"min to max"`` when every edge weight lies where Unix times in seconds (1973-2100) or milliseconds lie, as
+    SNAP's temporal edge lists (``src dst unixtime``) hold them in their third column; else ``None``."""
+    if weight is None or not weight.numel():
+        return None
+    low, high = float(weight.min()), float(weight.max())
+    if 1e8 <= low and high <= 4.2e9 or 1e11 <= low and high <= 4.2e12:
+        return f"{low:.6g} to {high:.6g}"
+    return None
 
 
 def _weights_note(args: argparse.Namespace) -> str:
