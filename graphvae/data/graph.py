@@ -670,7 +670,7 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     p = readable_file(path, "feature file")
     if p.suffix.lower() in (".emb", ".npz"):
         return _embedding_features(p, node_ids)
-    if p.suffix == ".npy":
+    if p.suffix.lower() == ".npy":  # X.NPY too, as .emb/.npz above and the graph readers' suffixes
         try:
             x = np.load(p, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:  # EOFError: an empty file
@@ -681,13 +681,13 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}: feature matrix has shape {x.shape} but the graph has {len(node_ids)} nodes "
                              f"(expected a 2-D array of {len(node_ids)} rows)")
         return as_float32(x, f"{p}: features")
-    _, rows = _read_rows(p, "feature file")
+    lines, rows = _read_rows(p, "feature file")
     position = {str(i): k for k, i in enumerate(node_ids)}
     # a header: column names, or a first field that names no node (pandas' to_csv with the index: ",0,1,2", or
     # "id,0,1,2" with index_label="id"). A mistyped first data row cannot hide that way: its node would lack a row.
     if rows and (not all(map(_is_number, rows[0][1][1:])) or rows[0][1][0] not in position):
-        header, rows = rows[0][1], rows[1:]
-        if rows and _pandas_row_index(header, rows):  # the ids are the second column: key the rows by it
+        (line, header), rows = rows[0], rows[1:]
+        if rows and _pandas_row_index(header, rows, lines[line - 1][:1].isspace()):  # ids in the second column
             rows = [(n, fields[1:]) for n, fields in rows]
     if not rows:
         raise InputError(f"{p}: no feature rows")
@@ -737,17 +737,18 @@ def _embedding_features(p: Path, node_ids: Sequence) -> np.ndarray:
     return as_float32(x, f"{p}: features")
 
 
-def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]]) -> bool:
+def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]], spaced: bool) -> bool:
     """Whether a feature file's first column is pandas' row index above an id column (``DataFrame.to_csv(path)`` of
-    a frame with an ``id`` column): a header ``,id,f1,...`` (or, written with ``sep=" "``, ``id f1 ...`` one name
-    short above an increasing integer column). Keyed by that index, each node got another row's features, its id
-    among them."""
+    a frame with an ``id`` column): a header ``,id,f1,...`` (or, written with ``sep=" "``, `` id f1 ...`` one name
+    short after a leading space, ``spaced``, above an increasing integer column; without that space, ``id,features``
+    above ``0,0.1,0.2`` is a hand-written header, keyed by its first column). Keyed by that index, each node got
+    another row's features, its id among them."""
     from .graph_files import ID_COLUMNS
 
     first = rows[0][1]
     if len(header) == len(first) > 2 and header[0] == "":
         return header[1].strip().lower() in ID_COLUMNS
-    return (len(header) + 1 == len(first) > 2 and header[0].strip().lower() in ID_COLUMNS
+    return (spaced and len(header) + 1 == len(first) > 2 and header[0].strip().lower() in ID_COLUMNS
             and _increasing_integers([fields[0] for _, fields in rows]))
 
 

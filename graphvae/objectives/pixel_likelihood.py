@@ -44,7 +44,9 @@ def bits_per_dim(nats: float, dims: int, num_levels: int = 256) -> float:
     r""":math:`(-L/D + \ln L_{levels}) / \ln 2`: a bound ``nats`` per image on dequantized pixels as bits per dimension."""
     dims, num_levels = check_int(dims, "dims"), check_int(num_levels, "num_levels", 2)
     try:  # a number, numpy scalar or one-element tensor; not text, a bool or a complex number
-        boolean = isinstance(nats, (bool, np.bool_)) or (torch.is_tensor(nats) and nats.dtype == torch.bool)
+        dtype = getattr(nats, "dtype", None)  # numpy's 0-d bool array too: float() reads it as 1.0
+        boolean = isinstance(nats, (bool, np.bool_)) or dtype is torch.bool or (
+            isinstance(dtype, np.dtype) and dtype == bool)
         value = None if boolean or isinstance(nats, (str, bytes, complex)) else float(nats)
     except (TypeError, ValueError, RuntimeError):
         value = None
