@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+import graphvae as gv
 from graphvae.data.graph import read_features
 
 
@@ -47,3 +48,12 @@ def test_bits_per_dim_refuses_a_zero_dimensional_numpy_bool() -> None:
         with pytest.raises(InputError, match="finite number"):
             bits_per_dim(flag, 4)
     assert bits_per_dim(np.array(2.0), 4) == bits_per_dim(2.0, 4)  # a 0-d float array is still a number
+
+
+def test_an_indented_header_above_one_weighted_row_reads_the_row(tmp_path) -> None:
+    """`` source target`` above a single row ``5 6 0.5``: one integer is no row index to refuse (pandas' index
+    needs rows to tell), so the row is an edge of weight 0.5 (a hand count)."""
+    path = tmp_path / "e.txt"
+    path.write_text(" source target\n5 6 0.5\n")
+    graph = gv.load_graph(path)
+    assert sorted(graph.node_ids) == [5, 6] and graph.edge_weight.tolist() == [0.5, 0.5]

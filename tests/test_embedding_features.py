@@ -6,6 +6,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+import torch
 
 import graphvae as gv
 from graphvae.cli.main import main
@@ -58,3 +59,20 @@ def test_an_embedding_file_of_other_nodes_is_one_clear_error(tmp_path: Path, cap
                  str(tmp_path / "z.csv"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'stranger' is not in the graph" in err[0]
+
+
+def test_a_scipy_sparse_npz_is_read_as_features_in_node_order_and_stays_sparse(tmp_path: Path) -> None:
+    """``scipy.sparse.save_npz`` of bag-of-words features (one row per node, the graph's order, as ``.npy``): the
+    matrix itself, still sparse; a matrix of another row count is one clear error."""
+    import scipy.sparse as sp
+
+    edges = _edges(tmp_path)
+    n = gv.load_graph(edges).num_nodes
+    x = sp.random(n, 40, density=0.1, format="csr", random_state=0, dtype=np.float64)
+    sp.save_npz(tmp_path / "x.npz", x)
+    graph = gv.load_graph(edges, features=tmp_path / "x.npz")
+    assert graph.x.layout != torch.strided
+    np.testing.assert_array_equal(graph.x.to_dense().numpy(), x.toarray().astype(np.float32))
+    sp.save_npz(tmp_path / "y.npz", sp.random(n + 1, 3, density=0.5, format="coo", random_state=0))
+    with pytest.raises(gv.InputError, match=rf"shape \({n + 1}, 3\) but the graph has {n} nodes"):
+        gv.load_graph(edges, features=tmp_path / "y.npz")

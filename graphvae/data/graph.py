@@ -296,7 +296,8 @@ def _read_edge_list(path: str | os.PathLike, header: bool | None, weighted: bool
                                                      for k, (_, fields) in enumerate(rows)):
         # the first column is pandas' default index 0..R-1: skipped, as under the ",source,target" header above
         rows, index_column, spaced_index = [(n, fields[1:]) for n, fields in rows], True, False
-    elif spaced_index and len(first) in (2, 3) and _increasing_integers([fields[0] for _, fields in rows]):
+    elif spaced_index and len(first) in (2, 3) and len(rows) > 1 \
+            and _increasing_integers([fields[0] for _, fields in rows]):
         # another index (a filtered frame's, or one from 1): read as edges, it became the sources and the targets
         # the weights. A first column that is no such index is read as a source (a header without the weight's name)
         raise InputError(f"{p}, line {rows[0][0]}: {len(first) + 1} fields below a header of {len(first)} names, "
@@ -450,7 +451,8 @@ def _check_comments(p: Path, lines: list[str], rows: list[tuple[int, list[str]]]
 _BINARY_HINTS = {
     "edge list": "a graph is read from .npz (scipy.sparse.save_npz of the adjacency), GraphML, GML, GEXF, Pajek or a "
                  "CSV/TSV edge list",
-    "feature file": "features are read from .npy (numpy.save) or a CSV/TSV keyed by node id",
+    "feature file": "features are read from .npy (numpy.save), a scipy.sparse .npz (save_npz), the .emb/.npz of "
+                    "graphvae embed --out, or a CSV/TSV keyed by node id",
     "labels file": "labels are read from a CSV/TSV of node id and label",
 }
 
@@ -719,10 +721,22 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
 
 
 def _embedding_features(p: Path, node_ids: Sequence) -> np.ndarray:
-    """The rows of a ``.emb``/``.npz`` embedding file, in the graph's node order (each node exactly one row)."""
+    """The rows of a ``.emb``/``.npz`` embedding file, in the graph's node order (each node exactly one row); a
+    scipy.sparse ``.npz`` (``save_npz``: bag-of-words features) holds one row per node in the graph's order, as
+    ``.npy``, and stays sparse."""
     from .embedding_files import load_embeddings
     from .graph_files import NOT_IN_EDGE_LIST
 
+    if p.suffix.lower() == ".npz" and _scipy_npz(p):
+        try:
+            x = sp.load_npz(p).tocsr()
+        except (ValueError, OSError, KeyError) as e:
+            raise InputError(f"{p}: not a readable scipy.sparse .npz ({str(e).splitlines()[0] if str(e) else e!r})") \
+                from None
+        if x.ndim != 2 or x.shape[0] != len(node_ids):
+            raise InputError(f"{p}: sparse feature matrix has shape {x.shape} but the graph has {len(node_ids)} "
+                             f"nodes (expected {len(node_ids)} rows, in the graph's node order)")
+        return x
     ids, z = load_embeddings(p)
     position = {str(i): k for k, i in enumerate(node_ids)}
     unknown = next((i for i in ids if i not in position), None)
@@ -735,6 +749,18 @@ def _embedding_features(p: Path, node_ids: Sequence) -> np.ndarray:
     x = np.empty(z.shape, dtype=np.float64)
     x[[position[i] for i in ids]] = z
     return as_float32(x, f"{p}: features")
+
+
+def _scipy_npz(p: Path) -> bool:
+    """Whether the ``.npz`` archive ``p`` holds a scipy.sparse matrix (``save_npz`` writes ``format`` and ``shape``)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False  # said by the embedding reader
+    return {"format.npy", "shape.npy"} <= names
 
 
 def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]], spaced: bool) -> bool:
