@@ -119,8 +119,7 @@ def add_graph_arguments(p: argparse.ArgumentParser, dataset_default: str | None)
     p.add_argument("--edges", help="graph file instead of --dataset: edge list (CSV/TSV: source, target[, weight]), "
                                    ".graphml, .gml, .gexf, .net (Pajek) or .npz (scipy sparse adjacency)")
     p.add_argument("--features", help="node features: .npy or scipy.sparse .npz (one row per node), CSV keyed by "
-                                      "node id, or an "
-                                      "embed --out .emb/.npz file")
+                                      "node id, or an embed --out .emb/.npz file")
     header = p.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_true", default=None, help="the edge list has a header row")
     header.add_argument("--no-header", dest="header", action="store_false", help="the edge list has no header row")
