@@ -248,8 +248,8 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
     """Read a two-column edge list (CSV, TSV or whitespace; ``#`` comments; ids may be strings).
 
     ``header=None`` detects a header row (known column names, or a non-numeric first row above
-    numeric rows). A header whose first field is empty (``,source,target``: pandas' ``to_csv`` with its row index)
-    is skipped with its whole first column, unless ``header=False``; so is the first column 0..R-1 below a header one
+    numeric rows). A header of three or four fields whose first is empty and the others not (``,source,target``,
+    ``,source,target,weight``: pandas' ``to_csv`` with its row index) is skipped with its whole first column, unless ``header=False``; so is the first column 0..R-1 below a header one
     name short after a leading space (the same, written with ``sep=" "``; another increasing integer first column
     there, a filtered frame's index, is refused: :class:`InputError`). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``: integer ids sorted numerically when every id is an integer, else in order of first appearance.
     With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
