@@ -249,11 +249,13 @@ def read_edge_list(path: str | os.PathLike, header: bool | None = None, weighted
 
     ``header=None`` detects a header row (known column names, or a non-numeric first row above
     numeric rows). A header of three or four fields whose first is empty and the others not (``,source,target``,
-    ``,source,target,weight``: pandas' ``to_csv`` with its row index) is skipped with its whole first column, unless ``header=False``; so is the first column 0..R-1 below a header one
-    name short after a leading space (the same, written with ``sep=" "``; another increasing integer first column
-    there, a filtered frame's index, is refused: :class:`InputError`). Returns ``(src, dst, node_ids)`` with ``src``/``dst`` indices into ``node_ids``: integer ids sorted numerically when every id is an integer, else in order of first appearance.
-    With ``weighted=True`` an optional third column of edge weights is accepted (finite, non-negative)
-    and a :class:`graphvae.data.graph_files.RawEdges` is returned.
+    ``,source,target,weight``: pandas' ``to_csv`` with its row index) is skipped with its whole first column, unless
+    ``header=False``; so is the first column 0..R-1 below a header one name short after a leading space (the same,
+    written with ``sep=" "``; another increasing integer first column there, a filtered frame's index, is refused:
+    :class:`InputError`). Gzip-compressed files are read decompressed. Returns ``(src, dst, node_ids)`` with
+    ``src``/``dst`` indices into ``node_ids``: integer ids sorted numerically when every id is an integer, else in
+    order of first appearance. With ``weighted=True`` an optional third column of edge weights is accepted (finite,
+    non-negative) and a :class:`graphvae.data.graph_files.RawEdges` is returned.
     """
     with collection_paused():  # millions of rows, lists and ids: see _read_rows
         return _read_edge_list(path, header, weighted)
@@ -666,9 +668,10 @@ def _index_ids(raw: np.ndarray) -> tuple[list, np.ndarray]:
     return ids, np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
 
 
-def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
-    """Node features from ``.npy`` (row ``i`` = node ``node_ids[i]``), CSV/TSV keyed by node id (first column), or
-    graphvae's own ``.emb``/``.npz`` embedding files keyed by node id (``embed --out``: embeddings as features)."""
+def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray | sp.csr_matrix:
+    """Node features from ``.npy`` or a scipy.sparse ``.npz`` (row ``i`` = node ``node_ids[i]``; the latter returned
+    sparse), CSV/TSV keyed by node id (first column), or graphvae's own ``.emb``/``.npz`` embedding files keyed by
+    node id (``embed --out``: embeddings as features)."""
     p = readable_file(path, "feature file")
     if p.suffix.lower() in (".emb", ".npz"):
         return _embedding_features(p, node_ids)
@@ -720,7 +723,7 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def _embedding_features(p: Path, node_ids: Sequence) -> np.ndarray:
+def _embedding_features(p: Path, node_ids: Sequence) -> np.ndarray | sp.csr_matrix:
     """The rows of a ``.emb``/``.npz`` embedding file, in the graph's node order (each node exactly one row); a
     scipy.sparse ``.npz`` (``save_npz``: bag-of-words features) holds one row per node in the graph's order, as
     ``.npy``, and stays sparse."""
