@@ -168,10 +168,17 @@ def image_grid(images: np.ndarray, shape: Sequence[int], ncols: int | None = Non
 
 
 def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
-    """Save ``fig`` as PNG at :data:`DPI` atomically; the size is exactly ``figsize * DPI``."""
+    """Save ``fig`` atomically as PNG at :data:`DPI` (the size is exactly ``figsize * DPI``), or as PDF or SVG when
+    ``path`` ends so (vector figures for a paper; a ``.pdf`` path used to get PNG bytes). Any other suffix: PNG."""
     path = writable_path(path, "figure")  # a folder, or a folder under a file: one line, not an OSError
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    kind = path.suffix.lower().lstrip(".")
+    kind = kind if kind in VECTOR_FORMATS else "png"
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=kind, dpi=DPI))
     return path
+
+
+#: the vector formats :func:`save_figure` writes when the path's suffix names one (else PNG)
+VECTOR_FORMATS = ("pdf", "svg")
 
 
 def _show_grid(ax, grid: np.ndarray, title: str, cmap: str = "gray_r", vmin: float = 0.0, vmax: float = 1.0) -> None:
