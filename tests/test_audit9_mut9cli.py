@@ -564,7 +564,8 @@ def test_vae_draws_the_first_seed_and_trains_on_the_threads_asked(tmp_path, monk
 
     monkeypatch.chdir(tmp_path)
     drawn = []
-    monkeypatch.setattr(vae, "write_figures", lambda model, data, out, projection, seed: drawn.append(seed) or [])
+    monkeypatch.setattr(vae, "write_figures", lambda model, data, out, projection, seed, plot_format="png":
+                        drawn.append(seed) or [])
     monkeypatch.setattr(frechet, "feature_classifier", lambda *args, **kwargs: Features())
     assert main(["vae", "--epochs", "1", "--seeds", "2", "--threads", "2", "--hidden", "8", "--elbo-samples", "1",
                  "--iwae-k", "2", "--no-cache", "--no-progress", "--plot", "figs"]) == 0

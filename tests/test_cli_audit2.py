@@ -171,7 +171,7 @@ def test_feature_header_of_pandas_to_csv_with_the_index_is_skipped(tmp_path, mon
 @pytest.mark.parametrize("command", [["embed", "--out", "z.npy"], ["linkpred"], ["classify"],
                                      ["cluster", "--clusters", "2"]])
 def test_graph_figure_that_cannot_be_written_fails_before_training(edges, tmp_path, capsys, command):
-    name = GRAPH_FIGURES[command[0]][0]
+    name = GRAPH_FIGURES[command[0]][0] + ".png"  # the default --plot-format
     (tmp_path / "figs" / name).mkdir(parents=True)  # written after the whole run, and it failed there
     assert main([*command, "--edges", edges, "--plot", "figs", "--model", "gae", *FAST]) == 2
     one_error(capsys, f"cannot write the figure {name} in --plot")
@@ -181,7 +181,7 @@ def test_graph_figure_that_cannot_be_written_fails_before_training(edges, tmp_pa
 def test_plot_folder_check_follows_what_is_written(edges, tmp_path, capsys):
     (tmp_path / "figs" / "figure.png").mkdir(parents=True)  # a name never written: was refused
     assert main(["embed", "--edges", edges, "--out", "z.npy", "--plot", "figs", *FAST]) == 0
-    assert sorted(os.listdir(tmp_path / "figs")) == sorted(["figure.png", *GRAPH_FIGURES["embed"]])
+    assert sorted(os.listdir(tmp_path / "figs")) == sorted(["figure.png", *(f"{name}.png" for name in GRAPH_FIGURES["embed"])])
 
 
 @pytest.mark.parametrize("command,figure", [(["vae", *VAE_FAST], "training_curves.png"),

@@ -179,15 +179,37 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
                          + ("a registered --dataset" if args.edges is None else f"{args.edges}"))
     check_inputs(args, edges="edge-list file", features="feature file")
     check_outputs_spare_inputs(args)
-    check_plot_dir(getattr(args, "plot", None), names=GRAPH_FIGURES.get(getattr(args, "command", None), ()))
+    check_plot_format(args, getattr(args, "plot", None))
+    check_plot_dir(getattr(args, "plot", None),
+                   names=tuple(figure_file(args, f) for f in GRAPH_FIGURES.get(getattr(args, "command", None), ())))
 
 
 #: graph files that are not edge lists, by suffix (graphvae.data.graph_files' NETWORKX_SUFFIXES and .npz; kept here so
 #: that bad arguments answer without importing numpy; a test compares them)
 NOT_EDGE_LISTS = (".graphml", ".gml", ".gexf", ".net", ".pajek", ".npz")
-#: the figures each graph command writes into --plot DIR
-GRAPH_FIGURES = {"embed": ("embedding_map.png",), "linkpred": ("link_curves.png",), "classify": ("label_map.png",),
-                 "cluster": ("cluster_map.png",)}
+#: the figures each graph command writes into --plot DIR (file names without the --plot-format suffix)
+GRAPH_FIGURES = {"embed": ("embedding_map",), "linkpred": ("link_curves",), "classify": ("label_map",),
+                 "cluster": ("cluster_map",)}
+#: the file formats of the --plot figures (graphvae.evaluation.plots.save_figure writes each by its suffix)
+PLOT_FORMATS = ("png", "pdf", "svg")
+
+
+def add_plot_format_argument(p) -> None:
+    """``--plot-format``, beside a command's ``--plot DIR``."""
+    p.add_argument("--plot-format", choices=PLOT_FORMATS, default=None,
+                   help="file format of the --plot figures (default: png; pdf and svg are vector graphics)")
+
+
+def check_plot_format(args: argparse.Namespace, plot_dir: str | None) -> None:
+    """Refuse ``--plot-format`` without a figures folder; else set its default, png."""
+    refuse_unused(args, [("plot_format", plot_dir is not None,
+                          "--plot-format is the file format of the --plot figures: give --plot DIR too")])
+    fill_defaults(args, {"plot_format": "png"})
+
+
+def figure_file(args: argparse.Namespace, name: str) -> str:
+    """The file of figure ``name`` in the --plot folder: ``name`` with the ``--plot-format`` suffix."""
+    return f"{name}.{getattr(args, 'plot_format', None) or 'png'}"
 
 
 def refuse_unused(args: argparse.Namespace, rules: list[tuple[str, bool, str]]) -> None:
@@ -226,7 +248,7 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
                                  f"data; choose another path")
     json_path, out = getattr(args, "json", None), None if images else getattr(args, "out", None)
     for flag, path in (("json", json_path), ("out", out)):
-        if figures and path and (_same_file(path, figures) or (_inside(path, figures) and path.lower().endswith(".png"))):
+        if figures and path and (_same_file(path, figures) or (_inside(path, figures) and path.lower().endswith(tuple("." + f for f in PLOT_FORMATS)))):
             raise InputError(f"--{flag} {path} is the figures folder --plot {figures} or a figure in it: choose "
                              f"another path")
     if out and json_path and _same_file(out, json_path):
@@ -492,7 +514,8 @@ def add_embedding_arguments(p: argparse.ArgumentParser, default_model: str) -> N
     g.add_argument("--hops", type=int, help="override the propagation steps applied to the representation")
     g.add_argument("--seeds", type=seed_count, default=1, help="number of seeds 0..N-1 (default: 1)")
     g.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    g.add_argument("--plot", metavar="DIR", help="write PNG figures (first seed) into DIR")
+    g.add_argument("--plot", metavar="DIR", help="write the figures (first seed) into DIR")
+    add_plot_format_argument(g)
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     add_device_argument(g)
     add_threads_argument(g)

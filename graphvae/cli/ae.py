@@ -17,12 +17,15 @@ from ..files import write_json
 from ._common import (
     add_device_argument,
     add_image_arguments,
+    add_plot_format_argument,
     check_device,
     check_image_arguments,
     check_output_dir,
-    check_two_classes,
     check_outputs_spare_inputs,
     check_plot_dir,
+    check_plot_format,
+    check_two_classes,
+    figure_file,
     fill_defaults,
     fraction,
     image_dataset_from_args,
@@ -102,7 +105,8 @@ def register(sub) -> None:
     add_device_argument(train)
     out = p.add_argument_group("output")
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",
-                     help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
+                     help="write the figures of the first seed into DIR (--out: the former name)")
+    add_plot_format_argument(out)
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar (drawn only when stderr is a terminal)")
     p.set_defaults(func=run)
@@ -111,9 +115,9 @@ def register(sub) -> None:
 def figure_names(args: argparse.Namespace) -> tuple[str, ...]:
     """The files ``--plot DIR`` receives: the node-code map on a graph; the code map, the first-layer features and
     (but for stacked) the reconstructions on images."""
-    if args.dataset in GRAPH_DATASETS:
-        return ("latent_map.png",)
-    return ("latent_map.png", "features.png", *(("reconstructions.png",) if args.kind != "stacked" else ()))
+    names = ("latent_map",) if args.dataset in GRAPH_DATASETS else \
+        ("latent_map", "features", *(("reconstructions",) if args.kind != "stacked" else ()))
+    return tuple(figure_file(args, name) for name in names)
 
 
 def _autoencoder(args: argparse.Namespace, seed: int):
@@ -163,14 +167,14 @@ def _image_run(args, seed: int, out: Path | None) -> dict:
     figures = []
     if out is not None:
         title = f"{args.kind} autoencoder, {data.name} (seed {seed})"
-        figures.append(plot_latent_map(codes_te, y_te, out / "latent_map.png", f"{title}, test codes",
+        figures.append(plot_latent_map(codes_te, y_te, out / figure_file(args, "latent_map"), f"{title}, test codes",
                                        what="codes").name)
         features = first_layer_features(model.objective_.encoder)
-        figures.append(plot_images(features[:100], data.shape, out / "features.png",
+        figures.append(plot_images(features[:100], data.shape, out / figure_file(args, "features"),
                                    f"{title}: first-layer features", normalize="each").name)
         if args.kind != "stacked":
             figures.append(plot_reconstructions(x_te[:32], model.reconstruct(x_te[:32]), data.shape,
-                                                out / "reconstructions.png",
+                                                out / figure_file(args, "reconstructions"),
                                                 f"{title}: test images (left), reconstructions (right)", n=32).name)
     return {"dataset": data.name, "figures": figures, **r}
 
@@ -201,7 +205,7 @@ def _graph_run(args, seed: int, out: Path | None) -> dict:
          "hidden_activation": float(model.hidden_activations()[0].mean()), "train_seconds": model.train_seconds_}
     figures = []
     if out is not None:
-        figures.append(plot_latent_map(codes, y, out / "latent_map.png",
+        figures.append(plot_latent_map(codes, y, out / figure_file(args, "latent_map"),
                                        f"{args.kind} graph autoencoder, {args.dataset} node codes (seed {seed})",
                                        what="codes").name)
     return {"dataset": args.dataset, "figures": figures, **r}
@@ -255,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
     check_image_arguments(args)
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
+    check_plot_format(args, args.out)
     check_plot_dir(args.out, "--plot", figure_names(args))
     check_device(args)
     import torch

@@ -17,6 +17,7 @@ from ._common import (
     check_inputs,
     check_output_dir,
     embedding_overrides,
+    figure_file,
     fill_defaults,
     graph_from_args,
     hold_note,
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.plots import plot_latent_map
 
         shown = np.array([str(v) if v is not None else "unlabelled" for v in labels])
-        figures.append(plot_latent_map(z0, shown, Path(args.plot) / "label_map.png",
+        figures.append(plot_latent_map(z0, shown, Path(args.plot) / figure_file(args, "label_map"),
                                        f"{args.model} embeddings of {Path(name).name} (seed 0) by label", method="tsne",
                                        what="embeddings").name)
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)

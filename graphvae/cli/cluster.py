@@ -17,6 +17,7 @@ from ._common import (
     check_inputs,
     check_output_dir,
     embedding_overrides,
+    figure_file,
     fill_defaults,
     graph_from_args,
     narrow_default_latent,
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.plots import plot_cluster_map
 
         mixture = first["model"] if args.method == "gmm" else None
-        figures.append(plot_cluster_map(first["points"], first["labels"], Path(args.plot) / "cluster_map.png",
+        figures.append(plot_cluster_map(first["points"], first["labels"], Path(args.plot) / figure_file(args, "cluster_map"),
                                         f"{args.model} embeddings of {Path(name).name}: {how}, K={k} (seed 0)", mixture).name)
         print(f"figures: {', '.join(figures)} in {args.plot}", file=sys.stderr)
     if args.json:

@@ -10,11 +10,13 @@ from ._common import (
     TORCHRUN_EPILOG,
     add_graph_arguments,
     add_model_arguments,
+    add_plot_format_argument,
     add_threads_argument,
     check_device,
     check_graph_arguments,
     check_inputs,
     check_output_dir,
+    figure_file,
     fill_defaults,
     fit_model,
     graph_from_args,
@@ -44,6 +46,7 @@ def register(sub) -> None:
                    help="output file: .npy (array), .csv (node id, then the vector), .emb (word2vec text: "
                         "'N d' header, then 'id v1 ... vd') or .npz (arrays ids and embeddings)")
     p.add_argument("--plot", metavar="DIR", help="write a 2-D map of the embeddings (embedding_map.png) into DIR")
+    add_plot_format_argument(p)
     p.add_argument("--labels", metavar="FILE",
                    help="colour the map by these labels (node id, label; a `graphvae cluster --out` file works too)")
     p.add_argument("--projection", choices=["tsne", "pca"], default=None,
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.plots import plot_latent_map
 
         shown = None if labels is None else np.array([str(v) if v is not None else "unlabelled" for v in labels])
-        path = plot_latent_map(z, shown, Path(args.plot) / "embedding_map.png",
+        path = plot_latent_map(z, shown, Path(args.plot) / figure_file(args, "embedding_map"),
                                f"{display_name(args.model)} embeddings of {Path(name).name} (seed {args.seed})", method=args.projection,
                                random_state=args.seed)
         print(f"figures: {path.name} in {args.plot}", file=sys.stderr)

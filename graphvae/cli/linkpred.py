@@ -15,11 +15,13 @@ from ._common import (
     TORCHRUN_EPILOG,
     add_graph_arguments,
     add_model_arguments,
+    add_plot_format_argument,
     add_threads_argument,
     add_workers_argument,
     check_device,
     check_graph_arguments,
     check_output_dir,
+    figure_file,
     fit_model,
     graph_from_args,
     is_output_rank,
@@ -83,6 +85,7 @@ def register(sub) -> None:
     p.add_argument("--json", help="write the results as JSON to this path")
     p.add_argument("--plot", metavar="DIR", help="write ROC and precision-recall curves of the test edges "
                                                  "(first seed, link_curves.png) into DIR")
+    add_plot_format_argument(p)
     p.set_defaults(func=run)
 
 
@@ -195,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if figure is not None:
         from ..evaluation.plots import plot_link_curves
 
-        path = plot_link_curves(*figure[1], f"{args.plot}/link_curves.png",
+        path = plot_link_curves(*figure[1], Path(args.plot) / figure_file(args, "link_curves"),
                                 f"{display_name(args.model)} on {Path(name).name}: test edges vs sampled non-edges "
                                 f"(seed {figure[0]})")
         print(f"figures: {path.name} in {args.plot}", file=sys.stderr)

@@ -17,12 +17,14 @@ from ..files import write_json
 from ._common import (
     add_device_argument,
     add_image_arguments,
+    add_plot_format_argument,
     check_device,
     check_image_arguments,
     check_output_dir,
-    check_two_classes,
     check_outputs_spare_inputs,
     check_plot_dir,
+    check_plot_format,
+    check_two_classes,
     fill_defaults,
     image_dataset_from_args,
     non_negative_float,
@@ -108,7 +110,8 @@ def register(sub) -> None:
     add_device_argument(train)
     out = p.add_argument_group("output")
     out.add_argument("--plot", "--out", dest="out", metavar="DIR",
-                     help="write the figures (PNG) of the first seed into DIR (--out: the former name)")
+                     help="write the figures of the first seed into DIR (--out: the former name)")
+    add_plot_format_argument(out)
     out.add_argument("--json", metavar="PATH", help="write the results as JSON")
     out.add_argument("--projection", choices=["pca", "tsne"], default=None,
                      help="2-D projection of the --plot latent map when --latent > 2 (default: pca)")
@@ -190,14 +193,20 @@ def check_evaluable(data: ImageDataset) -> None:
     check_two_classes(data, "the Fréchet distance's feature classifier")
 
 
-def figure_names(latent: int) -> tuple[str, ...]:
+def figure_names(latent: int, plot_format: str = "png") -> tuple[str, ...]:
     """The files :func:`write_figures` writes for a model with ``latent`` dimensions (the grid needs two)."""
-    return ("test_images.png", "latent_map.png", *(("latent_grid.png",) if latent >= 2 else ()), "reconstructions.png",
-            "prior_samples.png", "training_curves.png")
+    names = ("test_images", "latent_map", *(("latent_grid",) if latent >= 2 else ()), "reconstructions",
+             "prior_samples", "training_curves")
+    return tuple(f"{name}.{plot_format}" for name in names)
 
 
-def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: str, seed: int) -> list[str]:
-    """The lecture's figures for a fitted model (:func:`figure_names`); returns the file names."""
+def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: str, seed: int,
+                  plot_format: str = "png") -> list[str]:
+    """The lecture's figures for a fitted model (:func:`figure_names`), as ``plot_format`` files; returns the file
+    names."""
+    def at(name: str) -> Path:
+        return out / f"{name}.{plot_format}"
+
     from ..evaluation.plots import (
         plot_images,
         plot_latent_grid,
@@ -212,16 +221,16 @@ def write_figures(model: ImageVAE, data: ImageDataset, out: Path, projection: st
     if name == "cifar10" and labels.min() >= 0 and labels.max() < len(CIFAR_CLASSES):
         labels = [f"{c} {CIFAR_CLASSES[c]}" for c in labels]
     files = [
-        plot_images(data.x_test[:64], data.shape, out / "test_images.png", f"{name}: the first 64 test images", ncols=8),
-        plot_latent_map(z, labels, out / "latent_map.png", f"{name} test set (seed {seed})", method=projection,
+        plot_images(data.x_test[:64], data.shape, at("test_images"), f"{name}: the first 64 test images", ncols=8),
+        plot_latent_map(z, labels, at("latent_map"), f"{name} test set (seed {seed})", method=projection,
                         random_state=seed),
-        *([plot_latent_grid(model.decode, model.latent, data.shape, out / "latent_grid.png", title=name, codes=z)]
+        *([plot_latent_grid(model.decode, model.latent, data.shape, at("latent_grid"), title=name, codes=z)]
           if model.latent >= 2 else []),  # a grid of decoded codes needs two latent dimensions
         plot_reconstructions(data.x_test[:32], model.reconstruct(data.x_test[:32]), data.shape,
-                             out / "reconstructions.png", f"{name} test images (left) and reconstructions (right)", n=32),
-        plot_images(model.sample(64, random_state=seed), data.shape, out / "prior_samples.png",
+                             at("reconstructions"), f"{name} test images (left) and reconstructions (right)", n=32),
+        plot_images(model.sample(64, random_state=seed), data.shape, at("prior_samples"),
                     f"{name}: 64 samples from the prior (mean images)", ncols=8),
-        plot_training_curves(model.history_per_image(), out / "training_curves.png",
+        plot_training_curves(model.history_per_image(), at("training_curves"),
                              title=f"{name}, latent {model.latent}: per-epoch training averages"),
     ]
     return [f.name for f in files]
@@ -231,7 +240,8 @@ def run(args: argparse.Namespace) -> int:
     setup = check_args(args)
     check_outputs_spare_inputs(args)
     check_output_dir(args.json, "JSON file")
-    check_plot_dir(args.out, "--plot", figure_names(args.latent))
+    check_plot_format(args, args.out)
+    check_plot_dir(args.out, "--plot", figure_names(args.latent, args.plot_format))
     check_plot_dir(args.cache_dir, "--cache-dir", what="the feature classifier")
     check_device(args)
     import torch
@@ -276,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"seed {seed}: {line}  Fréchet {r['frechet']:.3f} (real vs real {r['frechet_real']:.3f})  "
               f"training {r['train_seconds']:.1f} s", flush=True)
         if args.out and seed == 0:
-            figures = write_figures(model, data, Path(args.out), args.projection, seed)
+            figures = write_figures(model, data, Path(args.out), args.projection, seed, args.plot_format)
     metrics = METRICS + (BITS_METRICS if data.levels is not None else ())
     summary = {k: mean_std([r[k] for r in results]) for k in metrics}
     s = summary
