@@ -168,3 +168,14 @@ def test_labels_written_by_pandas_with_its_row_index_are_read_by_the_id_column(t
     pd.DataFrame({"id": [3, 1, 0, 2], "label": ["c", "b", "a", "a"]}, index=index).to_csv(path)
     reference = pd.read_csv(path, index_col=0).set_index("id")["label"]
     assert read_labels(path, [0, 1, 2, 3]).tolist() == [reference[i] for i in range(4)]
+
+
+def test_an_unknown_id_below_pandas_row_index_names_the_second_column(tmp_path) -> None:
+    """Rows keyed by the id column after pandas' index (``,id,f1``): an id not in the graph is said to be read from
+    the second column, where it was read (the message said the first)."""
+    from graphvae.data.graph import read_features
+
+    path = tmp_path / "x.csv"
+    path.write_text(",id,f1\n0,0,0.5\n1,9,0.25\n")
+    with pytest.raises(gv.InputError, match=r"node id '9' is not in the graph \(a feature CSV's second column"):
+        read_features(path, [0, 1])

@@ -690,10 +690,12 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray | s
     position = {str(i): k for k, i in enumerate(node_ids)}
     # a header: column names, or a first field that names no node (pandas' to_csv with the index: ",0,1,2", or
     # "id,0,1,2" with index_label="id"). A mistyped first data row cannot hide that way: its node would lack a row.
+    id_column = "first column is the node id"
     if rows and (not all(map(_is_number, rows[0][1][1:])) or rows[0][1][0] not in position):
         (line, header), rows = rows[0], rows[1:]
         if rows and _pandas_row_index(header, rows, lines[line - 1][:1].isspace()):  # ids in the second column
             rows = [(n, fields[1:]) for n, fields in rows]
+            id_column = "second column is the node id, after pandas' index"
     if not rows:
         raise InputError(f"{p}: no feature rows")
     width = len(rows[0][1]) - 1
@@ -706,8 +708,8 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray | s
         if k is None:
             from .graph_files import NOT_IN_EDGE_LIST
 
-            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph (a feature CSV's first column "
-                             f"is the node id; {NOT_IN_EDGE_LIST[2:]}")
+            raise InputError(f"{p}, line {n}: node id {fields[0]!r} is not in the graph (a feature CSV's "
+                             f"{id_column}; {NOT_IN_EDGE_LIST[2:]}")
         if seen[k]:
             raise InputError(f"{p}, line {n}: node id {fields[0]!r} has a second feature row")
         try:
