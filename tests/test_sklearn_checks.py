@@ -77,3 +77,23 @@ def test_stacked_autoencoder_scores_a_column_of_labels_as_one_label_per_row():
     assert model.score(x, y.reshape(-1, 1)) == accuracy  # was compared against every label: a 40 x 40 mean
     with pytest.raises(gv.InputError, match="NaN or infinity"):  # was a RuntimeWarning, then "continuous values"
         model.fit(x, np.where(y > 0, np.inf, 0.0))
+
+
+@pytest.mark.parametrize("name", ["ImageVAE", "Autoencoder-vanilla", "StackedAutoencoder-scratch"])
+def test_codes_are_named_as_scikit_learn_names_new_features(name):
+    """``get_feature_names_out`` (``<class name>0, ...``, one per code) and, where scikit-learn's output wrapping is
+    on, ``set_output(transform="pandas")``: scikit-learn's own checks of both, run as they are."""
+    from sklearn.utils import estimator_checks as checks
+
+    checks_to_run = [checks.check_transformer_get_feature_names_out, checks.check_get_feature_names_out_error]
+    if not name.startswith("Autoencoder"):  # the graph-or-images Autoencoder leaves its output unwrapped
+        checks_to_run += [checks.check_set_output_transform, checks.check_set_output_transform_pandas,
+                          checks.check_global_output_transform_pandas]
+    for check in checks_to_run:
+        try:
+            check(name, ESTIMATORS[name]())
+        except checks.SkipTest:  # pandas missing: the pandas checks cannot run
+            pass
+    model = ESTIMATORS[name]().fit(_images(), np.arange(40) % 2)
+    prefix = type(model).__name__.lower()
+    assert model.get_feature_names_out().tolist() == [f"{prefix}{i}" for i in range(model.transform(_images()).shape[1])]

@@ -272,6 +272,9 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
     def _images(self, X, what: str = "images") -> torch.Tensor:
         return check_images(X, what, self.n_features_in_, type(self).__name__)
 
+    def _n_codes(self) -> int:
+        return self.latent
+
     def transform(self, X=None) -> np.ndarray:
         """The codes :math:`z = f(x)`: ``[n, latent]`` for images, node embeddings for a graph (``None``: the fitted one)."""
         inp = self._input(X)
@@ -506,6 +509,9 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
         with evaluating():
             _, hidden = self.objective_.encoder(edgeless_input(x), return_hidden=True)
         return [h.cpu().numpy() for h in hidden]
+
+    def _n_codes(self) -> int:
+        return self.hidden[-1]
 
     def transform(self, X) -> np.ndarray:
         """The last hidden layer's codes ``[n, hidden[-1]]``."""

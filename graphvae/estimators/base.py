@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions, validate_parameter_constraints  # noqa: F401
 from sklearn.utils.validation import check_is_fitted
@@ -93,8 +93,19 @@ def non_finite_state(module: torch.nn.Module) -> str | None:
     return None
 
 
-class Float32Transformer(TransformerMixin):
-    """``TransformerMixin`` for the image models: their tags say that they refuse NaN and compute in float32."""
+class Float32Transformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``TransformerMixin`` for the image models: their tags say that they refuse NaN and compute in float32, and
+    ``get_feature_names_out`` names their codes ``<class name>0, <class name>1, ...`` (scikit-learn's convention
+    for new features), so that ``set_output(transform="pandas")`` gives named columns. A subclass says how many
+    codes ``transform`` returns: :meth:`_n_codes`."""
+
+    @property
+    def _n_features_out(self) -> int:  # read by ClassNamePrefixFeaturesOutMixin; unfitted: NotFittedError
+        check_is_fitted(self)
+        return self._n_codes()
+
+    def _n_codes(self) -> int:
+        raise NotImplementedError
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -352,6 +352,9 @@ class ImageVAE(Float32Transformer, Estimator):
         return float(self.iwae_per_image(x, k, random_state).mean())
 
     # ------------------------------------------------------------------ codes, images, samples
+    def _n_codes(self) -> int:
+        return self.latent
+
     def transform(self, x) -> np.ndarray:
         """Posterior means :math:`\\mu(x)`, ``[n, latent]``."""
         self._check_fitted()
