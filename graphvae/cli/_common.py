@@ -247,10 +247,10 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
                                  f"{'file' if not os.path.isdir(path) else 'folder'}: writing it would replace your "
                                  f"data; choose another path")
     json_path, out = getattr(args, "json", None), None if images else getattr(args, "out", None)
+    suffixes = tuple("." + f for f in PLOT_FORMATS)
     for flag, path in (("json", json_path), ("out", out)):
-        figure = _inside(path, figures) and path.lower().endswith(tuple("." + f for f in PLOT_FORMATS)) \
-            if figures and path else False
-        if figures and path and (_same_file(path, figures) or figure):
+        if figures and path and (_same_file(path, figures) or (_inside(path, figures)
+                                                               and path.lower().endswith(suffixes))):
             raise InputError(f"--{flag} {path} is the figures folder --plot {figures} or a figure in it: choose "
                              f"another path")
     if out and json_path and _same_file(out, json_path):

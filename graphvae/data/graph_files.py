@@ -293,7 +293,7 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     Returns one label string per graph node, ``None`` for nodes without a row. Raises
     :class:`InputError` for ids not in the graph, repeated ids or rows without exactly two fields.
     """
-    from .graph import _read_rows
+    from .graph import _pandas_row_index, _read_rows
 
     p = readable_file(path, "labels file")
     lines, rows = _read_rows(p, "labels file")
@@ -303,8 +303,8 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
         header, rows = rows[0][1], rows[1:]
     if not rows:
         raise InputError(f"{p}: no label rows")
-    if header is not None and len(header) == len(rows[0][1]) == 3 and header[0] == "" \
-            and header[1].strip().lower() in ID_COLUMNS and header[2].strip().lower() in LABEL_COLUMNS:
+    if header is not None and len(header) == 3 and _pandas_row_index(header, rows, spaced=False) \
+            and header[2].strip().lower() in LABEL_COLUMNS:
         header, rows = header[1:], [(n, fields[1:]) for n, fields in rows]  # pandas' row index (",id,label"): skipped
     from .graph import _separator
 

@@ -241,8 +241,8 @@ class Estimator(BaseEstimator):
         if bad is not None:
             when = f" (the loss became NaN or inf at epoch {epoch})" if epoch is not None else ""
             raise InputError(f"training diverged: {bad} is NaN or inf{when}{advice}")
-        # the trainer ends a fit at its first epoch whose loss is NaN or inf; the parameters can still be finite (huge), and a model kept
-        # from that epoch scores every pair alike. A model selected on validation before it is the earlier epoch's.
+        # the trainer ends a fit at its first epoch whose loss is NaN or inf; the parameters can still be finite
+        # (huge), and a model kept from that epoch scores every pair alike. A model selected on validation before it is the earlier epoch's.
         last = [history[-1] for history in histories if history]
         if not any(entry.get("loss") is not None and not np.isfinite(entry["loss"]) for entry in last):
             return
