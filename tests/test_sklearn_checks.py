@@ -97,3 +97,24 @@ def test_codes_are_named_as_scikit_learn_names_new_features(name):
     model = ESTIMATORS[name]().fit(_images(), np.arange(40) % 2)
     prefix = type(model).__name__.lower()
     assert model.get_feature_names_out().tolist() == [f"{prefix}{i}" for i in range(model.transform(_images()).shape[1])]
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_column_names_follow_scikit_learns_convention(name):
+    """A DataFrame's column names are recorded in ``feature_names_in_`` and checked on every later call (scikit-learn's
+    own check, run as it is); a refit on an array forgets them; other names are an :class:`InputError`."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.utils import estimator_checks as checks
+
+    checks.check_dataframe_column_names_consistency(name, ESTIMATORS[name]())
+    x, y = _images(), np.arange(40) % 2
+    frame = pd.DataFrame(x, columns=[f"pixel{i}" for i in range(x.shape[1])])
+    model = ESTIMATORS[name]().fit(frame, y)
+    assert model.feature_names_in_.tolist() == list(frame.columns)
+    with pytest.raises(gv.InputError, match="Feature names unseen at fit time:\n- other0"):
+        model.transform(frame.rename(columns={"pixel0": "other0"}))
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        model.transform(x)
+    assert not hasattr(model.fit(x, y), "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names"):
+        model.transform(frame)

@@ -121,7 +121,8 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
 
     Attributes after ``fit``: ``objective_`` (the ELBO module), ``model_`` (the fitted :class:`graphvae.ImageVAE`
     or :class:`graphvae.GAE`, trained with ``random_state=seed_``), ``graph_`` (``None`` for images), ``history_``,
-    ``seed_`` (the seed used), ``train_seconds_``; on images also ``n_features_in_`` (= ``n_pixels_``).
+    ``seed_`` (the seed used), ``train_seconds_``; on images also ``n_features_in_`` (= ``n_pixels_``) and,
+    fitted on a DataFrame with string column names, ``feature_names_in_``.
     """
 
     def __init__(self, kind: str = "vanilla", hidden: int | Sequence[int] = 64, latent: int = 16,
@@ -248,6 +249,8 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
             model = self._named(self.image_model()).set_params(random_state=self.seed_).fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
             self.graph_ = None
             self.n_features_in_ = self.n_pixels_ = model.n_pixels_
+            if hasattr(model, "feature_names_in_"):
+                self.feature_names_in_ = model.feature_names_in_
         self.model_, self.objective_, self.history_ = model, model.objective_, model.history_
 
     def _warn_about_training(self) -> None:
@@ -270,7 +273,7 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
         return self._to_model_device(edgeless_input(self._images(X)))
 
     def _images(self, X, what: str = "images") -> torch.Tensor:
-        return check_images(X, what, self.n_features_in_, type(self).__name__)
+        return check_images(X, what, self.n_features_in_, type(self).__name__, estimator=self)
 
     def _n_codes(self) -> int:
         return self.latent
@@ -388,7 +391,8 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
             the CPU fit of the same seed); every method takes and returns numpy arrays.
 
     Attributes after ``fit``: ``objective_``, ``pretrain_history_`` (one history per layer),
-    ``history_`` (fine-tuning), ``classes_``, ``n_features_in_``, ``seed_`` (the seed used), ``train_seconds_``.
+    ``history_`` (fine-tuning), ``classes_``, ``n_features_in_``, ``feature_names_in_`` (fitted on a
+    DataFrame with string column names), ``seed_`` (the seed used), ``train_seconds_``.
     """
 
     def __init__(self, hidden: Sequence[int] = (128, 64), activation: str = "sigmoid", likelihood: str = "bernoulli",
@@ -434,7 +438,7 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
         hidden = widths(self.hidden, allow_empty=False)
         if y is None:
             raise InputError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        x = check_images(X, owner=type(self).__name__)
+        x = check_images(X, owner=type(self).__name__, estimator=self, reset=True)
         if self.pretrain and self.likelihood == "bernoulli" and (float(x.min()) < 0 or float(x.max()) > 1):
             raise InputError(f"Bernoulli pixels must lie in [0, 1], the images range over [{float(x.min()):g}, "
                              f"{float(x.max()):g}] (scale them, or pretrain with likelihood='gaussian')")
@@ -480,7 +484,8 @@ class StackedAutoencoder(ClassifierMixin, Float32Transformer, Estimator):
     def _images(self, X) -> torch.Tensor:
         """``X`` checked against the fitted model, on the model's device."""
         self._check_fitted()
-        return self._to_model_device(check_images(X, n_features=self.n_features_in_, owner=type(self).__name__))
+        return self._to_model_device(check_images(X, n_features=self.n_features_in_, owner=type(self).__name__,
+                                                  estimator=self))
 
     def _logits(self, X) -> torch.Tensor:
         x = self._images(X)

@@ -70,7 +70,7 @@ _IWAE_LOG_WEIGHTS = 2 ** 22
 
 
 def check_images(x, what: str = "images", n_features: int | None = None, owner: str = "ImageVAE",
-                 unit_interval: bool = False) -> torch.Tensor:
+                 unit_interval: bool = False, estimator=None, reset: bool = False) -> torch.Tensor:
     """Images ``x [n, pixels]`` as a float32 tensor, checked as every image estimator checks them.
 
     scikit-learn's ``check_array`` (2-d, numeric, dense, real, at least one row and one pixel; its messages, e.g.
@@ -78,9 +78,18 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
     wording "X has .. features, but ``owner`` is expecting .."), pixels in [0, 1] if ``unit_interval``. A bad
     ``x`` raises :class:`InputError` (:class:`InputTypeError` for a wrong type). The caller's array is never
     written to: a read-only one is copied.
+
+    ``estimator``: the model ``x`` goes to, for scikit-learn's column-name convention (``validate_data``): with
+    ``reset`` (``fit``) a DataFrame's column names are recorded in ``estimator.feature_names_in_`` (any earlier
+    ones dropped); otherwise columns named differently from the fit's are refused, and a name-less array after a
+    fit on names (or the reverse) warns, as scikit-learn's own estimators do.
     """
     from sklearn.utils.validation import check_array
 
+    named = estimator is not None and hasattr(x, "columns")  # a DataFrame: its names first, as scikit-learn does
+    if named:
+        _check_column_names(estimator, x, reset)
+    original = x
     if isinstance(x, torch.Tensor):
         x = _tensor_to_numpy(x, what)
     kind = getattr(getattr(x, "dtype", None), "kind", None)
@@ -98,11 +107,27 @@ def check_images(x, what: str = "images", n_features: int | None = None, owner: 
     if n_features is not None and x.shape[1] != n_features:
         raise InputError(f"{what} have {x.shape[1]} pixels, the model was fitted on {n_features} "
                          f"(X has {x.shape[1]} features, but {owner} is expecting {n_features} features as input)")
+    if estimator is not None and not named:  # records that there are no names, or warns that names are missing
+        _check_column_names(estimator, original, reset)
     if unit_interval and (x.min() < 0 or x.max() > 1):
         raise InputError(f"Bernoulli pixels must lie in [0, 1], {what} range over [{x.min():g}, {x.max():g}]")
     if not x.flags.writeable:
         x = x.copy()
     return torch.as_tensor(x, dtype=torch.float32)
+
+
+def _check_column_names(estimator, x, reset: bool) -> None:
+    """scikit-learn's ``feature_names_in_`` convention for ``x`` (a 2-d DataFrame, or an array already checked):
+    its ``validate_data`` without its array checks, a refusal as an :class:`InputError` in scikit-learn's words,
+    lines and all (its checks match them; no CLI command passes column names)."""
+    from sklearn.utils.validation import validate_data
+
+    try:
+        validate_data(estimator, x, reset=reset, skip_check_array=True)
+    except TypeError as error:  # e.g. column names of mixed types
+        raise InputTypeError(str(error)) from None
+    except ValueError as error:  # names that differ from the fit's, or another number of columns
+        raise InputError(str(error)) from None
 
 
 def _tensor_to_numpy(x: torch.Tensor, what: str) -> np.ndarray:
@@ -147,8 +172,9 @@ class ImageVAE(Float32Transformer, Estimator):
 
     Attributes after ``fit``: ``objective_`` (the :class:`graphvae.objectives.elbo.ELBO`), ``history_`` (per-epoch
     totals; :meth:`history_per_image` divides them by the training-set size), ``train_seconds_``,
-    ``n_pixels_`` (= ``n_features_in_``), ``n_train_``, ``seed_`` (the seed used: ``random_state``, or the fresh one
-    drawn for ``None``).
+    ``n_pixels_`` (= ``n_features_in_``), ``feature_names_in_`` (fitted on a DataFrame with string column names:
+    later calls check them, :func:`check_images`), ``n_train_``, ``seed_`` (the seed used: ``random_state``, or the
+    fresh one drawn for ``None``).
     """
 
     def __init__(self, latent: int = 2, hidden: int | Sequence[int] = (256,), likelihood: str = "bernoulli",
@@ -238,10 +264,11 @@ class ImageVAE(Float32Transformer, Estimator):
             penalties.append(ContractivePenalty(self.contractive, self.jacobian, self.num_probes))
         return penalties
 
-    def _tensor(self, x, what: str = "images") -> torch.Tensor:
-        """``x`` checked by :func:`check_images` against this model (its pixel count once fitted; [0, 1] for Bernoulli)."""
-        return check_images(x, what, getattr(self, "n_features_in_", None), type(self).__name__,
-                            unit_interval=self.likelihood == "bernoulli")
+    def _tensor(self, x, what: str = "images", fitting: bool = False) -> torch.Tensor:
+        """``x`` checked by :func:`check_images` against this model (its pixel count and column names once fitted,
+        recorded when ``fitting``; [0, 1] for Bernoulli)."""
+        return check_images(x, what, None if fitting else self.n_features_in_, type(self).__name__,
+                            unit_interval=self.likelihood == "bernoulli", estimator=self, reset=fitting)
 
     def _observed(self, xt: torch.Tensor) -> torch.Tensor:
         """What the likelihood is evaluated on, before dequantization noise: ``xt`` itself, or its integer levels."""
@@ -269,7 +296,7 @@ class ImageVAE(Float32Transformer, Estimator):
     def _fit(self, x, y=None) -> None:
         """Train on images ``x`` (``[n, pixels]``; ``y`` is ignored)."""
         hidden = self._check_params()
-        xt = self._tensor(x)
+        xt = self._tensor(x, fitting=True)
         self.n_pixels_ = self.n_features_in_ = xt.shape[1]
         observed = self._observed(xt)
         device = self._fit_device()
