@@ -582,11 +582,16 @@ def _integer_ends(body: str, sep: str | None, width: int) -> tuple[np.ndarray, n
     """The ``[E, 2]`` int64 ends and the float64 weights (width 3) of ``body``'s rows when numpy's C reader parses
     every id as an integer written canonically, else ``None``."""
     import io
+    import warnings
 
     dtype = np.dtype([("ends", np.int64, (2,)), ("weight", np.float64)]) if width == 3 else np.int64
     try:
-        table = np.loadtxt(io.StringIO(body), dtype=dtype, delimiter=sep, comments=None, ndmin=4 - width)
-    except (ValueError, OverflowError, TypeError):
+        with warnings.catch_warnings():
+            # numpy < 2.3 (the newest on Python 3.10) reads an integer field that int() refuses ("1.5", "1e3", one
+            # beyond int64) through a float, with only a DeprecationWarning: 1.5 became node 1. Later numpy refuses.
+            warnings.simplefilter("error", DeprecationWarning)
+            table = np.loadtxt(io.StringIO(body), dtype=dtype, delimiter=sep, comments=None, ndmin=4 - width)
+    except (ValueError, OverflowError, TypeError, DeprecationWarning):
         return None
     ends, weight = (table["ends"], table["weight"]) if width == 3 else (table, None)
     if len(ends) == 0 or ends.shape[1] != 2 or not _canonical_integers(body):
@@ -696,6 +701,11 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray | s
         if rows and _pandas_row_index(header, rows, lines[line - 1][:1].isspace()):  # ids in the second column
             rows = [(n, fields[1:]) for n, fields in rows]
             id_column = "second column is the node id, after pandas' index"
+        elif _ids_beside_pandas_index(header, rows, position):
+            raise InputError(f"{p}: the first column is pandas' row index (the header starts with an empty name) and "
+                             f"the second, {header[1]!r}, holds a different node id on every row: name that column "
+                             f"'id' to read the ids from it, or write the file with DataFrame.to_csv(path, "
+                             f"index=False), the ids first")
     if not rows:
         raise InputError(f"{p}: no feature rows")
     width = len(rows[0][1]) - 1
@@ -781,6 +791,20 @@ def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]], spac
         return header[1].strip().lower() in ID_COLUMNS
     return (spaced and len(header) + 1 == len(first) > 2 and header[0].strip().lower() in ID_COLUMNS
             and _increasing_integers([fields[0] for _, fields in rows]))
+
+
+def _ids_beside_pandas_index(header: list[str], rows: list[tuple[int, list[str]]], position: dict) -> bool:
+    """Whether a feature file's first column is pandas' row index beside a column of ids under a name
+    :func:`_pandas_row_index` does not know (``,user,f1,...`` from ``DataFrame.to_csv(path)``): every row's second
+    field a different node of the graph. Keyed by the row index, each node got another row's features, its id among
+    them (no error where the ids are 0..n-1), so the file is refused with how to name the column."""
+    from .graph_files import ID_COLUMNS
+
+    if not (len(rows) > 1 and len(header) == len(rows[0][1]) > 2 and header[0] == ""
+            and not _is_number(header[1]) and header[1].strip().lower() not in ID_COLUMNS):
+        return False
+    second = [fields[1] for _, fields in rows if len(fields) > 1]
+    return len(second) == len(rows) and all(v in position for v in second) and len(set(second)) == len(second)
 
 
 def load_graph(edges: str | os.PathLike, features: str | os.PathLike | None = None,
