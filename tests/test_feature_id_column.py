@@ -59,3 +59,24 @@ def test_a_row_index_beside_features_still_keys_the_rows(tmp_path: Path, frame) 
     df.to_csv(tmp_path / "x.csv")
     g = gv.load_graph(edges, tmp_path / "x.csv")
     np.testing.assert_array_equal(g.x.numpy(), df.loc[[int(i) for i in g.node_ids]].to_numpy(np.float32))
+
+
+def test_a_first_row_of_features_under_an_unknown_id_is_refused_as_any_other(tmp_path: Path) -> None:
+    """A first data row whose node is not in the graph is refused as the same row is anywhere else in the file (it
+    used to be taken for a header and dropped, its values unread). Reference: the same rows in another order."""
+    edges = _ring(tmp_path / "e.csv", ["a", "b", "c"])
+    rows = ["zz,0.5,1.5", "a,1,2", "b,3,4", "c,5,6"]
+    for name, lines in (("first.csv", rows), ("second.csv", [rows[1], rows[0], *rows[2:]])):
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+        with pytest.raises(gv.InputError, match=r"node id 'zz' is not in the graph"):
+            gv.load_graph(edges, tmp_path / name)
+
+
+@pytest.mark.parametrize("header", ["id,0,1", ",0,1", "node,f1,f2", "paper,0,1", "paper,1,2", "NAME,x,2.5"])
+def test_headers_are_still_read_as_headers(tmp_path: Path, header: str) -> None:
+    """Column names, pandas' numbered columns (under an empty, id-like or other name) stay a header."""
+    edges = _ring(tmp_path / "e.csv", ["a", "b", "c"])
+    (tmp_path / "x.csv").write_text(f"{header}\nc,5,6\na,1,2\nb,3,4\n")
+    g = gv.load_graph(edges, tmp_path / "x.csv")
+    expected = {"a": [1, 2], "b": [3, 4], "c": [5, 6]}
+    np.testing.assert_array_equal(g.x.numpy(), np.array([expected[i] for i in g.node_ids], np.float32))

@@ -693,10 +693,11 @@ def read_features(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray | s
         return as_float32(x, f"{p}: features")
     lines, rows = _read_rows(p, "feature file")
     position = {str(i): k for k, i in enumerate(node_ids)}
-    # a header: column names, or a first field that names no node (pandas' to_csv with the index: ",0,1,2", or
-    # "id,0,1,2" with index_label="id"). A mistyped first data row cannot hide that way: its node would lack a row.
+    # a header: column names, or numbered columns under an empty or id-like name (pandas' to_csv with the index:
+    # ",0,1,2", or "id,0,1,2" with index_label="id"). A first row of feature values under an unknown node id is
+    # data, refused below as every other row with an unknown id.
     id_column = "first column is the node id"
-    if rows and (not all(map(_is_number, rows[0][1][1:])) or rows[0][1][0] not in position):
+    if rows and _feature_header(rows[0][1], position):
         (line, header), rows = rows[0], rows[1:]
         if rows and _pandas_row_index(header, rows, lines[line - 1][:1].isspace()):  # ids in the second column
             rows = [(n, fields[1:]) for n, fields in rows]
@@ -776,6 +777,19 @@ def _scipy_npz(p: Path) -> bool:
     except (zipfile.BadZipFile, OSError):
         return False  # said by the embedding reader
     return {"format.npy", "shape.npy"} <= names
+
+
+def _feature_header(first: list[str], position: dict) -> bool:
+    """Whether a feature file's first row ``first`` is a header: a non-numeric column name, or numbered columns
+    (``0,1,2``: pandas' default names) under a name that is empty, id-like or no node's; a row of numbers under a
+    node of the graph is that node's features."""
+    from .graph_files import ID_COLUMNS
+
+    if not all(map(_is_number, first[1:])):
+        return True
+    if first[0] in position:
+        return False
+    return first[0].strip() == "" or first[0].strip().lower() in ID_COLUMNS or _increasing_integers(first[1:])
 
 
 def _pandas_row_index(header: list[str], rows: list[tuple[int, list[str]]], spaced: bool) -> bool:
