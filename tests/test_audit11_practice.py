@@ -170,6 +170,21 @@ def test_labels_written_by_pandas_with_its_row_index_are_read_by_the_id_column(t
     assert read_labels(path, [0, 1, 2, 3]).tolist() == [reference[i] for i in range(4)]
 
 
+@pytest.mark.parametrize("name", [None, "target", 0])
+def test_labels_of_a_pandas_series_keyed_by_its_index(tmp_path, name) -> None:
+    """``Series.to_csv(path)`` writes its index as the ids under an empty name (``,target``; ``,0`` for an unnamed
+    Series, which was refused as a row without an id): read as pandas reads it back, ``read_csv(index_col=0)``."""
+    pd = pytest.importorskip("pandas")
+    from graphvae.data.graph_files import read_labels
+
+    path = tmp_path / "labels.csv"
+    pd.Series([2, 1, 1], index=[3, 0, 2], name=name).to_csv(path)
+    reference = pd.read_csv(path, index_col=0).iloc[:, 0]
+    got = read_labels(path, [0, 1, 2, 3]).tolist()
+    assert got == [str(reference[i]) if i in reference.index else None for i in range(4)]
+    assert got[1] is None and got[0] == "1"
+
+
 def test_an_unknown_id_below_pandas_row_index_names_the_second_column(tmp_path) -> None:
     """Rows keyed by the id column after pandas' index (``,id,f1``): an id not in the graph is said to be read from
     the second column, where it was read (the message said the first)."""

@@ -346,7 +346,7 @@ MISSING_LABELS = ("nan", "na", "n/a", "null", "none", "#n/a")
 def _label_header(rows: list, position: dict) -> bool:
     """Whether the first row is a header:
 
-    - a first field that is no graph node and one of :data:`ID_COLUMNS`;
+    - a first field that is no graph node and one of :data:`ID_COLUMNS`, or empty (pandas' unnamed row index);
     - a first field that is a graph node, when the row looks like column names: its first field no number, and one of
       :data:`ID_COLUMNS` or its second one of :data:`LABEL_COLUMNS` (but ``y``), and its second no number nor any
       other row's label (``node,label`` in a graph with a node ``node`` was read as that node's label, a class
@@ -358,8 +358,8 @@ def _label_header(rows: list, position: dict) -> bool:
 
     first = rows[0][1]
     named_id = first[0].lower() in ID_COLUMNS
-    if first[0] not in position and named_id:
-        return True
+    if first[0] not in position and (named_id or (first[0] == "" and len(rows) > 1)):
+        return True  # an empty first name: pandas' row index (``Series.to_csv``: ",0" or ",target"); no id is empty
     if len(first) < 2 or _is_number(first[1]) or first[1] in {f[1] for _, f in rows[1:] if len(f) > 1}:
         return False
     if first[0] in position:  # "y" is as often a class ("y"/"n") as a column; a number names no column
