@@ -143,7 +143,7 @@ def run_one(nodes: int, epochs: int, seed: int, features: int, profile: bool, pr
     result = {
         "model": model_name, "nodes": nodes, "edges": int(graph.cleaning["undirected_edges"]),
         "train_edges": int(split.train_edge_index.shape[1] // 2), "features": features, "epochs": epochs,
-        "seed": seed, "seconds_per_epoch": statistics.median(epoch_seconds[1:] or epoch_seconds),
+        "seed": seed, "seconds_per_epoch": statistics.median(epoch_seconds[1:]),
         "seconds_per_epoch_is": EPOCH_TIME, "epoch_seconds": epoch_seconds,
         "first_epoch_seconds": epoch_seconds[0], "mean_seconds_per_epoch": model.train_seconds_ / epochs,
         "peak_rss_gb": peak_rss_gb(stages), "baseline_rss_gb": baseline, "test_auc": scores["auc"], "test_ap": scores["ap"],
@@ -385,6 +385,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-huge-pages", action="store_true",
                    help="leave PyTorch's tensors on 4 kB pages (default: huge pages, as the CLI: graphvae.allocator)")
     args = p.parse_args(argv)
+    if args.all:  # --all runs the paper's VGAE on the CPU at --sizes and --seeds: one size's options would be dropped
+        one_size = [f"--{name}" for name, given in (("nodes", args.nodes is not None), ("model", args.model != "vgae"),
+                                                   ("device", args.device != "cpu"), ("seed", args.seed != 0),
+                                                   ("profile", args.profile)) if given]
+        if one_size:
+            p.error(f"{', '.join(one_size)} apply to one size (--nodes N) and not to --all, which measures the "
+                    f"paper's VGAE on the CPU at --sizes with --seeds and --large-seeds")
+    elif not args.report_only and (args.sizes != list(SIZES) or args.seeds != [0, 1, 2] or args.large_seeds != [0]):
+        p.error("--sizes, --seeds and --large-seeds apply to --all; one size (--nodes N) takes --seed")
+    if not args.report_only and args.epochs < 2:
+        p.error(f"--epochs must be at least 2 (got {args.epochs}): seconds_per_epoch is the median of the epochs "
+                f"after the first")
+    if args.json is not None and not args.report_only and (args.json.is_dir() or args.json.parent.is_file()):
+        p.error(f"--json {args.json}: not a file that can be written (a folder, or under a file)")
     if not args.no_huge_pages:
         use_huge_pages()  # before the first tensor is allocated: PyTorch reads the switch once
     if args.report_only:

@@ -66,6 +66,13 @@ def _no_data(tmp_path: Path) -> dict:
     (["scale_out.py", "--docs", "/nonexistent/missing.json"], "No such file"),  # a FileNotFoundError traceback
     (["scale.py", "--all", "--epochs", "0", "--json", NOWHERE], "must be a positive integer"),  # exit 1, per run
     (["scale.py", "--report-only", "--json", "/nonexistent/missing.json"], "No such file"),  # a traceback
+    # --all measured the VGAE whatever --model said; --sizes without --all was ignored; one epoch's time was
+    # stored as the median of the epochs after the first; a folder as --json failed after the whole run
+    (["scale.py", "--all", "--model", "best", "--json", NOWHERE], "--model apply to one size"),
+    (["scale.py", "--all", "--nodes", "300", "--device", "cuda", "--json", NOWHERE], "--nodes, --device apply"),
+    (["scale.py", "--nodes", "300", "--sizes", "10", "--json", NOWHERE], "apply to --all"),
+    (["scale.py", "--nodes", "300", "--epochs", "1", "--json", NOWHERE], "--epochs must be at least 2"),
+    (["scale.py", "--nodes", "300", "--json", "/tmp"], "not a file that can be written"),
     (["autoencoders.py", "--epochs", "0"], "autoencoders.py: error: argument --epochs"),  # was graphvae ae's message
     (["image_vae.py", "--epochs", "0"], "image_vae.py: error: argument --epochs"),
     (["cache_probe.py", "--epochs", "5", "--json", NOWHERE], "must be at least 11"),  # a StatisticsError traceback  # was any int, then "300 epochs" in the page
