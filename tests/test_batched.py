@@ -154,9 +154,10 @@ def test_linkpred_cli_batched_and_sequential_print_the_same_seeds(cora, capsys, 
     assert len(outputs[0]) == 2 and outputs[0] == outputs[1]
 
 
-def test_cli_thread_choice_follows_the_cpu_in_use(tmp_path, monkeypatch):
-    """One thread for a small graph while other processes hold the CPU, torch's default on an idle machine;
-    the CPU in use is read from /proc/stat-style counters (here a file we write)."""
+def test_cli_thread_choice_does_not_follow_the_cpu_in_use(tmp_path, monkeypatch):
+    """The CPU in use is read from /proc/stat-style counters (here a file we write); the thread choice does not
+    follow it: one thread for a small graph whether the machine is busy or idle, torch's default for a large one,
+    ``--threads`` over both."""
     import torch
 
     from graphvae.cli import _common
