@@ -61,6 +61,8 @@ def test_matched_accuracy_is_the_brute_force_best_matching_and_nmi_ari_are_sklea
             y, pred = 100 - 7 * y, 10 * pred + 3
         shapes.add(np.sign(len(set(pred.tolist())) - len(set(y.tolist()))))
         assert matched_accuracy(y, pred) == pytest.approx(brute_force_acc(y.tolist(), pred.tolist()), abs=1e-12)
+        if len(set(y.tolist())) < 2:  # one class: refused (test_cluster_scores_need_two_classes)
+            continue
         s = cluster_scores(y, pred)
         assert s["acc"] == pytest.approx(brute_force_acc(y.tolist(), pred.tolist()), abs=1e-12)
         assert s["nmi"] == pytest.approx(normalized_mutual_info_score(y, pred), abs=1e-12)

@@ -281,6 +281,21 @@ def test_label_splits_errors_and_stratification():
         label_splits(np.array([0, 0, 0, 1]), folds=None)
     with pytest.raises(gv.InputError, match="too few to stratify"):
         label_splits(np.array([0, 0, 0, 1, 1]), folds=3)
+    for folds in (None, 2):  # one class: a split was returned (and a probe then failed in scikit-learn)
+        with pytest.raises(gv.InputError, match="at least 2 classes, got 1"):
+            label_splits(np.array(["A"] * 8), folds=folds)
+
+
+def test_cluster_scores_need_two_classes():
+    """Against one class, scikit-learn's NMI and ARI and the matched accuracy are all 1.0 for any clustering (the
+    reference shows it): refused, as the CLI refuses such labels."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    y, pred = np.array(["A"] * 6), np.array([0, 1, 2, 0, 1, 2])
+    assert normalized_mutual_info_score(y, np.zeros(6)) == adjusted_rand_score(y, np.zeros(6)) == 1.0
+    with pytest.raises(gv.InputError, match="at least 2 classes, got 1"):
+        gv.cluster_scores(y, pred)
+    assert gv.cluster_scores(np.array(["A", "A", "B", "B"]), np.array([1, 1, 0, 0]))["acc"] == 1.0
 
 
 def test_default_embedding_model_is_documented_and_used(tmp_path):

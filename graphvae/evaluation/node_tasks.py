@@ -48,9 +48,13 @@ def encode_labels(labels: Sequence, what: str = "labels") -> tuple[np.ndarray, n
     labels = np.asarray(labels, dtype=object)
     labelled = np.flatnonzero(np.array([not _missing(v) for v in labels], dtype=bool))
     names, codes = np.unique(np.array([str(v) for v in labels[labelled]], dtype=str), return_inverse=True)
-    if len(names) < 2:
-        raise InputError(f"{what}: a probe or clustering score needs at least 2 classes, got {len(names)}")
+    _check_two_classes(len(names), what)
     return labelled, codes.astype(np.int64), names.tolist()
+
+
+def _check_two_classes(count: int, what: str = "labels") -> None:
+    if count < 2:
+        raise InputError(f"{what}: a probe or clustering score needs at least 2 classes, got {count}")
 
 
 def _missing(value: Any) -> bool:
@@ -108,7 +112,7 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
                  random_state: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test index pairs into ``y``: stratified k-fold (``folds``) or one stratified split.
 
-    Raises :class:`InputError` when a class is too small to appear on both sides.
+    Raises :class:`InputError` for fewer than 2 classes or a class too small to appear on both sides.
     """
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -120,6 +124,7 @@ def label_splits(y: np.ndarray, folds: int | None = None, test_size: float = 0.5
     if len(y) == 0:
         raise InputError("no labelled nodes to split")
     classes, counts = np.unique(y, return_counts=True)
+    _check_two_classes(len(classes))
     need = folds if folds else 2
     if counts.min() < need:
         raise InputError(f"the smallest class has {counts.min()} labelled node(s): too few to stratify "
@@ -343,12 +348,13 @@ def _check_same_length(y, pred) -> None:
 
 def cluster_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """ACC (Hungarian matching), NMI and ARI of a clustering against labels (one per clustered row; a missing label
-    raises :class:`InputError`)."""
+    or fewer than 2 classes raises :class:`InputError`)."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     y = _class_labels(y)
     pred = _class_labels(pred, "cluster labels")  # NaN or None failed inside scikit-learn or numpy's sort
     _check_same_length(y, pred)
+    _check_two_classes(len(np.unique(y)))  # one class scored 1.0 on every measure, whatever the clustering
     return {"acc": matched_accuracy(y, pred), "nmi": float(normalized_mutual_info_score(y, pred)),
             "ari": float(adjusted_rand_score(y, pred))}
 
