@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from ._validation import InputError
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
     """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
@@ -106,7 +108,11 @@ def write_csv_rows(f: Any, header: Sequence[str], rows: Iterable[Sequence]) -> N
     search = _QUOTE.search
     for row in rows:
         first = str(row[0])
-        (quoted if first.lstrip().startswith("#") or search(first) else plain).writerow(row)
+        try:
+            (quoted if first.lstrip().startswith("#") or search(first) else plain).writerow(row)
+        except csv.Error as e:  # Python 3.10's writer cannot write a NUL character ("need to escape")
+            raise InputError(f"node id {first!r} cannot be written as CSV by this Python's csv module ({e}); Python "
+                             f"3.11 and later write a NUL character") from None
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -142,8 +142,50 @@ def test_npz_refuses_an_id_ending_in_nul(tmp_path):
     # numpy's strings drop trailing NULs: "a\0" was written, and read back, as "a"
     with pytest.raises(InputError, match="NUL"):
         gv.save_embeddings(tmp_path / "z.npz", np.eye(2), ["a\0", "b"])
+    if sys.version_info < (3, 11):  # Python 3.10's csv module cannot write (nor read) a NUL: one clear error
+        with pytest.raises(InputError, match="NUL"):
+            gv.save_embeddings(tmp_path / "z.csv", np.eye(2), ["a\0", "b"])
+        assert not (tmp_path / "z.csv").exists()
+        return
     gv.save_embeddings(tmp_path / "z.csv", np.eye(2), ["a\0", "b"])  # the CSV holds it
     assert gv.load_embeddings(tmp_path / "z.csv")[0] == ["a\0", "b"]
+
+
+def test_csv_errors_of_python_310_are_input_errors(tmp_path, monkeypatch):
+    """Python 3.10's csv module refuses a NUL character (writer: "need to escape", reader: "line contains NUL"),
+    which 3.11 reads and writes: planted here with 3.10's errors, each is one InputError, never csv.Error, and no
+    file is left half written."""
+    import csv
+
+    real_writer, real_reader = csv.writer, csv.reader
+
+    class Writer:  # 3.10's writer
+        def __init__(self, f, **kw):
+            self.w = real_writer(f, **kw)
+
+        def writerow(self, row):
+            if any("\0" in str(v) for v in row):
+                raise csv.Error("need to escape, but no escapechar set")
+            return self.w.writerow(row)
+
+    def reader(f, *a, **kw):  # 3.10's reader
+        for line in f:
+            if "\0" in line:
+                raise csv.Error("line contains NUL")
+        return real_reader([], *a, **kw)
+
+    (tmp_path / "z.csv").write_text("node_id,z0,z1\na\0,1.0,0.0\nb,0.0,1.0\n")
+    monkeypatch.setattr(csv, "writer", Writer)
+    monkeypatch.setattr(csv, "reader", reader)
+    with pytest.raises(InputError, match=r"node id 'a\\x00' cannot be written as CSV.*need to escape"):
+        gv.save_embeddings(tmp_path / "new.csv", np.eye(2), ["a\0", "b"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.csv"]
+    with pytest.raises(InputError, match="z.csv: not readable as CSV.*line contains NUL"):
+        gv.load_embeddings(tmp_path / "z.csv")
+    monkeypatch.setattr(sys, "version_info", (3, 10, 13))
+    (tmp_path / "e.csv").write_text('"a\0",b\nb,c\n')
+    with pytest.raises(InputError, match=r"e.csv, line 1: a NUL character, which Python 3.10"):
+        gv.load_graph(tmp_path / "e.csv")
 
 
 def test_npz_bytes_ids_read_as_text(tmp_path):

@@ -198,7 +198,10 @@ def _load_embeddings(path: Path) -> tuple[list[str] | None, np.ndarray]:
             raise InputError(f"{path}: not a word2vec text file with {n} rows of an id and {d} values")
         return [r[0] for r in rows], _float32(path, [[float(v) for v in r[1:]] for r in rows])
     with open(path, newline="", encoding="utf-8-sig") as f:
-        lines = [(n, r) for n, r in enumerate(csv.reader(f), 1) if r]  # blank lines (a trailing one) hold no row
+        try:
+            lines = [(n, r) for n, r in enumerate(csv.reader(f), 1) if r]  # blank lines (a trailing one) hold no row
+        except csv.Error as e:  # Python 3.10's reader refuses a NUL character ("line contains NUL")
+            raise InputError(f"{path}: not readable as CSV by this Python's csv module ({e})") from None
     rows = lines[1:]
     for n, r in rows:
         if len(r) != len(lines[0][1]):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -415,6 +416,11 @@ def _text_rows(p: Path, text: str, what: str) -> tuple[list[str], list[tuple[int
     if sep != "\t" and data and all(";" in line for _, line in data):  # a European CSV: ';' fields, ',' decimals
         raise InputError(f"{p}: every line holds ';': graphvae reads comma-, tab- or space-separated {what}s "
                          f"(replace the ';' separators, and decimal commas by points)")
+    if "\x00" in text and sys.version_info < (3, 11):
+        nul = next((n for n, line in data if "\x00" in line), None)
+        if nul is not None:
+            raise InputError(f"{p}, line {nul}: a NUL character, which Python 3.10's CSV reader cannot read (Python 3.11 "
+                             f"and later can)")
     rows = list(zip((n for n, _ in data), _split_lines([line for _, line in data], sep)))
     if hashed:
         _check_comments(p, lines, rows, sep)
