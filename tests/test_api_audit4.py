@@ -91,3 +91,21 @@ def test_save_embeddings_takes_tensors_and_tensor_ids(tmp_path):
 def test_undirected_networkx_graph_has_no_one_way_edges():
     assert gv.as_graph(nx.path_graph(4)).cleaning["one_way"] == 0  # was 3, as for the directed path
     assert gv.as_graph(nx.DiGraph([(0, 1), (1, 2), (2, 3)])).cleaning["one_way"] == 3
+
+
+def test_graph_autoencoder_maps_codes_back_to_the_callers_node_ids():
+    """As GAE/VGAE do: ``node_ids_`` and ``embedding_dict()`` keyed by the networkx graph's own ids (strings and
+    tuples here, inserted out of order); the reference is the rows of ``transform()`` in ``graph_``'s node order."""
+    g = nx.relabel_nodes(nx.karate_club_graph(), {k: (f"n{k}" if k % 2 else ("t", k)) for k in range(34)})
+    g = nx.Graph(list(reversed(list(g.edges()))))  # nodes no longer in numeric order
+    model = gv.Autoencoder(kind="denoising", epochs=3, random_state=0).fit(g)
+    assert model.node_ids_ == list(model.graph_.node_ids) and set(model.node_ids_) == set(g.nodes)
+    z, codes = model.transform(), model.embedding_dict()
+    assert list(codes) == model.node_ids_
+    for row, node in enumerate(model.node_ids_):
+        np.testing.assert_array_equal(codes[node], z[row])
+    images = gv.Autoencoder(epochs=1, random_state=0).fit(np.random.default_rng(0).random((20, 16)))
+    with pytest.raises(gv.InputError, match="fitted on images"):
+        images.embedding_dict()
+    with pytest.raises(Exception, match="not fitted"):
+        gv.Autoencoder().embedding_dict()

@@ -67,6 +67,7 @@ def test_python_graph_objects_agree():
 BAD_INPUTS = [
     # (files, extra CLI args, expected message fragment)
     ({}, ["--edges", "missing.csv"], "edge-list file not found"),
+    ({}, ["--edges", "missing.graphml"], "graph file not found: missing.graphml"),  # was "edge-list file"
     ({"e.csv": "a,b\nb,c,d\n"}, ["--edges", "e.csv"], "line 2: expected 2 columns"),
     ({"e.csv": ring(), "x.csv": "n0,1\nzz,2\n"}, ["--edges", "e.csv", "--features", "x.csv"], "'zz' is not in the graph"),
     ({"e.csv": ring(), "x.csv": "\n".join(f"n{i},{'nan' if i == 3 else 1}" for i in range(30))},

@@ -177,7 +177,8 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
     if header is not None and (args.edges is None or os.path.splitext(args.edges)[1].lower() in NOT_EDGE_LISTS):
         raise InputError(f"--{'' if header else 'no-'}header applies to an edge-list file (--edges FILE.csv), not to "
                          + ("a registered --dataset" if args.edges is None else f"{args.edges}"))
-    check_inputs(args, edges="edge-list file", features="feature file")
+    graph_file = args.edges is not None and os.path.splitext(args.edges)[1].lower() in NOT_EDGE_LISTS
+    check_inputs(args, edges="graph file" if graph_file else "edge-list file", features="feature file")
     check_outputs_spare_inputs(args)
     check_plot_format(args, getattr(args, "plot", None))
     check_plot_dir(getattr(args, "plot", None),

@@ -120,7 +120,8 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
     :meth:`graphvae.ImageVAE.score`; ``y`` is ignored), ``score(pos, neg)`` on a graph the AUC and AP of held-out pairs.
 
     Attributes after ``fit``: ``objective_`` (the ELBO module), ``model_`` (the fitted :class:`graphvae.ImageVAE`
-    or :class:`graphvae.GAE`, trained with ``random_state=seed_``), ``graph_`` (``None`` for images), ``history_``,
+    or :class:`graphvae.GAE`, trained with ``random_state=seed_``), ``graph_`` (``None`` for images) and on a graph
+    ``node_ids_`` (the caller's ids, row order of ``transform()``; :meth:`embedding_dict` maps them), ``history_``,
     ``seed_`` (the seed used), ``train_seconds_``; on images also ``n_features_in_`` (= ``n_pixels_``) and,
     fitted on a DataFrame with string column names, ``feature_names_in_``.
     """
@@ -245,6 +246,7 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
                 raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
             model = self._named(self.graph_model()).set_params(random_state=self.seed_).fit(X)
             self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
+            self.node_ids_ = list(model.node_ids_)
         else:
             model = self._named(self.image_model()).set_params(random_state=self.seed_).fit(X)  # checks the images (check_images), [0, 1] for Bernoulli pixels
             self.graph_ = None
@@ -283,6 +285,11 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
         inp = self._input(X)
         with evaluating():
             return self.objective_.encoder(inp).mu.cpu().numpy()
+
+    def embedding_dict(self) -> dict:
+        """``{node id: code}`` of the fitted graph, keyed by the caller's node ids (as :meth:`graphvae.GAE.embedding_dict`)."""
+        z = self.transform()  # first: it says when the model is not fitted, or was fitted on images
+        return dict(zip(self.node_ids_, z))
 
     def hidden_activations(self, X=None) -> list[np.ndarray]:
         """The hidden layers' activations ``[n, width]``, one array per hidden layer."""
