@@ -105,6 +105,8 @@ def main() -> None:
             rows.append(r)
     minutes = (time.perf_counter() - start) / 60
     command = f"python benchmarks/embeddings.py --seeds {args.seeds} --models {args.models}"
+    if args.datasets != parser.get_default("datasets"):  # the table holds these datasets only
+        command += f" --datasets {args.datasets}"
     if args.only is not None:
         command += f" --only {args.only}"
     lines = [
