@@ -696,3 +696,26 @@ def test_cluster_axes_of_one_dimensional_points_do_not_repeat_the_axis():
 
     _, axes = cluster_axes(np.array([[0.0], [1.0], [5.0], [6.0]]), np.array([0, 0, 1, 1]))
     np.testing.assert_allclose(np.abs(axes), [[1.0], [0.0]])
+
+
+def test_embed_map_names_its_colours_after_the_labels_column(tmp_path, monkeypatch):
+    """``embed --plot --labels`` with a ``cluster --out`` file colours by cluster, and the legend says "cluster" (it
+    said "label"); a file without a header, or pandas' unnamed column, keeps "label"."""
+    from graphvae.data.graph_files import label_column_name
+    from graphvae.evaluation import plots
+
+    _, edges, labels = graph_and_labels(tmp_path, 20)
+    assert main(["cluster", "--edges", str(edges), "--clusters", "3", "--model", "gae", "--epochs", "3",
+                 "--no-progress", "--out", str(tmp_path / "c.csv")]) == 0
+    titles = []
+    real = plots.plot_latent_map
+    monkeypatch.setattr(plots, "plot_latent_map", lambda *a, **kw: titles.append(kw["legend_title"]) or real(*a, **kw))
+    for file in (tmp_path / "c.csv", labels):
+        assert main(["embed", "--edges", str(edges), "--out", str(tmp_path / "z.npy"), "--epochs", "3",
+                     "--no-progress", "--plot", str(tmp_path / "p"), "--labels", str(file)]) == 0
+    ids = [f"n{i}" for i in range(40)]
+    (tmp_path / "series.csv").write_text(",0\n" + "".join(f"n{i},{i % 2}\n" for i in range(40)))
+    (tmp_path / "named.csv").write_text(",community\n" + "".join(f"n{i},{i % 2}\n" for i in range(40)))
+    assert titles == ["cluster", "label"]  # y.csv's header: id,label
+    assert [label_column_name(tmp_path / f, ids) for f in ("c.csv", "series.csv", "named.csv")] == \
+        ["cluster", None, "community"]

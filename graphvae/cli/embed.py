@@ -104,8 +104,13 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.plots import plot_latent_map
 
         shown = None if labels is None else np.array([str(v) if v is not None else "unlabelled" for v in labels])
+        legend = "label"
+        if args.labels is not None:  # the file's own name for its column: "cluster" for a cluster --out file
+            from ..data.graph_files import label_column_name
+
+            legend = label_column_name(args.labels, graph.node_ids) or legend
         path = plot_latent_map(z, shown, Path(args.plot) / figure_file(args, "embedding_map"),
                                f"{display_name(args.model)} embeddings of {Path(name).name} (seed {args.seed})", method=args.projection,
-                               random_state=args.seed)
+                               random_state=args.seed, legend_title=legend)
         print(f"figures: {path.name} in {args.plot}", file=sys.stderr)
     return 0

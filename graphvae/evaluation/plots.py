@@ -281,8 +281,9 @@ TSNE_MAX_POINTS = 5000
 
 def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.PathLike, title: str = "",
                     method: str = "pca", random_state: int = 0, figsize: tuple[float, float] = (6.0, 5.0),
-                    what: str = "latent means") -> Path:
-    """Latent codes (e.g. posterior means of the test set) as points coloured by label.
+                    what: str = "latent means", legend_title: str = "label") -> Path:
+    """Latent codes (e.g. posterior means of the test set) as points coloured by label (``legend_title`` names
+    what the colours are: ``"cluster"`` for a clustering).
 
     For ``d > 2`` the points are a 2-D projection (``method``: ``"pca"`` or ``"tsne"``), named in the
     title together with ``what`` the codes are. A t-SNE map of more than :data:`TSNE_MAX_POINTS` codes draws that
@@ -313,7 +314,7 @@ def plot_latent_map(z: np.ndarray, labels: np.ndarray | None, path: str | os.Pat
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if labels is not None:  # outside the axes, on the right: inside, it covered the points under it
-        _legend_outside(fig, ax, title="label", size=size)
+        _legend_outside(fig, ax, title=legend_title, size=size)
     _axes_title(fig, ax, f"{title}: {how}" if title else how, 10)
     return save_figure(fig, path)
 
