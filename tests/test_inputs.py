@@ -157,3 +157,28 @@ def test_closed_output_pipe_stops_quietly(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141
     assert b"Traceback" not in err and b"error" not in err
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_files_joined_with_their_byte_order_marks_read_as_without(tmp_path, gzipped):
+    """Two Excel "CSV UTF-8" files joined with ``cat``: the second's byte-order mark sits at the start of a line and
+    made that line's first id a node of its own ('\\ufeffa' beside 'a'). Reference: the same text without the marks."""
+    import gzip
+
+    bom = "\ufeff"
+    parts = {"e": ("a,b\nb,c\n", "a,c\nc,d\n"), "x": ("a,1\nb,2\n", "c,3\nd,4\n"), "y": ("a,p\nb,q\n", "c,p\nd,q\n")}
+
+    def put(name, text):
+        path = tmp_path / (name + (".csv.gz" if gzipped else ".csv"))
+        data = text.encode("utf-8")
+        path.write_bytes(gzip.compress(data) if gzipped else data)
+        return path
+
+    joined = {k: put(f"{k}_joined", bom + a + bom + b) for k, (a, b) in parts.items()}
+    plain = {k: put(f"{k}_plain", a + b) for k, (a, b) in parts.items()}
+    g, ref = gv.load_graph(joined["e"], joined["x"]), gv.load_graph(plain["e"], plain["x"])
+    assert g.node_ids == ref.node_ids == ["a", "b", "c", "d"]
+    assert torch.equal(g.edge_index, ref.edge_index) and torch.equal(g.x, ref.x)
+    from graphvae.data.graph_files import read_labels
+
+    assert read_labels(joined["y"], g.node_ids).tolist() == read_labels(plain["y"], g.node_ids).tolist()

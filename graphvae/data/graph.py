@@ -375,7 +375,14 @@ def _read_rows_of(p: Path, what: str) -> tuple[list[str], list[tuple[int, list[s
 
 def _read_text(p: Path, what: str) -> str:
     """The file's text (UTF-8; every line ending made ``\\n``; a gzip file decompressed, as SNAP ships its edge
-    lists: ``web-Google.txt.gz``), or :class:`InputError` naming a binary format."""
+    lists: ``web-Google.txt.gz``; a byte-order mark at the start of a line dropped, as files joined with ``cat``
+    hold one where each began: it made the line's first id another node), or :class:`InputError` naming a binary
+    format."""
+    text = _decoded_text(p, what)
+    return text.replace("\n\ufeff", "\n") if "\ufeff" in text else text
+
+
+def _decoded_text(p: Path, what: str) -> str:
     with open(p, "rb") as f:
         magic = f.read(6)
     if magic.startswith(b"\x1f\x8b"):
