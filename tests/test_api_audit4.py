@@ -57,6 +57,14 @@ def test_pyg_weight_attribute_is_read_and_edge_attr_ignored_with_a_warning():
     assert torch.equal(gv.as_graph(from_networkx(g)).edge_weight, expected)  # was None: the weights were dropped
     with pytest.warns(UserWarning, match="edge_attr is ignored"):
         assert gv.as_graph(from_networkx(g, group_edge_attrs=["weight"])).edge_weight is None
+    # beside weights, edge_attr was dropped without a word
+    from torch_geometric.data import Data
+
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    for key, source in (("edge_weight", "data.edge_weight"), ("weight", "data.weight")):
+        data = Data(edge_index=ei, num_nodes=3, edge_attr=torch.ones(4, 3), **{key: torch.tensor([5.0, 5.0, 0.1, 0.1])})
+        with pytest.warns(UserWarning, match=f"edge_attr is ignored.*weights are read from {source}"):
+            assert torch.equal(gv.as_graph(data).edge_weight, expected)
 
 
 @pytest.mark.parametrize("name", ["vgae", "vgnae", "argva"])

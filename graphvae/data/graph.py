@@ -951,16 +951,17 @@ def _pyg_edge_weight(data: Any) -> Any:
     """A PyG ``Data``'s edge weights: ``edge_weight`` (as ``GCNConv`` takes them), else ``weight`` (where
     ``torch_geometric.utils.from_networkx`` puts a networkx graph's ``weight`` attribute, which :func:`as_graph` reads
     from the networkx graph itself); ``None`` if neither. ``edge_attr`` (edge features, which may be anything) is not
-    read as weights: a warning says it is ignored."""
-    for key in ("edge_weight", "weight"):
-        if getattr(data, key, None) is not None:
-            return getattr(data, key)
+    read as weights: a warning says it is ignored, beside weights too."""
+    weights = next((getattr(data, key) for key in ("edge_weight", "weight") if getattr(data, key, None) is not None),
+                   None)
     if getattr(data, "edge_attr", None) is not None:
         import warnings
 
-        warnings.warn("PyG Data: edge_attr is ignored (edge features are not edge weights); store weights as "
-                      "data.edge_weight to use them", UserWarning, stacklevel=4)
-    return None
+        warnings.warn("PyG Data: edge_attr is ignored (edge features are not edge weights); " + (
+            "the weights are read from data.edge_weight" if getattr(data, "edge_weight", None) is not None else
+            "the weights are read from data.weight" if weights is not None else
+            "store weights as data.edge_weight to use them"), UserWarning, stacklevel=4)
+    return weights
 
 
 def _distinct(ids: Sequence) -> int:
