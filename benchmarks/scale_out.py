@@ -357,6 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.json is None:
         p.error("--json PATH is required")
+    defaults = {"nodes": 100_000, "epochs": 3, "seed": 0, "features": 32, "world": 2}
+    ignored = [f"--{k}" for k, v in defaults.items() if getattr(args, k) != v]
+    if args.cora and ignored:  # --cora runs the paper's VGAE as the CLI does (200 epochs, 2 ranks): these were dropped
+        p.error(f"{', '.join(ignored)} do not apply to --cora, which runs `graphvae linkpred --dataset cora --model "
+                f"vgae` (the paper's 200 epochs) on 1 process and on 2 ranks")
+    if not args.cora and args.seeds != 1:
+        p.error("--seeds applies to --cora; the synthetic graph's run takes --seed")
     if args.cora:
         result = cora_check(args.timeout, args.seeds)
         write_json(args.json, result)

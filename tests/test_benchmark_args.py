@@ -64,6 +64,8 @@ def _no_data(tmp_path: Path) -> dict:
     (["scale_out.py", "--world", "0", "--nodes", "1000", "--json", NOWHERE], "must be a positive integer"),
     (["scale_out.py", "--timeout", "0", "--json", NOWHERE], "positive number of seconds"),  # every run timed out: 1
     (["scale_out.py", "--docs", "/nonexistent/missing.json"], "No such file"),  # a FileNotFoundError traceback
+    (["scale_out.py", "--cora", "--epochs", "20", "--json", NOWHERE], "--epochs do not apply to --cora"),  # ran 200
+    (["scale_out.py", "--seeds", "3", "--json", NOWHERE], "--seeds applies to --cora"),  # ignored
     (["scale.py", "--all", "--epochs", "0", "--json", NOWHERE], "must be a positive integer"),  # exit 1, per run
     (["scale.py", "--report-only", "--json", "/nonexistent/missing.json"], "No such file"),  # a traceback
     # --all measured the VGAE whatever --model said; --sizes without --all was ignored; one epoch's time was
