@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch.func import jacrev
 
+import graphvae as gv
 from graphvae.estimators import autoencoders as ae
 from graphvae.objectives import penalties
 from graphvae.training import corruption
@@ -303,3 +304,21 @@ def test_cli_defaults_follow_the_data(argv, expected):
     args = build_parser("ae").parse_args(["ae", *argv])
     check_options(args)
     assert {key: getattr(args, key) for key in expected} == expected
+
+
+def test_weight_without_a_penalty_and_image_kinds_on_graphs_are_input_errors():
+    """``weight`` of a vanilla or denoising autoencoder was ignored without a word (the CLI refuses ``--weight``
+    there); ``graph_model()`` of an image-only kind was GAE's TypeError. Both now one InputError; a kind with a
+    penalty still takes its weight (the penalty's option carries it)."""
+    import numpy as np
+    import pytest
+
+    x = np.random.default_rng(0).random((20, 16))
+    for kind in ("vanilla", "denoising"):
+        with pytest.raises(gv.InputError, match=f"kind '{kind}' has no penalty"):
+            gv.Autoencoder(kind=kind, weight=1.0, epochs=1).fit(x)
+    model = gv.Autoencoder(kind="contractive", weight=0.5, epochs=1, random_state=0).fit(x)
+    assert model.model_.contractive == 0.5
+    assert gv.Autoencoder(kind="sparse", sparse_penalty="l1", weight=0.2).graph_model().activation_l1 == 0.2
+    with pytest.raises(gv.InputError, match="kind 'contractive' is for images"):
+        gv.Autoencoder(kind="contractive").graph_model()

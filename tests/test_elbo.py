@@ -117,3 +117,43 @@ def test_sample_and_kl_gradients_equal_autograd_through_the_plain_formulas():
         ((z_r * (weights if samples else weights[0])).sum() + (kl_r * weights[0, :, 0]).sum()).backward()
         assert torch.allclose(z, z_r) and torch.allclose(kl, kl_r)
         assert torch.allclose(mu.grad, mu_r.grad) and torch.allclose(logstd.grad, logstd_r.grad)
+
+
+def _pixel_elbo(likelihood):
+    from graphvae.nn.decoder import MLPDecoder
+
+    torch.manual_seed(0)
+    encoder = gv.GCNEncoder(6, (8,), 2, variational=True)
+    pixels = gv.BernoulliPixels(MLPDecoder(2, (8,), 6)) if likelihood == "bernoulli" else \
+        gv.GaussianPixels(MLPDecoder(2, (8,), 6), 6)
+    return gv.ELBO(encoder, pixels)
+
+
+def test_pixel_targets_are_checked_with_one_input_error():
+    """A target of the wrong shape was torch's broadcasting RuntimeError; Bernoulli pixels outside [0, 1] gave a
+    finite loss, NaN a NaN loss, without a word; iwae's k 0 a bare ValueError. Reference for the valid target: the
+    Bernoulli log-likelihood by torch.distributions."""
+    import pytest
+    from graphvae.nn.encoder import edgeless_input
+
+    x = torch.rand(5, 6, generator=torch.Generator().manual_seed(1)).round()
+    inp = edgeless_input(x)
+    bernoulli, gaussian = _pixel_elbo("bernoulli"), _pixel_elbo("gaussian")
+    out = bernoulli.likelihood.decoder(torch.zeros(5, 2))
+    expected = torch.distributions.Bernoulli(logits=out).log_prob(x).sum()
+    assert torch.allclose(bernoulli.likelihood(torch.zeros(5, 2), x), expected)
+    bad = {"shape": (x[:, :4], r"shape \[5, 4\]"), "rows": (x[:3], r"shape \[3, 6\]"),
+           "range": (x * 3, r"finite in \[0, 1\].*\[0, 3\]"), "nan": (x.masked_fill(x > 0, float("nan")), "finite"),
+           "dtype": (x.long(), "float tensor")}
+    for name, (target, message) in bad.items():
+        for elbo in (bernoulli, gaussian):
+            if name == "range" and elbo is gaussian:
+                continue  # any finite value is a Gaussian pixel
+            with pytest.raises(gv.InputError, match=message):
+                elbo(inp, target)
+            with pytest.raises(gv.InputError, match=message):
+                elbo.iwae(inp, target, k=3)
+    assert torch.isfinite(gaussian(inp, x * 3).loss)
+    for k in (0, 2.5, True):
+        with pytest.raises(gv.InputError, match="k must be an integer of at least 1"):
+            bernoulli.iwae(inp, x, k=k)

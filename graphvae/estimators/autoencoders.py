@@ -176,6 +176,9 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
 
     # -- construction ---------------------------------------------------------------------------------
     def _check_params(self) -> tuple[int, ...]:
+        if self.weight is not None and self.kind in ("vanilla", "denoising"):  # it was ignored without a word
+            raise InputError(f"weight is the penalty's weight, and kind '{self.kind}' has no penalty (sparse and "
+                             f"contractive do)")
         if self.kind == "sparse" and self.sparse_penalty == "kl" and self.activation != "sigmoid":
             raise InputError("the KL sparsity penalty needs sigmoid hidden units (use --activation sigmoid or L1)")
         hidden = widths(self.hidden)
@@ -200,6 +203,8 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
         (sigmoid/tanh/relu GCN layers with biases, denoising corruptions, sparsity penalties)."""
         from .models import GAE
 
+        if self.kind not in GRAPH_KINDS:  # a TypeError of GAE's (no 'contractive' option) from graph_model() itself
+            raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
         options = dict(hidden=self.hidden, latent=self.latent, epochs=self.epochs, lr=self.lr, bias=True,
                        activation=self.activation, random_state=self.random_state, progress=self.progress,
                        device=self.device, **self._kind_options())
@@ -242,8 +247,6 @@ class Autoencoder(Float32Transformer, Estimator, auto_wrap_output_keys=None):
         if _graph_like(X):
             if not isinstance(X, (Graph, LinkSplit)):
                 X = as_graph(X)  # a networkx graph or a PyG Data (a scipy matrix is read as images here)
-            if self.kind not in GRAPH_KINDS:
-                raise InputError(f"kind '{self.kind}' is for images; on a graph choose from: {', '.join(GRAPH_KINDS)}")
             model = self._named(self.graph_model()).set_params(random_state=self.seed_).fit(X)
             self.graph_ = X.train_graph if isinstance(X, LinkSplit) else X
             self.node_ids_ = list(model.node_ids_)

@@ -16,6 +16,7 @@ autoencoders). A deterministic encoder has KL 0, which turns the ELBO into an au
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -150,11 +151,11 @@ class ELBO(nn.Module):
     def iwae(self, inp: EncoderInput, target: Any, k: int, generator: torch.Generator | None = None,
              samples_per_chunk: int | None = None) -> torch.Tensor:
         """One draw of the ``k``-sample importance-weighted bound per row (``[n]``, nats), in chunks of samples."""
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise InputError(f"k must be an integer of at least 1, got {k!r}")
         posterior = self.encoder(inp)
         if posterior.is_deterministic:
-            raise ValueError("the importance-weighted bound needs a variational encoder")
+            raise InputError("the importance-weighted bound needs a variational encoder")
         chunk = k if samples_per_chunk is None else max(1, min(k, samples_per_chunk))
         log_w = []
         for s in range(0, k, chunk):

@@ -65,12 +65,35 @@ class PixelLikelihood(Likelihood):
     def scale(self, target: torch.Tensor) -> float:
         return float(target.shape[0])
 
+    #: the values a target pixel may take (``None``: any finite value)
+    support: tuple[float, float] | None = None
+
     def forward(self, z: torch.Tensor, target: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.log_prob(self.decoder(z), target).sum()
+        out = self.decoder(z)
+        return self.log_prob(out, self.check_target(target, out)).sum()
 
     def log_prob_rows(self, z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """log p(x | z) per image, ``z`` of shape ``[..., batch, latent]``."""
-        return self.log_prob(self.decoder(z), target)
+        out = self.decoder(z)
+        return self.log_prob(out, self.check_target(target, out))
+
+    def check_target(self, target: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """``target`` if it is a float ``[batch, pixels]`` tensor of the decoder output's shape with finite values in
+        :attr:`support`, else :class:`InputError` (a shape mismatch was torch's broadcasting error; Bernoulli pixels
+        outside [0, 1], or NaN, gave a finite or NaN loss without a word). One pass over the batch (``aminmax``)."""
+        if not isinstance(target, torch.Tensor) or not target.is_floating_point():
+            raise InputError(f"image targets must be a float tensor, got {getattr(target, 'dtype', type(target).__name__)}")
+        if target.dim() != 2 or tuple(target.shape) != tuple(out.shape[-2:]):
+            raise InputError(f"image targets of shape {list(target.shape)} for a decoder output of shape "
+                             f"{list(out.shape[-2:])} (need [batch, pixels], one row per encoded image)")
+        if target.numel():
+            lo, hi = (float(v) for v in torch.aminmax(target.detach()))
+            low, high = self.support or (-math.inf, math.inf)
+            if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo and hi <= high):  # NaN fails every test
+                where = "" if self.support is None else f" in [{low:g}, {high:g}]"
+                raise InputError(f"image targets must be finite{where} ({type(self).__name__}), got values in "
+                                 f"[{lo:g}, {hi:g}]")
+        return target
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         return self.mean(self.decoder(z))
@@ -86,6 +109,8 @@ class PixelLikelihood(Likelihood):
 
 class BernoulliPixels(PixelLikelihood):
     """Bernoulli pixels on logits (numerically stable ``logsigmoid`` form)."""
+
+    support = (0.0, 1.0)
 
     def log_prob(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return -F.binary_cross_entropy_with_logits(out, x.expand_as(out), reduction="none").sum(-1)
