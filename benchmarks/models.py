@@ -58,6 +58,8 @@ ABLATION: dict[str, dict | str] = {
     "32 decoder units, 5 sampled partners per node": {"decoder_hidden": 32},
     "degree decoder weight 0.003 (MaskGAE's, and `best` until 2026-12-04 evening) instead of 0.01": {"degree_weight": 3e-3},
     "no snapshot ensemble: the best epoch alone (`maskgae-wide`, `best` until 2026-12-05)": "maskgae-wide",
+    "no ELU after the encoder's head (a linear head)": {"head_activation": None},
+    "no weight decay (5e-5)": {"weight_decay": 0.0},
 }
 
 

@@ -207,6 +207,8 @@ ABLATION_ROWS = [
     ("32 decoder units, 5 sampled partners", "best-ablation8", {"decoder_hidden": 32}),
     ("degree decoder weight 0.003", "best-ablation9", {"degree_weight": 0.003}),
     ("no snapshot ensemble", "maskgae-wide", {"snapshots": 1}),
+    ("no ELU after the encoder's head", "best-ablation11", {"head_activation": None}),
+    ("no weight decay", "best-ablation12", {"weight_decay": 0.0}),
 ]
 
 
