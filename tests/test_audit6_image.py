@@ -188,6 +188,14 @@ def test_vae_with_one_test_image_fails_before_training(tmp_path, monkeypatch, ca
     one_error(capsys, "1 test image(s): the Fréchet distance needs at least 2")
     assert main(["vae", "--mnist", "one_class.npz", "--epochs", "1", "--no-progress", "--no-cache"]) == 2
     one_error(capsys, "the training labels hold one class")
+    # ae reported a probe accuracy of 1.0 (stacked: 0.0) on its one test image
+    import graphvae.estimators.autoencoders as autoencoders
+
+    monkeypatch.setattr(autoencoders.Autoencoder, "fit", lambda *a, **k: pytest.fail("trained before the check"))
+    monkeypatch.setattr(autoencoders.StackedAutoencoder, "fit", lambda *a, **k: pytest.fail("trained before the check"))
+    for kind in ("vanilla", "stacked"):
+        assert main(["ae", "--kind", kind, "--mnist", "one_test.npz", "--epochs", "1", "--no-progress"]) == 2
+        one_error(capsys, "1 test image(s): a test accuracy needs at least 2")
 
 
 @pytest.mark.parametrize("command", [["vae", "--iwae-k", "2", "--no-cache"], ["ae"], ["linkpred", "--dataset", "cora"],

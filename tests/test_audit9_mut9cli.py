@@ -616,3 +616,21 @@ def test_ae_on_a_graph_splits_the_probe_nodes_by_seed(cora, tmp_path, monkeypatc
     assert row["seed"] == 1
     assert row["probe_accuracy"] == pytest.approx(linear_probe_accuracy(codes[tr], y[tr], codes[te], y[te],
                                                                         random_state=1), abs=1e-12)
+
+
+@pytest.mark.parametrize("argv, advice", [
+    (["linkpred"], "or a smaller graph"),
+    (["vae"], "or fewer images or a smaller --batch-size"),
+    (["ae"], "or fewer images or a smaller --batch-size"),
+    (["ae", "--dataset", "cora"], "or a smaller graph"),
+])
+def test_out_of_memory_advice_fits_the_data(monkeypatch, capsys, argv, advice):
+    """An image command's out-of-memory line advised "a smaller graph"."""
+    import importlib
+
+    module = importlib.import_module(f"graphvae.cli.{argv[0]}")
+    monkeypatch.setattr(module, "run", lambda args: (_ for _ in ()).throw(
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 3221225472 bytes.")))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.rstrip().endswith(advice), err

@@ -484,6 +484,13 @@ def check_two_classes(data, needs: str) -> None:
         raise InputError(f"{data.name}: the training labels hold one class ({classes[0]}): {needs} needs at least two")
 
 
+def check_test_images(data, needs: str) -> None:
+    """Before training: :class:`InputError` if an image dataset holds fewer than 2 test images, too few for ``needs``
+    (a covariance, an accuracy that is more than right or wrong)."""
+    if len(data.x_test) < 2:
+        raise InputError(f"{data.name}: {len(data.x_test)} test image(s): {needs} needs at least 2")
+
+
 def unit_fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:

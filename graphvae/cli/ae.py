@@ -24,6 +24,7 @@ from ._common import (
     check_outputs_spare_inputs,
     check_plot_dir,
     check_plot_format,
+    check_test_images,
     check_two_classes,
     figure_file,
     fill_defaults,
@@ -146,6 +147,7 @@ def _image_run(args, seed: int, out: Path | None) -> dict:
     data = image_dataset_from_args(args, seed)
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
     check_two_classes(data, "the linear probe of the codes")  # and stacked's fine-tuning
+    check_test_images(data, "a test accuracy")  # one image scored 1.0 or 0.0
     if args.kind == "stacked":
         params = dict(hidden=args.hidden, activation=args.activation, likelihood=args.likelihood,
                       pretrain_epochs=args.epochs, finetune_epochs=args.finetune_epochs or args.epochs,

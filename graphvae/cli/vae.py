@@ -24,6 +24,7 @@ from ._common import (
     check_outputs_spare_inputs,
     check_plot_dir,
     check_plot_format,
+    check_test_images,
     check_two_classes,
     fill_defaults,
     image_dataset_from_args,
@@ -188,8 +189,7 @@ def load_data(args: argparse.Namespace, setup: dict, seed: int) -> ImageDataset:
 def check_evaluable(data: ImageDataset) -> None:
     """Before training: the Fréchet distance needs at least 2 test images (a covariance) and its feature classifier
     training images of at least 2 classes."""
-    if len(data.x_test) < 2:
-        raise InputError(f"{data.name}: {len(data.x_test)} test image(s): the Fréchet distance needs at least 2")
+    check_test_images(data, "the Fréchet distance")
     check_two_classes(data, "the Fréchet distance's feature classifier")
 
 
