@@ -39,7 +39,8 @@ def _imports(path: Path, package: tuple[str, ...] | None = None) -> list[tuple[s
         if isinstance(node, ast.ImportFrom):
             base = list(package[:len(package) - node.level + 1]) if node.level else []
             name = ".".join(base + ([node.module] if node.module else []))
-            names = [name] if node.module else [f"{name}.{a.name}" for a in node.names]
+            # the package root (``from graphvae import VGAE``, ``from .. import VGAE``): each name it imports
+            names = [name] if node.module and name != "graphvae" else [f"{name}.{a.name}" for a in node.names]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
@@ -53,10 +54,15 @@ def _top(module: str) -> str:
 
 
 def _layer(module: str) -> int:
-    """The layer of an imported graphvae module; -1 for a name of the package itself (``__version__``)."""
+    """The layer of an imported graphvae module, or of the module behind a name of the lazy public API
+    (``from graphvae import VGAE`` is ``graphvae.estimators.models``); -1 for a name of the package itself
+    (``__version__``, ``InputError``)."""
+    import graphvae
+
     top = _top(module)
     if not ((PACKAGE / f"{top}.py").exists() or (PACKAGE / top).is_dir()):
-        return -1
+        behind = graphvae._MODULE_OF.get(top)
+        return -1 if behind is None else LAYER_OF.get(behind.split(".")[0], 99)
     return LAYER_OF.get(top, 99)
 
 
@@ -104,3 +110,14 @@ def test_benchmarks_use_only_public_modules():
              for module, line in _imports(path, ("benchmarks",))
              if any(part.startswith("_") for part in module.split(".")[1:]) or module.startswith("graphvae.cli.")]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_name_of_the_public_api_counts_as_its_module(tmp_path):
+    """``from .. import VGAE`` inside ``data`` reaches the estimators through the lazy API: flagged as the estimators'
+    layer (it was layer -1, never higher than anything); the package's own names stay -1."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("from .. import VGAE, InputError\nfrom graphvae import load_dataset\n")
+    found = dict(_imports(probe, package=("graphvae", "data")))
+    assert _layer("graphvae.VGAE") == LAYER_OF["estimators"] > LAYER_OF["data"]
+    assert set(found) == {"graphvae.VGAE", "graphvae.InputError", "graphvae.load_dataset"}
+    assert _layer("graphvae.load_dataset") == LAYER_OF["data"] and _layer("graphvae.__version__") == -1
