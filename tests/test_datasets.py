@@ -239,6 +239,14 @@ def test_lookup_order_root_then_env_then_cache(cora_files, tmp_path, fresh_cache
     monkeypatch.setenv("GRAPHVAE_DATA", str(good))
     (tmp_path / "empty").mkdir()
     assert gv.load_dataset("cora", root=tmp_path / "empty").num_nodes == 2708  # an empty root falls through
+    # the raw folder itself as root: it was passed over for $GRAPHVAE_DATA (here a damaged copy, so an error)
+    monkeypatch.setenv("GRAPHVAE_DATA", str(damaged))
+    raw = good / "planetoid" / "Cora" / "raw"
+    assert gv.load_dataset("cora", root=raw).num_nodes == 2708
+    from graphvae.data.datasets import dataset_folder
+
+    assert dataset_folder("cora", root=raw, download=False) == raw
+    monkeypatch.setenv("GRAPHVAE_DATA", str(good))
     assert main(["linkpred", "--data-dir", str(good), "--epochs", "1", "--latent", "2", "--no-progress"]) == 0
 
 

@@ -11,7 +11,7 @@ they are downloaded from and their SHA-256 sums. Every data folder has one layou
 3. the per-user cache :func:`cache_dir` (``$XDG_CACHE_HOME/graphvae``, else ``~/.cache/graphvae``);
 
 and otherwise downloads the files into the cache. A folder that holds none of a dataset's files is passed
-over. Every file found is checked against its SHA-256 (the registry's; for a dataset without one, PubMed,
+over (``root`` is looked in as ``root/planetoid/<Name>/raw``, PyG's ``root/<Name>/raw`` and the raw folder itself). Every file found is checked against its SHA-256 (the registry's; for a dataset without one, PubMed,
 the ``SHA256SUMS`` recorded when graphvae downloaded it). The user's folders (1, 2) are never changed: one
 that holds only some of the files, or a file that does not match, is an error naming the files. In the
 cache, missing or damaged files are downloaded again (with ``download=False``: an error naming them).
@@ -99,22 +99,29 @@ def _search_path(root: str | os.PathLike | None) -> list[tuple[str, Path]]:
             rest = "$GRAPHVAE_DATA and the cache" if os.environ.get("GRAPHVAE_DATA") else "graphvae's cache"
             raise InputError(f"the data folder {root} (--data-dir, root) {what}: give the folder that holds "
                              f"planetoid/<Name>/raw/ (or PyG's <Name>/raw/), or leave it out to use {rest}")
-        places.append(("the data folder", Path(root)))
+        places.append((ROOT_LABEL, Path(root)))
     if os.environ.get("GRAPHVAE_DATA"):
         places.append(("$GRAPHVAE_DATA", Path(os.environ["GRAPHVAE_DATA"])))
     places.append(("the cache", cache_dir()))
     return places
 
 
+#: how messages name the folder given as ``root`` / ``--data-dir``
+ROOT_LABEL = "the data folder"
+
+
 def _folders(places: list[tuple[str, Path]], entry: dict[str, Any]) -> list[tuple[str, Path]]:
     """Where each place keeps the entry's files: ``DIR/planetoid/Cora/raw``; in the user's folders (not the cache)
-    also ``DIR/Cora/raw``, the layout of PyG's ``Planetoid(root=DIR, name="Cora")``, second."""
+    also ``DIR/Cora/raw``, the layout of PyG's ``Planetoid(root=DIR, name="Cora")``, second; and ``root`` itself
+    last (``--data-dir`` naming the raw folder: it was passed over for the cache or a download)."""
     out = []
     for label, base in places:
         out.append((label, base / entry["folder"]))
         inner = Path(*Path(entry["folder"]).parts[1:])  # the folder without its "planetoid/" level
         if label != "the cache" and inner.parts:
             out.append((label, base / inner))
+        if label == ROOT_LABEL:  # --data-dir naming the raw folder itself
+            out.append((label, base))
     return out
 
 
