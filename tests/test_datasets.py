@@ -308,3 +308,19 @@ def test_a_data_folder_that_does_not_exist_is_an_error_not_silently_passed_over(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gv.load_dataset("cora", root=tmp_path, download=False)  # an existing folder without the files: passed over
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
+    """The XDG Base Directory specification: "If an implementation encounters a relative path in any of these
+    variables it should consider the path invalid and ignore it." It was used as given (a cache per folder)."""
+    from pathlib import Path
+
+    from graphvae.data.datasets import cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relcache")
+    assert cache_dir() == Path(str(tmp_path / "home")) / ".cache" / "graphvae"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "abs"))
+    assert cache_dir() == tmp_path / "abs" / "graphvae"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    assert cache_dir() == Path(str(tmp_path / "home")) / ".cache" / "graphvae"

@@ -68,8 +68,11 @@ def dataset_names() -> list[str]:
 
 
 def cache_dir() -> Path:
-    """graphvae's one per-user cache folder: ``$XDG_CACHE_HOME/graphvae``, else ``~/.cache/graphvae``."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "graphvae"
+    """graphvae's one per-user cache folder: ``$XDG_CACHE_HOME/graphvae``, else ``~/.cache/graphvae``. A relative
+    ``$XDG_CACHE_HOME`` is ignored, as the XDG Base Directory specification says (it named a different folder in
+    every working directory)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "graphvae"
 
 
 def _entry(name: str) -> tuple[str, dict[str, Any]]:
