@@ -186,6 +186,22 @@ def test_corrupted_download_is_refused_and_never_used(cora_files, server, fresh_
     assert not (fresh_cache / "planetoid" / "Cora" / "raw" / "ind.cora.graph").exists()
 
 
+def test_a_folder_where_the_cache_keeps_a_file_is_named(cora_files, server, fresh_cache, monkeypatch):
+    """A folder standing where the cache keeps ``ind.cora.x`` was reported as a cache that cannot be written, with
+    the advice to set XDG_CACHE_HOME; the advice now is to remove that folder, and the download then works."""
+    for f in cora_files.iterdir():
+        shutil.copy(f, server.folder / f.name)
+    monkeypatch.setenv("GRAPHVAE_DATA_URL", server.url)
+    cached = fresh_cache / "planetoid" / "Cora" / "raw"
+    (cached / "ind.cora.x").mkdir(parents=True)
+    with pytest.raises(gv.InputError, match=r"ind\.cora\.x is a folder where graphvae's cache keeps a file of cora: "
+                                            r"remove it") as e:
+        gv.load_dataset("cora")
+    assert "XDG_CACHE_HOME" not in str(e.value)
+    (cached / "ind.cora.x").rmdir()
+    assert gv.load_dataset("cora").num_nodes == 2708
+
+
 def closed_port_url() -> str:
     with socket.socket() as s:  # bind, read the port, close: connections to it are refused
         s.bind(("127.0.0.1", 0))

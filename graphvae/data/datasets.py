@@ -216,6 +216,9 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None, download: b
     except OSError as e:  # a read-only cache, XDG_CACHE_HOME a file, a full disk (network errors are InputErrors)
         _remove_empty(created)
         where = f"{e.filename}: " if e.filename else ""
+        if isinstance(e, IsADirectoryError) and e.filename and str(e.filename).startswith(str(cache_dir())):
+            raise InputError(f"{e.filename} is a folder where graphvae's cache keeps a file of {key}: remove it to "
+                             f"download the file again") from None
         raise InputError(f"dataset '{key}' not found (looked in {looked}) and graphvae's cache {cache_dir()} cannot "
                          f"be written ({where}{e.strerror or e}): set XDG_CACHE_HOME to a writable folder, or "
                          f"{how}") from None
