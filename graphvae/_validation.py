@@ -130,6 +130,8 @@ def plain_ids(ids) -> list:
     0-d tensor or numpy scalar in a sequence (a 0-d tensor hashes by identity: two equal ones would pass as distinct
     ids, no lookup by id would find them, and a file would get the text "tensor(7)")."""
     if hasattr(ids, "tolist"):
+        if getattr(ids, "ndim", 1) != 1:  # an [N, 1] tensor gave ids [0], [1], ... (lists, which cannot key a dict)
+            raise InputError(f"node ids must be one id a node, shape [N], got shape {list(ids.shape)}")
         return ids.tolist()
     return [_plain_id(node) for node in ids]
 

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from collections.abc import Hashable
 from typing import Any, Sequence
 
 import numpy as np
@@ -1045,6 +1046,10 @@ def _check_node_ids(ids: Sequence, n: int, what: str) -> None:
     """:class:`InputError` unless ``ids`` name each of the ``n`` nodes once (else two nodes share one embedding row)."""
     if len(ids) != n:
         raise InputError(f"{what} has {len(ids)} ids for {n} nodes")
+    unhashable = next((i for i in ids if not isinstance(i, Hashable)), None)
+    if unhashable is not None:  # embedding_dict and every lookup by id key on them
+        raise InputError(f"{what}: a node id must be hashable (a string, a number, a tuple), got "
+                         f"{type(unhashable).__name__} {unhashable!r}")
     distinct = _distinct(ids)
     if distinct != n:
         raise InputError(f"{what} must name each of the {n} nodes once, got {n} ids of which {distinct} distinct")

@@ -44,6 +44,41 @@ class LinkSplit:
                      edge_weight=self.train_edge_weight)
 
 
+#: a LinkSplit's tensors of node pairs, each ``[2, n]`` int64 node indices of the split's graph
+PAIR_FIELDS = ("train_edge_index", "val_pos", "val_neg", "test_pos", "test_neg")
+
+
+def checked_split(split: LinkSplit) -> LinkSplit:
+    """``split`` as the estimators train and validate on it, checked: its graph checked as a hand-built
+    :class:`Graph` is (features, weights, one distinct hashable id a node), every pair tensor an int64 ``[2, n]``
+    tensor of node indices of that graph, the training weights one a training edge. A split built by hand or edited
+    (pairs of another graph, say) met torch's IndexError, or a validation pair out of range the misleading message
+    "training diverged". The same object when nothing changes."""
+    import dataclasses
+
+    from .graph import _checked_graph
+
+    if not isinstance(split.graph, Graph):
+        raise InputError(f"LinkSplit.graph must be a graphvae Graph, got {type(split.graph).__name__} "
+                         f"(graphvae.split_edges builds splits)")
+    graph = _checked_graph(split.graph)
+    n = int(graph.num_nodes)
+    for name in PAIR_FIELDS:
+        pairs = getattr(split, name)
+        if not isinstance(pairs, torch.Tensor) or pairs.dtype != torch.int64 or pairs.dim() != 2 or pairs.shape[0] != 2:
+            raise InputError(f"LinkSplit.{name} must be an int64 torch tensor of shape [2, n], got "
+                             f"{type(pairs).__name__} {getattr(pairs, 'dtype', '')} of shape "
+                             f"{list(getattr(pairs, 'shape', []))} (graphvae.split_edges builds splits)")
+        if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= n):
+            raise InputError(f"LinkSplit.{name}: node indices must lie in 0..{n - 1}, the split's graph's nodes, got "
+                             f"{int(pairs.min())}..{int(pairs.max())} (pairs of another graph?)")
+    weight = split.train_edge_weight
+    if weight is not None and (not isinstance(weight, torch.Tensor) or tuple(weight.shape) != (split.train_edge_index.shape[1],)):
+        raise InputError(f"LinkSplit.train_edge_weight must hold one weight per training edge, shape "
+                         f"[{split.train_edge_index.shape[1]}], got {list(getattr(weight, 'shape', []))}")
+    return split if graph is split.graph else dataclasses.replace(split, graph=graph)
+
+
 def undirected_edges(graph: Graph) -> np.ndarray:
     """Each undirected edge once, as ``[2, E]`` with ``u < v``."""
     ei = graph.edge_index.numpy()

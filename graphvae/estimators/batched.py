@@ -32,7 +32,7 @@ import torch
 
 from .._validation import InputError, InputTypeError
 from ..data.graph import has_identity_features
-from ..data.split import LinkSplit
+from ..data.split import LinkSplit, checked_split
 from ..evaluation.metrics import auc_ap, link_probabilities
 from ..nn.encoder import EncoderInput, GCNEncoder, _as_features, _usable
 from ..nn.operator import SparseOperator, adjacency_matrix, normalized_adjacency
@@ -113,6 +113,7 @@ def _fit_seeds(template: VGAE, splits: Sequence[LinkSplit], seeds: Sequence[int]
         raise InputError(f"need one seed per split, got {len(splits)} splits and {len(seeds)} seeds")
     if not all(isinstance(s, LinkSplit) for s in splits):
         raise InputError("fit_seeds trains on LinkSplits (graphvae.split_edges), one per seed")
+    splits = [checked_split(s) for s in splits]  # pairs of another graph met torch's IndexError
     if not batchable(template):
         raise InputError("this model is not batched (edge masking, a learned decoder, a CUDA device or another "
                          "option of graphvae.estimators.batched.batchable): fit the seeds one at a time")

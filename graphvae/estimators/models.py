@@ -18,7 +18,7 @@ import torch
 from .._device import device_generator, to_device
 from .._validation import CollapseWarning, InputError, rows_all_equal
 from ..data.graph import Graph, align_identity_features, as_graph, has_identity_features
-from ..data.split import LinkSplit
+from ..data.split import LinkSplit, checked_split
 from ..evaluation.metrics import auc_ap
 from ..nn.encoder import EncoderInput, GCNEncoder, encoder_input
 from ..nn.inner_product import pair_scores
@@ -93,7 +93,7 @@ class VGAE(Estimator):
             edge, both directions together), ``"directed"`` (each directed pair independently, MaskGAE's code: an
             edge stays visible when either direction does, the hidden directed pairs are the positives) or
             ``"path"`` (MaskGAE's path masking: the pairs walked by random walks from a share ``mask_rate`` of the nodes).
-        degree_weight: weight of MaskGAE's degree decoder (needs ``mask_rate > 0``); 0: off.
+        degree_weight: weight of MaskGAE's degree decoder (needs ``mask_rate > 0`` and ``decoder="mlp"``); 0: off.
         adversarial: weight of ARGA's adversarial regularizer (:mod:`graphvae.objectives.adversarial`); 0: off.
         discriminator_lr: Adam learning rate of the discriminator's auxiliary step.
         weight_decay: L2 weight :math:`\lambda` on the encoder's weights (:class:`graphvae.objectives.elbo.WeightDecay`).
@@ -234,6 +234,9 @@ class VGAE(Estimator):
             raise InputError("degree-distributed negatives (negative_power > 0) need the MLP edge decoder (decoder='mlp')")
         if self.degree_weight > 0 and not self.mask_rate > 0:
             raise InputError("the degree decoder predicts masked degrees: it needs mask_rate > 0")
+        if self.degree_weight > 0 and self.decoder != "mlp":  # the inner-product likelihood has no degree term
+            raise InputError("the degree decoder is MaskGAE's, beside its MLP edge decoder: it needs decoder='mlp' "
+                             "(with the inner-product decoder degree_weight was ignored)")
         if self.mask_mode != "undirected" and not self.mask_rate > 0:
             raise InputError("mask_mode chooses how edges are masked: it needs mask_rate > 0")
         if (self.hidden_edges > 0 or self.feature_noise > 0) and self.mask_rate > 0:
@@ -254,7 +257,7 @@ class VGAE(Estimator):
         self._check_params()
         device = self._fit_device()
         denoising = self.hidden_edges > 0 or self.feature_noise > 0
-        split = data if isinstance(data, LinkSplit) else None
+        split = checked_split(data) if isinstance(data, LinkSplit) else None
         graph = split.train_graph if split is not None else as_graph(data)
         graph.check_trainable(self.latent)
         self.node_ids_ = list(graph.node_ids)
@@ -478,9 +481,23 @@ class VGAE(Estimator):
                 logits = pair_scores(z, pairs[0], pairs[1])
             return torch.sigmoid(logits).cpu().numpy()
 
-    def score(self, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, float]:
+    def score(self, pos: torch.Tensor | np.ndarray | LinkSplit, neg: torch.Tensor | np.ndarray | None = None
+              ) -> dict[str, float]:
         """AUC and AP on held-out positive and negative pairs (``[2, n]`` each; with ``snapshots > 1``, of the
-        snapshots' mean probabilities)."""
+        snapshots' mean probabilities). ``score(split)`` scores a :class:`LinkSplit`'s test pairs; its graph must be
+        the fitted one (the same nodes, by id)."""
+        if isinstance(pos, LinkSplit):
+            if neg is not None:
+                raise InputError("score(split) scores the split's test pairs: give no negative pairs beside it")
+            self._check_fitted()
+            split = checked_split(pos)
+            if list(split.graph.node_ids) != list(self.node_ids_):
+                raise InputError(f"score(split): the split's graph ({split.num_nodes} nodes) is not the graph this "
+                                 f"model was fitted on ({len(self.node_ids_)} nodes): its pairs would index other nodes")
+            pos, neg = split.test_pos, split.test_neg
+        elif neg is None:
+            raise InputError("score needs the positive and the negative pairs, score(pos, neg), or a LinkSplit, "
+                             "score(split), for its test pairs")
         return auc_ap(*self._pair_probabilities(pos, neg))
 
 

@@ -86,6 +86,12 @@ def model_config(name: str) -> dict:
 
 def make_model(name: str, **overrides):
     """A :class:`graphvae.estimators.models.VGAE` for model ``name`` with ``overrides`` (e.g. ``random_state``)."""
+    from .._validation import InputError
     from .models import VGAE
 
+    options = VGAE().get_params()
+    unknown = sorted(set(overrides) - set(options))
+    if unknown:  # VGAE's TypeError named neither the model nor the options
+        raise InputError(f"{unknown[0]!r} is not an option of {name!r} (a graphvae.VGAE): choose from "
+                         f"{', '.join(sorted(options))}")
     return VGAE(**{**model_config(name), **overrides})

@@ -43,7 +43,11 @@ class ELBOTerms:
 
     @property
     def elbo(self) -> torch.Tensor:
-        """The evidence lower bound ``log p(x|z) - KL``, whatever ``beta``: a bound on ``log p(x)``."""
+        """``log p(x|z) - KL``, whatever ``beta``: the evidence lower bound, a bound on ``log p(x)``, for the pixel
+        likelihoods and an unweighted link likelihood (``reweight=False``). With the paper's reweighted link
+        likelihood (VGAE's default) ``log p(x|z)`` is Kipf & Welling's weighted reconstruction term (the edges
+        up-weighted to balance the non-edges), so this is their objective, not a bound on ``log p(A)`` (on Cora
+        about 0.55 times the plain ELBO's value)."""
         return self.log_likelihood - self.kl
 
     @property
@@ -99,7 +103,8 @@ class WeightDecay(Penalty):
 
     The ELBO multiplies it by the likelihood's normaliser :math:`c` and the trainer divides the loss by
     :math:`c`, so the loss gains :math:`\tfrac{\lambda}{2}\sum\lVert W\rVert^2`: the gradient is Adam's
-    coupled ``weight_decay=λ``. Biases are not decayed.
+    coupled ``weight_decay=λ``. Biases are not decayed; every parameter named ``weight`` is, which includes a batch
+    norm's scale γ (MaskGAE's own code decays every parameter, decoders included).
     """
 
     normaliser = "unit"

@@ -26,7 +26,8 @@ def train_elbo(objective: ELBO, batches: Callable[[int], Iterable[Batch]], epoch
 
     ``batches(epoch)`` yields ``(encoder input, likelihood target)`` pairs. Each history entry holds the
     epoch's mean ``loss``, its wall time ``seconds`` (training only) and the totals of ``elbo``, ``log_likelihood``, ``kl`` and ``penalty`` summed
-    over its batches; the first entry also holds ``initial_loss``, the first batch's loss before any step. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
+    over its batches (``elbo`` as :attr:`graphvae.objectives.elbo.ELBOTerms.elbo` defines it: with the paper's reweighted
+    link likelihood, Kipf & Welling's weighted objective rather than a bound); the first entry also holds ``initial_loss``, the first batch's loss before any step. ``on_epoch(epoch, entry)`` returning ``True`` stops training early.
     ``aux_step(terms, generator)``, if given, runs after every optimizer step with that step's
     :class:`graphvae.objectives.elbo.ELBOTerms` (e.g. ARGA's discriminator update, :mod:`graphvae.objectives.adversarial`).
     ``lr_schedule``: ``None`` (constant ``lr``) or ``"cosine"``, the learning rate of epoch :math:`t` being
