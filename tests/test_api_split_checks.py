@@ -84,3 +84,18 @@ def test_options_that_would_be_ignored_are_refused(splits):
     with pytest.raises(gv.InputError, match=r"'foo' is not an option of 'gae'.*choose from .*degree_weight"):
         make_model("gae", foo=1)
     assert make_model("gae", epochs=3).epochs == 3
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("y", torch.arange(7), r"y must hold one entry a node, 4 of them, got shape \[7\]"),
+    ("train_mask", torch.ones(3, dtype=torch.bool), r"train_mask must hold one entry a node"),
+    ("test_mask", torch.tensor([1, 0, 1, 0]), r"test_mask must be a boolean mask of shape \[4\], got torch.int64"),
+])
+def test_pyg_labels_and_masks_hold_one_entry_a_node(key, value, message):
+    """They were copied onto the Graph unchecked and came back out of to_pyg()."""
+    ei = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    with pytest.raises(gv.InputError, match=message):
+        gv.as_graph(Data(edge_index=ei, num_nodes=4, **{key: value}))
+    good = Data(edge_index=ei, num_nodes=4, y=torch.tensor([0, 1, 0, 1]), train_mask=torch.tensor([True, False] * 2))
+    back = gv.as_graph(good).to_pyg()
+    assert torch.equal(back.y, good.y) and torch.equal(back.train_mask, good.train_mask)

@@ -906,6 +906,8 @@ def as_graph(obj: Any, features: Any = None) -> Graph:
         graph.positional_ids = ids is None
         for key in ("y", "train_mask", "val_mask", "test_mask", "name"):
             value = getattr(obj, key, None)
+            if value is not None and key != "name":  # one entry a node (were copied unchecked, and to_pyg gave them back)
+                _check_node_attribute(value, key, int(obj.num_nodes))
             if value is not None:
                 setattr(graph, key, value.detach().cpu() if isinstance(value, torch.Tensor) else value)
         return graph
@@ -1040,6 +1042,17 @@ def _checked_graph(graph: Graph, features: Any = None) -> Graph:
     out = copy.copy(graph)
     out.x = x if ready else _features(x, n)
     return out
+
+
+def _check_node_attribute(value: Any, key: str, n: int) -> None:
+    """:class:`InputError` unless a PyG ``Data``'s ``y`` or mask holds one entry a node (a mask: booleans)."""
+    shape = tuple(getattr(value, "shape", (len(value),) if hasattr(value, "__len__") else ()))
+    if not shape or shape[0] != n:
+        raise InputError(f"PyG Data: {key} must hold one entry a node, {n} of them, got shape {list(shape)}")
+    if key.endswith("_mask") and (len(shape) != 1 or (isinstance(value, torch.Tensor) and value.dtype != torch.bool)
+                                  or (isinstance(value, np.ndarray) and value.dtype != np.bool_)):
+        raise InputError(f"PyG Data: {key} must be a boolean mask of shape [{n}], got "
+                         f"{getattr(value, 'dtype', type(value).__name__)} of shape {list(shape)}")
 
 
 def _check_node_ids(ids: Sequence, n: int, what: str) -> None:
