@@ -61,6 +61,9 @@ def writable_path(path: str | bytes | os.PathLike, what: str = "output file") ->
     """Return ``path`` as a :class:`Path`, or raise :class:`InputError` if it cannot be written: the first
     existing folder above it (where any missing folders would be created) must be a writable folder."""
     p = Path(path_text(path, what))
+    if str(path) == "-":  # the shell's "standard output" (a file named '-' was written)
+        raise InputError(f"cannot write the {what} to '-': graphvae writes files, not standard output (the results "
+                         f"are printed there); give a path, or ./- for a file of that name")
     if p.is_dir():
         raise InputError(f"cannot write the {what} {p}: it is a folder")
     folder = unwritable_folder(p.absolute().parent)

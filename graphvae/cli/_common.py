@@ -235,7 +235,8 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
     """Refuse an output path (``--out``, ``--json``) that is one of the command's input files (``--edges``,
     ``--features``, ``--labels``; the image files ``--mnist``, ``--fashion-mnist``, ``--cifar``, or a file inside
     such a folder): writing it would replace the user's data with the results. The image commands' ``--out`` is
-    their figures folder, which ``--json`` may not be either."""
+    their figures folder, which ``--json`` may not be either; nor may an input lie in the figures folder as a
+    ``.png``/``.pdf``/``.svg`` file (a figure of that name replaced an edge list)."""
     inputs = [(flag, getattr(args, flag, None)) for flag in ("edges", "features", "labels", "mnist", "fashion_mnist",
                                                                "cifar")]
     images = getattr(args, "command", None) in ("vae", "ae")  # their --out is the figures folder (--plot)
@@ -256,6 +257,10 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
                              f"another path")
     if out and json_path and _same_file(out, json_path):
         raise InputError(f"--out and --json are the same file ({out}): the JSON would replace the output")
+    for in_flag, path in inputs:  # an input named like a figure in the figures folder: the figure replaced it
+        if figures and path and not os.path.isdir(path) and _inside(path, figures) and path.lower().endswith(suffixes):
+            raise InputError(f"--{in_flag.replace('_', '-')} {path} lies in the figures folder {figures} under a "
+                             f"figure's file type: the figures could replace it; choose another folder for them")
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -48,6 +48,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                                   "as their no-edge case: link prediction, node embeddings, figures.")
     parser.add_argument("--version", action="version", version=f"graphvae {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    parser.set_defaults(_commands=sub.choices)  # each command's parser, to report its own unknown options
     for name, help_line in COMMANDS.items():
         if command in (name, "*"):
             importlib.import_module(f"graphvae.cli.{name}").register(sub)
@@ -170,7 +171,11 @@ def _command(argv: list[str]) -> str | None:
 def _run(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
-    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    parser = build_parser(command if command in COMMANDS else None)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the command's parser says it ("graphvae embed: error: ... (see graphvae embed --help)")
+        parser.get_default("_commands")[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    del args._commands
     if getattr(args, "no_progress", True) is False and not _is_terminal(sys.stderr):
         args.no_progress = True  # a log file or a pipe gets no progress bar (tqdm's carriage-return redraws)
     try:
