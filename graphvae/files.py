@@ -90,9 +90,9 @@ def _keep_mode(path: Path, tmp: Path) -> None:
 
 
 #: characters that make a CSV row ambiguous unless its first field is quoted: a tab (a reader that guesses the
-#: separator takes a line holding a bare one for TSV) and the line breaks of str.splitlines that the csv module does
-#: not quote (\r and \n it quotes itself)
-_QUOTE = re.compile("[\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+#: separator takes a line holding a bare one for TSV) and the line breaks of str.splitlines (the csv module quotes a
+#: field with \n itself, and one with \r only while \r is part of its line ending, which ours is not)
+_QUOTE = re.compile("[\t\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def write_csv_rows(f: Any, header: Sequence[str], rows: Iterable[Sequence]) -> None:
@@ -103,7 +103,8 @@ def write_csv_rows(f: Any, header: Sequence[str], rows: Iterable[Sequence]) -> N
     is two tab-separated fields to a reader that guesses the separator."""
     import csv
 
-    plain, quoted = csv.writer(f), csv.writer(f, quoting=csv.QUOTE_ALL)
+    # "\n" line ends, as pandas writes them (the csv module's "\r\n" left a "\r" on the last field for cut and awk)
+    plain, quoted = csv.writer(f, lineterminator="\n"), csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n")
     plain.writerow(header)
     search = _QUOTE.search
     for row in rows:

@@ -313,3 +313,16 @@ def test_embed_cli_writes_tricky_ids_every_format(tmp_path):
         else:
             assert r.returncode == 0, r.stderr
             assert gv.load_embeddings(tmp_path / f"z{suffix}")[0] == ["a\tb", "a b", "#c", "ü", "007"]
+
+
+def test_csv_lines_end_in_newline_and_ids_with_line_breaks_round_trip(tmp_path):
+    """The csv module's default "\\r\\n" left a "\\r" on every row's last field for cut and awk; with "\\n" line
+    ends, an id holding "\\r" must still be quoted (the module quoted it only while "\\r" was in its line ending).
+    Reference: pandas reads the file back."""
+    pd = pytest.importorskip("pandas")
+    ids = ["a\rb", "c\nd", "e", "#f", "g\th"]
+    gv.save_embeddings(tmp_path / "z.csv", np.eye(5), ids)
+    data = (tmp_path / "z.csv").read_bytes()
+    assert data.count(b"\r\n") == 0 and data.endswith(b"\n")
+    assert gv.load_embeddings(tmp_path / "z.csv")[0] == ids
+    assert pd.read_csv(tmp_path / "z.csv", dtype={"node_id": str})["node_id"].tolist() == ids
