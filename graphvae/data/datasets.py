@@ -11,7 +11,8 @@ they are downloaded from and their SHA-256 sums. Every data folder has one layou
 3. the per-user cache :func:`cache_dir` (``$XDG_CACHE_HOME/graphvae``, else ``~/.cache/graphvae``);
 
 and otherwise downloads the files into the cache. A folder that holds none of a dataset's files is passed
-over (``root`` is looked in as ``root/planetoid/<Name>/raw``, PyG's ``root/<Name>/raw`` and the raw folder itself). Every file found is checked against its SHA-256 (the registry's; for a dataset without one, PubMed,
+over (``root`` is looked in as ``root/planetoid/<Name>/raw``, PyG's ``root/<Name>/raw`` and the raw folder
+itself). Every file found is checked against its SHA-256 (the registry's; for a dataset without one, PubMed,
 the ``SHA256SUMS`` recorded when graphvae downloaded it). The user's folders (1, 2) are never changed: one
 that holds only some of the files, or a file that does not match, is an error naming the files. In the
 cache, missing or damaged files are downloaded again (with ``download=False``: an error naming them).

@@ -16,8 +16,8 @@ import csv
 import os
 import re
 import sys
-from pathlib import Path
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np

@@ -338,15 +338,13 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
 def label_column_name(path: str | os.PathLike, node_ids: Sequence) -> str | None:
     """The name a labels file's header gives its label column (``cluster`` in a ``graphvae cluster --out`` file),
     ``None`` without a header (the file read as :func:`read_labels` reads it)."""
-    from .graph import _read_rows
+    from .graph import _is_number, _read_rows
 
     _, rows = _read_rows(readable_file(path, "labels file"), "labels file")
     position = {str(i): k for k, i in enumerate(node_ids)}
     if not rows or not _label_header(rows, position):
         return None
     header = rows[0][1]
-    from .graph import _is_number
-
     name = (header[2] if len(header) == 3 and header[0] == "" else header[1] if len(header) > 1 else "").strip()
     return None if not name or _is_number(name) else name  # ",0": an unnamed pandas Series
 
