@@ -185,6 +185,8 @@ def check_graph_arguments(args: argparse.Namespace) -> None:
                    names=tuple(figure_file(args, f) for f in GRAPH_FIGURES.get(getattr(args, "command", None), ())))
 
 
+#: the graph datasets `graphvae ae` trains a graph autoencoder on (the other --dataset names are images)
+GRAPH_DATASETS = ("cora", "citeseer")
 #: graph files that are not edge lists, by suffix (graphvae.data.graph_files' NETWORKX_SUFFIXES and .npz; kept here so
 #: that bad arguments answer without importing numpy; a test compares them)
 NOT_EDGE_LISTS = (".graphml", ".gml", ".gexf", ".net", ".pajek", ".npz")

@@ -15,6 +15,7 @@ from .._validation import InputError
 from ..evaluation.summary import mean_std
 from ..files import write_json
 from ._common import (
+    GRAPH_DATASETS,
     add_device_argument,
     add_image_arguments,
     add_plot_format_argument,
@@ -46,7 +47,6 @@ GRAPH_KINDS = ("vanilla", "denoising", "sparse")
 NOISES = ("masking", "gaussian", "salt_pepper")
 AE_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist")
-GRAPH_DATASETS = ("cora", "citeseer")
 ALL_KINDS = (*KINDS, "stacked")
 
 

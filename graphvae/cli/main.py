@@ -207,7 +207,7 @@ def _run(argv: list[str] | None) -> int:
         # a model or graph too large for this machine (e.g. --hidden 100000000): torch's allocator raises RuntimeError
         if not _out_of_memory(e):
             raise
-        from .ae import GRAPH_DATASETS
+        from ._common import GRAPH_DATASETS
 
         images = args.command == "vae" or (args.command == "ae" and getattr(args, "dataset", None) not in GRAPH_DATASETS)
         data = "fewer images or a smaller --batch-size" if images else "a smaller graph"
