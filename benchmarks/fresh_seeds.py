@@ -1,4 +1,4 @@
-"""Two configurations of a named model on splits nobody tuned on: mean validation AUC decides, test is recorded.
+"""Two configurations of a named model on seeds 10-19, whose test pairs no choice used: mean validation AUC decides, test is recorded.
 
     python benchmarks/fresh_seeds.py [--model best] [--option degree_weight] [--values 0.01 0.003]
                                      [--first-seed 10] [--seeds 10] [--jobs 2] [--json PATH]
