@@ -141,6 +141,7 @@ def test_history_loss_is_the_mean_over_the_epochs_batches_and_the_totals_are_sum
     toy = _Batches()
     targets = [torch.tensor([0.0, 0.0]), torch.tensor([3.0, 1.0]), torch.tensor([-1.0, 5.0])]
     history = train_elbo(toy, lambda epoch: [(None, t) for t in targets], 2, 0.05, torch.Generator())
+    assert len(history) == 2
     for epoch, entry in enumerate(history):
         seen = toy.losses[3 * epoch:3 * epoch + 3]
         assert np.isclose(entry["loss"], np.mean(seen), rtol=1e-6)

@@ -73,6 +73,7 @@ def test_batched_seeds_never_see_test_edges(graph, name, early_stopping):
     template = make_model(name, epochs=12, early_stopping=early_stopping, patience=3)
     a = fit_seeds(template, splits, [0, 1])
     b = fit_seeds(template, [_other_test_pairs(s, seed=7 + i) for i, s in enumerate(splits)], [0, 1])
+    assert len(a) == len(b) == 2
     for x, y, split in zip(a, b, splits):
         assert _trajectory(x, split) == _trajectory(y, split)
 

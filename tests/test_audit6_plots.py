@@ -124,6 +124,7 @@ def test_cluster_view_holds_every_component_mean(captured, tmp_path):
     ax = captured[0].axes[0]
     captured[0].draw_without_rendering()
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert len(ax.patches) == 4  # a 1- and a 2-std ellipse per component (the loop checks nothing without them)
     for e in ax.patches[::2]:  # the 1-std ellipses
         (cx, cy), r = e.get_center(), e.get_width() / 2
         assert x0 <= cx - r and cx + r <= x1 and y0 <= cy - r and cy + r <= y1

@@ -317,6 +317,7 @@ def test_finetune_lr_sets_the_fine_tuning_rate_and_none_means_lr() -> None:
     same = gv.StackedAutoencoder(**kw, finetune_lr=0.01).fit(x, y)
     other = gv.StackedAutoencoder(**kw, finetune_lr=0.1).fit(x, y)
     np.testing.assert_array_equal(same.predict_proba(x), default.predict_proba(x))
+    assert len(default.pretrain_history_[0]) == 2
     assert [h["loss"] for h in other.pretrain_history_[0]] == [h["loss"] for h in default.pretrain_history_[0]]
     assert not np.allclose(other.predict_proba(x), default.predict_proba(x))
 
@@ -354,7 +355,7 @@ def test_history_per_image_divides_every_total_by_the_training_images() -> None:
     x, _ = _digits(50)
     vae = gv.ImageVAE(latent=2, hidden=(8,), activation="sigmoid", sparsity_weight=0.5, epochs=2,
                       batch_size=25).fit(x)
-    assert vae.n_train_ == 50
+    assert vae.n_train_ == 50 and len(vae.history_) == len(vae.history_per_image()) == 2
     for raw, per in zip(vae.history_, vae.history_per_image()):
         assert raw["penalty"] > 0
         for key in ("elbo", "log_likelihood", "kl", "penalty"):

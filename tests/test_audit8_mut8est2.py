@@ -78,6 +78,7 @@ def test_stacked_pretraining_reconstructs_tanh_codes_with_gaussians() -> None:
     x, y = _digits(60)
     model = gv.StackedAutoencoder(hidden=(8, 4), activation="tanh", pretrain_epochs=2, finetune_epochs=1).fit(x, y)
     bound = -60 * 8 * 0.5 * math.log(2 * math.pi)
+    assert [len(h) for h in model.pretrain_history_] == [2, 2]  # one entry an epoch, each layer (else vacuous)
     assert all(h["log_likelihood"] <= bound + 1e-6 for h in model.pretrain_history_[1])
 
 
@@ -90,6 +91,7 @@ def test_stacked_pretraining_reconstructs_pixels_with_the_likelihood_asked_for()
 
     x, y = _digits(60)
     model = gv.StackedAutoencoder(hidden=(8,), likelihood="gaussian", pretrain_epochs=2, finetune_epochs=1).fit(x, y)
+    assert len(model.pretrain_history_[0]) == 2
     assert all(h["log_likelihood"] <= -60 * 64 * 0.5 * math.log(2 * math.pi) + 1e-6
                for h in model.pretrain_history_[0])
 

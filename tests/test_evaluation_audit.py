@@ -153,6 +153,7 @@ def test_latent_map_draws_missing_labels_as_unlabelled(captured, tmp_path):
     from collections import Counter
 
     first = Counter("unlabelled" if v is None else str(v) for v in labels)
+    assert len(captured) == 2  # both maps were drawn (the loop below checks nothing otherwise)
     for fig, counts in zip(captured, (first, {"0.0": 5, "1.0": 10, "unlabelled": 5})):
         drawn = {c.get_label(): len(c.get_offsets()) for c in fig.axes[0].collections}
         assert drawn == counts

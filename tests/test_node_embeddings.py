@@ -101,6 +101,7 @@ def test_link_prediction_trains_on_the_weighted_training_graph():
     batched = fit_seeds(gv.GAE(hidden=4, latent=2, epochs=20), [split, other], [0, 1])
     singles = [gv.GAE(hidden=4, latent=2, epochs=20, random_state=seed).fit(s) for seed, s in ((0, split), (1, other))]
     weights_matter = np.abs(singles[0].embed() - unweighted.embed()).max()
+    assert len(batched) == 2
     for single, seed_model in zip(singles, batched):
         assert np.abs(single.embed() - seed_model.embed()).max() < 1e-4 < weights_matter / 100, weights_matter
     with pytest.raises(gv.InputError, match="split 1 is unweighted"):
@@ -450,9 +451,10 @@ def test_api_raises_input_error(tmp_path):
 
 
 @pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
-def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance):
+def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance, monkeypatch):
     from scipy.stats import multivariate_normal
-    from graphvae.evaluation.plots import _full_covariances, plot_cluster_map
+    from graphvae.evaluation import plots
+    from graphvae.evaluation.plots import _full_covariances, cluster_axes, plot_cluster_map
     rng = np.random.default_rng(2)
     z = np.vstack([rng.normal(size=(40, 3)) * [1, 2, 0.5] + 6 * i for i in range(3)])
     c = cluster(z, 3, "gmm", covariance, random_state=0)
@@ -461,6 +463,19 @@ def test_cluster_map_ellipses_use_the_fitted_gaussians(tmp_path, covariance):
     density = sum(w * multivariate_normal(m, s).pdf(c["points"]) for w, m, s in zip(gmm.weights_, gmm.means_, covs))
     assert np.allclose(np.log(density), gmm.score_samples(c["points"]), atol=1e-6)
     assert plot_cluster_map(c["points"], c["labels"], tmp_path / "m.png", "t", gmm).is_file()
+    # the ellipses drawn: each component's Gaussian pushed through the map's linear projection (mean P(m - centre),
+    # covariance P S P^T), its 1- and 2-std contours; the reference is numpy's eigendecomposition of P S P^T
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or path)
+    plot_cluster_map(c["points"], c["labels"], tmp_path / "m.png", "t", gmm)
+    patches = figures[0].axes[0].patches
+    assert len(patches) == 2 * 3
+    centre, proj = cluster_axes(c["points"], c["labels"], gmm.means_, gmm.weights_)
+    for i, (mean, cov) in enumerate(zip(gmm.means_, covs)):
+        axes = np.sqrt(np.linalg.eigvalsh(proj @ cov @ proj.T))[::-1]
+        for n_std, e in zip((1, 2), patches[2 * i:2 * i + 2]):
+            np.testing.assert_allclose(e.get_center(), proj @ (mean - centre), atol=1e-9)
+            np.testing.assert_allclose([e.get_width(), e.get_height()], 2 * n_std * axes, rtol=1e-6)
 
 
 def test_row_normalized_features_match_sklearn_l1(tmp_path):

@@ -53,8 +53,14 @@ gv.GAE(latent=2, epochs=1).fit(nx.karate_club_graph())
 def test_lazy_names_resolve_and_unknown_names_fail():
     import graphvae as gv
 
+    import importlib
+
     for name in gv.__all__:
-        assert getattr(gv, name) is not None
+        value = getattr(gv, name)
+        if name in gv._MODULE_OF:  # each lazy name is the object of the module it is listed under
+            assert value is getattr(importlib.import_module(f"graphvae.{gv._MODULE_OF[name]}"), name), name
+        else:
+            assert value is not None
     with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
         gv.nosuch  # noqa: B018
 
