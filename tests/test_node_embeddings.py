@@ -719,7 +719,7 @@ def test_embed_map_names_its_colours_after_the_labels_column(tmp_path, monkeypat
     from graphvae.data.graph_files import label_column_name
     from graphvae.evaluation import plots
 
-    _, edges, labels = graph_and_labels(tmp_path, 20)
+    g, edges, labels = graph_and_labels(tmp_path, 20)
     assert main(["cluster", "--edges", str(edges), "--clusters", "3", "--model", "gae", "--epochs", "3",
                  "--no-progress", "--out", str(tmp_path / "c.csv")]) == 0
     titles = []
@@ -732,5 +732,7 @@ def test_embed_map_names_its_colours_after_the_labels_column(tmp_path, monkeypat
     (tmp_path / "series.csv").write_text(",0\n" + "".join(f"n{i},{i % 2}\n" for i in range(40)))
     (tmp_path / "named.csv").write_text(",community\n" + "".join(f"n{i},{i % 2}\n" for i in range(40)))
     assert titles == ["cluster", "label"]  # y.csv's header: id,label
-    assert [label_column_name(tmp_path / f, ids) for f in ("c.csv", "series.csv", "named.csv")] == \
+    graph_ids = [str(v) for v in g.nodes]  # c.csv holds the graph's nodes; the other two files the ids above
+    assert [label_column_name(tmp_path / f, graph_ids if f == "c.csv" else ids)
+            for f in ("c.csv", "series.csv", "named.csv")] == \
         ["cluster", None, "community"]

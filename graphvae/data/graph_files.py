@@ -293,6 +293,11 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
     Returns one label string per graph node, ``None`` for nodes without a row. Raises
     :class:`InputError` for ids not in the graph, repeated ids or rows without exactly two fields.
     """
+    return _read_label_file(path, node_ids)[0]
+
+
+def _read_label_file(path: str | os.PathLike, node_ids: Sequence) -> tuple[np.ndarray, list[str] | None]:
+    """:func:`read_labels`' labels, and the file's header (``None`` without one; pandas' row index left out)."""
     from .graph import _pandas_row_index, _read_rows
 
     p = readable_file(path, "labels file")
@@ -332,21 +337,18 @@ def read_labels(path: str | os.PathLike, node_ids: Sequence) -> np.ndarray:
             raise InputError(f"{p}, line {n}: label {fields[1]!r} of node {fields[0]!r} reads as a missing value: leave "
                              f"unlabelled nodes out of the labels file")
         labels[k] = fields[1]
-    return labels
+    return labels, header
 
 
 def label_column_name(path: str | os.PathLike, node_ids: Sequence) -> str | None:
     """The name a labels file's header gives its label column (``cluster`` in a ``graphvae cluster --out`` file),
-    ``None`` without a header (the file read as :func:`read_labels` reads it)."""
-    from .graph import _is_number, _read_rows
+    ``None`` without a header or for a number (``,0``: an unnamed pandas Series); the file read as
+    :func:`read_labels` reads it."""
+    from .graph import _is_number
 
-    _, rows = _read_rows(readable_file(path, "labels file"), "labels file")
-    position = {str(i): k for k, i in enumerate(node_ids)}
-    if not rows or not _label_header(rows, position):
-        return None
-    header = rows[0][1]
-    name = (header[2] if len(header) == 3 and header[0] == "" else header[1] if len(header) > 1 else "").strip()
-    return None if not name or _is_number(name) else name  # ",0": an unnamed pandas Series
+    header = _read_label_file(path, node_ids)[1]
+    name = header[1].strip() if header is not None and len(header) > 1 else ""
+    return None if not name or _is_number(name) else name
 
 
 #: header names of a labels file's second column under which further columns are ignored (``cluster --out`` writes
